@@ -1,0 +1,59 @@
+"""The one error tree of journeylab.
+
+* :class:`JourneyError` is the root of every error the library raises on purpose.
+* :class:`JourneyDefinitionError` means *your input* is wrong (a journey, a cohort, an
+  event); it carries a JSON path such as ``$.nodes[3].window`` that says where.
+* :class:`LifecycleError` means an operation is not allowed in the journey's current state
+  (editing a published journey, archiving a running one, ...).
+* :class:`EngineInvariantError` means *we* have a bug: a rule of the engine was broken.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "JourneyError",
+    "JourneyDefinitionError",
+    "LifecycleError",
+    "EngineInvariantError",
+    "CohortError",
+    "MissingExtraError",
+]
+
+
+class JourneyError(Exception):
+    """Root of the journeylab error tree."""
+
+
+class JourneyDefinitionError(JourneyError, ValueError):
+    """Bad input, with the JSON path of the offending value.
+
+    >>> err = JourneyDefinitionError("must be positive", path="$.nodes[3].window")
+    >>> str(err)
+    '$.nodes[3].window: must be positive'
+    """
+
+    def __init__(self, message: str, path: str = "$") -> None:
+        self.message = message
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class CohortError(JourneyDefinitionError):
+    """A cohort (profiles or events table) that cannot be used, with where it is wrong."""
+
+
+class LifecycleError(JourneyError):
+    """An operation that the journey's lifecycle state does not allow."""
+
+
+class EngineInvariantError(JourneyError, RuntimeError):
+    """An internal rule of the engine was broken: a bug in journeylab, please report it."""
+
+
+class MissingExtraError(JourneyError, ImportError):
+    """An optional part was used without its extra installed."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__(
+            f"{module} is needed for this feature; install it with: pip install 'journeylab[{extra}]'"
+        )

@@ -1,0 +1,73 @@
+"""The journey model: node kinds, settings, the definition and its editable handle."""
+
+from journeylab.model.conditions import (
+    WEEKDAYS,
+    DayRange,
+    EventCount,
+    EventMatch,
+    Position,
+    PropertyFilter,
+    match_text,
+)
+from journeylab.model.io import from_dict, from_json, json_schema, load, save, to_dict, to_json
+from journeylab.model.journey import FORMAT_VERSION, Journey, JourneyDef, Status
+from journeylab.model.nodes import (
+    CHANNELS,
+    DND_CHANNELS,
+    FREQUENCY_CHANNELS,
+    NODE_KINDS,
+    Action,
+    CustomList,
+    DateTime,
+    Delay,
+    Email,
+    Engagement,
+    ForceExit,
+    InApp,
+    Inaction,
+    JourneyTrigger,
+    KindInfo,
+    Node,
+    PageCount,
+    PageVisit,
+    PastBehavior,
+    ProfileMatch,
+    ProfileUpdate,
+    Push,
+    Referrer,
+    Sms,
+    Split,
+    SplitBranch,
+    WebExitIntent,
+    Webhook,
+    WebPopup,
+    WebPush,
+    WhatsApp,
+    kind_of,
+    ports_of,
+)
+from journeylab.model.settings import (
+    ActionGoal,
+    Connector,
+    Dates,
+    Dnd,
+    Goal,
+    Limit,
+    OneTime,
+    PastBehaviorGoal,
+    Recurring,
+    Schedule,
+    Settings,
+)
+
+__all__ = [
+    "WEEKDAYS", "DayRange", "EventCount", "EventMatch", "Position", "PropertyFilter", "match_text",
+    "from_dict", "from_json", "json_schema", "load", "save", "to_dict", "to_json",
+    "FORMAT_VERSION", "Journey", "JourneyDef", "Status",
+    "CHANNELS", "DND_CHANNELS", "FREQUENCY_CHANNELS", "NODE_KINDS", "KindInfo", "Node", "kind_of", "ports_of",
+    "Action", "Inaction", "PastBehavior", "DateTime", "PageVisit", "Referrer", "PageCount", "ProfileMatch",
+    "JourneyTrigger", "CustomList", "Engagement", "Push", "Email", "Sms", "WhatsApp", "WebPush", "InApp",
+    "WebPopup", "WebExitIntent", "Webhook", "Delay", "ForceExit", "ProfileUpdate", "Split", "SplitBranch",
+    "ActionGoal", "PastBehaviorGoal", "Goal", "Connector", "Dates", "Dnd", "Limit", "OneTime", "Recurring",
+    "Schedule", "Settings",
+]

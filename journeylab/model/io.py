@@ -1,0 +1,115 @@
+"""JSON in and out: the production export format, with errors that carry a JSON path.
+
+>>> from journeylab.model import Journey, Action, Push
+>>> j = Journey("Welcome", id="welcome")
+>>> _ = j.add(Action(id="installed", event="App Installed"))
+>>> _ = j.then("installed", "yes", Push(id="hello", content={"title": "Hi {{first_name}}"}))
+>>> back = from_json(to_json(j.definition))
+>>> back == j.definition
+True
+>>> from_json('{"id": "x", "nodes": [{"kind": "delay", "id": "d", "duration": 5}]}')
+Traceback (most recent call last):
+...
+journeylab.errors.JourneyDefinitionError: $.nodes[0].duration: Expected `duration | null`, got `int`
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from journeylab.errors import JourneyDefinitionError
+from journeylab.model.journey import FORMAT_VERSION, JourneyDef
+
+__all__ = ["to_json", "from_json", "to_dict", "from_dict", "json_schema", "load", "save", "SCHEMA_FILE"]
+
+SCHEMA_FILE = f"journey.schema.v{FORMAT_VERSION}.json"
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
+
+
+def _wrap(err: Exception) -> JourneyDefinitionError:
+    m = _AT.match(str(err))
+    msg = m.group("msg") if m else str(err)
+    path = (m.group("path") if m else None) or "$"
+    return JourneyDefinitionError(msg, path)
+
+
+def to_dict(d: JourneyDef) -> dict[str, Any]:
+    """The JSON-ready dict of a definition."""
+    return msgspec.to_builtins(d)
+
+
+def from_dict(data: Any) -> JourneyDef:
+    """Build a definition from a JSON-like dict, or raise :class:`JourneyDefinitionError`."""
+    if not isinstance(data, dict):
+        raise JourneyDefinitionError(f"a journey must be a JSON object, not {type(data).__name__}", "$")
+    fmt = data.get("format", FORMAT_VERSION)
+    if fmt != FORMAT_VERSION:
+        raise JourneyDefinitionError(
+            f"this file is journey format {fmt!r}; this journeylab reads format {FORMAT_VERSION}", "$.format"
+        )
+    try:
+        return msgspec.convert(data, type=JourneyDef, strict=False)
+    except msgspec.ValidationError as e:
+        raise _wrap(e) from None
+    except (TypeError, ValueError, AttributeError, RecursionError) as e:  # pragma: no cover - defensive
+        raise JourneyDefinitionError(f"invalid journey: {e}", "$") from None
+
+
+def to_json(d: JourneyDef, *, indent: int = 2) -> str:
+    """Serialize a definition to JSON text (stable field order)."""
+    raw = msgspec.json.encode(d)
+    return msgspec.json.format(raw, indent=indent).decode()
+
+
+def from_json(text: str | bytes) -> JourneyDef:
+    """Parse JSON text into a definition; malformed input raises :class:`JourneyDefinitionError`."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as e:
+        raise JourneyDefinitionError(f"not valid JSON: {e}", "$") from None
+    except RecursionError:
+        raise JourneyDefinitionError("JSON nested too deeply", "$") from None
+    return from_dict(data)
+
+
+def load(path: str | Path) -> JourneyDef:
+    """Read a journey JSON file."""
+    p = Path(path)
+    try:
+        text = p.read_bytes()
+    except OSError as e:
+        raise JourneyDefinitionError(f"cannot read {p}: {e.strerror}", "$") from None
+    return from_json(text)
+
+
+def save(d: JourneyDef, path: str | Path) -> Path:
+    """Write a journey JSON file."""
+    p = Path(path)
+    p.write_text(to_json(d) + "\n")
+    return p
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the journey format shipped with the package."""
+    return json.loads(resources.files("journeylab.model").joinpath(SCHEMA_FILE).read_text())
+
+
+def _generate_schema() -> dict[str, Any]:
+    schema = msgspec.json.schema(JourneyDef)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://journeylab.dev/schema/{SCHEMA_FILE}"
+    schema["title"] = f"journeylab journey definition, format {FORMAT_VERSION}"
+    return schema
+
+
+if __name__ == "__main__":  # regenerate the shipped schema: python -m journeylab.model.io
+    out = Path(__file__).with_name(SCHEMA_FILE)
+    out.write_text(json.dumps(_generate_schema(), indent=2, sort_keys=True) + "\n")
+    print(f"wrote {out}")

@@ -1,0 +1,418 @@
+"""The journey: an immutable definition, and an editable handle with lifecycle rules.
+
+:class:`JourneyDef` is the frozen definition the engine runs and the JSON export holds.
+:class:`Journey` is what an analyst edits in a notebook (or the widget edits): every edit
+makes a new definition, is checked against the lifecycle (after publishing only the
+content of engagement nodes may change), can be undone, and notifies listeners.
+
+>>> import datetime as dt
+>>> from journeylab.model import Journey, Inaction, Push, ActionGoal
+>>> j = Journey("Cart abandonment", id="cart")
+>>> _ = j.add(Inaction(id="cart", event="Added To Cart", absent="Charged", within=dt.timedelta(minutes=15)))
+>>> _ = j.then("cart", "yes", Push(id="push", content={"title": "Forgot something?"}))
+>>> _ = j.add_goal(ActionGoal(name="Purchase", event="Charged"))
+>>> [n.id for n in j.nodes], [(c.source, c.port, c.target) for c in j.connectors]
+(['cart', 'push'], [('cart', 'yes', 'push')])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+import msgspec
+
+from journeylab.errors import JourneyDefinitionError, LifecycleError
+from journeylab.model.conditions import Position
+from journeylab.model.nodes import Engagement, Node, ports_of
+from journeylab.model.settings import Connector, Goal, Settings
+
+__all__ = ["JourneyDef", "Journey", "Status", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+
+Status = Literal["draft", "scheduled", "running", "paused", "stopped"]
+
+
+class JourneyDef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """The whole definition of one journey version: what the JSON export holds."""
+
+    id: str
+    name: str = ""
+    version: int = 1
+    status: Status = "draft"
+    archived: bool = False
+    settings: Settings = Settings()
+    nodes: list[Node] = []
+    connectors: list[Connector] = []
+    goals: list[Goal] = []
+    format: int = FORMAT_VERSION
+
+    def node(self, node_id: str) -> Node:
+        """The node with this id (``KeyError`` if none)."""
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def entry_nodes(self) -> list[Node]:
+        """Nodes with no incoming connector: the entry criteria."""
+        targets = {c.target for c in self.connectors}
+        return [n for n in self.nodes if n.id not in targets]
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s or "journey"
+
+
+Listener = Callable[["Journey"], None]
+
+
+class Journey:
+    """An editable journey. Edits are checked against the lifecycle and can be undone.
+
+    Create one in code with a name and any :class:`Settings` field as keyword, then add
+    nodes, connectors and goals. ``Journey.from_def`` wraps an existing definition.
+    """
+
+    def __init__(self, name: str = "", *, id: str | None = None, **settings: Any) -> None:
+        self._def = JourneyDef(id=id or _slug(name), name=name, settings=Settings(**settings))
+        self._undo: list[JourneyDef] = []
+        self._redo: list[JourneyDef] = []
+        self._listeners: list[Listener] = []
+
+    # ------------------------------------------------------------------ access
+    @classmethod
+    def from_def(cls, d: JourneyDef) -> Journey:
+        j = cls.__new__(cls)
+        j._def = d
+        j._undo, j._redo, j._listeners = [], [], []
+        return j
+
+    @property
+    def definition(self) -> JourneyDef:
+        """The current immutable definition (what the engine runs)."""
+        return self._def
+
+    @property
+    def id(self) -> str:
+        return self._def.id
+
+    @property
+    def name(self) -> str:
+        return self._def.name
+
+    @property
+    def status(self) -> Status:
+        return self._def.status
+
+    @property
+    def version(self) -> int:
+        return self._def.version
+
+    @property
+    def archived(self) -> bool:
+        return self._def.archived
+
+    @property
+    def settings(self) -> Settings:
+        return self._def.settings
+
+    @property
+    def nodes(self) -> list[Node]:
+        return list(self._def.nodes)
+
+    @property
+    def connectors(self) -> list[Connector]:
+        return list(self._def.connectors)
+
+    @property
+    def goals(self) -> list[Goal]:
+        return list(self._def.goals)
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self._def.node(node_id)
+        except KeyError:
+            raise JourneyDefinitionError(f"there is no node {node_id!r} in this journey", "$.nodes") from None
+
+    def on_change(self, listener: Listener) -> None:
+        """Call ``listener(journey)`` after every change (the widget redraws on it)."""
+        self._listeners.append(listener)
+
+    def __repr__(self) -> str:
+        return (
+            f"Journey(id={self.id!r}, name={self.name!r}, status={self.status!r}, version={self.version}, "
+            f"nodes={len(self._def.nodes)}, connectors={len(self._def.connectors)}, goals={len(self._def.goals)})"
+        )
+
+    # ------------------------------------------------------------------ editing core
+    def _commit(self, new: JourneyDef, *, record: bool = True) -> None:
+        if record:
+            self._undo.append(self._def)
+            self._redo.clear()
+        self._def = new
+        for fn in list(self._listeners):
+            fn(self)
+
+    def _require_draft(self, what: str) -> None:
+        st = self._def.status
+        if st == "stopped":
+            raise LifecycleError(f"journey {self.id!r} is stopped: it cannot be edited ({what})")
+        if st != "draft":
+            raise LifecycleError(
+                f"journey {self.id!r} is {st}: after publishing only the message content ('What') of "
+                f"engagement nodes can be edited, so {what} is not allowed"
+            )
+
+    def _replace(self, what: str, **changes: Any) -> Journey:
+        self._require_draft(what)
+        self._commit(msgspec.structs.replace(self._def, **changes))
+        return self
+
+    def undo(self) -> bool:
+        """Undo the last edit; False when there is nothing to undo."""
+        if not self._undo:
+            return False
+        prev = self._undo.pop()
+        if prev.status != self._def.status or prev.version != self._def.version:
+            self._undo.append(prev)
+            raise LifecycleError("edits made before a lifecycle change (publish, pause, ...) cannot be undone")
+        self._redo.append(self._def)
+        self._commit(prev, record=False)
+        return True
+
+    def redo(self) -> bool:
+        """Redo the last undone edit; False when there is nothing to redo."""
+        if not self._redo:
+            return False
+        nxt = self._redo.pop()
+        self._undo.append(self._def)
+        self._commit(nxt, record=False)
+        return True
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    # ------------------------------------------------------------------ nodes
+    def add(self, node: Node) -> Node:
+        """Add a node; returns it. Ids must be unique."""
+        if any(n.id == node.id for n in self._def.nodes):
+            raise JourneyDefinitionError(f"a node with id {node.id!r} already exists", "$.nodes")
+        self._replace(f"adding node {node.id!r}", nodes=[*self._def.nodes, node])
+        return node
+
+    def then(self, source: str, port: str, node: Node) -> Node:
+        """Add ``node`` and connect ``source`` to it by ``port`` (one undo step)."""
+        self._require_draft(f"adding node {node.id!r}")
+        if any(n.id == node.id for n in self._def.nodes):
+            raise JourneyDefinitionError(f"a node with id {node.id!r} already exists", "$.nodes")
+        self._check_port(source, port)
+        self._commit(
+            msgspec.structs.replace(
+                self._def,
+                nodes=[*self._def.nodes, node],
+                connectors=[*self._def.connectors, Connector(source=source, port=port, target=node.id)],
+            )
+        )
+        return node
+
+    def update(self, node_id: str, **changes: Any) -> Node:
+        """Change fields of a node. After publishing, only ``content`` of engagement nodes."""
+        old = self.node(node_id)
+        if self._def.status != "draft" and set(changes) == {"content"} and isinstance(old, Engagement):
+            if self._def.status == "stopped":
+                raise LifecycleError(f"journey {self.id!r} is stopped: it cannot be edited")
+            new = msgspec.structs.replace(old, **changes)
+            self._commit(msgspec.structs.replace(self._def, nodes=[new if n.id == node_id else n for n in self._def.nodes]))
+            return new
+        self._require_draft(f"changing {', '.join(sorted(changes))} of node {node_id!r}")
+        if "id" in changes and changes["id"] != node_id:
+            raise JourneyDefinitionError("a node's id cannot be changed; add a new node instead", "$.nodes")
+        try:
+            new = msgspec.structs.replace(old, **changes)
+        except TypeError as e:
+            raise JourneyDefinitionError(str(e), f"$.nodes[{self._index(node_id)}]") from None
+        self._commit(msgspec.structs.replace(self._def, nodes=[new if n.id == node_id else n for n in self._def.nodes]))
+        return new
+
+    def set_content(self, node_id: str, content: dict[str, str]) -> Node:
+        """Edit the message content ("What") of an engagement node: allowed after publishing."""
+        node = self.node(node_id)
+        if not isinstance(node, Engagement):
+            raise JourneyDefinitionError(f"node {node_id!r} is not an engagement node", f"$.nodes[{self._index(node_id)}]")
+        return self.update(node_id, content=dict(content))
+
+    def move(self, node_id: str, x: float, y: float) -> None:
+        """Move a node on the canvas (layout only: allowed in every state, not undoable)."""
+        self.node(node_id)
+        nodes = [
+            msgspec.structs.replace(n, position=Position(x=float(x), y=float(y))) if n.id == node_id else n
+            for n in self._def.nodes
+        ]
+        self._commit(msgspec.structs.replace(self._def, nodes=nodes), record=False)
+
+    def set_positions(self, positions: dict[str, tuple[float, float]]) -> None:
+        """Set many node positions at once (Auto Align); layout only, allowed in every state."""
+        nodes = [
+            msgspec.structs.replace(n, position=Position(x=float(positions[n.id][0]), y=float(positions[n.id][1])))
+            if n.id in positions
+            else n
+            for n in self._def.nodes
+        ]
+        self._commit(msgspec.structs.replace(self._def, nodes=nodes), record=False)
+
+    def remove(self, node_id: str) -> None:
+        """Delete a node and every connector touching it."""
+        self.node(node_id)
+        self._replace(
+            f"deleting node {node_id!r}",
+            nodes=[n for n in self._def.nodes if n.id != node_id],
+            connectors=[c for c in self._def.connectors if node_id not in (c.source, c.target)],
+        )
+
+    def _index(self, node_id: str) -> int:
+        for i, n in enumerate(self._def.nodes):
+            if n.id == node_id:
+                return i
+        return -1
+
+    # ------------------------------------------------------------------ connectors
+    def _check_port(self, source: str, port: str) -> None:
+        node = self.node(source)
+        ports = ports_of(node)
+        if port not in ports:
+            raise JourneyDefinitionError(
+                f"node {source!r} has no port {port!r}; its ports are {', '.join(ports) or 'none'}",
+                f"$.nodes[{self._index(source)}]",
+            )
+
+    def connect(self, source: str, port: str, target: str) -> Connector:
+        """Connect ``source`` leaving by ``port`` to ``target``."""
+        self._check_port(source, port)
+        self.node(target)
+        if any(c.source == source and c.port == port for c in self._def.connectors):
+            raise JourneyDefinitionError(f"port {port!r} of node {source!r} is already connected", "$.connectors")
+        c = Connector(source=source, port=port, target=target)
+        self._replace(f"connecting {source!r} to {target!r}", connectors=[*self._def.connectors, c])
+        return c
+
+    def disconnect(self, source: str, port: str) -> None:
+        """Remove the connector leaving ``source`` by ``port``."""
+        keep = [c for c in self._def.connectors if not (c.source == source and c.port == port)]
+        if len(keep) == len(self._def.connectors):
+            raise JourneyDefinitionError(f"no connector leaves {source!r} by {port!r}", "$.connectors")
+        self._replace(f"removing the connector {source!r}/{port!r}", connectors=keep)
+
+    # ------------------------------------------------------------------ goals & settings
+    def add_goal(self, goal: Goal) -> Goal:
+        """Add a goal (at most 3 per journey)."""
+        if len(self._def.goals) >= 3:
+            raise JourneyDefinitionError("a journey can have at most 3 goals", f"$.goals[{len(self._def.goals)}]")
+        if any(g.name == goal.name for g in self._def.goals):
+            raise JourneyDefinitionError(f"a goal named {goal.name!r} already exists", "$.goals")
+        self._replace(f"adding goal {goal.name!r}", goals=[*self._def.goals, goal])
+        return goal
+
+    def remove_goal(self, name: str) -> None:
+        self._replace(f"removing goal {name!r}", goals=[g for g in self._def.goals if g.name != name])
+
+    def configure(self, **settings: Any) -> Settings:
+        """Change journey settings (timezone, journey_timeout, reentry, dnd, limits, ...)."""
+        try:
+            new = msgspec.structs.replace(self._def.settings, **settings)
+        except TypeError as e:
+            raise JourneyDefinitionError(str(e), "$.settings") from None
+        self._replace(f"changing settings {', '.join(sorted(settings))}", settings=new)
+        return new
+
+    def rename(self, name: str) -> None:
+        self._replace("renaming", name=name)
+
+    # ------------------------------------------------------------------ lifecycle
+    def publish(self, now: dt.datetime | None = None) -> JourneyDef:
+        """Validate and publish. Errors block it (:class:`LifecycleError` listing them).
+
+        The journey becomes ``scheduled`` when its start lies in the future, else ``running``;
+        every publish is a new version.
+        """
+        from journeylab.validate import validate
+
+        if self._def.status != "draft":
+            raise LifecycleError(f"journey {self.id!r} is {self._def.status}: only a draft can be published")
+        if self._def.archived:
+            raise LifecycleError(f"journey {self.id!r} is archived: unarchive it before publishing")
+        report = validate(self._def)
+        if report.errors:
+            lines = "\n".join(f"  {e.path}: {e.message}" for e in report.errors)
+            raise LifecycleError(f"journey {self.id!r} cannot be published, validation found errors:\n{lines}")
+        now = now or dt.datetime.now(dt.UTC)
+        start = self._def.settings.start
+        status: Status = "scheduled" if start is not None and start > now else "running"
+        self._commit(msgspec.structs.replace(self._def, status=status), record=False)
+        self._undo.clear()
+        self._redo.clear()
+        return self._def
+
+    def new_draft(self) -> Journey:
+        """A draft copy of this journey (next version), free to edit again."""
+        d = msgspec.structs.replace(self._def, status="draft", version=self._def.version + 1, archived=False)
+        return Journey.from_def(d)
+
+    def _transition(self, allowed: Iterable[str], status: Status, verb: str) -> None:
+        if self._def.status not in allowed:
+            raise LifecycleError(f"journey {self.id!r} is {self._def.status}: it cannot be {verb}")
+        self._commit(msgspec.structs.replace(self._def, status=status), record=False)
+
+    def start(self) -> None:
+        """Mark a scheduled journey as running (its start time has come)."""
+        self._transition(("scheduled",), "running", "started")
+
+    def pause(self) -> None:
+        """Pause: no new entries; users inside keep moving and receiving messages."""
+        self._transition(("scheduled", "running"), "paused", "paused")
+
+    def resume(self) -> None:
+        """Resume a paused journey."""
+        self._transition(("paused",), "running", "resumed")
+
+    def stop(self) -> None:
+        """Stop for good: no entries, no movement, no sends; users inside exit ``stopped``."""
+        self._transition(("scheduled", "running", "paused"), "stopped", "stopped")
+
+    def archive(self) -> None:
+        """Hide from the default listing. Refused for scheduled or running journeys."""
+        if self._def.status in ("scheduled", "running"):
+            raise LifecycleError(f"journey {self.id!r} is {self._def.status}: scheduled or running journeys cannot be archived")
+        self._commit(msgspec.structs.replace(self._def, archived=True), record=False)
+
+    def unarchive(self) -> None:
+        if not self._def.archived:
+            raise LifecycleError(f"journey {self.id!r} is not archived")
+        self._commit(msgspec.structs.replace(self._def, archived=False), record=False)
+
+    # ------------------------------------------------------------------ I/O
+    def to_json(self, *, indent: int = 2) -> str:
+        from journeylab.model.io import to_json
+
+        return to_json(self._def, indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Journey:
+        from journeylab.model.io import from_json
+
+        return cls.from_def(from_json(text))
+
+    def validate(self):  # -> ValidationReport
+        """Validate the current definition; see :func:`journeylab.validate`."""
+        from journeylab.validate import validate
+
+        return validate(self._def)
