@@ -1,0 +1,36 @@
+"""The engine core: pure, sans-I/O journey rules that every driver runs.
+
+Imports only the standard library and the model layer (a test enforces it).
+"""
+
+from journeylab.engine.clock import LocalClock
+from journeylab.engine.core import Engine, as_epoch, unit_draw
+from journeylab.engine.multi import JourneySet
+from journeylab.engine.reference import ReferenceDriver, canonical
+from journeylab.engine.state import Control, Enrollment, UserState
+from journeylab.engine.types import (
+    DISCARD_REASONS,
+    EXIT_REASONS,
+    TRACE_COLUMNS,
+    TRACE_EVENTS,
+    Action,
+    Event,
+    Feedback,
+    Input,
+    NodePassed,
+    ProfileChanged,
+    ProfileSet,
+    Send,
+    TraceRecord,
+    Trigger,
+    Wake,
+    from_epoch,
+    to_epoch,
+)
+
+__all__ = [
+    "Engine", "JourneySet", "ReferenceDriver", "Control", "UserState", "Enrollment", "LocalClock",
+    "Event", "ProfileSet", "Feedback", "Trigger", "Wake", "Input", "TraceRecord", "Send", "ProfileChanged",
+    "NodePassed", "Action", "TRACE_COLUMNS", "TRACE_EVENTS", "EXIT_REASONS", "DISCARD_REASONS",
+    "to_epoch", "from_epoch", "as_epoch", "unit_draw", "canonical",
+]

@@ -1,0 +1,174 @@
+"""Account-local time arithmetic on epoch seconds: evaluations, times of day, DND, schedules.
+
+Everything here is a pure function of its arguments (no clock reads). Half-hour zones
+(Asia/Kolkata, UTC+5:30) and DST changes are handled by asking the zone for its offset
+at each candidate instant.
+
+>>> c = LocalClock("Asia/Kolkata")
+>>> from journeylab.engine.types import to_epoch, from_epoch
+>>> import datetime as dt
+>>> t = to_epoch(dt.datetime(2026, 3, 10, 14, 30, tzinfo=c.tz))
+>>> from_epoch(c.next_hourly(t)).astimezone(c.tz).strftime("%H:%M")
+'15:00'
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Sequence
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from journeylab.model.conditions import WEEKDAYS, DayRange
+from journeylab.model.settings import Dates, OneTime, Recurring, Schedule
+
+__all__ = ["LocalClock"]
+
+_QUARTER = 900
+_DAY = 86400
+
+
+class LocalClock:
+    """Local-time helpers for one account timezone and hourly evaluation minute."""
+
+    def __init__(self, timezone: str = "UTC", hourly_offset_minutes: int = 0) -> None:
+        self.tz = ZoneInfo(timezone)
+        self.minute = hourly_offset_minutes
+        self._offset = lru_cache(maxsize=65536)(self._offset_uncached)
+        self._hourly = lru_cache(maxsize=65536)(self._hourly_uncached)
+        self._daily = lru_cache(maxsize=8192)(self._daily_uncached)
+        self._local_date = lru_cache(maxsize=65536)(self._local_date_uncached)
+
+    # ------------------------------------------------------------------ basics
+    def _offset_uncached(self, t: int) -> int:
+        off = dt.datetime.fromtimestamp(t, self.tz).utcoffset()
+        return int(off.total_seconds()) if off is not None else 0
+
+    def offset(self, t: int) -> int:
+        """UTC offset (seconds) of the account zone at instant ``t``."""
+        # offsets change at most at quarter hours in every real zone: cache per quarter
+        return self._offset(t - t % _QUARTER)
+
+    def local(self, t: int) -> dt.datetime:
+        """The account-local aware datetime of ``t``."""
+        return dt.datetime.fromtimestamp(t, self.tz)
+
+    def epoch(self, local: dt.datetime) -> int:
+        """Epoch seconds of a local wall-clock time (a time in a DST gap maps past the gap)."""
+        if local.tzinfo is None:
+            local = local.replace(tzinfo=self.tz)
+        return int(local.timestamp() // 1)
+
+    def _local_date_uncached(self, hour_key: int) -> dt.date:
+        return self.local(hour_key).date()
+
+    def local_date(self, t: int) -> dt.date:
+        """The local calendar date of ``t``."""
+        return (dt.datetime.fromtimestamp(t + self.offset(t), dt.UTC)).date()
+
+    # ------------------------------------------------------------------ evaluations
+    def _hourly_uncached(self, q: int) -> int:
+        e = q
+        for _ in range(16):
+            if (e + self.offset(e)) % 3600 == self.minute * 60:
+                return e
+            e += _QUARTER
+        raise AssertionError("no hourly evaluation found")  # pragma: no cover
+
+    def next_hourly(self, t: int) -> int:
+        """The first hourly evaluation at or after ``t`` (local ``HH:MM`` with MM = offset)."""
+        q = -(-t // _QUARTER) * _QUARTER
+        return self._hourly(q)
+
+    def _daily_uncached(self, day: dt.date) -> int:
+        nxt = day + dt.timedelta(days=1)
+        return self.epoch(dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=self.tz))
+
+    def next_daily(self, t: int) -> int:
+        """The first daily evaluation (00:00 local) strictly after ``t``."""
+        return self._daily(self.local_date(t))
+
+    # ------------------------------------------------------------------ times of day
+    def next_time_of_day(self, t: int, at: dt.time, weekdays: Sequence[str] = ()) -> int:
+        """The first instant at or after ``t`` whose local time is ``at`` (on ``weekdays``)."""
+        d = self.local_date(t)
+        for _ in range(9):
+            cand = self.epoch(dt.datetime.combine(d, at.replace(tzinfo=None), tzinfo=self.tz))
+            if cand >= t and (not weekdays or WEEKDAYS[d.weekday()] in weekdays):
+                return cand
+            d += dt.timedelta(days=1)
+        raise AssertionError("no time of day found")  # pragma: no cover
+
+    # ------------------------------------------------------------------ ranges (DND, frequency)
+    def in_ranges(self, t: int, ranges: Sequence[DayRange]) -> bool:
+        """True when ``t`` falls in any of the local weekday ``ranges``."""
+        if not ranges:
+            return False
+        loc = self.local(t)
+        return any(r.contains(loc) for r in ranges)
+
+    def range_end(self, t: int, ranges: Sequence[DayRange]) -> int:
+        """The end of the period of ``ranges`` that contains ``t`` (chained when ranges touch)."""
+        for _ in range(16):
+            loc = self.local(t)
+            ends: list[int] = []
+            for r in ranges:
+                if not r.contains(loc):
+                    continue
+                day = loc.date()
+                end_day = day
+                if r.start >= r.end and loc.time().replace(tzinfo=None) >= r.start:
+                    end_day = day + dt.timedelta(days=1)
+                ends.append(self.epoch(dt.datetime.combine(end_day, r.end, tzinfo=self.tz)))
+            if not ends:
+                return t
+            t = max(ends)
+        return t
+
+    # ------------------------------------------------------------------ schedules
+    def next_run(self, schedule: Schedule | None, t: int, anchor: int | None) -> int | None:
+        """The first scheduled run at or after ``t``.
+
+        Without a schedule the journey runs once every 24 hours at its start time ``anchor``.
+        """
+        if schedule is None:
+            if anchor is None:
+                return None
+            if t <= anchor:
+                return anchor
+            return anchor + -(-(t - anchor) // _DAY) * _DAY
+        if isinstance(schedule, OneTime):
+            at = int(schedule.at.timestamp())
+            return at if at >= t else None
+        if isinstance(schedule, Dates):
+            later = sorted(int(a.timestamp()) for a in schedule.at if int(a.timestamp()) >= t)
+            return later[0] if later else None
+        assert isinstance(schedule, Recurring)
+        d = self.local_date(t)
+        if schedule.start is not None and d < schedule.start:
+            d = schedule.start
+        for _ in range(800):
+            if schedule.end is not None and d > schedule.end:
+                return None
+            if self._runs_on(schedule, d):
+                cand = self.epoch(dt.datetime.combine(d, schedule.time.replace(tzinfo=None), tzinfo=self.tz))
+                if cand >= t:
+                    return cand
+            d += dt.timedelta(days=1)
+        return None
+
+    @staticmethod
+    def _runs_on(s: Recurring, d: dt.date) -> bool:
+        if s.every == "day":
+            return True
+        if s.every == "week":
+            return WEEKDAYS[d.weekday()] in s.weekdays
+        dom = s.day_of_month or 1
+        last = calendar.monthrange(d.year, d.month)[1]
+        return d.day == min(dom, last)
+
+    def week_key(self, t: int) -> tuple[int, int]:
+        """(ISO year, ISO week) of the local date of ``t``."""
+        iso = self.local_date(t).isocalendar()
+        return (iso[0], iso[1])

@@ -1,0 +1,838 @@
+"""The engine core: every journey rule, as one sans-I/O state machine.
+
+A driver (the SimPy simulator, the production runtime, the reference driver in tests)
+owns the clock, the storage and the user states. For each user it calls
+
+* :meth:`Engine.step` with an input (an event, profile change, delivery feedback, journey
+  trigger or clock wake-up) and gets back a list of actions (trace records, sends, profile
+  changes, node passes), and
+* :meth:`Engine.next_wake` to learn when the user next needs a wake-up.
+
+The engine reads no clock, draws no global randomness and does no I/O. The journey's
+lifecycle over time (running, paused, stopped) comes in as a :class:`Control`.
+
+Where does a user leave a segment by timeout? :meth:`Engine._on_timers` marks the
+qualifying window's end and then moves the user at the next hourly evaluation.
+
+Order at one instant (SPEC §1): everything due by time first (stop, daily goals, journey
+timeout, window ends, node timers, evaluations), then the input, then what it causes.
+Inputs must come in time order per user; a late input is processed at the user's clock
+(its own time is kept in the history), and an event whose ``event_id`` was already seen
+is ignored — see docs/engine.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from journeylab.engine.clock import LocalClock
+from journeylab.engine.state import Control, Enrollment, UserState
+from journeylab.engine.types import (
+    Action,
+    Event,
+    Feedback,
+    Input,
+    NodePassed,
+    ProfileChanged,
+    ProfileSet,
+    Send,
+    TraceRecord,
+    Trigger,
+    Wake,
+)
+from journeylab.errors import EngineInvariantError
+from journeylab.model.conditions import match_text
+from journeylab.model.journey import JourneyDef
+from journeylab.model.nodes import (
+    FREQUENCY_CHANNELS,
+    NODE_KINDS,
+    CustomList,
+    DateTime,
+    Delay,
+    Engagement,
+    ForceExit,
+    Inaction,
+    JourneyTrigger,
+    PageCount,
+    PageVisit,
+    PastBehavior,
+    ProfileMatch,
+    ProfileUpdate,
+    Referrer,
+    Split,
+    kind_of,
+)
+from journeylab.model.nodes import (
+    Action as ActionSeg,
+)
+from journeylab.model.settings import ActionGoal, PastBehaviorGoal
+
+__all__ = ["Engine", "Control", "UserState"]
+
+_MAX_MOVES = 10_000
+_SEEN_IDS = 64
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
+
+
+def _secs(d: dt.timedelta | None) -> int | None:
+    return None if d is None else int(d.total_seconds())
+
+
+def as_epoch(value: Any) -> int | None:
+    """Epoch seconds of a datetime-like profile value (datetime, ISO string, number)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return int(value.timestamp() // 1)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value != value:  # NaN
+            return None
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return as_epoch(dt.datetime.fromisoformat(value))
+        except ValueError:
+            return None
+    ts = getattr(value, "timestamp", None)  # e.g. numpy/pandas scalars
+    if callable(ts):
+        try:
+            return int(ts() // 1)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def unit_draw(*parts: object) -> float:
+    """A deterministic uniform number in [0, 1) from the given parts (stable across runs)."""
+    h = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(h, "big") / 2**64
+
+
+class Engine:
+    """The rules of one journey version.
+
+    >>> from journeylab.model import Journey, Action, Delay, Push
+    >>> from journeylab.engine import Engine, Event, UserState, Control
+    >>> j = Journey("Promo", id="promo")
+    >>> _ = j.add(Action(id="buy", event="Charged"))
+    >>> _ = j.then("buy", "yes", Delay(id="wait", duration=dt.timedelta(minutes=20)))
+    >>> _ = j.then("wait", "next", Push(id="push", content={"title": "20% off"}))
+    >>> eng, ctl = Engine(j.definition), Control.running_from(0)
+    >>> st = UserState("u1", {"push_token": "t"})
+    >>> _, acts = eng.step(st, Event("u1", 1000, "Charged"), ctl)
+    >>> eng.next_wake(st, ctl)
+    2200
+    >>> _, acts = eng.step(st, eng.wake_input(st, ctl), ctl)
+    >>> [(a.node, a.event, a.port, a.detail) for a in acts if isinstance(a, TraceRecord)]
+    [('wait', 'left', 'next', ''), ('push', 'entered', '', ''), ('push', 'sent', '', 'push'), ('push', 'left', 'next', ''), ('push', 'exited', '', 'completed')]
+    """
+
+    def __init__(
+        self,
+        journey: JourneyDef,
+        *,
+        seed: int = 0,
+        watched: Iterable[str] = (),
+        custom_lists: dict[str, Iterable[str]] | None = None,
+    ) -> None:
+        self.definition = journey
+        self.id = journey.id
+        self.version = journey.version
+        self.seed = seed
+        s = journey.settings
+        self.settings = s
+        self.clock = LocalClock(s.timezone, s.hourly_offset_minutes)
+        self.nodes: dict[str, Any] = {n.id: n for n in journey.nodes}
+        self.kinds: dict[str, str] = {n.id: kind_of(n) for n in journey.nodes}
+        self.conn: dict[tuple[str, str], str] = {(c.source, c.port): c.target for c in journey.connectors}
+        self.timeout = _secs(s.journey_timeout)
+        self.start = int(s.start.timestamp()) if s.start else None
+        self.end = int(s.end.timestamp()) if s.end else None
+        self.gap = _secs(s.session_gap) or 1800
+        self.watched = frozenset(watched)
+        self.engagement_ids = frozenset(n.id for n in journey.nodes if isinstance(n, Engagement))
+        self.phantom = frozenset(
+            n.id
+            for n in journey.nodes
+            if isinstance(n, Engagement) and ((n.id, "viewed") in self.conn or (n.id, "clicked") in self.conn)
+        )
+        lists = custom_lists or {}
+        self.custom_lists = {
+            n.id: frozenset(lists.get(n.id, n.users)) for n in journey.nodes if isinstance(n, CustomList)
+        }
+
+        # entry criteria
+        entries = journey.entry_nodes()
+        self.entry_ids = frozenset(n.id for n in entries)
+        self.entry_by_event: dict[str, list[Any]] = {}
+        self.inaction_entries: list[Inaction] = []
+        self.date_entries: list[DateTime] = []
+        self.scheduled_entries: list[Any] = []
+        self.trigger_entries: dict[tuple[str, str], list[JourneyTrigger]] = {}
+        for n in entries:
+            if isinstance(n, ActionSeg | PageVisit | Referrer | PageCount):
+                self.entry_by_event.setdefault(n.event, []).append(n)
+            elif isinstance(n, Inaction):
+                if n.event:
+                    self.inaction_entries.append(n)
+            elif isinstance(n, DateTime):
+                self.date_entries.append(n)
+            elif isinstance(n, PastBehavior | CustomList):
+                self.scheduled_entries.append(n)
+            elif isinstance(n, JourneyTrigger):
+                self.trigger_entries.setdefault((n.journey, n.node), []).append(n)
+        self.inaction_by_event: dict[str, list[Inaction]] = {}
+        self.absent_by_event: dict[str, list[Inaction]] = {}
+        for n in self.inaction_entries:
+            assert n.event is not None
+            self.inaction_by_event.setdefault(n.event, []).append(n)
+            self.absent_by_event.setdefault(n.absent, []).append(n)
+
+        # goals
+        self.action_goals: dict[str, list[ActionGoal]] = {}
+        self.pb_goals: list[PastBehaviorGoal] = []
+        for g in journey.goals:
+            if isinstance(g, ActionGoal):
+                self.action_goals.setdefault(g.event, []).append(g)
+            else:
+                self.pb_goals.append(g)
+
+        # events the nodes listen to while a user waits there
+        self.page_events: frozenset[str] = frozenset(
+            n.event for n in journey.nodes if isinstance(n, PageVisit | Referrer | PageCount)
+        )
+        lookback: dict[str, int] = {}
+        pb_sources: list[Any] = [n for n in journey.nodes if isinstance(n, PastBehavior)] + self.pb_goals
+        for src in pb_sources:
+            for c in [*src.did, *src.did_not]:
+                lookback[c.event] = max(lookback.get(c.event, 0), src.days * 86400)
+        self.lookback = lookback
+        relevant: set[str] = set(self.entry_by_event) | set(self.inaction_by_event) | set(self.absent_by_event)
+        relevant |= set(self.action_goals) | set(lookback) | self.page_events
+        for n in journey.nodes:
+            if isinstance(n, ActionSeg):
+                relevant.add(n.event)
+            elif isinstance(n, Inaction):
+                relevant.add(n.absent)
+        self.relevant_events: frozenset[str] = frozenset(relevant)
+        #: whether every user of the cohort must be evaluated (not only those with events)
+        self.needs_all_users = bool(self.scheduled_entries or self.date_entries)
+        self._content_cache: dict[str, bool] = {
+            n.id: any("{{" in v for v in n.content.values()) for n in journey.nodes if isinstance(n, Engagement)
+        }
+
+    # ================================================================== public API
+    def new_user(self, user_id: str, profile: dict[str, Any] | None = None, created: int = 0) -> UserState:
+        """A fresh state for a user first seen at ``created``."""
+        return UserState(user_id, profile, created)
+
+    def step(self, st: UserState, inp: Input, control: Control) -> tuple[UserState, list[Action]]:
+        """Apply one input to a user's state; returns the (updated) state and the actions.
+
+        Timers due at or before the input's instant run first. The state object is updated
+        in place (like h11's connection), so a driver may keep its reference.
+        """
+        out: list[Action] = []
+        if isinstance(inp, Event):
+            self._on_event(st, inp, control, out)
+        elif isinstance(inp, Wake):
+            self.advance(st, inp.ts, control, out)
+        elif isinstance(inp, Feedback):
+            self._on_feedback(st, inp, control, out)
+        elif isinstance(inp, ProfileSet):
+            self.advance(st, inp.ts, control, out)
+            st.profile.update(inp.props)
+        elif isinstance(inp, Trigger):
+            self._on_trigger(st, inp, control, out)
+        else:
+            raise TypeError(f"not an engine input: {inp!r}")
+        return st, out
+
+    def wake_input(self, st: UserState, control: Control) -> Wake:
+        """The :class:`Wake` input for the user's next wake-up (``next_wake`` must not be None)."""
+        t = self.next_wake(st, control)
+        if t is None:
+            raise EngineInvariantError("wake_input called for a user with nothing due")
+        return Wake(st.user_id, t)
+
+    def advance(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        """Run every timer of the user due at or before ``t``, in time order."""
+        for _ in range(_MAX_MOVES):
+            w = self.next_wake(st, control)
+            if w is None or w > t:
+                break
+            self._on_timers(st, w, control, out)
+        else:  # pragma: no cover - guarded invariant
+            raise EngineInvariantError(f"user {st.user_id!r}: timers do not make progress at {t}")
+        if t > st.clock:
+            st.clock = t
+
+    def next_wake(self, st: UserState, control: Control) -> int | None:
+        """When the user next needs a wake-up (``None``: only an input can change anything)."""
+        best: int | None = None
+        e = st.active
+        if e is not None:
+            cands = []
+            if control.stop_at is not None:
+                cands.append(max(control.stop_at, st.clock))
+            if self.timeout is not None:
+                cands.append(e.entered_at + self.timeout)
+            if self.pb_goals:
+                cands.append(self.clock.next_daily(e.goal_mark))
+            if e.timed_out:
+                if e.timeout_at is not None:
+                    cands.append(e.timeout_at)
+            else:
+                if e.window_end is not None:
+                    cands.append(e.window_end)
+                if e.due is not None:
+                    cands.append(e.due)
+            if st.pending:
+                cands.append(self._pending_due(st))
+            return min(cands) if cands else None
+        if not self._may_ever_enter(st, control):
+            return None
+        if st.pending:
+            best = self._pending_due(st)
+        for n in self.date_entries:
+            at = self._date_entry_at(st, n)
+            if at is not None and (best is None or at < best):
+                best = at
+        if self.scheduled_entries:
+            r = self.clock.next_run(self.settings.schedule, st.sched_from, self._anchor(control))
+            if r is not None and (best is None or r < best):
+                best = r
+        return best
+
+    def is_done(self, st: UserState, control: Control) -> bool:
+        """True when nothing can ever happen to this user in this journey again."""
+        return st.active is None and not self._may_ever_enter(st, control)
+
+    # ================================================================== inputs
+    def _on_event(self, st: UserState, ev: Event, control: Control, out: list[Action]) -> None:
+        if ev.event_id is not None:
+            if ev.event_id in st.seen_ids:
+                return  # duplicate: already acted on
+            st.seen_ids.append(ev.event_id)
+            if len(st.seen_ids) > _SEEN_IDS:
+                del st.seen_ids[0]
+        name = ev.name
+        if name not in self.relevant_events:
+            if ev.ts > st.clock:
+                self.advance(st, ev.ts, control, out)
+            return
+        t = ev.ts if ev.ts > st.clock else st.clock  # a late event acts at the user's clock
+        self.advance(st, t, control, out)
+        props = ev.props
+
+        # observations: history, sessions, inaction-entry bookkeeping
+        if name in self.lookback:
+            h = st.history.setdefault(name, [])
+            h.append((ev.ts, props))
+            horizon = ev.ts - self.lookback[name]
+            if h[0][0] < horizon:
+                st.history[name] = [x for x in h if x[0] >= horizon]
+        first_in_session = False
+        if name in self.page_events:
+            if st.session_last is None or t - st.session_last >= self.gap:
+                st.session_count = 0
+            st.session_count += 1
+            st.session_last = t
+            first_in_session = st.session_count == 1
+        if (
+            name in self.absent_by_event
+            and st.pending
+            and any(_all(n.absent_filters, props) for n in self.absent_by_event[name])
+        ):
+            st.pending.clear()
+        if name in self.inaction_by_event and (self.settings.reentry or st.entries == 0):
+            for n in self.inaction_by_event[name]:
+                if all(f.test(props) for f in n.filters):
+                    st.pending.append(t)
+                    break
+
+        e = st.active
+        if e is not None:
+            # goals win over the node (SPEC §6)
+            for g in self.action_goals.get(name, ()):
+                if g.matches(name, props):
+                    self._exit(st, t, f"goal:{g.name}", out)
+                    return
+            if not e.timed_out:
+                port = self._node_reacts(st, e, name, props, first_in_session)
+                if port is not None:
+                    self._move(st, port, t, out)
+            return
+        # not inside: live entry
+        for n in self.entry_by_event.get(name, ()):
+            if self._entry_matches(st, n, name, props, first_in_session):
+                if self._can_enter(st, t, control):
+                    self._enter(st, n, t, out)
+                return
+
+    def _node_reacts(self, st: UserState, e: Enrollment, name: str, props: dict, first: bool) -> str | None:
+        node = self.nodes[e.node]
+        if isinstance(node, ActionSeg):
+            if name == node.event and _all(node.filters, props) and _all(node.profile, st.profile):
+                return "yes"
+        elif isinstance(node, Inaction):
+            if name == node.absent and e.due_kind == "inaction" and _all(node.absent_filters, props):
+                return "no"
+        elif isinstance(node, PageVisit):
+            if name == node.event and match_text(props.get(node.url_property), node.url, node.match):
+                return "yes"
+        elif isinstance(node, Referrer):
+            if name == node.event and first and any(
+                match_text(props.get(p), node.source, node.match) for p in node.properties
+            ):
+                return "yes"
+        elif isinstance(node, PageCount) and name == node.event and st.session_count == node.count:
+            return "yes"
+        return None
+
+    def _entry_matches(self, st: UserState, n: Any, name: str, props: dict, first: bool) -> bool:
+        if isinstance(n, ActionSeg):
+            return name == n.event and _all(n.filters, props) and _all(n.profile, st.profile)
+        if isinstance(n, PageVisit):
+            return name == n.event and match_text(props.get(n.url_property), n.url, n.match)
+        if isinstance(n, Referrer):
+            return name == n.event and first and any(match_text(props.get(p), n.source, n.match) for p in n.properties)
+        if isinstance(n, PageCount):
+            return name == n.event and st.session_count == n.count
+        return False  # pragma: no cover
+
+    def _on_feedback(self, st: UserState, fb: Feedback, control: Control, out: list[Action]) -> None:
+        t = fb.ts if fb.ts > st.clock else st.clock
+        self.advance(st, t, control, out)
+        e = st.active
+        if e is None:
+            return  # after exit nothing happens to the user (SPEC: trace invariant)
+        rec = e.messages.get(fb.message_id)
+        if rec is None:
+            return
+        node_id = rec[0]
+        v = e.version
+        if fb.kind == "delivered":
+            if not rec[3]:
+                rec[3] = True
+                out.append(TraceRecord(st.user_id, t, self.id, v, node_id, "delivered", "", ""))
+            return
+        new_view = not rec[1]
+        if new_view:
+            rec[1] = True
+            out.append(TraceRecord(st.user_id, t, self.id, v, node_id, "viewed", "", ""))
+        new_click = False
+        if fb.kind == "clicked" and not rec[2]:
+            rec[2] = True
+            new_click = True
+            out.append(TraceRecord(st.user_id, t, self.id, v, node_id, "clicked", "", ""))
+        if e.node == node_id and e.msg_id == fb.message_id and not e.timed_out:
+            if new_click and (node_id, "clicked") in self.conn:
+                self._move(st, "clicked", t, out)
+            elif new_view and (node_id, "viewed") in self.conn:
+                self._move(st, "viewed", t, out)
+
+    def _on_trigger(self, st: UserState, tr: Trigger, control: Control, out: list[Action]) -> None:
+        t = tr.ts if tr.ts > st.clock else st.clock
+        self.advance(st, t, control, out)
+        for n in self.trigger_entries.get((tr.journey, tr.node), ()):
+            if n.port is None or n.port == tr.port:
+                if self._can_enter(st, t, control):
+                    self._enter(st, n, t, out)
+                return
+
+    # ================================================================== timers
+    def _on_timers(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        """Everything due at instant ``t`` for one user, in the SPEC's order."""
+        if t > st.clock:
+            st.clock = t
+        e = st.active
+        if e is not None:
+            if control.stop_at is not None and t >= control.stop_at:
+                self._exit(st, t, "stopped", out)
+            elif self.pb_goals and self.clock.next_daily(e.goal_mark) <= t:
+                d = self.clock.next_daily(e.goal_mark)
+                e.goal_mark = d
+                for g in self.pb_goals:
+                    if self._pb_ok(st, g.did, g.did_not, g.days, g.profile, d):
+                        self._exit(st, t, f"goal:{g.name}", out)
+                        break
+            elif self.timeout is not None and e.entered_at + self.timeout <= t:
+                self._exit(st, t, "journey_timeout", out)
+            elif not e.timed_out and e.window_end is not None and e.window_end <= t:
+                # the qualifying (or phantom) window is over: marked timed out
+                e.timed_out = True
+                out.append(TraceRecord(st.user_id, t, self.id, e.version, e.node, "timed_out", "", ""))
+                if (e.node, "timeout") in self.conn:
+                    e.timeout_at = self.clock.next_hourly(e.window_end)
+                else:
+                    e.timeout_at = None
+                    out.append(TraceRecord(st.user_id, t, self.id, e.version, e.node, "waiting", "", ""))
+            elif e.timed_out and e.timeout_at is not None and e.timeout_at <= t:
+                # the hourly node-timeout evaluation moves the user by `timeout`
+                e.timeout_at = None
+                self._move(st, "timeout", t, out)
+            elif not e.timed_out and e.due is not None and e.due <= t:
+                self._on_due(st, e, t, out)
+            elif st.pending and self._pending_due(st) <= t:
+                self._drop_matured(st, t)
+            return
+        # not inside: entries due by time
+        if st.pending and self._pending_due(st) <= t:
+            matured = self._drop_matured(st, t)
+            if matured is not None and self._can_enter(st, t, control):
+                self._enter(st, matured, t, out)
+            return
+        for n in self.date_entries:
+            at = self._date_entry_at(st, n)
+            if at is not None and at <= t:
+                st.date_entry_done = at
+                if self._can_enter(st, t, control):
+                    self._enter(st, n, t, out)
+                return
+        if self.scheduled_entries:
+            r = self.clock.next_run(self.settings.schedule, st.sched_from, self._anchor(control))
+            if r is not None and r <= t:
+                st.sched_from = r + 1
+                if self._can_enter(st, t, control):
+                    for n in self.scheduled_entries:
+                        if self._scheduled_qualifies(st, n, r):
+                            self._enter(st, n, t, out)
+                            break
+
+    def _on_due(self, st: UserState, e: Enrollment, t: int, out: list[Action]) -> None:
+        kind = e.due_kind
+        e.due = None
+        e.due_kind = ""
+        node = self.nodes[e.node]
+        if kind == "inaction":
+            self._move(st, "yes", t, out)
+        elif kind == "pb":
+            ok = self._pb_ok(st, node.did, node.did_not, node.days, node.profile, t)
+            self._move(st, "yes" if ok else "no", t, out)
+        elif kind == "at":
+            self._move(st, "yes", t, out)
+        elif kind == "delay":
+            self._move(st, "next", t, out)
+        elif kind == "send":
+            port = self._send(st, e, node, t, out)
+            if port is not None:
+                self._move(st, port, t, out)
+        else:  # pragma: no cover
+            raise EngineInvariantError(f"unknown timer kind {kind!r}")
+
+    def _pending_due(self, st: UserState) -> int:
+        within = min(int(n.within.total_seconds()) for n in self.inaction_entries)
+        return st.pending[0] + within
+
+    def _drop_matured(self, st: UserState, t: int) -> Inaction | None:
+        for n in self.inaction_entries:
+            w = int(n.within.total_seconds())
+            if st.pending and st.pending[0] + w <= t:
+                st.pending.pop(0)
+                return n
+        return None  # pragma: no cover
+
+    def _date_entry_at(self, st: UserState, n: DateTime) -> int | None:
+        v = as_epoch(st.profile.get(n.property))
+        if v is None:
+            return None
+        at = v + int(n.offset.total_seconds())
+        if at == st.date_entry_done or at < st.sched_from:
+            return None
+        return at
+
+    def _anchor(self, control: Control) -> int | None:
+        return self.start if self.start is not None else control.first_running()
+
+    def _scheduled_qualifies(self, st: UserState, n: Any, r: int) -> bool:
+        if isinstance(n, CustomList):
+            return st.user_id in self.custom_lists.get(n.id, frozenset())
+        return self._pb_ok(st, n.did, n.did_not, n.days, n.profile, r)
+
+    # ================================================================== entry & exit
+    def _may_ever_enter(self, st: UserState, control: Control) -> bool:
+        if st.entries and not self.settings.reentry:
+            return False
+        if control.stop_at is not None and st.clock >= control.stop_at:
+            return False
+        return not (self.end is not None and st.clock >= self.end)
+
+    def _can_enter(self, st: UserState, t: int, control: Control) -> bool:
+        if st.active is not None or (st.entries and not self.settings.reentry):
+            return False
+        if control.status_at(t) != "running":
+            return False
+        if self.start is not None and t < self.start:
+            return False
+        return not (self.end is not None and t >= self.end)
+
+    def _enter(self, st: UserState, node: Any, t: int, out: list[Action]) -> None:
+        st.entries += 1
+        e = Enrollment(st.entries, self.version, t)
+        st.active = e
+        e.node = node.id
+        e.visits[node.id] = 1
+        e.visit = 1
+        out.append(TraceRecord(st.user_id, t, self.id, self.version, node.id, "entered", "", "entry"))
+        self._move(st, "yes", t, out)
+
+    def _exit(self, st: UserState, t: int, reason: str, out: list[Action]) -> None:
+        e = st.active
+        if e is None:  # pragma: no cover
+            raise EngineInvariantError("exit of a user who is not inside")
+        out.append(TraceRecord(st.user_id, t, self.id, e.version, e.node, "exited", "", reason))
+        st.active = None
+        st.last_exit = t
+
+    # ================================================================== moving
+    def _move(self, st: UserState, port: str, t: int, out: list[Action]) -> None:
+        """Leave the current node by ``port`` and follow connectors until the user waits."""
+        uid, jid = st.user_id, self.id
+        for _ in range(_MAX_MOVES):
+            e = st.active
+            if e is None:
+                return
+            src = e.node
+            out.append(TraceRecord(uid, t, jid, e.version, src, "left", port, ""))
+            if src in self.watched and src not in self.engagement_ids:
+                out.append(NodePassed(uid, t, jid, src, port))
+            target = self.conn.get((src, port))
+            if target is None:
+                self._exit(st, t, "completed", out)
+                return
+            nxt = self._arrive(st, e, target, t, out)
+            if nxt is None:
+                return
+            port = nxt
+        raise EngineInvariantError(f"user {uid!r} moved {_MAX_MOVES} times at one instant")
+
+    def _arrive(self, st: UserState, e: Enrollment, node_id: str, t: int, out: list[Action]) -> str | None:
+        """Arrive at a node; returns the port to leave by at once, or None to wait."""
+        e.node = node_id
+        e.arrived_at = t
+        v = e.visits.get(node_id, 0) + 1
+        e.visits[node_id] = v
+        e.visit = v
+        e.window_end = None
+        e.timed_out = False
+        e.timeout_at = None
+        e.due = None
+        e.due_kind = ""
+        e.msg_id = None
+        out.append(TraceRecord(st.user_id, t, self.id, e.version, node_id, "entered", "", ""))
+        node = self.nodes[node_id]
+        info = NODE_KINDS[self.kinds[node_id]]
+        if info.family == "engagement":
+            return self._arrive_engagement(st, e, node, t, out)
+        if isinstance(node, ActionSeg | PageVisit | Referrer | PageCount):
+            self._open_window(e, node, t)
+            return None
+        if isinstance(node, Inaction):
+            e.due = t + int(node.within.total_seconds())
+            e.due_kind = "inaction"
+            return None
+        if isinstance(node, PastBehavior):
+            self._open_window(e, node, t)
+            e.due = self.clock.next_daily(t)
+            e.due_kind = "pb"
+            return None
+        if isinstance(node, DateTime):
+            v_at = as_epoch(st.profile.get(node.property))
+            if v_at is None:
+                return "no"
+            at = v_at + int(node.offset.total_seconds())
+            if at < t:
+                return "no"
+            if at == t:
+                return "yes"
+            self._open_window(e, node, t)
+            e.due = at
+            e.due_kind = "at"
+            return None
+        if isinstance(node, ProfileMatch):
+            return "yes" if _all(node.profile, st.profile) else "no"
+        if isinstance(node, Delay):
+            end = self._delay_end(st, node, t)
+            if end <= t:
+                return "next"
+            e.due = end
+            e.due_kind = "delay"
+            return None
+        if isinstance(node, ForceExit):
+            self._exit(st, t, "force_exit", out)
+            return None
+        if isinstance(node, ProfileUpdate):
+            self._update_profile(st, e, node, t, out)
+            return "next"
+        if isinstance(node, Split):
+            return self._split(st, e, node)
+        if isinstance(node, JourneyTrigger | CustomList):
+            return "yes"  # entry-only kinds mid-journey are refused by validation
+        raise EngineInvariantError(f"no arrival rule for node kind {self.kinds[node_id]!r}")  # pragma: no cover
+
+    @staticmethod
+    def _open_window(e: Enrollment, node: Any, t: int) -> None:
+        w = node.window
+        if w is not None:
+            e.window_end = t + int(w.total_seconds())
+
+    def _delay_end(self, st: UserState, node: Delay, t: int) -> int:
+        if node.duration is not None:
+            return t + int(node.duration.total_seconds())
+        if node.at_time is not None:
+            return self.clock.next_time_of_day(t, node.at_time, node.weekdays)
+        if node.property is not None:
+            v = as_epoch(st.profile.get(node.property))
+            if v is None:
+                return t  # no such date on the profile: nothing to wait for
+            return v + int(node.offset.total_seconds())
+        return t
+
+    def _update_profile(self, st: UserState, e: Enrollment, node: ProfileUpdate, t: int, out: list[Action]) -> None:
+        p = st.profile
+        old = p.get(node.property)
+        op, val = node.op, node.value
+        if op == "set":
+            new: Any = val
+        elif op in ("increment", "decrement"):
+            step = 1 if val is None else val
+            base = old if isinstance(old, int | float) and not isinstance(old, bool) and old == old else 0
+            new = base + step if op == "increment" else base - step
+        elif op == "add":
+            cur = list(old) if isinstance(old, list | tuple) else ([] if old is None else [old])
+            new = cur if val in cur else [*cur, val]
+        else:  # remove
+            cur = list(old) if isinstance(old, list | tuple) else ([] if old is None else [old])
+            new = [x for x in cur if x != val]
+        p[node.property] = new
+        out.append(
+            TraceRecord(st.user_id, t, self.id, e.version, node.id, "profile_updated", "", f"{node.property}: {old!r} -> {new!r}")
+        )
+        out.append(ProfileChanged(st.user_id, t, self.id, node.id, node.property, new))
+
+    def _split(self, st: UserState, e: Enrollment, node: Split) -> str:
+        u = unit_draw(self.seed, self.id, st.user_id, e.n, node.id, e.visit) * 100.0
+        acc = 0.0
+        for b in node.branches:
+            acc += b.percent
+            if u < acc:
+                return b.name
+        return node.branches[-1].name
+
+    # ================================================================== sending
+    def _arrive_engagement(self, st: UserState, e: Enrollment, node: Engagement, t: int, out: list[Action]) -> str | None:
+        reach = NODE_KINDS[self.kinds[node.id]].reachability
+        if reach is not None and not _truthy(st.profile.get(reach)):
+            return self._discard(st, e, node, t, "unreachable", out)
+        if node.send_at is not None:
+            at = self.clock.next_time_of_day(t, node.send_at)
+            if at > t:
+                e.due = at
+                e.due_kind = "send"
+                return None
+        return self._send(st, e, node, t, out)
+
+    def _send(self, st: UserState, e: Enrollment, node: Engagement, t: int, out: list[Action]) -> str | None:
+        ch = self.kinds[node.id]
+        dnd = self.settings.dnd
+        if dnd is not None and ch in dnd.channels and self.clock.in_ranges(t, dnd.ranges):
+            if dnd.mode == "defer":
+                end = self.clock.range_end(t, dnd.ranges)
+                out.append(TraceRecord(st.user_id, t, self.id, e.version, node.id, "deferred", "", "dnd"))
+                e.due = end
+                e.due_kind = "send"
+                return None
+            return self._discard(st, e, node, t, "dnd", out)
+        if ch in FREQUENCY_CHANNELS and node.frequency is not None and not self.clock.in_ranges(t, node.frequency):
+            return self._discard(st, e, node, t, "frequency", out)
+        if self.settings.limits and self._over_limit(st, ch, t):
+            return self._discard(st, e, node, t, "limit", out)
+        mid = f"{self.id}:{e.version}:{st.user_id}:{e.n}:{node.id}:{e.visit}"
+        out.append(TraceRecord(st.user_id, t, self.id, e.version, node.id, "sent", "", ch))
+        out.append(Send(mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile)))
+        if node.id in self.watched:
+            out.append(NodePassed(st.user_id, t, self.id, node.id, "sent"))
+        if self.settings.limits:
+            st.sends.append((t, ch))
+        e.messages[mid] = [node.id, False, False, False]
+        if node.id in self.phantom:
+            e.msg_id = mid
+            e.window_end = t + int(node.response_window.total_seconds())
+            return None
+        return "next"
+
+    def _discard(self, st: UserState, e: Enrollment, node: Engagement, t: int, reason: str, out: list[Action]) -> str | None:
+        out.append(TraceRecord(st.user_id, t, self.id, e.version, node.id, "discarded", "", reason))
+        if (node.id, "not_sent") in self.conn:
+            return "not_sent"
+        if node.id in self.phantom and (node.id, "next") not in self.conn:
+            e.window_end = t + int(node.response_window.total_seconds())
+            return None  # like a message nobody opens: waits out the response window
+        return "next"
+
+    def _over_limit(self, st: UserState, ch: str, t: int) -> bool:
+        for lim in self.settings.limits:
+            if lim.channel is not None and lim.channel != ch:
+                continue
+            sends = [s for s in st.sends if lim.channel is None or s[1] == lim.channel]
+            if lim.per == "day":
+                day = self.clock.local_date(t)
+                n = sum(1 for s in sends if self.clock.local_date(s[0]) == day)
+            elif lim.per == "week":
+                wk = self.clock.week_key(t)
+                n = sum(1 for s in sends if self.clock.week_key(s[0]) == wk)
+            else:
+                n = len(sends)
+            if n >= lim.max:
+                return True
+        return False
+
+    def _render(self, node: Engagement, profile: dict[str, Any]) -> dict[str, str]:
+        if not self._content_cache.get(node.id):
+            return node.content
+
+        def sub(m: re.Match[str]) -> str:
+            v = profile.get(m.group(1))
+            if v is None or v != v:
+                return m.group(2) or ""
+            return str(v)
+
+        return {k: _PLACEHOLDER.sub(sub, v) for k, v in node.content.items()}
+
+    # ================================================================== evaluation
+    def _pb_ok(self, st: UserState, did: list, did_not: list, days: int, profile: list, t: int) -> bool:
+        lo = t - days * 86400
+        for c in did:
+            n = 0
+            for ts, props in st.history.get(c.event, ()):
+                if lo <= ts < t and _all(c.filters, props):
+                    n += 1
+            if n < c.at_least:
+                return False
+        for c in did_not:
+            for ts, props in st.history.get(c.event, ()):
+                if lo <= ts < t and _all(c.filters, props):
+                    return False
+        return _all(profile, st.profile)
+
+
+def _all(filters: list, props: dict) -> bool:
+    for f in filters:  # noqa: SIM110 - a plain loop is the fastest form here
+        if not f.test(props):
+            return False
+    return True
+
+
+def _truthy(v: Any) -> bool:
+    if v is None:
+        return False
+    if isinstance(v, float) and v != v:
+        return False
+    return bool(v)

@@ -1,0 +1,172 @@
+"""Inputs the engine accepts, actions it returns, and the trace record.
+
+Instants are integers: seconds since the Unix epoch, UTC. Drivers convert at the edge
+(:func:`to_epoch`, :func:`from_epoch`). Every input and action is a small immutable value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal, NamedTuple
+
+__all__ = [
+    "Event",
+    "ProfileSet",
+    "Feedback",
+    "Trigger",
+    "Wake",
+    "Input",
+    "TraceRecord",
+    "Send",
+    "ProfileChanged",
+    "NodePassed",
+    "Action",
+    "TRACE_COLUMNS",
+    "TRACE_EVENTS",
+    "EXIT_REASONS",
+    "DISCARD_REASONS",
+    "to_epoch",
+    "from_epoch",
+]
+
+
+def to_epoch(t: dt.datetime | int | float) -> int:
+    """Seconds since the epoch for an aware datetime (naive datetimes are refused).
+
+    >>> to_epoch(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    1767225600
+    """
+    if isinstance(t, int):
+        return t
+    if isinstance(t, float):
+        return int(t // 1)
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"naive datetime {t!r}: give a timezone-aware instant")
+    return int(t.timestamp() // 1)
+
+
+def from_epoch(t: int) -> dt.datetime:
+    """The aware UTC datetime of an epoch instant.
+
+    >>> from_epoch(1767225600).isoformat()
+    '2026-01-01T00:00:00+00:00'
+    """
+    return dt.datetime.fromtimestamp(t, dt.UTC)
+
+
+class Event(NamedTuple):
+    """A user event: ``name`` at ``ts`` with ``props``; ``event_id`` enables de-duplication."""
+
+    user_id: str
+    ts: int
+    name: str
+    props: dict[str, Any] = {}
+    event_id: str | None = None
+
+
+class ProfileSet(NamedTuple):
+    """New values for profile properties (a snapshot or a change) at ``ts``."""
+
+    user_id: str
+    ts: int
+    props: dict[str, Any]
+
+
+class Feedback(NamedTuple):
+    """Delivery feedback for a sent message: ``delivered``, ``viewed`` or ``clicked``."""
+
+    user_id: str
+    ts: int
+    message_id: str
+    kind: Literal["delivered", "viewed", "clicked"]
+
+
+class Trigger(NamedTuple):
+    """The user passed ``node`` of journey ``journey`` (by ``port``): a journey trigger."""
+
+    user_id: str
+    ts: int
+    journey: str
+    node: str
+    port: str
+
+
+class Wake(NamedTuple):
+    """A clock wake-up for one user at ``ts`` (ask :meth:`Engine.next_wake` when)."""
+
+    user_id: str
+    ts: int
+
+
+Input = Event | ProfileSet | Feedback | Trigger | Wake
+
+
+class TraceRecord(NamedTuple):
+    """One thing that happened to a user: the ground truth every statistic comes from."""
+
+    user_id: str
+    ts: int
+    journey: str
+    version: int
+    node: str
+    event: str
+    port: str
+    detail: str
+
+
+TRACE_COLUMNS: tuple[str, ...] = TraceRecord._fields
+
+#: every ``event`` value a trace row can have
+TRACE_EVENTS: tuple[str, ...] = (
+    "entered",  # arrived at a node (detail "entry" at an entry node: a journey entry)
+    "left",  # left a node by ``port``
+    "timed_out",  # the qualifying / phantom window ended
+    "waiting",  # timed out with no timeout connector: waits until the journey ends for them
+    "sent",  # a message was sent (detail: channel)
+    "deferred",  # a send was deferred (detail "dnd")
+    "discarded",  # a send was discarded (detail: reason)
+    "delivered",
+    "viewed",
+    "clicked",
+    "profile_updated",  # detail "property: old -> new"
+    "exited",  # left the journey (detail: reason)
+)
+EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "completed", "stopped")
+DISCARD_REASONS: tuple[str, ...] = ("unreachable", "dnd", "frequency", "limit")
+
+
+class Send(NamedTuple):
+    """Send a message. ``id`` is deterministic: journey, version, user, enrollment, node, visit."""
+
+    id: str
+    journey: str
+    version: int
+    user_id: str
+    node: str
+    channel: str
+    ts: int
+    content: dict[str, str]
+
+
+class ProfileChanged(NamedTuple):
+    """A Profile Update node changed a property (drivers share it with other journeys)."""
+
+    user_id: str
+    ts: int
+    journey: str
+    node: str
+    property: str
+    value: Any
+
+
+class NodePassed(NamedTuple):
+    """The user passed a watched node (feeds Journey Trigger entries of other journeys)."""
+
+    user_id: str
+    ts: int
+    journey: str
+    node: str
+    port: str
+
+
+Action = TraceRecord | Send | ProfileChanged | NodePassed
