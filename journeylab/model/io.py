@@ -7,10 +7,10 @@
 >>> back = from_json(to_json(j.definition))
 >>> back == j.definition
 True
->>> from_json('{"id": "x", "nodes": [{"kind": "delay", "id": "d", "duration": 5}]}')
+>>> from_json('{"id": "x", "nodes": [{"kind": "delay", "id": "d", "duration": [5]}]}')
 Traceback (most recent call last):
 ...
-journeylab.errors.JourneyDefinitionError: $.nodes[0].duration: Expected `duration | null`, got `int`
+journeylab.errors.JourneyDefinitionError: $.nodes[0].duration: Expected `duration | null`, got `array`
 """
 
 from __future__ import annotations

@@ -63,6 +63,22 @@ class JourneyDef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
         return [n for n in self.nodes if n.id not in targets]
 
 
+def _typecheck(d: JourneyDef) -> None:
+    """Raise :class:`JourneyDefinitionError` (with a path) for a value of the wrong type.
+
+    Structs built in Python are not type-checked by msgspec; an edit is checked the way its
+    JSON would be, so ``update("d", duration=5)`` fails at once, at ``$.nodes[i].duration``.
+    """
+    from journeylab.model.io import _wrap
+
+    try:
+        msgspec.convert(msgspec.to_builtins(d), type=JourneyDef, strict=False)
+    except msgspec.ValidationError as e:
+        raise _wrap(e) from None
+    except (TypeError, ValueError, OverflowError) as e:
+        raise JourneyDefinitionError(f"a value cannot be stored in a journey: {e}", "$") from None
+
+
 def _slug(text: str) -> str:
     s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return s or "journey"
@@ -79,7 +95,13 @@ class Journey:
     """
 
     def __init__(self, name: str = "", *, id: str | None = None, **settings: Any) -> None:
-        self._def = JourneyDef(id=id or _slug(name), name=name, settings=Settings(**settings))
+        try:
+            s = Settings(**settings)
+        except TypeError as e:
+            raise JourneyDefinitionError(str(e), "$.settings") from None
+        d = JourneyDef(id=id or _slug(name), name=name, settings=s)
+        _typecheck(d)
+        self._def = d
         self._undo: list[JourneyDef] = []
         self._redo: list[JourneyDef] = []
         self._listeners: list[Listener] = []
@@ -152,6 +174,7 @@ class Journey:
     # ------------------------------------------------------------------ editing core
     def _commit(self, new: JourneyDef, *, record: bool = True) -> None:
         if record:
+            _typecheck(new)
             self._undo.append(self._def)
             self._redo.clear()
         self._def = new
@@ -190,6 +213,9 @@ class Journey:
         if not self._redo:
             return False
         nxt = self._redo.pop()
+        if nxt.status != self._def.status or nxt.version != self._def.version:
+            self._redo.append(nxt)
+            raise LifecycleError("edits undone before a lifecycle change (publish, pause, ...) cannot be redone")
         self._undo.append(self._def)
         self._commit(nxt, record=False)
         return True
@@ -205,6 +231,7 @@ class Journey:
     # ------------------------------------------------------------------ nodes
     def add(self, node: Node) -> Node:
         """Add a node; returns it. Ids must be unique."""
+        self._require_draft(f"adding node {node.id!r}")
         if any(n.id == node.id for n in self._def.nodes):
             raise JourneyDefinitionError(f"a node with id {node.id!r} already exists", "$.nodes")
         self._replace(f"adding node {node.id!r}", nodes=[*self._def.nodes, node])
@@ -227,6 +254,8 @@ class Journey:
 
     def update(self, node_id: str, **changes: Any) -> Node:
         """Change fields of a node. After publishing, only ``content`` of engagement nodes."""
+        if self._def.status != "draft" and set(changes) != {"content"}:
+            self._require_draft(f"changing {', '.join(sorted(changes))} of node {node_id!r}")
         old = self.node(node_id)
         if self._def.status != "draft" and set(changes) == {"content"} and isinstance(old, Engagement):
             if self._def.status == "stopped":
@@ -272,6 +301,7 @@ class Journey:
 
     def remove(self, node_id: str) -> None:
         """Delete a node and every connector touching it."""
+        self._require_draft(f"deleting node {node_id!r}")
         self.node(node_id)
         self._replace(
             f"deleting node {node_id!r}",
@@ -297,6 +327,7 @@ class Journey:
 
     def connect(self, source: str, port: str, target: str) -> Connector:
         """Connect ``source`` leaving by ``port`` to ``target``."""
+        self._require_draft(f"connecting {source!r} to {target!r}")
         self._check_port(source, port)
         self.node(target)
         if any(c.source == source and c.port == port for c in self._def.connectors):
@@ -307,6 +338,7 @@ class Journey:
 
     def disconnect(self, source: str, port: str) -> None:
         """Remove the connector leaving ``source`` by ``port``."""
+        self._require_draft(f"removing the connector {source!r}/{port!r}")
         keep = [c for c in self._def.connectors if not (c.source == source and c.port == port)]
         if len(keep) == len(self._def.connectors):
             raise JourneyDefinitionError(f"no connector leaves {source!r} by {port!r}", "$.connectors")
@@ -315,6 +347,7 @@ class Journey:
     # ------------------------------------------------------------------ goals & settings
     def add_goal(self, goal: Goal) -> Goal:
         """Add a goal (at most 3 per journey)."""
+        self._require_draft(f"adding goal {goal.name!r}")
         if len(self._def.goals) >= 3:
             raise JourneyDefinitionError("a journey can have at most 3 goals", f"$.goals[{len(self._def.goals)}]")
         if any(g.name == goal.name for g in self._def.goals):
@@ -323,10 +356,15 @@ class Journey:
         return goal
 
     def remove_goal(self, name: str) -> None:
+        """Remove the goal called ``name``."""
+        self._require_draft(f"removing goal {name!r}")
+        if not any(g.name == name for g in self._def.goals):
+            raise JourneyDefinitionError(f"there is no goal named {name!r}", "$.goals")
         self._replace(f"removing goal {name!r}", goals=[g for g in self._def.goals if g.name != name])
 
     def configure(self, **settings: Any) -> Settings:
         """Change journey settings (timezone, journey_timeout, reentry, dnd, limits, ...)."""
+        self._require_draft(f"changing settings {', '.join(sorted(settings))}")
         try:
             new = msgspec.structs.replace(self._def.settings, **settings)
         except TypeError as e:
@@ -357,9 +395,7 @@ class Journey:
         now = now or dt.datetime.now(dt.UTC)
         start = self._def.settings.start
         status: Status = "scheduled" if start is not None and start > now else "running"
-        self._commit(msgspec.structs.replace(self._def, status=status), record=False)
-        self._undo.clear()
-        self._redo.clear()
+        self._lifecycle(msgspec.structs.replace(self._def, status=status))
         return self._def
 
     def new_draft(self) -> Journey:
@@ -370,7 +406,13 @@ class Journey:
     def _transition(self, allowed: Iterable[str], status: Status, verb: str) -> None:
         if self._def.status not in allowed:
             raise LifecycleError(f"journey {self.id!r} is {self._def.status}: it cannot be {verb}")
-        self._commit(msgspec.structs.replace(self._def, status=status), record=False)
+        self._lifecycle(msgspec.structs.replace(self._def, status=status))
+
+    def _lifecycle(self, new: JourneyDef) -> None:
+        # Undo history covers the edits made since the last lifecycle change only.
+        self._undo.clear()
+        self._redo.clear()
+        self._commit(new, record=False)
 
     def start(self) -> None:
         """Mark a scheduled journey as running (its start time has come)."""
@@ -392,12 +434,12 @@ class Journey:
         """Hide from the default listing. Refused for scheduled or running journeys."""
         if self._def.status in ("scheduled", "running"):
             raise LifecycleError(f"journey {self.id!r} is {self._def.status}: scheduled or running journeys cannot be archived")
-        self._commit(msgspec.structs.replace(self._def, archived=True), record=False)
+        self._lifecycle(msgspec.structs.replace(self._def, archived=True))
 
     def unarchive(self) -> None:
         if not self._def.archived:
             raise LifecycleError(f"journey {self.id!r} is not archived")
-        self._commit(msgspec.structs.replace(self._def, archived=False), record=False)
+        self._lifecycle(msgspec.structs.replace(self._def, archived=False))
 
     # ------------------------------------------------------------------ I/O
     def to_json(self, *, indent: int = 2) -> str:
