@@ -305,7 +305,8 @@ class Engine:
             if at is not None and (best is None or at < best):
                 best = at
         if self.scheduled_entries:
-            r = self.clock.next_run(self.settings.schedule, st.sched_from, self._anchor(control))
+            # runs that passed while the user was inside are gone (entry is ignored inside)
+            r = self.clock.next_run(self.settings.schedule, max(st.sched_from, st.clock), self._anchor(control))
             if r is not None and (best is None or r < best):
                 best = r
         return best
@@ -497,7 +498,7 @@ class Engine:
                     self._enter(st, n, t, out)
                 return
         if self.scheduled_entries:
-            r = self.clock.next_run(self.settings.schedule, st.sched_from, self._anchor(control))
+            r = self.clock.next_run(self.settings.schedule, max(st.sched_from, st.clock), self._anchor(control))
             if r is not None and r <= t:
                 st.sched_from = r + 1
                 if self._can_enter(st, t, control):
@@ -544,7 +545,7 @@ class Engine:
         if v is None:
             return None
         at = v + int(n.offset.total_seconds())
-        if at == st.date_entry_done or at < st.sched_from:
+        if at == st.date_entry_done or at < st.sched_from or at < st.clock:
             return None
         return at
 
@@ -687,7 +688,8 @@ class Engine:
         if node.duration is not None:
             return t + int(node.duration.total_seconds())
         if node.at_time is not None:
-            return self.clock.next_time_of_day(t, node.at_time, node.weekdays)
+            # the next such time strictly after arrival: a delay always lets time pass
+            return self.clock.next_time_of_day(t + 1, node.at_time, node.weekdays)
         if node.property is not None:
             v = as_epoch(st.profile.get(node.property))
             if v is None:
