@@ -608,7 +608,7 @@ class _Checker:
                 self.err(
                     "split-negative",
                     f"{bp}.percent",
-                    f"Branch '{b.name}' of Split node '{n.id}' gets {b.percent}%; a share must be 0% or more.",
+                    f"Branch '{b.name}' of Split node '{n.id}' gets {b.percent:g}%; a share must be 0% or more.",
                     n.id,
                 )
             total += b.percent
