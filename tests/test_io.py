@@ -309,3 +309,40 @@ def test_wrong_python_types_are_reported_not_raised():
     assert report.errors[0].path == "$.nodes[0].content[...]"
     d = JourneyDef(id="j", nodes=[Push(id="p", content={"title": object()})])
     assert validate(d).codes == ["invalid-value"]
+
+
+# ------------------------------------------------------------------ docs/format.md
+
+
+def _format_doc() -> str:
+    return (REPO / "docs" / "format.md").read_text()
+
+
+def test_format_doc_full_example_is_valid_and_exact():
+    doc = _format_doc()
+    block = doc.split("```json\n", 1)[1].split("\n```", 1)[0]
+    d = from_json(block)
+    assert validate(d).issues == ()
+    assert to_json(d) == block  # exactly as journeylab writes it
+    kinds = {type(n).__struct_config__.tag for n in d.nodes}
+    assert {"inaction", "split", "push", "sms", "email", "delay", "action", "profile_update"} <= kinds
+
+
+def test_format_doc_covers_every_kind_field_and_code():
+    import msgspec
+
+    from journeylab.model.nodes import NodeBase
+
+    doc = _format_doc()
+    base = {f.name for f in msgspec.structs.fields(NodeBase)}
+    for kind, info in NODE_KINDS.items():
+        assert f"`{kind}`" in doc, kind
+        for f in msgspec.structs.fields(info.cls):
+            if f.name not in base:
+                assert f"`{f.encode_name}`" in doc, (kind, f.encode_name)
+    from journeylab.model import Settings
+
+    for f in msgspec.structs.fields(Settings):
+        assert f"`{f.encode_name}`" in doc, f.encode_name
+    for code in CODES:
+        assert f"`{code}`" in doc, code
