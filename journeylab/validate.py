@@ -194,7 +194,13 @@ class ValidationReport:
         return len(self.issues)
 
     def raise_for_errors(self) -> None:
-        """Raise :class:`JourneyDefinitionError` for the first error, if any."""
+        """Raise :class:`JourneyDefinitionError` for the first error, if any.
+
+        >>> ValidationReport((Issue("error", "no-entry", "$.nodes", "No entry."),)).raise_for_errors()
+        Traceback (most recent call last):
+        ...
+        journeylab.errors.JourneyDefinitionError: $.nodes: No entry.
+        """
         if self.errors:
             first = self.errors[0]
             err = JourneyDefinitionError(first.message, first.path)
@@ -202,7 +208,11 @@ class ValidationReport:
             raise err
 
     def to_frame(self):  # -> pandas.DataFrame
-        """The issues as a DataFrame (severity, code, path, node, message)."""
+        """The issues as a DataFrame (severity, code, path, node, message).
+
+        >>> ValidationReport((Issue("warning", "unreachable", "$.nodes[2]", "...", "x"),)).to_frame()["node"].tolist()
+        ['x']
+        """
         import pandas as pd
 
         return pd.DataFrame(

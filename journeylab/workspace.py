@@ -110,7 +110,9 @@ class Workspace:
 
     ``path_or_url`` is a file path (``"journeys.db"``), ``":memory:"``, or any SQLAlchemy
     URL. ``clock`` returns the current UTC time (for ``updated_at`` and publishing); tests
-    pass a fixed one.
+    pass a fixed one. Lifecycle operations (``publish``, ``pause``, ``resume``, ``stop``,
+    ``archive``, ``unarchive``) take a journey id, apply the same rules as :class:`Journey`
+    and return the journey; ``bulk_*`` take many ids and return ``{id: "ok" | reason}``.
 
     >>> import tempfile, pathlib
     >>> from journeylab.examples import cart_abandonment
@@ -295,7 +297,13 @@ class Workspace:
         return from_json(row[0])
 
     def versions(self, journey_id: str) -> list[int]:
-        """The published versions of a journey, oldest first (a draft never published: ``[]``)."""
+        """The published versions of a journey, oldest first (a draft never published: ``[]``).
+
+        >>> from journeylab.examples import ride_tier
+        >>> ws = Workspace(":memory:"); ws.save(ride_tier())
+        >>> ws.versions("ride-tier")
+        []
+        """
         with self.engine.connect() as conn:
             self._row(conn, journey_id)
             rows = conn.execute(
@@ -309,6 +317,12 @@ class Workspace:
         ``archived=False`` (default) hides archived journeys, ``archived=True`` shows only
         archived ones ("Show archived Journeys only"), ``archived=None`` shows all. Sorted by
         id.
+
+        >>> from journeylab.examples import purchase_promo, ride_tier
+        >>> ws = Workspace(":memory:"); ws.save(purchase_promo()); ws.save(ride_tier())
+        >>> _ = ws.archive("ride-tier")
+        >>> ws.list()["id"].tolist(), ws.list(archived=True)["id"].tolist(), len(ws.list(archived=None))
+        (['purchase-promo'], ['ride-tier'], 2)
         """
         import pandas as pd
 
@@ -369,6 +383,14 @@ class Workspace:
 
         Validation errors block it (:class:`LifecycleError` listing them). ``now`` decides
         between ``scheduled`` (start in the future) and ``running``.
+
+        >>> import datetime as dt
+        >>> from journeylab.examples import cart_abandonment
+        >>> ws = Workspace(":memory:"); j = cart_abandonment()
+        >>> _ = j.configure(start=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)); ws.save(j)
+        >>> d = ws.publish("cart-abandonment", now=dt.datetime(2029, 1, 1, tzinfo=dt.UTC))
+        >>> d.status, d.version, ws.versions("cart-abandonment")
+        ('scheduled', 1, [1])
         """
         when = now or self._now()
         return self._apply(journey_id, lambda j: j.publish(when), publish=True).definition

@@ -309,7 +309,12 @@ def load(name: str) -> Journey:
 
 def write_all(*directories: str | Path) -> list[Path]:
     """Write every example as ``<name>.json`` into each directory (default: this package's
-    folder and, when run from a checkout, the repository's ``examples/`` folder)."""
+    folder and, when run from a checkout, the repository's ``examples/`` folder).
+
+    >>> import tempfile
+    >>> [p.name for p in write_all(tempfile.mkdtemp())][:2]
+    ['cart_abandonment.json', 'reference_journey.json']
+    """
     if not directories:
         here = Path(__file__).parent
         repo_examples = here.parent.parent / "examples"
