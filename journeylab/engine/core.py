@@ -74,6 +74,23 @@ from journeylab.model.settings import ActionGoal, PastBehaviorGoal
 __all__ = ["Engine", "Control", "UserState"]
 
 _MAX_MOVES = 10_000
+_NEVER = 1 << 62
+_ARRIVAL = {
+    "action": "window",
+    "page_visit": "window",
+    "referrer": "window",
+    "page_count": "window",
+    "inaction": "inaction",
+    "past_behavior": "past_behavior",
+    "date_time": "date_time",
+    "profile": "profile",
+    "journey_trigger": "entry_only",
+    "custom_list": "entry_only",
+    "delay": "delay",
+    "force_exit": "force_exit",
+    "profile_update": "profile_update",
+    "split": "split",
+}
 _SEEN_IDS = 64
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
 
@@ -223,6 +240,10 @@ class Engine:
         self.relevant_events: frozenset[str] = frozenset(relevant)
         #: whether every user of the cohort must be evaluated (not only those with events)
         self.needs_all_users = bool(self.scheduled_entries or self.date_entries)
+        self._arrivals = {
+            kind: getattr(self, "_arrive_engagement" if info.family == "engagement" else f"_arr_{_ARRIVAL[kind]}")
+            for kind, info in NODE_KINDS.items()
+        }
         self._content_cache: dict[str, bool] = {
             n.id: any("{{" in v for v in n.content.values()) for n in journey.nodes if isinstance(n, Engagement)
         }
@@ -261,43 +282,55 @@ class Engine:
             raise EngineInvariantError("wake_input called for a user with nothing due")
         return Wake(st.user_id, t)
 
-    def advance(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
-        """Run every timer of the user due at or before ``t``, in time order."""
-        for _ in range(_MAX_MOVES):
-            w = self.next_wake(st, control)
-            if w is None or w > t:
-                break
-            self._on_timers(st, w, control, out)
-        else:  # pragma: no cover - guarded invariant
-            raise EngineInvariantError(f"user {st.user_id!r}: timers do not make progress at {t}")
+    def advance(self, st: UserState, t: int, control: Control, out: list[Action]) -> int | None:
+        """Run every timer of the user due at or before ``t``, in time order; returns the
+        user's next wake-up (as :meth:`next_wake`)."""
+        nw = self.next_wake(st, control)
+        n = 0
+        while nw is not None and nw <= t:
+            self._on_timers(st, nw, control, out)
+            nw = self.next_wake(st, control)
+            n += 1
+            if n > _MAX_MOVES:  # pragma: no cover - guarded invariant
+                raise EngineInvariantError(f"user {st.user_id!r}: timers do not make progress at {t}")
         if t > st.clock:
             st.clock = t
+        return nw
 
     def next_wake(self, st: UserState, control: Control) -> int | None:
         """When the user next needs a wake-up (``None``: only an input can change anything)."""
-        best: int | None = None
         e = st.active
         if e is not None:
-            cands = []
+            best = _NEVER
             if control.stop_at is not None:
-                cands.append(max(control.stop_at, st.clock))
+                best = control.stop_at if control.stop_at > st.clock else st.clock
             if self.timeout is not None:
-                cands.append(e.entered_at + self.timeout)
+                x = e.entered_at + self.timeout
+                if x < best:
+                    best = x
             if self.pb_goals:
-                cands.append(self.clock.next_daily(e.goal_mark))
+                x = self.clock.next_daily(e.goal_mark)
+                if x < best:
+                    best = x
             if e.timed_out:
-                if e.timeout_at is not None:
-                    cands.append(e.timeout_at)
+                x = e.timeout_at
+                if x is not None and x < best:
+                    best = x
             else:
-                if e.window_end is not None:
-                    cands.append(e.window_end)
-                if e.due is not None:
-                    cands.append(e.due)
+                x = e.window_end
+                if x is not None and x < best:
+                    best = x
+                x = e.due
+                if x is not None and x < best:
+                    best = x
             if st.pending:
-                cands.append(self._pending_due(st))
-            return min(cands) if cands else None
+                x = self._pending_due(st)
+                if x < best:
+                    best = x
+            return None if best == _NEVER else best
         if not self._may_ever_enter(st, control):
             return None
+        best: int | None = None
         if st.pending:
             best = self._pending_due(st)
         for n in self.date_entries:
@@ -311,11 +344,46 @@ class Engine:
                 best = r
         return best
 
+    def activity_bounds(self) -> tuple[frozenset[str], frozenset[str], int | None, bool] | None:
+        """What a driver may use to drop events early: ``None`` when entries do not come from
+        events (schedules, date-time, journey triggers). Otherwise ``(triggers, exempt, tail,
+        first_only)``: a user can only be inside from their first event named in ``triggers``
+        until ``tail`` seconds after their last one (``None``: no limit); events named in
+        ``exempt`` (past-behaviour history, page views for sessions) matter before that too;
+        with ``first_only`` (no re-entry, unconditional entry) only the first trigger after the
+        journey starts can enter, so ``tail`` counts from it.
+        """
+        if self.scheduled_entries or self.date_entries or self.trigger_entries:
+            return None
+        triggers = frozenset(self.entry_by_event) | frozenset(self.inaction_by_event)
+        exempt = frozenset(self.lookback) | self.page_events
+        tail: int | None = None
+        if self.timeout is not None:
+            within = max((int(n.within.total_seconds()) for n in self.inaction_entries), default=0)
+            tail = within + self.timeout
+        first_only = (
+            not self.settings.reentry
+            and not self.inaction_entries
+            and self.start is None
+            and self.end is None
+            and all(
+                isinstance(n, ActionSeg) and not n.filters and not n.profile
+                for ns in self.entry_by_event.values()
+                for n in ns
+            )
+        )
+        return triggers, exempt, tail, first_only
+
     def is_done(self, st: UserState, control: Control) -> bool:
         """True when nothing can ever happen to this user in this journey again."""
         return st.active is None and not self._may_ever_enter(st, control)
 
     # ================================================================== inputs
+    def event(self, st: UserState, ev: Event, control: Control, out: list[Action]) -> int | None:
+        """Apply a user event (timers up to its instant first); returns the next wake-up."""
+        self._on_event(st, ev, control, out)
+        return self.next_wake(st, control)
+
     def _on_event(self, st: UserState, ev: Event, control: Control, out: list[Action]) -> None:
         if ev.event_id is not None:
             if ev.event_id in st.seen_ids:
@@ -628,55 +696,64 @@ class Engine:
         e.due_kind = ""
         e.msg_id = None
         out.append(TraceRecord(st.user_id, t, self.id, e.version, node_id, "entered", "", ""))
-        node = self.nodes[node_id]
-        info = NODE_KINDS[self.kinds[node_id]]
-        if info.family == "engagement":
-            return self._arrive_engagement(st, e, node, t, out)
-        if isinstance(node, ActionSeg | PageVisit | Referrer | PageCount):
-            self._open_window(e, node, t)
-            return None
-        if isinstance(node, Inaction):
-            e.due = t + int(node.within.total_seconds())
-            e.due_kind = "inaction"
-            return None
-        if isinstance(node, PastBehavior):
-            self._open_window(e, node, t)
-            e.due = self.clock.next_daily(t)
-            e.due_kind = "pb"
-            return None
-        if isinstance(node, DateTime):
-            v_at = as_epoch(st.profile.get(node.property))
-            if v_at is None:
-                return "no"
-            at = v_at + int(node.offset.total_seconds())
-            if at < t:
-                return "no"
-            if at == t:
-                return "yes"
-            self._open_window(e, node, t)
-            e.due = at
-            e.due_kind = "at"
-            return None
-        if isinstance(node, ProfileMatch):
-            return "yes" if _all(node.profile, st.profile) else "no"
-        if isinstance(node, Delay):
-            end = self._delay_end(st, node, t)
-            if end <= t:
-                return "next"
-            e.due = end
-            e.due_kind = "delay"
-            return None
-        if isinstance(node, ForceExit):
-            self._exit(st, t, "force_exit", out)
-            return None
-        if isinstance(node, ProfileUpdate):
-            self._update_profile(st, e, node, t, out)
+        return self._arrivals[self.kinds[node_id]](st, e, self.nodes[node_id], t, out)
+
+    # arrival rules, one per node kind (dispatch table built in __init__)
+    def _arr_window(self, st: UserState, e: Enrollment, node: Any, t: int, out: list[Action]) -> str | None:
+        w = node.window
+        if w is not None:
+            e.window_end = t + int(w.total_seconds())
+        return None
+
+    def _arr_inaction(self, st: UserState, e: Enrollment, node: Inaction, t: int, out: list[Action]) -> str | None:
+        e.due = t + int(node.within.total_seconds())
+        e.due_kind = "inaction"
+        return None
+
+    def _arr_past_behavior(self, st: UserState, e: Enrollment, node: PastBehavior, t: int, out: list[Action]) -> str | None:
+        self._open_window(e, node, t)
+        e.due = self.clock.next_daily(t)
+        e.due_kind = "pb"
+        return None
+
+    def _arr_date_time(self, st: UserState, e: Enrollment, node: DateTime, t: int, out: list[Action]) -> str | None:
+        v_at = as_epoch(st.profile.get(node.property))
+        if v_at is None:
+            return "no"
+        at = v_at + int(node.offset.total_seconds())
+        if at < t:
+            return "no"
+        if at == t:
+            return "yes"
+        self._open_window(e, node, t)
+        e.due = at
+        e.due_kind = "at"
+        return None
+
+    def _arr_profile(self, st: UserState, e: Enrollment, node: ProfileMatch, t: int, out: list[Action]) -> str | None:
+        return "yes" if _all(node.profile, st.profile) else "no"
+
+    def _arr_delay(self, st: UserState, e: Enrollment, node: Delay, t: int, out: list[Action]) -> str | None:
+        end = self._delay_end(st, node, t)
+        if end <= t:
             return "next"
-        if isinstance(node, Split):
-            return self._split(st, e, node)
-        if isinstance(node, JourneyTrigger | CustomList):
-            return "yes"  # entry-only kinds mid-journey are refused by validation
-        raise EngineInvariantError(f"no arrival rule for node kind {self.kinds[node_id]!r}")  # pragma: no cover
+        e.due = end
+        e.due_kind = "delay"
+        return None
+
+    def _arr_force_exit(self, st: UserState, e: Enrollment, node: ForceExit, t: int, out: list[Action]) -> str | None:
+        self._exit(st, t, "force_exit", out)
+        return None
+
+    def _arr_profile_update(self, st: UserState, e: Enrollment, node: ProfileUpdate, t: int, out: list[Action]) -> str | None:
+        self._update_profile(st, e, node, t, out)
+        return "next"
+
+    def _arr_split(self, st: UserState, e: Enrollment, node: Split, t: int, out: list[Action]) -> str | None:
+        return self._split(st, e, node)
+
+    def _arr_entry_only(self, st: UserState, e: Enrollment, node: Any, t: int, out: list[Action]) -> str | None:
+        return "yes"  # entry-only kinds mid-journey are refused by validation
 
     @staticmethod
     def _open_window(e: Enrollment, node: Any, t: int) -> None:

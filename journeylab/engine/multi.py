@@ -73,6 +73,9 @@ class JourneySet:
             for key in eng.trigger_entries:
                 self.triggers.setdefault(key, []).append(jid)
         self.relevant_events: frozenset[str] = frozenset().union(*(e.relevant_events for e in self.all_engines()))
+        self._solo: tuple[str, Engine] | None = None
+        if len(self.ids) == 1 and len(self.versions[self.ids[0]]) == 1:
+            self._solo = (self.ids[0], self.latest[self.ids[0]])
         self.needs_all_users = any(e.needs_all_users for e in self.all_engines())
 
     def all_engines(self) -> list[Engine]:
@@ -100,6 +103,9 @@ class JourneySet:
         return {jid: UserState(user_id, prof, created) for jid in self.ids}
 
     def next_wake(self, states: dict[str, UserState]) -> int | None:
+        if self._solo is not None:
+            jid, eng = self._solo
+            return eng.next_wake(states[jid], self.controls.get(jid) or _DRAFT)
         best: int | None = None
         for jid in self.ids:
             st = states[jid]
@@ -112,46 +118,67 @@ class JourneySet:
         return all(self.engine_for(j, states[j]).is_done(states[j], self.control(j)) for j in self.ids)
 
     # ------------------------------------------------------------------ work
-    def advance(self, states: dict[str, UserState], t: int, out: list[Action]) -> None:
-        """Run every timer of the user due at or before ``t``, instant by instant."""
+    def advance(self, states: dict[str, UserState], t: int, out: list[Action]) -> int | None:
+        """Run every timer of the user due at or before ``t``, instant by instant; returns
+        the user's next wake-up."""
+        if self._solo is not None:
+            jid, eng = self._solo
+            acts: list[Action] = []
+            nw = eng.advance(states[jid], t, self.controls.get(jid) or _DRAFT, acts)
+            if acts:
+                self._route(states, acts, out, 0)
+            return nw
         for _ in range(1_000_000):
             w = self.next_wake(states)
             if w is None or w > t:
-                return
+                for jid in self.ids:
+                    st = states[jid]
+                    if t > st.clock:
+                        st.clock = t
+                return w
             for jid in self.ids:
                 st = states[jid]
                 ctl = self.control(jid)
                 eng = self.engine_for(jid, st)
                 nw = eng.next_wake(st, ctl)
                 if nw is not None and nw <= w:
-                    acts: list[Action] = []
+                    acts = []
                     eng.advance(st, w, ctl, acts)
                     self._route(states, acts, out, 0)
         raise EngineInvariantError("timers do not make progress")  # pragma: no cover
 
-    def deliver(self, states: dict[str, UserState], inp: Input, out: list[Action]) -> None:
-        """Timers up to the input's instant, then the input, in every journey it concerns."""
+    def deliver(self, states: dict[str, UserState], inp: Input, out: list[Action]) -> int | None:
+        """Timers up to the input's instant, then the input, in every journey it concerns;
+        returns the user's next wake-up."""
+        if self._solo is not None and type(inp) is Event:
+            jid, eng = self._solo
+            st = states[jid]
+            acts: list[Action] = []
+            nw = eng.event(st, inp, self.controls.get(jid) or _DRAFT, acts)
+            if acts:
+                self._route(states, acts, out, 0)
+                return self.next_wake(states)
+            return nw
         self.advance(states, inp.ts, out)
         if isinstance(inp, Wake):
-            return
-        if isinstance(inp, Feedback):
+            pass
+        elif isinstance(inp, Feedback):
             for jid in self.ids:
                 if inp.message_id.startswith(jid + ":"):
                     self._step(states, jid, inp, out, 0)
-                    return
-            return
-        if isinstance(inp, ProfileSet):
+                    break
+        elif isinstance(inp, ProfileSet):
             next(iter(states.values())).profile.update(inp.props)
-            return
-        if isinstance(inp, Event | Trigger):
+        elif isinstance(inp, Event | Trigger):
             for jid in self.ids:
                 if isinstance(inp, Event) and inp.name not in self.latest[jid].relevant_events:
                     st = states[jid]
                     if st.active is None or inp.name not in self.engine_for(jid, st).relevant_events:
                         continue
                 self._step(states, jid, inp, out, 0)
-            return
-        raise TypeError(f"not an engine input: {inp!r}")
+        else:
+            raise TypeError(f"not an engine input: {inp!r}")
+        return self.next_wake(states)
 
     def _step(self, states: dict[str, UserState], jid: str, inp: Input, out: list[Action], depth: int) -> None:
         st = states[jid]

@@ -1,0 +1,8 @@
+"""The simulator: cohorts, behaviour models, the SimPy run and experiments."""
+
+from journeylab.sim.behaviour import BehaviourModel, ChannelBehaviour, GoalLift, Latency
+from journeylab.sim.cohort import Cohort
+from journeylab.sim.result import SimulationResult
+from journeylab.sim.simulator import simulate
+
+__all__ = ["BehaviourModel", "ChannelBehaviour", "GoalLift", "Latency", "Cohort", "SimulationResult", "simulate"]

@@ -1,0 +1,162 @@
+"""Cohorts: a profiles table and an events table, checked before anything runs.
+
+>>> import pandas as pd
+>>> profiles = pd.DataFrame({"user_id": ["a", "b"], "push_token": ["t", None]})
+>>> events = pd.DataFrame({"user_id": ["a"], "ts": pd.to_datetime(["2026-10-01 10:00"], utc=True),
+...                        "event": ["Added To Cart"]})
+>>> c = Cohort(profiles, events)
+>>> c.n_users, c.n_events
+(2, 1)
+>>> Cohort(profiles, events.assign(ts=pd.to_datetime(["2026-10-01 10:00"])))
+Traceback (most recent call last):
+...
+journeylab.errors.CohortError: events.ts: timestamps have no timezone; pass timezone='Asia/Kolkata' (or the zone they were recorded in) to read them
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from journeylab.errors import CohortError
+
+__all__ = ["Cohort", "read_table"]
+
+_CORE = ("user_id", "ts", "event")
+
+
+def read_table(source: Any, what: str) -> pd.DataFrame:
+    """A DataFrame from a DataFrame, or a CSV / Parquet path."""
+    if isinstance(source, pd.DataFrame):
+        return source
+    if isinstance(source, str | Path):
+        p = Path(source)
+        if not p.exists():
+            raise CohortError(f"file {p} does not exist", what)
+        try:
+            if p.suffix.lower() in (".parquet", ".pq") or p.is_dir():
+                return pd.read_parquet(p)
+            if p.suffix.lower() in (".csv", ".txt", ".gz"):
+                return pd.read_csv(p)
+        except Exception as e:  # a reader's own error, reported with where it happened
+            raise CohortError(f"cannot read {p}: {e}", what) from None
+        raise CohortError(f"{p}: use a .csv or .parquet file", what)
+    raise CohortError(f"expected a DataFrame or a file path, got {type(source).__name__}", what)
+
+
+def _as_utc(col: pd.Series, where: str, timezone: str | None) -> pd.Series:
+    s = col
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        try:
+            s = pd.to_datetime(s, format="ISO8601", utc=False)
+        except (ValueError, TypeError) as e:
+            raise CohortError(f"cannot read timestamps: {e}", where) from None
+    if getattr(s.dt, "tz", None) is None:
+        if timezone is None:
+            raise CohortError(
+                "timestamps have no timezone; pass timezone='Asia/Kolkata' (or the zone they were recorded in) to read them",
+                where,
+            )
+        try:
+            s = s.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
+        except Exception as e:
+            raise CohortError(f"cannot localize timestamps to {timezone!r}: {e}", where) from None
+    return s.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+
+
+class Cohort:
+    """Users (profiles) and what they did (events), validated; the caller's frames are never modified.
+
+    * ``profiles``: ``user_id`` plus properties (channel reachability: ``push_token``,
+      ``email``, ``phone``, ``web_push_token``; anything segments and placeholders use).
+    * ``events``: ``user_id``, ``ts`` (timezone-aware; naive only with ``timezone=``),
+      ``event`` and property columns; optional ``event_id`` (must be unique).
+
+    Events are sorted by time (stable: rows at one instant keep their input order).
+    """
+
+    def __init__(
+        self,
+        profiles: Any,
+        events: Any,
+        *,
+        timezone: str | None = None,
+        unknown_users: str = "error",
+        name: str = "cohort",
+    ) -> None:
+        p = read_table(profiles, "profiles")
+        e = read_table(events, "events")
+        if "user_id" not in p.columns:
+            raise CohortError("missing column 'user_id'", "profiles")
+        for c in _CORE:
+            if c not in e.columns:
+                raise CohortError(f"missing column {c!r} (needs {', '.join(_CORE)})", "events")
+        p = p.copy()
+        p["user_id"] = p["user_id"].astype(str)
+        dup = p["user_id"].duplicated()
+        if dup.any():
+            i = int(dup.to_numpy().nonzero()[0][0])
+            raise CohortError(f"user_id {p['user_id'].iloc[i]!r} appears twice", f"profiles[{i}].user_id")
+        e = e.copy()
+        e["user_id"] = e["user_id"].astype(str)
+        e["event"] = e["event"].astype(str)
+        if e["ts"].isna().any():
+            i = int(e["ts"].isna().to_numpy().nonzero()[0][0])
+            raise CohortError("missing timestamp", f"events[{i}].ts")
+        e["ts"] = _as_utc(e["ts"], "events.ts", timezone)
+        if "event_id" in e.columns:
+            d = e["event_id"].duplicated()
+            if d.any():
+                i = int(d.to_numpy().nonzero()[0][0])
+                raise CohortError(f"event_id {e['event_id'].iloc[i]!r} appears twice", f"events[{i}].event_id")
+        known = e["user_id"].isin(set(p["user_id"]))
+        if not known.all():
+            if unknown_users == "error":
+                i = int((~known).to_numpy().nonzero()[0][0])
+                n = int((~known).sum())
+                raise CohortError(
+                    f"user {e['user_id'].iloc[i]!r} is not in profiles ({n} event rows of unknown users); "
+                    "pass unknown_users='add' to give them empty profiles or 'drop' to skip their events",
+                    f"events[{i}].user_id",
+                )
+            if unknown_users == "drop":
+                e = e[known]
+            elif unknown_users == "add":
+                extra = pd.DataFrame({"user_id": pd.unique(e.loc[~known, "user_id"])})
+                p = pd.concat([p, extra], ignore_index=True)
+            else:
+                raise CohortError("unknown_users must be 'error', 'add' or 'drop'", "unknown_users")
+        if not e["ts"].is_monotonic_increasing:
+            e = e.sort_values("ts", kind="stable")
+        self.profiles: pd.DataFrame = p.reset_index(drop=True)
+        self.events: pd.DataFrame = e.reset_index(drop=True)
+        self.name = name
+
+    @classmethod
+    def from_dataset(cls, name: str) -> Cohort:
+        """A bundled dataset (see ``journeylab.datasets.names()``)."""
+        from journeylab.datasets import load
+
+        ds = load(name)
+        return cls(ds.profiles, ds.events, name=name)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.profiles)
+
+    @property
+    def n_events(self) -> int:
+        return len(self.events)
+
+    @property
+    def property_columns(self) -> list[str]:
+        return [c for c in self.events.columns if c not in (*_CORE, "event_id")]
+
+    def __repr__(self) -> str:
+        if len(self.events):
+            span = f"{self.events['ts'].iloc[0]:%Y-%m-%d} to {self.events['ts'].iloc[-1]:%Y-%m-%d}"
+        else:
+            span = "no events"
+        return f"Cohort({self.name!r}: {self.n_users:,} users, {self.n_events:,} events, {span})"

@@ -1,0 +1,209 @@
+"""The result of a simulation: the trace and everything computed from it."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from journeylab import stats
+from journeylab.model.journey import JourneyDef
+
+__all__ = ["SimulationResult"]
+
+
+@dataclass
+class SimulationResult:
+    """Trace, statistics and inputs of one simulation run.
+
+    * ``trace``: one row per thing that happened to a user (canonical order).
+    * ``node_stats``: per node (index) of the journey — for several journeys, use
+      ``node_stats_of(journey_id)``; ``all_node_stats`` has a (journey, node) index.
+    * ``journey_stats``: entered, active, exits by reason, conversions per goal, rate, time to goal.
+    * ``waiting_over_time``, ``messages_per_day``, ``waiting_users``, ``edge_flows``.
+    * ``sends`` and ``responses``: the messages, and the simulated responses to them
+      (``viewed``/``clicked`` feedback and goal-lift ``event`` rows, with ``seq`` giving the
+      order at one instant) — replayable through the production runtime.
+    """
+
+    trace: pd.DataFrame
+    journeys: list[JourneyDef]
+    start: pd.Timestamp
+    end: pd.Timestamp
+    seed: int
+    cohort_name: str = "cohort"
+    n_users: int = 0
+    sends: pd.DataFrame = field(default_factory=pd.DataFrame)
+    responses: pd.DataFrame = field(default_factory=pd.DataFrame)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_run(cls, run: Any, defs: list[JourneyDef], cohort: Any, start: pd.Timestamp, end: pd.Timestamp, seed: int) -> SimulationResult:
+        sends = pd.DataFrame(
+            [(s.id, s.journey, s.version, s.user_id, s.node, s.channel, s.ts) for s in run.sends],
+            columns=["message_id", "journey", "version", "user_id", "node", "channel", "ts"],
+        )
+        sends["ts"] = pd.to_datetime(sends["ts"], unit="s", utc=True)
+        resp = pd.DataFrame(run.responses, columns=["user_id", "ts", "seq", "kind", "message_id", "event"])
+        resp["ts"] = pd.to_datetime(resp["ts"], unit="s", utc=True)
+        resp = resp.sort_values(["ts", "user_id", "seq"], kind="stable").reset_index(drop=True)
+        return cls(
+            trace=run.trace_frame(),
+            journeys=list(defs),
+            start=start,
+            end=end,
+            seed=seed,
+            cohort_name=getattr(cohort, "name", "cohort"),
+            n_users=getattr(cohort, "n_users", 0),
+            sends=sends,
+            responses=resp,
+        )
+
+    # ------------------------------------------------------------------ per journey
+    @property
+    def journey(self) -> JourneyDef:
+        """The (first) journey simulated."""
+        return self.journeys[0]
+
+    def definition(self, journey: str | None = None) -> JourneyDef:
+        if journey is None:
+            return self.journeys[0]
+        for d in self.journeys:
+            if d.id == journey:
+                return d
+        raise KeyError(journey)
+
+    def _ids(self) -> list[str]:
+        return list(dict.fromkeys(d.id for d in self.journeys))
+
+    def node_stats_of(self, journey: str | None = None) -> pd.DataFrame:
+        d = self.definition(journey)
+        return stats.node_stats(self.trace, d.id, nodes=[n.id for n in d.nodes])
+
+    @cached_property
+    def node_stats(self) -> pd.DataFrame:
+        """Node statistics of the first journey, indexed by node id."""
+        return self.node_stats_of(None)
+
+    @cached_property
+    def all_node_stats(self) -> pd.DataFrame:
+        frames = {jid: self.node_stats_of(jid) for jid in self._ids()}
+        return pd.concat(frames, names=["journey", "node"])
+
+    def journey_stats_of(self, journey: str | None = None) -> pd.Series:
+        d = self.definition(journey)
+        return stats.journey_stats(self.trace, d.id, goals=[g.name for g in d.goals])
+
+    @cached_property
+    def journey_stats(self) -> pd.Series:
+        """Journey statistics of the first journey."""
+        return self.journey_stats_of(None)
+
+    @cached_property
+    def all_journey_stats(self) -> pd.DataFrame:
+        return pd.DataFrame({jid: self.journey_stats_of(jid) for jid in self._ids()}).T
+
+    @property
+    def feedback(self) -> pd.DataFrame:
+        """The simulated delivery feedback (views and clicks)."""
+        r = self.responses
+        return r[r["kind"] != "event"][["user_id", "ts", "message_id", "kind"]].reset_index(drop=True)
+
+    @cached_property
+    def goal_stats(self) -> pd.DataFrame:
+        return stats.goal_stats(self.trace, self.journey.id)
+
+    @cached_property
+    def edge_flows(self) -> pd.DataFrame:
+        return stats.edge_flows(self.trace, self.journey)
+
+    @cached_property
+    def waiting_users(self) -> dict[str, list[str]]:
+        """Users at each node of the first journey at the end of the simulation."""
+        return stats.waiting_users(self.trace, self.journey.id)
+
+    def waiting_over_time_of(self, journey: str | None = None, freq: str = "1h") -> pd.DataFrame:
+        d = self.definition(journey)
+        return stats.waiting_over_time(self.trace, d.id, freq=freq, end=self.end)
+
+    @cached_property
+    def waiting_over_time(self) -> pd.DataFrame:
+        """Users at each node over time (hourly), first journey."""
+        return self.waiting_over_time_of(None)
+
+    @cached_property
+    def messages_per_day(self) -> pd.DataFrame:
+        """Messages sent per channel per account-local day (all journeys)."""
+        return stats.messages_per_day(self.trace, timezone=self.journey.settings.timezone)
+
+    @cached_property
+    def enrollments(self) -> pd.DataFrame:
+        return stats.enrollments(self.trace, self.journey.id)
+
+    # ------------------------------------------------------------------ output
+    def summary(self) -> pd.DataFrame:
+        """One row per journey: the headline figures."""
+        rows = []
+        for jid in self._ids():
+            s = self.journey_stats_of(jid)
+            sent = int(((self.trace["journey"] == jid) & (self.trace["event"] == "sent")).sum())
+            rows.append(
+                {
+                    "journey": jid,
+                    "entered": int(s["entered"]),
+                    "active": int(s["active"]),
+                    "conversions": int(s["conversions"]),
+                    "conversion_rate": float(s["conversion_rate"]),
+                    "messages_sent": sent,
+                    "exits_completed": int(s["exits_completed"]),
+                    "exits_journey_timeout": int(s["exits_journey_timeout"]),
+                    "exits_force_exit": int(s["exits_force_exit"]),
+                }
+            )
+        return pd.DataFrame(rows).set_index("journey")
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write trace, node stats and journey stats as Parquet and CSV into ``out_dir``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        files: dict[str, Path] = {}
+        tables = {
+            "trace": self.trace,
+            "node_stats": self.all_node_stats.reset_index(),
+            "journey_stats": self.all_journey_stats.reset_index(names="journey"),
+        }
+        for name, df in tables.items():
+            for ext in ("parquet", "csv"):
+                p = out / f"{name}.{ext}"
+                if ext == "parquet":
+                    df.to_parquet(p, index=False)
+                else:
+                    df.to_csv(p, index=False)
+                files[f"{name}.{ext}"] = p
+        return files
+
+    def to_html(self, path: str | Path, *, title: str | None = None) -> Path:
+        """A self-contained HTML report (opens offline)."""
+        from journeylab.report import write_report
+
+        return write_report(self, path, title=title)
+
+    def __repr__(self) -> str:
+        s = self.journey_stats
+        return (
+            f"SimulationResult({self.journey.id!r} over {self.cohort_name!r} {self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}, "
+            f"seed={self.seed}: entered={int(s['entered'])}, conversions={int(s['conversions'])}, "
+            f"trace={len(self.trace):,} rows)"
+        )
+
+    def _repr_html_(self) -> str:
+        try:
+            from journeylab.report import result_html
+
+            return result_html(self)
+        except ImportError:
+            return f"<pre>{html.escape(repr(self))}</pre>{self.summary().to_html()}"

@@ -1,0 +1,250 @@
+"""Statistics from the trace alone (SPEC §8): node stats, journey stats, flows, time series.
+
+Every function takes the trace DataFrame (columns ``user_id, ts, journey, version, node,
+event, port, detail``, in canonical order: by ``ts`` then ``user_id``, each user's rows in
+the order they happened) and returns a tidy DataFrame. The simulator and the production
+runtime produce the same trace, so these figures mean the same in both.
+
+>>> import pandas as pd
+>>> t = pd.DataFrame({
+...     "user_id": ["a"] * 6,
+...     "ts": pd.to_datetime([0] * 6, unit="s", utc=True),
+...     "journey": "j", "version": 1,
+...     "node": ["start", "start", "push", "push", "push", "push"],
+...     "event": ["entered", "left", "entered", "sent", "left", "exited"],
+...     "port": ["", "yes", "", "", "next", ""], "detail": ["entry", "", "", "push", "", "completed"]})
+>>> node_stats(t).loc["push", ["entered", "sent", "left_next", "waiting"]].tolist()
+[1, 1, 1, 0]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from journeylab.engine.types import DISCARD_REASONS, TRACE_COLUMNS
+
+__all__ = [
+    "NODE_STAT_COLUMNS",
+    "node_stats",
+    "journey_stats",
+    "goal_stats",
+    "edge_flows",
+    "exits",
+    "waiting_users",
+    "waiting_over_time",
+    "messages_per_day",
+    "enrollments",
+    "empty_trace",
+]
+
+PORT_COLUMNS = ["left_yes", "left_no", "left_timeout", "left_next", "left_viewed", "left_clicked", "left_not_sent"]
+NODE_STAT_COLUMNS = [
+    "entered",
+    "waiting",
+    "timed_out",
+    "stuck",
+    *PORT_COLUMNS,
+    "sent",
+    "deferred",
+    "discarded",
+    *[f"discarded_{r}" for r in DISCARD_REASONS],
+    "delivered",
+    "viewed",
+    "clicked",
+    "profile_updated",
+    "exited",
+]
+
+
+def empty_trace() -> pd.DataFrame:
+    """A trace with no rows and the right dtypes."""
+    return pd.DataFrame(
+        {
+            "user_id": pd.Series([], dtype="object"),
+            "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "journey": pd.Series([], dtype="object"),
+            "version": pd.Series([], dtype="int64"),
+            "node": pd.Series([], dtype="object"),
+            "event": pd.Series([], dtype="object"),
+            "port": pd.Series([], dtype="object"),
+            "detail": pd.Series([], dtype="object"),
+        },
+        columns=list(TRACE_COLUMNS),
+    )
+
+
+def _one_journey(trace: pd.DataFrame, journey: str | None) -> pd.DataFrame:
+    if journey is not None:
+        return trace[trace["journey"] == journey]
+    js = pd.unique(trace["journey"])
+    if len(js) > 1:
+        raise ValueError(f"the trace holds several journeys ({', '.join(map(str, js))}): pass journey=...")
+    return trace
+
+
+def _s(x: Any) -> Any:
+    """Plain strings for categorical columns (comparisons and groupby keys)."""
+    return x.astype(str) if isinstance(x.dtype, pd.CategoricalDtype) else x
+
+
+def _positions(trace: pd.DataFrame) -> pd.DataFrame:
+    """The last entered/exited row of each (journey, user): where everyone is at the end."""
+    ev = _s(trace["event"])
+    pos = trace[(ev == "entered") | (ev == "exited")]
+    return pos.groupby([_s(pos["journey"]), pos["user_id"]], sort=False, observed=True).tail(1)
+
+
+def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str] | None = None) -> pd.DataFrame:
+    """Per node of one journey: entered, waiting now, timed out, left by each port, sends...
+
+    Columns are :data:`NODE_STAT_COLUMNS` plus ``left_<branch>`` for split branches; the
+    index is the node id (in ``nodes`` order when given). ``waiting`` counts users at the
+    node at the end of the trace; ``stuck`` those who timed out with no timeout connector.
+    """
+    t = _one_journey(trace, journey)
+    ev = _s(t["event"])
+    node = _s(t["node"])
+    counts = pd.crosstab(node, ev) if len(t) else pd.DataFrame()
+    out = pd.DataFrame(index=pd.Index(sorted(set(node)) if nodes is None else nodes, name="node"))
+
+    def col(event: str) -> pd.Series:
+        if event in counts.columns:
+            return counts[event].reindex(out.index, fill_value=0)
+        return pd.Series(0, index=out.index)
+
+    out["entered"] = col("entered")
+    pos = _positions(t)
+    at = _s(pos.loc[_s(pos["event"]) == "entered", "node"]).value_counts()
+    out["waiting"] = at.reindex(out.index, fill_value=0)
+    out["timed_out"] = col("timed_out")
+    out["stuck"] = col("waiting")
+    left = t[ev == "left"]
+    by_port = pd.crosstab(_s(left["node"]), _s(left["port"])) if len(left) else pd.DataFrame()
+    ports = list(PORT_COLUMNS) + [f"left_{p}" for p in by_port.columns if f"left_{p}" not in PORT_COLUMNS]
+    for pc in ports:
+        p = pc[len("left_") :]
+        out[pc] = by_port[p].reindex(out.index, fill_value=0) if p in by_port.columns else 0
+    for e in ("sent", "deferred", "discarded"):
+        out[e] = col(e)
+    disc = t[ev == "discarded"]
+    by_reason = pd.crosstab(_s(disc["node"]), _s(disc["detail"])) if len(disc) else pd.DataFrame()
+    for r in DISCARD_REASONS:
+        out[f"discarded_{r}"] = by_reason[r].reindex(out.index, fill_value=0) if r in by_reason.columns else 0
+    for e in ("delivered", "viewed", "clicked", "profile_updated", "exited"):
+        out[e] = col(e)
+    return out.fillna(0).astype("int64")
+
+
+def edge_flows(trace: pd.DataFrame, definition: Any, journey: str | None = None) -> pd.DataFrame:
+    """Users who moved along each connector: ``source, port, target, users``."""
+    t = _one_journey(trace, journey if journey is not None else definition.id)
+    left = t[_s(t["event"]) == "left"]
+    counts = left.groupby([_s(left["node"]), _s(left["port"])], observed=True).size()
+    rows = []
+    for c in definition.connectors:
+        rows.append({"source": c.source, "port": c.port, "target": c.target, "users": int(counts.get((c.source, c.port), 0))})
+    return pd.DataFrame(rows, columns=["source", "port", "target", "users"])
+
+
+def exits(trace: pd.DataFrame, journey: str | None = None) -> pd.DataFrame:
+    """Exits by reason and by the node the user was at: ``node, reason, users``."""
+    t = _one_journey(trace, journey)
+    ex = t[_s(t["event"]) == "exited"]
+    g = ex.groupby([_s(ex["node"]), _s(ex["detail"])], observed=True).size()
+    return g.rename("users").reset_index().rename(columns={"detail": "reason"})
+
+
+def enrollments(trace: pd.DataFrame, journey: str | None = None) -> pd.DataFrame:
+    """One row per enrollment: ``user_id, n, entered_at, entry_node, exited_at, reason``."""
+    t = _one_journey(trace, journey)
+    ev = _s(t["event"])
+    ent = t[(ev == "entered") & (_s(t["detail"]) == "entry")][["user_id", "ts", "node"]].copy()
+    ent["n"] = ent.groupby("user_id", sort=False).cumcount()
+    ex = t[ev == "exited"][["user_id", "ts", "detail"]].copy()
+    ex["n"] = ex.groupby("user_id", sort=False).cumcount()
+    m = ent.merge(ex, on=["user_id", "n"], how="left", suffixes=("", "_exit"))
+    m = m.rename(columns={"ts": "entered_at", "node": "entry_node", "ts_exit": "exited_at", "detail": "reason"})
+    m["n"] = m["n"] + 1
+    m["reason"] = m["reason"].astype(object).where(m["reason"].notna(), None)
+    return m[["user_id", "n", "entered_at", "entry_node", "exited_at", "reason"]].reset_index(drop=True)
+
+
+def journey_stats(trace: pd.DataFrame, journey: str | None = None, goals: list[str] | None = None) -> pd.Series:
+    """Entered, active, exits by reason, conversions per goal, conversion rate, time to goal."""
+    en = enrollments(trace, journey)
+    n = len(en)
+    reasons = en["reason"].dropna()
+    out: dict[str, Any] = {
+        "entered": n,
+        "users": int(en["user_id"].nunique()),
+        "active": int(en["reason"].isna().sum()),
+    }
+    base = reasons.str.split(":").str[0] if len(reasons) else pd.Series([], dtype=object)
+    for r in ("goal", "journey_timeout", "force_exit", "completed", "stopped"):
+        out[f"exits_{r}"] = int((base == r).sum())
+    goal_rows = en[en["reason"].fillna("").str.startswith("goal:")]
+    names = list(goals or []) + sorted(set(goal_rows["reason"].str[5:]) - set(goals or []))
+    for g in names:
+        out[f"conversions_{g}"] = int((goal_rows["reason"] == f"goal:{g}").sum())
+    out["conversions"] = len(goal_rows)
+    out["conversion_rate"] = (len(goal_rows) / n) if n else 0.0
+    ttg = (goal_rows["exited_at"] - goal_rows["entered_at"]).dt.total_seconds() / 60.0
+    out["time_to_goal_median_min"] = float(ttg.median()) if len(ttg) else float("nan")
+    out["time_to_goal_mean_min"] = float(ttg.mean()) if len(ttg) else float("nan")
+    return pd.Series(out, name=journey or (str(trace["journey"].iloc[0]) if len(trace) else ""))
+
+
+def goal_stats(trace: pd.DataFrame, journey: str | None = None) -> pd.DataFrame:
+    """Per goal: conversions, conversion rate, time to goal (median, mean, minutes)."""
+    en = enrollments(trace, journey)
+    g = en[en["reason"].fillna("").str.startswith("goal:")].copy()
+    g["goal"] = g["reason"].str[5:]
+    g["minutes"] = (g["exited_at"] - g["entered_at"]).dt.total_seconds() / 60.0
+    agg = g.groupby("goal").agg(conversions=("user_id", "size"), median_min=("minutes", "median"), mean_min=("minutes", "mean"))
+    agg["conversion_rate"] = agg["conversions"] / max(len(en), 1)
+    return agg.reset_index()
+
+
+def waiting_users(trace: pd.DataFrame, journey: str | None = None) -> dict[str, list[str]]:
+    """For each node, the users who are at it at the end of the trace."""
+    pos = _positions(_one_journey(trace, journey))
+    pos = pos[_s(pos["event"]) == "entered"]
+    out: dict[str, list[str]] = {}
+    for node, users in pos.groupby(_s(pos["node"]), observed=True)["user_id"]:
+        out[str(node)] = sorted(map(str, users))
+    return out
+
+
+def waiting_over_time(
+    trace: pd.DataFrame, journey: str | None = None, *, freq: str = "1h", end: Any = None
+) -> pd.DataFrame:
+    """Users at each node over time: ``ts, node, users`` sampled at the end of each ``freq``."""
+    t = _one_journey(trace, journey)
+    ev = _s(t["event"])
+    node = _s(t["node"])
+    delta = np.where(ev == "entered", 1, np.where((ev == "left") | (ev == "exited"), -1, 0))
+    d = pd.DataFrame({"ts": t["ts"], "node": node, "delta": delta})
+    d = d[d["delta"] != 0]
+    if d.empty:
+        return pd.DataFrame(columns=["ts", "node", "users"])
+    wide = d.pivot_table(index="ts", columns="node", values="delta", aggfunc="sum", fill_value=0).sort_index().cumsum()
+    last = pd.Timestamp(end) if end is not None else wide.index.max()
+    grid = pd.date_range(wide.index.min().floor(freq), last.ceil(freq), freq=freq)
+    sampled = wide.reindex(wide.index.union(grid)).ffill().fillna(0).reindex(grid)
+    long = sampled.reset_index(names="ts").melt(id_vars="ts", var_name="node", value_name="users")
+    long["users"] = long["users"].astype("int64")
+    return long
+
+
+def messages_per_day(trace: pd.DataFrame, journey: str | None = None, *, timezone: str = "UTC") -> pd.DataFrame:
+    """Messages sent per channel per account-local day: ``day, channel, messages``."""
+    t = trace if journey is None else trace[trace["journey"] == journey]
+    s = t[_s(t["event"]) == "sent"]
+    if s.empty:
+        return pd.DataFrame(columns=["day", "channel", "messages"])
+    day = s["ts"].dt.tz_convert(timezone).dt.tz_localize(None).dt.normalize()
+    g = s.groupby([day.rename("day"), _s(s["detail"]).rename("channel")], observed=True).size()
+    return g.rename("messages").reset_index()

@@ -1,0 +1,173 @@
+"""The simulator: cohorts, parity with the reference driver, determinism, behaviour draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from journeylab import examples
+from journeylab.engine import Control, ReferenceDriver
+from journeylab.errors import CohortError, JourneyDefinitionError
+from journeylab.sim import BehaviourModel, ChannelBehaviour, Cohort, GoalLift, Latency, simulate
+from journeylab.sim.replay import replay_inputs
+
+START = pd.Timestamp("2026-10-01", tz="UTC")
+END = pd.Timestamp("2026-10-15", tz="UTC")
+NAMES = ["App Launched", "Added To Cart", "Charged", "Ride Completed", "Page Viewed", "Product Viewed"]
+
+
+def cohort(n: int = 300, seed: int = 0, per_user: int = 25) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    users = np.array([f"u{i:04d}" for i in range(n)], dtype=object)
+    m = n * per_user
+    ts = START.value // 10**9 - 2 * 86400 + rng.integers(0, 16 * 86400, m)
+    # some events land on the same second, and on exact minutes, to exercise ties
+    ts[rng.random(m) < 0.2] //= 60
+    ts[ts < 10**9] *= 60
+    ev = pd.DataFrame(
+        {
+            "user_id": users[rng.integers(0, n, m)],
+            "ts": pd.to_datetime(ts, unit="s", utc=True),
+            "event": rng.choice(NAMES, m, p=[0.25, 0.15, 0.08, 0.12, 0.3, 0.1]),
+            "amount": np.round(rng.random(m) * 100, 2),
+        }
+    ).sort_values("ts", kind="stable", ignore_index=True)
+    prof = pd.DataFrame(
+        {
+            "user_id": users,
+            "push_token": np.where(rng.random(n) < 0.7, "tok", None),
+            "email": np.where(rng.random(n) < 0.8, "x@example.com", None),
+            "phone": np.where(rng.random(n) < 0.5, "+1", None),
+            "first_name": "Sam",
+            "ride_count": rng.integers(0, 12, n),
+        }
+    )
+    return prof, ev
+
+
+JOURNEYS = {
+    "reference": lambda: [examples.reference_journey()],
+    "cart": lambda: [examples.cart_abandonment()],
+    "promo_reentry": lambda: [examples.purchase_promo(reentry=True)],
+    "ride_tier": lambda: [examples.ride_tier()],
+    "trigger_pair": lambda: list(examples.journey_trigger_pair()),
+}
+
+
+def reference_trace(defs, prof, ev, res):
+    ids = {d.id for d in defs}
+    drv = ReferenceDriver(
+        defs,
+        controls={i: Control.running_from(int(START.timestamp())) for i in ids},
+        profiles={r["user_id"]: {k: v for k, v in r.items() if k != "user_id" and v is not None and v == v}
+                  for r in prof.to_dict("records")},
+        created=int(START.timestamp()) - 30 * 86400,
+    )
+    drv.feed([i for i in replay_inputs(ev[ev["ts"] < END], res.responses)])
+    drv.run_until(int(END.timestamp()) - 1)
+    return [tuple(r) for r in drv.canonical_trace()]
+
+
+def sim_rows(res):
+    t = res.trace
+    return list(
+        zip(t["user_id"], t["ts"].dt.as_unit("s").astype("int64").tolist(), t["journey"].astype(str), t["version"],
+            t["node"].astype(str), t["event"].astype(str), t["port"].astype(str), t["detail"].astype(str), strict=True)
+    )
+
+
+@pytest.mark.parametrize("name", sorted(JOURNEYS))
+def test_simulator_trace_equals_reference_driver_row_for_row(name):
+    journeys = JOURNEYS[name]()
+    defs = [j.definition for j in journeys]
+    prof, ev = cohort(seed=sorted(JOURNEYS).index(name))
+    res = simulate(journeys, (prof, ev), START, END, seed=7)
+    assert len(res.trace) > 50
+    assert sim_rows(res) == reference_trace(defs, prof, ev, res)
+
+
+def test_same_seed_same_trace_and_independent_of_cohort_order():
+    prof, ev = cohort()
+    a = simulate(examples.reference_journey(), (prof, ev), START, END, seed=3)
+    b = simulate(examples.reference_journey(), (prof.sample(frac=1, random_state=1), ev), START, END, seed=3)
+    pd.testing.assert_frame_equal(a.trace, b.trace)
+    # a user's outcome does not depend on who else is in the cohort
+    some = prof["user_id"].iloc[:100]
+    c = simulate(examples.reference_journey(), (prof[prof.user_id.isin(some)], ev[ev.user_id.isin(some)]), START, END, seed=3)
+    sub = a.trace[a.trace["user_id"].isin(some)].reset_index(drop=True)
+    assert sim_rows(c) == list(map(tuple, [r for r in sim_rows(a) if r[0] in set(some)]))
+    assert len(sub) == len(c.trace)
+    d = simulate(examples.reference_journey(), (prof, ev), START, END, seed=4)
+    assert not a.responses.equals(d.responses)
+
+
+def test_callers_frames_are_not_modified():
+    prof, ev = cohort()
+    p0, e0 = prof.copy(), ev.copy()
+    simulate(examples.ride_tier(), (prof, ev), START, END)
+    pd.testing.assert_frame_equal(prof, p0)
+    pd.testing.assert_frame_equal(ev, e0)
+
+
+def test_cohort_schema_errors_say_what_and_where():
+    prof, ev = cohort(20)
+    with pytest.raises(CohortError, match=r"^events: missing column 'event'"):
+        Cohort(prof, ev.drop(columns="event"))
+    with pytest.raises(CohortError, match=r"events.ts: timestamps have no timezone"):
+        Cohort(prof, ev.assign(ts=ev["ts"].dt.tz_localize(None)))
+    naive = Cohort(prof, ev.assign(ts=ev["ts"].dt.tz_convert("Asia/Kolkata").dt.tz_localize(None)), timezone="Asia/Kolkata")
+    assert (naive.events["ts"] == ev["ts"]).all()
+    bad = ev.copy()
+    bad.loc[5, "user_id"] = "ghost"
+    with pytest.raises(CohortError, match=r"events\[\d+\].user_id: user 'ghost' is not in profiles"):
+        Cohort(prof, bad)
+    assert Cohort(prof, bad, unknown_users="drop").n_events == len(ev) - 1
+    with pytest.raises(CohortError, match=r"profiles\[1\].user_id: user_id 'u0000' appears twice"):
+        Cohort(pd.concat([prof.iloc[:1], prof]), ev)
+    ids = [f"x{i}" for i in range(len(ev))]
+    ids[3] = ids[0]
+    with pytest.raises(CohortError, match=r"events\[3\].event_id: event_id 'x0' appears twice"):
+        Cohort(prof, ev.assign(event_id=ids))
+    shuffled = ev.sample(frac=1, random_state=0)
+    assert Cohort(prof, shuffled).events["ts"].is_monotonic_increasing
+    with pytest.raises(JourneyDefinitionError, match="^end:"):
+        simulate(examples.ride_tier(), (prof, ev), END, START)
+
+
+def test_behaviour_model_drives_views_and_goal_lift():
+    prof, ev = cohort(400)
+    push_only = BehaviourModel.default().with_channel(
+        "push", view=0.5, click=0.5, view_latency=Latency.exponential(minutes=10),
+        lift=GoalLift(event="Charged", probability=1.0, latency=Latency.fixed(minutes=1)),
+    )
+    res = simulate(examples.reference_journey(), (prof, ev), START, END, seed=1, behaviour=push_only)
+    ns = res.node_stats
+    sent = ns.loc["push", "sent"]
+    assert 0.4 < ns.loc["push", "viewed"] / sent < 0.6
+    assert 0.15 < ns.loc["push", "clicked"] / sent < 0.35
+    lifted = res.responses[res.responses["kind"] == "event"]
+    assert len(lifted) == ns.loc["push", "clicked"] - int((res.responses.query("kind == 'clicked'")["ts"] >= END - pd.Timedelta(minutes=1)).sum())
+    silent = simulate(examples.reference_journey(), (prof, ev), START, END, seed=1, behaviour=BehaviourModel.silent())
+    assert silent.node_stats.loc["push", "viewed"] == 0
+    assert res.journey_stats["conversions"] > silent.journey_stats["conversions"]
+
+
+def test_fit_behaviour_from_message_history():
+    rng = np.random.default_rng(0)
+    n = 2000
+    t = pd.Timestamp("2026-09-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 86400 * 20, n), unit="s")
+    viewed = rng.random(n) < 0.25
+    hist = pd.DataFrame({
+        "channel": "email", "ts": t, "delivered": rng.random(n) < 0.97,
+        "viewed_ts": t.where(viewed) + pd.to_timedelta(np.exp(rng.normal(np.log(3600), 0.8, n)), unit="s"),
+        "clicked_ts": pd.NaT,
+    })
+    m = BehaviourModel.fit(hist)
+    b = m.channels["email"]
+    assert 0.95 < b.delivery < 0.99 and 0.2 < b.view < 0.3
+    assert 2400 < b.view_latency.median < 5400 and b.view_latency.kind == "lognormal"
+    with pytest.raises(JourneyDefinitionError):
+        BehaviourModel.fit(hist.drop(columns="delivered"))
+    with pytest.raises(JourneyDefinitionError):
+        ChannelBehaviour(view=1.5)
