@@ -11,8 +11,12 @@
 
 from journeylab.datasets._cohort import CATEGORICAL_COLUMNS, COHORT_EVENTS, generate_cohort, read_cohort, write_cohort
 from journeylab.datasets._hash import N_BUCKETS, bucket_of, stable_hash, stable_hash_array
+from journeylab.datasets._registry import Dataset, load, names
 
 __all__ = [
+    "Dataset",
+    "load",
+    "names",
     "generate_cohort",
     "write_cohort",
     "read_cohort",

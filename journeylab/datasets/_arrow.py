@@ -143,16 +143,20 @@ def concat_strings(*parts: pa.Array | str) -> pa.Array:
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
-    """pandas frame of a cohort table: ``str`` columns, ``datetime64[ns, UTC]``, list columns as lists.
+    """pandas frame of a cohort table: ``str`` columns, ``datetime64[ns, UTC]``, list columns as lists,
+    integer columns with missing values as ``Int64``.
 
     Called for every ``load`` so each caller gets fresh, independent objects.
     """
     df = table.to_pandas(split_blocks=True)
     for name, typ in zip(table.column_names, table.schema.types, strict=True):
+        col = table.column(name)
         if pa.types.is_list(typ) or pa.types.is_large_list(typ):
             df[name] = pd.Series(
-                [None if v is None else list(v) for v in table.column(name).to_pylist()], index=df.index, dtype=object
+                [None if v is None else list(v) for v in col.to_pylist()], index=df.index, dtype=object
             )
+        elif pa.types.is_integer(typ) and col.null_count:
+            df[name] = pd.array(col.to_pylist(), dtype="Int64")
     return df
 
 

@@ -164,7 +164,7 @@ def sample_local_times(
     n = len(day_index)
     hours = rng.choice(24, size=n, p=hour_weights / hour_weights.sum())
     if weekend_hour_weights is not None:
-        weekend = np.asarray(days.dayofweek >= 5)[day_index]
+        weekend = np.asarray(days.day_of_week >= 5)[day_index]
         hours_we = rng.choice(24, size=n, p=weekend_hour_weights / weekend_hour_weights.sum())
         hours = np.where(weekend, hours_we, hours)
     seconds = hours * 3600 + rng.integers(0, 3600, size=n)
@@ -174,7 +174,7 @@ def sample_local_times(
 
 def day_weights(days: pd.DatetimeIndex, weekend: float = 1.0, boosts: dict[str, float] | None = None) -> np.ndarray:
     """Relative activity per local day: a weekend factor and multiplicative boosts on given dates."""
-    w = np.where(days.dayofweek >= 5, weekend, 1.0).astype(float)
+    w = np.where(days.day_of_week >= 5, weekend, 1.0).astype(float)
     for date, factor in (boosts or {}).items():
         w[days == pd.Timestamp(date)] *= factor
     return w / w.sum()
