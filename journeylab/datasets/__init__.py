@@ -9,7 +9,14 @@
   (``bucket = stable_hash(user_id) % 64``); never Python's salted ``hash()``.
 """
 
-from journeylab.datasets._cohort import CATEGORICAL_COLUMNS, COHORT_EVENTS, generate_cohort, read_cohort, write_cohort
+from journeylab.datasets._cohort import (
+    CATEGORICAL_COLUMNS,
+    COHORT_COLUMNS,
+    COHORT_EVENTS,
+    generate_cohort,
+    read_cohort,
+    write_cohort,
+)
 from journeylab.datasets._hash import N_BUCKETS, bucket_of, stable_hash, stable_hash_array
 from journeylab.datasets._registry import Dataset, load, names
 
@@ -21,6 +28,7 @@ __all__ = [
     "write_cohort",
     "read_cohort",
     "COHORT_EVENTS",
+    "COHORT_COLUMNS",
     "CATEGORICAL_COLUMNS",
     "N_BUCKETS",
     "stable_hash",

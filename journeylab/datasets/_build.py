@@ -132,20 +132,28 @@ def rank_within(groups: np.ndarray) -> np.ndarray:
     return np.arange(n) - start
 
 
-def separate_sessions(user: np.ndarray, start: np.ndarray, duration: np.ndarray, gap: int) -> np.ndarray:
+def separate_sessions(
+    user: np.ndarray, start: np.ndarray, duration: np.ndarray, gap: int, fixed: np.ndarray | None = None
+) -> np.ndarray:
     """Session starts moved later so that each user's sessions are at least ``gap`` seconds apart.
 
     Sessions are identified by position; returns the new starts (same order as the input).
-    One vectorized pass per session rank, so cost grows with the busiest user's session count.
+    ``fixed`` sessions (e.g. a renewal charged at a set time) keep their start but still
+    push the sessions after them. One vectorized pass per session rank, so the cost grows
+    with the busiest user's session count.
+
+    >>> separate_sessions(np.array([0, 0, 1]), np.array([100, 0, 5]), np.array([50, 80, 10]), gap=30).tolist()
+    [110, 0, 5]
     """
     order = np.lexsort((start, user))
     s = start[order].copy()
     d = duration[order]
     u = user[order]
+    f = np.zeros(len(s), dtype=bool) if fixed is None else fixed[order]
     rank = rank_within(u)
     for r in range(1, int(rank.max(initial=0)) + 1):
         idx = np.flatnonzero(rank == r)
-        s[idx] = np.maximum(s[idx], s[idx - 1] + d[idx - 1] + gap)
+        s[idx] = np.where(f[idx], s[idx], np.maximum(s[idx], s[idx - 1] + d[idx - 1] + gap))
     out = np.empty_like(s)
     out[order] = s
     return out

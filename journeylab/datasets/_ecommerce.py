@@ -18,7 +18,14 @@ import pyarrow.compute as pc
 
 from journeylab.datasets import _arrow as A
 from journeylab.datasets._build import EventBuffer, Prop, events_table, pick, pick_rows, separate_sessions
-from journeylab.datasets._time import SHOPPING_HOURS, day_weights, local_days, local_to_utc_seconds
+from journeylab.datasets._time import (
+    SHOPPING_HOURS,
+    day_weights,
+    local_day_index,
+    local_days,
+    local_to_utc_seconds,
+    not_before,
+)
 from journeylab.datasets._vocab import (
     INDIAN_CITIES,
     INDIAN_FIRST_NAMES,
@@ -268,6 +275,7 @@ def build(seed: int = SEED) -> tuple[pa.Table, pa.Table, None]:
     s_day = pick(rng, dw, len(s_user))
     churned = seg[s_user] == SEGMENTS.index("churned")
     s_day = np.where(churned, rng.integers(0, 10, len(s_user)), s_day)  # churned users fade out early
+    s_day = not_before(rng, s_day, local_day_index(days, signup, TIMEZONE)[s_user], len(days))
     hours = pick(rng, SHOPPING_HOURS, len(s_user))
     naive = days.asi8[s_day] + (hours * 3600 + rng.integers(0, 3600, len(s_user))) * A.NS
     s_start = local_to_utc_seconds(naive, TIMEZONE)

@@ -20,12 +20,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from journeylab.datasets import _arrow as A
-from journeylab.datasets import _ecommerce, _rides
+from journeylab.datasets import _ecommerce, _media, _rides
 
 DATA_DIR = Path(__file__).parent / "data"
 TABLES = ("profiles", "events", "messages")
 
-_MODULES: dict[str, ModuleType] = {m.NAME: m for m in (_ecommerce, _rides)}
+_MODULES: dict[str, ModuleType] = {m.NAME: m for m in (_ecommerce, _rides, _media)}
 _CACHE: dict[str, tuple[pa.Table, pa.Table, pa.Table | None]] = {}
 _LOCK = threading.Lock()
 
@@ -80,7 +80,7 @@ def names() -> list[str]:
     """Names of the bundled datasets.
 
     >>> names()
-    ['ecommerce', 'rides']
+    ['ecommerce', 'rides', 'media']
     """
     return list(_MODULES)
 

@@ -16,7 +16,14 @@ import pyarrow.compute as pc
 
 from journeylab.datasets import _arrow as A
 from journeylab.datasets._build import EventBuffer, Prop, events_table, pick, renumber_by_time, separate_sessions
-from journeylab.datasets._time import RIDES_WEEKDAY_HOURS, RIDES_WEEKEND_HOURS, local_days, local_to_utc_seconds
+from journeylab.datasets._time import (
+    RIDES_WEEKDAY_HOURS,
+    RIDES_WEEKEND_HOURS,
+    local_day_index,
+    local_days,
+    local_to_utc_seconds,
+    not_before,
+)
 from journeylab.datasets._vocab import UK_CITIES, UK_FIRST_NAMES
 
 NAME = "rides"
@@ -106,6 +113,7 @@ def build(seed: int = SEED) -> tuple[pa.Table, pa.Table, None]:
     for g in range(len(SEGMENTS)):
         rows = np.flatnonzero(seg[s_user] == g)
         s_day[rows] = pick(rng, dw[g], len(rows))
+    s_day = not_before(rng, s_day, local_day_index(days, signup, TIMEZONE)[s_user], len(days))
     s_weekend = weekend_day[s_day]
     hours = np.where(s_weekend, pick(rng, RIDES_WEEKEND_HOURS, ns), pick(rng, RIDES_WEEKDAY_HOURS, ns))
     naive = days.asi8[s_day] + (hours * 3600 + rng.integers(0, 3600, ns)) * A.NS

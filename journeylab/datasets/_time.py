@@ -152,6 +152,19 @@ def local_to_utc_seconds(naive_local_ns: np.ndarray, tz: str) -> np.ndarray:
     return aware.tz_convert("UTC").asi8 // NS
 
 
+def local_day_index(days: pd.DatetimeIndex, utc_seconds: np.ndarray, tz: str) -> np.ndarray:
+    """Index into ``days`` (naive local midnights) of the local day of each UTC instant (clipped)."""
+    local = pd.DatetimeIndex(np.asarray(utc_seconds, dtype=np.int64) * NS, tz="UTC").tz_convert(tz).tz_localize(None)
+    return np.clip(np.searchsorted(days.asi8, local.asi8, side="right") - 1, 0, len(days) - 1)
+
+
+def not_before(rng: np.random.Generator, day: np.ndarray, earliest: np.ndarray, n_days: int) -> np.ndarray:
+    """Day indexes moved, where they fall before ``earliest``, to a uniform day in ``[earliest, n_days)``."""
+    early = day < earliest
+    redraw = earliest + (rng.random(len(day)) * (n_days - earliest)).astype(np.int64)
+    return np.where(early, np.minimum(redraw, n_days - 1), day)
+
+
 def sample_local_times(
     rng: np.random.Generator,
     day_index: np.ndarray,

@@ -118,3 +118,21 @@ def slug(text: str) -> str:
     """
     out = "".join(c.lower() if c.isalnum() else " " if c in " -&/" else "" for c in text)
     return "-".join(out.split())
+
+
+# ---------------------------------------------------------------- streaming catalogue
+STREAM_HOST = "https://www.streamly.example"
+
+#: (title, genre, episode minutes, seasons, weekday of new episodes 0=Mon)
+SHOWS = (
+    ("Harbor Lights", "Drama", 52, 3, 6), ("The Quiet Orbit", "Sci-Fi", 47, 2, 4), ("Kitchen Rivals", "Reality", 42, 6, 2),
+    ("Midnight Ledger", "Thriller", 49, 2, 3), ("Paws & Claws", "Kids", 22, 4, 5), ("Laugh Track", "Comedy", 24, 5, 0),
+    ("Desert Signal", "Sci-Fi", 55, 1, 6), ("Maple Street", "Comedy", 22, 7, 1), ("Cold Trails: Ohio", "Crime", 44, 4, 2),
+    ("The Long Table", "Drama", 58, 2, 0), ("Wild Coasts", "Documentary", 50, 2, 6), ("Pixel Knights", "Animation", 25, 3, 5),
+    ("Courtside", "Sports", 40, 2, 4), ("Second Chances", "Romance", 45, 3, 3), ("The Vault", "Thriller", 51, 1, 4),
+    ("Tiny Builders", "Kids", 12, 5, 5), ("Late Night Lab", "Comedy", 30, 9, 0), ("Northern Frontier", "Western", 54, 2, 6),
+    ("Deep Blue Rescue", "Documentary", 48, 1, 1), ("Ghost Road", "Action", 46, 2, 3), ("Bake It Big", "Reality", 43, 4, 1),
+    ("The Profiler's Daughter", "Crime", 44, 3, 2), ("Starlight Academy", "Animation", 23, 2, 5), ("Empire of Salt", "History", 57, 1, 6),
+    ("Roommates", "Comedy", 21, 6, 1), ("The Deep End", "Drama", 50, 2, 3), ("Hidden Kitchens", "Documentary", 35, 3, 2),
+    ("Blackout", "Thriller", 48, 1, 4), ("Fast Lane", "Sports", 42, 3, 6), ("Love Online", "Romance", 38, 2, 0),
+)  # fmt: skip
