@@ -75,14 +75,15 @@ __all__ = [
     "phantom_id",
     "goal_id",
     "clip_to_box",
+    "label_width",
     "EDGE_COLORS",
 ]
 
-HGAP = 70.0  # horizontal gap between layers (px)
+HGAP = 56.0  # horizontal gap between layers (px)
 VGAP = 34.0  # vertical gap between boxes of one layer (px)
-CHAR_W = 6.4  # average width of one label character at 11 px
+CHAR_W = 6.7  # average width of one label character at 11 px
 LINE_H = 15.0  # height of one label line
-MIN_W, MAX_W = 120.0, 220.0
+MIN_W, MAX_W = 120.0, 196.0
 MAX_CHARS = int((MAX_W - 24) / CHAR_W)
 
 # the statistics columns a node may have (``left_<split branch>`` columns come on top)
@@ -836,9 +837,20 @@ def _route_edges(nodes: list[SceneNode], edges: list[SceneEdge]) -> None:
         e.points, e.back, e.control, e.cpd = (q0, q2), True, (cx, cy), round(d, 1)
 
 
+def label_width(text: str) -> float:
+    """Approximate width (px) of an edge label at 10 px, with its padding."""
+    return len(text) * 6.0 + 14
+
+
 def _layout_all(nodes: list[SceneNode], edges: list[SceneEdge]) -> dict[str, tuple[float, float]]:
-    return layered_layout([n.id for n in nodes], {n.id: (n.width, n.height) for n in nodes},
-                          [(e.source, e.target) for e in edges])
+    # a gap wide enough for the label of every edge between neighbouring layers
+    gaps = {(e.source, e.target): label_width(e.label) + 16 for e in edges if e.label}
+    return layered_layout(
+        [n.id for n in nodes],
+        {n.id: (n.width, n.height) for n in nodes},
+        [(e.source, e.target) for e in edges],
+        gaps=gaps,
+    )
 
 
 def journey_scene(

@@ -11,6 +11,7 @@ from journeylab.examples import EXAMPLES, random_journeys
 from journeylab.layout import (
     auto_positions,
     journey_scene,
+    label_width,
     layered_layout,
     normalize_stats,
     overlapping,
@@ -170,6 +171,21 @@ def test_scene_labels_carry_counts_and_badges() -> None:
     assert labels["bought|timeout|wait"] == "timeout: 0"  # missing columns count 0
     assert scene.node("bought").badge == "warning" and scene.node("sms").badge == "error"
     assert scene.node("cart").badge is None
+
+
+def test_auto_layout_leaves_room_for_every_edge_label() -> None:
+    j = branching_journey()
+    stats = {n.id: {"entered": 123456, **{f"left_{p}": 98765 for p in ("yes", "no", "timeout", "next", "viewed",
+                                                                         "clicked", "A", "B")}} for n in j.nodes}
+    scene = journey_scene(j, stats, layout="auto")
+    columns = sorted({n.x for n in scene.nodes if n.role != "goal"})
+    for e in scene.edges:
+        a, b = scene.node(e.source), scene.node(e.target)
+        if e.back or not e.label or columns.index(b.x) != columns.index(a.x) + 1:
+            continue
+        left_column = max(n.x + n.width / 2 for n in scene.nodes if n.x == a.x and n.role != "goal")
+        right_column = min(n.x - n.width / 2 for n in scene.nodes if n.x == b.x and n.role != "goal")
+        assert right_column - left_column >= label_width(e.label), e.id
 
 
 def test_normalize_stats_accepts_dataframes_and_results() -> None:

@@ -479,6 +479,14 @@ def test_mimebundle_has_a_static_fallback_and_figure() -> None:
     assert list(fig.data[0].customdata)[: len(j.nodes)] == [n.id for n in j.nodes]
 
 
+def test_panel_toggle_and_panel_below() -> None:
+    b = JourneyBuilder(cart_abandonment())
+    assert b.toggle_panel() is False and b.side.layout.display == "none"
+    assert b.toggle_panel() is True and b.side.layout.display is None
+    below = JourneyBuilder(cart_abandonment(), panel="below", height="300px")
+    assert below.canvas.layout.height == "300px" and below.side.layout.width == "100%"
+
+
 def test_builder_wraps_a_definition_and_rejects_unknown_kinds() -> None:
     d = cart_abandonment().definition
     b = JourneyBuilder(d)

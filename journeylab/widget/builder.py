@@ -35,8 +35,8 @@ import traitlets
 
 from journeylab.errors import JourneyError
 from journeylab.layout import (
+    BADGE_COLORS,
     EDGE_COLORS,
-    STAT_COLUMNS,
     Scene,
     auto_positions,
     journey_scene,
@@ -139,8 +139,7 @@ CYTOSCAPE_STYLE: list[dict[str, Any]] = [
     {"selector": "node.badge-error", "style": {"border-color": "#dc2626", "border-width": 3}},
     {
         "selector": "node.selected",
-        "style": {"border-color": "#1d4ed8", "border-width": 4, "overlay-color": "#1d4ed8", "overlay-opacity": 0.08,
-                  "overlay-padding": 4},
+        "style": {"border-color": "#1d4ed8", "border-width": 4},
     },
     {
         "selector": "node.badge",
@@ -237,7 +236,8 @@ class JourneyBuilder(W.VBox):
         journey: Journey | JourneyDef,
         *,
         height: str = "520px",
-        side_width: str = "340px",
+        side_width: str = "330px",
+        panel: str = "right",
         node_stats: Any = None,
         waiting_users: Mapping[str, Sequence[Any]] | None = None,
     ) -> None:
@@ -288,9 +288,10 @@ class JourneyBuilder(W.VBox):
         self.pause_button = button("Pause", "pause", self.pause, "No new entries; users inside keep moving")
         self.resume_button = button("Resume", "play", self.resume, "Accept new entries again")
         self.stop_button = button("Stop", "stop", self.stop, "Stop for good: users inside exit", "danger")
+        self.panel_button = button("Panel", "columns", self.toggle_panel, "Hide or show the side panel")
         toolbar = W.HBox(
             [self.title, self.undo_button, self.redo_button, self.align_button, self.validate_button,
-             self.publish_button, self.pause_button, self.resume_button, self.stop_button],
+             self.publish_button, self.pause_button, self.resume_button, self.stop_button, self.panel_button],
             layout=W.Layout(flex_flow="row wrap", align_items="center"),
         )
 
@@ -369,8 +370,13 @@ class JourneyBuilder(W.VBox):
                                           overflow="auto"))
         for i, t in enumerate(["Node", "Journey", "Issues"]):
             self.side.set_title(i, t)
-        body = W.HBox([W.Box([self.canvas], layout=W.Layout(flex="1 1 auto", min_width="300px")), self.side],
-                      layout=W.Layout(width="100%", align_items="flex-start"))
+        canvas_box = W.Box([self.canvas], layout=W.Layout(flex="1 1 auto", min_width="300px", width="100%"))
+        if panel == "below":
+            self.side.layout.width = "100%"
+            self.side.layout.max_height = None
+            body: W.Box = W.VBox([canvas_box, self.side], layout=W.Layout(width="100%"))
+        else:
+            body = W.HBox([canvas_box, self.side], layout=W.Layout(width="100%", align_items="flex-start"))
         super().__init__([toolbar, palette, connect_row, self.message_box, body], layout=W.Layout(width="100%"))
         self.add_class("journeylab-builder")
         self.observe(self._on_selected, "selected")
@@ -566,6 +572,15 @@ class JourneyBuilder(W.VBox):
         self._run("Auto Align", lambda: self.journey.set_positions(pos), "Aligned and spaced every node")
         self.canvas.relayout()
         return pos
+
+    def toggle_panel(self) -> bool:
+        """Hide (or show again) the side panel, giving the canvas the whole width; returns
+        whether the panel is now shown."""
+        shown = self.side.layout.display == "none"
+        self.side.layout.display = None if shown else "none"
+        # ipycytoscape resizes and re-fits its canvas when the widget's size changes
+        self.canvas.layout.width = "100%" if self.canvas.layout.width != "100%" else "calc(100%)"
+        return shown
 
     # ------------------------------------------------------------------ publish flow
     def validate(self) -> Any:
@@ -765,7 +780,7 @@ class JourneyBuilder(W.VBox):
                 "key": n.id,
                 "data": {
                     "node_id": n.node_id, "scene_id": n.id, "role": n.role, "kind": n.kind, "family": n.family,
-                    "label": n.label, "w": n.width, "h": n.height, "tw": max(n.width - 10, 40), "shape": st["shape"],
+                    "label": n.label, "w": n.width, "h": n.height, "tw": n.width, "shape": st["shape"],
                     "fill": st["fill"], "border": st["border"], "issues": "\n".join(n.issues), "waiting": n.waiting,
                 },
                 "classes": classes,
@@ -776,7 +791,8 @@ class JourneyBuilder(W.VBox):
                 nodes.append({
                     "key": f"{n.id}~badge",
                     "data": {"node_id": n.node_id, "scene_id": n.id, "role": "badge", "label": "!",
-                             "issues": "\n".join(n.issues)},
+                             "issues": "\n".join(n.issues), "w": 18, "h": 18, "tw": 18, "shape": "ellipse",
+                             "fill": BADGE_COLORS[n.badge], "border": "#ffffff"},
                     "classes": ["badge", f"badge-{n.badge}"],
                     "position": {"x": n.x + n.width / 2 - 4, "y": n.y - n.height / 2 + 4},
                     "grabbable": False,
@@ -1020,12 +1036,16 @@ class JourneyBuilder(W.VBox):
             return ""
         s = self._stats.get(nid, {})
         node = self.journey.node(nid)
-        cols = list(STAT_COLUMNS) + [f"left_{p}" for p in ports_of(node) if f"left_{p}" not in STAT_COLUMNS]
-        cols += [c for c in s if c not in cols]
+        family = NODE_KINDS[kind_of(node)].family
+        cols = ["entered", "waiting", "timed_out", *[f"left_{p}" for p in ports_of(node)]]
+        if family == "engagement":
+            cols += ["sent", "deferred", "discarded", "viewed", "clicked"]
+        if kind_of(node) == "force_exit":
+            cols.append("exited")
+        cols += [c for c in s if c not in cols and s[c]]  # anything else the simulator counted
         rows = "".join(
-            f"<tr><td style='padding:0 8px 0 0'>{html.escape(c)}</td><td style='text-align:right'>{s.get(c, 0):,}</td></tr>"
+            f"<tr><td style='padding:0 12px 0 0'>{html.escape(c)}</td><td style='text-align:right'>{s.get(c, 0):,}</td></tr>"
             for c in cols
-            if c in s or c in ("entered", "waiting")
         )
         users = (self._waiting or {}).get(nid, [])
         shown = ", ".join(html.escape(str(u)) for u in users[:50])

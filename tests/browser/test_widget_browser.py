@@ -151,6 +151,76 @@ def test_builder_canvas_draws_and_selects(jupyter_lab, page, tmp_path) -> None: 
     assert {"application/vnd.jupyter.widget-view+json", "image/svg+xml"} <= kinds, kinds
 
 
+_STATS_NOTEBOOK = """
+import datetime as dt, json, pathlib
+import pandas as pd
+from journeylab.model import *
+from journeylab.widget import JourneyBuilder
+j = Journey("Cart recovery", id="recovery")
+j.add(Inaction(id="cart", event="Added To Cart", absent="Charged", within=dt.timedelta(minutes=15)))
+j.then("cart", "yes", Push(id="push", content={"title": "Forgot something?"}))
+j.then("push", "viewed", Email(id="email", content={"subject": "Still thinking?"}))
+j.then("push", "clicked", Action(id="bought", event="Charged", window=dt.timedelta(hours=1)))
+j.then("push", "timeout", Sms(id="sms", content={"body": "10% off today"}))
+j.then("bought", "yes", ProfileUpdate(id="tier", property="tier", value="gold"))
+j.then("sms", "next", Delay(id="wait", duration=dt.timedelta(days=1)))
+j.then("wait", "next", Split(id="split", branches=[SplitBranch(name="A", percent=50), SplitBranch(name="B", percent=50)]))
+j.then("split", "A", ForceExit(id="bye"))
+j.connect("split", "B", "cart")
+j.add_goal(ActionGoal(name="Purchase", event="Charged"))
+stats = pd.DataFrame.from_dict({
+    "cart": {"entered": 1000, "left_yes": 700, "waiting": 300},
+    "push": {"entered": 700, "sent": 650, "viewed": 300, "clicked": 120, "left_viewed": 300, "left_clicked": 120,
+             "left_timeout": 230, "waiting": 50},
+    "email": {"entered": 300, "sent": 280},
+    "bought": {"entered": 120, "left_yes": 90, "waiting": 30},
+    "tier": {"entered": 90, "left_next": 90},
+    "sms": {"entered": 230, "sent": 200, "left_next": 230},
+    "wait": {"entered": 230, "left_next": 200, "waiting": 30},
+    "split": {"entered": 200, "left_A": 104, "left_B": 96},
+    "bye": {"entered": 104, "exited": 104},
+}, orient="index")
+builder = JourneyBuilder(j, height="520px")
+builder.show_stats(stats, {"bought": ["u1", "u2", "u3"]})
+builder.selected = "push"
+pathlib.Path(OUT).write_text(json.dumps({"ready": True, "node_count": builder.node_count}))
+builder
+"""
+
+
+def test_builder_stats_overlay(jupyter_lab, page, tmp_path) -> None:  # noqa: ANN001
+    """Statistics on nodes and edges, the phantom window, the loop arc and badges, drawn by cytoscape."""
+    import nbformat
+
+    out = tmp_path / "stats.json"
+    name = f"stats_{uuid.uuid4().hex[:8]}.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"OUT = {str(out)!r}\n" + _STATS_NOTEBOOK)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, jupyter_lab.root / name)
+    _run_all(page, jupyter_lab, name)
+    page.wait_for_selector(f"{CANVAS} canvas", timeout=60_000)
+    page.wait_for_function(
+        f"() => {{ const el = document.querySelector('{CANVAS}');"
+        " return el && el._cyreg && el._cyreg.cy.nodes('[role = \"node\"]').length === 9; }",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(500)
+    labels = page.evaluate(f"() => {CY}.edges().map(e => e.data('label'))")
+    assert "yes: 700" in labels and "viewed: 300" in labels and "B 50%: 96" in labels
+    assert page.evaluate(f"() => {CY}.nodes('[role = \"phantom\"]').length") == 1
+    # the loop back to the entry is an arc above every box
+    above = page.evaluate(
+        f"() => {{ const cy = {CY}; const top = Math.min(...cy.nodes('[role = \"node\"]').map(n => n.boundingBox().y1));"
+        " return cy.edges('.back').map(e => e.midpoint().y < top); }"
+    )
+    assert above == [True]
+    assert page.evaluate(f"() => {CY}.nodes('.badge-warning').length") >= 1
+    shot = tmp_path / "journeylab_widget_stats.png"
+    page.locator(".journeylab-builder").screenshot(path=str(shot))
+    shutil.copy(shot, "/tmp/journeylab_widget_stats.png")
+    assert shot.stat().st_size > 10_000
+
+
 def test_static_journey_figure_png(tmp_path) -> None:  # noqa: ANN001
     """The static fallback renders to PNG (kaleido, else Chromium's screenshot of the HTML)."""
     from journeylab.charts.journey_graph import journey_figure
