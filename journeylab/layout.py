@@ -416,6 +416,11 @@ def _size(lines: Sequence[str], *, min_w: float = MIN_W) -> tuple[float, float]:
 # ----------------------------------------------------------------------------- statistics input
 
 
+def _is_frame(x: Any) -> bool:
+    """A pandas DataFrame (duck-typed: pandas stays optional here)."""
+    return hasattr(x, "to_dict") and hasattr(x, "index") and hasattr(x, "columns")
+
+
 def normalize_stats(node_stats: Any) -> dict[str, dict[str, int]]:
     """Node statistics as ``{node_id: {column: int}}`` from a DataFrame indexed by node id
     (or a mapping of mappings, or an object with a ``node_stats`` attribute). Missing and
@@ -426,9 +431,9 @@ def normalize_stats(node_stats: Any) -> dict[str, dict[str, int]]:
     """
     if node_stats is None:
         return {}
-    if hasattr(node_stats, "node_stats") and not hasattr(node_stats, "to_dict"):
+    if hasattr(node_stats, "node_stats") and not _is_frame(node_stats):  # a simulation result
         node_stats = node_stats.node_stats
-    if hasattr(node_stats, "to_dict") and hasattr(node_stats, "index"):  # a pandas DataFrame
+    if _is_frame(node_stats):
         raw = node_stats.to_dict(orient="index")
     else:
         raw = dict(node_stats)

@@ -466,6 +466,29 @@ def test_show_stats_accepts_a_result_object() -> None:
     assert "Users waiting here (1)" in b.node_stats_box.value
 
 
+def test_show_stats_of_a_real_simulation() -> None:
+    sim = pytest.importorskip("journeylab.sim")
+    from journeylab.examples import purchase_promo
+
+    j = purchase_promo()
+    profiles = pd.DataFrame({"user_id": ["ana", "bo", "cy"], "push_token": ["t1", None, "t3"]})
+    events = pd.DataFrame({"user_id": ["ana", "bo", "cy"], "event": ["Charged"] * 3,
+                           "ts": pd.to_datetime(["2026-10-01 09:00", "2026-10-01 10:00", "2026-10-01 23:50"], utc=True)})
+    res = sim.simulate(j, (profiles, events), "2026-10-01T00:00Z", "2026-10-02T00:00Z")
+    b = JourneyBuilder(j)
+    b.show_stats(res)
+    ns = res.node_stats
+    for n in j.nodes:
+        assert f"in {int(ns.loc[n.id, 'entered']):,}" in b.cy_node(n.id).data["label"]
+    for c in j.connectors:
+        assert b.edge_labels()[f"{c.source}|{c.port}|{c.target}"] == f"{c.port}: {int(ns.loc[c.source, 'left_' + c.port]):,}"
+    waiting = res.waiting_users
+    for nid, users in waiting.items():
+        if users:
+            tap(b, nid)
+            assert f"Users waiting here ({len(users)})" in b.node_stats_box.value
+
+
 # ----------------------------------------------------------------------------- static fallback
 
 
@@ -477,6 +500,17 @@ def test_mimebundle_has_a_static_fallback_and_figure() -> None:
     assert bundle["image/svg+xml"].startswith("<svg") and "Reminder push" in bundle["image/svg+xml"]
     fig = b.figure()
     assert list(fig.data[0].customdata)[: len(j.nodes)] == [n.id for n in j.nodes]
+
+
+def test_exported_html_shows_the_static_picture() -> None:
+    """Where widgets cannot render (nbconvert HTML without widget state), the SVG shows."""
+    nbformat = pytest.importorskip("nbformat")
+    nbconvert = pytest.importorskip("nbconvert")
+    b = JourneyBuilder(cart_abandonment())
+    out = nbformat.v4.new_output("execute_result", data=b._repr_mimebundle_(), execution_count=1)
+    cell = nbformat.v4.new_code_cell("builder", outputs=[out], execution_count=1)
+    html, _ = nbconvert.HTMLExporter().from_notebook_node(nbformat.v4.new_notebook(cells=[cell]))
+    assert 'data-mime-type="image/svg+xml"' in html
 
 
 def test_panel_toggle_and_panel_below() -> None:

@@ -28,7 +28,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from journeylab.layout import BADGE_COLORS, EDGE_COLORS, Scene, SceneEdge, SceneNode, journey_scene
+from journeylab.layout import BADGE_COLORS, EDGE_COLORS, Scene, SceneEdge, SceneNode, _is_frame, journey_scene
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -112,7 +112,7 @@ def _scene(journey: Any, node_stats: Any, waiting_users: Any, issues: Any, layou
             issues = list(validate(journey.definition if hasattr(journey, "definition") else journey))
         except Exception:  # the picture must not fail because validation does
             issues = []
-    if node_stats is not None and hasattr(node_stats, "node_stats") and not hasattr(node_stats, "to_dict"):
+    if node_stats is not None and hasattr(node_stats, "node_stats") and not _is_frame(node_stats):
         waiting_users = waiting_users if waiting_users is not None else getattr(node_stats, "waiting_users", None)
         node_stats = node_stats.node_stats
     return journey_scene(journey, node_stats, waiting_users, issues=issues, layout=layout)

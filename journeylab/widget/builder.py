@@ -38,6 +38,7 @@ from journeylab.layout import (
     BADGE_COLORS,
     EDGE_COLORS,
     Scene,
+    _is_frame,
     auto_positions,
     journey_scene,
     normalize_stats,
@@ -622,7 +623,7 @@ class JourneyBuilder(W.VBox):
 
     # ------------------------------------------------------------------ statistics
     def _set_stats(self, node_stats: Any, waiting_users: Mapping[str, Sequence[Any]] | None) -> None:
-        if node_stats is not None and hasattr(node_stats, "node_stats") and not hasattr(node_stats, "to_dict"):
+        if node_stats is not None and hasattr(node_stats, "node_stats") and not _is_frame(node_stats):
             if waiting_users is None:
                 waiting_users = getattr(node_stats, "waiting_users", None)
             node_stats = node_stats.node_stats
