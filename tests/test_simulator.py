@@ -87,7 +87,13 @@ def test_cohort_schema_errors_say_what_and_where():
     ids = [f"x{i}" for i in range(len(ev))]
     ids[3] = ids[0]
     with pytest.raises(CohortError, match=r"events\[3\].event_id: event_id 'x0' appears twice"):
-        Cohort(prof, ev.assign(event_id=ids))
+        Cohort(prof, ev.assign(event_id=ids), check_ids=True)
+    # the simulator always checks the events a journey acts on
+    rel = ev.index[ev["event"].isin(["Added To Cart", "Charged", "App Launched"]) & (ev["ts"] >= START)]
+    ids = [f"x{i}" for i in range(len(ev))]
+    ids[rel[5]] = ids[rel[1]]
+    with pytest.raises(CohortError, match=rf"events\[{rel[5]}\].event_id: event_id 'x{rel[1]}' appears twice"):
+        simulate(examples.reference_journey(), (prof, ev.assign(event_id=ids)), START, END)
     shuffled = ev.sample(frac=1, random_state=0)
     assert Cohort(prof, shuffled).events["ts"].is_monotonic_increasing
     with pytest.raises(JourneyDefinitionError, match="^end:"):

@@ -313,16 +313,16 @@ class Engine:
                 if x < best:
                     best = x
             if e.timed_out:
-                x = e.timeout_at
-                if x is not None and x < best:
-                    best = x
+                y = e.timeout_at
+                if y is not None and y < best:
+                    best = y
             else:
-                x = e.window_end
-                if x is not None and x < best:
-                    best = x
-                x = e.due
-                if x is not None and x < best:
-                    best = x
+                y = e.window_end
+                if y is not None and y < best:
+                    best = y
+                y = e.due
+                if y is not None and y < best:
+                    best = y
             if st.pending:
                 x = self._pending_due(st)
                 if x < best:
@@ -330,19 +330,19 @@ class Engine:
             return None if best == _NEVER else best
         if not self._may_ever_enter(st, control):
             return None
-        best: int | None = None
+        soon = _NEVER
         if st.pending:
-            best = self._pending_due(st)
+            soon = self._pending_due(st)
         for n in self.date_entries:
             at = self._date_entry_at(st, n)
-            if at is not None and (best is None or at < best):
-                best = at
+            if at is not None and at < soon:
+                soon = at
         if self.scheduled_entries:
             # runs that passed while the user was inside are gone (entry is ignored inside)
             r = self.clock.next_run(self.settings.schedule, max(st.sched_from, st.clock), self._anchor(control))
-            if r is not None and (best is None or r < best):
-                best = r
-        return best
+            if r is not None and r < soon:
+                soon = r
+        return None if soon == _NEVER else soon
 
     def activity_bounds(self) -> tuple[frozenset[str], frozenset[str], int | None, bool] | None:
         """What a driver may use to drop events early: ``None`` when entries do not come from

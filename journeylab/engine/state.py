@@ -48,16 +48,26 @@ class Enrollment:
         self.due_kind = ""
         self.msg_id: str | None = None  # message the phantom window waits on
         self.goal_mark = entered_at  # last daily goal evaluation
-        self.messages: dict[str, str] = {}  # message id -> node, for feedback
+        self.messages: dict[str, list[Any]] = {}  # message id -> [node, viewed, clicked, delivered]
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Enrollment:
-        e = cls.__new__(cls)
-        for k in cls.__slots__:
-            setattr(e, k, d[k])
+        e = cls(int(d["n"]), int(d["version"]), int(d["entered_at"]))
+        e.node = d["node"]
+        e.arrived_at = d["arrived_at"]
+        e.visit = d["visit"]
+        e.visits = dict(d["visits"])
+        e.window_end = d["window_end"]
+        e.timed_out = bool(d["timed_out"])
+        e.timeout_at = d["timeout_at"]
+        e.due = d["due"]
+        e.due_kind = d["due_kind"]
+        e.msg_id = d["msg_id"]
+        e.goal_mark = d["goal_mark"]
+        e.messages = {k: list(v) for k, v in d["messages"].items()}
         return e
 
 
@@ -106,14 +116,18 @@ class UserState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> UserState:
-        s = cls.__new__(cls)
-        for k in cls.__slots__:
-            setattr(s, k, d[k])
+        s = cls(str(d["user_id"]), dict(d["profile"]), int(d["clock"]))
+        s.entries = int(d["entries"])
         s.active = Enrollment.from_dict(d["active"]) if d["active"] is not None else None
         s.history = {k: [(int(a), b) for a, b in v] for k, v in d["history"].items()}
+        s.pending = [int(x) for x in d["pending"]]
+        s.session_last = d["session_last"]
+        s.session_count = int(d["session_count"])
         s.sends = [(int(a), str(b)) for a, b in d["sends"]]
-        s.pending = list(d["pending"])
-        s.seen_ids = list(d["seen_ids"])
+        s.sched_from = int(d["sched_from"])
+        s.date_entry_done = d["date_entry_done"]
+        s.seen_ids = [str(x) for x in d["seen_ids"]]
+        s.last_exit = d["last_exit"]
         return s
 
 

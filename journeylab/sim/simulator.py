@@ -19,8 +19,10 @@ The engine decides every transition; this module only decides when to call it an
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import heapq
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,7 @@ from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
 from journeylab.model.nodes import CustomList, Inaction, PageCount, PageVisit, Referrer
 from journeylab.sim.behaviour import BehaviourModel, draw
-from journeylab.sim.cohort import Cohort, read_table
+from journeylab.sim.cohort import Cohort, _isin, read_table
 
 __all__ = ["simulate", "as_definitions", "as_cohort", "to_utc"]
 
@@ -120,6 +122,15 @@ def _filter_props(defs: Sequence[JourneyDef]) -> dict[str, set[str]]:
     return need
 
 
+def _check_ids(sub: pd.DataFrame, idx: np.ndarray) -> None:
+    """Duplicate event ids among the events the journeys act on are an input error."""
+    if "event_id" not in sub.columns or sub["event_id"].is_unique:
+        return
+    d = sub["event_id"].duplicated().to_numpy()
+    i = int(idx[d.nonzero()[0][0]])
+    raise CohortError(f"event_id {sub['event_id'].iloc[int(d.nonzero()[0][0])]!r} appears twice", f"events[{i}].event_id")
+
+
 def _lead_seconds(js: JourneySet) -> int:
     """How far before the start events still matter (past-behaviour look-back, inaction, sessions)."""
     lead = 0
@@ -150,6 +161,7 @@ class _Run:
         self.start, self.end, self.seed, self.period = start, end, seed, period
         self.behaviour = behaviour
         self.rows: list[TraceRecord] = []
+        self.row_runs: list[int] = []  # flat (user code, row count) pairs, in emission order
         self.sends: list[Send] = []
         self.responses: list[tuple[str, int, int, str, str, str]] = []
         self.profile_changes: list[ProfileChanged] = []
@@ -169,7 +181,11 @@ class _Run:
         mask = ev["event"].isin(list(js.relevant_events)).to_numpy() & (ts_all < self.end) & (ts_all >= self.start - lead)
         idx = np.flatnonzero(mask)
         idx = idx[self._within_bounds(ev, idx, ts_all[idx])]
-        sub = ev.iloc[idx]
+        need = _filter_props(js_defs(js))
+        cols = sorted({c for v in need.values() for c in v} & set(ev.columns))
+        keep_cols = ["user_id", "event", *cols] + (["event_id"] if "event_id" in ev.columns else [])
+        sub = ev[keep_cols].iloc[idx]
+        _check_ids(sub, idx)
         ts = ts_all[idx]
         prof = cohort.profiles
         if js.needs_all_users:
@@ -188,8 +204,6 @@ class _Run:
         names = sub["event"].to_numpy(dtype=object)[order]
         self.ev_name: list[str] = [str(x) for x in names]
         self.ev_props: list[dict[str, Any]] | None = None
-        need = _filter_props(js_defs(js))
-        cols = sorted({c for v in need.values() for c in v} & set(sub.columns))
         if cols:
             frame = sub[cols].iloc[order]
             values = {c: frame[c].to_numpy(dtype=object).tolist() for c in cols}
@@ -211,7 +225,8 @@ class _Run:
         # profiles: built lazily per user from columns
         p = prof.set_index("user_id")
         self.prof_pos = pd.Index(p.index).get_indexer(users)
-        self.prof_cols = {c: p[c].to_numpy(dtype=object) for c in p.columns}
+        wanted = _profile_columns(js_defs(js), list(p.columns))
+        self.prof_cols = {c: p[c].to_numpy(dtype=object) for c in wanted}
         self.states: list[dict | None] = [None] * len(users)
         # period blocks
         self.periods = np.unique(self.ev_per).tolist()
@@ -222,12 +237,13 @@ class _Run:
 
     def _within_bounds(self, ev: pd.DataFrame, idx: np.ndarray, ts: np.ndarray) -> np.ndarray:
         """Rows (positions in ``idx``) any journey can still react to, by the engines' bounds."""
-        names = ev["event"].to_numpy(dtype=object)[idx]
-        codes, _ = pd.factorize(ev["user_id"].to_numpy(dtype=object)[idx])
+        names = ev["event"].iloc[idx]
+        codes, _ = pd.factorize(ev["user_id"].iloc[idx])
         n_users = int(codes.max()) + 1 if len(codes) else 0
         keep = np.zeros(len(idx), dtype=bool)
+        big = np.iinfo(np.int64).max
         for eng in self.js.all_engines():
-            rel = pd.Series(names).isin(list(eng.relevant_events)).to_numpy()
+            rel = _isin(names, pd.Series(sorted(eng.relevant_events), dtype=object)).to_numpy()
             bounds = eng.activity_bounds()
             ctl = self.js.control(eng.id)
             if bounds is None:
@@ -235,8 +251,7 @@ class _Run:
                 continue
             triggers, exempt, tail, first_only = bounds
             first_only = first_only and len(ctl.timeline) == 1
-            trig = pd.Series(names).isin(list(triggers)).to_numpy()
-            big = np.iinfo(np.int64).max
+            trig = _isin(names, pd.Series(sorted(triggers), dtype=object)).to_numpy()
             first = np.full(n_users, big, dtype=np.int64)
             np.minimum.at(first, codes[trig], ts[trig])
             lo = first[codes]
@@ -251,7 +266,7 @@ class _Run:
                     anchor = np.full(n_users, -(big // 2), dtype=np.int64)
                     np.maximum.at(anchor, codes[trig], ts[trig])
                 hi = anchor[codes] + tail
-            ex = pd.Series(names).isin(list(exempt)).to_numpy()
+            ex = _isin(names, pd.Series(sorted(exempt), dtype=object)).to_numpy() if exempt else np.zeros(len(idx), bool)
             has = lo < big
             keep |= rel & has & ((ts >= lo) | ex) & (ts <= hi)
         return keep
@@ -290,7 +305,15 @@ class _Run:
     def run(self, progress: Any = None) -> None:
         env = simpy.Environment(initial_time=0)
         env.process(self._clock(env, progress))
-        env.run()
+        # the run allocates millions of small, long-lived records and frees almost nothing:
+        # the cyclic collector would only rescan them
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            env.run()
+        finally:
+            if enabled:
+                gc.enable()
 
     def _clock(self, env: simpy.Environment, progress: Any):
         bi = 0
@@ -380,6 +403,7 @@ class _Run:
 
     def _collect(self, u: int, acts: list[Action]) -> None:
         rows = self.rows
+        n0 = len(rows)
         for a in acts:
             if type(a) is TraceRecord:
                 rows.append(a)
@@ -388,6 +412,8 @@ class _Run:
                 self._respond(u, a)
             elif type(a) is ProfileChanged:
                 self.profile_changes.append(a)
+        if len(rows) > n0:
+            self.row_runs += (u, len(rows) - n0)
 
     def _respond(self, u: int, s: Send) -> None:
         """Draw the user's response to a message from the behaviour model."""
@@ -419,28 +445,53 @@ class _Run:
 
     # ------------------------------------------------------------------ output
     def trace_frame(self) -> pd.DataFrame:
+        """The trace in canonical order: by instant, then user id, each user's rows in order."""
         from journeylab.stats import empty_trace
 
         rows = self.rows
         if not rows:
             return empty_trace()
-        cols = list(zip(*rows, strict=True))
-        ts = np.asarray(cols[1], dtype=np.int64)
-        user = pd.Categorical(cols[0], categories=self.user_ids)
-        order = np.lexsort((np.arange(len(ts)), user.codes, ts))
-        df = pd.DataFrame(
+        col = [list(map(itemgetter(k), rows)) for k in (1, 2, 3, 4, 5, 6, 7)]
+        ts = np.asarray(col[0], dtype=np.int64)
+        runs = np.asarray(self.row_runs, dtype=np.int64).reshape(-1, 2)
+        codes = np.repeat(runs[:, 0], runs[:, 1])  # user codes follow sorted user ids
+        order = np.lexsort((np.arange(len(ts)), codes, ts))
+        users = np.asarray(self.user_ids, dtype=object)
+
+        def cat(values: list[Any]) -> pd.Categorical:
+            return pd.Categorical(np.asarray(values, dtype=object)[order])
+
+        return pd.DataFrame(
             {
-                "user_id": np.asarray(cols[0], dtype=object)[order],
+                "user_id": users[codes[order]],
                 "ts": pd.to_datetime(ts[order], unit="s", utc=True).as_unit("ns"),
-                "journey": pd.Categorical(np.asarray(cols[2], dtype=object)[order]),
-                "version": np.asarray(cols[3], dtype=np.int64)[order],
-                "node": pd.Categorical(np.asarray(cols[4], dtype=object)[order]),
-                "event": pd.Categorical(np.asarray(cols[5], dtype=object)[order]),
-                "port": pd.Categorical(np.asarray(cols[6], dtype=object)[order]),
-                "detail": pd.Categorical(np.asarray(cols[7], dtype=object)[order]),
+                "journey": cat(col[1]),
+                "version": np.asarray(col[2], dtype=np.int64)[order],
+                "node": cat(col[3]),
+                "event": cat(col[4]),
+                "port": cat(col[5]),
+                "detail": cat(col[6]),
             }
         )
-        return df
+
+
+def _profile_columns(defs: Sequence[JourneyDef], columns: list[str]) -> list[str]:
+    """Profile columns any journey can read (reachability, filters, placeholders, dates)."""
+    import re
+
+    import msgspec
+
+    from journeylab.model.nodes import NODE_KINDS, kind_of
+
+    blob = " ".join(msgspec.json.encode(d).decode() for d in defs)
+    need = set()
+    for d in defs:
+        for n in d.nodes:
+            reach = NODE_KINDS[kind_of(n)].reachability
+            if reach:
+                need.add(reach)
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", blob))
+    return [c for c in columns if c in need or c in words]
 
 
 def js_defs(js: JourneySet) -> list[JourneyDef]:
