@@ -513,6 +513,18 @@ def test_exported_html_shows_the_static_picture() -> None:
     assert 'data-mime-type="image/svg+xml"' in html
 
 
+def test_close_stops_following_the_journey_and_drawing_errors_never_break_edits(monkeypatch) -> None:
+    j = cart_abandonment()
+    b = JourneyBuilder(j)
+    monkeypatch.setattr(b, "_redraw", lambda: 1 / 0)
+    j.add(Action(id="x", event="X"))  # the edit succeeds; the builder reports the problem
+    assert "x" in [n.id for n in j.nodes] and b.message_kind == "error" and "ZeroDivisionError" in b.message
+    monkeypatch.undo()
+    b.close()
+    j.add(Action(id="y", event="Y"))
+    assert b.node_count == 0  # closed: not redrawn any more
+
+
 def test_panel_toggle_and_panel_below() -> None:
     b = JourneyBuilder(cart_abandonment())
     assert b.toggle_panel() is False and b.side.layout.display == "none"

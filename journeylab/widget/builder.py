@@ -709,7 +709,20 @@ class JourneyBuilder(W.VBox):
 
     # ------------------------------------------------------------------ redraw
     def _on_model_change(self, _journey: Journey) -> None:
-        self.refresh()
+        try:
+            self.refresh()
+        except Exception as e:  # noqa: BLE001 - a drawing problem must never break an edit of the model
+            self._say(f"The canvas could not be redrawn: {type(e).__name__}: {e}", "error")
+
+    def close(self) -> None:
+        """Stop following the journey and close the widget (and its canvas elements)."""
+        listeners = getattr(self.journey, "_listeners", None)
+        if listeners is not None and self._on_model_change in listeners:
+            listeners.remove(self._on_model_change)
+        for w in [*self._cy_nodes.values(), *self._cy_edges.values(), *(x for t in self._trash for x in t)]:
+            w.close()
+        self._cy_nodes, self._cy_edges, self._trash = {}, {}, []
+        super().close()
 
     def _on_selected(self, change: Mapping[str, Any]) -> None:
         nid = change["new"]

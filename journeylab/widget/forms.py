@@ -314,7 +314,7 @@ class Editor:
 def _text_editor(name: str, parse: Callable[[str], Any], fmt: Callable[[Any], str], *, area: bool = False,
                  placeholder: str = "") -> Editor:
     cls = W.Textarea if area else W.Text
-    kw: dict[str, Any] = {"rows": 3} if area else {}
+    kw: dict[str, Any] = {"rows": 4} if area else {}
     w = cls(description=name, style=_STYLE, layout=_full(), placeholder=placeholder, **kw)
     return Editor(name, w, lambda: parse(w.value), lambda v: setattr(w, "value", fmt(v)))
 
