@@ -476,6 +476,11 @@ class Engine:
             return name == n.event and st.session_count == n.count
         return False  # pragma: no cover
 
+    def feedback(self, st: UserState, fb: Feedback, control: Control, out: list[Action]) -> int | None:
+        """Apply delivery feedback (timers up to its instant first); returns the next wake-up."""
+        self._on_feedback(st, fb, control, out)
+        return self.next_wake(st, control)
+
     def _on_feedback(self, st: UserState, fb: Feedback, control: Control, out: list[Action]) -> None:
         t = fb.ts if fb.ts > st.clock else st.clock
         self.advance(st, t, control, out)

@@ -78,6 +78,14 @@ class JourneySet:
             self._solo = (self.ids[0], self.latest[self.ids[0]])
         self.needs_all_users = any(e.needs_all_users for e in self.all_engines())
 
+    @property
+    def solo(self) -> tuple[str, Engine] | None:
+        """``(journey id, engine)`` when the set is one journey version that triggers nothing:
+        then a driver may call the engine directly (nothing needs routing)."""
+        if self._solo is not None and not self._solo[1].watched:
+            return self._solo
+        return None
+
     def all_engines(self) -> list[Engine]:
         return [e for vs in self.versions.values() for e in vs.values()]
 
@@ -157,7 +165,8 @@ class JourneySet:
             nw = eng.event(st, inp, self.controls.get(jid) or _DRAFT, acts)
             if acts:
                 self._route(states, acts, out, 0)
-                return self.next_wake(states)
+                if eng.watched:
+                    return self.next_wake(states)
             return nw
         self.advance(states, inp.ts, out)
         if isinstance(inp, Wake):

@@ -228,6 +228,8 @@ class _Run:
         wanted = _profile_columns(js_defs(js), list(p.columns))
         self.prof_cols = {c: p[c].to_numpy(dtype=object) for c in wanted}
         self.states: list[dict | None] = [None] * len(users)
+        self.wake: list[int] = [_INF] * len(users)  # each user's next wake-up, as last computed
+        self.solo = js.solo
         # period blocks
         self.periods = np.unique(self.ev_per).tolist()
         self.block_start = np.searchsorted(self.ev_per, self.periods, side="left").tolist()
@@ -299,6 +301,8 @@ class _Run:
         if s is None:
             s = self.js.new_user(self.user_ids[u], self._profile(u), self.created)
             self.states[u] = s
+            w = self.js.next_wake(s)
+            self.wake[u] = _INF if w is None else w
         return s
 
     # ------------------------------------------------------------------ clock
@@ -364,6 +368,10 @@ class _Run:
 
     # ------------------------------------------------------------------ one user
     def _advance_user(self, u: int, a: int, b: int, p_end: int) -> None:
+        """Advance one user through ``[.., p_end)``: timers, cohort events, simulated responses."""
+        if self.solo is not None:
+            self._advance_solo(u, a, b, p_end)
+            return
         js = self.js
         states = self._state(u)
         uid = self.user_ids[u]
@@ -371,8 +379,7 @@ class _Run:
         ev_ts, ev_name, ev_props = self.ev_ts, self.ev_name, self.ev_props
         i = a
         out: list[Action] = []
-        w = js.next_wake(states)
-        w = _INF if w is None else w
+        w = self.wake[u]
         while True:
             te = ev_ts[i] if i < b else _INF
             tp = pend[0][0] if pend else _INF
@@ -382,20 +389,59 @@ class _Run:
             if m >= p_end:
                 break
             if w == m:
-                w = js.advance(states, w, out)
+                nw = js.advance(states, w, out)
             elif te == m:
-                w = js.deliver(states, Event(uid, te, ev_name[i], ev_props[i] if ev_props is not None else _EMPTY), out)
+                nw = js.deliver(states, Event(uid, te, ev_name[i], ev_props[i] if ev_props is not None else _EMPTY), out)
                 i += 1
             else:
                 _, _, inp = heapq.heappop(pend)
-                w = js.deliver(states, inp, out)
-            if w is None:
-                w = _INF
+                nw = js.deliver(states, inp, out)
+            w = _INF if nw is None else nw
             if out:
                 self._collect(u, out)
                 out = []
                 pend = self.pending.get(u)
-        # register the next time this user needs attention
+        self._reschedule(u, w, pend)
+
+    def _advance_solo(self, u: int, a: int, b: int, p_end: int) -> None:
+        """The same as :meth:`_advance_user` for one journey that triggers nothing: the
+        engine is called directly (the journey set would only pass the calls through)."""
+        assert self.solo is not None
+        jid, eng = self.solo
+        ctl = self.js.control(jid)
+        st = self._state(u)[jid]
+        uid = self.user_ids[u]
+        pend = self.pending.get(u)
+        ev_ts, ev_name, ev_props = self.ev_ts, self.ev_name, self.ev_props
+        i = a
+        out: list[Action] = []
+        w = self.wake[u]
+        while True:
+            te = ev_ts[i] if i < b else _INF
+            tp = pend[0][0] if pend else _INF
+            m = w if w < te else te
+            if tp < m:
+                m = tp
+            if m >= p_end:
+                break
+            if w == m:
+                nw = eng.advance(st, w, ctl, out)
+            elif te == m:
+                nw = eng.event(st, Event(uid, te, ev_name[i], ev_props[i] if ev_props is not None else _EMPTY), ctl, out)
+                i += 1
+            else:
+                _, _, inp = heapq.heappop(pend)
+                nw = eng.feedback(st, inp, ctl, out) if type(inp) is Feedback else eng.event(st, inp, ctl, out)
+            w = _INF if nw is None else nw
+            if out:
+                self._collect(u, out)
+                out = []
+                pend = self.pending.get(u)
+        self._reschedule(u, w, pend)
+
+    def _reschedule(self, u: int, w: int, pend: list | None) -> None:
+        """Remember the user's next wake-up and file them under its period."""
+        self.wake[u] = w
         tp = pend[0][0] if pend else _INF
         nxt = w if w < tp else tp
         if nxt < self.end:

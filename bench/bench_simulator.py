@@ -1,0 +1,104 @@
+"""Simulator benchmark: journeylab vs the obvious hand-written SimPy model, side by side.
+
+Reference journey (``journeylab.examples.reference_journey``): entry on "Added To Cart" (no
+re-entry) -> Inaction: no "Charged" within 15 min -> push (view probability 0.3,
+exponential latency mean 10 min) -> wait 1 day -> "App Launched" within 24 h: yes -> email;
+timeout -> exit; goal "Charged"; journey timeout 3 days. Cohorts come from
+``journeylab.datasets.generate_cohort`` (about 20 events per user over 30 days).
+
+For each size, in one process per measurement (so peak memory is the run's own):
+(a) ``journeylab.simulate`` from the DataFrames (cohort checks, filtering, SimPy run, the
+full trace and node statistics) and (b) ``bench/naive_simpy.py`` (one SimPy process per user
+replaying its events). Both must give the same node counts; the ratio is printed.
+
+    python bench/bench_simulator.py                 # 10k and 100k side by side, 1M journeylab only
+    python bench/bench_simulator.py --sizes 10000 100000 1000000 --naive-max 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _child(kind: str, n: int, seed: int) -> None:
+    import resource
+
+    import pandas as pd
+
+    from journeylab.datasets import generate_cohort
+    from journeylab.examples import reference_journey
+    from journeylab.sim import BehaviourModel, Latency, simulate
+
+    profiles, events = generate_cohort(n, seed=seed)
+    start = events["ts"].iloc[0].floor("D")
+    end = events["ts"].iloc[-1].floor("s") + pd.Timedelta(seconds=1)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    if kind == "journeylab":
+        behaviour = BehaviourModel.default().with_channel("push", view=0.3, view_latency=Latency.exponential(minutes=10))
+        res = simulate(reference_journey(), (profiles, events), start, end, seed=seed, behaviour=behaviour)
+        ns = res.node_stats
+        counts = {f"{node}.{col}": int(ns.loc[node, col]) for node in ns.index for col in ("entered", "left_yes", "left_next", "left_timeout", "exited")}
+        rows = len(res.trace)
+    else:
+        sys.path.insert(0, str(HERE))
+        from naive_simpy import run_naive
+
+        c = run_naive(profiles, events, int(start.timestamp()), int(end.timestamp()))
+        counts = {k: int(v) for k, v in c.items()}
+        rows = 0
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": peak / 1024, "before_mb": base / 1024,
+                      "counts": counts, "trace_rows": rows, "events": len(events)}))
+
+
+def _measure(kind: str, n: int, seed: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(seed)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _same(a: dict, b: dict) -> bool:
+    """journeylab's node counts equal the naive model's (a count it never made is 0)."""
+    return all(b.get(k, 0) == v for k, v in a.items())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--naive-max", type=int, default=100_000, help="largest size the naive model runs at")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        _child(args.child[0], int(args.child[1]), int(args.child[2]))
+        return
+    print(f"{'users':>9} {'events':>11} {'journeylab s':>13} {'peak MB':>8} {'naive s':>9} {'peak MB':>8} {'ratio':>7}  counts")
+    prev = None
+    for n in args.sizes:
+        a = _measure("journeylab", n, args.seed)
+        line = f"{n:>9,} {a['events']:>11,} {a['wall']:>13.2f} {a['peak_mb']:>8.0f}"
+        if n <= args.naive_max:
+            b = _measure("naive", n, args.seed)
+            ok = _same(a["counts"], b["counts"])
+            line += f" {b['wall']:>9.2f} {b['peak_mb']:>8.0f} {b['wall'] / a['wall']:>6.1f}x  {'equal' if ok else 'DIFFER'}"
+            if not ok:
+                diff = {k: (v, b["counts"].get(k)) for k, v in a["counts"].items() if b["counts"].get(k, 0) != v}
+                line += f" {diff}"
+        else:
+            line += f" {'-':>9} {'-':>8} {'-':>7}"
+        if prev is not None:
+            line += f"   growth x{a['wall'] / prev[1]:.1f} for x{n / prev[0]:.0f} users"
+        prev = (n, a["wall"])
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
