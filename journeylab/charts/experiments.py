@@ -1,0 +1,241 @@
+"""Figures of experiments: a statistic against a swept setting, and two variants compared.
+
+They take the tidy frames of :mod:`journeylab.sim.experiments` — one row per statistic with
+``scope`` (``journey`` or ``node``), ``node`` (empty for journey scope), ``stat``, ``mean``,
+``ci_low``, ``ci_high``, ``n``; a sweep adds the swept ``value``; a comparison has
+``mean_<A>``, ``mean_<B>``, ``diff``, ``diff_ci_low``, ``diff_ci_high`` — and return a
+``plotly.graph_objects.Figure``.
+
+>>> import pandas as pd
+>>> df = pd.DataFrame({"value": ["1 h", "6 h", "24 h"], "scope": "journey", "node": "", "stat": "conversion_rate",
+...                    "mean": [0.1, 0.2, 0.25], "ci_low": [0.08, 0.17, 0.2], "ci_high": [0.12, 0.23, 0.3], "n": 5})
+>>> fig = sweep_chart(df, "conversion_rate")
+>>> [tr.name for tr in fig.data], list(fig.data[-1].y)
+(['conversion rate: CI', 'conversion rate: CI', 'conversion rate'], [0.1, 0.2, 0.25])
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from journeylab.charts import _style as S
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+
+__all__ = ["sweep_chart", "compare_chart", "stat_key"]
+
+
+def stat_key(item: Any) -> tuple[str, str, str]:
+    """``(scope, node, stat)`` from ``"conversion_rate"`` (journey scope), ``"push.sent"``
+    or ``("push", "sent")`` (node scope).
+
+    >>> stat_key("conversions"), stat_key("push.sent"), stat_key(("wait", "left_next"))
+    (('journey', '', 'conversions'), ('node', 'push', 'sent'), ('node', 'wait', 'left_next'))
+    """
+    if isinstance(item, tuple | list):
+        node, stat = item
+        return ("node", str(node), str(stat))
+    s = str(item)
+    if "." in s:
+        node, stat = s.rsplit(".", 1)
+        return ("node", node, stat)
+    return ("journey", "", s)
+
+
+def _label(key: tuple[str, str, str]) -> str:
+    scope, node, stat = key
+    return f"{node}: {S.pretty(stat)}" if scope == "node" else S.pretty(stat)
+
+
+def _select(df: pd.DataFrame, key: tuple[str, str, str]) -> pd.DataFrame:
+    scope, node, stat = key
+    m = df["stat"].astype(str) == stat
+    if "scope" in df.columns:
+        m &= df["scope"].astype(str) == scope
+    if "node" in df.columns:
+        m &= df["node"].fillna("").astype(str) == node
+    return df[m]
+
+
+def _is_rate(stat: str) -> bool:
+    return stat.endswith("rate")
+
+
+def sweep_chart(
+    df: pd.DataFrame,
+    stat: Any = "conversion_rate",
+    *,
+    x: str = "value",
+    x_title: str | None = None,
+    journey: str | None = None,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """A statistic (or several, as a list) against the swept value, the mean as a line with
+    markers and its confidence interval as a band.
+
+    ``stat``: ``"conversion_rate"`` / ``"conversions"`` (journey scope), ``"push.sent"`` or
+    ``("push", "sent")`` (a node's). The x order is the order of the values in ``df`` (the
+    sweep's), numbers or labels such as ``"6 h"``.
+    """
+    import plotly.graph_objects as go
+
+    stats_ = list(stat) if isinstance(stat, list) else [stat]
+    if journey is not None and "journey" in df.columns:
+        df = df[df["journey"].astype(str).isin([journey, ""])]
+    fig = go.Figure()
+    for i, item in enumerate(stats_):
+        key = stat_key(item)
+        part = _select(df, key)
+        if part.empty:
+            raise KeyError(f"no rows for statistic {item!r} in the sweep frame")
+        part = part.drop_duplicates(subset=[x], keep="first")
+        xs = part[x].tolist()
+        xs_axis = [str(v) for v in xs] if any(isinstance(v, str) for v in xs) else xs
+        color = S.QUALITATIVE[i % len(S.QUALITATIVE)]
+        name = _label(key)
+        fmt = ".1%" if _is_rate(key[2]) else ",.1f"
+        fig.add_trace(go.Scatter(name=f"{name}: CI", x=xs_axis, y=part["ci_high"].to_numpy(dtype=float), mode="lines",
+                                 line={"width": 0, "color": color}, showlegend=False, legendgroup=name, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(name=f"{name}: CI", x=xs_axis, y=part["ci_low"].to_numpy(dtype=float), mode="lines",
+                                 line={"width": 0, "color": color}, fill="tonexty", fillcolor=S.rgba(color, 0.18),
+                                 showlegend=False, legendgroup=name, hoverinfo="skip"))
+        n = part["n"].to_numpy() if "n" in part.columns else [0] * len(part)
+        fig.add_trace(go.Scatter(
+            name=name, x=xs_axis, y=part["mean"].to_numpy(dtype=float), mode="lines+markers", legendgroup=name,
+            line={"color": color, "width": 2.5}, marker={"size": 8, "color": color, "line": {"color": "white", "width": 1}},
+            customdata=list(zip(part["ci_low"], part["ci_high"], n, strict=True)),
+            hovertemplate=(f"{html.escape(name)} at %{{x}}<br>mean <b>%{{y:{fmt}}}</b>"
+                           f"<br>CI %{{customdata[0]:{fmt}}} – %{{customdata[1]:{fmt}}} (%{{customdata[2]}} runs)<extra></extra>"),
+        ))
+    keys = [stat_key(s) for s in stats_]
+    runs = int(df["n"].max()) if "n" in df.columns and len(df) else 0
+    S.style(fig, title=title or "Sweep", subtitle=f"mean over {runs} runs per value, band: confidence interval",
+            legend="right" if len(stats_) > 1 else None, height=height or 380)
+    fig.update_xaxes(title=x_title or ("swept value" if x == "value" else x), type="category" if any(isinstance(v, str) for v in df[x]) else None)
+    fig.update_yaxes(title=_label(keys[0]) if len(keys) == 1 else "value",
+                     tickformat=".0%" if all(_is_rate(k[2]) for k in keys) else None, rangemode="tozero")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def _default_compare_stats(df: pd.DataFrame) -> list[tuple[str, str, str]]:
+    out = [("journey", "", "entered"), ("journey", "", "conversions")]
+    js = df[df["scope"].astype(str) == "journey"] if "scope" in df.columns else df
+    out += [("journey", "", s) for s in dict.fromkeys(js["stat"].astype(str)) if s.startswith("conversions_")]
+    if "scope" in df.columns:
+        sent = df[(df["scope"].astype(str) == "node") & (df["stat"].astype(str) == "sent")]
+        means = sent[[c for c in sent.columns if c == "mean" or c.startswith("mean_")]].abs().sum(axis=1)
+        for node in dict.fromkeys(sent.loc[means > 0, "node"].astype(str)):
+            out.append(("node", node, "sent"))
+    present = {(str(a), str(b), str(c)) for a, b, c in zip(df.get("scope", "journey"), df.get("node", ""), df["stat"], strict=False)}
+    keys = [k for k in out if k in present]
+    if len([k for k in keys if k[2].startswith("conversions_")]) == 1:  # one goal: its count is "conversions"
+        keys = [k for k in keys if not k[2].startswith("conversions_")]
+    return keys
+
+
+def compare_chart(
+    df: pd.DataFrame | Mapping[str, pd.DataFrame],
+    stats: Sequence[Any] | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Two (or more) variants side by side, one group of bars per statistic.
+
+    ``df`` is either the frame of :func:`journeylab.sim.experiments.compare` (``mean_<A>``,
+    ``mean_<B>``, ``diff``, ``diff_ci_low``, ``diff_ci_high``): the means side by side, and
+    in a second panel the paired difference B − A with its confidence interval; or replicate
+    frames per variant (a mapping ``{name: frame}``, or one frame with a ``variant`` column):
+    each variant's mean with its own confidence interval as error bars.
+
+    ``stats``: items as in :func:`sweep_chart`; default entries, conversions (per goal when
+    there are several) and each engagement node's sends.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    if isinstance(df, Mapping):
+        df = pd.concat([f.assign(variant=k) for k, f in df.items()], ignore_index=True)
+    keys = [stat_key(s) for s in stats] if stats is not None else _default_compare_stats(df)
+    labels = [_label(k) for k in keys]
+    if "variant" in df.columns:
+        variants = list(names) if names else list(dict.fromkeys(df["variant"].astype(str)))
+        fig = go.Figure()
+        for i, v in enumerate(variants):
+            sub = df[df["variant"].astype(str) == v]
+            means, plus, minus, n = [], [], [], []
+            for k in keys:
+                r = _select(sub, k)
+                if r.empty:
+                    means.append(0.0)
+                    plus.append(0.0)
+                    minus.append(0.0)
+                    n.append(0)
+                    continue
+                row = r.iloc[0]
+                means.append(float(row["mean"]))
+                plus.append(max(float(row["ci_high"]) - float(row["mean"]), 0.0))
+                minus.append(max(float(row["mean"]) - float(row["ci_low"]), 0.0))
+                n.append(int(row.get("n", 0)))
+            color = S.QUALITATIVE[i % len(S.QUALITATIVE)]
+            fig.add_trace(go.Bar(
+                name=v, x=labels, y=means, marker={"color": color, "line": {"width": 0}}, offsetgroup=v,
+                error_y={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "color": "#111827",
+                         "thickness": 1.3, "width": 4},
+                customdata=[[k[0], k[1], k[2], c] for k, c in zip(keys, n, strict=True)],
+                hovertemplate=f"<b>{html.escape(v)}</b> · %{{x}}<br>mean <b>%{{y:,.2f}}</b> (%{{customdata[3]}} runs)<extra></extra>",
+            ))
+        S.style(fig, title=title or "Variants compared", subtitle="mean per variant, error bars: confidence interval",
+                legend="right", height=height or 400)
+        fig.update_layout(barmode="group", bargap=0.3, bargroupgap=0.08)
+        fig.update_yaxes(title="mean over runs", rangemode="tozero")
+        return fig
+    mean_cols = [c for c in df.columns if c.startswith("mean_")]
+    if len(mean_cols) < 2:
+        raise ValueError("expected a compare() frame (mean_<A>, mean_<B>, diff...) or replicate frames per variant")
+    variants = list(names) if names else [c[5:] for c in mean_cols[:2]]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.55, 0.45], horizontal_spacing=0.05,
+                        subplot_titles=("Mean per variant", f"Difference {variants[1]} − {variants[0]} (paired)"))
+    rows = [(_select(df, k).iloc[0] if not _select(df, k).empty else None) for k in keys]
+    for i, (col, v) in enumerate(zip(mean_cols[:2], variants, strict=True)):
+        xs = [float(r[col]) if r is not None else 0.0 for r in rows]
+        fig.add_trace(go.Bar(name=v, y=labels, x=xs, orientation="h", marker={"color": S.QUALITATIVE[i], "line": {"width": 0}},
+                             offsetgroup=v, customdata=[list(k) for k in keys], text=[f"{x:,.4g}" for x in xs],
+                             textposition="outside", cliponaxis=False, textfont={"size": 11},
+                             hovertemplate=f"<b>{html.escape(v)}</b> · %{{y}}<br>mean <b>%{{x:,.2f}}</b><extra></extra>"),
+                      row=1, col=1)
+    d = [float(r["diff"]) if r is not None else 0.0 for r in rows]
+    lo = [float(r["diff_ci_low"]) if r is not None else 0.0 for r in rows]
+    hi = [float(r["diff_ci_high"]) if r is not None else 0.0 for r in rows]
+    colors = ["#15803d" if a > 0 else ("#b91c1c" if b < 0 else "#6b7280") for a, b in zip(lo, hi, strict=True)]
+    fig.add_trace(go.Scatter(
+        name=f"{variants[1]} − {variants[0]}", y=labels, x=d, mode="markers",
+        marker={"size": 11, "color": colors, "symbol": "diamond", "line": {"color": "white", "width": 1}},
+        error_x={"type": "data", "symmetric": False, "array": [h - m for h, m in zip(hi, d, strict=True)],
+                 "arrayminus": [m - low for m, low in zip(d, lo, strict=True)], "color": "#374151", "thickness": 1.5, "width": 5},
+        customdata=list(zip(lo, hi, strict=True)), showlegend=False,
+        hovertemplate="%{y}<br>difference <b>%{x:+,.2f}</b><br>CI %{customdata[0]:+,.2f} – %{customdata[1]:+,.2f}<extra></extra>",
+    ), row=1, col=2)
+    fig.add_vline(x=0, line={"color": "#9ca3af", "width": 1}, row=1, col=2)
+    runs = int(df["n"].max()) if "n" in df.columns and len(df) else 0
+    S.style(fig, title=title or "Variants compared",
+            subtitle=f"same seeds for both variants, {runs} runs · green: {variants[1]} higher, red: lower (CI excludes 0)",
+            legend="right", subplot_titles=True, height=height or max(360, 150 + 56 * len(keys)))
+    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
+    top = max([float(r[c]) for r in rows if r is not None for c in mean_cols[:2]] + [1.0])
+    fig.update_xaxes(title_text="mean over runs", row=1, col=1, range=[0, top * 1.18])
+    fig.update_yaxes(autorange="reversed")
+    span = max([abs(x) for x in lo + hi] + [1e-9]) * 1.25
+    fig.update_xaxes(title_text="difference", row=1, col=2, zeroline=True, range=[-span, span])
+    fig.update_annotations(font={"size": 13, "color": "#374151"}, xanchor="left")
+    for a, dom in zip(fig.layout.annotations, (fig.layout.xaxis.domain, fig.layout.xaxis2.domain), strict=False):
+        a.x = dom[0]
+    return fig

@@ -1,0 +1,701 @@
+"""Figures of one simulation run, all computed from the trace.
+
+Each function takes a :class:`~journeylab.sim.SimulationResult` (``journey=`` picks one of
+several journeys) or a trace DataFrame (``definition=`` names the journey's nodes; without
+it they are read off the trace), every other argument is a keyword, and it returns a
+``plotly.graph_objects.Figure``. The numbers drawn are those of :mod:`journeylab.stats`.
+
+>>> import pandas as pd
+>>> t = pd.DataFrame({
+...     "user_id": ["a", "a", "a", "a", "a", "b", "b"],
+...     "ts": pd.to_datetime([0, 0, 0, 0, 60, 0, 0], unit="s", utc=True),
+...     "journey": "j", "version": 1,
+...     "node": ["start", "start", "push", "push", "push", "start", "start"],
+...     "event": ["entered", "left", "entered", "sent", "exited", "entered", "exited"],
+...     "port": ["", "yes", "", "", "", "", ""],
+...     "detail": ["entry", "", "", "push", "goal:Buy", "entry", "goal:Buy"]})
+>>> fig = funnel(t)
+>>> list(fig.data[0].y), list(fig.data[0].x)
+[['Entered', 'push: sent', 'push: viewed', 'push: clicked', 'Goal: Buy'], [2.0, 1.0, 0.0, 0.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from journeylab import stats
+from journeylab.charts import _style as S
+from journeylab.charts._data import Source, funnel_stages, send_attempts, source, time_to_goal
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+
+__all__ = [
+    "funnel",
+    "node_stats_chart",
+    "sankey",
+    "waiting_chart",
+    "messages_chart",
+    "goals_chart",
+    "time_to_goal_chart",
+    "ci_lookup",
+]
+
+
+def _go() -> Any:
+    import plotly.graph_objects as go
+
+    return go
+
+
+def _n(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+
+
+def _esc(s: str) -> str:
+    return html.escape(str(s), quote=False)
+
+
+def ci_lookup(ci: pd.DataFrame | None, scope: str, node: str, stat: str, journey: str | None = None) -> tuple[float, float, float] | None:
+    """``(mean, ci_low, ci_high)`` of one statistic in a tidy experiments frame (the output
+    of :func:`journeylab.sim.experiments.replicate`: ``scope, journey, node, stat, mean,
+    ci_low, ci_high``), or None when it is not there."""
+    if ci is None or len(ci) == 0:
+        return None
+    m = ci["stat"].astype(str) == stat
+    if "scope" in ci.columns:
+        m &= ci["scope"].astype(str) == scope
+    if "node" in ci.columns:
+        m &= ci["node"].fillna("").astype(str) == (node or "")
+    if journey and "journey" in ci.columns:
+        jm = ci["journey"].fillna("").astype(str)
+        m &= (jm == journey) | (jm == "")
+    rows = ci[m]
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    return float(r["mean"]), float(r["ci_low"]), float(r["ci_high"])
+
+
+def _stage_color(kind: str, shade: float) -> str:
+    if kind in ("entry", "segment"):
+        base = S.KIND_COLORS["action"]
+    elif kind == "goal":
+        base = S.GOAL_COLOR
+    else:
+        base = S.kind_color(kind)
+    return S.rgba(base, shade) if shade < 1 else base
+
+
+# ----------------------------------------------------------------------------- funnel
+
+
+def funnel(
+    result_or_trace: Any,
+    path: Any = None,
+    *,
+    journey: str | None = None,
+    definition: Any = None,
+    ci: pd.DataFrame | None = None,
+    responses: bool = True,
+    goals: bool = True,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """A funnel along a path through the journey: entered → qualified → sent → viewed /
+    clicked → goal, one horizontal bar per stage with its share of the first stage.
+
+    ``path``: node ids (and ``(node, stat)``, ``"entered"``, ``"goal:<name>"``); the default
+    is the journey's main line (see :func:`journeylab.charts._data.funnel_stages`).
+    ``ci``: a :func:`~journeylab.sim.experiments.replicate` frame; the bars then show the
+    Monte Carlo mean of each stage with its confidence interval as error bars (the hover
+    text keeps this run's value). ``responses=False`` leaves out viewed and clicked.
+    """
+    go = _go()
+    src = source(result_or_trace, journey=journey, definition=definition)
+    stages = funnel_stages(src, path, responses=responses, goals=goals)
+    run = [s.value for s in stages]
+    values = list(run)
+    err_plus: list[float] = []
+    err_minus: list[float] = []
+    if ci is not None:
+        for i, s in enumerate(stages):
+            hit = ci_lookup(ci, s.scope, s.node, s.stat, src.journey)
+            if hit is None:
+                err_plus.append(0.0)
+                err_minus.append(0.0)
+                continue
+            mean, lo, hi = hit
+            values[i] = mean
+            err_plus.append(max(hi - mean, 0.0))
+            err_minus.append(max(mean - lo, 0.0))
+    first = values[0] if values and values[0] else None
+    texts = [f"{_n(v)}" + (f" · {v / first:.0%}" if first else "") for v in values]
+    hover = []
+    for s, v, r in zip(stages, values, run, strict=True):
+        h = f"<b>{_esc(s.label)}</b><br>{'mean ' if ci is not None else ''}{_n(v)} users"
+        if first:
+            h += f" ({v / first:.1%} of {_esc(stages[0].label.lower())})"
+        if ci is not None:
+            h += f"<br>this run: {_n(r)}"
+        hover.append(h)
+    bar = go.Bar(
+        name="funnel",
+        orientation="h",
+        y=[s.label for s in stages],
+        x=values,
+        text=texts,
+        textposition=["inside" if first and v > 0.15 * max(values) else "outside" for v in values],
+        insidetextanchor="end",
+        cliponaxis=False,
+        marker={"color": [_stage_color(s.kind, s.shade) for s in stages], "line": {"width": 0}},
+        customdata=[[s.scope, s.node, s.stat, r] for s, r in zip(stages, run, strict=True)],
+        hovertext=hover,
+        hoverinfo="text",
+        textfont={"size": 12},
+    )
+    if ci is not None:
+        bar.error_x = {"type": "data", "symmetric": False, "array": err_plus, "arrayminus": err_minus,
+                       "color": "#111827", "thickness": 1.5, "width": 5}
+    fig = go.Figure(bar)
+    if ci is not None:  # the numbers go after the error bars, not under them
+        fig.data[0].text = None
+        ends = [v + p for v, p in zip(values, err_plus, strict=True)]
+        fig.add_trace(go.Scatter(name="labels", x=ends, y=[s.label for s in stages], mode="text", text=[f"  {t}" for t in texts],
+                                 textposition="middle right", textfont={"size": 12, "color": "#374151"},
+                                 hoverinfo="skip", showlegend=False, cliponaxis=False))
+        fig.update_xaxes(range=[0, max(ends + [1.0]) * 1.18])
+    sub = f"{src.name} · share of {stages[0].label.lower()}" if stages else src.name
+    if ci is not None:
+        n = int(ci["n"].max()) if "n" in ci.columns and len(ci) else 0
+        sub += f" · Monte Carlo mean and {_conf(ci)} CI over {n} runs"
+    S.style(fig, title=title or "Funnel", subtitle=sub, legend=None, height=height or 90 + 34 * max(len(stages), 2))
+    fig.update_yaxes(autorange="reversed", title=None, showgrid=False, ticklabelstandoff=6)
+    fig.update_xaxes(title="users", rangemode="tozero")
+    return fig
+
+
+def _conf(ci: pd.DataFrame) -> str:
+    conf = ci.attrs.get("confidence") if hasattr(ci, "attrs") else None
+    return f"{conf:.0%}" if conf else "95%"
+
+
+# ----------------------------------------------------------------------------- node statistics
+
+
+def _node_frame(data: Any, journey: str | None, definition: Any) -> tuple[pd.DataFrame, Source | None]:
+    """Node statistics and, when the trace is at hand, the source."""
+    if isinstance(data, pd.DataFrame) and "event" not in data.columns and "entered" in data.columns:
+        return data, None
+    src = source(data, journey=journey, definition=definition)
+    return src.node_stats, src
+
+
+def node_stats_chart(
+    data: Any,
+    *,
+    journey: str | None = None,
+    definition: Any = None,
+    messages: bool = True,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Per node: where the users who entered went — left by each port, exited there (by
+    reason), still waiting — stacked to the number who entered, with timed-out users marked;
+    and beside it, for engagement nodes, the send attempts: sent, discarded by reason
+    (unreachable, DND, frequency, limit), with deferred, viewed and clicked marked.
+
+    ``data`` may also be a node statistics DataFrame (``result.node_stats``); exits are then
+    not split by reason.
+    """
+    go = _go()
+    from plotly.subplots import make_subplots
+
+    ns, src = _node_frame(data, journey, definition)
+    nodes = list(ns.index)
+    infos = src.nodes if src is not None else {}
+    labels = _labels(nodes, infos)
+    engagement = [n for n in nodes if (infos[n].family == "engagement" if n in infos else ns.loc[n, "sent"] + ns.loc[n, "discarded"] > 0)]
+    two = messages and bool(engagement)
+    if two:
+        fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.6, 0.4], horizontal_spacing=0.06,
+                            subplot_titles=("Users at each node: where they went", "Engagement nodes: send attempts"))
+    else:
+        fig = go.Figure()
+
+    def add(tr: Any, col: int = 1) -> None:
+        if two:
+            fig.add_trace(tr, row=1, col=col)
+        else:
+            fig.add_trace(tr)
+
+    ylab = [labels[n] for n in nodes]
+    port_cols = [c for c in ns.columns if c.startswith("left_")]
+    std = ["left_yes", "left_no", "left_timeout", "left_next", "left_viewed", "left_clicked", "left_not_sent"]
+    port_cols = [c for c in std if c in port_cols] + [c for c in port_cols if c not in std]
+    for i, c in enumerate(port_cols):
+        vals = ns[c].to_numpy(dtype=float)
+        if not vals.any():
+            continue
+        port = c[5:]
+        add(_hbar(go, S.pretty(c), ylab, vals, S.port_color(port, i), nodes, f"left by <b>{_esc(port)}</b>"))
+    # exits at the node (completion exits follow a "left" row and are counted there)
+    if src is not None:
+        ex = src.exits
+        ex = ex[ex["reason"] != "completed"]
+        reasons = sorted(set(ex["reason"]), key=lambda r: (not r.startswith("goal:"), r))
+        for r in reasons:
+            part = ex[ex["reason"] == r].set_index("node")["users"]
+            vals = part.reindex(nodes, fill_value=0).to_numpy(dtype=float)
+            add(_hbar(go, f"exit: {S.pretty(r)}", ylab, vals, S.exit_color(r), nodes, f"exited here: <b>{_esc(S.pretty(r))}</b>"))
+    else:
+        left_total = ns[port_cols].sum(axis=1) if port_cols else 0
+        vals = (ns["entered"] - left_total - ns["waiting"]).clip(lower=0).to_numpy(dtype=float)
+        if vals.any():
+            add(_hbar(go, "exited here", ylab, vals, S.EXIT_COLORS["completed"], nodes, "exited here"))
+    waiting = ns["waiting"].to_numpy(dtype=float)
+    if waiting.any():
+        add(_hbar(go, "still waiting", ylab, waiting, S.WAITING_COLOR, nodes, "still waiting at the end", pattern="/"))
+    entered = ns["entered"].to_numpy(dtype=float)
+    add(go.Scatter(name="entered", x=entered, y=ylab, mode="text", text=[f"  {_n(v)} in" for v in entered],
+                   textposition="middle right", textfont={"size": 11, "color": "#374151"}, showlegend=False,
+                   customdata=nodes, hovertemplate="%{y}<br>entered: <b>%{x:,}</b><extra></extra>", cliponaxis=False))
+    to = ns["timed_out"].to_numpy(dtype=float)
+    if to.any():
+        add(go.Scatter(name="timed out", x=to, y=ylab, mode="markers", customdata=nodes,
+                       marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": S.PORT_COLORS["timeout"]}},
+                       hovertemplate="%{y}<br>timed out: <b>%{x:,}</b><extra></extra>"))
+    if two:
+        eng_mask = np.array([n in engagement for n in nodes])
+        kinds = {n: (infos[n].kind if n in infos else "push") for n in engagement}
+        for ch in dict.fromkeys(kinds[n] for n in engagement):
+            mask = np.array([kinds.get(n) == ch for n in nodes])
+            sent = np.where(mask, ns["sent"].to_numpy(dtype=float), 0.0)
+            add(_hbar(go, f"sent: {ch}", ylab, sent, S.kind_color(ch), nodes, f"sent ({_esc(ch)})"), 2)
+        for r, color in S.DISCARD_COLORS.items():
+            c = f"discarded_{r}"
+            if c not in ns.columns or not ns[c].any():
+                continue
+            vals = np.where(eng_mask, ns[c].to_numpy(dtype=float), 0.0)
+            add(_hbar(go, f"discarded: {r}", ylab, vals, color, nodes, f"discarded (<b>{r}</b>)", pattern="x"), 2)
+        for stat, symbol, color in (("deferred", "diamond", S.DISCARD_COLORS["dnd"]), ("viewed", "circle", S.PORT_COLORS["viewed"]),
+                                    ("clicked", "star", S.PORT_COLORS["clicked"])):
+            vals = np.where(eng_mask, ns[stat].to_numpy(dtype=float), np.nan)
+            if not np.nansum(vals):
+                continue
+            add(go.Scatter(name=stat, x=vals, y=ylab, mode="markers", customdata=nodes,
+                           marker={"symbol": symbol, "size": 10, "color": color, "line": {"width": 1, "color": "white"}},
+                           hovertemplate=f"%{{y}}<br>{stat}: <b>%{{x:,}}</b><extra></extra>"), 2)
+        fig.update_xaxes(title_text="users", row=1, col=1, range=[0, max(float(entered.max()), 1.0) * 1.16])
+        fig.update_xaxes(title_text="messages", row=1, col=2, rangemode="tozero")
+        fig.update_annotations(font={"size": 13, "color": "#374151"}, xanchor="left", x=None)
+        for a, dom in zip(fig.layout.annotations, (fig.layout.xaxis.domain, fig.layout.xaxis2.domain), strict=False):
+            a.x = dom[0]
+    else:
+        fig.update_xaxes(title_text="users", range=[0, max(float(entered.max()), 1.0) * 1.12])
+    fig.update_layout(barmode="stack", bargap=0.35)
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    name = src.name if src is not None else ""
+    S.style(fig, title=title or "Node statistics", subtitle=name or None, legend="right", subplot_titles=two,
+            height=height or max(360, 170 + 46 * len(nodes)))
+    return fig
+
+
+def _labels(nodes: list[str], infos: dict[str, Any]) -> dict[str, str]:
+    raw = {n: (infos[n].label if n in infos else n) for n in nodes}
+    counts = pd.Series(list(raw.values())).value_counts()
+    return {n: (f"{lab} ({n})" if counts[lab] > 1 and lab != n else lab) for n, lab in raw.items()}
+
+
+def _wrap(text: str, width: int = 18) -> str:
+    """Break a label into lines of about ``width`` characters (``<br>``), at most two."""
+    import textwrap
+
+    lines = textwrap.wrap(_esc(text), width) or [""]
+    if len(lines) > 2:
+        lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), width, placeholder="…")]
+    return "<br>".join(lines)
+
+
+def _hbar(go: Any, name: str, y: list[str], x: Any, color: Any, nodes: list[str], what: str, *, pattern: str | None = None,
+          legendgroup: str | None = None) -> Any:
+    marker: dict[str, Any] = {"color": color, "line": {"width": 0}}
+    if pattern:
+        marker["pattern"] = {"shape": pattern, "fgcolor": "white", "fgopacity": 0.55, "size": 6}
+    return go.Bar(name=name, orientation="h", y=y, x=x, marker=marker, customdata=nodes, legendgroup=legendgroup,
+                  hovertemplate=f"%{{y}}<br>{what}: <b>%{{x:,}}</b><extra></extra>")
+
+
+# ----------------------------------------------------------------------------- sankey
+
+
+def sankey(
+    data: Any,
+    *,
+    journey: str | None = None,
+    definition: Any = None,
+    exits: bool = True,
+    waiting: bool = True,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Flows of users between nodes, one link per connector (coloured by its port), with
+    exits by reason as sinks (goal, completed, journey timeout, force exit, stopped) and the
+    users still waiting at the end as one more sink.
+
+    Link ``customdata`` is ``[kind, source, port or reason, target]`` with ``kind`` one of
+    ``connector``, ``exit``, ``waiting``. Connectors nobody took are left out.
+    """
+    go = _go()
+    src = source(data, journey=journey, definition=definition)
+    ns = src.node_stats
+    nodes = list(src.nodes)
+    labels = _labels(nodes, src.nodes)
+    idx = {n: i for i, n in enumerate(nodes)}
+    n_label = [f"{_wrap(labels[n])}<br>{_n(ns.loc[n, 'entered'])} in" for n in nodes]
+    n_color = [S.kind_color(src.nodes[n].kind) for n in nodes]
+    n_custom = [["node", n] for n in nodes]
+    link: dict[str, list[Any]] = {"source": [], "target": [], "value": [], "color": [], "customdata": [], "label": []}
+
+    def add_link(s: int, t: int, v: float, color: str, custom: list[str], label: str) -> None:
+        link["source"].append(s)
+        link["target"].append(t)
+        link["value"].append(v)
+        link["color"].append(S.rgba(color, 0.38))
+        link["customdata"].append(custom)
+        link["label"].append(label)
+
+    flows = src.edge_flows
+    branches: list[str] = []
+    for r in flows.itertuples(index=False):
+        if r.users <= 0 or r.source not in idx or r.target not in idx:
+            continue
+        if r.port not in S.PORT_COLORS and r.port not in branches:
+            branches.append(r.port)
+        color = S.port_color(r.port, branches.index(r.port) if r.port in branches else 0)
+        add_link(idx[r.source], idx[r.target], float(r.users), color, ["connector", r.source, r.port, r.target], r.port)
+    sinks: dict[str, int] = {}
+
+    def sink(key: str, label: str, color: str) -> int:
+        if key not in sinks:
+            sinks[key] = len(n_label)
+            n_label.append(label)
+            n_color.append(color)
+            n_custom.append(["sink", key])
+        return sinks[key]
+
+    if exits:
+        ex = src.exits
+        totals = ex.groupby("reason")["users"].sum()
+        order = sorted(totals.index, key=lambda r: (not str(r).startswith("goal:"), str(r)))
+        for reason in order:
+            k = sink(f"exit:{reason}", f"Exit: {_wrap(S.pretty(reason))}<br>{_n(totals[reason])}", S.exit_color(reason))
+            for r in ex[ex["reason"] == reason].itertuples(index=False):
+                if r.node in idx and r.users > 0:
+                    add_link(idx[r.node], k, float(r.users), S.exit_color(reason), ["exit", r.node, reason, ""],
+                             f"exit: {S.pretty(reason)}")
+    if waiting and ns["waiting"].any():
+        k = sink("waiting", f"Still inside<br>{_n(ns['waiting'].sum())}", S.WAITING_COLOR)
+        for n in nodes:
+            if ns.loc[n, "waiting"] > 0:
+                add_link(idx[n], k, float(ns.loc[n, "waiting"]), S.WAITING_COLOR, ["waiting", n, "waiting", ""], "waiting")
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            valueformat=",.0f",
+            valuesuffix=" users",
+            node={"label": n_label, "color": n_color, "customdata": n_custom, "pad": 18, "thickness": 16,
+                  "line": {"color": "white", "width": 0.5},
+                  "hovertemplate": "%{label}<br>in: %{targetLinks.length} flows, out: %{sourceLinks.length}<extra></extra>"},
+            link={**link, "hovertemplate": "%{source.label} → %{target.label}<br>%{label}: <b>%{value:,}</b> users<extra></extra>"},
+        )
+    )
+    S.style(fig, title=title or "Flows between nodes", subtitle=f"{src.name} · links by port, exits by reason",
+            legend=None, height=height or max(420, 60 * len(nodes) + 160))
+    fig.update_layout(font={"size": 11})
+    return fig
+
+
+# ----------------------------------------------------------------------------- waiting over time
+
+
+def waiting_chart(
+    data: Any,
+    *,
+    journey: str | None = None,
+    definition: Any = None,
+    freq: str = "1h",
+    nodes: list[str] | None = None,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Users waiting at each node over time (sampled every ``freq``, account-local time),
+    one step line per node that ever holds anyone (or the given ``nodes``).
+
+    ``data`` may also be a tidy ``ts, node, users`` frame (``result.waiting_over_time``).
+    """
+    go = _go()
+    if isinstance(data, pd.DataFrame) and {"ts", "node", "users"} <= set(data.columns) and "event" not in data.columns:
+        w, infos, name, tz = data, {}, "", None
+    else:
+        src = source(data, journey=journey, definition=definition)
+        w = stats.waiting_over_time(src.trace, src.journey, freq=freq, end=src.end)
+        infos, name, tz = src.nodes, src.name, src.timezone
+    order = list(infos) if infos else list(dict.fromkeys(w["node"]))
+    if nodes is None:
+        busy = set(w.loc[w["users"] > 0, "node"]) if len(w) else set()
+        show = [n for n in order if n in busy] + sorted(busy - set(order))
+    else:
+        show = list(nodes)
+    labels = _labels(show, infos)
+    fig = go.Figure()
+    dashes = ["solid", "dash", "dot", "dashdot", "longdash"]
+    used: dict[str, int] = {}
+    for n in show:
+        part = w[w["node"] == n]
+        ts = pd.to_datetime(part["ts"], utc=True)
+        x = ts.dt.tz_convert(tz).dt.tz_localize(None) if tz else ts.dt.tz_localize(None)
+        kind = infos[n].kind if n in infos else "node"
+        k = used.get(kind, 0)
+        used[kind] = k + 1
+        color = S.kind_color(kind) if n in infos else S.QUALITATIVE[len(used) % len(S.QUALITATIVE)]
+        fig.add_trace(go.Scatter(
+            name=labels[n], x=x, y=part["users"].to_numpy(), mode="lines", line={"shape": "hv", "width": 2, "color": color,
+                                                                                  "dash": dashes[k % len(dashes)]},
+            customdata=[n] * len(part), hovertemplate=f"{_esc(labels[n])}<br>%{{x|%a %d %b %H:%M}}: <b>%{{y:,}}</b> waiting<extra></extra>",
+        ))
+    sub = (name + " · " if name else "") + f"users at each node at the end of every {freq}"
+    S.style(fig, title=title or "Users waiting per node", subtitle=sub, legend="right", height=height or 420)
+    fig.update_xaxes(title=f"time ({tz})" if tz else "time")
+    fig.update_yaxes(title="users waiting", rangemode="tozero")
+    fig.update_layout(hovermode="x unified")
+    return fig
+
+
+# ----------------------------------------------------------------------------- messages
+
+
+def messages_chart(
+    data: Any,
+    *,
+    journey: str | None = None,
+    timezone: str | None = None,
+    hours: bool = True,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Messages sent per channel per account-local day, stacked by channel; the part of
+    each bar sent late because of DND is hatched. With ``hours`` a second panel counts the
+    sends by local hour of day, where DND shows as empty night hours and a pile-up when
+    DND ends.
+
+    A result counts every journey unless ``journey`` is given (the timezone is the first
+    journey's); a trace needs ``timezone`` (default UTC). ``data`` may also be a tidy
+    ``day, channel, messages`` frame (``result.messages_per_day``): one panel, no hatching.
+    """
+    go = _go()
+    from plotly.subplots import make_subplots
+
+    if isinstance(data, pd.DataFrame) and {"day", "channel", "messages"} <= set(data.columns):
+        per_day = data.assign(deferred=False)
+        sends = None
+        tz = timezone or "UTC"
+    else:
+        if hasattr(data, "trace") and hasattr(data, "journeys"):
+            t = data.trace
+            tz = timezone or data.definition(journey).settings.timezone
+        else:
+            t = data
+            tz = timezone or "UTC"
+        if journey is not None:
+            t = t[t["journey"].astype(str) == journey]
+        sends = send_attempts(t, tz)
+        per_day = sends.groupby(["day", "channel", "deferred"]).size().rename("messages").reset_index()
+    channels = [c for c in S.CHANNEL_COLORS if c in set(per_day["channel"])] + sorted(
+        set(per_day["channel"]) - set(S.CHANNEL_COLORS))
+    two = hours and sends is not None
+    if two:
+        fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.07,
+                            subplot_titles=("Per day", "By hour of day"))
+    else:
+        fig = go.Figure()
+
+    def add(tr: Any, col: int) -> None:
+        if two:
+            fig.add_trace(tr, row=1, col=col)
+        else:
+            fig.add_trace(tr)
+
+    any_deferred = bool(per_day["deferred"].any())
+    for i, ch in enumerate(channels):
+        color = S.CHANNEL_COLORS.get(ch, S.QUALITATIVE[i % len(S.QUALITATIVE)])
+        for late in ([False, True] if any_deferred else [False]):
+            part = per_day[(per_day["channel"] == ch) & (per_day["deferred"] == late)]
+            if part.empty:
+                continue
+            nm = f"{ch} · sent after DND" if late else ch
+            what = "sent after DND deferral" if late else "sent"
+            marker: dict[str, Any] = {"color": color, "line": {"width": 0}}
+            if late:
+                marker["pattern"] = {"shape": "/", "fgcolor": "white", "fgopacity": 0.7, "size": 7}
+            add(go.Bar(name=nm, x=part["day"], y=part["messages"].to_numpy(), marker=marker, legendgroup=nm,
+                       customdata=[[ch, late]] * len(part),
+                       hovertemplate=f"%{{x|%a %d %b}}<br>{_esc(ch)} {what}: <b>%{{y:,}}</b><extra></extra>"), 1)
+            if two:
+                assert sends is not None
+                h = sends[(sends["channel"] == ch) & (sends["deferred"] == late)].groupby("hour").size()
+                h = h.reindex(range(24), fill_value=0)
+                add(go.Bar(name=nm, x=list(range(24)), y=h.to_numpy(), marker=marker, legendgroup=nm, showlegend=False,
+                           customdata=[[ch, late]] * 24,
+                           hovertemplate=f"%{{x}}:00–%{{x}}:59<br>{_esc(ch)} {what}: <b>%{{y:,}}</b><extra></extra>"), 2)
+    fig.update_layout(barmode="stack", bargap=0.15)
+    if two:
+        fig.update_xaxes(title_text=f"day ({tz})", row=1, col=1, tickformat="%d %b")
+        fig.update_xaxes(title_text=f"local hour ({tz})", row=1, col=2, tickmode="array", tickvals=list(range(0, 24, 6)),
+                         ticktext=[f"{h:02d}:00" for h in range(0, 24, 6)], range=[-0.6, 23.6])
+        fig.update_yaxes(title_text="messages sent", row=1, col=1)
+        fig.update_annotations(font={"size": 13, "color": "#374151"}, xanchor="left")
+        for a, dom in zip(fig.layout.annotations, (fig.layout.xaxis.domain, fig.layout.xaxis2.domain), strict=False):
+            a.x = dom[0]
+    else:
+        fig.update_xaxes(title=f"day ({tz})", tickformat="%d %b")
+        fig.update_yaxes(title="messages sent")
+    sub = "stacked by channel" + (" · hatched: held back by DND, sent when it ended" if any_deferred else "")
+    S.style(fig, title=title or "Messages sent per channel", subtitle=sub, legend="right", subplot_titles=two,
+            height=height or 440)
+    return fig
+
+
+# ----------------------------------------------------------------------------- goals
+
+
+def goals_chart(
+    data: Any,
+    *,
+    journey: str | None = None,
+    definition: Any = None,
+    value: str = "rate",
+    ci: pd.DataFrame | None = None,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Conversion per goal: one bar per goal of the journey (goals nobody reached too) and,
+    with several goals, one for any goal. ``value="rate"`` draws conversions over
+    enrollments, ``"conversions"`` the number of users; with ``ci`` (a replicate frame) the
+    bars are Monte Carlo means with confidence intervals as error bars."""
+    go = _go()
+    src = source(data, journey=journey, definition=definition)
+    js = src.journey_stats
+    entered = float(js["entered"])
+    goals = list(src.goals)
+    keys = [f"conversions_{g}" for g in goals]
+    names = list(goals)
+    if len(goals) > 1:
+        keys.append("conversions")
+        names.append("any goal")
+    counts = [float(js.get(k, 0)) for k in keys]
+    rates = [c / entered if entered else 0.0 for c in counts]
+    ys = list(rates if value == "rate" else counts)
+    plus: list[float] = []
+    minus: list[float] = []
+    if ci is not None:
+        entered_ci = ci_lookup(ci, "journey", "", "entered", src.journey)
+        for i, k in enumerate(keys):
+            hit = ci_lookup(ci, "journey", "", k, src.journey)
+            if hit is None:
+                plus.append(0.0)
+                minus.append(0.0)
+                continue
+            mean, lo, hi = hit
+            scale = 1.0
+            if value == "rate":
+                scale = 1.0 / entered_ci[0] if entered_ci and entered_ci[0] else 0.0
+            ys[i] = mean * scale
+            plus.append(max(hi - mean, 0) * scale)
+            minus.append(max(mean - lo, 0) * scale)
+    text = [f"{r:.1%} · {_n(c)}" for r, c in zip(rates, counts, strict=True)] if ci is None else [
+        (f"{y:.1%}" if value == "rate" else _n(y)) for y in ys]
+    colors = [S.GOAL_COLOR] * len(goals) + ([S.rgba(S.GOAL_COLOR, 0.55)] if len(goals) > 1 else [])
+    bar = go.Bar(
+        name="goals", x=names, y=ys, text=text, textposition="outside" if ci is None else "inside",
+        insidetextanchor="middle", cliponaxis=False,
+        marker={"color": colors, "line": {"width": 0}},
+        customdata=[[k, c, r] for k, c, r in zip(keys, counts, rates, strict=True)],
+        hovertemplate="<b>%{x}</b><br>%{customdata[1]:,} of " + f"{_n(entered)}" + " enrollments converted (%{customdata[2]:.1%})<extra></extra>",
+    )
+    if ci is not None:
+        bar.error_y = {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "color": "#111827",
+                       "thickness": 1.5, "width": 6}
+    fig = go.Figure(bar)
+    S.style(fig, title=title or "Conversion per goal", subtitle=f"{src.name} · {_n(entered)} enrollments", legend=None,
+            height=height or 360)
+    top = max(ys + [1e-9]) * 1.25
+    if value == "rate":
+        fig.update_yaxes(title="conversion rate", tickformat=".0%", range=[0, max(top, 0.05)])
+    else:
+        fig.update_yaxes(title="users converted", range=[0, max(top, 1)])
+    fig.update_xaxes(title=None)
+    fig.update_layout(bargap={1: 0.7, 2: 0.5}.get(len(names), 0.3))
+    return fig
+
+
+_UNITS = {"min": 1.0, "h": 60.0, "days": 1440.0}
+
+
+def _minutes(m: float) -> str:
+    """A duration in minutes as words: ``6 min``, ``8.5 h``, ``2.1 days``."""
+    if m < 120:
+        return f"{m:,.0f} min"
+    if m < 72 * 60:
+        return f"{m / 60:,.1f} h"
+    return f"{m / 1440:,.1f} days"
+
+
+def time_to_goal_chart(
+    data: Any,
+    *,
+    journey: str | None = None,
+    definition: Any = None,
+    unit: str = "auto",
+    nbins: int = 30,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Distribution of the time from entry to conversion, one histogram per goal (overlaid),
+    with each goal's median marked. ``unit`` is ``"min"``, ``"h"``, ``"days"`` or ``"auto"``.
+    The histogram's ``x`` holds one value per conversion."""
+    go = _go()
+    src = source(data, journey=journey, definition=definition)
+    tg = time_to_goal(src)
+    if unit == "auto":
+        top = float(tg["minutes"].quantile(0.9)) if len(tg) else 0.0
+        unit = "min" if top <= 180 else ("h" if top <= 72 * 60 else "days")
+    div = _UNITS[unit]
+    fig = go.Figure()
+    goals = list(dict.fromkeys([*src.goals, *tg["goal"]]))
+    shapes, notes = [], []
+    for i, g in enumerate(goals):
+        vals = tg.loc[tg["goal"] == g, "minutes"].to_numpy() / div
+        color = S.GOAL_COLOR if i == 0 else S.QUALITATIVE[i % len(S.QUALITATIVE)]
+        fig.add_trace(go.Histogram(
+            name=g, x=vals, nbinsx=nbins, marker={"color": S.rgba(color, 0.8), "line": {"color": "white", "width": 1}},
+            hovertemplate=f"{_esc(g)}<br>%{{x}} {unit}: <b>%{{y}}</b> conversions<extra></extra>",
+        ))
+        if len(vals):
+            med = float(np.median(vals))
+            shapes.append({"type": "line", "x0": med, "x1": med, "y0": 0, "y1": 1, "yref": "paper",
+                           "line": {"color": "#111827" if i == 0 else color, "width": 1.5, "dash": "dash"}})
+            notes.append({"x": med, "y": 1 - 0.07 * i, "yref": "paper", "yanchor": "top", "showarrow": False,
+                          "xanchor": "left", "bgcolor": "rgba(255,255,255,0.8)",
+                          "text": f" median {_minutes(med * div)}" + (f" ({_esc(g)})" if len(goals) > 1 else ""),
+                          "font": {"size": 11, "color": "#374151"}})
+    fig.update_layout(barmode="overlay", shapes=shapes, annotations=notes)
+    S.style(fig, title=title or "Time to goal", subtitle=f"{src.name} · {len(tg):,} conversions, time from entry",
+            legend="right" if len(goals) > 1 else None, height=height or 360)
+    fig.update_xaxes(title=f"time from entry to goal ({unit})", rangemode="tozero")
+    fig.update_yaxes(title="conversions")
+    return fig
