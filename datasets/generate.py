@@ -34,12 +34,12 @@ below. Everything is fictional (names, shows, shops; domains use `.example`).
 ```python
 from journeylab.datasets import load, names
 
-names()                      # ['ecommerce', 'rides', 'media']
-ds = load("ecommerce")       # fresh DataFrames every call: modify them freely
-ds.profiles, ds.events       # ds.messages for 'media' (past sends, opens and clicks)
+names()  # ['ecommerce', 'rides', 'media']
+ds = load("ecommerce")  # fresh DataFrames every call: modify them freely
+ds.profiles, ds.events  # ds.messages for 'media' (past sends, opens and clicks)
 ds.start, ds.end, ds.timezone
-ds.columns["events.url"]     # the documentation below, as a dict
-ds.column_table()            # ... or as a DataFrame with dtypes
+ds.columns["events.url"]  # the documentation below, as a dict
+ds.column_table()  # ... or as a DataFrame with dtypes
 ```
 
 The Parquet files live in `journeylab/datasets/data/` and are written by

@@ -148,7 +148,7 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
 
     Called for every ``load`` so each caller gets fresh, independent objects.
     """
-    df = table.to_pandas(split_blocks=True)
+    df = table.to_pandas()
     for name, typ in zip(table.column_names, table.schema.types, strict=True):
         col = table.column(name)
         if pa.types.is_list(typ) or pa.types.is_large_list(typ):
@@ -157,6 +157,9 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
             )
         elif pa.types.is_integer(typ) and col.null_count:
             df[name] = pd.array(col.to_pylist(), dtype="Int64")
+        elif not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+            # numpy data converted without a copy is read-only: copy it so callers can modify it in place
+            df[name] = df[name].copy(deep=True)
     return df
 
 

@@ -481,6 +481,16 @@ def _cohort_tables(n_users, days, events_per_user, seed, start, tz, buckets) -> 
     return profiles, _events_table(cols, event_ids, users)
 
 
+# Parquet options of events.parquet: dictionaries only where values repeat, delta encodings
+# for the sorted timestamps and the sequential ids, statistics only where filters use them.
+_EVENTS_PARQUET = {
+    "compression": "zstd",
+    "use_dictionary": ["user_id", "event", "url", "referrer", "utm_source", "item", "category", "bucket"],
+    "column_encoding": {"ts": "DELTA_BINARY_PACKED", "event_id": "DELTA_BYTE_ARRAY"},
+    "write_statistics": ["ts", "bucket"],
+}
+
+
 def write_cohort(
     path_dir: str | os.PathLike,
     n_users: int,
@@ -524,7 +534,7 @@ def write_cohort(
             fields.append(p)
             table = _events_table(e, A.numbered("e", _event_ids(b, len(e["ts"])), 10), users)
             if writer is None:
-                writer = pq.ParquetWriter(paths["events"], table.schema, compression="zstd")
+                writer = pq.ParquetWriter(paths["events"], table.schema, **_EVENTS_PARQUET)
             writer.write_table(table, row_group_size=max(len(table), 1))
     finally:
         if writer is not None:
@@ -547,10 +557,15 @@ def read_cohort(
     path = Path(path_dir)
     filters = None if buckets is None else [("bucket", "in", _bucket_list(buckets))]
     profiles = pq.read_table(path / "profiles.parquet", filters=filters)
-    events = pq.read_table(path / "events.parquet", filters=filters)  # bucket-major, ts-sorted within
-    order = np.argsort(events.column("ts").cast(pa.int64()).to_numpy(), kind="stable")  # merges sorted runs
-    events = events.take(pa.array(order))
-    del order
+    table = pq.read_table(path / "events.parquet", filters=filters)  # bucket-major, ts-sorted within
+    order = pa.array(np.argsort(table.column("ts").cast(pa.int64()).to_numpy(), kind="stable"))  # merges runs
+    names = table.column_names
+    columns = dict(zip(names, table.columns, strict=True))
+    del table
+    for name in names:  # one column at a time: peak memory is the table plus one column
+        columns[name] = columns[name].take(order).combine_chunks()
+    events = pa.table(columns)
+    del columns, order
     profiles, events = A.to_frame(profiles), A.to_frame(events)
     for name, vocab in CATEGORICAL_COLUMNS.items():  # the file keeps only the values used
         if name in events and isinstance(events[name].dtype, pd.CategoricalDtype):
