@@ -137,6 +137,29 @@ def test_builder_canvas_draws_and_selects(jupyter_lab, page, tmp_path) -> None: 
     shutil.copy(shot, "/tmp/journeylab_widget.png")
     assert shot.stat().st_size > 10_000
 
+    # edits from the browser redraw the canvas: Add, Undo, Auto Align & Space
+    count = f"() => {CY}.nodes('[role = \"node\"]').length"
+    page.select_option(".journeylab-builder select >> nth=0", label="Controller · Delay")
+    page.click(".journeylab-builder button:has-text('Add')")
+    page.wait_for_function(f"() => ({count})() === {expected + 1}", timeout=15_000)
+    page.click(".journeylab-builder button:has-text('Undo')")
+    page.wait_for_function(f"() => ({count})() === {expected}", timeout=15_000)
+    page.click(".journeylab-builder button:has-text('Auto Align')")
+    page.wait_for_timeout(600)
+    # Add selected the new node; Undo removed it, so nothing is selected any more, on both sides
+    assert _wait_for(out, lambda s: s.get("selected") is None).get("selected", "?") is None
+    assert page.evaluate(f"() => {CY}.nodes('.selected').length") == 0
+    # no two drawn boxes overlap after Auto Align & Space
+    overlaps = page.evaluate(
+        f"""() => {{ const ns = {CY}.nodes('[role = "node"], [role = "phantom"], [role = "goal"]');
+        let hits = 0; ns.forEach(a => ns.forEach(b => {{ if (a.id() < b.id()) {{
+          const p = a.boundingBox({{includeLabels: false}}), q = b.boundingBox({{includeLabels: false}});
+          if (p.x1 < q.x2 && q.x1 < p.x2 && p.y1 < q.y2 && q.y1 < p.y2) hits++; }} }})); return hits; }}"""
+    )
+    assert overlaps == 0
+
+    page.locator(".journeylab-builder").screenshot(path=str(tmp_path / "after_edits.png"))
+
     # the saved notebook carries the static SVG fallback next to the widget view
     page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
     deadline = time.monotonic() + 15
