@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from journeylab import stats
 from journeylab.charts import _style as S
-from journeylab.charts._data import Source, funnel_stages, send_attempts, source, time_to_goal
+from journeylab.charts._data import Source, funnel_stages, send_attempts, source, time_to_goal, waiting_over_time
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -437,13 +436,14 @@ def waiting_chart(
     one step line per node that ever holds anyone (or the given ``nodes``).
 
     ``data`` may also be a tidy ``ts, node, users`` frame (``result.waiting_over_time``).
+    From a result or a trace the counts are :func:`journeylab.charts._data.waiting_over_time`.
     """
     go = _go()
     if isinstance(data, pd.DataFrame) and {"ts", "node", "users"} <= set(data.columns) and "event" not in data.columns:
         w, infos, name, tz = data, {}, "", None
     else:
         src = source(data, journey=journey, definition=definition)
-        w = stats.waiting_over_time(src.trace, src.journey, freq=freq, end=src.end)
+        w = waiting_over_time(src.trace, freq=freq, end=src.end)
         infos, name, tz = src.nodes, src.name, src.timezone
     order = list(infos) if infos else list(dict.fromkeys(w["node"]))
     if nodes is None:
