@@ -1,0 +1,112 @@
+"""``journeylab run``: the production runtime from the command line.
+
+    journeylab run JOURNEY.json [MORE.json ...] [--db URL] [--source FILE|-|http]
+                   [--host 127.0.0.1 --port N] [--clock wall|replay] [--start ISO] [--until ISO]
+                   [--webhook URL] [--batch N] [--log-level INFO]
+
+* ``--source http`` (the default): serve the HTTP ingest endpoint and fire timers on the
+  wall clock until interrupted.
+* ``--source FILE`` or ``-`` (stdin): consume JSON lines (resuming after the last committed
+  line). With the wall clock the runtime then keeps firing timers (and serves HTTP when
+  ``--port`` is given) until interrupted; with ``--clock replay`` the clock follows the
+  inputs' timestamps, moves to ``--until`` at the end of the input, and the command exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+__all__ = ["add_run_parser", "run_command"]
+
+DEFAULT_PORT = 8765
+
+
+def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``run`` sub-command to an argparse sub-parsers object."""
+    r = subparsers.add_parser(
+        "run",
+        help="run journeys on a live event stream (durable, restart-safe)",
+        description="Run exported journeys on events from a JSON-lines file, stdin or HTTP.",
+    )
+    r.add_argument("journeys", nargs="+", help="journey JSON files (several journeys, or versions of one)")
+    r.add_argument("--db", default="sqlite:///journeylab.db", help="SQLAlchemy URL or SQLite file (default: %(default)s)")
+    r.add_argument("--source", default="http", help="FILE (JSON lines), - (stdin) or http (default: %(default)s)")
+    r.add_argument("--host", default="127.0.0.1", help="HTTP host (default: %(default)s)")
+    r.add_argument("--port", type=int, default=None, help=f"HTTP port (default {DEFAULT_PORT} with --source http)")
+    r.add_argument("--clock", choices=("wall", "replay"), default="wall", help="wall: real time; replay: follow the inputs")
+    r.add_argument("--start", help="replay clock start (ISO instant with offset); journeys are published then")
+    r.add_argument("--until", help="replay: advance the clock to this instant after the input")
+    r.add_argument("--webhook", action="append", default=[], help="POST every message to this URL (repeatable)")
+    r.add_argument("--batch", type=int, default=1, help="inputs per transaction from a file (default: %(default)s)")
+    r.add_argument("--seed", type=int, default=None, help="seed of Split nodes (stored in the database)")
+    r.add_argument("--no-publish", action="store_true", help="do not publish journeys loaded for the first time")
+    r.add_argument("--synchronous", default="NORMAL", help="SQLite synchronous setting: NORMAL or FULL")
+    r.add_argument("--log-level", default="INFO")
+    r.set_defaults(fn=run_command)
+    return r
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the ``run`` sub-command; returns the exit status."""
+    from journeylab.runtime import ReplayClock, Runtime, WallClock, WebhookSender, configure_logging, epoch_of
+
+    configure_logging(args.log_level)
+    if args.clock == "replay":
+        clock: Any = ReplayClock(epoch_of(args.start) if args.start else 0)
+    else:
+        if args.start or args.until:
+            print("error: --start and --until need --clock replay", file=sys.stderr)
+            return 2
+        clock = WallClock()
+    if args.clock == "replay" and args.source == "http" and args.port is None:
+        print("error: --clock replay reads a file or stdin (--source FILE|-)", file=sys.stderr)
+        return 2
+    adapters = [WebhookSender(u) for u in args.webhook]
+    rt = Runtime(args.journeys, args.db, clock=clock, adapters=adapters, seed=args.seed,
+                 autopublish=not args.no_publish, synchronous=args.synchronous)
+    stop = threading.Event()
+
+    def _term(signum: int, frame: Any) -> None:
+        stop.set()
+        rt.shutdown()
+
+    try:
+        if args.source != "http":
+            old = signal.signal(signal.SIGTERM, _term)
+            try:
+                counts = rt.ingest_jsonl(args.source, batch=max(1, args.batch))
+            finally:
+                signal.signal(signal.SIGTERM, old)
+            if args.clock == "replay":
+                if args.until:
+                    rt.advance_to(epoch_of(args.until))
+                rt.persist_clock()
+                if adapters:
+                    rt.pump_adapters()
+                print(json.dumps({"input": counts, **_summary(rt)}, default=str))
+                return 0
+            print(json.dumps({"input": counts}), file=sys.stderr)
+            if stop.is_set():
+                return 0
+        if args.source == "http" or args.port is not None:
+            from journeylab.runtime import serve
+
+            serve(rt, args.host, args.port or DEFAULT_PORT, timers=True)
+        else:
+            signal.signal(signal.SIGTERM, _term)
+            with contextlib.suppress(KeyboardInterrupt):
+                rt.run_forever()
+        return 0
+    finally:
+        rt.close()
+
+
+def _summary(rt: Any) -> dict[str, Any]:
+    h = rt.health()
+    return {"users": h["users"], "outbox": h["outbox"], "rejected": h["rejected"], "errors": h["errors"], "clock": h["clock"]}

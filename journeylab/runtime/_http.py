@@ -1,0 +1,121 @@
+"""The HTTP ingest endpoint: a small Starlette app, served by uvicorn on 127.0.0.1.
+
+* ``POST /events`` — one event object or a JSON array of them;
+* ``POST /feedback`` — one feedback object (``message_id``, ``kind``, ``ts``) or an array;
+* ``GET /health`` — counts for monitoring;
+* ``GET /stats/{journey}`` — SPEC §8 statistics from the stored trace.
+
+A body with malformed items answers 400 with every refusal's JSON path and reason; the good
+items of an array are still ingested (their count is in ``accepted``), so re-sending the
+whole array is safe only with ``event_id`` on each event (duplicates are ignored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from journeylab.errors import MissingExtraError
+from journeylab.runtime._inputs import InputError, parse_json
+from journeylab.runtime._log import log
+
+__all__ = ["create_app", "serve"]
+
+MAX_BODY = 5 * 1024 * 1024
+
+
+def _starlette() -> Any:
+    try:
+        import starlette  # noqa: F401
+    except ImportError:  # pragma: no cover
+        raise MissingExtraError("starlette", "runtime") from None
+
+
+def create_app(runtime: Any, *, timers: bool = False) -> Any:
+    """The ASGI app of a :class:`~journeylab.runtime.Runtime`. With ``timers``, the app's
+    lifespan also runs :meth:`Runtime.run_forever` in a background thread."""
+    _starlette()
+    from contextlib import asynccontextmanager
+
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def _ingest(request: Request, kind: str) -> JSONResponse:
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            return JSONResponse({"error": f"$: body larger than {MAX_BODY} bytes"}, status_code=413)
+        try:
+            body = parse_json(raw)
+        except InputError as e:
+            await run_in_threadpool(runtime.record_rejected, "http", e.path, e.message, raw.decode("utf-8", "replace"))
+            err = {"path": e.path, "reason": e.message}
+            return JSONResponse({"error": f"{e.path}: {e.message}", "errors": [err], "accepted": 0, "duplicates": 0},
+                                status_code=400)
+        many = isinstance(body, list)
+        items = body if many else [body]
+        if kind == "feedback":
+            items = [{"type": "feedback", **it} if isinstance(it, dict) and "type" not in it else it for it in items]
+        paths = [f"$[{k}]" for k in range(len(items))] if many else ["$"]
+        res = await run_in_threadpool(lambda: runtime.ingest_many(items, source="http", paths=paths, expect=kind))
+        out: dict[str, Any] = {"accepted": res.accepted, "duplicates": res.duplicates}
+        if res.rejected or res.errors:
+            errs = [{"index": k, "path": p, "reason": r} for k, p, r in res.rejected]
+            errs += [{"index": k, "path": p, "reason": r} for k, p, r in res.errors]
+            first = errs[0]
+            out.update({"error": f"{first['path']}: {first['reason']}", "errors": errs})
+            return JSONResponse(out, status_code=400 if res.rejected else 500)
+        return JSONResponse(out)
+
+    async def events(request: Request) -> JSONResponse:
+        return await _ingest(request, "event")
+
+    async def feedback(request: Request) -> JSONResponse:
+        return await _ingest(request, "feedback")
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse(await run_in_threadpool(runtime.health))
+
+    async def stats(request: Request) -> JSONResponse:
+        jid = request.path_params["journey"]
+        if jid not in runtime.js.versions:
+            return JSONResponse({"error": f"no journey {jid!r}"}, status_code=404)
+        s = await run_in_threadpool(runtime.stats, jid)
+        return JSONResponse(s.to_dict())
+
+    @asynccontextmanager
+    async def lifespan(app: Any):
+        th = None
+        if timers:
+            th = threading.Thread(target=runtime.run_forever, daemon=True, name="journeylab-timers")
+            th.start()
+        try:
+            yield
+        finally:
+            if th is not None:
+                runtime.shutdown()
+                await asyncio.get_running_loop().run_in_executor(None, th.join, 10)
+
+    return Starlette(
+        routes=[
+            Route("/events", events, methods=["POST"]),
+            Route("/feedback", feedback, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/stats/{journey}", stats, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def serve(runtime: Any, host: str = "127.0.0.1", port: int = 8765, *, timers: bool = True, log_level: str = "warning") -> None:
+    """Serve the ingest endpoint (and, with ``timers``, fire timers on the wall clock) until
+    interrupted."""
+    _starlette()
+    import uvicorn
+
+    app = create_app(runtime, timers=timers)
+    log.info("http ingest listening", extra={"fields": {"host": host, "port": port}})
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None)

@@ -1,0 +1,1057 @@
+"""The production runtime: the engine core on a live stream, with durable state.
+
+One :class:`Runtime` owns one database (SQLite file by default, PostgreSQL by URL). Work is
+done in *units*, each one database transaction: an input (or a batch of inputs) with the
+timers due before it, or a batch of users whose timers are due. A unit reads the users it
+touches, runs the engine (:class:`~journeylab.engine.JourneySet`), and writes in the same
+transaction:
+
+* the users' new states (``rt_states``) and next wake-ups (``rt_users.next_wake``, indexed),
+* the trace rows (``rt_trace``) and the messages to send (``rt_outbox``),
+* the event ids seen (``rt_seen``) and how far each source was read (``rt_offsets``),
+* refused inputs (``rt_rejected``).
+
+So a crash at any point loses nothing and duplicates nothing: either the whole unit is in
+the database, or none of it is, and the source resumes after the last committed offset.
+The engine state is never cached between units: every unit reads what the database holds,
+so a restarted runtime behaves exactly like one that never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+import msgspec
+import sqlalchemy as sa
+
+from journeylab.engine.multi import JourneySet
+from journeylab.engine.state import Control, UserState
+from journeylab.engine.types import Action, Event, Feedback, Input, ProfileSet, Send, TraceRecord
+from journeylab.errors import EngineInvariantError, JourneyDefinitionError, LifecycleError
+from journeylab.model.io import from_json, load, to_json
+from journeylab.model.journey import Journey, JourneyDef
+from journeylab.model.nodes import Engagement
+from journeylab.runtime._clock import ReplayClock, WallClock, epoch_of
+from journeylab.runtime._inputs import InputError, json_value, normalize, parse_input, parse_json
+from journeylab.runtime._log import log
+from journeylab.runtime._outbox import Outbox
+from journeylab.runtime._schema import (
+    open_database,
+    rt_journeys,
+    rt_meta,
+    rt_offsets,
+    rt_outbox,
+    rt_rejected,
+    rt_seen,
+    rt_states,
+    rt_trace,
+    rt_users,
+    rt_versions,
+)
+
+__all__ = ["Runtime", "IngestResult", "RuntimeStats"]
+
+_dec = msgspec.json.Decoder()
+_b = sa.bindparam
+
+# Statements built once (building and cache-keying a statement per call costs more than
+# running it on SQLite).
+_Q_USER = (
+    sa.select(rt_users.c.created, rt_users.c.profile, rt_users.c.next_wake, rt_states.c.journey_id, rt_states.c.state)
+    .select_from(rt_users.outerjoin(rt_states, rt_states.c.user_id == rt_users.c.user_id))
+    .where(rt_users.c.user_id == _b("b_uid"))
+)
+_INS_USER = sa.insert(rt_users)
+_UPD_USER = (
+    sa.update(rt_users).where(rt_users.c.user_id == _b("b_uid")).values(profile=_b("b_profile"), next_wake=_b("b_nw"))
+)
+_UPD_WAKE = sa.update(rt_users).where(rt_users.c.user_id == _b("b_uid")).values(next_wake=_b("b_nw"))
+_INS_STATE = sa.insert(rt_states)
+_UPD_STATE = (
+    sa.update(rt_states)
+    .where(rt_states.c.user_id == _b("b_uid"), rt_states.c.journey_id == _b("b_jid"))
+    .values(state=_b("b_state"))
+)
+_Q_SEEN = sa.select(sa.literal(1)).where(rt_seen.c.user_id == _b("b_uid"), rt_seen.c.event_id == _b("b_eid"))
+_Q_MIN_WAKE = sa.select(sa.func.min(rt_users.c.next_wake))
+_Q_DUE = sa.select(rt_users.c.user_id).where(rt_users.c.next_wake == _b("b_w")).order_by(rt_users.c.user_id).limit(_b("b_n"))
+_Q_MSG_USER = sa.select(rt_outbox.c.user_id).where(rt_outbox.c.id == _b("b_id"))
+_UPD_OFFSET = sa.update(rt_offsets).where(rt_offsets.c.source == _b("b_src")).values(offset=_b("b_off"))
+
+
+class IngestResult(NamedTuple):
+    """What happened to a batch of inputs: counts, and ``(index, path, reason)`` per refusal."""
+
+    accepted: int
+    duplicates: int
+    rejected: list[tuple[int, str, str]]
+    errors: list[tuple[int, str, str]]
+
+
+class RuntimeStats(NamedTuple):
+    """SPEC §8 statistics of one journey, from the stored trace."""
+
+    journey: Any  # pandas.Series
+    nodes: Any  # pandas.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and v != v:
+                return None
+            return v.item() if hasattr(v, "item") else v
+
+        return {
+            "journey": {k: clean(v) for k, v in self.journey.items()},
+            "nodes": {str(n): {k: clean(v) for k, v in row.items()} for n, row in self.nodes.iterrows()},
+        }
+
+
+class _EngineFailure(Exception):
+    """The engine raised while handling an input (``op`` index) or a user's timers."""
+
+    def __init__(self, op: int | None, user_id: str | None, exc: BaseException) -> None:
+        super().__init__(str(exc))
+        self.op = op
+        self.user_id = user_id
+        self.exc = exc
+
+
+class _User:
+    __slots__ = ("states", "profile_text", "texts", "exists", "next_wake", "dirty", "created")
+
+    def __init__(self, states: dict[str, UserState], profile_text: bytes | None, texts: dict[str, bytes], exists: bool,
+                 next_wake: int | None, created: int) -> None:
+        self.created = created
+        self.states = states
+        self.profile_text = profile_text
+        self.texts = texts
+        self.exists = exists
+        self.next_wake = next_wake
+        self.dirty = False
+
+
+class _Unit:
+    """One transaction's worth of work (see the module docstring)."""
+
+    def __init__(self, rt: Runtime, conn: sa.Connection) -> None:
+        self.rt = rt
+        self.conn = conn
+        self.users: dict[str, _User] = {}
+        self.trace: list[dict[str, Any]] = []
+        self.outbox: list[dict[str, Any]] = []
+        self.seen: list[dict[str, str]] = []
+        self.seen_keys: set[tuple[str, str]] = set()
+        self.offsets: dict[str, int] = {}
+        self.rejected: list[dict[str, Any]] = []
+        self.accepted = 0
+        self.duplicates = 0
+
+    # ------------------------------------------------------------------ users
+    def user(self, uid: str, created: int) -> _User:
+        u = self.users.get(uid)
+        if u is not None:
+            return u
+        js = self.rt.js
+        rows = self.conn.execute(_Q_USER, {"b_uid": uid}).all()
+        if not rows:
+            states = js.new_user(uid, None, created)
+            u = _User(states, None, {}, False, None, created)
+        else:
+            created0, ptext, nw = rows[0][0], rows[0][1], rows[0][2]
+            profile = _dec.decode(ptext)
+            states = {}
+            texts: dict[str, bytes] = {}
+            for r in rows:
+                jid, text = r[3], r[4]
+                if jid is None or jid not in js.versions:
+                    continue
+                d = _dec.decode(text)
+                d["profile"] = profile
+                states[jid] = UserState.from_dict(d)
+                texts[jid] = text.encode() if isinstance(text, str) else text
+            for jid in js.ids:
+                if jid not in states:
+                    states[jid] = UserState(uid, profile, created0)
+            u = _User(states, ptext.encode() if isinstance(ptext, str) else ptext, texts, True, nw, created0)
+        self.users[uid] = u
+        return u
+
+    def flush_users(self) -> None:
+        js = self.rt.js
+        conn = self.conn
+        for uid, u in self.users.items():
+            if not u.dirty:
+                continue
+            u.dirty = False
+            states = u.states
+            nw = js.next_wake(states)
+            any_state = next(iter(states.values()))
+            ptext = json_value(any_state.profile)
+            if not u.exists:
+                conn.execute(_INS_USER, {"user_id": uid, "created": u.created, "profile": ptext.decode(), "next_wake": nw})
+                u.exists = True
+            elif ptext != u.profile_text:
+                conn.execute(_UPD_USER, {"b_uid": uid, "b_profile": ptext.decode(), "b_nw": nw})
+            elif nw != u.next_wake:
+                conn.execute(_UPD_WAKE, {"b_uid": uid, "b_nw": nw})
+            u.profile_text = ptext
+            u.next_wake = nw
+            self.rt._lower_wake(nw)
+            for jid, st in states.items():
+                d = st.to_dict()
+                del d["profile"]
+                text = json_value(d)
+                old = u.texts.get(jid)
+                if text == old:
+                    continue
+                if old is None:
+                    conn.execute(_INS_STATE, {"user_id": uid, "journey_id": jid, "state": text.decode()})
+                else:
+                    conn.execute(_UPD_STATE, {"b_uid": uid, "b_jid": jid, "b_state": text.decode()})
+                u.texts[jid] = text
+
+    def collect(self, acts: list[Action]) -> None:
+        for a in acts:
+            if type(a) is TraceRecord:
+                self.trace.append(
+                    {"user_id": a.user_id, "ts": a.ts, "journey": a.journey, "version": a.version, "node": a.node,
+                     "event": a.event, "port": a.port, "detail": a.detail}
+                )
+            elif type(a) is Send:
+                payload = {"id": a.id, "journey": a.journey, "version": a.version, "user_id": a.user_id, "node": a.node,
+                           "channel": a.channel, "ts": a.ts, "content": a.content}
+                self.outbox.append(
+                    {"id": a.id, "journey": a.journey, "version": a.version, "user_id": a.user_id, "node": a.node,
+                     "channel": a.channel, "ts": a.ts, "payload": json_value(payload).decode(), "status": "pending",
+                     "attempts": 0, "not_before": 0.0}
+                )
+
+    # ------------------------------------------------------------------ work
+    def apply(self, inp: Input, op: int | None = None) -> str:
+        """Apply one input; returns ``"ok"`` or ``"duplicate"``."""
+        rt = self.rt
+        if type(inp) is Event and inp.event_id is not None:
+            key = (inp.user_id, inp.event_id)
+            if key in self.seen_keys or self.conn.execute(_Q_SEEN, {"b_uid": key[0], "b_eid": key[1]}).first():
+                self.duplicates += 1
+                return "duplicate"
+            self.seen_keys.add(key)
+            self.seen.append({"user_id": key[0], "event_id": key[1]})
+        if type(inp) is Feedback and not inp.user_id:
+            uid = self._message_user(inp.message_id)
+            if uid is None:
+                raise InputError(f"no message {inp.message_id!r} in the outbox: give user_id", "$.message_id")
+            inp = inp._replace(user_id=uid)
+        now = rt.clock.now()
+        u = self.user(inp.user_id, inp.ts if inp.ts < now else now)
+        out: list[Action] = []
+        try:
+            rt.js.deliver(u.states, inp, out)
+        except Exception as e:  # noqa: BLE001 - an engine failure: the unit is rolled back
+            raise _EngineFailure(op, inp.user_id, e) from e
+        u.dirty = True
+        self.collect(out)
+        self.accepted += 1
+        return "ok"
+
+    def _message_user(self, mid: str) -> str | None:
+        for r in self.outbox:
+            if r["id"] == mid:
+                return r["user_id"]
+        row = self.conn.execute(_Q_MSG_USER, {"b_id": mid}).first()
+        return None if row is None else row[0]
+
+    def fire_due(self, t: int, limit: int | None = None) -> int:
+        """Run the timers of users due at or before ``t``, instant by instant, users by id."""
+        rt = self.rt
+        if rt._min_wake is None or rt._min_wake > t:
+            return 0
+        n = 0
+        while limit is None or n < limit:
+            self.flush_users()
+            w = self.conn.execute(_Q_MIN_WAKE).scalar()
+            rt._min_wake = w  # exact, in this transaction
+            if w is None or w > t:
+                break
+            uids = [r[0] for r in self.conn.execute(_Q_DUE, {"b_w": w, "b_n": 1_000_000 if limit is None else limit - n})]
+            for uid in sorted(uids):
+                u = self.user(uid, w)
+                out: list[Action] = []
+                try:
+                    nw = rt.js.advance(u.states, w, out)
+                except Exception as e:  # noqa: BLE001
+                    raise _EngineFailure(None, uid, e) from e
+                if nw is not None and nw <= w:
+                    raise _EngineFailure(None, uid, EngineInvariantError(f"user {uid!r}: next wake {nw} not after {w}"))
+                u.dirty = True
+                self.collect(out)
+                n += 1
+        return n
+
+    def reject(self, source: str, offset: int | None, path: str, reason: str, raw: str | None, kind: str = "malformed") -> None:
+        self.rejected.append(
+            {"at": time.time(), "source": source, "offset": offset, "kind": kind, "path": path, "reason": reason,
+             "raw": None if raw is None else raw[:10_000]}
+        )
+
+    def commit_rows(self) -> None:
+        conn = self.conn
+        self.flush_users()
+        if self.trace:
+            conn.execute(sa.insert(rt_trace), self.trace)
+        if self.outbox:
+            conn.execute(sa.insert(rt_outbox), self.outbox)
+        if self.seen:
+            conn.execute(sa.insert(rt_seen), self.seen)
+        if self.rejected:
+            conn.execute(sa.insert(rt_rejected), self.rejected)
+        for src, off in self.offsets.items():
+            r = conn.execute(_UPD_OFFSET, {"b_src": src, "b_off": off})
+            if not r.rowcount:
+                conn.execute(sa.insert(rt_offsets).values(source=src, offset=off))
+        rt = self.rt
+        if isinstance(rt.clock, ReplayClock) and rt.clock.now() >= (rt._persisted_clock or 0) + 3600:
+            # a lower bound is enough: a restarted replay moves the clock on with its inputs
+            _put_meta(conn, "replay_clock", str(rt.clock.now()))
+            rt._persisted_clock = rt.clock.now()
+
+
+def _put_meta(conn: sa.Connection, key: str, value: str) -> None:
+    r = conn.execute(sa.update(rt_meta).where(rt_meta.c.key == key).values(value=value))
+    if not r.rowcount:
+        conn.execute(sa.insert(rt_meta).values(key=key, value=value))
+
+
+def _get_meta(conn: sa.Connection, key: str) -> str | None:
+    row = conn.execute(sa.select(rt_meta.c.value).where(rt_meta.c.key == key)).first()
+    return None if row is None else row[0]
+
+
+def _as_def(j: Any) -> JourneyDef:
+    if isinstance(j, JourneyDef):
+        return j
+    if isinstance(j, Journey):
+        return j.definition
+    if isinstance(j, str | Path):
+        return load(j)
+    raise JourneyDefinitionError(f"expected a JourneyDef, Journey or JSON path, got {type(j).__name__}", "$")
+
+
+def _rest(d: JourneyDef) -> Any:
+    """What may not change in a published version (everything but content, layout, name)."""
+    nodes = [
+        msgspec.structs.replace(n, content={}, position=None) if isinstance(n, Engagement) else msgspec.structs.replace(n, position=None)
+        for n in d.nodes
+    ]
+    return msgspec.to_builtins(msgspec.structs.replace(d, nodes=nodes, name="", status="draft", archived=False))
+
+
+class Runtime:
+    """Run exported journeys on a live stream of events, with durable, restart-safe state.
+
+    * ``journeys``: journey definitions or JSON paths (several journeys, several versions of
+      one). Versions already in the database stay (users inside them finish on them).
+    * ``db_url``: a SQLAlchemy URL or a SQLite file path (``sqlite:///journeylab.db``).
+    * ``clock``: :class:`WallClock` (default) fires timers on real time in :meth:`run_forever`;
+      :class:`ReplayClock` moves only with :meth:`advance_to` (replays, tests).
+    * ``adapters``: senders such as :class:`WebhookSender` that :meth:`run_forever` pumps.
+    * ``profiles``: ``{user_id: {...}}`` registered up front (users with no events yet, for
+      scheduled and date-time entries), their clocks starting at ``created`` (default: now).
+    * ``autopublish``: journeys loaded for the first time are published at the clock's now
+      (a JSON ``status`` of ``paused`` or ``stopped`` is applied too); otherwise they stay
+      drafts until :meth:`publish`.
+
+    >>> import datetime as dt
+    >>> from journeylab.examples import purchase_promo
+    >>> rt = Runtime([purchase_promo().definition], "sqlite://", clock=ReplayClock("2026-10-01T00:00Z"),
+    ...              profiles={"ana": {"push_token": "tok"}})
+    >>> rt.ingest({"user_id": "ana", "event": "Charged", "ts": "2026-10-01T09:00:00Z"})
+    'ok'
+    >>> rt.advance_to(rt.clock.now() + 86400)
+    >>> [(m["user_id"], m["channel"], m["status"]) for m in rt.outbox.rows()]
+    [('ana', 'push', 'pending')]
+    >>> int(rt.stats("purchase-promo").journey["entered"])
+    1
+    """
+
+    def __init__(
+        self,
+        journeys: Iterable[JourneyDef | Journey | str | Path] = (),
+        db_url: str | Path = "sqlite:///journeylab.db",
+        clock: WallClock | ReplayClock | None = None,
+        adapters: Sequence[Any] = (),
+        profiles: dict[str, dict[str, Any]] | None = None,
+        *,
+        created: Any = None,
+        autopublish: bool = True,
+        seed: int | None = None,
+        custom_lists: dict[str, dict[str, Iterable[str]]] | None = None,
+        max_future: int | None = 3600,
+        timer_batch: int = 500,
+        synchronous: str = "NORMAL",
+        max_attempts: int = 8,
+    ) -> None:
+        self.clock = clock if clock is not None else WallClock()
+        self.adapters = list(adapters)
+        self.max_future = max_future
+        self.timer_batch = timer_batch
+        self.custom_lists = custom_lists
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self.metrics: dict[str, int] = {"accepted": 0, "duplicates": 0, "rejected": 0, "errors": 0, "timers": 0}
+        self.engine = open_database(db_url, synchronous=synchronous)
+        self._persisted_clock: int | None = None
+        self._min_wake: int | None = None
+        self.outbox = Outbox(self.engine, max_attempts=max_attempts)
+        defs = [_as_def(j) for j in journeys]
+        with self.engine.begin() as conn:
+            stored_seed = _get_meta(conn, "seed")
+            if stored_seed is None:
+                self.seed = 0 if seed is None else int(seed)
+                _put_meta(conn, "seed", str(self.seed))
+            else:
+                self.seed = int(stored_seed)
+                if seed is not None and int(seed) != self.seed:
+                    raise JourneyDefinitionError(f"this database runs with seed {self.seed}, not {seed}", "seed")
+            if isinstance(self.clock, ReplayClock):
+                c = _get_meta(conn, "replay_clock")
+                if c is not None:
+                    self._persisted_clock = int(c)
+                    self.clock.advance_to(int(c))
+            new_ids = self._store_definitions(conn, defs)
+        self._reload()
+        for d in defs:
+            if d.id in new_ids and autopublish and not self.js.control(d.id).timeline:
+                if d.status == "stopped":
+                    continue
+                self.publish(d.id)
+                if d.status == "paused":
+                    self.pause(d.id)
+        if profiles:
+            self.add_profiles(profiles, created=created)
+        self._min_wake = self.next_wake()
+        log.info("runtime started", extra={"fields": {"db": str(self.engine.url.render_as_string(hide_password=True)),
+                                                      "journeys": self.js.ids, "clock": repr(self.clock)}})
+
+    # ================================================================== definitions
+    def _store_definitions(self, conn: sa.Connection, defs: Sequence[JourneyDef]) -> set[str]:
+        known = {r[0]: r[1] for r in conn.execute(sa.select(rt_journeys.c.journey_id, rt_journeys.c.position))}
+        pos = max(known.values(), default=-1) + 1
+        new_ids: set[str] = set()
+        for d in defs:
+            if d.id not in known:
+                conn.execute(sa.insert(rt_journeys).values(journey_id=d.id, position=pos, timeline="[]"))
+                known[d.id] = pos
+                pos += 1
+                new_ids.add(d.id)
+            self._store_version(conn, d)
+        return new_ids
+
+    def _store_version(self, conn: sa.Connection, d: JourneyDef) -> bool:
+        row = conn.execute(
+            sa.select(rt_versions.c.definition).where(rt_versions.c.journey_id == d.id, rt_versions.c.version == d.version)
+        ).first()
+        text = to_json(d)
+        if row is None:
+            conn.execute(sa.insert(rt_versions).values(journey_id=d.id, version=d.version, definition=text, loaded_at=self.clock.now()))
+            return True
+        old = from_json(row[0])
+        if _rest(old) == _rest(d):
+            if old != d:  # content or layout edits: allowed after publishing (SPEC §7)
+                conn.execute(
+                    sa.update(rt_versions).where(rt_versions.c.journey_id == d.id, rt_versions.c.version == d.version).values(definition=text)
+                )
+            return False
+        raise LifecycleError(
+            f"journey {d.id!r} version {d.version} differs from the stored version {d.version} beyond message content: "
+            "publish it as a new version"
+        )
+
+    def _reload(self) -> None:
+        with self._reader() as conn:
+            js_rows = conn.execute(sa.select(rt_journeys).order_by(rt_journeys.c.position)).mappings().all()
+            vs = conn.execute(sa.select(rt_versions).order_by(rt_versions.c.version)).mappings().all()
+        by_id: dict[str, list[JourneyDef]] = {}
+        for r in vs:
+            by_id.setdefault(r["journey_id"], []).append(from_json(r["definition"]))
+        defs = [d for r in js_rows for d in by_id.get(r["journey_id"], [])]
+        controls = {r["journey_id"]: Control(tuple((int(t), s) for t, s in json.loads(r["timeline"]))) for r in js_rows}
+        if not defs:
+            raise JourneyDefinitionError("give at least one journey (none in the database yet)", "journeys")
+        self.js = JourneySet(defs, seed=self.seed, controls=controls, custom_lists=self.custom_lists)
+        self.definitions = {jid: self.js.latest[jid].definition for jid in self.js.ids}
+
+    # ================================================================== units of work
+    @contextmanager
+    def _unit(self) -> Iterator[_Unit]:
+        with self._lock:
+            try:
+                with self.engine.begin() as conn:
+                    u = _Unit(self, conn)
+                    yield u
+                    u.commit_rows()
+            except BaseException:
+                self._min_wake = 0  # unknown after a rollback: the next timer pass asks the database
+                raise
+        self._after_commit(u)
+
+    def _lower_wake(self, nw: int | None) -> None:
+        """Keep ``_min_wake`` a lower bound of every stored next wake-up."""
+        if nw is not None and (self._min_wake is None or nw < self._min_wake):
+            self._min_wake = nw
+
+    def _after_commit(self, u: _Unit) -> None:
+        self.metrics["accepted"] += u.accepted
+        self.metrics["duplicates"] += u.duplicates
+        for r in u.rejected:
+            self.metrics["errors" if r["kind"] == "error" else "rejected"] += 1
+            lvl = log.error if r["kind"] == "error" else log.warning
+            lvl("input rejected" if r["kind"] != "error" else "input failed in the engine",
+                extra={"fields": {k: r[k] for k in ("source", "offset", "path", "reason")}})
+
+    def _check_time(self, inp: Input, path: str) -> None:
+        if self.max_future is not None and not isinstance(self.clock, ReplayClock):
+            ahead = inp.ts - self.clock.now()
+            if ahead > self.max_future:
+                raise InputError(f"{ahead} s ahead of the runtime clock (at most {self.max_future})", f"{path}.ts")
+
+    def _coerce(self, item: Any, path: str, expect: str | None = None) -> Input:
+        if expect is not None and isinstance(item, dict):
+            t = item.get("type", "event")
+            if t != expect:
+                raise InputError(f"expected a {expect} here, not {t!r}", f"{path}.type")
+        if isinstance(item, Event):
+            ev = item
+            if not isinstance(ev.user_id, str) or not ev.user_id:
+                raise InputError("expected a non-empty string", f"{path}.user_id")
+            if not isinstance(ev.ts, int) or isinstance(ev.ts, bool):
+                raise InputError("expected integer epoch seconds", f"{path}.ts")
+            inp: Input = ev._replace(props=normalize(dict(ev.props), f"{path}.props"))
+        elif isinstance(item, ProfileSet):
+            inp = item._replace(props=normalize(dict(item.props), f"{path}.props"))
+        elif isinstance(item, Feedback):
+            inp = item
+        else:
+            inp = parse_input(item, path, now=self.clock.now())
+        self._check_time(inp, path)
+        return inp
+
+    def _run_ops(self, ops: list[tuple], source: str) -> list[str]:
+        """Run ops in one unit: ``("input", offset, inp)``, ``("reject", offset, path, reason, raw)``,
+        ``("skip", offset)``. With a replay clock that follows the inputs, ``("input", ...,
+        inp, True)`` first advances the clock to the input's instant. An engine failure rolls
+        the unit back; it is redone without the failing input, which is recorded as an error."""
+        try:
+            results: list[str] = []
+            with self._unit() as u:
+                for i, op in enumerate(ops):
+                    results.append(self._op(u, i, op, source))
+            return results
+        except _EngineFailure as f:
+            if f.op is None:  # a user's timers failed: take the user out of the timer index
+                self._quarantine(f.user_id or "", f.exc)
+                return self._run_ops(ops, source)
+            i = f.op
+            before = self._run_ops(ops[:i], source) if i else []
+            log.error("engine failure", exc_info=f.exc, extra={"fields": {"source": source, "offset": ops[i][1]}})
+            op = ops[i]
+            with self._unit() as u:
+                u.reject(source, op[1], "$", f"engine error: {type(f.exc).__name__}: {f.exc}", _raw(op[2]), kind="error")
+                if op[1] is not None:
+                    u.offsets[source] = op[1]
+            after = self._run_ops(ops[i + 1 :], source) if i + 1 < len(ops) else []
+            return [*before, "error", *after]
+
+    def _op(self, u: _Unit, i: int, op: tuple, source: str) -> str:
+        kind, off = op[0], op[1]
+        res = "skip"
+        if kind == "input":
+            inp = op[2]
+            if len(op) > 3 and op[3]:
+                self.clock.advance_to(inp.ts)
+                self.metrics["timers"] += u.fire_due(self.clock.now())
+            try:
+                res = u.apply(inp, i)
+            except InputError as e:
+                u.reject(source, off, e.path, e.message, _raw(inp))
+                res = "rejected"
+        elif kind == "reject":
+            u.reject(source, off, op[2], op[3], op[4])
+            res = "rejected"
+        if off is not None:
+            u.offsets[source] = off
+        return res
+
+    def _quarantine(self, uid: str, exc: BaseException) -> None:
+        log.error("engine failure in a user's timers: user taken out of the timer index", exc_info=exc,
+                  extra={"fields": {"user_id": uid}})
+        with self._unit() as u:
+            u.conn.execute(sa.update(rt_users).where(rt_users.c.user_id == uid).values(next_wake=None))
+            u.reject("timers", None, "$", f"engine error in the timers of user {uid!r}: {type(exc).__name__}: {exc}", uid, kind="error")
+
+    # ================================================================== inputs
+    def ingest(self, item: Event | Feedback | ProfileSet | dict[str, Any], *, source: str = "api") -> str:
+        """Apply one input (an engine input or its JSON object) in one transaction.
+
+        Returns ``"ok"`` or ``"duplicate"`` (an ``event_id`` already processed for the user).
+        A malformed input is recorded in ``rt_rejected`` and raises :class:`InputError`.
+        """
+        try:
+            inp = self._coerce(item, "$")
+        except InputError as e:
+            self._run_ops([("reject", None, e.path, e.message, _raw(item))], source)
+            raise
+        res = self._run_ops([("input", None, inp)], source)[0]
+        if res == "rejected":
+            raise InputError(*self._last_rejection())
+        return res
+
+    def record_rejected(self, source: str, path: str, reason: str, raw: str | None = None, offset: int | None = None) -> None:
+        """Record an input refused before it could be parsed (bad JSON), and count it."""
+        self._run_ops([("reject", offset, path, reason, raw)], source)
+
+    def _last_rejection(self) -> tuple[str, str]:
+        with self._reader() as conn:
+            r = conn.execute(sa.select(rt_rejected.c.reason, rt_rejected.c.path).order_by(rt_rejected.c.id.desc()).limit(1)).first()
+        return (r[0], r[1]) if r else ("rejected", "$")
+
+    def feedback(self, message_id: str, kind: str, ts: Any = None, user_id: str | None = None) -> str:
+        """Delivery feedback (``delivered``, ``viewed``, ``clicked``) for a sent message."""
+        obj: dict[str, Any] = {"type": "feedback", "message_id": message_id, "kind": kind}
+        if ts is not None:
+            obj["ts"] = epoch_of(ts)
+        if user_id is not None:
+            obj["user_id"] = user_id
+        return self.ingest(obj)
+
+    def set_profile(self, user_id: str, props: dict[str, Any], ts: Any = None) -> str:
+        """New profile values for a user, at ``ts`` (default now)."""
+        t = self.clock.now() if ts is None else epoch_of(ts)
+        return self.ingest(ProfileSet(user_id, t, props))
+
+    def ingest_many(self, items: Sequence[Any], *, source: str = "api", paths: Sequence[str] | None = None,
+                    expect: str | None = None) -> IngestResult:
+        """Apply several inputs in one transaction; malformed ones are refused (and recorded)
+        without stopping the others. Refusals carry the item's path (``$[3].ts``; ``paths``
+        gives each item's own). ``expect`` refuses items of another ``type``."""
+        ops: list[tuple] = []
+        for k, item in enumerate(items):
+            p = paths[k] if paths is not None else f"$[{k}]"
+            try:
+                ops.append(("input", None, self._coerce(item, p, expect)))
+            except InputError as e:
+                ops.append(("reject", None, e.path, e.message, _raw(item)))
+        return self._result(ops, self._run_ops(ops, source) if ops else [])
+
+    def _result(self, ops: list[tuple], res: list[str]) -> IngestResult:
+        rejected, errors = [], []
+        acc = dup = 0
+        for k, (op, r) in enumerate(zip(ops, res, strict=True)):
+            if r == "ok":
+                acc += 1
+            elif r == "duplicate":
+                dup += 1
+            elif r == "rejected":
+                if op[0] == "reject":
+                    rejected.append((k, op[2], op[3]))
+                else:
+                    rejected.append((k, "$", "refused"))
+            elif r == "error":
+                errors.append((k, "$", "engine error (see the logs)"))
+        return IngestResult(acc, dup, rejected, errors)
+
+    def replay(self, inputs: Iterable[Input], *, until: Any = None, batch: int = 500) -> None:
+        """Feed time-ordered inputs, moving a :class:`ReplayClock` to each input's instant first
+        (timers due by then fire before it), ``batch`` inputs per transaction; then advance
+        to ``until``."""
+        if not isinstance(self.clock, ReplayClock):
+            raise TypeError("replay needs a ReplayClock")
+        ops: list[tuple] = []
+        for inp in inputs:
+            ops.append(("input", None, self._coerce(inp, "$"), True))
+            if len(ops) >= batch:
+                self._run_ops(ops, "replay")
+                ops = []
+        if ops:
+            self._run_ops(ops, "replay")
+        if until is not None:
+            self.advance_to(epoch_of(until))
+
+    def ingest_jsonl(self, stream: str | Path | IO[bytes], *, source: str | None = None, batch: int = 1,
+                     follow_clock: bool | None = None) -> dict[str, int]:
+        """Consume a JSON-lines file or stream (``"-"``: stdin), one input per line.
+
+        The source's offset (lines consumed) commits with each unit, so a restarted runtime
+        resumes after the last committed line (stdin: the same stream must be fed again).
+        ``follow_clock`` (default: with a :class:`ReplayClock`) moves the clock to each input's
+        instant first. Returns counts by outcome.
+        """
+        import sys
+
+        if follow_clock is None:
+            follow_clock = isinstance(self.clock, ReplayClock)
+        close = False
+        if isinstance(stream, str | Path):
+            if str(stream) == "-":
+                fh: IO[bytes] = sys.stdin.buffer
+                name = source or "stdin"
+            else:
+                fh = open(stream, "rb")  # noqa: SIM115 - closed below
+                close = True
+                name = source or f"file:{Path(stream).resolve()}"
+        else:
+            fh = stream
+            name = source or "stream"
+        counts = {"ok": 0, "duplicate": 0, "rejected": 0, "error": 0, "skip": 0}
+        try:
+            done = self.offset(name)
+            ops: list[tuple] = []
+            k = 0
+            for line in fh:
+                k += 1
+                if k <= done:
+                    continue
+                ops.append(self._line_op(line, k, follow_clock))
+                if len(ops) >= batch:
+                    for r in self._run_ops(ops, name):
+                        counts[r] += 1
+                    ops = []
+                if self._stop.is_set():
+                    break
+            if ops:
+                for r in self._run_ops(ops, name):
+                    counts[r] += 1
+        finally:
+            if close:
+                fh.close()
+        return counts
+
+    def _line_op(self, line: bytes, k: int, follow_clock: bool) -> tuple:
+        text = line.strip()
+        if not text:
+            return ("skip", k)
+        raw = text.decode("utf-8", "replace")
+        try:
+            obj = parse_json(text)
+            inp = self._coerce(obj, "$")
+        except InputError as e:
+            return ("reject", k, e.path, e.message, raw)
+        return ("input", k, inp, follow_clock)
+
+    def offset(self, source: str) -> int:
+        """Lines of ``source`` consumed so far (committed)."""
+        with self._reader() as conn:
+            r = conn.execute(sa.select(rt_offsets.c.offset).where(rt_offsets.c.source == source)).first()
+        return 0 if r is None else int(r[0])
+
+    def add_profiles(self, profiles: dict[str, dict[str, Any]], *, created: Any = None) -> int:
+        """Register users up front (those already stored keep their stored profile)."""
+        c = self.clock.now() if created is None else epoch_of(created)
+        n = 0
+        items = sorted(profiles.items())
+        for i in range(0, len(items), 1000):
+            with self._unit() as u:
+                chunk = items[i : i + 1000]
+                have = {
+                    r[0]
+                    for r in u.conn.execute(sa.select(rt_users.c.user_id).where(rt_users.c.user_id.in_([k for k, _ in chunk])))
+                }
+                for uid, prof in chunk:
+                    if uid in have:
+                        continue
+                    states = self.js.new_user(uid, normalize(dict(prof), f"profiles.{uid}"), c)
+                    u.users[uid] = _User(states, None, {}, False, None, c)
+                    u.users[uid].dirty = True
+                    n += 1
+        return n
+
+    # ================================================================== time
+    def advance_to(self, t: Any = None) -> None:
+        """Fire every timer due at or before ``t`` (default: the clock's now), instant by
+        instant; with a :class:`ReplayClock` the clock moves to ``t`` first."""
+        t = self.clock.now() if t is None else epoch_of(t)
+        self.clock.advance_to(t)
+        self._fire(t)
+
+    def _fire(self, t: int) -> None:
+        with self._lock:
+            while self._min_wake is not None and self._min_wake <= t:
+                try:
+                    with self._unit() as u:
+                        n = u.fire_due(t, self.timer_batch)
+                    self.metrics["timers"] += n
+                except _EngineFailure as f:
+                    self._quarantine(f.user_id or "", f.exc)
+                    continue
+                if n < self.timer_batch:
+                    break
+
+    def persist_clock(self) -> None:
+        """Store a :class:`ReplayClock`'s position (a restarted runtime starts from it)."""
+        if isinstance(self.clock, ReplayClock) and self.clock.now() != self._persisted_clock:
+            with self._lock, self.engine.begin() as conn:
+                _put_meta(conn, "replay_clock", str(self.clock.now()))
+            self._persisted_clock = self.clock.now()
+
+    def _reader(self) -> sa.Connection:
+        return self.engine.connect().execution_options(readonly=True)
+
+    def next_wake(self) -> int | None:
+        """The earliest wake-up of any user (``None``: nothing scheduled)."""
+        with self._reader() as conn:
+            return conn.execute(sa.select(sa.func.min(rt_users.c.next_wake))).scalar()
+
+    def run_forever(self, *, tick: float = 1.0, adapters_every: float = 1.0) -> None:
+        """Fire due timers on the clock until :meth:`shutdown` (or Ctrl-C); pump the adapters
+        in their own threads."""
+        self._stop.clear()
+        threads = [threading.Thread(target=self._pump_loop, args=(a, adapters_every), daemon=True, name=f"adapter-{i}")
+                   for i, a in enumerate(self.adapters)]
+        for th in threads:
+            th.start()
+        log.info("timer loop started", extra={"fields": {"tick": tick}})
+        try:
+            while not self._stop.is_set():
+                self.advance_to(None)
+                nw = self._min_wake
+                wait = tick
+                if nw is not None:
+                    wait = min(tick, max(0.0, nw - self.clock.now_exact()))
+                self._stop.wait(max(wait, 0.01))
+        finally:
+            self._stop.set()
+            for th in threads:
+                th.join(timeout=10)
+            log.info("timer loop stopped")
+
+    def _pump_loop(self, adapter: Any, every: float) -> None:
+        while not self._stop.is_set():
+            try:
+                n = adapter.pump(self.outbox)
+                busy = bool(n and any(n.values()))
+            except Exception:  # noqa: BLE001 - an adapter must not stop the runtime
+                log.exception("adapter failed")
+                busy = False
+            if not busy:
+                self._stop.wait(every)
+
+    def pump_adapters(self) -> list[Any]:
+        """Run each adapter's ``pump`` once (synchronously)."""
+        return [a.pump(self.outbox) for a in self.adapters]
+
+    def shutdown(self) -> None:
+        """Stop :meth:`run_forever` and a running :meth:`ingest_jsonl`."""
+        self._stop.set()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.persist_clock()
+        for a in self.adapters:
+            close = getattr(a, "close", None)
+            if callable(close):
+                close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ================================================================== lifecycle
+    def status(self, journey_id: str) -> str:
+        """``draft``, ``scheduled``, ``running``, ``paused`` or ``stopped`` now."""
+        self._known(journey_id)
+        now = self.clock.now()
+        s = self.js.control(journey_id).status_at(now)
+        start = self.definitions[journey_id].settings.start
+        if s == "running" and start is not None and int(start.timestamp()) > now:
+            return "scheduled"
+        return s
+
+    def _known(self, jid: str) -> None:
+        if jid not in self.js.versions:
+            raise KeyError(f"no journey {jid!r} in this runtime")
+
+    def publish(self, journey_id: str) -> str:
+        """Publish a draft: validation errors block it; entries start now (or at its start)."""
+        with self._lock:
+            st = self.status(journey_id)
+            if st != "draft":
+                raise LifecycleError(f"journey {journey_id!r} is {st}: only a draft can be published")
+            self._validate(self.definitions[journey_id])
+            now = self.clock.now()
+            self._control(journey_id, Control.running_from(now), now, recompute=True)
+            return self.status(journey_id)
+
+    def pause(self, journey_id: str) -> str:
+        """No new entries; users inside keep moving and receiving messages."""
+        return self._transition(journey_id, ("scheduled", "running"), "paused", "paused")
+
+    def resume(self, journey_id: str) -> str:
+        return self._transition(journey_id, ("paused",), "running", "resumed")
+
+    def stop(self, journey_id: str) -> str:
+        """Stop for good: users inside exit with ``stopped`` now; no entries, no sends."""
+        return self._transition(journey_id, ("scheduled", "running", "paused"), "stopped", "stopped")
+
+    def _transition(self, jid: str, allowed: tuple[str, ...], status: str, verb: str) -> str:
+        with self._lock:
+            st = self.status(jid)
+            if st not in allowed:
+                raise LifecycleError(f"journey {jid!r} is {st}: it cannot be {verb}")
+            now = self.clock.now()
+            ctl = self.js.control(jid).with_status(now, status)
+            # pause/resume change no one's next wake-up (only entries look at them); stop does
+            self._control(jid, ctl, now, recompute=status == "stopped")
+            if status == "stopped":
+                self._fire(now)
+            return self.status(jid)
+
+    def _control(self, jid: str, ctl: Control, now: int, *, recompute: bool) -> None:
+        self._fire(now - 1)  # what was due before the change happens under the old rules
+        self.js.set_control(jid, ctl)
+        with self._unit() as u:
+            u.conn.execute(sa.update(rt_journeys).where(rt_journeys.c.journey_id == jid).values(timeline=json.dumps(ctl.timeline)))
+            if recompute:
+                self._recompute(u)
+        log.info("journey lifecycle", extra={"fields": {"journey": jid, "timeline": ctl.timeline}})
+
+    def _recompute(self, u: _Unit) -> None:
+        """Recompute every user's next wake-up (after a change of rules), in this unit."""
+        last = None
+        while True:
+            q = sa.select(rt_users.c.user_id).order_by(rt_users.c.user_id).limit(1000)
+            if last is not None:
+                q = q.where(rt_users.c.user_id > last)
+            ids = [r[0] for r in u.conn.execute(q)]
+            if not ids:
+                break
+            for uid in ids:
+                usr = u.user(uid, self.clock.now())
+                nw = self.js.next_wake(usr.states)
+                if nw != usr.next_wake:
+                    u.conn.execute(_UPD_WAKE, {"b_uid": uid, "b_nw": nw})
+                    usr.next_wake = nw
+                    self._lower_wake(nw)
+                del u.users[uid]
+            last = ids[-1]
+
+    def _validate(self, d: JourneyDef) -> None:
+        from journeylab.validate import validate
+
+        report = validate(d)
+        if report.errors:
+            lines = "\n".join(f"  {e.path}: {e.message}" for e in report.errors)
+            raise LifecycleError(f"journey {d.id!r} cannot be published, validation found errors:\n{lines}")
+
+    def publish_version(self, definition: JourneyDef | Journey | str | Path) -> int:
+        """Add a new version of a journey (or a new journey, as a draft). New entrants use
+        it at once; users inside an older version finish on theirs. Returns the version."""
+        d = _as_def(definition)
+        with self._lock:
+            self._validate(d)
+            if d.id in self.js.versions:
+                st = self.status(d.id)
+                if st == "stopped":
+                    raise LifecycleError(f"journey {d.id!r} is stopped: stop is final")
+                top = max(self.js.versions[d.id])
+                if d.version < top or (d.version == top and _rest(self.js.versions[d.id][top].definition) != _rest(d)):
+                    raise LifecycleError(f"journey {d.id!r} already has version {top}: give version {top + 1} or later")
+            self._fire(self.clock.now() - 1)
+            with self._unit() as u:
+                self._store_definitions(u.conn, [d])
+            self._reload()
+            with self._unit() as u:
+                self._recompute(u)
+            log.info("journey version published", extra={"fields": {"journey": d.id, "version": d.version}})
+            return d.version
+
+    # ================================================================== reading
+    def trace(self, journey: str | None = None):  # -> pandas.DataFrame
+        """The stored trace in canonical order (by instant, then user id, each user's rows in
+        the order they happened), with the simulator's columns."""
+        import pandas as pd
+
+        from journeylab.stats import empty_trace
+
+        q = sa.select(rt_trace).order_by(rt_trace.c.seq)
+        if journey is not None:
+            q = q.where(rt_trace.c.journey == journey)
+        with self._reader() as conn:
+            rows = conn.execute(q).all()
+        if not rows:
+            return empty_trace()
+        df = pd.DataFrame(rows, columns=["seq", "user_id", "ts", "journey", "version", "node", "event", "port", "detail"])
+        df = df.sort_values(["ts", "user_id", "seq"], kind="stable").drop(columns="seq").reset_index(drop=True)
+        df["ts"] = pd.to_datetime(df["ts"].astype("int64"), unit="s", utc=True).dt.as_unit("ns")
+        df["version"] = df["version"].astype("int64")
+        return df
+
+    def stats(self, journey_id: str) -> RuntimeStats:
+        """Node and journey statistics (SPEC §8) from the stored trace."""
+        from journeylab import stats
+
+        self._known(journey_id)
+        t = self.trace(journey_id)
+        nodes: list[str] = []
+        for v in sorted(self.js.versions[journey_id]):
+            for n in self.js.versions[journey_id][v].definition.nodes:
+                if n.id not in nodes:
+                    nodes.append(n.id)
+        goals = [g.name for g in self.definitions[journey_id].goals]
+        return RuntimeStats(stats.journey_stats(t, journey_id, goals=goals), stats.node_stats(t, journey_id, nodes=nodes))
+
+    def rejected(self):  # -> pandas.DataFrame
+        """Refused and failed inputs: ``at, source, offset, kind, path, reason, raw``."""
+        import pandas as pd
+
+        with self._reader() as conn:
+            rows = conn.execute(sa.select(rt_rejected).order_by(rt_rejected.c.id)).mappings().all()
+        return pd.DataFrame([dict(r) for r in rows], columns=["id", "at", "source", "offset", "kind", "path", "reason", "raw"])
+
+    def user_states(self, user_id: str) -> dict[str, UserState] | None:
+        """The stored states of a user (``None``: never seen)."""
+        with self._reader() as conn:
+            u = _Unit(self, conn)
+            exists = conn.execute(sa.select(rt_users.c.user_id).where(rt_users.c.user_id == user_id)).first()
+            return u.user(user_id, 0).states if exists else None
+
+    def health(self) -> dict[str, Any]:
+        """Counts for monitoring: users, outbox by status, refused inputs, journeys' status."""
+        with self._reader() as conn:
+            users = conn.execute(sa.select(sa.func.count()).select_from(rt_users)).scalar()
+            rej = dict(conn.execute(sa.select(rt_rejected.c.kind, sa.func.count()).group_by(rt_rejected.c.kind)).all())
+        return {
+            "status": "ok",
+            "clock": self.clock.now(),
+            "users": int(users or 0),
+            "next_wake": self._min_wake,
+            "outbox": self.outbox.counts(),
+            "rejected": int(rej.get("malformed", 0)),
+            "errors": int(rej.get("error", 0)),
+            "journeys": {jid: self.status(jid) for jid in self.js.ids},
+            "versions": {jid: sorted(vs) for jid, vs in self.js.versions.items()},
+            "metrics": dict(self.metrics),
+        }
+
+
+def _raw(item: Any) -> str | None:
+    if item is None:
+        return None
+    if isinstance(item, str):
+        return item
+    try:
+        if isinstance(item, Event | Feedback | ProfileSet):
+            from journeylab.runtime._inputs import input_to_json
+
+            item = input_to_json(item)
+        return json.dumps(item, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(item)

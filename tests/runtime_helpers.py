@@ -1,0 +1,158 @@
+"""Shared helpers of the runtime tests: cohorts, trace rows, PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from journeylab import examples
+
+ROOT = Path(__file__).resolve().parents[1]
+START = pd.Timestamp("2026-10-01", tz="UTC")
+END = pd.Timestamp("2026-10-15", tz="UTC")
+NAMES = ["App Launched", "Added To Cart", "Charged", "Ride Completed", "Page Viewed", "Product Viewed"]
+
+JOURNEYS = {
+    "reference": lambda: [examples.reference_journey()],
+    "cart": lambda: [examples.cart_abandonment()],
+    "promo_reentry": lambda: [examples.purchase_promo(reentry=True)],
+    "ride_tier": lambda: [examples.ride_tier()],
+    "trigger_pair": lambda: list(examples.journey_trigger_pair()),
+}
+
+
+def cohort(n: int = 150, seed: int = 0, per_user: int = 20) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A small random cohort: ties on the same second and on exact minutes, events before START."""
+    rng = np.random.default_rng(seed)
+    users = np.array([f"u{i:04d}" for i in range(n)], dtype=object)
+    m = n * per_user
+    ts = START.value // 10**9 - 2 * 86400 + rng.integers(0, 16 * 86400, m)
+    minute = rng.random(m) < 0.2
+    ts[minute] = ts[minute] // 60 * 60
+    ev = pd.DataFrame(
+        {
+            "user_id": users[rng.integers(0, n, m)],
+            "ts": pd.to_datetime(ts, unit="s", utc=True),
+            "event": rng.choice(NAMES, m, p=[0.25, 0.15, 0.08, 0.12, 0.3, 0.1]),
+            "amount": np.round(rng.random(m) * 100, 2),
+        }
+    ).sort_values("ts", kind="stable", ignore_index=True)
+    prof = pd.DataFrame(
+        {
+            "user_id": users,
+            "push_token": np.where(rng.random(n) < 0.7, "tok", None),
+            "email": np.where(rng.random(n) < 0.8, "x@example.com", None),
+            "phone": np.where(rng.random(n) < 0.5, "+1", None),
+            "first_name": "Sam",
+            "ride_count": rng.integers(0, 12, n),
+        }
+    )
+    return prof, ev
+
+
+def profiles_of(prof: pd.DataFrame) -> dict[str, dict]:
+    return {
+        r["user_id"]: {k: v for k, v in r.items() if k != "user_id" and v is not None and v == v}
+        for r in prof.to_dict("records")
+    }
+
+
+def rows(trace: pd.DataFrame) -> list[tuple]:
+    """Trace rows as plain tuples (the simulator's and the runtime's compare equal)."""
+    t = trace
+    return list(
+        zip(t["user_id"].astype(str), t["ts"].dt.as_unit("s").astype("int64").tolist(), t["journey"].astype(str),
+            t["version"].astype("int64").tolist(), t["node"].astype(str), t["event"].astype(str), t["port"].astype(str),
+            t["detail"].astype(str), strict=True)
+    )
+
+
+# ---------------------------------------------------------------------- PostgreSQL
+_PG: dict[str, object] = {}
+
+
+def pg_server() -> str:
+    """The server URL: JOURNEYLAB_PG_URL, else a throwaway cluster started by
+    scripts/start_postgres.sh (stopped at exit); skips with the reason when neither works."""
+    if "url" in _PG:
+        return _PG["url"]  # type: ignore[return-value]
+    if "skip" in _PG:
+        pytest.skip(str(_PG["skip"]))
+    url = os.environ.get("JOURNEYLAB_PG_URL")
+    if not url:
+        import atexit
+        import tempfile
+
+        d = tempfile.mkdtemp(prefix="journeylab-pg-")
+        shutil.rmtree(d)
+        try:
+            out = subprocess.run(["bash", str(ROOT / "scripts" / "start_postgres.sh"), d], capture_output=True, text=True,
+                                 timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            out = None
+            reason = f"{type(e).__name__}: {e}"
+        if out is not None and out.returncode == 0 and out.stdout.strip():
+            url = out.stdout.strip().splitlines()[-1]
+            atexit.register(lambda: subprocess.run(["bash", str(ROOT / "scripts" / "start_postgres.sh"), "stop", d],
+                                                   capture_output=True))
+        else:
+            if out is not None:
+                reason = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["unknown error"]
+                reason = reason[0]
+            msg = f"PostgreSQL tests skipped: JOURNEYLAB_PG_URL is unset and no server could be started ({reason})"
+            print(msg)
+            _PG["skip"] = msg
+            pytest.skip(msg)
+    _PG["url"] = url
+    return url
+
+
+def pg_database() -> tuple[str, object]:
+    """A new empty database on the server: ``(url, drop)``."""
+    import sqlalchemy as sa
+
+    server = pg_server()
+    name = "jl_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = server.rsplit("/", 1)[0] + "/" + name
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """A fresh database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'rt.db'}"
+        return
+    url, drop = pg_database()
+    yield url
+    import gc
+
+    gc.collect()  # dispose engines of runtimes the test left open
+    drop()
+
+
+@pytest.fixture(autouse=True)
+def _slow_only_when_asked(request):
+    """Tests marked ``slow`` run with ``-m slow`` (as CI's slow job) or JOURNEYLAB_SLOW=1."""
+    if request.node.get_closest_marker("slow") is None:
+        return
+    expr = request.config.option.markexpr or ""
+    if "slow" in expr and "not slow" not in expr or os.environ.get("JOURNEYLAB_SLOW") == "1":
+        return
+    pytest.skip("slow test: run with -m slow or JOURNEYLAB_SLOW=1")
