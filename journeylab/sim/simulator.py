@@ -167,6 +167,7 @@ class _Run:
         self.profile_changes: list[ProfileChanged] = []
         self.pending: dict[int, list[tuple[int, int, Any]]] = {}
         self._seq = 0
+        self._useq: dict[int, int] = {}
         self.calendar: dict[int, set[int]] = {}
         self.cal_heap: list[int] = []
         self._prepare(cohort)
@@ -484,10 +485,11 @@ class _Run:
             return
         self._seq += 1
         heapq.heappush(self.pending.setdefault(u, []), (inp.ts, self._seq, inp))
+        n = self._useq[u] = self._useq.get(u, 0) + 1  # the user's own count: shard-independent
         if type(inp) is Feedback:
-            self.responses.append((inp.user_id, inp.ts, self._seq, inp.kind, inp.message_id, ""))
+            self.responses.append((inp.user_id, inp.ts, n, inp.kind, inp.message_id, ""))
         else:
-            self.responses.append((inp.user_id, inp.ts, self._seq, "event", "", inp.name))
+            self.responses.append((inp.user_id, inp.ts, n, "event", "", inp.name))
 
     # ------------------------------------------------------------------ output
     def trace_frame(self) -> pd.DataFrame:

@@ -1,0 +1,246 @@
+"""Scale out: the same simulation sharded over processes or a Dask cluster.
+
+Users are partitioned by ``stable_hash(user_id) % 64`` (the ``bucket``), and bucket ``b``
+goes to shard ``b % shards``. Users never interact across shards (journeys have no global
+throttling, and every random draw is keyed by the message id), so each shard runs the
+ordinary simulator and the merged trace — put back in canonical order — is identical to a
+single-process run with the same seed.
+
+A cohort can be in memory (DataFrames, a :class:`Cohort`, a dataset name: the parent splits
+it) or a directory written by :func:`journeylab.datasets.write_cohort` /
+:class:`ParquetCohort` (each worker reads only its own buckets, so no process holds the
+whole cohort).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from journeylab.errors import JourneyDefinitionError, MissingExtraError
+from journeylab.model.journey import JourneyDef
+from journeylab.sim.behaviour import BehaviourModel
+from journeylab.sim.simulator import as_cohort, as_definitions, to_utc
+
+__all__ = ["ParquetCohort", "simulate_sharded", "shard_of"]
+
+N_BUCKETS = 64
+
+
+@dataclass(frozen=True)
+class ParquetCohort:
+    """A cohort on disk: ``profiles.parquet`` and ``events.parquet`` with a ``bucket`` column
+    (as :func:`journeylab.datasets.write_cohort` writes them)."""
+
+    path: str
+    name: str = "cohort"
+
+    def read(self, buckets: list[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        from journeylab.datasets import read_cohort
+
+        return read_cohort(self.path, buckets=buckets)
+
+    def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last event instants (read from the ``ts`` column only)."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        ts = pq.read_table(Path(self.path) / "events.parquet", columns=["ts"]).column("ts")
+        mm = pc.min_max(ts).as_py()
+        return pd.Timestamp(mm["min"]).tz_convert("UTC"), pd.Timestamp(mm["max"]).tz_convert("UTC")
+
+    def n_users(self) -> int:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(Path(self.path) / "profiles.parquet").metadata.num_rows
+
+
+def shard_of(user_ids: Any, shards: int) -> np.ndarray:
+    """The shard of each user id: ``(stable_hash(user_id) % 64) % shards``."""
+    from journeylab.datasets import stable_hash_array
+
+    return (stable_hash_array(pd.Series(user_ids).astype(str)) % N_BUCKETS % shards).astype(np.int64)
+
+
+def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
+    """Run one shard (in a worker process). Returns the shard's result tables."""
+    import resource
+
+    from journeylab.sim.simulator import simulate
+
+    t0 = time.perf_counter()
+    defs = [msgspec.json.decode(j, type=JourneyDef) for j in payload["journeys"]]
+    if payload.get("parquet"):
+        profiles, events = ParquetCohort(payload["parquet"]).read(payload["buckets"])
+    else:
+        profiles, events = payload["profiles"], payload["events"]
+    behaviour = payload["behaviour"]
+    res = simulate(
+        defs, (profiles, events), payload["start"], payload["end"], seed=payload["seed"], behaviour=behaviour,
+        lifecycle=payload["lifecycle"], custom_lists=payload["custom_lists"], period=payload["period"],
+    )
+    return {
+        "shard": payload["shard"],
+        "trace": res.trace,
+        "sends": res.sends,
+        "responses": res.responses,
+        "n_users": len(profiles),
+        "seconds": time.perf_counter() - t0,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "pid": os.getpid(),
+    }
+
+
+def _canonical(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True)
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype(object).astype(pd.CategoricalDtype(sorted(df[c].dropna().astype(str).unique())))
+    # each user's rows are in one shard, in order: a stable sort restores the canonical order
+    return df.sort_values(keys, kind="stable", ignore_index=True)
+
+
+def simulate_sharded(
+    journeys: Any,
+    cohort: Any,
+    start: Any = None,
+    end: Any = None,
+    *,
+    seed: int = 0,
+    behaviour: BehaviourModel | None = None,
+    lifecycle: dict[str, list[tuple[Any, str]]] | None = None,
+    custom_lists: dict[str, dict[str, Any]] | None = None,
+    period: dt.timedelta = dt.timedelta(hours=1),
+    progress: bool = False,
+    backend: str = "processes",
+    shards: int | None = None,
+    client: Any = None,
+    workers: int | None = None,
+):
+    """:func:`journeylab.sim.simulate` over shards of users; see the module docstring.
+
+    ``backend="processes"`` uses a local process pool (``workers`` processes, default the
+    core count); ``backend="dask"`` submits shards to ``client`` (a
+    ``dask.distributed.Client``; by default a ``LocalCluster`` is started and closed).
+    ``shards`` defaults to the number of workers; more shards than workers lower each
+    worker's peak memory.
+    """
+    from journeylab.sim.result import SimulationResult
+
+    if backend not in ("processes", "dask"):
+        raise JourneyDefinitionError("backend must be 'local', 'processes' or 'dask'", "backend")
+    defs = as_definitions(journeys)
+    parquet: ParquetCohort | None = None
+    if isinstance(cohort, ParquetCohort):
+        parquet = cohort
+    elif isinstance(cohort, str | Path) and Path(cohort).is_dir():
+        parquet = ParquetCohort(str(cohort), name=Path(cohort).name)
+    if parquet is not None:
+        first, last = parquet.span() if (start is None or end is None) else (None, None)
+        name, n_users = parquet.name, parquet.n_users()
+        mem = None
+    else:
+        mem = as_cohort(cohort)
+        ev = mem.events
+        first = ev["ts"].iloc[0] if len(ev) else None
+        last = ev["ts"].iloc[-1] if len(ev) else None
+        name, n_users = mem.name, mem.n_users
+    if start is None:
+        if first is None:
+            raise JourneyDefinitionError("the cohort has no events: give start and end", "start")
+        start_ts = first.floor("D")
+    else:
+        start_ts = to_utc(start, "start")
+    end_ts = last.floor("s") + pd.Timedelta(seconds=1) if end is None else to_utc(end, "end")
+
+    own_cluster = None
+    if backend == "dask":
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise MissingExtraError("dask.distributed", "dask") from None
+        if client is None:
+            own_cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1), threads_per_worker=1,
+                                       processes=True, dashboard_address=None)
+            client = Client(own_cluster)
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    else:
+        n_workers = workers or os.cpu_count() or 1
+    shards = shards or n_workers
+    if shards < 1:
+        raise JourneyDefinitionError("shards must be at least 1", "shards")
+
+    base = {
+        "journeys": [msgspec.json.encode(d) for d in defs],
+        "start": start_ts, "end": end_ts, "seed": seed, "behaviour": behaviour, "lifecycle": lifecycle,
+        "custom_lists": custom_lists, "period": period,
+    }
+    payloads = []
+    if mem is not None:
+        p_shard = shard_of(mem.profiles["user_id"], shards)
+        e_shard = shard_of(mem.events["user_id"], shards)
+    for k in range(shards):
+        pl = dict(base, shard=k)
+        if parquet is not None:
+            pl["parquet"] = parquet.path
+            pl["buckets"] = [b for b in range(N_BUCKETS) if b % shards == k]
+        else:
+            pl["profiles"] = mem.profiles[p_shard == k]
+            pl["events"] = mem.events[e_shard == k]
+        payloads.append(pl)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=shards, desc=f"shards ({backend})", unit="shard")
+    parts: list[dict[str, Any]] = []
+    try:
+        if backend == "processes":
+            with ProcessPoolExecutor(max_workers=min(n_workers, shards), mp_context=get_context("spawn")) as pool:
+                futs = [pool.submit(_run_shard, pl) for pl in payloads]
+                for f in as_completed(futs):
+                    parts.append(f.result())
+                    if bar is not None:
+                        bar.update(1)
+        else:
+            from dask.distributed import as_completed as dask_completed
+
+            futs = [client.submit(_run_shard, pl, pure=False) for pl in payloads]
+            for f in dask_completed(futs):
+                parts.append(f.result())
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+        if own_cluster is not None:
+            client.close()
+            own_cluster.close()
+    parts.sort(key=lambda p: p["shard"])
+    trace = _canonical([p["trace"] for p in parts if len(p["trace"])], ["ts", "user_id"])
+    if trace.empty:
+        from journeylab.stats import empty_trace
+
+        trace = empty_trace()
+    sends = _canonical([p["sends"] for p in parts], ["ts", "user_id", "message_id"])
+    responses = _canonical([p["responses"] for p in parts], ["ts", "user_id", "seq"])
+    res = SimulationResult(
+        trace=trace, journeys=defs, start=start_ts, end=end_ts, seed=seed, cohort_name=name, n_users=n_users,
+        sends=sends, responses=responses,
+    )
+    res.timings = {f"shard_{p['shard']}": p["seconds"] for p in parts}
+    res.timings.update({f"shard_{p['shard']}_peak_mb": p["peak_mb"] for p in parts})
+    return res
