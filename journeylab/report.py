@@ -29,6 +29,7 @@ import html
 import json
 import math
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -393,7 +394,7 @@ def result_html(result: Any, *, include_plotlyjs: bool | str = "auto") -> str:
         _embedded = True
     d = result.journey
     meta = " · ".join(f"{k.lower()}: {v}" for k, v in _meta(result)[1:4])
-    uid = f"jl-{id(result):x}-{dt.datetime.now().timestamp():.0f}"
+    uid = f"jl-{uuid.uuid4().hex[:12]}"  # unique in a notebook page
     parts = [f"<style>{_NB_CSS}</style>", '<div class="jl-result">']
     if embed:
         parts.append(plotlyjs_script())
