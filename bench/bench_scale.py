@@ -1,0 +1,96 @@
+"""Scale-out benchmark: one process vs 2 worker processes, side by side, same cohort and seed.
+
+The cohort is written once to Parquet (``journeylab.datasets.write_cohort``, sharded by
+bucket); every run reads it from there. The single-process run reads the whole cohort; the
+sharded run gives each worker only its buckets (``shards`` > workers keeps each worker's
+memory low). Prints wall times, the speed-up, each worker's peak memory, and checks the
+traces are identical.
+
+    python bench/bench_scale.py --users 1000000 5000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _single(path: str) -> None:
+    from journeylab.examples import reference_journey
+    from journeylab.sim import simulate
+    from journeylab.sim.scale import ParquetCohort
+
+    t0 = time.perf_counter()
+    profiles, events = ParquetCohort(path).read()
+    res = simulate(reference_journey(), (profiles, events), seed=1)
+    wall = time.perf_counter() - t0
+    print(json.dumps({"wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "rows": len(res.trace), "entered": int(res.journey_stats["entered"]),
+                      "digest": _digest(res.trace)}))
+
+
+def _sharded(path: str, workers: int, shards: int) -> None:
+    from journeylab.examples import reference_journey
+    from journeylab.sim import simulate
+    from journeylab.sim.scale import ParquetCohort
+
+    t0 = time.perf_counter()
+    res = simulate(reference_journey(), ParquetCohort(path), seed=1, backend="processes", shards=shards)
+    wall = time.perf_counter() - t0
+    peaks = [v for k, v in res.timings.items() if k.endswith("_peak_mb")]
+    print(json.dumps({"wall": wall, "worker_peak_mb": max(peaks), "parent_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "rows": len(res.trace), "entered": int(res.journey_stats["entered"]), "digest": _digest(res.trace), "workers": workers}))
+
+
+def _digest(trace) -> str:
+    import hashlib
+
+    import pandas as pd
+
+    cols = ["user_id", "ts", "journey", "version", "node", "event", "port", "detail"]
+    h = pd.util.hash_pandas_object(trace[cols].astype(str), index=False).to_numpy()
+    return hashlib.sha256(h.tobytes()).hexdigest()[:16]
+
+
+def _run(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, nargs="+", default=[1_000_000])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--shards", type=int, default=16)
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        if a.child[0] == "single":
+            _single(a.child[1])
+        else:
+            _sharded(a.child[1], int(a.child[2]), int(a.child[3]))
+        return
+    from journeylab.datasets import write_cohort
+
+    print(f"{'users':>10} {'1 process s':>12} {'peak MB':>8} {f'{a.workers} workers s':>12} {'worker peak MB':>15} {'speed-up':>9}  trace")
+    for n in a.users:
+        path = DATA / f"cohort_{n}"
+        if not (path / "events.parquet").exists():
+            t = time.perf_counter()
+            write_cohort(path, n, seed=0)
+            print(f"(wrote {n:,} users to {path} in {time.perf_counter() - t:.0f} s)", flush=True)
+        s = _run("--child", "single", str(path))
+        m = _run("--child", "sharded", str(path), str(a.workers), str(a.shards))
+        same = "identical" if s["digest"] == m["digest"] and s["rows"] == m["rows"] else "DIFFER"
+        print(f"{n:>10,} {s['wall']:>12.1f} {s['peak_mb']:>8.0f} {m['wall']:>12.1f} {m['worker_peak_mb']:>15.0f} {s['wall'] / m['wall']:>8.2f}x  {same} ({s['rows']:,} rows)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
