@@ -42,6 +42,7 @@ def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
     r.add_argument("--clock", choices=("wall", "replay"), default="wall", help="wall: real time; replay: follow the inputs")
     r.add_argument("--start", help="replay clock start (ISO instant with offset); journeys are published then")
     r.add_argument("--until", help="replay: advance the clock to this instant after the input")
+    r.add_argument("--profiles", help="users to register up front: a JSON object {user_id: {...}} or a CSV/Parquet table with user_id")
     r.add_argument("--webhook", action="append", default=[], help="POST every message to this URL (repeatable)")
     r.add_argument("--batch", type=int, default=1, help="inputs per transaction from a file (default: %(default)s)")
     r.add_argument("--seed", type=int, default=None, help="seed of Split nodes (stored in the database)")
@@ -68,7 +69,8 @@ def run_command(args: argparse.Namespace) -> int:
         print("error: --clock replay reads a file or stdin (--source FILE|-)", file=sys.stderr)
         return 2
     adapters = [WebhookSender(u) for u in args.webhook]
-    rt = Runtime(args.journeys, args.db, clock=clock, adapters=adapters, seed=args.seed,
+    profiles = _read_profiles(args.profiles) if args.profiles else None
+    rt = Runtime(args.journeys, args.db, clock=clock, adapters=adapters, seed=args.seed, profiles=profiles,
                  autopublish=not args.no_publish, synchronous=args.synchronous)
     stop = threading.Event()
 
@@ -105,6 +107,27 @@ def run_command(args: argparse.Namespace) -> int:
         return 0
     finally:
         rt.close()
+
+
+def _read_profiles(path: str) -> dict[str, dict[str, Any]]:
+    from pathlib import Path
+
+    p = Path(path)
+    if p.suffix.lower() == ".json":
+        data = json.loads(p.read_text())
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise SystemExit(f"error: {path}: expected a JSON object {{user_id: {{property: value}}}}")
+        return data
+    import pandas as pd
+
+    df = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
+    if "user_id" not in df.columns:
+        raise SystemExit(f"error: {path}: no user_id column")
+    out: dict[str, dict[str, Any]] = {}
+    for r in df.to_dict("records"):
+        uid = str(r.pop("user_id"))
+        out[uid] = {k: v for k, v in r.items() if v is not None and v == v}
+    return out
 
 
 def _summary(rt: Any) -> dict[str, Any]:
