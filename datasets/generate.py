@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
+import pandas as pd  # noqa: E402
+
 from journeylab.datasets import COHORT_COLUMNS, load, names  # noqa: E402
 from journeylab.datasets import _registry as registry  # noqa: E402
 
@@ -97,6 +99,12 @@ The shape follows the benchmark's reference journey (entry on "Added To Cart", n
 - ~75% of event rows are "Page Viewed", "Product Viewed" or "Searched", which the
   reference journey never looks at.
 
+**Cost.** Measured on the 2-core development machine (shared, so wall times vary):
+`generate_cohort` 100k users 1.2 s and 0.4 GB peak RSS; 1M users (19.8M events) about
+15 s and 2.8 GB peak, 1.9 GB after (the frames themselves are ~1.7 GB).
+`write_cohort`/`make_cohort.py` for 1M users: about 12 s of CPU and 0.6 GB peak (it streams
+bucket by bucket); the files are ~140 MB.
+
 **Sharding.** `bucket = stable_hash(user_id) % 64` (`int16`) is a column of both tables.
 `stable_hash(user_id)` is the first 8 bytes of the BLAKE2b digest of the id's UTF-8 bytes,
 read as a little-endian unsigned 64-bit integer: the same on every machine and process
@@ -124,6 +132,60 @@ def _size(path: Path) -> str:
     return f"{path.stat().st_size / 1e6:.2f} MB" if path.exists() else "(not generated)"
 
 
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _next_delay(events: pd.DataFrame, first: str, then: str) -> pd.Series:
+    a = events.loc[events["event"] == first, ["user_id", "ts"]].reset_index(drop=True)
+    b = events.loc[events["event"] == then, ["user_id", "ts"]].rename(columns={"ts": "then"})
+    m = pd.merge_asof(a, b, left_on="ts", right_on="then", by="user_id", direction="forward", allow_exact_matches=False)
+    return m["then"] - m["ts"]
+
+
+def figures(ds) -> list[str]:
+    """Key figures of a dataset, measured on the data."""
+    p, e = ds.profiles, ds.events
+    reach = p[["push_token", "email", "phone", "web_push_token"]].notna().mean()
+    per_user = e.groupby("user_id").size()
+    out = [
+        f"reachable: push {_pct(reach['push_token'])}, e-mail {_pct(reach['email'])}, phone {_pct(reach['phone'])}, "
+        f"web push {_pct(reach['web_push_token'])}",
+        f"users with events in the period: {_pct(len(per_user) / len(p))}; events per active user: median "
+        f"{per_user.median():.0f}, 90th percentile {per_user.quantile(0.9):.0f}, max {per_user.max()}",
+    ]
+    if ds.name == "ecommerce":
+        d = _next_delay(e, "Added To Cart", "Charged")
+        out.append(
+            f"users who add to cart: {_pct(e.loc[e['event'] == 'Added To Cart', 'user_id'].nunique() / len(p))}; "
+            f"cart adds followed by the user's next Charged within 15 min: {_pct((d < pd.Timedelta('15min')).mean())}, "
+            f"15 min to 1 day: {_pct(((d >= pd.Timedelta('15min')) & (d < pd.Timedelta('1D'))).mean())}, "
+            f"never in the period: {_pct(d.isna().mean())}"
+        )
+        first = e.dropna(subset=["utm_source"])["utm_source"].value_counts(normalize=True)
+        out.append("traffic sources of sessions: " + ", ".join(f"{k} {_pct(v)}" for k, v in first.items()))
+    if ds.name == "rides":
+        done = e[e["event"] == "Ride Completed"].groupby("user_id").size()
+        before = p.set_index("user_id")["ride_count"]
+        crossing = int(((before < 10) & (before.add(done, fill_value=0) >= 10)).sum())
+        req = (e["event"] == "Ride Requested").sum()
+        out.append(
+            f"riders who reach 10 rides during the period: {crossing:,}; Gold: {_pct((p['tier'] == 'Gold').mean())}; "
+            f"requests cancelled: {_pct((e['event'] == 'Ride Cancelled').sum() / req)}; completed rides rated: "
+            f"{_pct((e['event'] == 'Rating Given').sum() / (e['event'] == 'Ride Completed').sum())}"
+        )
+    if ds.messages is not None:
+        m = ds.messages
+        for ch, g in m.groupby("channel"):
+            lat = (g["viewed_ts"] - g["ts"]).dt.total_seconds().dropna() / 60
+            out.append(
+                f"{ch}: {len(g):,} sent, delivered {_pct(g['delivered'].mean())}, viewed {_pct(g['viewed_ts'].notna().mean())}, "
+                f"clicked {_pct(g['clicked_ts'].notna().mean())} of sends; time to view median {lat.median():.0f} min "
+                f"(90th percentile {lat.quantile(0.9):.0f} min)"
+            )
+    return out
+
+
 def render_readme() -> str:
     """The README text, from the datasets' documentation and the bundled files."""
     out = [INTRO]
@@ -148,6 +210,8 @@ def render_readme() -> str:
             + ", ".join(f"`{p.name}` ({_size(p)})" for t, p in registry.paths(n).items() if getattr(ds, t) is not None)
             + ".\n"
         )
+        out.extend(f"- {line}" for line in figures(ds))
+        out.append("")
         counts = ds.events["event"].value_counts()
         out.append("| event | rows | users |")
         out.append("|---|---:|---:|")

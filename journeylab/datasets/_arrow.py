@@ -24,6 +24,28 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _CHUNK = 1 << 18
 
 
+def release_memory() -> None:
+    """Give freed memory back to the operating system (glibc heap and Arrow's pool), if possible.
+
+    Generating a big cohort frees many mid-sized numpy arrays; glibc keeps them in its heap,
+    which would add ~0.5 GB to the peak of a 1M-user generation. A no-op where unsupported.
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+    pa.default_memory_pool().release_unused()
+
+
+_malloc_trim = None
+
+
 def _bitmap(valid: np.ndarray | None, n: int) -> tuple[pa.Buffer | None, int]:
     if valid is None or valid.all():
         return None, 0
@@ -148,7 +170,7 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
 
     Called for every ``load`` so each caller gets fresh, independent objects.
     """
-    df = table.to_pandas()
+    df = table.to_pandas(split_blocks=True)  # no consolidation copies; numeric columns are copied below
     for name, typ in zip(table.column_names, table.schema.types, strict=True):
         col = table.column(name)
         if pa.types.is_list(typ) or pa.types.is_large_list(typ):

@@ -452,7 +452,10 @@ def generate_cohort(
     True
     """
     profiles, events = _cohort_tables(n_users, days, events_per_user, seed, start, tz, buckets)
-    return A.to_frame(profiles), A.to_frame(events)
+    frames = A.to_frame(profiles), A.to_frame(events)
+    del profiles, events
+    A.release_memory()
+    return frames
 
 
 def _cohort_tables(n_users, days, events_per_user, seed, start, tz, buckets) -> tuple[pa.Table, pa.Table]:
@@ -460,6 +463,7 @@ def _cohort_tables(n_users, days, events_per_user, seed, start, tz, buckets) -> 
     users, fields, events, chosen = _generate(prm, buckets)
     profiles = _profiles_from_fields(users, chosen, fields, prm)
     del fields
+    A.release_memory()
     # one global stable sort by ts of the buckets' rows in bucket order: ties keep (bucket, seq).
     # Each bucket is already sorted, and timsort merges sorted runs fast.
     ts = np.concatenate([e.pop("ts") for e in events])
@@ -472,12 +476,14 @@ def _cohort_tables(n_users, days, events_per_user, seed, start, tz, buckets) -> 
         k = len(e["user"])
         scratch[pos : pos + k] = _event_ids(b, k)
         pos += k
+    A.release_memory()
     event_ids = A.numbered("e", scratch[order], 10)
     for name, dtype, _ in _EVENT_FIELDS[1:]:
         buf = scratch.view(np.uint8)[: len(order) * np.dtype(dtype).itemsize].view(dtype)
         np.concatenate([e.pop(name) for e in events], out=buf)
         cols[name] = buf[order]
     del events, order, scratch
+    A.release_memory()
     return profiles, _events_table(cols, event_ids, users)
 
 
