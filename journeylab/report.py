@@ -139,6 +139,29 @@ def _table(df: pd.DataFrame, *, index: bool = True, cls: str = "jl-table", heade
     return f'<table class="{cls}"><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
+def _ci_table(ci: pd.DataFrame) -> str:
+    """Journey-level statistics of a replicate frame: mean and interval, rates in percent."""
+    from journeylab.charts._style import pretty
+
+    m = ci[ci["stat"].astype(str).isin(["entered", "active", "conversions", "conversion_rate", "time_to_goal_median_min"])
+           | ci["stat"].astype(str).str.startswith("conversions_")]
+    if "scope" in ci.columns:
+        m = m[m["scope"].astype(str) == "journey"]
+    if "journey" in ci.columns and ci["journey"].astype(str).nunique() > 1:
+        idx = m["journey"].astype(str) + " · " + m["stat"].astype(str).map(pretty)
+    else:
+        idx = m["stat"].astype(str).map(pretty)
+    rows = []
+    for name, (_, r) in zip(idx, m.iterrows(), strict=True):
+        stat = str(r["stat"])
+        f = (lambda v: f"{v:.1%}") if "rate" in stat else ((lambda v: _duration(v)) if stat.endswith("_min") else
+                                                           (lambda v: f"{v:,.1f}"))
+        rows.append({"statistic": name, "mean": f(float(r["mean"])),
+                     "confidence interval": f"{f(float(r['ci_low']))} – {f(float(r['ci_high']))}",
+                     "runs": int(r.get("n", 0))})
+    return _table(pd.DataFrame(rows), index=False)
+
+
 def _summary_frame(result: Any) -> pd.DataFrame:
     s = result.summary().copy()
     names = {d.id: (d.name or d.id) for d in result.journeys}
@@ -221,7 +244,7 @@ h2.jl-journey{font-size:21px;margin:34px 0 14px;padding-bottom:6px;border-bottom
 .jl-nojs{color:#9ca3af;font-style:italic;margin:8px 0}
 table.jl-table{border-collapse:collapse;width:100%;font-size:13px}
 table.jl-table th,table.jl-table td{padding:7px 10px;border-bottom:1px solid #eef0f3;text-align:left;white-space:nowrap}
-table.jl-table thead th{color:#6b7280;font-weight:600;font-size:12px;border-bottom:1px solid #d1d5db}
+table.jl-table thead th{color:#6b7280;font-weight:600;font-size:12px;border-bottom:1px solid #d1d5db;white-space:normal;vertical-align:bottom}
 table.jl-table td.num{text-align:right;font-variant-numeric:tabular-nums}
 table.jl-table tbody tr:hover{background:#f9fafb}
 footer{color:#9ca3af;font-size:12px;text-align:center;margin-top:30px}
@@ -312,12 +335,8 @@ def report_html(
         out.append(b.figure(C.messages_chart(result), "messages", "Messages sent per channel per account-local day, "
                             "and by local hour of day: DND holds night sends back until it ends."))
     if ci is not None and len(ci):
-        cols = [c for c in ("scope", "node", "stat", "mean", "ci_low", "ci_high", "n") if c in ci.columns]
-        main = ci[ci["stat"].astype(str).isin(["entered", "conversions", "conversion_rate", "active"])]
-        if "scope" in ci.columns:
-            main = main[main["scope"].astype(str) == "journey"]
         out.append(b.card("Monte Carlo replications", "Means and confidence intervals over replications (funnel and "
-                          "goal figures above show them as error bars).", _table(main[cols], index=False), scroll=True))
+                          "goal figures above show them as error bars).", _ci_table(ci), scroll=True))
     if sweep is not None and len(sweep):
         out.append(b.figure(C.sweep_chart(sweep, sweep_stat), "sweep",
                             "A statistic against the swept setting; band: confidence interval of the mean."))

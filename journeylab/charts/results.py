@@ -460,9 +460,9 @@ def waiting_chart(
         ts = pd.to_datetime(part["ts"], utc=True)
         x = ts.dt.tz_convert(tz).dt.tz_localize(None) if tz else ts.dt.tz_localize(None)
         kind = infos[n].kind if n in infos else "node"
-        k = used.get(kind, 0)
-        used[kind] = k + 1
         color = S.kind_color(kind) if n in infos else S.QUALITATIVE[len(used) % len(S.QUALITATIVE)]
+        k = used.get(color, 0)  # nodes of one colour differ by dash
+        used[color] = k + 1
         fig.add_trace(go.Scatter(
             name=labels[n], x=x, y=part["users"].to_numpy(), mode="lines", line={"shape": "hv", "width": 2, "color": color,
                                                                                   "dash": dashes[k % len(dashes)]},
@@ -662,12 +662,14 @@ def time_to_goal_chart(
     definition: Any = None,
     unit: str = "auto",
     nbins: int = 30,
+    cumulative: bool = True,
     title: str | None = None,
     height: int | None = None,
 ) -> go.Figure:
     """Distribution of the time from entry to conversion, one histogram per goal (overlaid),
-    with each goal's median marked. ``unit`` is ``"min"``, ``"h"``, ``"days"`` or ``"auto"``.
-    The histogram's ``x`` holds one value per conversion."""
+    with each goal's median marked and, with ``cumulative``, the share of conversions reached
+    by each time (a step line on the right axis). ``unit`` is ``"min"``, ``"h"``, ``"days"``
+    or ``"auto"``. The histogram's ``x`` holds one value per conversion."""
     go = _go()
     src = source(data, journey=journey, definition=definition)
     tg = time_to_goal(src)
@@ -693,9 +695,25 @@ def time_to_goal_chart(
                           "xanchor": "left", "bgcolor": "rgba(255,255,255,0.8)",
                           "text": f" median {_minutes(med * div)}" + (f" ({_esc(g)})" if len(goals) > 1 else ""),
                           "font": {"size": 11, "color": "#374151"}})
+    if cumulative and len(tg):
+        for i, g in enumerate(goals):
+            vals = np.sort(tg.loc[tg["goal"] == g, "minutes"].to_numpy() / div)
+            if not len(vals):
+                continue
+            share = np.arange(1, len(vals) + 1) / len(vals)
+            fig.add_trace(go.Scatter(
+                name=f"{g}: share converted by then", x=vals, y=share, yaxis="y2", mode="lines",
+                line={"shape": "hv", "width": 2, "color": "#111827" if i == 0 else S.QUALITATIVE[i % len(S.QUALITATIVE)]},
+                hovertemplate=f"{_esc(g)}<br>%{{y:.0%}} of conversions within %{{x:,.1f}} {unit}<extra></extra>",
+            ))
     fig.update_layout(barmode="overlay", shapes=shapes, annotations=notes)
     S.style(fig, title=title or "Time to goal", subtitle=f"{src.name} · {len(tg):,} conversions, time from entry",
             legend="right" if len(goals) > 1 else None, height=height or 360)
     fig.update_xaxes(title=f"time from entry to goal ({unit})", rangemode="tozero")
     fig.update_yaxes(title="conversions")
+    if cumulative and len(tg):
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1.02], "tickformat": ".0%",
+                                  "tickmode": "array", "tickvals": [0, 0.25, 0.5, 0.75, 1.0],
+                                  "showgrid": False, "title": {"text": "cumulative share", "standoff": 6},
+                                  "automargin": True, "zeroline": False})
     return fig
