@@ -45,10 +45,35 @@ class ParquetCohort:
     path: str
     name: str = "cohort"
 
-    def read(self, buckets: list[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        from journeylab.datasets import read_cohort
+    def read(
+        self, buckets: list[int] | None = None, *, events: list[str] | None = None, columns: list[str] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(profiles, events)`` of some buckets (all by default), events sorted by time.
 
-        return read_cohort(self.path, buckets=buckets)
+        ``events`` keeps only those event names and ``columns`` only those event columns
+        (plus ``user_id, ts, event``): both are pushed down to the Parquet reader, so a
+        journey that reacts to a few events reads a small part of a large cohort.
+        """
+        if events is None and columns is None:
+            from journeylab.datasets import read_cohort
+
+            return read_cohort(self.path, buckets=buckets)
+        import pyarrow.parquet as pq
+
+        from journeylab.datasets._arrow import to_frame
+
+        base = Path(self.path)
+        filt: list[tuple[str, str, Any]] = []
+        if buckets is not None:
+            filt.append(("bucket", "in", list(buckets)))
+        profiles = to_frame(pq.read_table(base / "profiles.parquet", filters=filt or None))
+        if events is not None:
+            filt.append(("event", "in", list(events)))
+        names = pq.ParquetFile(base / "events.parquet").schema_arrow.names
+        cols = None if columns is None else [c for c in dict.fromkeys(["user_id", "ts", "event", *columns]) if c in names]
+        table = pq.read_table(base / "events.parquet", columns=cols, filters=filt or None)
+        ev = to_frame(table).sort_values("ts", kind="stable", ignore_index=True)
+        return profiles, ev
 
     def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
         """First and last event instants (read from the ``ts`` column only)."""
@@ -81,7 +106,14 @@ def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     defs = [msgspec.json.decode(j, type=JourneyDef) for j in payload["journeys"]]
     if payload.get("parquet"):
-        profiles, events = ParquetCohort(payload["parquet"]).read(payload["buckets"])
+        from journeylab.engine.multi import JourneySet
+        from journeylab.sim.simulator import _filter_props
+
+        need = _filter_props(defs)
+        cols = sorted({c for v in need.values() for c in v} | {"event_id"})
+        profiles, events = ParquetCohort(payload["parquet"]).read(
+            payload["buckets"], events=sorted(JourneySet(defs).relevant_events), columns=cols
+        )
     else:
         profiles, events = payload["profiles"], payload["events"]
     behaviour = payload["behaviour"]

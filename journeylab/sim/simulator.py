@@ -592,18 +592,24 @@ def simulate(
             client=client,
         )
     defs = as_definitions(journeys)
-    c = as_cohort(cohort)
-    ev = c.events
+    parquet = _as_parquet(cohort)
+    if parquet is not None:
+        c = _read_parquet_cohort(parquet, defs)
+        first, last = parquet.span() if start is None or end is None else (None, None)
+    else:
+        c = as_cohort(cohort)
+        first = c.events["ts"].iloc[0] if len(c.events) else None
+        last = c.events["ts"].iloc[-1] if len(c.events) else None
     if start is None:
-        if ev.empty:
+        if first is None:
             raise CohortError("the cohort has no events: give start and end", "events")
-        start_ts = ev["ts"].iloc[0].floor("D")
+        start_ts = first.floor("D")
     else:
         start_ts = to_utc(start, "start")
     if end is None:
-        if ev.empty:
+        if last is None:
             raise CohortError("the cohort has no events: give start and end", "events")
-        end_ts = ev["ts"].iloc[-1].floor("s") + pd.Timedelta(seconds=1)
+        end_ts = last.floor("s") + pd.Timedelta(seconds=1)
     else:
         end_ts = to_utc(end, "end")
     if end_ts <= start_ts:
@@ -636,6 +642,24 @@ def simulate(
         if bar is not None:
             bar.close()
     return SimulationResult.from_run(run, defs, c, start_ts, end_ts, seed)
+
+
+def _as_parquet(cohort: Any) -> Any:
+    """A :class:`ParquetCohort` for a cohort directory (or one given), else None."""
+    from journeylab.sim.scale import ParquetCohort
+
+    if isinstance(cohort, str | Path) and Path(cohort).is_dir():
+        return ParquetCohort(str(cohort), name=Path(cohort).name)
+    return cohort if isinstance(cohort, ParquetCohort) else None
+
+
+def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef]) -> Cohort:
+    """A cohort directory read with only the events and columns these journeys use."""
+    js = JourneySet(defs)
+    need = _filter_props(defs)
+    cols = sorted({c for v in need.values() for c in v} | {"event_id"})
+    profiles, events = cohort.read(events=sorted(js.relevant_events), columns=cols)
+    return Cohort(profiles, events, name=cohort.name)
 
 
 def _load_lists(defs: Sequence[JourneyDef], given: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, list[str]]]:
