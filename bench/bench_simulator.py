@@ -6,7 +6,9 @@ exponential latency mean 10 min) -> wait 1 day -> "App Launched" within 24 h: ye
 timeout -> exit; goal "Charged"; journey timeout 3 days. Cohorts come from
 ``journeylab.datasets.generate_cohort`` (about 20 events per user over 30 days).
 
-For each size, in one process per measurement (so peak memory is the run's own):
+For each size, in one process per measurement (so peak memory is the run's own; sizes above
+``--naive-max`` are simulated from Parquet files written once, reading only what the journey
+needs, and the naive model is not run):
 (a) ``journeylab.simulate`` from the DataFrames (cohort checks, filtering, SimPy run, the
 full trace and node statistics) and (b) ``bench/naive_simpy.py`` (one SimPy process per user
 replaying its events). Both must give the same node counts; the ratio is printed.
@@ -27,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def _child(kind: str, n: int, seed: int) -> None:
+def _child(kind: str, n: int, seed: int, parquet: str | None = None) -> None:
     import resource
 
     import pandas as pd
@@ -35,14 +37,25 @@ def _child(kind: str, n: int, seed: int) -> None:
     from journeylab.datasets import generate_cohort
     from journeylab.examples import reference_journey
     from journeylab.sim import BehaviourModel, Latency, simulate
+    from journeylab.sim.scale import ParquetCohort
 
+    behaviour = BehaviourModel.default().with_channel("push", view=0.3, view_latency=Latency.exponential(minutes=10))
+    if parquet:  # large cohorts: simulate straight from the Parquet files (reads what the journey needs)
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.perf_counter()
+        res = simulate(reference_journey(), ParquetCohort(parquet), seed=seed, behaviour=behaviour)
+        ns = res.node_stats
+        wall = time.perf_counter() - t0
+        print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                          "before_mb": base / 1024, "counts": {}, "trace_rows": len(res.trace), "events": int(n * 20),
+                          "entered": int(ns["entered"].iloc[0])}))
+        return
     profiles, events = generate_cohort(n, seed=seed)
     start = events["ts"].iloc[0].floor("D")
     end = events["ts"].iloc[-1].floor("s") + pd.Timedelta(seconds=1)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     if kind == "journeylab":
-        behaviour = BehaviourModel.default().with_channel("push", view=0.3, view_latency=Latency.exponential(minutes=10))
         res = simulate(reference_journey(), (profiles, events), start, end, seed=seed, behaviour=behaviour)
         ns = res.node_stats
         counts = {f"{node}.{col}": int(ns.loc[node, col]) for node in ns.index for col in ("entered", "left_yes", "left_next", "left_timeout", "exited")}
@@ -60,8 +73,9 @@ def _child(kind: str, n: int, seed: int) -> None:
                       "counts": counts, "trace_rows": rows, "events": len(events)}))
 
 
-def _measure(kind: str, n: int, seed: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(seed)], capture_output=True, text=True, check=True)
+def _measure(kind: str, n: int, seed: int, parquet: str | None = None) -> dict:
+    extra = [parquet] if parquet else []
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(seed), *extra], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -75,15 +89,23 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--naive-max", type=int, default=100_000, help="largest size the naive model runs at")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _child(args.child[0], int(args.child[1]), int(args.child[2]))
+        _child(args.child[0], int(args.child[1]), int(args.child[2]), args.child[3] if len(args.child) > 3 else None)
         return
     print(f"{'users':>9} {'events':>11} {'journeylab s':>13} {'peak MB':>8} {'naive s':>9} {'peak MB':>8} {'ratio':>7}  counts")
     prev = None
     for n in args.sizes:
-        a = _measure("journeylab", n, args.seed)
+        parquet = None
+        if n > args.naive_max:  # written once with bench/make_cohort.py's generator, then read per run
+            from journeylab.datasets import write_cohort
+
+            path = HERE / "data" / f"cohort_{n}"
+            if not (path / "events.parquet").exists():
+                write_cohort(path, n, seed=args.seed)
+            parquet = str(path)
+        a = _measure("journeylab", n, args.seed, parquet)
         line = f"{n:>9,} {a['events']:>11,} {a['wall']:>13.2f} {a['peak_mb']:>8.0f}"
         if n <= args.naive_max:
             b = _measure("naive", n, args.seed)
