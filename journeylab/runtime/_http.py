@@ -114,8 +114,27 @@ def serve(runtime: Any, host: str = "127.0.0.1", port: int = 8765, *, timers: bo
     """Serve the ingest endpoint (and, with ``timers``, fire timers on the wall clock) until
     interrupted."""
     _starlette()
+    import signal
+    from contextlib import contextmanager
+
     import uvicorn
 
     app = create_app(runtime, timers=timers)
+
+    class _Server(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self):  # type: ignore[override]
+            # uvicorn re-raises SIGTERM after shutting down (exit status -15); we exit cleanly
+            def stop(signum: int, frame: Any) -> None:
+                self.should_exit = True
+
+            old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)} if threading.current_thread() is threading.main_thread() else {}
+            try:
+                yield
+            finally:
+                for s, h in old.items():
+                    signal.signal(s, h)
+
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None))
     log.info("http ingest listening", extra={"fields": {"host": host, "port": port}})
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None)
+    server.run()

@@ -542,13 +542,13 @@ class Runtime:
         self._check_time(inp, path)
         return inp
 
-    def _run_ops(self, ops: list[tuple], source: str) -> list[str]:
+    def _run_ops(self, ops: list[tuple], source: str) -> list[Any]:
         """Run ops in one unit: ``("input", offset, inp)``, ``("reject", offset, path, reason, raw)``,
         ``("skip", offset)``. With a replay clock that follows the inputs, ``("input", ...,
         inp, True)`` first advances the clock to the input's instant. An engine failure rolls
         the unit back; it is redone without the failing input, which is recorded as an error."""
         try:
-            results: list[str] = []
+            results: list[Any] = []
             with self._unit() as u:
                 for i, op in enumerate(ops):
                     results.append(self._op(u, i, op, source))
@@ -568,9 +568,9 @@ class Runtime:
             after = self._run_ops(ops[i + 1 :], source) if i + 1 < len(ops) else []
             return [*before, "error", *after]
 
-    def _op(self, u: _Unit, i: int, op: tuple, source: str) -> str:
+    def _op(self, u: _Unit, i: int, op: tuple, source: str) -> Any:
         kind, off = op[0], op[1]
-        res = "skip"
+        res: Any = "skip"
         if kind == "input":
             inp = op[2]
             if len(op) > 3 and op[3]:
@@ -579,11 +579,13 @@ class Runtime:
             try:
                 res = u.apply(inp, i)
             except InputError as e:
-                u.reject(source, off, e.path, e.message, _raw(inp))
-                res = "rejected"
+                base = op[4] if len(op) > 4 else "$"
+                path = base + e.path[1:]
+                u.reject(source, off, path, e.message, _raw(inp))
+                res = ("rejected", path, e.message)
         elif kind == "reject":
             u.reject(source, off, op[2], op[3], op[4])
-            res = "rejected"
+            res = ("rejected", op[2], op[3])
         if off is not None:
             u.offsets[source] = off
         return res
@@ -608,18 +610,13 @@ class Runtime:
             self._run_ops([("reject", None, e.path, e.message, _raw(item))], source)
             raise
         res = self._run_ops([("input", None, inp)], source)[0]
-        if res == "rejected":
-            raise InputError(*self._last_rejection())
+        if isinstance(res, tuple):
+            raise InputError(res[2], res[1])
         return res
 
     def record_rejected(self, source: str, path: str, reason: str, raw: str | None = None, offset: int | None = None) -> None:
         """Record an input refused before it could be parsed (bad JSON), and count it."""
         self._run_ops([("reject", offset, path, reason, raw)], source)
-
-    def _last_rejection(self) -> tuple[str, str]:
-        with self._reader() as conn:
-            r = conn.execute(sa.select(rt_rejected.c.reason, rt_rejected.c.path).order_by(rt_rejected.c.id.desc()).limit(1)).first()
-        return (r[0], r[1]) if r else ("rejected", "$")
 
     def feedback(self, message_id: str, kind: str, ts: Any = None, user_id: str | None = None) -> str:
         """Delivery feedback (``delivered``, ``viewed``, ``clicked``) for a sent message."""
@@ -644,24 +641,21 @@ class Runtime:
         for k, item in enumerate(items):
             p = paths[k] if paths is not None else f"$[{k}]"
             try:
-                ops.append(("input", None, self._coerce(item, p, expect)))
+                ops.append(("input", None, self._coerce(item, p, expect), False, p))
             except InputError as e:
                 ops.append(("reject", None, e.path, e.message, _raw(item)))
         return self._result(ops, self._run_ops(ops, source) if ops else [])
 
-    def _result(self, ops: list[tuple], res: list[str]) -> IngestResult:
+    def _result(self, ops: list[tuple], res: list[Any]) -> IngestResult:
         rejected, errors = [], []
         acc = dup = 0
-        for k, (op, r) in enumerate(zip(ops, res, strict=True)):
+        for k, r in enumerate(res):
             if r == "ok":
                 acc += 1
             elif r == "duplicate":
                 dup += 1
-            elif r == "rejected":
-                if op[0] == "reject":
-                    rejected.append((k, op[2], op[3]))
-                else:
-                    rejected.append((k, "$", "refused"))
+            elif isinstance(r, tuple):
+                rejected.append((k, r[1], r[2]))
             elif r == "error":
                 errors.append((k, "$", "engine error (see the logs)"))
         return IngestResult(acc, dup, rejected, errors)
@@ -720,13 +714,13 @@ class Runtime:
                 ops.append(self._line_op(line, k, follow_clock))
                 if len(ops) >= batch:
                     for r in self._run_ops(ops, name):
-                        counts[r] += 1
+                        counts[r if isinstance(r, str) else r[0]] += 1
                     ops = []
                 if self._stop.is_set():
                     break
             if ops:
                 for r in self._run_ops(ops, name):
-                    counts[r] += 1
+                    counts[r if isinstance(r, str) else r[0]] += 1
         finally:
             if close:
                 fh.close()

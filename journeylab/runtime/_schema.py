@@ -124,6 +124,8 @@ def open_database(db_url: str | Path, *, synchronous: str = "NORMAL", echo: bool
     url = str(db_url)
     if "://" not in url:
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    if url.startswith("sqlite:///") and url not in ("sqlite:///", "sqlite:///:memory:"):
+        Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
     kw: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
