@@ -18,7 +18,7 @@
 ...                        "ts": pd.to_datetime(["2026-10-01 09:00", "2026-10-01 10:00"], utc=True)})
 >>> res = simulate(purchase_promo(), (profiles, events), "2026-10-01T00:00Z", "2026-10-02T00:00Z")
 >>> out = result_html(res, include_plotlyjs=False)
->>> out.count('class="plotly-graph-div"'), "<svg" in out
+>>> out.count('class="plotly-graph-div'), "<svg" in out
 (2, True)
 """
 

@@ -508,3 +508,18 @@ def test_figures_share_one_look(ref):
     msg = {tr.customdata[0][0]: tr.marker.color for tr in figs[4].data}
     ns = {tr.name: tr.marker.color for tr in figs[1].data}
     assert msg["push"] == ns["sent: push"] == "#ea580c" and msg["email"] == ns["sent: email"] == "#0d9488"
+
+
+def test_docs_examples_run(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "charts.md").read_text()
+    blocks = [b.split("\n```", 1)[0] for b in doc.split("```python\n")[1:]]
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block, "docs/charts.md", "exec"), {})
+    assert (tmp_path / "report.html").stat().st_size > 3_000_000
+    for name in ("funnel", "node_stats_chart", "sankey", "waiting_chart", "messages_chart", "goals_chart",
+                 "time_to_goal_chart", "sweep_chart", "compare_chart"):
+        assert f"charts.{name}(" in doc, name

@@ -10,7 +10,7 @@ They take the tidy frames of :mod:`journeylab.sim.experiments` — one row per s
 >>> df = pd.DataFrame({"value": ["1 h", "6 h", "24 h"], "scope": "journey", "node": "", "stat": "conversion_rate",
 ...                    "mean": [0.1, 0.2, 0.25], "ci_low": [0.08, 0.17, 0.2], "ci_high": [0.12, 0.23, 0.3], "n": 5})
 >>> fig = sweep_chart(df, "conversion_rate")
->>> [tr.name for tr in fig.data], list(fig.data[-1].y)
+>>> [tr.name for tr in fig.data], list(map(float, fig.data[-1].y))
 (['conversion rate: CI', 'conversion rate: CI', 'conversion rate'], [0.1, 0.2, 0.25])
 """
 

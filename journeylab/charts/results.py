@@ -16,7 +16,7 @@ it they are read off the trace), every other argument is a keyword, and it retur
 ...     "detail": ["entry", "", "", "push", "goal:Buy", "entry", "goal:Buy"]})
 >>> fig = funnel(t)
 >>> list(fig.data[0].y), list(fig.data[0].x)
-[['Entered', 'push: sent', 'push: viewed', 'push: clicked', 'Goal: Buy'], [2.0, 1.0, 0.0, 0.0, 2.0]]
+(['Entered', 'push: sent', 'push: viewed', 'push: clicked', 'Goal: Buy'], [2.0, 1.0, 0.0, 0.0, 2.0])
 """
 
 from __future__ import annotations
