@@ -1,6 +1,15 @@
 """journeylab: design customer-engagement journeys in Jupyter and simulate them before launch.
 
-The public API lives here; everything else is in private-by-convention submodules.
+The public API lives here; everything else is in private-by-convention submodules. The
+model and the errors import at once; the parts that need pandas, SimPy or a database
+(``simulate``, ``Cohort``, ``validate``'s companions, ``Workspace``) load on first use, so
+importing the pure engine core never pulls them in.
+
+>>> import journeylab as jl
+>>> j = jl.Journey("Welcome", id="welcome")
+>>> _ = j.add(jl.Action(id="installed", event="App Installed"))
+>>> jl.validate(j).ok
+True
 """
 
 from journeylab.errors import (
@@ -16,6 +25,27 @@ from journeylab.model import __all__ as _model_all
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "validate": ("journeylab.validate", "validate"),
+    "check": ("journeylab.validate", "check"),
+    "Workspace": ("journeylab.workspace", "Workspace"),
+    "simulate": ("journeylab.sim", "simulate"),
+    "Cohort": ("journeylab.sim", "Cohort"),
+    "BehaviourModel": ("journeylab.sim", "BehaviourModel"),
+    "SimulationResult": ("journeylab.sim", "SimulationResult"),
+}
+
+
+def __getattr__(name: str):  # PEP 562: load the heavier parts on first use
+    if name in _LAZY:
+        import importlib
+
+        mod, attr = _LAZY[name]
+        value = getattr(importlib.import_module(mod), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'journeylab' has no attribute {name!r}")
+
 __all__ = [
     "__version__",
     "CohortError",
@@ -24,5 +54,6 @@ __all__ = [
     "JourneyError",
     "LifecycleError",
     "MissingExtraError",
+    *_LAZY,
     *_model_all,
 ]
