@@ -46,10 +46,7 @@ from journeylab.runtime._schema import (
     rt_journeys,
     rt_meta,
     rt_offsets,
-    rt_outbox,
     rt_rejected,
-    rt_seen,
-    rt_states,
     rt_trace,
     rt_users,
     rt_versions,
@@ -58,31 +55,43 @@ from journeylab.runtime._schema import (
 __all__ = ["Runtime", "IngestResult", "RuntimeStats"]
 
 _dec = msgspec.json.Decoder()
-_b = sa.bindparam
 
-# Statements built once (building and cache-keying a statement per call costs more than
-# running it on SQLite).
-_Q_USER = (
-    sa.select(rt_users.c.created, rt_users.c.profile, rt_users.c.next_wake, rt_states.c.journey_id, rt_states.c.state)
-    .select_from(rt_users.outerjoin(rt_states, rt_states.c.user_id == rt_users.c.user_id))
-    .where(rt_users.c.user_id == _b("b_uid"))
-)
-_INS_USER = sa.insert(rt_users)
-_UPD_USER = (
-    sa.update(rt_users).where(rt_users.c.user_id == _b("b_uid")).values(profile=_b("b_profile"), next_wake=_b("b_nw"))
-)
-_UPD_WAKE = sa.update(rt_users).where(rt_users.c.user_id == _b("b_uid")).values(next_wake=_b("b_nw"))
-_INS_STATE = sa.insert(rt_states)
-_UPD_STATE = (
-    sa.update(rt_states)
-    .where(rt_states.c.user_id == _b("b_uid"), rt_states.c.journey_id == _b("b_jid"))
-    .values(state=_b("b_state"))
-)
-_Q_SEEN = sa.select(sa.literal(1)).where(rt_seen.c.user_id == _b("b_uid"), rt_seen.c.event_id == _b("b_eid"))
-_Q_MIN_WAKE = sa.select(sa.func.min(rt_users.c.next_wake))
-_Q_DUE = sa.select(rt_users.c.user_id).where(rt_users.c.next_wake == _b("b_w")).order_by(rt_users.c.user_id).limit(_b("b_n"))
-_Q_MSG_USER = sa.select(rt_outbox.c.user_id).where(rt_outbox.c.id == _b("b_id"))
-_UPD_OFFSET = sa.update(rt_offsets).where(rt_offsets.c.source == _b("b_src")).values(offset=_b("b_off"))
+
+class _SQL:
+    """The hot statements as plain SQL, run on the DBAPI cursor of the unit's transaction.
+
+    They are portable (SQLite >= 3.24, PostgreSQL >= 9.5); going around SQLAlchemy's
+    statement machinery here roughly halves the time per input on SQLite.
+    """
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        p = "?" if dialect.paramstyle == "qmark" else "%s"
+
+        def q(sql: str) -> str:
+            return sql.replace("?", p)
+
+        self.user = q(
+            "SELECT u.created, u.profile, u.next_wake, s.journey_id, s.state FROM rt_users u "
+            "LEFT OUTER JOIN rt_states s ON s.user_id = u.user_id WHERE u.user_id = ?"
+        )
+        self.ins_user = q("INSERT INTO rt_users (user_id, created, profile, next_wake) VALUES (?, ?, ?, ?)")
+        self.upd_user = q("UPDATE rt_users SET profile = ?, next_wake = ? WHERE user_id = ?")
+        self.upd_wake = q("UPDATE rt_users SET next_wake = ? WHERE user_id = ?")
+        self.ins_state = q("INSERT INTO rt_states (user_id, journey_id, state) VALUES (?, ?, ?)")
+        self.upd_state = q("UPDATE rt_states SET state = ? WHERE user_id = ? AND journey_id = ?")
+        self.ins_seen = q("INSERT INTO rt_seen (user_id, event_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        self.min_wake = "SELECT min(next_wake) FROM rt_users"
+        self.due = q("SELECT user_id FROM rt_users WHERE next_wake = ? ORDER BY user_id LIMIT ?")
+        self.msg_user = q("SELECT user_id FROM rt_outbox WHERE id = ?")
+        self.ins_trace = q(
+            "INSERT INTO rt_trace (user_id, ts, journey, version, node, event, port, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        self.ins_outbox = q(
+            "INSERT INTO rt_outbox (id, journey, version, user_id, node, channel, ts, payload, status, attempts, not_before) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0.0)"
+        )
+        self.upd_offset = q('UPDATE rt_offsets SET "offset" = ? WHERE source = ?')
+        self.ins_offset = q('INSERT INTO rt_offsets (source, "offset") VALUES (?, ?)')
 
 
 class IngestResult(NamedTuple):
@@ -142,10 +151,11 @@ class _Unit:
     def __init__(self, rt: Runtime, conn: sa.Connection) -> None:
         self.rt = rt
         self.conn = conn
+        self.sql = rt._sql
+        self.cur = conn.connection.cursor()
         self.users: dict[str, _User] = {}
-        self.trace: list[dict[str, Any]] = []
-        self.outbox: list[dict[str, Any]] = []
-        self.seen: list[dict[str, str]] = []
+        self.trace: list[tuple] = []
+        self.outbox: list[tuple] = []
         self.seen_keys: set[tuple[str, str]] = set()
         self.offsets: dict[str, int] = {}
         self.rejected: list[dict[str, Any]] = []
@@ -158,7 +168,8 @@ class _Unit:
         if u is not None:
             return u
         js = self.rt.js
-        rows = self.conn.execute(_Q_USER, {"b_uid": uid}).all()
+        self.cur.execute(self.sql.user, (uid,))
+        rows = self.cur.fetchall()
         if not rows:
             states = js.new_user(uid, None, created)
             u = _User(states, None, {}, False, None, created)
@@ -183,8 +194,13 @@ class _Unit:
         return u
 
     def flush_users(self) -> None:
+        """Write the changed users and states (one executemany per kind of statement)."""
         js = self.rt.js
-        conn = self.conn
+        ins_u: list[tuple] = []
+        upd_u: list[tuple] = []
+        upd_w: list[tuple] = []
+        ins_s: list[tuple] = []
+        upd_s: list[tuple] = []
         for uid, u in self.users.items():
             if not u.dirty:
                 continue
@@ -194,12 +210,12 @@ class _Unit:
             any_state = next(iter(states.values()))
             ptext = json_value(any_state.profile)
             if not u.exists:
-                conn.execute(_INS_USER, {"user_id": uid, "created": u.created, "profile": ptext.decode(), "next_wake": nw})
+                ins_u.append((uid, u.created, ptext.decode(), nw))
                 u.exists = True
             elif ptext != u.profile_text:
-                conn.execute(_UPD_USER, {"b_uid": uid, "b_profile": ptext.decode(), "b_nw": nw})
+                upd_u.append((ptext.decode(), nw, uid))
             elif nw != u.next_wake:
-                conn.execute(_UPD_WAKE, {"b_uid": uid, "b_nw": nw})
+                upd_w.append((nw, uid))
             u.profile_text = ptext
             u.next_wake = nw
             self.rt._lower_wake(nw)
@@ -211,25 +227,27 @@ class _Unit:
                 if text == old:
                     continue
                 if old is None:
-                    conn.execute(_INS_STATE, {"user_id": uid, "journey_id": jid, "state": text.decode()})
+                    ins_s.append((uid, jid, text.decode()))
                 else:
-                    conn.execute(_UPD_STATE, {"b_uid": uid, "b_jid": jid, "b_state": text.decode()})
+                    upd_s.append((text.decode(), uid, jid))
                 u.texts[jid] = text
+        q, cur = self.sql, self.cur
+        for stmt, params in ((q.ins_user, ins_u), (q.upd_user, upd_u), (q.upd_wake, upd_w), (q.ins_state, ins_s),
+                             (q.upd_state, upd_s)):
+            if len(params) == 1:
+                cur.execute(stmt, params[0])
+            elif params:
+                cur.executemany(stmt, params)
 
     def collect(self, acts: list[Action]) -> None:
         for a in acts:
             if type(a) is TraceRecord:
-                self.trace.append(
-                    {"user_id": a.user_id, "ts": a.ts, "journey": a.journey, "version": a.version, "node": a.node,
-                     "event": a.event, "port": a.port, "detail": a.detail}
-                )
+                self.trace.append(tuple(a))
             elif type(a) is Send:
                 payload = {"id": a.id, "journey": a.journey, "version": a.version, "user_id": a.user_id, "node": a.node,
                            "channel": a.channel, "ts": a.ts, "content": a.content}
                 self.outbox.append(
-                    {"id": a.id, "journey": a.journey, "version": a.version, "user_id": a.user_id, "node": a.node,
-                     "channel": a.channel, "ts": a.ts, "payload": json_value(payload).decode(), "status": "pending",
-                     "attempts": 0, "not_before": 0.0}
+                    (a.id, a.journey, a.version, a.user_id, a.node, a.channel, a.ts, json_value(payload).decode())
                 )
 
     # ------------------------------------------------------------------ work
@@ -238,11 +256,15 @@ class _Unit:
         rt = self.rt
         if type(inp) is Event and inp.event_id is not None:
             key = (inp.user_id, inp.event_id)
-            if key in self.seen_keys or self.conn.execute(_Q_SEEN, {"b_uid": key[0], "b_eid": key[1]}).first():
+            # one statement: insert the id unless it is there (the insert commits with the rest)
+            if key in self.seen_keys:
+                self.duplicates += 1
+                return "duplicate"
+            self.cur.execute(self.sql.ins_seen, key)
+            if self.cur.rowcount == 0:
                 self.duplicates += 1
                 return "duplicate"
             self.seen_keys.add(key)
-            self.seen.append({"user_id": key[0], "event_id": key[1]})
         if type(inp) is Feedback and not inp.user_id:
             uid = self._message_user(inp.message_id)
             if uid is None:
@@ -262,9 +284,10 @@ class _Unit:
 
     def _message_user(self, mid: str) -> str | None:
         for r in self.outbox:
-            if r["id"] == mid:
-                return r["user_id"]
-        row = self.conn.execute(_Q_MSG_USER, {"b_id": mid}).first()
+            if r[0] == mid:
+                return r[3]
+        self.cur.execute(self.sql.msg_user, (mid,))
+        row = self.cur.fetchone()
         return None if row is None else row[0]
 
     def fire_due(self, t: int, limit: int | None = None) -> int:
@@ -275,11 +298,13 @@ class _Unit:
         n = 0
         while limit is None or n < limit:
             self.flush_users()
-            w = self.conn.execute(_Q_MIN_WAKE).scalar()
+            self.cur.execute(self.sql.min_wake)
+            w = self.cur.fetchone()[0]
             rt._min_wake = w  # exact, in this transaction
             if w is None or w > t:
                 break
-            uids = [r[0] for r in self.conn.execute(_Q_DUE, {"b_w": w, "b_n": 1_000_000 if limit is None else limit - n})]
+            self.cur.execute(self.sql.due, (w, 1_000_000_000 if limit is None else limit - n))
+            uids = [r[0] for r in self.cur.fetchall()]
             for uid in sorted(uids):
                 u = self.user(uid, w)
                 out: list[Action] = []
@@ -304,17 +329,15 @@ class _Unit:
         conn = self.conn
         self.flush_users()
         if self.trace:
-            conn.execute(sa.insert(rt_trace), self.trace)
+            self.cur.executemany(self.sql.ins_trace, self.trace)
         if self.outbox:
-            conn.execute(sa.insert(rt_outbox), self.outbox)
-        if self.seen:
-            conn.execute(sa.insert(rt_seen), self.seen)
+            self.cur.executemany(self.sql.ins_outbox, self.outbox)
         if self.rejected:
             conn.execute(sa.insert(rt_rejected), self.rejected)
         for src, off in self.offsets.items():
-            r = conn.execute(_UPD_OFFSET, {"b_src": src, "b_off": off})
-            if not r.rowcount:
-                conn.execute(sa.insert(rt_offsets).values(source=src, offset=off))
+            self.cur.execute(self.sql.upd_offset, (off, src))
+            if not self.cur.rowcount:
+                self.cur.execute(self.sql.ins_offset, (src, off))
         rt = self.rt
         if isinstance(rt.clock, ReplayClock) and rt.clock.now() >= (rt._persisted_clock or 0) + 3600:
             # a lower bound is enough: a restarted replay moves the clock on with its inputs
@@ -409,6 +432,7 @@ class Runtime:
         self._persisted_clock: int | None = None
         self._min_wake: int | None = None
         self.outbox = Outbox(self.engine, max_attempts=max_attempts)
+        self._sql = _SQL(self.engine.dialect)
         defs = [_as_def(j) for j in journeys]
         with self.engine.begin() as conn:
             stored_seed = _get_meta(conn, "seed")
@@ -931,7 +955,7 @@ class Runtime:
                 usr = u.user(uid, self.clock.now())
                 nw = self.js.next_wake(usr.states)
                 if nw != usr.next_wake:
-                    u.conn.execute(_UPD_WAKE, {"b_uid": uid, "b_nw": nw})
+                    u.cur.execute(u.sql.upd_wake, (nw, uid))
                     usr.next_wake = nw
                     self._lower_wake(nw)
                 del u.users[uid]
