@@ -22,12 +22,11 @@ from journeylab.errors import (
 )
 from journeylab.model import *  # noqa: F403
 from journeylab.model import __all__ as _model_all
+from journeylab.validate import check, validate  # after the submodule: the names are the functions
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "validate": ("journeylab.validate", "validate"),
-    "check": ("journeylab.validate", "check"),
     "Workspace": ("journeylab.workspace", "Workspace"),
     "simulate": ("journeylab.sim", "simulate"),
     "Cohort": ("journeylab.sim", "Cohort"),
@@ -54,6 +53,8 @@ __all__ = [
     "JourneyError",
     "LifecycleError",
     "MissingExtraError",
+    "validate",
+    "check",
     *_LAZY,
     *_model_all,
 ]

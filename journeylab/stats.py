@@ -224,9 +224,12 @@ def waiting_over_time(
     """Users at each node over time: ``ts, node, users`` sampled at the end of each ``freq``."""
     t = _one_journey(trace, journey)
     ev = _s(t["event"])
-    node = _s(t["node"])
-    delta = np.where(ev == "entered", 1, np.where((ev == "left") | (ev == "exited"), -1, 0))
-    d = pd.DataFrame({"ts": t["ts"], "node": node, "delta": delta})
+    moves = t[ev.isin(["entered", "left", "exited"])]
+    mev = _s(moves["event"])
+    # a completion is `left` then `exited` at the same node: count that departure once
+    prev = mev.groupby(moves["user_id"].to_numpy(), sort=False).shift(1)
+    delta = np.where(mev == "entered", 1, np.where((mev == "left") | ((mev == "exited") & (prev != "left")), -1, 0))
+    d = pd.DataFrame({"ts": moves["ts"], "node": _s(moves["node"]), "delta": delta})
     d = d[d["delta"] != 0]
     if d.empty:
         return pd.DataFrame(columns=["ts", "node", "users"])

@@ -173,8 +173,9 @@ def check_positions(trace: list[TraceRecord]) -> None:
                 assert inside == r.node, f"exit from elsewhere: {r}"
                 inside, moving = None, False
             elif r.event in ("viewed", "clicked", "delivered"):
-                # feedback belongs to the node that sent the message; the user is inside
-                assert inside is not None, f"feedback after exit: {r}"
+                # feedback belongs to the message (and the node that sent it), whether the
+                # user is still inside or not; it never moves anyone outside the journey
+                pass
             else:
                 assert inside == r.node and not moving, f"{r.event} outside the user's node: {r}"
 

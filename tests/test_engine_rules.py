@@ -210,7 +210,7 @@ def test_late_and_duplicate_inputs_follow_the_policy():
     assert entries[-1] == 5 * 3600  # the late e5 acts at the user's clock (5 h), while they are inside
 
 
-def test_profile_set_input_and_feedback_after_exit_is_ignored():
+def test_profile_set_input_and_feedback_after_exit_is_recorded_but_moves_nobody():
     j = Journey("P", id="p")
     j.add(Action(id="s", event="Go"))
     j.then("s", "yes", Push(id="push"))
@@ -218,5 +218,9 @@ def test_profile_set_input_and_feedback_after_exit_is_ignored():
     drv = ReferenceDriver([j.definition], controls={"p": Control.running_from(0)}, profiles={"u": {}})
     drv.feed([ProfileSet("u", t - 60, {"push_token": "new"}), Event("u", t, "Go")])
     assert len(drv.sends) == 1
-    drv.feed([Feedback("u", t + 60, drv.sends[0].id, "viewed")])
-    assert not [r for r in drv.trace if r.event == "viewed"]  # the user completed at once: nothing after exit
+    n = len(drv.trace)
+    drv.feed([Feedback("u", t + 60, drv.sends[0].id, "viewed"), Feedback("u", t + 90, drv.sends[0].id, "viewed"),
+              Feedback("u", t + 99, "p:1:u:1:nope:1", "clicked")])
+    # the user completed at once; the view of their message still counts, once, and moves nobody
+    assert [(r.node, r.event) for r in drv.trace[n:]] == [("push", "viewed")]
+    assert drv.users["u"]["p"].active is None

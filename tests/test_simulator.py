@@ -136,3 +136,14 @@ def test_fit_behaviour_from_message_history():
         BehaviourModel.fit(hist.drop(columns="delivered"))
     with pytest.raises(JourneyDefinitionError):
         ChannelBehaviour(view=1.5)
+
+
+def test_waiting_over_time_ends_at_the_users_still_waiting_and_never_goes_negative():
+    prof, ev = cohort(300, seed=3)
+    res = simulate(examples.cart_abandonment(), (prof, ev), START, END, seed=2)
+    w = res.waiting_over_time
+    assert (w["users"] >= 0).all()
+    last = w[w["ts"] == w["ts"].max()].set_index("node")["users"]
+    waiting = res.node_stats["waiting"]
+    assert last.reindex(waiting.index, fill_value=0).tolist() == waiting.tolist()
+    assert waiting.sum() == res.journey_stats["active"]

@@ -484,14 +484,14 @@ class Engine:
     def _on_feedback(self, st: UserState, fb: Feedback, control: Control, out: list[Action]) -> None:
         t = fb.ts if fb.ts > st.clock else st.clock
         self.advance(st, t, control, out)
-        e = st.active
-        if e is None:
-            return  # after exit nothing happens to the user (SPEC: trace invariant)
-        rec = e.messages.get(fb.message_id)
+        rec = st.messages.get(fb.message_id)
         if rec is None:
-            return
+            return  # not a message of this journey for this user
+        # feedback belongs to the message: it is recorded even after the user exited (it
+        # moves nobody then), so engagement statistics count every view and click
         node_id = rec[0]
-        v = e.version
+        v = rec[4]
+        e = st.active
         if fb.kind == "delivered":
             if not rec[3]:
                 rec[3] = True
@@ -506,7 +506,7 @@ class Engine:
             rec[2] = True
             new_click = True
             out.append(TraceRecord(st.user_id, t, self.id, v, node_id, "clicked", "", ""))
-        if e.node == node_id and e.msg_id == fb.message_id and not e.timed_out:
+        if e is not None and e.node == node_id and e.msg_id == fb.message_id and not e.timed_out:
             if new_click and (node_id, "clicked") in self.conn:
                 self._move(st, "clicked", t, out)
             elif new_view and (node_id, "viewed") in self.conn:
@@ -845,7 +845,7 @@ class Engine:
             out.append(NodePassed(st.user_id, t, self.id, node.id, "sent"))
         if self.settings.limits:
             st.sends.append((t, ch))
-        e.messages[mid] = [node.id, False, False, False]
+        st.messages[mid] = [node.id, False, False, False, e.version]
         if node.id in self.phantom:
             e.msg_id = mid
             e.window_end = t + int(node.response_window.total_seconds())

@@ -30,7 +30,6 @@ class Enrollment:
         "due_kind",
         "msg_id",
         "goal_mark",
-        "messages",
     )
 
     def __init__(self, n: int, version: int, entered_at: int) -> None:
@@ -48,7 +47,6 @@ class Enrollment:
         self.due_kind = ""
         self.msg_id: str | None = None  # message the phantom window waits on
         self.goal_mark = entered_at  # last daily goal evaluation
-        self.messages: dict[str, list[Any]] = {}  # message id -> [node, viewed, clicked, delivered]
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -67,7 +65,6 @@ class Enrollment:
         e.due_kind = d["due_kind"]
         e.msg_id = d["msg_id"]
         e.goal_mark = d["goal_mark"]
-        e.messages = {k: list(v) for k, v in d["messages"].items()}
         return e
 
 
@@ -89,6 +86,7 @@ class UserState:
         "date_entry_done",
         "seen_ids",
         "last_exit",
+        "messages",
     )
 
     def __init__(self, user_id: str, profile: dict[str, Any] | None = None, created: int = 0) -> None:
@@ -106,6 +104,8 @@ class UserState:
         self.date_entry_done: int | None = None  # date-time entry instant already used
         self.seen_ids: list[str] = []  # recent event ids, for de-duplication
         self.last_exit: int | None = None
+        # messages sent to the user: id -> [node, viewed, clicked, delivered, version]
+        self.messages: dict[str, list[Any]] = {}
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__slots__}
@@ -128,6 +128,7 @@ class UserState:
         s.date_entry_done = d["date_entry_done"]
         s.seen_ids = [str(x) for x in d["seen_ids"]]
         s.last_exit = d["last_exit"]
+        s.messages = {k: list(v) for k, v in d.get("messages", {}).items()}
         return s
 
 
