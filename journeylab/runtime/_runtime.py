@@ -274,9 +274,10 @@ class _Unit:
         u = self.user(inp.user_id, inp.ts if inp.ts < now else now)
         out: list[Action] = []
         try:
-            rt.js.deliver(u.states, inp, out)
+            nw = rt.js.deliver(u.states, inp, out)
         except Exception as e:  # noqa: BLE001 - an engine failure: the unit is rolled back
             raise _EngineFailure(op, inp.user_id, e) from e
+        rt._lower_wake(nw)  # before the user is written: later timer passes of this unit see it
         u.dirty = True
         self.collect(out)
         self.accepted += 1
@@ -314,6 +315,7 @@ class _Unit:
                     raise _EngineFailure(None, uid, e) from e
                 if nw is not None and nw <= w:
                     raise _EngineFailure(None, uid, EngineInvariantError(f"user {uid!r}: next wake {nw} not after {w}"))
+                rt._lower_wake(nw)
                 u.dirty = True
                 self.collect(out)
                 n += 1
