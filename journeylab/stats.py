@@ -86,8 +86,11 @@ def _one_journey(trace: pd.DataFrame, journey: str | None) -> pd.DataFrame:
 
 
 def _s(x: Any) -> Any:
-    """Plain strings for categorical columns (comparisons and groupby keys)."""
-    return x.astype(str) if isinstance(x.dtype, pd.CategoricalDtype) else x
+    """A column as a plain string column with few uniques kept cheap: categoricals are
+    recoded over their observed values only (comparisons, groupby and crosstab stay fast)."""
+    if isinstance(x.dtype, pd.CategoricalDtype):
+        return x.cat.remove_unused_categories().cat.rename_categories(lambda c: str(c))
+    return x
 
 
 def _positions(trace: pd.DataFrame) -> pd.DataFrame:

@@ -18,10 +18,11 @@ The engine decides every transition; this module only decides when to call it an
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,19 @@ def _filter_props(defs: Sequence[JourneyDef]) -> dict[str, set[str]]:
                 if c.filters:
                     add(c.event, (f.property for f in c.filters))
     return need
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a run allocates millions of small, long-lived
+    records and frees almost none, so collections would only rescan them over and over."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _check_ids(sub: pd.DataFrame, idx: np.ndarray) -> None:
@@ -310,15 +324,8 @@ class _Run:
     def run(self, progress: Any = None) -> None:
         env = simpy.Environment(initial_time=0)
         env.process(self._clock(env, progress))
-        # the run allocates millions of small, long-lived records and frees almost nothing:
-        # the cyclic collector would only rescan them
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _no_gc():
             env.run()
-        finally:
-            if enabled:
-                gc.enable()
 
     def _clock(self, env: simpy.Environment, progress: Any):
         bi = 0
@@ -641,7 +648,8 @@ def simulate(
     finally:
         if bar is not None:
             bar.close()
-    return SimulationResult.from_run(run, defs, c, start_ts, end_ts, seed)
+    with _no_gc():
+        return SimulationResult.from_run(run, defs, c, start_ts, end_ts, seed)
 
 
 def _as_parquet(cohort: Any) -> Any:
