@@ -1052,7 +1052,7 @@ class Runtime:
             "status": "ok",
             "clock": self.clock.now(),
             "users": int(users or 0),
-            "next_wake": self._min_wake,
+            "next_wake": self.next_wake(),
             "outbox": self.outbox.counts(),
             "rejected": int(rej.get("malformed", 0)),
             "errors": int(rej.get("error", 0)),
