@@ -154,7 +154,7 @@ def simulate_sharded(
     behaviour: BehaviourModel | None = None,
     lifecycle: dict[str, list[tuple[Any, str]]] | None = None,
     custom_lists: dict[str, dict[str, Any]] | None = None,
-    period: dt.timedelta = dt.timedelta(hours=1),
+    period: dt.timedelta = dt.timedelta(days=1),
     progress: bool = False,
     backend: str = "processes",
     shards: int | None = None,

@@ -3,7 +3,7 @@
 How it runs (see docs/simulator.md):
 
 1. Events no journey can react to are dropped in pandas (most rows of a real event log).
-2. The remaining events are sorted once into periods (1 hour by default) and, inside a
+2. The remaining events are sorted once into periods (1 day by default) and, inside a
    period, by user. Per-user state lives in plain engine records.
 3. A SimPy process jumps from period to period where something is due: events, or users
    whose next wake-up (window end, hourly/daily evaluation, delay end, DND end, journey
@@ -563,7 +563,7 @@ def simulate(
     behaviour: BehaviourModel | None = None,
     lifecycle: dict[str, list[tuple[Any, str]]] | None = None,
     custom_lists: dict[str, dict[str, Any]] | None = None,
-    period: dt.timedelta = dt.timedelta(hours=1),
+    period: dt.timedelta = dt.timedelta(days=1),
     progress: bool = False,
     backend: str = "local",
     shards: int | None = None,
@@ -642,7 +642,7 @@ def simulate(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=(e0 - s0 + P - 1) // P, desc="simulating", unit="h")
+        bar = tqdm(total=(e0 - s0 + P - 1) // P, desc="simulating", unit="period")
     try:
         run.run(bar)
     finally:
