@@ -299,3 +299,23 @@ def test_run_forever_fires_delays_on_the_wall_clock(tmp_path):
         rt.close()
     with pytest.raises(ValueError, match="wall clock cannot be advanced"):
         WallClock().advance_to(time.time() + 100)
+
+
+def test_journeylab_run_replays_stdin_and_resumes_after_the_committed_lines(tmp_path):
+    path = save(journey(delay_s=60), tmp_path / "hook.json")
+    lines = [json.dumps({"user_id": f"u{i}", "event": "Go", "ts": T0 + 10 * i, "event_id": f"e{i}"}) for i in range(5)]
+    lines.insert(2, '{"user_id": 1}')
+    cmd = [sys.executable, "-m", "journeylab.cli", "run", str(path), "--db", f"sqlite:///{tmp_path / 'rt.db'}",
+           "--source", "-", "--clock", "replay", "--start", START.isoformat(), "--until", "2026-10-02T00:00:00Z",
+           "--log-level", "ERROR"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(cmd, input="\n".join(lines[:4]) + "\n", capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    first = json.loads(out.stdout)
+    assert first["input"] == {"ok": 3, "duplicate": 0, "rejected": 1, "error": 0, "skip": 0}
+    assert first["outbox"]["pending"] == 3 and first["rejected"] == 1
+    # the producer replays the whole stream: the first 4 lines are skipped, not redone
+    out = subprocess.run(cmd, input="\n".join(lines) + "\n", capture_output=True, text=True, env=env, timeout=60)
+    second = json.loads(out.stdout)
+    assert second["input"] == {"ok": 2, "duplicate": 0, "rejected": 0, "error": 0, "skip": 0}
+    assert second["outbox"]["pending"] == 5 and second["rejected"] == 1
