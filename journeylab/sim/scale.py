@@ -30,7 +30,7 @@ import pandas as pd
 from journeylab.errors import JourneyDefinitionError, MissingExtraError
 from journeylab.model.journey import JourneyDef
 from journeylab.sim.behaviour import BehaviourModel
-from journeylab.sim.simulator import as_cohort, as_definitions, to_utc
+from journeylab.sim.simulator import as_cohort, as_definitions, resolve_span
 
 __all__ = ["ParquetCohort", "simulate_sharded", "shard_of"]
 
@@ -189,13 +189,7 @@ def simulate_sharded(
         first = ev["ts"].iloc[0] if len(ev) else None
         last = ev["ts"].iloc[-1] if len(ev) else None
         name, n_users = mem.name, mem.n_users
-    if start is None:
-        if first is None:
-            raise JourneyDefinitionError("the cohort has no events: give start and end", "start")
-        start_ts = first.floor("D")
-    else:
-        start_ts = to_utc(start, "start")
-    end_ts = last.floor("s") + pd.Timedelta(seconds=1) if end is None else to_utc(end, "end")
+    start_ts, end_ts = resolve_span(start, end, first, last)
 
     own_cluster = None
     if backend == "dask":

@@ -41,7 +41,7 @@ from journeylab.model.nodes import CustomList, Inaction, PageCount, PageVisit, R
 from journeylab.sim.behaviour import BehaviourModel, draw
 from journeylab.sim.cohort import Cohort, _isin, read_table
 
-__all__ = ["simulate", "as_definitions", "as_cohort", "to_utc"]
+__all__ = ["simulate", "as_definitions", "as_cohort", "to_utc", "resolve_span"]
 
 _INF = 1 << 62
 _EMPTY: dict[str, Any] = {}
@@ -63,6 +63,26 @@ def as_definitions(journeys: Any) -> list[JourneyDef]:
     if not out:
         raise JourneyDefinitionError("give at least one journey", "$")
     return out
+
+
+def resolve_span(start: Any, end: Any, first: Any, last: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The simulated period: the given instants, else from the cohort's first day to just
+    after its last event (``first``/``last`` event instants, None when there are none)."""
+    if start is None:
+        if first is None:
+            raise CohortError("the cohort has no events: give start and end", "events")
+        start_ts = first.floor("D")
+    else:
+        start_ts = to_utc(start, "start")
+    if end is None:
+        if last is None:
+            raise CohortError("the cohort has no events: give start and end", "events")
+        end_ts = last.floor("s") + pd.Timedelta(seconds=1)
+    else:
+        end_ts = to_utc(end, "end")
+    if end_ts <= start_ts:
+        raise JourneyDefinitionError(f"end ({end_ts}) must be after start ({start_ts})", "end")
+    return start_ts, end_ts
 
 
 def as_cohort(cohort: Any) -> Cohort:
@@ -245,6 +265,7 @@ class _Run:
         self.states: list[dict | None] = [None] * len(users)
         self.wake: list[int] = [_INF] * len(users)  # each user's next wake-up, as last computed
         self.solo = js.solo
+        self._as_engine = _SetAsEngine(js)
         # period blocks
         self.periods = np.unique(self.ev_per).tolist()
         self.block_start = np.searchsorted(self.ev_per, self.periods, side="left").tolist()
@@ -376,48 +397,14 @@ class _Run:
 
     # ------------------------------------------------------------------ one user
     def _advance_user(self, u: int, a: int, b: int, p_end: int) -> None:
-        """Advance one user through ``[.., p_end)``: timers, cohort events, simulated responses."""
-        if self.solo is not None:
-            self._advance_solo(u, a, b, p_end)
-            return
-        js = self.js
-        states = self._state(u)
-        uid = self.user_ids[u]
-        pend = self.pending.get(u)
-        ev_ts, ev_name, ev_props = self.ev_ts, self.ev_name, self.ev_props
-        i = a
-        out: list[Action] = []
-        w = self.wake[u]
-        while True:
-            te = ev_ts[i] if i < b else _INF
-            tp = pend[0][0] if pend else _INF
-            m = w if w < te else te
-            if tp < m:
-                m = tp
-            if m >= p_end:
-                break
-            if w == m:
-                nw = js.advance(states, w, out)
-            elif te == m:
-                nw = js.deliver(states, Event(uid, te, ev_name[i], ev_props[i] if ev_props is not None else _EMPTY), out)
-                i += 1
-            else:
-                _, _, inp = heapq.heappop(pend)
-                nw = js.deliver(states, inp, out)
-            w = _INF if nw is None else nw
-            if out:
-                self._collect(u, out)
-                out = []
-                pend = self.pending.get(u)
-        self._reschedule(u, w, pend)
-
-    def _advance_solo(self, u: int, a: int, b: int, p_end: int) -> None:
-        """The same as :meth:`_advance_user` for one journey that triggers nothing: the
-        engine is called directly (the journey set would only pass the calls through)."""
-        assert self.solo is not None
-        jid, eng = self.solo
-        ctl = self.js.control(jid)
-        st = self._state(u)[jid]
+        """Advance one user through ``[.., p_end)``: timers first at an instant, then cohort
+        events (input order), then simulated responses — each through the engine core."""
+        if self.solo is not None:  # one journey that triggers nothing: call the engine itself
+            jid, eng = self.solo
+            st: Any = self._state(u)[jid]
+            ctl = self.js.control(jid)
+        else:  # several journeys: the journey set orders and routes the work
+            eng, st, ctl = self._as_engine, self._state(u), None
         uid = self.user_ids[u]
         pend = self.pending.get(u)
         ev_ts, ev_name, ev_props = self.ev_ts, self.ev_name, self.ev_props
@@ -549,6 +536,21 @@ def _profile_columns(defs: Sequence[JourneyDef], columns: list[str]) -> list[str
     return [c for c in columns if c in need or c in words]
 
 
+class _SetAsEngine:
+    """A journey set behind the engine's call shape (``states`` in place of one state)."""
+
+    def __init__(self, js: JourneySet) -> None:
+        self.js = js
+
+    def advance(self, states: dict, t: int, _ctl: Any, out: list[Action]) -> int | None:
+        return self.js.advance(states, t, out)
+
+    def event(self, states: dict, inp: Any, _ctl: Any, out: list[Action]) -> int | None:
+        return self.js.deliver(states, inp, out)
+
+    feedback = event
+
+
 def js_defs(js: JourneySet) -> list[JourneyDef]:
     return [e.definition for e in js.all_engines()]
 
@@ -607,20 +609,7 @@ def simulate(
         c = as_cohort(cohort)
         first = c.events["ts"].iloc[0] if len(c.events) else None
         last = c.events["ts"].iloc[-1] if len(c.events) else None
-    if start is None:
-        if first is None:
-            raise CohortError("the cohort has no events: give start and end", "events")
-        start_ts = first.floor("D")
-    else:
-        start_ts = to_utc(start, "start")
-    if end is None:
-        if last is None:
-            raise CohortError("the cohort has no events: give start and end", "events")
-        end_ts = last.floor("s") + pd.Timedelta(seconds=1)
-    else:
-        end_ts = to_utc(end, "end")
-    if end_ts <= start_ts:
-        raise JourneyDefinitionError(f"end ({end_ts}) must be after start ({start_ts})", "end")
+    start_ts, end_ts = resolve_span(start, end, first, last)
     s0, e0 = int(start_ts.timestamp()), int(end_ts.timestamp())
     controls = {d.id: Control.running_from(s0) for d in defs}
     for jid, changes in (lifecycle or {}).items():
