@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from journeylab import stats
@@ -335,25 +334,5 @@ def time_to_goal(src: Source) -> pd.DataFrame:
 
 
 def waiting_over_time(trace: pd.DataFrame, *, freq: str = "1h", end: Any = None) -> pd.DataFrame:
-    """Users at each node over time: ``ts, node, users`` at the end of each ``freq`` (one journey).
-
-    Like :func:`journeylab.stats.waiting_over_time`, except that an exit right after the user
-    left by a port (a completion: nothing connected to that port) is not counted twice.
-    """
-    ev = _s(trace["event"])
-    t = trace[ev.isin(["entered", "left", "exited"])]
-    d = pd.DataFrame({"user": t["user_id"].to_numpy(), "ts": t["ts"].to_numpy(), "node": _s(t["node"]).to_numpy(),
-                      "ev": _s(t["event"]).to_numpy()})
-    d["ts"] = pd.to_datetime(d["ts"], utc=True)
-    prev = d.groupby("user", sort=False)["ev"].shift(1)
-    d["delta"] = np.where(d["ev"] == "entered", 1, np.where((d["ev"] == "left") | (prev != "left"), -1, 0))
-    d = d[d["delta"] != 0]
-    if d.empty:
-        return pd.DataFrame(columns=["ts", "node", "users"])
-    wide = d.pivot_table(index="ts", columns="node", values="delta", aggfunc="sum", fill_value=0).sort_index().cumsum()
-    last = pd.Timestamp(end) if end is not None else wide.index.max()
-    grid = pd.date_range(wide.index.min().floor(freq), last.ceil(freq), freq=freq)
-    sampled = wide.reindex(wide.index.union(grid)).ffill().fillna(0).reindex(grid)
-    long = sampled.reset_index(names="ts").melt(id_vars="ts", var_name="node", value_name="users")
-    long["users"] = long["users"].astype("int64")
-    return long
+    """Users at each node over time: ``ts, node, users`` at the end of each ``freq`` (one journey)."""
+    return stats.waiting_over_time(trace, freq=freq, end=end)
