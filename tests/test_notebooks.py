@@ -61,7 +61,14 @@ def _execute(path: Path, workdir: Path) -> Run:
         m = cell.metadata.get("execution", {})
         a, b = m.get("iopub.execute_input"), m.get("shell.execute_reply")
         if a and b:
-            run.cells.append((i, (dt.datetime.fromisoformat(b.rstrip("Z")) - dt.datetime.fromisoformat(a.rstrip("Z"))).total_seconds()))
+            run.cells.append(
+                (
+                    i,
+                    (
+                        dt.datetime.fromisoformat(b.rstrip("Z")) - dt.datetime.fromisoformat(a.rstrip("Z"))
+                    ).total_seconds(),
+                )
+            )
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error" and run.error is None:
                 tb = ANSI.sub("", "\n".join(out.get("traceback", [])))
@@ -140,4 +147,6 @@ def test_notebook_runs_top_to_bottom(runs: dict[str, Run], name: str) -> None:
     assert run.outputs.get("application/vnd.plotly.v1+json", 0) >= 1, run.outputs
     assert run.outputs.get("text/html", 0) >= 1, run.outputs
     # well under a minute each (measured ~5-30 s on 2 cores, two notebooks at a time)
-    assert run.seconds < 150, f"{name} took {run.seconds:.0f} s; slowest cells: {sorted(run.cells, key=lambda c: -c[1])[:3]}"
+    assert run.seconds < 150, (
+        f"{name} took {run.seconds:.0f} s; slowest cells: {sorted(run.cells, key=lambda c: -c[1])[:3]}"
+    )
