@@ -1,0 +1,160 @@
+"""The notebooks exported to HTML open offline with every chart drawn and the journey graphs visible.
+
+Each notebook is exported exactly as an analyst would share it,
+``jupyter nbconvert --execute --to html`` (in a temporary folder), then opened from disk in
+headless Debian Chromium (/usr/bin/chromium, never downloaded) through Playwright with every
+request that is not ``file://`` aborted — the CDN scripts of the page template (require.js,
+MathJax, the widget manager) fail, plotly.js must be embedded. The test checks that every
+Plotly figure drew (``.main-svg`` with ``path`` elements), that the journey graphs (static
+figures) are on screen and not clipped, and that no script raised. A full-page screenshot of
+each notebook is kept at /tmp/journeylab_nb_<name>.png for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NAMES = [p.stem for p in NOTEBOOKS]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# every Plotly figure on the page, and which of them are journey graphs (first trace "nodes")
+FIGURES = """() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(d => {
+  const r = d.getBoundingClientRect();
+  const area = d.closest('.jp-OutputArea-output') || d.parentElement;
+  const a = area.getBoundingClientRect();
+  const isGraph = !!(d.data && d.data[0] && d.data[0].name === 'nodes');
+  return {
+    id: d.id, svg: !!d.querySelector('.main-svg'), paths: d.querySelectorAll('.main-svg path').length,
+    graph: isGraph, shapes: d.querySelectorAll('.shapelayer path').length,
+    texts: d.querySelectorAll('.textpoint').length, width: r.width, height: r.height,
+    right: r.right, areaRight: a.right,
+  };
+})"""
+ALL_DRAWN = """() => {
+  const divs = Array.from(document.querySelectorAll('.plotly-graph-div'));
+  return divs.length > 0 && divs.every(d => d.querySelector('.main-svg'));
+}"""
+
+
+def _export(path: Path, workdir: Path) -> tuple[Path | None, str, float]:
+    """``jupyter nbconvert --execute --to html`` in ``workdir``; (html, log, seconds)."""
+    shutil.copy(path, workdir / path.name)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--execute",
+            "--to",
+            "html",
+            "--ExecutePreprocessor.timeout=600",
+            path.name,
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    html = workdir / f"{path.stem}.html"
+    log = (proc.stdout + proc.stderr)[-6000:]
+    return (html if proc.returncode == 0 and html.exists() else None), log, time.perf_counter() - t0
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path | None, str, float]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the dev extra)")
+    pytest.importorskip("nbconvert", reason="nbconvert is not installed (the dev extra)")
+    pytest.importorskip("ipykernel", reason="ipykernel is not installed (the notebook extra)")
+    # the slowest first, two at a time
+    order = sorted(NOTEBOOKS, key=lambda p: p.stem != "08_scaling_out")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {p.stem: pool.submit(_export, p, tmp_path_factory.mktemp(p.stem)) for p in order}
+        return {name: f.result() for name, f in futures.items()}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the dev extra)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exported_notebook_draws_offline(exported: dict, browser: object, name: str) -> None:
+    html, log, seconds = exported[name]
+    assert html is not None, f"nbconvert --execute failed for {name}.ipynb:\n{log}"
+    context = browser.new_context(viewport={"width": 1300, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    blocked: list[str] = []
+    errors: list[str] = []
+
+    def route(r: object) -> None:
+        url = r.request.url  # type: ignore[attr-defined]
+        if url.startswith("file://"):
+            r.continue_()  # type: ignore[attr-defined]
+        else:
+            blocked.append(url)
+            r.abort()  # type: ignore[attr-defined]
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(html.as_uri(), wait_until="load")
+        page.wait_for_function(ALL_DRAWN, timeout=60_000)
+        page.wait_for_timeout(500)  # let the last figures finish their layout
+        figures = page.evaluate(FIGURES)
+        shot = Path(f"/tmp/journeylab_nb_{name}.png")
+        page.screenshot(path=str(shot), full_page=True)
+    finally:
+        context.close()
+
+    # plotly.js came from the page itself, not from a CDN
+    assert not [u for u in blocked if "plot.ly" in u or "plotly" in u], blocked
+    assert not errors, f"script errors in {name}.html: {errors}"
+    # every chart drew
+    assert len(figures) >= 3, figures
+    for f in figures:
+        assert f["svg"] and f["paths"] > 0, f"{name}: figure {f['id']} did not draw: {f}"
+        assert f["width"] > 100 and f["height"] > 100, f
+    # the journey graphs are there, drawn and not cut off by the output area
+    graphs = [f for f in figures if f["graph"]]
+    assert graphs, f"{name}: no static journey figure"
+    for g in graphs:
+        assert g["shapes"] >= 2 and g["texts"] >= 2, g
+        assert g["right"] <= g["areaRight"] + 1, f"{name}: journey figure wider than the page: {g}"
+    assert shot.stat().st_size > 20_000
