@@ -26,6 +26,7 @@ from typing import Any
 import msgspec
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from journeylab.errors import JourneyDefinitionError, MissingExtraError
 from journeylab.model.journey import JourneyDef
@@ -134,14 +135,34 @@ def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _canonical(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """Concatenate shard tables and restore the canonical order (by ``keys``, stably).
+
+    Each user's rows sit in one shard, already in order, so a stable sort by time and user
+    gives exactly the single-process order. Categorical columns are merged code-wise.
+    """
+    frames = [f for f in frames if len(f)] or frames[:1]
     if not frames:
         return pd.DataFrame()
-    df = pd.concat(frames, ignore_index=True)
-    for c in df.columns:
-        if isinstance(df[c].dtype, pd.CategoricalDtype):
-            df[c] = df[c].astype(object).astype(pd.CategoricalDtype(sorted(df[c].dropna().astype(str).unique())))
-    # each user's rows are in one shard, in order: a stable sort restores the canonical order
-    return df.sort_values(keys, kind="stable", ignore_index=True)
+    cols: dict[str, Any] = {}
+    for c in frames[0].columns:
+        if isinstance(frames[0][c].dtype, pd.CategoricalDtype):
+            cols[c] = union_categoricals([f[c].astype("category") for f in frames], sort_categories=True)
+        else:
+            cols[c] = pd.concat([f[c] for f in frames], ignore_index=True)
+    df = pd.DataFrame(cols)
+    if len(df) <= 1:
+        return df
+    sort_keys = []
+    for k in reversed(keys):
+        col = df[k]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            sort_keys.append(col.dt.as_unit("ns").astype("int64").to_numpy())
+        elif pd.api.types.is_numeric_dtype(col):
+            sort_keys.append(col.to_numpy())
+        else:
+            sort_keys.append(pd.factorize(col.astype(str), sort=True)[0])
+    order = np.lexsort([np.arange(len(df)), *sort_keys])
+    return df.take(order).reset_index(drop=True)
 
 
 def simulate_sharded(
