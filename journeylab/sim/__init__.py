@@ -3,6 +3,6 @@
 from journeylab.sim.behaviour import BehaviourModel, ChannelBehaviour, GoalLift, Latency
 from journeylab.sim.cohort import Cohort
 from journeylab.sim.result import SimulationResult
-from journeylab.sim.simulator import simulate
+from journeylab.sim.simulator import relevant_events, simulate
 
-__all__ = ["BehaviourModel", "ChannelBehaviour", "GoalLift", "Latency", "Cohort", "SimulationResult", "simulate"]
+__all__ = ["BehaviourModel", "ChannelBehaviour", "GoalLift", "Latency", "Cohort", "SimulationResult", "simulate", "relevant_events"]

@@ -187,11 +187,27 @@ def sweep(
 
 
 def _label(v: Any) -> Any:
+    """A short, readable label for a swept value (durations, goals, limits, DND...).
+
+    >>> from journeylab.model import Limit
+    >>> _label([Limit(max=1, per="day"), Limit(max=3, per="week", channel="push")])
+    '1/day, 3/week push'
+    """
     if hasattr(v, "total_seconds"):
         secs = v.total_seconds()
         return f"{secs / 3600:g} h" if secs % 3600 == 0 else f"{secs / 60:g} min"
     if isinstance(v, list | tuple):
-        return ", ".join(getattr(x, "name", str(x)) for x in v) or "none"
+        return ", ".join(str(_label(x)) for x in v) or "none"
+    if isinstance(v, msgspec.Struct):
+        name = getattr(v, "name", None)
+        if isinstance(name, str):
+            return name
+        if hasattr(v, "max") and hasattr(v, "per"):  # a campaign limit
+            return f"{v.max}/{v.per}" + (f" {v.channel}" if getattr(v, "channel", None) else "")
+        if hasattr(v, "mode") and hasattr(v, "ranges"):  # DND
+            return f"DND {v.mode}"
+        fields = msgspec.structs.asdict(v)
+        return " ".join(f"{k}={_label(x)}" for k, x in fields.items() if x not in (None, [], {}, ""))
     return v
 
 

@@ -41,7 +41,7 @@ from journeylab.model.nodes import CustomList, Inaction, PageCount, PageVisit, R
 from journeylab.sim.behaviour import BehaviourModel, draw
 from journeylab.sim.cohort import Cohort, _isin, read_table
 
-__all__ = ["simulate", "as_definitions", "as_cohort", "to_utc", "resolve_span"]
+__all__ = ["simulate", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
 
 _INF = 1 << 62
 _EMPTY: dict[str, Any] = {}
@@ -63,6 +63,16 @@ def as_definitions(journeys: Any) -> list[JourneyDef]:
     if not out:
         raise JourneyDefinitionError("give at least one journey", "$")
     return out
+
+
+def relevant_events(journeys: Any) -> list[str]:
+    """The event names the given journeys can react to (everything else is dropped early).
+
+    >>> from journeylab.examples import reference_journey
+    >>> relevant_events(reference_journey())
+    ['Added To Cart', 'App Launched', 'Charged']
+    """
+    return sorted(JourneySet(as_definitions(journeys)).relevant_events)
 
 
 def resolve_span(start: Any, end: Any, first: Any, last: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
