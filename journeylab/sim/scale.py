@@ -152,16 +152,20 @@ def _canonical(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     df = pd.DataFrame(cols)
     if len(df) <= 1:
         return df
-    sort_keys = []
-    for k in reversed(keys):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # Arrow's multi-key sort is stable and runs in C++ on all cores
+    key_cols = {}
+    for k in keys:
         col = df[k]
         if pd.api.types.is_datetime64_any_dtype(col):
-            sort_keys.append(col.dt.as_unit("ns").astype("int64").to_numpy())
+            key_cols[k] = pa.array(col.dt.as_unit("ns").astype("int64").to_numpy())
         elif pd.api.types.is_numeric_dtype(col):
-            sort_keys.append(col.to_numpy())
+            key_cols[k] = pa.array(col.to_numpy())
         else:
-            sort_keys.append(pd.factorize(col.astype(str), sort=True)[0])
-    order = np.lexsort([np.arange(len(df)), *sort_keys])
+            key_cols[k] = pa.array(col.astype(str), type=pa.string())
+    order = pc.sort_indices(pa.table(key_cols), sort_keys=[(k, "ascending") for k in keys]).to_numpy()
     return df.take(order).reset_index(drop=True)
 
 
