@@ -5,9 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from journeylab import examples
+
 START = pd.Timestamp("2026-10-01", tz="UTC")
 END = pd.Timestamp("2026-10-15", tz="UTC")
 NAMES = ["App Launched", "Added To Cart", "Charged", "Ride Completed", "Page Viewed", "Product Viewed"]
+
+
+JOURNEYS = {
+    "reference": lambda: [examples.reference_journey()],
+    "cart": lambda: [examples.cart_abandonment()],
+    "promo_reentry": lambda: [examples.purchase_promo(reentry=True)],
+    "ride_tier": lambda: [examples.ride_tier()],
+    "trigger_pair": lambda: list(examples.journey_trigger_pair()),
+}
 
 
 def cohort(n: int = 300, seed: int = 0, per_user: int = 25) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -8,53 +8,17 @@ import subprocess
 import uuid
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-
-from journeylab import examples
+from helpers import END, JOURNEYS, NAMES, START  # noqa: F401 - shared with the simulator tests
+from helpers import cohort as _cohort
 
 ROOT = Path(__file__).resolve().parents[1]
-START = pd.Timestamp("2026-10-01", tz="UTC")
-END = pd.Timestamp("2026-10-15", tz="UTC")
-NAMES = ["App Launched", "Added To Cart", "Charged", "Ride Completed", "Page Viewed", "Product Viewed"]
-
-JOURNEYS = {
-    "reference": lambda: [examples.reference_journey()],
-    "cart": lambda: [examples.cart_abandonment()],
-    "promo_reentry": lambda: [examples.purchase_promo(reentry=True)],
-    "ride_tier": lambda: [examples.ride_tier()],
-    "trigger_pair": lambda: list(examples.journey_trigger_pair()),
-}
 
 
 def cohort(n: int = 150, seed: int = 0, per_user: int = 20) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A small random cohort: ties on the same second and on exact minutes, events before START."""
-    rng = np.random.default_rng(seed)
-    users = np.array([f"u{i:04d}" for i in range(n)], dtype=object)
-    m = n * per_user
-    ts = START.value // 10**9 - 2 * 86400 + rng.integers(0, 16 * 86400, m)
-    minute = rng.random(m) < 0.2
-    ts[minute] = ts[minute] // 60 * 60
-    ev = pd.DataFrame(
-        {
-            "user_id": users[rng.integers(0, n, m)],
-            "ts": pd.to_datetime(ts, unit="s", utc=True),
-            "event": rng.choice(NAMES, m, p=[0.25, 0.15, 0.08, 0.12, 0.3, 0.1]),
-            "amount": np.round(rng.random(m) * 100, 2),
-        }
-    ).sort_values("ts", kind="stable", ignore_index=True)
-    prof = pd.DataFrame(
-        {
-            "user_id": users,
-            "push_token": np.where(rng.random(n) < 0.7, "tok", None),
-            "email": np.where(rng.random(n) < 0.8, "x@example.com", None),
-            "phone": np.where(rng.random(n) < 0.5, "+1", None),
-            "first_name": "Sam",
-            "ride_count": rng.integers(0, 12, n),
-        }
-    )
-    return prof, ev
+    """A small random cohort (see ``helpers.cohort``), sized for runtime tests."""
+    return _cohort(n, seed, per_user)
 
 
 def profiles_of(prof: pd.DataFrame) -> dict[str, dict]:

@@ -5,21 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import END, START, cohort, sim_rows
+from helpers import END, JOURNEYS, START, cohort, sim_rows
 
 from journeylab import examples
 from journeylab.engine import Control, ReferenceDriver
 from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.sim import BehaviourModel, ChannelBehaviour, Cohort, GoalLift, Latency, simulate
 from journeylab.sim.replay import replay_inputs
-
-JOURNEYS = {
-    "reference": lambda: [examples.reference_journey()],
-    "cart": lambda: [examples.cart_abandonment()],
-    "promo_reentry": lambda: [examples.purchase_promo(reentry=True)],
-    "ride_tier": lambda: [examples.ride_tier()],
-    "trigger_pair": lambda: list(examples.journey_trigger_pair()),
-}
 
 
 def reference_trace(defs, prof, ev, res):
