@@ -37,10 +37,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _need_browser() -> None:
+def _need_chromium() -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the dev extra)")
+
+
+def _need_browser() -> None:
+    _need_chromium()
     if shutil.which("jupyter") is None and not _has_module("jupyterlab"):
         pytest.skip("JupyterLab is not installed (the notebook extra)")
 
@@ -121,7 +125,8 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[object]:
-    _need_browser()
+    """One headless Debian Chromium for the whole test session (widget, report, notebooks)."""
+    _need_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

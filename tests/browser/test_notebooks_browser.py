@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,14 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 NAMES = [p.stem for p in NOTEBOOKS]
 CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # every Plotly figure on the page, and which of them are journey graphs (first trace "nodes")
 FIGURES = """() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(d => {
@@ -100,24 +91,11 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path |
         return {name: f.result() for name, f in futures.items()}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the dev extra)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_exported_notebook_draws_offline(exported: dict, browser: object, name: str) -> None:
+def test_exported_notebook_draws_offline(exported: dict, chromium: object, name: str) -> None:
     html, log, seconds = exported[name]
     assert html is not None, f"nbconvert --execute failed for {name}.ipynb:\n{log}"
-    context = browser.new_context(viewport={"width": 1300, "height": 900})  # type: ignore[attr-defined]
+    context = chromium.new_context(viewport={"width": 1300, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
     page.set_default_timeout(60_000)
     blocked: list[str] = []

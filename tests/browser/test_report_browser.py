@@ -8,7 +8,6 @@ report is kept at /tmp/journeylab_report.png for a person to look at.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -16,28 +15,12 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path("/tmp/journeylab_report.png")
 START, END = "2026-10-01T00:00Z", "2026-10-15T00:00Z"
 ALL_DRAWN = """() => {
   const divs = Array.from(document.querySelectorAll('.plotly-graph-div'));
   return divs.length > 0 && divs.every(d => d.querySelector('.main-svg'));
 }"""
-
-
-@pytest.fixture(scope="module")
-def report_browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the dev extra)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class Offline:
@@ -88,9 +71,9 @@ def figure_report(tmp: Path) -> tuple[Path, object]:
     return write_report(res, tmp / "report.html", ci=ci, sweep=sw, compare=cmp), res
 
 
-def test_report_draws_every_chart_offline(report_browser: object, tmp_path: Path) -> None:
+def test_report_draws_every_chart_offline(chromium: object, tmp_path: Path) -> None:
     path, _res = figure_report(tmp_path)
-    view = Offline(report_browser)
+    view = Offline(chromium)
     try:
         page = view.page
         page.goto(path.as_uri())
@@ -125,7 +108,7 @@ def test_report_draws_every_chart_offline(report_browser: object, tmp_path: Path
     assert SCREENSHOT.stat().st_size > 100_000
 
 
-def test_notebook_output_draws_with_an_amd_loader_and_out_of_order(report_browser: object, tmp_path: Path) -> None:
+def test_notebook_output_draws_with_an_amd_loader_and_out_of_order(chromium: object, tmp_path: Path) -> None:
     """result_html outputs as a notebook page holds them: the one carrying plotly.js comes
     after the other, and the page has an AMD ``define`` (require.js) that plotly.js must
     not register with."""
@@ -146,7 +129,7 @@ def test_notebook_output_draws_with_an_amd_loader_and_out_of_order(report_browse
     page_html = f"<!DOCTYPE html><html><head><meta charset='utf-8'>{amd}</head><body>{later}<hr>{first}</body></html>"
     path = tmp_path / "notebook.html"
     path.write_text(page_html, encoding="utf-8")
-    view = Offline(report_browser, width=1100)
+    view = Offline(chromium, width=1100)
     try:
         page = view.page
         page.goto(path.as_uri())
