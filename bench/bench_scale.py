@@ -28,7 +28,7 @@ def _single(path: str) -> None:
     from journeylab.sim.scale import ParquetCohort
 
     t0 = time.perf_counter()
-    res = simulate(reference_journey(), ParquetCohort(path), seed=1)  # reads what the journey needs
+    res = simulate(reference_journey(), ParquetCohort(path), seed=1, workers=1)  # reads what the journey needs
     wall = time.perf_counter() - t0
     print(json.dumps({"wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "rows": len(res.trace), "entered": int(res.journey_stats["entered"]),

@@ -10,16 +10,20 @@ For each size, in one process per measurement (so peak memory is the run's own; 
 ``--naive-max`` are simulated from Parquet files written once, reading only what the journey
 needs, and the naive model is not run):
 (a) ``journeylab.simulate`` from the DataFrames (cohort checks, filtering, SimPy run, the
-full trace and node statistics) and (b) ``bench/naive_simpy.py`` (one SimPy process per user
-replaying its events). Both must give the same node counts; the ratio is printed.
+full trace and node statistics; by default on every core, ``--workers 1`` for one process)
+and (b) ``bench/naive_simpy.py`` (one SimPy process per user replaying its events). Both
+must give the same node counts; the ratio is printed. Peak memory is the summed PSS of the
+measuring process and its workers (shared pages counted once), sampled every 50 ms.
 
     python bench/bench_simulator.py                 # 10k and 100k side by side, 1M journeylab only
     python bench/bench_simulator.py --sizes 10000 100000 1000000 --naive-max 100000
+    python bench/bench_simulator.py --workers 1     # journeylab in one process
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -29,7 +33,44 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def _child(kind: str, n: int, seed: int, parquet: str | None = None) -> None:
+class _TreeMemory:
+    """Peak memory of this process and its worker processes together: the summed
+    proportional set size (PSS: shared pages split between the processes sharing them),
+    sampled every ``every`` seconds from a thread while the run goes on."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        import threading
+
+        import psutil
+
+        self._me = psutil.Process()
+        self.peak = self._sample()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> int:
+        import psutil
+
+        total = 0
+        for p in [self._me, *self._me.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                total += p.memory_full_info().pss
+        return total
+
+    def _watch(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.peak = max(self.peak, self._sample())
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MB."""
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._sample())
+        return self.peak / 2**20
+
+
+def _child(kind: str, n: int, seed: int, parquet: str | None = None, workers: int | None = None) -> None:
     import resource
 
     import pandas as pd
@@ -41,22 +82,21 @@ def _child(kind: str, n: int, seed: int, parquet: str | None = None) -> None:
 
     behaviour = BehaviourModel.default().with_channel("push", view=0.3, view_latency=Latency.exponential(minutes=10))
     if parquet:  # large cohorts: simulate straight from the Parquet files (reads what the journey needs)
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        mem = _TreeMemory()
         t0 = time.perf_counter()
-        res = simulate(reference_journey(), ParquetCohort(parquet), seed=seed, behaviour=behaviour)
+        res = simulate(reference_journey(), ParquetCohort(parquet), seed=seed, behaviour=behaviour, workers=workers)
         ns = res.node_stats
         wall = time.perf_counter() - t0
-        print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                          "before_mb": base / 1024, "counts": {}, "trace_rows": len(res.trace), "events": int(n * 20),
-                          "entered": int(ns["entered"].iloc[0])}))
+        print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": mem.stop(), "counts": {},
+                          "trace_rows": len(res.trace), "events": int(n * 20), "entered": int(ns["entered"].iloc[0])}))
         return
     profiles, events = generate_cohort(n, seed=seed)
     start = events["ts"].iloc[0].floor("D")
     end = events["ts"].iloc[-1].floor("s") + pd.Timedelta(seconds=1)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    mem = _TreeMemory()
     t0 = time.perf_counter()
     if kind == "journeylab":
-        res = simulate(reference_journey(), (profiles, events), start, end, seed=seed, behaviour=behaviour)
+        res = simulate(reference_journey(), (profiles, events), start, end, seed=seed, behaviour=behaviour, workers=workers)
         ns = res.node_stats
         counts = {f"{node}.{col}": int(ns.loc[node, col]) for node in ns.index for col in ("entered", "left_yes", "left_next", "left_timeout", "exited")}
         rows = len(res.trace)
@@ -68,13 +108,12 @@ def _child(kind: str, n: int, seed: int, parquet: str | None = None) -> None:
         counts = {k: int(v) for k, v in c.items()}
         rows = 0
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": peak / 1024, "before_mb": base / 1024,
-                      "counts": counts, "trace_rows": rows, "events": len(events)}))
+    print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": mem.stop(), "counts": counts, "trace_rows": rows,
+                      "events": len(events), "self_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def _measure(kind: str, n: int, seed: int, parquet: str | None = None) -> dict:
-    extra = [parquet] if parquet else []
+def _measure(kind: str, n: int, seed: int, parquet: str | None = None, workers: int | None = None) -> dict:
+    extra = [parquet or "-", str(workers or 0)]
     out = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(seed), *extra], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -89,10 +128,12 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--naive-max", type=int, default=100_000, help="largest size the naive model runs at")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=None, help="journeylab's worker processes (default: every core)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _child(args.child[0], int(args.child[1]), int(args.child[2]), args.child[3] if len(args.child) > 3 else None)
+        parquet, workers = args.child[3], int(args.child[4])
+        _child(args.child[0], int(args.child[1]), int(args.child[2]), None if parquet == "-" else parquet, workers or None)
         return
     print(f"{'users':>9} {'events':>11} {'journeylab s':>13} {'peak MB':>8} {'naive s':>9} {'peak MB':>8} {'ratio':>7}  counts")
     prev = None
@@ -105,7 +146,7 @@ def main() -> None:
             if not (path / "events.parquet").exists():
                 write_cohort(path, n, seed=args.seed)
             parquet = str(path)
-        a = _measure("journeylab", n, args.seed, parquet)
+        a = _measure("journeylab", n, args.seed, parquet, args.workers)
         line = f"{n:>9,} {a['events']:>11,} {a['wall']:>13.2f} {a['peak_mb']:>8.0f}"
         if n <= args.naive_max:
             b = _measure("naive", n, args.seed)

@@ -93,11 +93,60 @@ def _s(x: Any) -> Any:
     return x
 
 
+def _codes(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Integer codes (-1: missing) and their labels; categoricals reuse their own codes."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy(dtype=np.int64), [str(c) for c in col.cat.categories]
+    codes, labels = pd.factorize(col)
+    return codes.astype(np.int64, copy=False), [str(c) for c in labels]
+
+
+class _Tab:
+    """Counts of (row label, column label) pairs over some rows, read by label: a crosstab
+    that stays fast on large traces."""
+
+    def __init__(self, a: tuple[np.ndarray, list[Any]], b: tuple[np.ndarray, list[Any]], rows: np.ndarray | None = None):
+        ac, self.a_labels = a
+        bc, self.b_labels = b
+        if rows is not None:
+            ac, bc = ac[rows], bc[rows]
+        ok = (ac >= 0) & (bc >= 0)
+        nb = len(self.b_labels)
+        flat = np.bincount(ac[ok] * nb + bc[ok], minlength=len(self.a_labels) * nb)
+        self.m = flat.reshape(len(self.a_labels), nb)
+        self.a_index = {v: i for i, v in enumerate(self.a_labels)}
+        self.b_index = {v: i for i, v in enumerate(self.b_labels)}
+
+    def column(self, label: str, index: list[str]) -> np.ndarray:
+        j = self.b_index.get(label)
+        if j is None:
+            return np.zeros(len(index), dtype=np.int64)
+        return np.array([self.m[self.a_index[x], j] if x in self.a_index else 0 for x in index], dtype=np.int64)
+
+    def present(self) -> list[str]:
+        """Column labels with at least one count, sorted."""
+        return sorted(self.b_labels[j] for j in np.flatnonzero(self.m.sum(axis=0)))
+
+
+def _last_rows(trace: pd.DataFrame) -> np.ndarray:
+    """Positions of the last entered/exited row of each (journey, user): where everyone is
+    at the end (the trace is in canonical order, so the last row is the latest)."""
+    ev, labels = _codes(trace["event"])
+    marks = [i for i, v in enumerate(labels) if v in ("entered", "exited")]
+    rows = np.flatnonzero(np.isin(ev, marks))
+    if not len(rows):
+        return rows
+    users, _ = pd.factorize(trace["user_id"].to_numpy()[rows])
+    jr, _ = _codes(trace["journey"].iloc[rows])
+    key = jr * (int(users.max()) + 1) + users
+    last = np.full(int(key.max()) + 1, -1, dtype=np.int64)
+    np.maximum.at(last, key, rows)
+    return np.sort(last[last >= 0])
+
+
 def _positions(trace: pd.DataFrame) -> pd.DataFrame:
     """The last entered/exited row of each (journey, user): where everyone is at the end."""
-    ev = _s(trace["event"])
-    pos = trace[(ev == "entered") | (ev == "exited")]
-    return pos.groupby([_s(pos["journey"]), pos["user_id"]], sort=False, observed=True).tail(1)
+    return trace.iloc[_last_rows(trace)]
 
 
 def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str] | None = None) -> pd.DataFrame:
@@ -108,37 +157,37 @@ def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str]
     node at the end of the trace; ``stuck`` those who timed out with no timeout connector.
     """
     t = _one_journey(trace, journey)
-    ev = _s(t["event"])
-    node = _s(t["node"])
-    counts = pd.crosstab(node, ev) if len(t) else pd.DataFrame()
-    out = pd.DataFrame(index=pd.Index(sorted(set(node)) if nodes is None else nodes, name="node"))
+    node = _codes(t["node"])
+    ev = _codes(t["event"])
+    if nodes is None:
+        present = np.unique(node[0][node[0] >= 0])
+        nodes = sorted(node[1][i] for i in present)
+    index = list(nodes)
+    counts = _Tab(node, ev)
+    ev_index = {v: i for i, v in enumerate(ev[1])}
 
-    def col(event: str) -> pd.Series:
-        if event in counts.columns:
-            return counts[event].reindex(out.index, fill_value=0)
-        return pd.Series(0, index=out.index)
+    def rows_of(event: str) -> np.ndarray:
+        code = ev_index.get(event)
+        return np.flatnonzero(ev[0] == code) if code is not None else np.zeros(0, dtype=np.int64)
 
-    out["entered"] = col("entered")
-    pos = _positions(t)
-    at = _s(pos.loc[_s(pos["event"]) == "entered", "node"]).value_counts()
-    out["waiting"] = at.reindex(out.index, fill_value=0)
-    out["timed_out"] = col("timed_out")
-    out["stuck"] = col("waiting")
-    left = t[ev == "left"]
-    by_port = pd.crosstab(_s(left["node"]), _s(left["port"])) if len(left) else pd.DataFrame()
-    ports = list(PORT_COLUMNS) + [f"left_{p}" for p in by_port.columns if f"left_{p}" not in PORT_COLUMNS]
+    out: dict[str, Any] = {"entered": counts.column("entered", index)}
+    last = _last_rows(t)
+    at = last[ev[0][last] == ev_index.get("entered", -2)]
+    out["waiting"] = _Tab(node, (np.zeros(len(t), dtype=np.int64), ["at"]), at).column("at", index)
+    out["timed_out"] = counts.column("timed_out", index)
+    out["stuck"] = counts.column("waiting", index)
+    by_port = _Tab(node, _codes(t["port"]), rows_of("left"))
+    ports = list(PORT_COLUMNS) + [f"left_{p}" for p in by_port.present() if f"left_{p}" not in PORT_COLUMNS]
     for pc in ports:
-        p = pc[len("left_") :]
-        out[pc] = by_port[p].reindex(out.index, fill_value=0) if p in by_port.columns else 0
+        out[pc] = by_port.column(pc[len("left_") :], index)
     for e in ("sent", "deferred", "discarded"):
-        out[e] = col(e)
-    disc = t[ev == "discarded"]
-    by_reason = pd.crosstab(_s(disc["node"]), _s(disc["detail"])) if len(disc) else pd.DataFrame()
+        out[e] = counts.column(e, index)
+    by_reason = _Tab(node, _codes(t["detail"]), rows_of("discarded"))
     for r in DISCARD_REASONS:
-        out[f"discarded_{r}"] = by_reason[r].reindex(out.index, fill_value=0) if r in by_reason.columns else 0
+        out[f"discarded_{r}"] = by_reason.column(r, index)
     for e in ("delivered", "viewed", "clicked", "profile_updated", "exited"):
-        out[e] = col(e)
-    return out.fillna(0).astype("int64")
+        out[e] = counts.column(e, index)
+    return pd.DataFrame(out, index=pd.Index(index, name="node"), dtype="int64")
 
 
 def edge_flows(trace: pd.DataFrame, definition: Any, journey: str | None = None) -> pd.DataFrame:

@@ -139,3 +139,77 @@ def test_waiting_over_time_ends_at_the_users_still_waiting_and_never_goes_negati
     waiting = res.node_stats["waiting"]
     assert last.reindex(waiting.index, fill_value=0).tolist() == waiting.tolist()
     assert waiting.sum() == res.journey_stats["active"]
+
+
+@pytest.mark.parametrize("name", sorted(JOURNEYS))
+def test_worker_processes_give_the_same_result_as_one_process(name):
+    """Users split over forked workers (u % workers) come back as the very same result."""
+    prof, ev = cohort(400, seed=sorted(JOURNEYS).index(name) + 10)
+    beh = BehaviourModel.default().with_channel("push", view=0.6, click=0.3, lift=GoalLift("Charged", 0.5))
+    one = simulate(JOURNEYS[name](), (prof, ev), START, END, seed=5, behaviour=beh, workers=1)
+    assert len(one.trace) > 100
+    for workers in (2, 3):
+        many = simulate(JOURNEYS[name](), (prof, ev), START, END, seed=5, behaviour=beh, workers=workers)
+        pd.testing.assert_frame_equal(one.trace, many.trace)
+        pd.testing.assert_frame_equal(one.sends, many.sends)
+        pd.testing.assert_frame_equal(one.responses, many.responses)
+        pd.testing.assert_frame_equal(one.all_node_stats, many.all_node_stats)
+        pd.testing.assert_frame_equal(one.all_journey_stats, many.all_journey_stats)
+
+
+def test_large_runs_use_every_core_by_default_and_small_ones_stay_in_process():
+    from journeylab.engine.multi import JourneySet
+    from journeylab.sim.simulator import _PARALLEL_FROM, _auto_workers, _Run
+
+    s0, e0 = int(START.timestamp()), int(END.timestamp())
+
+    def run_of(n_users):
+        prof, ev = cohort(n_users, seed=1, per_user=40)
+        defs = [examples.reference_journey().definition]
+        js = JourneySet(defs, controls={defs[0].id: Control.running_from(s0)})
+        return _Run(js, Cohort(prof, ev), s0, e0, 0, BehaviourModel.default(), 86400)
+
+    small, large = run_of(50), run_of(8000)
+    assert small.n_events < _PARALLEL_FROM <= large.n_events
+    assert _auto_workers(small) == 1
+    import os
+    import sys
+
+    expected = min(len(os.sched_getaffinity(0)), 8) if sys.platform == "linux" else 1
+    assert _auto_workers(large) == expected
+
+
+def test_an_error_in_a_worker_is_raised_in_the_caller_with_the_workers_traceback():
+    class Broken(BehaviourModel):
+        def for_node(self, channel, node):
+            raise ValueError(f"no behaviour for {channel}")
+
+    prof, ev = cohort(200, seed=3)
+    with pytest.raises(ValueError, match="no behaviour for push") as info:
+        simulate(examples.reference_journey(), (prof, ev), START, END, behaviour=Broken.default(), workers=2)
+    assert any("in simulation worker" in n and "for_node" in n for n in getattr(info.value, "__notes__", []))
+    for bad in (0, -1, 1.5, "2", True):
+        with pytest.raises(JourneyDefinitionError, match="workers") as err:
+            simulate(examples.reference_journey(), (prof, ev), START, END, workers=bad)
+        assert err.value.path == "workers"
+
+
+def test_progress_bar_follows_the_workers_to_the_last_period():
+    from tqdm.auto import tqdm
+
+    seen = []
+    orig = tqdm.close
+
+    def close(self):
+        seen.append((self.n, self.total))
+        orig(self)
+
+    prof, ev = cohort(300, seed=4)
+    tqdm.close = close
+    try:
+        for workers in (1, 2):  # the span runs 10 days past the last event: idle periods are skipped
+            simulate(examples.reference_journey(), (prof, ev), START, END + pd.Timedelta(days=10), progress=True, workers=workers)
+    finally:
+        tqdm.close = orig
+    days = (END - START).days + 10
+    assert len(seen) >= 2 and set(seen) == {(days, days)}

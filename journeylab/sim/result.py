@@ -44,13 +44,14 @@ class SimulationResult:
     @classmethod
     def from_run(cls, run: Any, defs: list[JourneyDef], cohort: Any, start: pd.Timestamp, end: pd.Timestamp, seed: int) -> SimulationResult:
         sends = pd.DataFrame(
-            [(s.id, s.journey, s.version, s.user_id, s.node, s.channel, s.ts) for s in run.sends],
+            [t for c in run.chunks for t in c["sends"]],
             columns=["message_id", "journey", "version", "user_id", "node", "channel", "ts"],
         )
+        sends = sends.sort_values(["ts", "user_id", "message_id"], kind="stable", ignore_index=True)
         sends["ts"] = pd.to_datetime(sends["ts"], unit="s", utc=True)
-        resp = pd.DataFrame(run.responses, columns=["user_id", "ts", "seq", "kind", "message_id", "event"])
+        resp = pd.DataFrame([t for c in run.chunks for t in c["responses"]], columns=["user_id", "ts", "seq", "kind", "message_id", "event"])
+        resp = resp.sort_values(["ts", "user_id", "seq"], kind="stable", ignore_index=True)
         resp["ts"] = pd.to_datetime(resp["ts"], unit="s", utc=True)
-        resp = resp.sort_values(["ts", "user_id", "seq"], kind="stable").reset_index(drop=True)
         return cls(
             trace=run.trace_frame(),
             journeys=list(defs),

@@ -120,7 +120,7 @@ def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
     behaviour = payload["behaviour"]
     res = simulate(
         defs, (profiles, events), payload["start"], payload["end"], seed=payload["seed"], behaviour=behaviour,
-        lifecycle=payload["lifecycle"], custom_lists=payload["custom_lists"], period=payload["period"],
+        lifecycle=payload["lifecycle"], custom_lists=payload["custom_lists"], period=payload["period"], workers=1,
     )
     return {
         "shard": payload["shard"],

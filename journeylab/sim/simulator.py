@@ -22,8 +22,15 @@ import contextlib
 import datetime as dt
 import gc
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
-from operator import itemgetter
+import os
+import pickle
+import selectors
+import signal
+import struct
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +39,14 @@ import pandas as pd
 import simpy
 
 from journeylab.engine.multi import JourneySet
-from journeylab.engine.state import Control
-from journeylab.engine.types import Action, Event, Feedback, ProfileChanged, Send, TraceRecord
+from journeylab.engine.state import Control, UserState
+from journeylab.engine.types import TRACE_COLUMNS, Action, Event, Feedback, Send, TraceRecord
 from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
 from journeylab.model.nodes import CustomList, Inaction, PageCount, PageVisit, Referrer
 from journeylab.sim.behaviour import BehaviourModel, draw
-from journeylab.sim.cohort import Cohort, _isin, read_table
+from journeylab.sim.cohort import Cohort, read_table
 
 __all__ = ["simulate", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
 
@@ -189,7 +196,11 @@ def _lead_seconds(js: JourneySet) -> int:
 
 
 class _Run:
-    """One simulation: the period loop and the per-user advance."""
+    """One simulation: the period loop and the per-user advance.
+
+    ``_prepare`` sorts the events once (numpy arrays); ``_materialize`` turns them into the
+    plain lists the loop reads — for every user, or in a forked worker for its part of the
+    users only (users never share state, so parts run independently)."""
 
     def __init__(
         self,
@@ -208,12 +219,12 @@ class _Run:
         self.row_runs: list[int] = []  # flat (user code, row count) pairs, in emission order
         self.sends: list[Send] = []
         self.responses: list[tuple[str, int, int, str, str, str]] = []
-        self.profile_changes: list[ProfileChanged] = []
         self.pending: dict[int, list[tuple[int, int, Any]]] = {}
         self._seq = 0
         self._useq: dict[int, int] = {}
         self.calendar: dict[int, set[int]] = {}
         self.cal_heap: list[int] = []
+        self.chunks: list[dict[str, Any]] = []  # columnar results, one per worker
         self._prepare(cohort)
 
     # ------------------------------------------------------------------ data
@@ -225,39 +236,82 @@ class _Run:
         ts_all = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
         mask = ev["event"].isin(list(js.relevant_events)).to_numpy() & (ts_all < self.end) & (ts_all >= self.start - lead)
         idx = np.flatnonzero(mask)
-        idx = idx[self._within_bounds(ev, idx, ts_all[idx])]
+        ucodes, ulabels = pd.factorize(ev["user_id"].iloc[idx])  # users hashed once
+        ncodes, nlabels = pd.factorize(ev["event"].iloc[idx])  # and event names
+        names = np.asarray([str(x) for x in nlabels], dtype=object)
+        keep = self._within_bounds(ncodes, names, ucodes, ts_all[idx])
+        idx, ucodes, ncodes = idx[keep], ucodes[keep], ncodes[keep]
         need = _filter_props(js_defs(js))
         cols = sorted({c for v in need.values() for c in v} & set(ev.columns))
-        keep_cols = ["user_id", "event", *cols] + (["event_id"] if "event_id" in ev.columns else [])
-        sub = ev[keep_cols].iloc[idx]
+        sub = ev[cols + (["event_id"] if "event_id" in ev.columns else [])].iloc[idx]
         _check_ids(sub, idx)
         ts = ts_all[idx]
         prof = cohort.profiles
+        labels = np.asarray(ulabels, dtype=object).astype(str).astype(object)
         if js.needs_all_users:
-            users = prof["user_id"].to_numpy(dtype=object)
-        else:
-            users = pd.unique(sub["user_id"].to_numpy(dtype=object))
-        users = np.sort(users.astype(str)).astype(object)
+            users = np.sort(prof["user_id"].to_numpy(dtype=object).astype(str)).astype(object)
+            codes = pd.Index(users).get_indexer(labels)[ucodes]
+        else:  # the users with events left, in user id order
+            present = np.flatnonzero(np.bincount(ucodes, minlength=len(labels)))
+            by_id = present[np.argsort(labels[present], kind="stable")]
+            users = labels[by_id]
+            remap = np.full(len(labels), -1, dtype=np.int64)
+            remap[by_id] = np.arange(len(by_id))
+            codes = remap[ucodes]
         self.user_ids: list[str] = users.tolist()
-        uindex = pd.Index(users)
-        codes = uindex.get_indexer(sub["user_id"].to_numpy(dtype=object))
         per = np.where(ts < self.start, -1, (ts - self.start) // self.period).astype(np.int64)
         order = np.lexsort((np.arange(len(ts)), ts, codes, per))
-        self.ev_ts: list[int] = ts[order].tolist()
-        self.ev_user = codes[order]
-        self.ev_per = per[order]
-        names = sub["event"].to_numpy(dtype=object)[order]
-        self.ev_name: list[str] = [str(x) for x in names]
+        self._ts = ts[order]
+        self._user = codes[order]
+        self._per = per[order]
+        self._names = names[ncodes[order]]
+        self._need = need
+        self._props = {c: sub[c].to_numpy(dtype=object)[order] for c in cols}
+        # profiles: per column a list with None where the value is missing; dicts built lazily
+        p = prof.set_index("user_id")
+        self.prof_pos: list[int] = pd.Index(p.index).get_indexer(users).tolist()
+        wanted = _profile_columns(js_defs(js), list(p.columns))
+        self.prof_cols: list[tuple[str, list[Any]]] = []
+        for c in wanted:
+            col = p[c]
+            values = col.to_numpy(dtype=object)
+            missing = col.isna().to_numpy()
+            if missing.any():
+                values = values.copy()
+                values[missing] = None
+            self.prof_cols.append((c, values.tolist()))
+        self.states: list[Any] = [None] * len(users)
+        self.wake: list[int] = [_INF] * len(users)  # each user's next wake-up, as last computed
+        self.solo = js.solo
+        self._as_engine = _SetAsEngine(js)
+
+    @property
+    def n_events(self) -> int:
+        """Cohort events the journeys can react to (after prefiltering)."""
+        return len(self._ts)
+
+    def _materialize(self, part: tuple[int, int] | None) -> None:
+        """The loop's lists: for every user, or for users ``u % parts == k`` of ``part=(k, parts)``."""
+        if part is None:
+            sel: Any = slice(None)
+            mine: Iterable[int] = range(len(self.user_ids))
+        else:
+            k, parts = part
+            sel = np.flatnonzero(self._user % parts == k)
+            mine = range(k, len(self.user_ids), parts)
+        self.ev_ts: list[int] = self._ts[sel].tolist()
+        self.ev_user = self._user[sel]
+        ev_per = self._per[sel]
+        self.ev_name: list[str] = [str(x) for x in self._names[sel]]
         self.ev_props: list[dict[str, Any]] | None = None
-        if cols:
-            frame = sub[cols].iloc[order]
-            values = {c: frame[c].to_numpy(dtype=object).tolist() for c in cols}
+        if self._props:
+            values = {c: arr[sel].tolist() for c, arr in self._props.items()}
+            need = self._need
             props: list[dict[str, Any]] = []
-            empty: dict[str, Any] = {}
             for i, name in enumerate(self.ev_name):
                 wanted = need.get(name)
                 if not wanted:
-                    props.append(empty)
+                    props.append(_EMPTY)
                     continue
                 d = {}
                 for c in wanted:
@@ -267,31 +321,24 @@ class _Run:
                             d[c] = v
                 props.append(d)
             self.ev_props = props
-        # profiles: built lazily per user from columns
-        p = prof.set_index("user_id")
-        self.prof_pos = pd.Index(p.index).get_indexer(users)
-        wanted = _profile_columns(js_defs(js), list(p.columns))
-        self.prof_cols = {c: p[c].to_numpy(dtype=object) for c in wanted}
-        self.states: list[dict | None] = [None] * len(users)
-        self.wake: list[int] = [_INF] * len(users)  # each user's next wake-up, as last computed
-        self.solo = js.solo
-        self._as_engine = _SetAsEngine(js)
-        # period blocks
-        self.periods = np.unique(self.ev_per).tolist()
-        self.block_start = np.searchsorted(self.ev_per, self.periods, side="left").tolist()
-        self.block_end = np.searchsorted(self.ev_per, self.periods, side="right").tolist()
-        if js.needs_all_users:
-            self._cal_add(-1, range(len(users)))
+        self.periods = np.unique(ev_per).tolist()
+        self.block_start = np.searchsorted(ev_per, self.periods, side="left").tolist()
+        self.block_end = np.searchsorted(ev_per, self.periods, side="right").tolist()
+        if self.js.needs_all_users:
+            self._cal_add(-1, mine)
 
-    def _within_bounds(self, ev: pd.DataFrame, idx: np.ndarray, ts: np.ndarray) -> np.ndarray:
-        """Rows (positions in ``idx``) any journey can still react to, by the engines' bounds."""
-        names = ev["event"].iloc[idx]
-        codes, _ = pd.factorize(ev["user_id"].iloc[idx])
+    def _within_bounds(self, ncodes: np.ndarray, names: np.ndarray, codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """Which events (name codes into ``names``, user codes, instants) any journey can
+        still react to, by the engines' bounds."""
         n_users = int(codes.max()) + 1 if len(codes) else 0
-        keep = np.zeros(len(idx), dtype=bool)
+        keep = np.zeros(len(codes), dtype=bool)
         big = np.iinfo(np.int64).max
+
+        def named(which: Iterable[str]) -> np.ndarray:
+            return np.isin(ncodes, np.flatnonzero(np.isin(names, list(which))))
+
         for eng in self.js.all_engines():
-            rel = _isin(names, pd.Series(sorted(eng.relevant_events), dtype=object)).to_numpy()
+            rel = named(eng.relevant_events)
             bounds = eng.activity_bounds()
             ctl = self.js.control(eng.id)
             if bounds is None:
@@ -299,12 +346,12 @@ class _Run:
                 continue
             triggers, exempt, tail, first_only = bounds
             first_only = first_only and len(ctl.timeline) == 1
-            trig = _isin(names, pd.Series(sorted(triggers), dtype=object)).to_numpy()
+            trig = named(triggers)
             first = np.full(n_users, big, dtype=np.int64)
             np.minimum.at(first, codes[trig], ts[trig])
             lo = first[codes]
             if tail is None:
-                hi = np.full(len(idx), big, dtype=np.int64)
+                hi = np.full(len(codes), big, dtype=np.int64)
             else:
                 if first_only:
                     started = trig & (ts >= self.start)
@@ -314,7 +361,7 @@ class _Run:
                     anchor = np.full(n_users, -(big // 2), dtype=np.int64)
                     np.maximum.at(anchor, codes[trig], ts[trig])
                 hi = anchor[codes] + tail
-            ex = _isin(names, pd.Series(sorted(exempt), dtype=object)).to_numpy() if exempt else np.zeros(len(idx), bool)
+            ex = named(exempt) if exempt else np.zeros(len(codes), bool)
             has = lo < big
             keep |= rel & has & ((ts >= lo) | ex) & (ts <= hi)
         return keep
@@ -331,34 +378,50 @@ class _Run:
         if pos < 0:
             return {}
         out = {}
-        for c, arr in self.prof_cols.items():
-            v = arr[pos]
-            if v is None:
-                continue
-            if isinstance(v, float) and v != v:
-                continue
-            if v is pd.NaT:
-                continue
-            out[c] = v
+        for c, col in self.prof_cols:
+            v = col[pos]
+            if v is not None:
+                out[c] = v
         return out
 
-    def _state(self, u: int) -> dict:
+    def _state(self, u: int) -> Any:
+        """The user's state in the shape the loop's engine takes: one journey's state when
+        it runs alone, else the states of every journey."""
         s = self.states[u]
         if s is None:
-            s = self.js.new_user(self.user_ids[u], self._profile(u), self.created)
+            if self.solo is not None:
+                jid, eng = self.solo
+                s = UserState(self.user_ids[u], self._profile(u), self.created)
+                w = eng.next_wake(s, self.js.control(jid))
+            else:
+                s = self.js.new_user(self.user_ids[u], self._profile(u), self.created)
+                w = self.js.next_wake(s)
             self.states[u] = s
-            w = self.js.next_wake(s)
             self.wake[u] = _INF if w is None else w
         return s
 
     # ------------------------------------------------------------------ clock
-    def run(self, progress: Any = None) -> None:
-        env = simpy.Environment(initial_time=0)
-        env.process(self._clock(env, progress))
-        with _no_gc():
-            env.run()
+    def run(self, progress: Any = None, workers: int = 1) -> None:
+        """Run the period loop: in this process, or split over ``workers`` forked processes."""
+        if workers > 1:
+            _run_forked(self, workers, progress)
+            return
+        self._materialize(None)
 
-    def _clock(self, env: simpy.Environment, progress: Any):
+        def report(p: int) -> None:
+            progress.n = max(0, min(p + 1, progress.total or 0))
+            progress.refresh()
+
+        with _no_gc():
+            self._loop(report if progress is not None else None)
+            self.chunks = [self._chunk()]
+
+    def _loop(self, report: Callable[[int], None] | None) -> None:
+        env = simpy.Environment(initial_time=0)
+        env.process(self._clock(env, report))
+        env.run()
+
+    def _clock(self, env: simpy.Environment, report: Callable[[int], None] | None):
         bi = 0
         nblocks = len(self.periods)
         last_period = (self.end - 1 - self.start) // self.period
@@ -384,9 +447,8 @@ class _Run:
             due = self.calendar.pop(p, set())
             self._run_period(p, block, due)
             done = p
-            if progress is not None:
-                progress.n = max(0, min(p + 1, progress.total or 0))
-                progress.refresh()
+            if report is not None:
+                report(p)
 
     def _run_period(self, p: int, block: tuple[int, int] | None, due: set[int]) -> None:
         p_end = self.start + (p + 1) * self.period if p >= 0 else self.start
@@ -401,20 +463,90 @@ class _Run:
                 ends = [*(cuts + a).tolist(), b]
                 for s, e in zip(starts, ends, strict=True):
                     ranges[int(self.ev_user[s])] = (s, e)
-        for u in sorted(set(ranges) | due):
+        users = sorted(set(ranges) | due)
+        if self.solo is not None:
+            self._period_solo(users, ranges, p_end)
+            return
+        for u in users:
             a, b = ranges.get(u, (0, 0))
             self._advance_user(u, a, b, p_end)
+
+    def _period_solo(self, users: list[int], ranges: dict[int, tuple[int, int]], p_end: int) -> None:
+        """:meth:`_advance_user` for every due user of a period when one journey runs alone,
+        with the per-user bookkeeping inlined (the simulator's innermost loop)."""
+        jid, eng = self.solo  # type: ignore[misc]
+        ctl = self.js.control(jid)
+        advance, event, feedback, next_wake = eng.advance, eng.event, eng.feedback, eng.next_wake
+        states, wake, user_ids, pending = self.states, self.wake, self.user_ids, self.pending
+        ev_ts, ev_name, ev_props = self.ev_ts, self.ev_name, self.ev_props
+        rows, row_runs, sends, respond = self.rows, self.row_runs, self.sends, self._respond
+        calendar, cal_heap = self.calendar, self.cal_heap
+        created, start, end, period = self.created, self.start, self.end, self.period
+        profile = self._profile
+        no_events = (0, 0)
+        heappop = heapq.heappop
+        for u in users:
+            uid = user_ids[u]
+            st = states[u]
+            if st is None:
+                st = states[u] = UserState(uid, profile(u), created)
+                nw = next_wake(st, ctl)
+                w = _INF if nw is None else nw
+            else:
+                w = wake[u]
+            i, b = ranges.get(u, no_events)
+            pend = pending.get(u)
+            n0 = len(rows)
+            out: list[Action] = []
+            while True:
+                te = ev_ts[i] if i < b else _INF
+                tp = pend[0][0] if pend else _INF
+                m = w if w < te else te
+                if tp < m:
+                    m = tp
+                if m >= p_end:
+                    break
+                if w == m:
+                    nw = advance(st, w, ctl, out)
+                elif te == m:
+                    nw = event(st, Event(uid, te, ev_name[i], ev_props[i] if ev_props is not None else _EMPTY), ctl, out)
+                    i += 1
+                else:
+                    inp = heappop(pend)[2]
+                    nw = feedback(st, inp, ctl, out) if type(inp) is Feedback else event(st, inp, ctl, out)
+                w = _INF if nw is None else nw
+                if out:
+                    for x in out:
+                        if type(x) is TraceRecord:
+                            rows.append(x)
+                        elif type(x) is Send:
+                            sends.append(x)
+                            respond(u, x)
+                    out = []
+                    pend = pending.get(u)
+            if len(rows) > n0:
+                row_runs += (u, len(rows) - n0)
+            wake[u] = w
+            tp = pend[0][0] if pend else _INF
+            nxt = w if w < tp else tp
+            if nxt < end:
+                q = (nxt - start) // period
+                due = calendar.get(q)
+                if due is None:
+                    due = calendar[q] = set()
+                    heapq.heappush(cal_heap, q)
+                due.add(u)
 
     # ------------------------------------------------------------------ one user
     def _advance_user(self, u: int, a: int, b: int, p_end: int) -> None:
         """Advance one user through ``[.., p_end)``: timers first at an instant, then cohort
         events (input order), then simulated responses — each through the engine core."""
+        st = self._state(u)
         if self.solo is not None:  # one journey that triggers nothing: call the engine itself
             jid, eng = self.solo
-            st: Any = self._state(u)[jid]
             ctl = self.js.control(jid)
         else:  # several journeys: the journey set orders and routes the work
-            eng, st, ctl = self._as_engine, self._state(u), None
+            eng, ctl = self._as_engine, None
         uid = self.user_ids[u]
         pend = self.pending.get(u)
         ev_ts, ev_name, ev_props = self.ev_ts, self.ev_name, self.ev_props
@@ -461,8 +593,6 @@ class _Run:
             elif type(a) is Send:
                 self.sends.append(a)
                 self._respond(u, a)
-            elif type(a) is ProfileChanged:
-                self.profile_changes.append(a)
         if len(rows) > n0:
             self.row_runs += (u, len(rows) - n0)
 
@@ -496,35 +626,174 @@ class _Run:
             self.responses.append((inp.user_id, inp.ts, n, "event", "", inp.name))
 
     # ------------------------------------------------------------------ output
+    def _chunk(self) -> dict[str, Any]:
+        """This run's output in columnar form (cheap to send from a worker): trace columns
+        with the strings factorized, plus sends and responses as plain tuples."""
+        rows = self.rows
+        chunk: dict[str, Any] = {
+            "n": len(rows),
+            "sends": [(s.id, s.journey, s.version, s.user_id, s.node, s.channel, s.ts) for s in self.sends],
+            "responses": self.responses,
+        }
+        if not rows:
+            return chunk
+        cols = list(zip(*rows, strict=True))
+        runs = np.asarray(self.row_runs, dtype=np.int64).reshape(-1, 2)
+        chunk["user"] = np.repeat(runs[:, 0], runs[:, 1]).astype(np.int32)  # codes of sorted user ids
+        chunk["ts"] = np.asarray(cols[1], dtype=np.int64)
+        chunk["version"] = np.asarray(cols[3], dtype=np.int32)
+        for name, k in _STRING_COLUMNS:
+            codes, uniques = pd.factorize(np.asarray(cols[k], dtype=object))
+            chunk[name] = (codes.astype(np.min_scalar_type(max(len(uniques), 1))), list(uniques))
+        return chunk
+
     def trace_frame(self) -> pd.DataFrame:
-        """The trace in canonical order: by instant, then user id, each user's rows in order."""
+        """The trace in canonical order: by instant, then user id, each user's rows in order.
+
+        Each user's rows sit in one chunk in emission order, so a stable sort by (time, user
+        code) over the concatenated chunks gives the same frame for any number of workers."""
         from journeylab.stats import empty_trace
 
-        rows = self.rows
-        if not rows:
+        chunks = [c for c in self.chunks if c["n"]]
+        if not chunks:
             return empty_trace()
-        col = [list(map(itemgetter(k), rows)) for k in (1, 2, 3, 4, 5, 6, 7)]
-        ts = np.asarray(col[0], dtype=np.int64)
-        runs = np.asarray(self.row_runs, dtype=np.int64).reshape(-1, 2)
-        codes = np.repeat(runs[:, 0], runs[:, 1])  # user codes follow sorted user ids
+        ts = np.concatenate([c["ts"] for c in chunks])
+        codes = np.concatenate([c["user"] for c in chunks]).astype(np.int64)
         order = np.lexsort((np.arange(len(ts)), codes, ts))
         users = np.asarray(self.user_ids, dtype=object)
+        frame: dict[str, Any] = {
+            "user_id": users[codes[order]],
+            "ts": pd.to_datetime(ts[order], unit="s", utc=True).as_unit("ns"),
+        }
+        for name, _ in _STRING_COLUMNS:
+            cats = sorted({v for c in chunks for v in c[name][1]})
+            index = {v: i for i, v in enumerate(cats)}
+            merged = np.concatenate([np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks])
+            frame[name] = pd.Categorical.from_codes(merged[order], categories=cats)
+        frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64)[order]
+        return pd.DataFrame(frame, columns=list(TRACE_COLUMNS))
 
-        def cat(values: list[Any]) -> pd.Categorical:
-            return pd.Categorical(np.asarray(values, dtype=object)[order])
 
-        return pd.DataFrame(
-            {
-                "user_id": users[codes[order]],
-                "ts": pd.to_datetime(ts[order], unit="s", utc=True).as_unit("ns"),
-                "journey": cat(col[1]),
-                "version": np.asarray(col[2], dtype=np.int64)[order],
-                "node": cat(col[3]),
-                "event": cat(col[4]),
-                "port": cat(col[5]),
-                "detail": cat(col[6]),
-            }
-        )
+_STRING_COLUMNS = (("journey", 2), ("node", 4), ("event", 5), ("port", 6), ("detail", 7))
+
+
+def _auto_workers(run: _Run) -> int:
+    """Worker processes for a run: the available cores when the run is large enough to gain
+    from them and this platform forks cheaply and safely (Linux), else 1."""
+    if sys.platform != "linux" or not hasattr(os, "fork"):
+        return 1
+    if run.n_events + (len(run.user_ids) if run.js.needs_all_users else 0) < _PARALLEL_FROM:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), 8))
+
+
+_PARALLEL_FROM = 20_000  # events (or always-present users) from which forking pays off
+
+
+def _run_forked(run: _Run, workers: int, progress: Any) -> None:
+    """Run the loop in ``workers`` forked processes, each advancing users ``u % workers == k``.
+
+    Workers inherit the prepared run (copy-on-write), send back their columnar chunk
+    through a pipe and leave with ``os._exit`` (nothing to tear down). A worker's error is
+    raised here with the worker's traceback as a note; a worker that dies is reported."""
+    done = [-1] * workers
+    children: dict[int, tuple[int, int]] = {}  # read fd -> (worker, pid)
+    status_fd: dict[int, int] = {}  # status pipe read fd -> worker
+    received: dict[int, bytearray] = {}
+    try:
+        for k in range(workers):
+            r, w = os.pipe()
+            sr, sw = os.pipe()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # "fork with threads" (3.12+)
+                pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the worker (measured through its result)
+                os.close(r)
+                os.close(sr)
+                _worker(run, k, workers, w, sw)
+            os.close(w)
+            os.close(sw)
+            children[r] = (k, pid)
+            status_fd[sr] = k
+            received[r] = bytearray()
+        sel = selectors.DefaultSelector()
+        for fd in children:
+            sel.register(fd, selectors.EVENT_READ)
+        for fd in status_fd:
+            sel.register(fd, selectors.EVENT_READ)
+        open_fds = len(children) + len(status_fd)
+        while open_fds:
+            for key, _ in sel.select(timeout=0.5):
+                fd = key.fd
+                data = os.read(fd, 1 << 20)
+                if fd in status_fd:
+                    if len(data) >= 8:  # each report is one atomic 8-byte write: keep the last
+                        cut = len(data) // 8 * 8
+                        done[status_fd[fd]] = struct.unpack("<q", data[cut - 8 : cut])[0]
+                    elif not data:
+                        sel.unregister(fd)
+                        open_fds -= 1
+                    continue
+                if data:
+                    received[fd] += data
+                else:
+                    sel.unregister(fd)
+                    open_fds -= 1
+            if progress is not None:
+                progress.n = max(0, min(min(done) + 1, progress.total or 0))
+                progress.refresh()
+        sel.close()
+        chunks: list[dict[str, Any]] = [{}] * workers
+        for fd, (k, pid) in children.items():
+            _, code = os.waitpid(pid, 0)
+            children[fd] = (k, 0)
+            blob = bytes(received[fd])
+            if not blob:
+                raise RuntimeError(f"simulation worker {k} of {workers} died (wait status {code})")
+            ok, payload = pickle.loads(blob)
+            if not ok:
+                raise payload
+            chunks[k] = payload
+        run.chunks = chunks
+    finally:
+        for fd, (_, pid) in children.items():
+            if pid:
+                with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        for fd in status_fd:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _worker(run: _Run, k: int, workers: int, out_fd: int, status_fd: int) -> None:  # pragma: no cover - forked
+    """A forked worker's whole life: its share of the users, its chunk down the pipe, exit."""
+    gc.disable()  # the worker exits without tearing anything down: nothing to collect
+    try:
+        run._materialize((k, workers))
+
+        def report(p: int) -> None:
+            with contextlib.suppress(OSError):
+                os.write(status_fd, struct.pack("<q", p))
+
+        run._loop(report)
+        payload: tuple[bool, Any] = (True, run._chunk())
+    except BaseException as e:  # noqa: BLE001 - everything goes back to the parent
+        e.add_note(f"in simulation worker {k} of {workers}:\n{traceback.format_exc()}")
+        try:
+            pickle.dumps(e)
+            payload = (False, e)
+        except Exception:  # noqa: BLE001
+            payload = (False, RuntimeError(f"{type(e).__name__}: {e}\n{traceback.format_exc()}"))
+    try:
+        data = memoryview(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        while data:
+            n = os.write(out_fd, data)
+            data = data[n:]
+    finally:
+        os._exit(0)
 
 
 def _profile_columns(defs: Sequence[JourneyDef], columns: list[str]) -> list[str]:
@@ -580,6 +849,7 @@ def simulate(
     backend: str = "local",
     shards: int | None = None,
     client: Any = None,
+    workers: int | None = None,
 ):
     """Run journeys over a cohort from ``start`` to ``end`` and return a :class:`SimulationResult`.
 
@@ -590,6 +860,9 @@ def simulate(
       Every journey is treated as published at ``start``; ``lifecycle`` adds pause / resume /
       stop moments per journey id, e.g. ``{"cart": [("2026-10-10T00:00Z", "paused")]}``.
     * ``seed`` and ``behaviour``: the simulated responses to messages (views, clicks, lift).
+    * ``workers``: processes for the run (users are split between them; the result is the
+      same for any number). Default: every available core on Linux once the run has 20,000
+      relevant events, else 1. ``backend="processes"|"dask"`` shards the cohort itself.
 
     >>> import pandas as pd
     >>> from journeylab.examples import purchase_promo
@@ -636,14 +909,20 @@ def simulate(
     P = int(period.total_seconds())
     if P <= 0:
         raise JourneyDefinitionError("period must be positive", "period")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise JourneyDefinitionError(f"workers must be a whole number >= 1, got {workers!r}", "workers")
     run = _Run(js, c, s0, e0, seed, behaviour or BehaviourModel.default(), P)
+    n_workers = _auto_workers(run) if workers is None else workers
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=(e0 - s0 + P - 1) // P, desc="simulating", unit="period")
     try:
-        run.run(bar)
+        run.run(bar, n_workers)
+        if bar is not None:  # periods with nothing due are skipped: the run is complete
+            bar.n = bar.total
+            bar.refresh()
     finally:
         if bar is not None:
             bar.close()
