@@ -31,6 +31,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ from journeylab.sim.cohort import Cohort, read_table
 __all__ = ["simulate", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
 
 _INF = 1 << 62
+_new = tuple.__new__  # builds engine inputs without the NamedTuple constructor (see engine.core)
 _EMPTY: dict[str, Any] = {}
 
 
@@ -254,7 +256,7 @@ class _Run:
         else:  # the users with events left, in user id order
             present = np.flatnonzero(np.bincount(ucodes, minlength=len(labels)))
             by_id = present[np.argsort(labels[present], kind="stable")]
-            users = labels[by_id]
+            users = labels[by_id].astype(str).astype(object)  # new strings, laid out in id order
             remap = np.full(len(labels), -1, dtype=np.int64)
             remap[by_id] = np.arange(len(by_id))
             codes = remap[ucodes]
@@ -267,18 +269,16 @@ class _Run:
         self._names = names[ncodes[order]]
         self._need = need
         self._props = {c: sub[c].to_numpy(dtype=object)[order] for c in cols}
-        # profiles: per column a list with None where the value is missing; dicts built lazily
-        p = prof.set_index("user_id")
-        self.prof_pos: list[int] = pd.Index(p.index).get_indexer(users).tolist()
-        wanted = _profile_columns(js_defs(js), list(p.columns))
+        # profiles: per column, the values of our users in user order (None where missing)
+        pos = _positions_in(users, prof["user_id"])
+        found = pos >= 0
+        wanted = _profile_columns(js_defs(js), [c for c in prof.columns if c != "user_id"])
         self.prof_cols: list[tuple[str, list[Any]]] = []
         for c in wanted:
-            col = p[c]
-            values = col.to_numpy(dtype=object)
-            missing = col.isna().to_numpy()
-            if missing.any():
-                values = values.copy()
-                values[missing] = None
+            col = prof[c].iloc[pos[found]]
+            values = np.full(len(users), None, dtype=object)
+            values[found] = col.to_numpy(dtype=object)
+            values[np.flatnonzero(found)[col.isna().to_numpy()]] = None
             self.prof_cols.append((c, values.tolist()))
         self.states: list[Any] = [None] * len(users)
         self.wake: list[int] = [_INF] * len(users)  # each user's next wake-up, as last computed
@@ -326,6 +326,11 @@ class _Run:
         self.block_end = np.searchsorted(ev_per, self.periods, side="right").tolist()
         if self.js.needs_all_users:
             self._cal_add(-1, mine)
+        # profile dicts of the users this run can meet, built in user order (memory order)
+        met = mine if self.js.needs_all_users else np.unique(self.ev_user).tolist()
+        self.profiles: list[dict[str, Any] | None] = [None] * len(self.user_ids)
+        for u in met:
+            self.profiles[u] = self._profile(u)
 
     def _within_bounds(self, ncodes: np.ndarray, names: np.ndarray, codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
         """Which events (name codes into ``names``, user codes, instants) any journey can
@@ -374,12 +379,9 @@ class _Run:
         s.update(users)
 
     def _profile(self, u: int) -> dict[str, Any]:
-        pos = self.prof_pos[u]
-        if pos < 0:
-            return {}
         out = {}
         for c, col in self.prof_cols:
-            v = col[pos]
+            v = col[u]
             if v is not None:
                 out[c] = v
         return out
@@ -391,10 +393,10 @@ class _Run:
         if s is None:
             if self.solo is not None:
                 jid, eng = self.solo
-                s = UserState(self.user_ids[u], self._profile(u), self.created)
+                s = UserState(self.user_ids[u], self.profiles[u], self.created)
                 w = eng.next_wake(s, self.js.control(jid))
             else:
-                s = self.js.new_user(self.user_ids[u], self._profile(u), self.created)
+                s = self.js.new_user(self.user_ids[u], self.profiles[u], self.created)
                 w = self.js.next_wake(s)
             self.states[u] = s
             self.wake[u] = _INF if w is None else w
@@ -482,14 +484,14 @@ class _Run:
         rows, row_runs, sends, respond = self.rows, self.row_runs, self.sends, self._respond
         calendar, cal_heap = self.calendar, self.cal_heap
         created, start, end, period = self.created, self.start, self.end, self.period
-        profile = self._profile
+        profiles = self.profiles
         no_events = (0, 0)
         heappop = heapq.heappop
         for u in users:
             uid = user_ids[u]
             st = states[u]
             if st is None:
-                st = states[u] = UserState(uid, profile(u), created)
+                st = states[u] = UserState(uid, profiles[u], created)
                 nw = next_wake(st, ctl)
                 w = _INF if nw is None else nw
             else:
@@ -509,7 +511,8 @@ class _Run:
                 if w == m:
                     nw = advance(st, w, ctl, out)
                 elif te == m:
-                    nw = event(st, Event(uid, te, ev_name[i], ev_props[i] if ev_props is not None else _EMPTY), ctl, out)
+                    props = ev_props[i] if ev_props is not None else _EMPTY
+                    nw = event(st, _new(Event, (uid, te, ev_name[i], props, None)), ctl, out)
                     i += 1
                 else:
                     inp = heappop(pend)[2]
@@ -637,21 +640,23 @@ class _Run:
         }
         if not rows:
             return chunk
-        cols = list(zip(*rows, strict=True))
+        cols = {k: list(map(itemgetter(k), rows)) for k in (1, 3, *(k for _, k in _STRING_COLUMNS))}
         runs = np.asarray(self.row_runs, dtype=np.int64).reshape(-1, 2)
-        chunk["user"] = np.repeat(runs[:, 0], runs[:, 1]).astype(np.int32)  # codes of sorted user ids
-        chunk["ts"] = np.asarray(cols[1], dtype=np.int64)
-        chunk["version"] = np.asarray(cols[3], dtype=np.int32)
+        user = np.repeat(runs[:, 0], runs[:, 1]).astype(np.int32)  # codes of sorted user ids
+        ts = np.asarray(cols[1], dtype=np.int64)
+        order = np.lexsort((user, ts))  # canonical order here (stable: a user's rows keep theirs)
+        chunk["user"], chunk["ts"] = user[order], ts[order]
+        chunk["version"] = np.asarray(cols[3], dtype=np.int32)[order]
         for name, k in _STRING_COLUMNS:
             codes, uniques = pd.factorize(np.asarray(cols[k], dtype=object))
-            chunk[name] = (codes.astype(np.min_scalar_type(max(len(uniques), 1))), list(uniques))
+            chunk[name] = (codes.astype(np.min_scalar_type(max(len(uniques), 1)))[order], list(uniques))
         return chunk
 
     def trace_frame(self) -> pd.DataFrame:
         """The trace in canonical order: by instant, then user id, each user's rows in order.
 
-        Each user's rows sit in one chunk in emission order, so a stable sort by (time, user
-        code) over the concatenated chunks gives the same frame for any number of workers."""
+        Each chunk is already in that order and a user's rows all sit in one chunk, so a
+        stable merge by (time, user code) gives the same frame for any number of workers."""
         from journeylab.stats import empty_trace
 
         chunks = [c for c in self.chunks if c["n"]]
@@ -659,10 +664,14 @@ class _Run:
             return empty_trace()
         ts = np.concatenate([c["ts"] for c in chunks])
         codes = np.concatenate([c["user"] for c in chunks]).astype(np.int64)
-        order = np.lexsort((np.arange(len(ts)), codes, ts))
-        users = np.asarray(self.user_ids, dtype=object)
+        if len(chunks) == 1:
+            order = np.arange(len(ts))
+        elif len(self.user_ids) < 1 << 24 and np.abs(ts).max() < 1 << 38:  # one key: merges the sorted runs
+            order = np.argsort(ts * len(self.user_ids) + codes, kind="stable")
+        else:
+            order = np.lexsort((codes, ts))
         frame: dict[str, Any] = {
-            "user_id": users[codes[order]],
+            "user_id": _take_strings(self.user_ids, codes[order]),
             "ts": pd.to_datetime(ts[order], unit="s", utc=True).as_unit("ns"),
         }
         for name, _ in _STRING_COLUMNS:
@@ -672,6 +681,31 @@ class _Run:
             frame[name] = pd.Categorical.from_codes(merged[order], categories=cats)
         frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64)[order]
         return pd.DataFrame(frame, columns=list(TRACE_COLUMNS))
+
+
+def _positions_in(values: np.ndarray, universe: pd.Series) -> np.ndarray:
+    """Where each value sits in ``universe`` (-1: absent), hashed by Arrow when it can."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # pragma: no cover - pandas without pyarrow
+        return pd.Index(universe).get_indexer(values)
+    try:
+        found = pc.index_in(pa.array(values, type=pa.string()), value_set=pa.array(universe, type=pa.string()))
+    except (TypeError, ValueError, pa.ArrowException):  # pragma: no cover - odd types
+        return pd.Index(universe).get_indexer(values)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _take_strings(values: list[str], codes: np.ndarray) -> Any:
+    """``values[codes]`` as the string column pandas would make of it, built by Arrow's take
+    when pandas stores strings in Arrow (no Python string per row)."""
+    dtype = pd.Series(["x"]).dtype
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+        return np.asarray(values, dtype=object)[codes]
+    import pyarrow as pa
+
+    return pd.array(pa.array(values, type=pa.large_string()).take(pa.array(codes)), dtype=dtype)
 
 
 _STRING_COLUMNS = (("journey", 2), ("node", 4), ("event", 5), ("port", 6), ("detail", 7))
