@@ -247,6 +247,14 @@ class Engine:
             kind: getattr(self, "_arrive_engagement" if info.family == "engagement" else f"_arr_{_ARRIVAL[kind]}")
             for kind, info in NODE_KINDS.items()
         }
+        # per node: its arrival rule, and its durations in seconds (read on every arrival)
+        self._arrive_at = {n.id: (self._arrivals[self.kinds[n.id]], n) for n in journey.nodes}
+        self._secs: dict[tuple[str, str], int] = {
+            (n.id, f): int(getattr(n, f).total_seconds())
+            for n in journey.nodes
+            for f in ("window", "within", "duration")
+            if isinstance(getattr(n, f, None), dt.timedelta)
+        }
         self._content_cache: dict[str, bool] = {
             n.id: any("{{" in v for v in n.content.values()) for n in journey.nodes if isinstance(n, Engagement)
         }
@@ -704,17 +712,18 @@ class Engine:
         e.due_kind = ""
         e.msg_id = None
         out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, node_id, "entered", "", "")))
-        return self._arrivals[self.kinds[node_id]](st, e, self.nodes[node_id], t, out)
+        rule, node = self._arrive_at[node_id]
+        return rule(st, e, node, t, out)
 
     # arrival rules, one per node kind (dispatch table built in __init__)
     def _arr_window(self, st: UserState, e: Enrollment, node: Any, t: int, out: list[Action]) -> str | None:
-        w = node.window
+        w = self._secs.get((node.id, "window"))
         if w is not None:
-            e.window_end = t + int(w.total_seconds())
+            e.window_end = t + w
         return None
 
     def _arr_inaction(self, st: UserState, e: Enrollment, node: Inaction, t: int, out: list[Action]) -> str | None:
-        e.due = t + int(node.within.total_seconds())
+        e.due = t + self._secs[node.id, "within"]
         e.due_kind = "inaction"
         return None
 
@@ -771,7 +780,7 @@ class Engine:
 
     def _delay_end(self, st: UserState, node: Delay, t: int) -> int:
         if node.duration is not None:
-            return t + int(node.duration.total_seconds())
+            return t + self._secs[node.id, "duration"]
         if node.at_time is not None:
             # the next such time strictly after arrival: a delay always lets time pass
             return self.clock.next_time_of_day(t + 1, node.at_time, node.weekdays)

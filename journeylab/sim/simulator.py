@@ -217,7 +217,9 @@ class _Run:
         self.js = js
         self.start, self.end, self.seed, self.period = start, end, seed, period
         self.behaviour = behaviour
-        self.rows: list[TraceRecord] = []
+        self.rows: list[TraceRecord] = []  # this period's trace records (moved to `cols` after it)
+        self.cols: dict[int, list[Any]] = {k: [] for k in _ROW_FIELDS}  # trace fields, column-wise
+        self.send_rows: list[tuple[Any, ...]] = []
         self.row_runs: list[int] = []  # flat (user code, row count) pairs, in emission order
         self.sends: list[Send] = []
         self.responses: list[tuple[str, int, int, str, str, str]] = []
@@ -321,9 +323,17 @@ class _Run:
                             d[c] = v
                 props.append(d)
             self.ev_props = props
-        self.periods = np.unique(ev_per).tolist()
-        self.block_start = np.searchsorted(ev_per, self.periods, side="left").tolist()
-        self.block_end = np.searchsorted(ev_per, self.periods, side="right").tolist()
+        # segments: one per (period, user) with events, as [start, end) into the event lists
+        n = len(self.ev_ts)
+        cut = np.flatnonzero((np.diff(self.ev_user) != 0) | (np.diff(ev_per) != 0)) + 1
+        seg_start = np.concatenate(([0], cut)).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+        seg_end = np.concatenate((cut, [n])).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+        seg_per = ev_per[seg_start]
+        self.seg_user: list[int] = self.ev_user[seg_start].tolist()
+        self.seg_span: list[tuple[int, int]] = list(zip(seg_start.tolist(), seg_end.tolist(), strict=True))
+        self.periods = np.unique(seg_per).tolist()
+        self.block_start = np.searchsorted(seg_per, self.periods, side="left").tolist()
+        self.block_end = np.searchsorted(seg_per, self.periods, side="right").tolist()
         if self.js.needs_all_users:
             self._cal_add(-1, mine)
         # profile dicts of the users this run can meet, built in user order (memory order)
@@ -448,6 +458,7 @@ class _Run:
                 bi += 1
             due = self.calendar.pop(p, set())
             self._run_period(p, block, due)
+            self._flush()
             done = p
             if report is not None:
                 report(p)
@@ -458,14 +469,8 @@ class _Run:
         ranges: dict[int, tuple[int, int]] = {}
         if block is not None:
             a, b = block
-            users = self.ev_user[a:b]
-            if len(users):
-                cuts = np.flatnonzero(np.diff(users)) + 1
-                starts = [a, *(cuts + a).tolist()]
-                ends = [*(cuts + a).tolist(), b]
-                for s, e in zip(starts, ends, strict=True):
-                    ranges[int(self.ev_user[s])] = (s, e)
-        users = sorted(set(ranges) | due)
+            ranges = dict(zip(self.seg_user[a:b], self.seg_span[a:b], strict=True))
+        users = sorted(ranges.keys() | due)
         if self.solo is not None:
             self._period_solo(users, ranges, p_end)
             return
@@ -629,18 +634,25 @@ class _Run:
             self.responses.append((inp.user_id, inp.ts, n, "event", "", inp.name))
 
     # ------------------------------------------------------------------ output
+    def _flush(self) -> None:
+        """Move the period's records into columns while they are still in cache (and free them)."""
+        rows = self.rows
+        if rows:
+            for k, col in self.cols.items():
+                col.extend(map(itemgetter(k), rows))
+            rows.clear()
+        if self.sends:
+            self.send_rows.extend(map(_SEND_FIELDS, self.sends))
+            self.sends.clear()
+
     def _chunk(self) -> dict[str, Any]:
         """This run's output in columnar form (cheap to send from a worker): trace columns
         with the strings factorized, plus sends and responses as plain tuples."""
-        rows = self.rows
-        chunk: dict[str, Any] = {
-            "n": len(rows),
-            "sends": [(s.id, s.journey, s.version, s.user_id, s.node, s.channel, s.ts) for s in self.sends],
-            "responses": self.responses,
-        }
-        if not rows:
+        self._flush()
+        cols = self.cols
+        chunk: dict[str, Any] = {"n": len(cols[1]), "sends": self.send_rows, "responses": self.responses}
+        if not chunk["n"]:
             return chunk
-        cols = {k: list(map(itemgetter(k), rows)) for k in (1, 3, *(k for _, k in _STRING_COLUMNS))}
         runs = np.asarray(self.row_runs, dtype=np.int64).reshape(-1, 2)
         user = np.repeat(runs[:, 0], runs[:, 1]).astype(np.int32)  # codes of sorted user ids
         ts = np.asarray(cols[1], dtype=np.int64)
@@ -709,6 +721,8 @@ def _take_strings(values: list[str], codes: np.ndarray) -> Any:
 
 
 _STRING_COLUMNS = (("journey", 2), ("node", 4), ("event", 5), ("port", 6), ("detail", 7))
+_ROW_FIELDS = (1, 3, 2, 4, 5, 6, 7)  # TraceRecord fields kept (the user is known by its code)
+_SEND_FIELDS = itemgetter(0, 1, 2, 3, 4, 5, 6)  # Send without its content
 
 
 def _auto_workers(run: _Run) -> int:
