@@ -213,3 +213,14 @@ def test_progress_bar_follows_the_workers_to_the_last_period():
         tqdm.close = orig
     days = (END - START).days + 10
     assert len(seen) >= 2 and set(seen) == {(days, days)}
+
+
+def test_workers_without_fork_run_in_one_process_and_say_so(monkeypatch):
+    import os
+
+    prof, ev = cohort(200, seed=6)
+    one = simulate(examples.reference_journey(), (prof, ev), START, END, seed=2, workers=1)
+    monkeypatch.delattr(os, "fork")
+    with pytest.warns(RuntimeWarning, match="needs os.fork"):
+        res = simulate(examples.reference_journey(), (prof, ev), START, END, seed=2, workers=2)
+    pd.testing.assert_frame_equal(one.trace, res.trace)

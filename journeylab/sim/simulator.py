@@ -961,6 +961,10 @@ def simulate(
         raise JourneyDefinitionError(f"workers must be a whole number >= 1, got {workers!r}", "workers")
     run = _Run(js, c, s0, e0, seed, behaviour or BehaviourModel.default(), P)
     n_workers = _auto_workers(run) if workers is None else workers
+    if n_workers > 1 and not hasattr(os, "fork"):
+        warnings.warn(f"workers={n_workers} needs os.fork, which this platform lacks: running in one process",
+                      RuntimeWarning, stacklevel=2)
+        n_workers = 1
     bar = None
     if progress:
         from tqdm.auto import tqdm
