@@ -31,6 +31,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -218,7 +219,7 @@ class _Run:
         self.start, self.end, self.seed, self.period = start, end, seed, period
         self.behaviour = behaviour
         self.rows: list[TraceRecord] = []  # this period's trace records (moved to `cols` after it)
-        self.cols: dict[int, list[Any]] = {k: [] for k in _ROW_FIELDS}  # trace fields, column-wise
+        self.cols: dict[int, list[tuple[Any, ...]]] = {k: [] for k in _ROW_FIELDS}  # per field: a tuple a period
         self.send_rows: list[tuple[Any, ...]] = []
         self.row_runs: list[int] = []  # flat (user code, row count) pairs, in emission order
         self.sends: list[Send] = []
@@ -638,8 +639,9 @@ class _Run:
         """Move the period's records into columns while they are still in cache (and free them)."""
         rows = self.rows
         if rows:
-            for k, col in self.cols.items():
-                col.extend(map(itemgetter(k), rows))
+            fields = list(zip(*rows, strict=True))  # one pass over the records
+            for k, parts in self.cols.items():
+                parts.append(fields[k])
             rows.clear()
         if self.sends:
             self.send_rows.extend(map(_SEND_FIELDS, self.sends))
@@ -649,18 +651,22 @@ class _Run:
         """This run's output in columnar form (cheap to send from a worker): trace columns
         with the strings factorized, plus sends and responses as plain tuples."""
         self._flush()
-        cols = self.cols
-        chunk: dict[str, Any] = {"n": len(cols[1]), "sends": self.send_rows, "responses": self.responses}
-        if not chunk["n"]:
+        n = sum(map(len, self.cols[1]))
+        chunk: dict[str, Any] = {"n": n, "sends": self.send_rows, "responses": self.responses}
+        if not n:
             return chunk
+
+        def column(k: int, dtype: Any) -> np.ndarray:
+            return np.fromiter(chain.from_iterable(self.cols[k]), dtype=dtype, count=n)
+
         runs = np.asarray(self.row_runs, dtype=np.int64).reshape(-1, 2)
         user = np.repeat(runs[:, 0], runs[:, 1]).astype(np.int32)  # codes of sorted user ids
-        ts = np.asarray(cols[1], dtype=np.int64)
+        ts = column(1, np.int64)
         order = np.lexsort((user, ts))  # canonical order here (stable: a user's rows keep theirs)
         chunk["user"], chunk["ts"] = user[order], ts[order]
-        chunk["version"] = np.asarray(cols[3], dtype=np.int32)[order]
+        chunk["version"] = column(3, np.int32)[order]
         for name, k in _STRING_COLUMNS:
-            codes, uniques = pd.factorize(np.asarray(cols[k], dtype=object))
+            codes, uniques = pd.factorize(column(k, object))
             chunk[name] = (codes.astype(np.min_scalar_type(max(len(uniques), 1)))[order], list(uniques))
         return chunk
 
