@@ -28,6 +28,7 @@ import selectors
 import signal
 import struct
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -799,16 +800,21 @@ def _run_forked(run: _Run, workers: int, progress: Any) -> None:
         sel.close()
         chunks: list[dict[str, Any]] = [{}] * workers
         for fd, (k, pid) in children.items():
-            _, code = os.waitpid(pid, 0)
-            children[fd] = (k, 0)
             blob = bytes(received[fd])
             if not blob:
+                _, code = os.waitpid(pid, 0)
+                children[fd] = (k, 0)
                 raise RuntimeError(f"simulation worker {k} of {workers} died (wait status {code})")
             ok, payload = pickle.loads(blob)
             if not ok:
                 raise payload
             chunks[k] = payload
         run.chunks = chunks
+        # every worker has sent all it had; the kernel frees a worker's memory after that,
+        # which takes a while for a large one: reap them in the background, not here
+        pids = [pid for _, pid in children.values()]
+        children = {fd: (k, 0) for fd, (k, _) in children.items()}
+        threading.Thread(target=_reap, args=(pids,), name="journeylab-reaper", daemon=True).start()
     finally:
         for fd, (_, pid) in children.items():
             if pid:
@@ -846,8 +852,17 @@ def _worker(run: _Run, k: int, workers: int, out_fd: int, status_fd: int) -> Non
         while data:
             n = os.write(out_fd, data)
             data = data[n:]
+        os.close(out_fd)  # the parent sees the end now, not after the exit has freed our memory
+        os.close(status_fd)
     finally:
         os._exit(0)
+
+
+def _reap(pids: list[int]) -> None:
+    """Wait for finished workers so none lingers as a zombie."""
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
 
 
 def _profile_columns(defs: Sequence[JourneyDef], columns: list[str]) -> list[str]:
