@@ -224,3 +224,17 @@ def test_workers_without_fork_run_in_one_process_and_say_so(monkeypatch):
     with pytest.warns(RuntimeWarning, match="needs os.fork"):
         res = simulate(examples.reference_journey(), (prof, ev), START, END, seed=2, workers=2)
     pd.testing.assert_frame_equal(one.trace, res.trace)
+
+
+def test_workers_are_reaped_after_the_run():
+    import threading
+
+    import psutil
+
+    prof, ev = cohort(200, seed=8)
+    before = {p.pid for p in psutil.Process().children()}  # e.g. a browser other tests started
+    simulate(examples.reference_journey(), (prof, ev), START, END, workers=2)
+    for t in threading.enumerate():
+        if t.name == "journeylab-reaper":
+            t.join(timeout=30)
+    assert [p.pid for p in psutil.Process().children() if p.pid not in before] == []  # none running, no zombie
