@@ -238,3 +238,32 @@ def test_workers_are_reaped_after_the_run():
         if t.name == "journeylab-reaper":
             t.join(timeout=30)
     assert [p.pid for p in psutil.Process().children() if p.pid not in before] == []  # none running, no zombie
+
+
+def test_scheduled_and_date_time_entries_reach_every_user_in_any_number_of_workers():
+    """Journeys whose entries come from the clock (a daily Past Behavior run, a profile date)
+    evaluate users who have no events at all; one process and workers agree with the
+    reference driver."""
+    import datetime as dt
+
+    from journeylab.model import DateTime, Journey, Push
+
+    prof, ev = cohort(300, seed=9)
+    ev = ev.copy()
+    ev["event"] = ev["event"].replace({"App Launched": "Email Sent", "Page Viewed": "Email Opened"})
+    rng = np.random.default_rng(9)
+    prof = prof.copy()
+    prof["renewal"] = START + pd.to_timedelta(rng.integers(-24, 16 * 24, len(prof)), unit="h")
+    silent = prof["user_id"].iloc[::7]  # users with no events: only the clock can bring them in
+    ev = ev[~ev["user_id"].isin(silent)].reset_index(drop=True)
+    renewal = Journey("Renewal", id="renewal")
+    renewal.add(DateTime(id="due", property="renewal", offset=-dt.timedelta(days=1)))
+    renewal.then("due", "yes", Push(id="remind", content={"title": "Renews tomorrow"}))
+    for journeys in ([examples.email_sunsetting()], [renewal]):
+        defs = [j.definition for j in journeys]
+        one = simulate(journeys, (prof, ev), START, END, seed=4, workers=1)
+        assert len(one.trace) > 100
+        assert set(silent) & set(one.trace["user_id"]) or defs[0].id == "email-sunsetting"
+        assert sim_rows(one) == reference_trace(defs, prof, ev, one)
+        two = simulate(journeys, (prof, ev), START, END, seed=4, workers=2)
+        pd.testing.assert_frame_equal(one.trace, two.trace)

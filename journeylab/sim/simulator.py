@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import simpy
 
 from journeylab.engine.multi import JourneySet
@@ -240,11 +242,13 @@ class _Run:
         lead = _lead_seconds(js)
         self.created = self.start - lead  # user clocks start where the history we feed starts
         ts_all = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
-        mask = ev["event"].isin(list(js.relevant_events)).to_numpy() & (ts_all < self.end) & (ts_all >= self.start - lead)
+        ncodes, nlabels = _encode(ev["event"])  # event names and users hashed once, by Arrow
+        names = np.asarray(nlabels.to_pylist(), dtype=object)
+        relevant = np.flatnonzero(np.isin(names, list(js.relevant_events)))
+        mask = np.isin(ncodes, relevant) & (ts_all < self.end) & (ts_all >= self.start - lead)
         idx = np.flatnonzero(mask)
-        ucodes, ulabels = pd.factorize(ev["user_id"].iloc[idx])  # users hashed once
-        ncodes, nlabels = pd.factorize(ev["event"].iloc[idx])  # and event names
-        names = np.asarray([str(x) for x in nlabels], dtype=object)
+        ncodes = ncodes[idx]
+        ucodes, ulabels = _encode(ev["user_id"], idx)
         keep = self._within_bounds(ncodes, names, ucodes, ts_all[idx])
         idx, ucodes, ncodes = idx[keep], ucodes[keep], ncodes[keep]
         need = _filter_props(js_defs(js))
@@ -253,18 +257,19 @@ class _Run:
         _check_ids(sub, idx)
         ts = ts_all[idx]
         prof = cohort.profiles
-        labels = np.asarray(ulabels, dtype=object).astype(str).astype(object)
         if js.needs_all_users:
-            users = np.sort(prof["user_id"].to_numpy(dtype=object).astype(str)).astype(object)
-            codes = pd.Index(users).get_indexer(labels)[ucodes]
-        else:  # the users with events left, in user id order
-            present = np.flatnonzero(np.bincount(ucodes, minlength=len(labels)))
-            by_id = present[np.argsort(labels[present], kind="stable")]
-            users = labels[by_id].astype(str).astype(object)  # new strings, laid out in id order
-            remap = np.full(len(labels), -1, dtype=np.int64)
-            remap[by_id] = np.arange(len(by_id))
+            ids = _arrow_strings(prof["user_id"])
+            users: list[str] = ids.take(pc.sort_indices(ids)).to_pylist()
+            codes = _positions_in(ulabels, pd.Series(users, dtype=object))[ucodes]
+        else:  # the users with events left, in user id order (new strings, laid out in that order)
+            present = np.flatnonzero(np.bincount(ucodes, minlength=len(ulabels)))
+            mine = ulabels.take(pa.array(present))
+            by_name = pc.sort_indices(mine)
+            users = mine.take(by_name).to_pylist()
+            remap = np.full(len(ulabels), -1, dtype=np.int64)
+            remap[present[by_name.to_numpy()]] = np.arange(len(present))
             codes = remap[ucodes]
-        self.user_ids: list[str] = users.tolist()
+        self.user_ids: list[str] = users
         per = np.where(ts < self.start, -1, (ts - self.start) // self.period).astype(np.int64)
         order = np.lexsort((np.arange(len(ts)), ts, codes, per))
         self._ts = ts[order]
@@ -702,17 +707,25 @@ class _Run:
         return pd.DataFrame(frame, columns=list(TRACE_COLUMNS))
 
 
-def _positions_in(values: np.ndarray, universe: pd.Series) -> np.ndarray:
-    """Where each value sits in ``universe`` (-1: absent), hashed by Arrow when it can."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-    except ImportError:  # pragma: no cover - pandas without pyarrow
-        return pd.Index(universe).get_indexer(values)
-    try:
-        found = pc.index_in(pa.array(values, type=pa.string()), value_set=pa.array(universe, type=pa.string()))
-    except (TypeError, ValueError, pa.ArrowException):  # pragma: no cover - odd types
-        return pd.Index(universe).get_indexer(values)
+def _arrow_strings(values: pd.Series) -> pa.Array:
+    """A string column as one Arrow array (zero-copy when pandas already stores it in Arrow)."""
+    arr = values.array
+    a = pa.array(arr) if hasattr(arr, "__arrow_array__") else pa.array(values.to_numpy(dtype=object), type=pa.string())
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+def _encode(values: pd.Series, rows: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array]:
+    """Integer codes and distinct labels (an Arrow array) of a string column, or of some rows."""
+    a = _arrow_strings(values)
+    if rows is not None:
+        a = a.take(pa.array(rows))
+    d = pc.dictionary_encode(a)
+    return d.indices.to_numpy(zero_copy_only=False).astype(np.int64), d.dictionary
+
+
+def _positions_in(values: Any, universe: pd.Series) -> np.ndarray:
+    """Where each value sits in ``universe`` (-1: absent), hashed by Arrow."""
+    found = pc.index_in(pa.array(values, type=pa.string()), value_set=_arrow_strings(universe).cast(pa.string()))
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
