@@ -136,7 +136,7 @@ def _last_rows(trace: pd.DataFrame) -> np.ndarray:
     rows = np.flatnonzero(np.isin(ev, marks))
     if not len(rows):
         return rows
-    users, _ = pd.factorize(trace["user_id"].to_numpy()[rows])
+    users, _ = pd.factorize(trace["user_id"].iloc[rows])
     jr, _ = _codes(trace["journey"].iloc[rows])
     key = jr * (int(users.max()) + 1) + users
     last = np.full(int(key.max()) + 1, -1, dtype=np.int64)
