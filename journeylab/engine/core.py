@@ -396,26 +396,25 @@ class Engine:
         return self.next_wake(st, control)
 
     def _on_event(self, st: UserState, ev: Event, control: Control, out: list[Action]) -> None:
-        if ev.event_id is not None:
-            if ev.event_id in st.seen_ids:
+        _, ts, name, props, event_id = ev
+        if event_id is not None:
+            if event_id in st.seen_ids:
                 return  # duplicate: already acted on
-            st.seen_ids.append(ev.event_id)
+            st.seen_ids.append(event_id)
             if len(st.seen_ids) > _SEEN_IDS:
                 del st.seen_ids[0]
-        name = ev.name
         if name not in self.relevant_events:
-            if ev.ts > st.clock:
-                self.advance(st, ev.ts, control, out)
+            if ts > st.clock:
+                self.advance(st, ts, control, out)
             return
-        t = ev.ts if ev.ts > st.clock else st.clock  # a late event acts at the user's clock
+        t = ts if ts > st.clock else st.clock  # a late event acts at the user's clock
         self.advance(st, t, control, out)
-        props = ev.props
 
         # observations: history, sessions, inaction-entry bookkeeping
         if name in self.lookback:
             h = st.history.setdefault(name, [])
-            h.append((ev.ts, props))
-            horizon = ev.ts - self.lookback[name]
+            h.append((ts, props))
+            horizon = ts - self.lookback[name]
             if h[0][0] < horizon:
                 st.history[name] = [x for x in h if x[0] >= horizon]
         first_in_session = False
@@ -679,16 +678,17 @@ class Engine:
     # ================================================================== moving
     def _move(self, st: UserState, port: str, t: int, out: list[Action]) -> None:
         """Leave the current node by ``port`` and follow connectors until the user waits."""
-        uid, jid = st.user_id, self.id
-        for _ in range(_MAX_MOVES):
+        uid, jid, conn, watched = st.user_id, self.id, self.conn, self.watched
+        moves = 0
+        while True:
             e = st.active
             if e is None:
                 return
             src = e.node
             out.append(_new(TraceRecord, (uid, t, jid, e.version, src, "left", port, "")))
-            if src in self.watched and src not in self.engagement_ids:
+            if watched and src in watched and src not in self.engagement_ids:
                 out.append(NodePassed(uid, t, jid, src, port))
-            target = self.conn.get((src, port))
+            target = conn.get((src, port))
             if target is None:
                 self._exit(st, t, "completed", out)
                 return
@@ -696,7 +696,9 @@ class Engine:
             if nxt is None:
                 return
             port = nxt
-        raise EngineInvariantError(f"user {uid!r} moved {_MAX_MOVES} times at one instant")
+            moves += 1
+            if moves >= _MAX_MOVES:
+                raise EngineInvariantError(f"user {uid!r} moved {_MAX_MOVES} times at one instant")
 
     def _arrive(self, st: UserState, e: Enrollment, node_id: str, t: int, out: list[Action]) -> str | None:
         """Arrive at a node; returns the port to leave by at once, or None to wait."""

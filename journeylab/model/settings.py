@@ -34,7 +34,12 @@ class ActionGoal(msgspec.Struct, tag_field="kind", tag="action", **_S):
     filters: list[PropertyFilter] = []
 
     def matches(self, name: str, props: dict) -> bool:
-        return name == self.event and all(f.test(props) for f in self.filters)
+        if name != self.event:
+            return False
+        for f in self.filters:  # noqa: SIM110 - a plain loop is the fastest form here
+            if not f.test(props):
+                return False
+        return True
 
 
 class PastBehaviorGoal(msgspec.Struct, tag_field="kind", tag="past_behavior", **_S):

@@ -500,10 +500,9 @@ class _Run:
         no_events = (0, 0)
         heappop = heapq.heappop
         for u in users:
-            uid = user_ids[u]
             st = states[u]
             if st is None:
-                st = states[u] = UserState(uid, profiles[u], created)
+                st = states[u] = UserState(user_ids[u], profiles[u], created)
                 nw = next_wake(st, ctl)
                 w = _INF if nw is None else nw
             else:
@@ -524,7 +523,7 @@ class _Run:
                     nw = advance(st, w, ctl, out)
                 elif te == m:
                     props = ev_props[i] if ev_props is not None else _EMPTY
-                    nw = event(st, _new(Event, (uid, te, ev_name[i], props, None)), ctl, out)
+                    nw = event(st, _new(Event, (st.user_id, te, ev_name[i], props, None)), ctl, out)
                     i += 1
                 else:
                     inp = heappop(pend)[2]
