@@ -132,8 +132,8 @@ def _last_rows(trace: pd.DataFrame) -> np.ndarray:
     """Positions of the last entered/exited row of each (journey, user): where everyone is
     at the end (the trace is in canonical order, so the last row is the latest)."""
     ev, labels = _codes(trace["event"])
-    marks = [i for i, v in enumerate(labels) if v in ("entered", "exited")]
-    rows = np.flatnonzero(np.isin(ev, marks))
+    marks = np.array([v in ("entered", "exited") for v in labels] + [False], dtype=bool)  # [-1]: missing
+    rows = np.flatnonzero(marks[ev])
     if not len(rows):
         return rows
     users, _ = pd.factorize(trace["user_id"].iloc[rows])

@@ -244,8 +244,7 @@ class _Run:
         ts_all = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
         ncodes, nlabels = _encode(ev["event"])  # event names and users hashed once, by Arrow
         names = np.asarray(nlabels.to_pylist(), dtype=object)
-        relevant = np.flatnonzero(np.isin(names, list(js.relevant_events)))
-        mask = np.isin(ncodes, relevant) & (ts_all < self.end) & (ts_all >= self.start - lead)
+        mask = _named(ncodes, names, js.relevant_events) & (ts_all < self.end) & (ts_all >= self.start - lead)
         idx = np.flatnonzero(mask)
         ncodes = ncodes[idx]
         ucodes, ulabels = _encode(ev["user_id"], idx)
@@ -357,7 +356,7 @@ class _Run:
         big = np.iinfo(np.int64).max
 
         def named(which: Iterable[str]) -> np.ndarray:
-            return np.isin(ncodes, np.flatnonzero(np.isin(names, list(which))))
+            return _named(ncodes, names, which)
 
         for eng in self.js.all_engines():
             rel = named(eng.relevant_events)
@@ -704,6 +703,13 @@ class _Run:
             frame[name] = pd.Categorical.from_codes(merged[order], categories=cats)
         frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64)[order]
         return pd.DataFrame(frame, columns=list(TRACE_COLUMNS))
+
+
+def _named(codes: np.ndarray, names: np.ndarray, which: Iterable[str]) -> np.ndarray:
+    """Which rows (``codes`` into ``names``) carry one of the names in ``which``."""
+    wanted = set(which)
+    lookup = np.fromiter((n in wanted for n in names), dtype=bool, count=len(names))
+    return lookup[codes]
 
 
 def _arrow_strings(values: pd.Series) -> pa.Array:
