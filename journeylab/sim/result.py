@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +44,12 @@ class SimulationResult:
 
     @classmethod
     def from_run(cls, run: Any, defs: list[JourneyDef], cohort: Any, start: pd.Timestamp, end: pd.Timestamp, seed: int) -> SimulationResult:
-        sends = pd.DataFrame(
-            [t for c in run.chunks for t in c["sends"]],
-            columns=["message_id", "journey", "version", "user_id", "node", "channel", "ts"],
-        )
-        sends = sends.sort_values(["ts", "user_id", "message_id"], kind="stable", ignore_index=True)
+        # canonical orders: sends by (time, user, message id), responses by (time, user, seq)
+        rows = sorted((t for c in run.chunks for t in c["sends"]), key=itemgetter(6, 3, 0))
+        sends = pd.DataFrame(rows, columns=["message_id", "journey", "version", "user_id", "node", "channel", "ts"])
         sends["ts"] = pd.to_datetime(sends["ts"], unit="s", utc=True)
-        resp = pd.DataFrame([t for c in run.chunks for t in c["responses"]], columns=["user_id", "ts", "seq", "kind", "message_id", "event"])
-        resp = resp.sort_values(["ts", "user_id", "seq"], kind="stable", ignore_index=True)
+        rows = sorted((t for c in run.chunks for t in c["responses"]), key=itemgetter(1, 0, 2))
+        resp = pd.DataFrame(rows, columns=["user_id", "ts", "seq", "kind", "message_id", "event"])
         resp["ts"] = pd.to_datetime(resp["ts"], unit="s", utc=True)
         return cls(
             trace=run.trace_frame(),
