@@ -854,7 +854,7 @@ class Engine:
             return self._discard(st, e, node, t, "limit", out)
         mid = f"{self.id}:{e.version}:{st.user_id}:{e.n}:{node.id}:{e.visit}"
         out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "sent", "", ch)))
-        out.append(Send(mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile)))
+        out.append(_new(Send, (mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile))))
         if node.id in self.watched:
             out.append(NodePassed(st.user_id, t, self.id, node.id, "sent"))
         if self.settings.limits:

@@ -310,7 +310,7 @@ class _Run:
         self.ev_ts: list[int] = self._ts[sel].tolist()
         self.ev_user = self._user[sel]
         ev_per = self._per[sel]
-        self.ev_name: list[str] = [str(x) for x in self._names[sel]]
+        self.ev_name: list[str] = self._names[sel].tolist()
         self.ev_props: list[dict[str, Any]] | None = None
         if self._props:
             values = {c: arr[sel].tolist() for c, arr in self._props.items()}
