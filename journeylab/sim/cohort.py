@@ -87,7 +87,9 @@ class Cohort:
       ``event`` and property columns; optional ``event_id`` (must be unique: checked here with
       ``check_ids=True``, and always by the simulator over the events a journey acts on).
 
-    Events are sorted by time (stable: rows at one instant keep their input order).
+    Events are sorted by time (stable: rows at one instant keep their input order);
+    ``sort=False`` keeps the given row order, for callers that order events themselves (the
+    simulator does: a user's events at one instant keep their relative order either way).
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class Cohort:
         unknown_users: str = "error",
         name: str = "cohort",
         check_ids: bool = False,
+        sort: bool = True,
     ) -> None:
         p = read_table(profiles, "profiles")
         e = read_table(events, "events")
@@ -142,7 +145,7 @@ class Cohort:
                 p = pd.concat([p, extra], ignore_index=True)
             else:
                 raise CohortError("unknown_users must be 'error', 'add' or 'drop'", "unknown_users")
-        if not e["ts"].is_monotonic_increasing:
+        if sort and not e["ts"].is_monotonic_increasing:
             e = e.sort_values("ts", kind="stable")
         self.profiles: pd.DataFrame = p.reset_index(drop=True)
         self.events: pd.DataFrame = e.reset_index(drop=True)

@@ -31,6 +31,7 @@ from pandas.api.types import union_categoricals
 from journeylab.errors import JourneyDefinitionError, MissingExtraError
 from journeylab.model.journey import JourneyDef
 from journeylab.sim.behaviour import BehaviourModel
+from journeylab.sim.cohort import Cohort
 from journeylab.sim.simulator import as_cohort, as_definitions, resolve_span
 
 __all__ = ["ParquetCohort", "simulate_sharded", "shard_of"]
@@ -47,9 +48,15 @@ class ParquetCohort:
     name: str = "cohort"
 
     def read(
-        self, buckets: list[int] | None = None, *, events: list[str] | None = None, columns: list[str] | None = None
+        self,
+        buckets: list[int] | None = None,
+        *,
+        events: list[str] | None = None,
+        columns: list[str] | None = None,
+        sort: bool = True,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """``(profiles, events)`` of some buckets (all by default), events sorted by time.
+        """``(profiles, events)`` of some buckets (all by default), events sorted by time
+        (``sort=False``: in file order, which the simulator orders itself).
 
         ``events`` keeps only those event names and ``columns`` only those event columns
         (plus ``user_id, ts, event``): both are pushed down to the Parquet reader, so a
@@ -73,7 +80,9 @@ class ParquetCohort:
         names = pq.ParquetFile(base / "events.parquet").schema_arrow.names
         cols = None if columns is None else [c for c in dict.fromkeys(["user_id", "ts", "event", *columns]) if c in names]
         table = pq.read_table(base / "events.parquet", columns=cols, filters=filt or None)
-        ev = to_frame(table).sort_values("ts", kind="stable", ignore_index=True)
+        ev = to_frame(table)
+        if sort:
+            ev = ev.sort_values("ts", kind="stable", ignore_index=True)
         return profiles, ev
 
     def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -113,13 +122,13 @@ def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
         need = _filter_props(defs)
         cols = sorted({c for v in need.values() for c in v} | {"event_id"})
         profiles, events = ParquetCohort(payload["parquet"]).read(
-            payload["buckets"], events=sorted(JourneySet(defs).relevant_events), columns=cols
+            payload["buckets"], events=sorted(JourneySet(defs).relevant_events), columns=cols, sort=False
         )
     else:
         profiles, events = payload["profiles"], payload["events"]
     behaviour = payload["behaviour"]
     res = simulate(
-        defs, (profiles, events), payload["start"], payload["end"], seed=payload["seed"], behaviour=behaviour,
+        defs, Cohort(profiles, events, sort=False), payload["start"], payload["end"], seed=payload["seed"], behaviour=behaviour,
         lifecycle=payload["lifecycle"], custom_lists=payload["custom_lists"], period=payload["period"], workers=1,
     )
     return {

@@ -977,8 +977,8 @@ def simulate(
         first, last = parquet.span() if start is None or end is None else (None, None)
     else:
         c = as_cohort(cohort)
-        first = c.events["ts"].iloc[0] if len(c.events) else None
-        last = c.events["ts"].iloc[-1] if len(c.events) else None
+        first = c.events["ts"].min() if len(c.events) else None  # (a cohort may keep its own order)
+        last = c.events["ts"].max() if len(c.events) else None
     start_ts, end_ts = resolve_span(start, end, first, last)
     s0, e0 = int(start_ts.timestamp()), int(end_ts.timestamp())
     controls = {d.id: Control.running_from(s0) for d in defs}
@@ -1035,8 +1035,8 @@ def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef]) -> Cohort:
     js = JourneySet(defs)
     need = _filter_props(defs)
     cols = sorted({c for v in need.values() for c in v} | {"event_id"})
-    profiles, events = cohort.read(events=sorted(js.relevant_events), columns=cols)
-    return Cohort(profiles, events, name=cohort.name)
+    profiles, events = cohort.read(events=sorted(js.relevant_events), columns=cols, sort=False)
+    return Cohort(profiles, events, name=cohort.name, sort=False)  # the run orders events itself
 
 
 def _load_lists(defs: Sequence[JourneyDef], given: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, list[str]]]:
