@@ -402,22 +402,6 @@ class _Run:
                 out[c] = v
         return out
 
-    def _state(self, u: int) -> Any:
-        """The user's state in the shape the loop's engine takes: one journey's state when
-        it runs alone, else the states of every journey."""
-        s = self.states[u]
-        if s is None:
-            if self.solo is not None:
-                jid, eng = self.solo
-                s = UserState(self.user_ids[u], self.profiles[u], self.created)
-                w = eng.next_wake(s, self.js.control(jid))
-            else:
-                s = self.js.new_user(self.user_ids[u], self.profiles[u], self.created)
-                w = self.js.next_wake(s)
-            self.states[u] = s
-            self.wake[u] = _INF if w is None else w
-        return s
-
     # ------------------------------------------------------------------ clock
     def run(self, progress: Any = None, workers: int = 1) -> None:
         """Run the period loop: in this process, or split over ``workers`` forked processes."""
@@ -476,32 +460,40 @@ class _Run:
         if block is not None:
             a, b = block
             ranges = dict(zip(self.seg_user[a:b], self.seg_span[a:b], strict=True))
-        users = sorted(ranges.keys() | due)
-        if self.solo is not None:
-            self._period_solo(users, ranges, p_end)
-            return
-        for u in users:
-            a, b = ranges.get(u, (0, 0))
-            self._advance_user(u, a, b, p_end)
+        self._advance_users(sorted(ranges.keys() | due), ranges, p_end)
 
-    def _period_solo(self, users: list[int], ranges: dict[int, tuple[int, int]], p_end: int) -> None:
-        """:meth:`_advance_user` for every due user of a period when one journey runs alone,
-        with the per-user bookkeeping inlined (the simulator's innermost loop)."""
-        jid, eng = self.solo  # type: ignore[misc]
-        ctl = self.js.control(jid)
+    # ------------------------------------------------------------------ users
+    def _advance_users(self, users: list[int], ranges: dict[int, tuple[int, int]], p_end: int) -> None:
+        """Advance each due user through ``[.., p_end)``: timers first at an instant, then
+        cohort events (input order), then simulated responses — each through the engine core.
+        The simulator's innermost loop, with the per-user bookkeeping inlined."""
+        eng: Any
+        created = self.created
+        if self.solo is not None:  # one journey that triggers nothing: call the engine itself
+            jid, eng = self.solo
+            ctl: Any = self.js.control(jid)
+
+            def new_state(uid: str, profile: dict[str, Any] | None) -> Any:
+                return UserState(uid, profile, created)
+        else:  # several journeys: the journey set orders and routes the work (states per journey)
+            eng, ctl = self._as_engine, None
+
+            def new_state(uid: str, profile: dict[str, Any] | None) -> Any:
+                return self.js.new_user(uid, profile, created)
+
         advance, event, feedback, next_wake = eng.advance, eng.event, eng.feedback, eng.next_wake
         states, wake, user_ids, pending = self.states, self.wake, self.user_ids, self.pending
         ev_ts, ev_name, ev_props = self.ev_ts, self.ev_name, self.ev_props
         rows, row_runs, sends, respond = self.rows, self.row_runs, self.sends, self._respond
         calendar, cal_heap = self.calendar, self.cal_heap
-        created, start, end, period = self.created, self.start, self.end, self.period
+        start, end, period = self.start, self.end, self.period
         profiles = self.profiles
         no_events = (0, 0)
         heappop = heapq.heappop
         for u in users:
             st = states[u]
             if st is None:
-                st = states[u] = UserState(user_ids[u], profiles[u], created)
+                st = states[u] = new_state(user_ids[u], profiles[u])
                 nw = next_wake(st, ctl)
                 w = _INF if nw is None else nw
             else:
@@ -522,7 +514,7 @@ class _Run:
                     nw = advance(st, w, ctl, out)
                 elif te == m:
                     props = ev_props[i] if ev_props is not None else _EMPTY
-                    nw = event(st, _new(Event, (st.user_id, te, ev_name[i], props, None)), ctl, out)
+                    nw = event(st, _new(Event, (user_ids[u], te, ev_name[i], props, None)), ctl, out)
                     i += 1
                 else:
                     inp = heappop(pend)[2]
@@ -549,65 +541,6 @@ class _Run:
                     due = calendar[q] = set()
                     heapq.heappush(cal_heap, q)
                 due.add(u)
-
-    # ------------------------------------------------------------------ one user
-    def _advance_user(self, u: int, a: int, b: int, p_end: int) -> None:
-        """Advance one user through ``[.., p_end)``: timers first at an instant, then cohort
-        events (input order), then simulated responses — each through the engine core."""
-        st = self._state(u)
-        if self.solo is not None:  # one journey that triggers nothing: call the engine itself
-            jid, eng = self.solo
-            ctl = self.js.control(jid)
-        else:  # several journeys: the journey set orders and routes the work
-            eng, ctl = self._as_engine, None
-        uid = self.user_ids[u]
-        pend = self.pending.get(u)
-        ev_ts, ev_name, ev_props = self.ev_ts, self.ev_name, self.ev_props
-        i = a
-        out: list[Action] = []
-        w = self.wake[u]
-        while True:
-            te = ev_ts[i] if i < b else _INF
-            tp = pend[0][0] if pend else _INF
-            m = w if w < te else te
-            if tp < m:
-                m = tp
-            if m >= p_end:
-                break
-            if w == m:
-                nw = eng.advance(st, w, ctl, out)
-            elif te == m:
-                nw = eng.event(st, Event(uid, te, ev_name[i], ev_props[i] if ev_props is not None else _EMPTY), ctl, out)
-                i += 1
-            else:
-                _, _, inp = heapq.heappop(pend)
-                nw = eng.feedback(st, inp, ctl, out) if type(inp) is Feedback else eng.event(st, inp, ctl, out)
-            w = _INF if nw is None else nw
-            if out:
-                self._collect(u, out)
-                out = []
-                pend = self.pending.get(u)
-        self._reschedule(u, w, pend)
-
-    def _reschedule(self, u: int, w: int, pend: list | None) -> None:
-        """Remember the user's next wake-up and file them under its period."""
-        self.wake[u] = w
-        tp = pend[0][0] if pend else _INF
-        nxt = w if w < tp else tp
-        if nxt < self.end:
-            self._cal_add((nxt - self.start) // self.period, (u,))
-
-    def _collect(self, u: int, acts: list[Action]) -> None:
-        rows = self.rows
-        n0 = len(rows)
-        for a in acts:
-            if type(a) is TraceRecord:
-                rows.append(a)
-            elif type(a) is Send:
-                self.sends.append(a)
-                self._respond(u, a)
-        if len(rows) > n0:
-            self.row_runs += (u, len(rows) - n0)
 
     def _respond(self, u: int, s: Send) -> None:
         """Draw the user's response to a message from the behaviour model."""
@@ -915,6 +848,9 @@ class _SetAsEngine:
         return self.js.deliver(states, inp, out)
 
     feedback = event
+
+    def next_wake(self, states: dict, _ctl: Any) -> int | None:
+        return self.js.next_wake(states)
 
 
 def js_defs(js: JourneySet) -> list[JourneyDef]:
