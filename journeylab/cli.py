@@ -41,7 +41,8 @@ def _simulate(args: argparse.Namespace) -> int:
         if ds.messages is not None:
             behaviour = BehaviourModel.fit(ds.messages)
     t0 = time.perf_counter()
-    res = simulate(args.journeys, cohort, args.start, args.end, seed=args.seed, behaviour=behaviour, progress=args.progress)
+    res = simulate(args.journeys, cohort, args.start, args.end, seed=args.seed, behaviour=behaviour, progress=args.progress,
+                   workers=args.workers)
     took = time.perf_counter() - t0
     print(f"{cohort!r}")
     print(f"simulated {', '.join(d.id for d in res.journeys)} from {res.start:%Y-%m-%d %H:%M} to {res.end:%Y-%m-%d %H:%M} UTC, seed {res.seed}, in {took:.1f} s")
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="directory for trace, node_stats and journey_stats (Parquet and CSV)")
     s.add_argument("--report", help="write a self-contained HTML report here")
     s.add_argument("--progress", action="store_true", help="show a progress bar")
+    s.add_argument("--workers", type=int, help="processes for the run (default: every core for a large run; 1: one process)")
     s.set_defaults(fn=_simulate)
 
     v = sub.add_parser("validate", help="validate journey JSON files")

@@ -280,3 +280,20 @@ def test_an_unsorted_cohort_kept_in_its_order_simulates_like_the_sorted_one():
     assert (a.start, a.end) == (b.start, b.end)
     assert len(a.trace) > 100
     pd.testing.assert_frame_equal(a.trace, b.trace)
+
+
+def test_cli_simulate_workers(tmp_path, capsys):
+    from pathlib import Path
+
+    from journeylab import cli
+
+    src = str(Path(__file__).resolve().parent.parent / "examples" / "cart_abandonment.json")
+    outs = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        assert cli.main(["simulate", src, "--dataset", "ecommerce", "--seed", "3", "--workers", workers, "--out", str(out)]) == 0
+        outs[workers] = pd.read_parquet(out / "trace.parquet")
+    assert len(outs["1"]) > 1000
+    pd.testing.assert_frame_equal(outs["1"], outs["2"])
+    assert cli.main(["simulate", src, "--dataset", "ecommerce", "--workers", "0"]) == 2
+    assert "workers must be a whole number >= 1" in capsys.readouterr().err
