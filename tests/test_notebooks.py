@@ -150,3 +150,32 @@ def test_notebook_runs_top_to_bottom(runs: dict[str, Run], name: str) -> None:
     assert run.seconds < 150, (
         f"{name} took {run.seconds:.0f} s; slowest cells: {sorted(run.cells, key=lambda c: -c[1])[:3]}"
     )
+
+
+def test_simulate_forks_its_workers_inside_a_jupyter_kernel(tmp_path, monkeypatch):
+    """A large simulation in a notebook runs on forked workers (the kernel has threads of its
+    own), shows its progress bar, and gives the same result as one process."""
+    pytest.importorskip("nbclient", reason="nbclient is not installed (the dev extra)")
+    pytest.importorskip("ipykernel", reason="ipykernel is not installed (the notebook extra)")
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    nb = new_notebook(cells=[new_code_cell(
+        "import pandas as pd\n"
+        "from journeylab.datasets import generate_cohort\n"
+        "from journeylab.examples import reference_journey\n"
+        "from journeylab.sim import simulate\n"
+        "from journeylab.sim.simulator import _auto_workers\n"
+        "profiles, events = generate_cohort(3000, seed=5)\n"
+        "one = simulate(reference_journey(), (profiles, events), seed=5, workers=1)\n"
+        "two = simulate(reference_journey(), (profiles, events), seed=5, workers=2, progress=True)\n"
+        "pd.testing.assert_frame_equal(one.trace, two.trace)\n"
+        "assert len(one.trace) > 1000\n"
+        "print('same trace', len(one.trace))"
+    )])
+    path = tmp_path / "fork.ipynb"
+    nbformat.write(nb, path)
+    run = _execute(path, tmp_path)
+    assert run.error is None, run.error
+    assert run.outputs.get("application/vnd.jupyter.widget-view+json", 0) >= 1  # the tqdm bar
