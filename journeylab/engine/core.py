@@ -308,6 +308,22 @@ class Engine:
             st.clock = t
         return nw
 
+    def wake(self, st: UserState, t: int, control: Control, out: list[Action]) -> int | None:
+        """:meth:`advance` to ``t`` when ``t`` is the user's next wake-up as the engine last
+        returned it (a driver's calendar knows it; nothing has happened to the user since):
+        the timers due at ``t`` run without recomputing when they are due."""
+        nw: int | None = t
+        n = 0
+        while nw is not None and nw <= t:
+            self._on_timers(st, nw, control, out)
+            nw = self.next_wake(st, control)
+            n += 1
+            if n > _MAX_MOVES:  # pragma: no cover - guarded invariant
+                raise EngineInvariantError(f"user {st.user_id!r}: timers do not make progress at {t}")
+        if t > st.clock:
+            st.clock = t
+        return nw
+
     def next_wake(self, st: UserState, control: Control) -> int | None:
         """When the user next needs a wake-up (``None``: only an input can change anything)."""
         e = st.active

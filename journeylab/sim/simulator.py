@@ -481,7 +481,7 @@ class _Run:
             def new_state(uid: str, profile: dict[str, Any] | None) -> Any:
                 return self.js.new_user(uid, profile, created)
 
-        advance, event, feedback, next_wake = eng.advance, eng.event, eng.feedback, eng.next_wake
+        wake_at, event, feedback, next_wake = eng.wake, eng.event, eng.feedback, eng.next_wake
         states, wake, user_ids, pending = self.states, self.wake, self.user_ids, self.pending
         ev_ts, ev_name, ev_props = self.ev_ts, self.ev_name, self.ev_props
         rows, row_runs, sends, respond = self.rows, self.row_runs, self.sends, self._respond
@@ -511,7 +511,7 @@ class _Run:
                 if m >= p_end:
                     break
                 if w == m:
-                    nw = advance(st, w, ctl, out)
+                    nw = wake_at(st, w, ctl, out)
                 elif te == m:
                     props = ev_props[i] if ev_props is not None else _EMPTY
                     nw = event(st, _new(Event, (user_ids[u], te, ev_name[i], props, None)), ctl, out)
@@ -843,6 +843,8 @@ class _SetAsEngine:
 
     def advance(self, states: dict, t: int, _ctl: Any, out: list[Action]) -> int | None:
         return self.js.advance(states, t, out)
+
+    wake = advance
 
     def event(self, states: dict, inp: Any, _ctl: Any, out: list[Action]) -> int | None:
         return self.js.deliver(states, inp, out)
