@@ -84,8 +84,9 @@ def test_cohort_schema_errors_say_what_and_where():
     rel = ev.index[ev["event"].isin(["Added To Cart", "Charged", "App Launched"]) & (ev["ts"] >= START)]
     ids = [f"x{i}" for i in range(len(ev))]
     ids[rel[5]] = ids[rel[1]]
-    with pytest.raises(CohortError, match=rf"events\[{rel[5]}\].event_id: event_id 'x{rel[1]}' appears twice"):
-        simulate(examples.reference_journey(), (prof, ev.assign(event_id=ids)), START, END)
+    for workers in (1, 2):  # with workers, checked while they run: the error stops them
+        with pytest.raises(CohortError, match=rf"events\[{rel[5]}\].event_id: event_id 'x{rel[1]}' appears twice"):
+            simulate(examples.reference_journey(), (prof, ev.assign(event_id=ids)), START, END, workers=workers)
     shuffled = ev.sample(frac=1, random_state=0)
     assert Cohort(prof, shuffled).events["ts"].is_monotonic_increasing
     with pytest.raises(JourneyDefinitionError, match="^end:"):

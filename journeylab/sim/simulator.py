@@ -179,13 +179,17 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _check_ids(sub: pd.DataFrame, idx: np.ndarray) -> None:
-    """Duplicate event ids among the events the journeys act on are an input error."""
-    if "event_id" not in sub.columns or sub["event_id"].is_unique:
+def _check_ids(ids: tuple[pd.Series, np.ndarray] | None) -> None:
+    """Duplicate event ids among the events the journeys act on (rows ``idx`` of the events'
+    ``event_id`` column) are an input error."""
+    if ids is None:
         return
-    d = sub["event_id"].duplicated().to_numpy()
-    i = int(idx[d.nonzero()[0][0]])
-    raise CohortError(f"event_id {sub['event_id'].iloc[int(d.nonzero()[0][0])]!r} appears twice", f"events[{i}].event_id")
+    col, idx = ids
+    sub = col.iloc[idx]
+    if sub.is_unique:
+        return
+    first = int(sub.duplicated().to_numpy().nonzero()[0][0])
+    raise CohortError(f"event_id {sub.iloc[first]!r} appears twice", f"events[{int(idx[first])}].event_id")
 
 
 def _lead_seconds(js: JourneySet) -> int:
@@ -252,8 +256,8 @@ class _Run:
         idx, ucodes, ncodes = idx[keep], ucodes[keep], ncodes[keep]
         need = _filter_props(js_defs(js))
         cols = sorted({c for v in need.values() for c in v} & set(ev.columns))
-        sub = ev[cols + (["event_id"] if "event_id" in ev.columns else [])].iloc[idx]
-        _check_ids(sub, idx)
+        sub = ev[cols].iloc[idx]
+        self._ids = (ev["event_id"], idx) if "event_id" in ev.columns else None  # checked by run()
         ts = ts_all[idx]
         prof = cohort.profiles
         if js.needs_all_users:
@@ -405,9 +409,10 @@ class _Run:
     # ------------------------------------------------------------------ clock
     def run(self, progress: Any = None, workers: int = 1) -> None:
         """Run the period loop: in this process, or split over ``workers`` forked processes."""
-        if workers > 1:
-            _run_forked(self, workers, progress)
+        if workers > 1:  # the ids are checked while the workers run (an error stops them)
+            _run_forked(self, workers, progress, lambda: _check_ids(self._ids))
             return
+        _check_ids(self._ids)
         self._materialize(None)
 
         def report(p: int) -> None:
@@ -696,12 +701,13 @@ def _auto_workers(run: _Run) -> int:
 _PARALLEL_FROM = 20_000  # events (or always-present users) from which forking pays off
 
 
-def _run_forked(run: _Run, workers: int, progress: Any) -> None:
+def _run_forked(run: _Run, workers: int, progress: Any, meanwhile: Callable[[], None] | None = None) -> None:
     """Run the loop in ``workers`` forked processes, each advancing users ``u % workers == k``.
 
     Workers inherit the prepared run (copy-on-write), send back their columnar chunk
     through a pipe and leave with ``os._exit`` (nothing to tear down). A worker's error is
-    raised here with the worker's traceback as a note; a worker that dies is reported."""
+    raised here with the worker's traceback as a note; a worker that dies is reported.
+    ``meanwhile`` runs here once the workers are started; if it raises, they are stopped."""
     done = [-1] * workers
     children: dict[int, tuple[int, int]] = {}  # read fd -> (worker, pid)
     status_fd: dict[int, int] = {}  # status pipe read fd -> worker
@@ -722,6 +728,8 @@ def _run_forked(run: _Run, workers: int, progress: Any) -> None:
             children[r] = (k, pid)
             status_fd[sr] = k
             received[r] = bytearray()
+        if meanwhile is not None:
+            meanwhile()
         sel = selectors.DefaultSelector()
         for fd in children:
             sel.register(fd, selectors.EVENT_READ)
