@@ -88,7 +88,8 @@ def _child(kind: str, n: int, seed: int, parquet: str | None = None, workers: in
         ns = res.node_stats
         wall = time.perf_counter() - t0
         print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": mem.stop(), "counts": {},
-                          "trace_rows": len(res.trace), "events": int(n * 20), "entered": int(ns["entered"].iloc[0])}))
+                          "trace_rows": len(res.trace), "events": int(n * 20), "entered": int(ns["entered"].iloc[0]),
+                          "timings": res.timings}))
         return
     profiles, events = generate_cohort(n, seed=seed)
     start = events["ts"].iloc[0].floor("D")
@@ -100,6 +101,7 @@ def _child(kind: str, n: int, seed: int, parquet: str | None = None, workers: in
         ns = res.node_stats
         counts = {f"{node}.{col}": int(ns.loc[node, col]) for node in ns.index for col in ("entered", "left_yes", "left_next", "left_timeout", "exited")}
         rows = len(res.trace)
+        timings = res.timings
     else:
         sys.path.insert(0, str(HERE))
         from naive_simpy import run_naive
@@ -107,9 +109,11 @@ def _child(kind: str, n: int, seed: int, parquet: str | None = None, workers: in
         c = run_naive(profiles, events, int(start.timestamp()), int(end.timestamp()))
         counts = {k: int(v) for k, v in c.items()}
         rows = 0
+        timings = {}
     wall = time.perf_counter() - t0
     print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": mem.stop(), "counts": counts, "trace_rows": rows,
-                      "events": len(events), "self_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "events": len(events), "self_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "timings": timings}))
 
 
 def _measure(kind: str, n: int, seed: int, parquet: str | None = None, workers: int | None = None) -> dict:
@@ -157,10 +161,16 @@ def main() -> None:
                 line += f" {diff}"
         else:
             line += f" {'-':>9} {'-':>8} {'-':>7}"
+        t = a["timings"]
+        sim = a["wall"] - t.get("cohort_s", 0.0)  # without reading and checking the cohort
         if prev is not None:
-            line += f"   growth x{a['wall'] / prev[1]:.1f} for x{n / prev[0]:.0f} users"
-        prev = (n, a["wall"])
+            line += (f"   growth x{a['wall'] / prev[1]:.1f} for x{n / prev[0]:.0f} users"
+                     f" (x{sim / prev[2]:.1f} without reading the cohort)")
+        prev = (n, a["wall"], sim)
         print(line, flush=True)
+        print(f"{'':>9} time: cohort {t['cohort_s']:.2f} s, prepare {t['prepare_s']:.2f} s, run {t['run_s']:.2f} s "
+              f"on {int(t['workers'])} worker(s), results {t['results_s']:.2f} s, node stats and checks "
+              f"{a['wall'] - sum(v for k, v in t.items() if k.endswith('_s')):.2f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -298,3 +298,11 @@ def test_cli_simulate_workers(tmp_path, capsys):
     pd.testing.assert_frame_equal(outs["1"], outs["2"])
     assert cli.main(["simulate", src, "--dataset", "ecommerce", "--workers", "0"]) == 2
     assert "workers must be a whole number >= 1" in capsys.readouterr().err
+
+
+def test_timings_say_where_the_time_went():
+    prof, ev = cohort(200, seed=12)
+    res = simulate(examples.reference_journey(), (prof, ev), START, END, workers=2)
+    t = res.timings
+    assert set(t) == {"cohort_s", "prepare_s", "run_s", "results_s", "workers"}
+    assert t["workers"] == 2 and all(v >= 0 for v in t.values())

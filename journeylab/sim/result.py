@@ -29,6 +29,9 @@ class SimulationResult:
     * ``sends`` and ``responses``: the messages, and the simulated responses to them
       (``viewed``/``clicked`` feedback and goal-lift ``event`` rows, with ``seq`` giving the
       order at one instant) — replayable through the production runtime.
+    * ``timings``: where the wall time went, in seconds (``cohort_s``: reading and checking
+      the cohort, ``prepare_s``, ``run_s``, ``results_s``) and the ``workers`` used; a
+      sharded run gives each shard's seconds and peak memory instead.
     """
 
     trace: pd.DataFrame

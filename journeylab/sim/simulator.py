@@ -29,6 +29,7 @@ import signal
 import struct
 import sys
 import threading
+import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -916,6 +917,14 @@ def simulate(
             custom_lists=custom_lists, period=period, progress=progress, backend=backend, shards=shards,
             client=client,
         )
+    clock = [time.perf_counter()]
+    timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        timings[name] = now - clock[0]
+        clock[0] = now
+
     defs = as_definitions(journeys)
     parquet = _as_parquet(cohort)
     if parquet is not None:
@@ -944,7 +953,9 @@ def simulate(
         raise JourneyDefinitionError("period must be positive", "period")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise JourneyDefinitionError(f"workers must be a whole number >= 1, got {workers!r}", "workers")
+    lap("cohort_s")
     run = _Run(js, c, s0, e0, seed, behaviour or BehaviourModel.default(), P)
+    lap("prepare_s")
     n_workers = _auto_workers(run) if workers is None else workers
     if n_workers > 1 and not hasattr(os, "fork"):
         warnings.warn(f"workers={n_workers} needs os.fork, which this platform lacks: running in one process",
@@ -963,8 +974,12 @@ def simulate(
     finally:
         if bar is not None:
             bar.close()
+    lap("run_s")
     with _no_gc():
-        return SimulationResult.from_run(run, defs, c, start_ts, end_ts, seed)
+        res = SimulationResult.from_run(run, defs, c, start_ts, end_ts, seed)
+    lap("results_s")
+    res.timings = {**timings, "workers": float(n_workers)}
+    return res
 
 
 def _as_parquet(cohort: Any) -> Any:
