@@ -296,23 +296,16 @@ class Engine:
     def advance(self, st: UserState, t: int, control: Control, out: list[Action]) -> int | None:
         """Run every timer of the user due at or before ``t``, in time order; returns the
         user's next wake-up (as :meth:`next_wake`)."""
-        nw = self.next_wake(st, control)
-        n = 0
-        while nw is not None and nw <= t:
-            self._on_timers(st, nw, control, out)
-            nw = self.next_wake(st, control)
-            n += 1
-            if n > _MAX_MOVES:  # pragma: no cover - guarded invariant
-                raise EngineInvariantError(f"user {st.user_id!r}: timers do not make progress at {t}")
-        if t > st.clock:
-            st.clock = t
-        return nw
+        return self._timers_until(st, self.next_wake(st, control), t, control, out)
 
     def wake(self, st: UserState, t: int, control: Control, out: list[Action]) -> int | None:
         """:meth:`advance` to ``t`` when ``t`` is the user's next wake-up as the engine last
         returned it (a driver's calendar knows it; nothing has happened to the user since):
         the timers due at ``t`` run without recomputing when they are due."""
-        nw: int | None = t
+        return self._timers_until(st, t, t, control, out)
+
+    def _timers_until(self, st: UserState, nw: int | None, t: int, control: Control, out: list[Action]) -> int | None:
+        """Run the timers from the due instant ``nw`` up to ``t``; the user's clock reaches ``t``."""
         n = 0
         while nw is not None and nw <= t:
             self._on_timers(st, nw, control, out)

@@ -679,8 +679,6 @@ def _take_strings(values: list[str], codes: np.ndarray) -> Any:
     dtype = pd.Series(["x"]).dtype
     if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
         return np.asarray(values, dtype=object)[codes]
-    import pyarrow as pa
-
     return pd.array(pa.array(values, type=pa.large_string()).take(pa.array(codes)), dtype=dtype)
 
 
