@@ -43,6 +43,7 @@ from journeylab.layout import (
     journey_scene,
     normalize_stats,
 )
+from journeylab.model import lifecycle
 from journeylab.model.conditions import EventCount, PropertyFilter
 from journeylab.model.journey import Journey, JourneyDef
 from journeylab.model.nodes import NODE_KINDS, Engagement, SplitBranch, kind_of, ports_of
@@ -927,10 +928,9 @@ class JourneyBuilder(W.VBox):
         )
         self.undo_button.disabled = not j.can_undo
         self.redo_button.disabled = not j.can_redo
-        self.publish_button.disabled = st != "draft"
-        self.pause_button.disabled = st not in ("scheduled", "running")
-        self.resume_button.disabled = st != "paused"
-        self.stop_button.disabled = st not in ("scheduled", "running", "paused")
+        for verb, btn in (("publish", self.publish_button), ("pause", self.pause_button),
+                          ("resume", self.resume_button), ("stop", self.stop_button)):
+            btn.disabled = not lifecycle.allowed(st, verb)
 
     def _refresh_pickers(self) -> None:
         ids = [n.id for n in self.journey.nodes]
