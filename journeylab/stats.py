@@ -19,14 +19,21 @@ runtime produce the same trace, so these figures mean the same in both.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from journeylab.engine.types import DISCARD_REASONS, TRACE_COLUMNS
+from journeylab.engine.types import DISCARD_REASONS
+from journeylab.trace import empty_trace
+
+if TYPE_CHECKING:
+    from journeylab.model.journey import JourneyDef
 
 __all__ = [
+    "Stats",
+    "summarize",
     "NODE_STAT_COLUMNS",
     "node_stats",
     "journey_stats",
@@ -57,23 +64,6 @@ NODE_STAT_COLUMNS = [
     "profile_updated",
     "exited",
 ]
-
-
-def empty_trace() -> pd.DataFrame:
-    """A trace with no rows and the right dtypes."""
-    return pd.DataFrame(
-        {
-            "user_id": pd.Series([], dtype="object"),
-            "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
-            "journey": pd.Series([], dtype="object"),
-            "version": pd.Series([], dtype="int64"),
-            "node": pd.Series([], dtype="object"),
-            "event": pd.Series([], dtype="object"),
-            "port": pd.Series([], dtype="object"),
-            "detail": pd.Series([], dtype="object"),
-        },
-        columns=list(TRACE_COLUMNS),
-    )
 
 
 def _one_journey(trace: pd.DataFrame, journey: str | None) -> pd.DataFrame:
@@ -303,3 +293,53 @@ def messages_per_day(trace: pd.DataFrame, journey: str | None = None, *, timezon
     day = s["ts"].dt.tz_convert(timezone).dt.tz_localize(None).dt.normalize()
     g = s.groupby([day.rename("day"), _s(s["detail"]).rename("channel")], observed=True).size()
     return g.rename("messages").reset_index()
+
+
+class Stats(NamedTuple):
+    """SPEC §8 statistics of one journey, from a trace — what the simulator
+    (:meth:`SimulationResult.stats <journeylab.sim.SimulationResult.stats>`) and the production
+    runtime (:meth:`Runtime.stats <journeylab.runtime.Runtime.stats>`) both report.
+
+    * ``journey``: entered, active, exits by reason, conversions per goal, rate, time to goal;
+    * ``nodes``: one row per node (see :func:`node_stats`);
+    * ``goals``: one row per goal (see :func:`goal_stats`).
+    """
+
+    journey: pd.Series
+    nodes: pd.DataFrame
+    goals: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready figures (NaN as ``None``)."""
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and v != v:
+                return None
+            return v.item() if hasattr(v, "item") else v
+
+        return {
+            "journey": {k: clean(v) for k, v in self.journey.items()},
+            "nodes": {str(n): {k: clean(v) for k, v in row.items()} for n, row in self.nodes.iterrows()},
+            "goals": [{k: clean(v) for k, v in row.items()} for row in self.goals.to_dict("records")],
+        }
+
+
+def summarize(trace: pd.DataFrame, versions: Sequence[JourneyDef]) -> Stats:
+    """The :class:`Stats` of one journey from a trace; ``versions`` are the journey's definitions
+    (oldest first): nodes are listed in definition order over every version, goals by the latest.
+
+    >>> from journeylab.examples import purchase_promo
+    >>> s = summarize(empty_trace(), [purchase_promo().definition])
+    >>> s.nodes.index.tolist(), int(s.journey["entered"])
+    (['purchase', 'wait', 'promo'], 0)
+    """
+    if not versions:
+        raise ValueError("give the journey's definition(s)")
+    jid = versions[-1].id
+    nodes: list[str] = []
+    for d in versions:
+        for n in d.nodes:
+            if n.id not in nodes:
+                nodes.append(n.id)
+    goals = [g.name for g in versions[-1].goals]
+    return Stats(journey_stats(trace, jid, goals=goals), node_stats(trace, jid, nodes=nodes), goal_stats(trace, jid))

@@ -52,7 +52,7 @@ from journeylab.runtime._schema import (
     rt_versions,
 )
 
-__all__ = ["Runtime", "IngestResult", "RuntimeStats"]
+__all__ = ["Runtime", "IngestResult"]
 
 _dec = msgspec.json.Decoder()
 
@@ -101,24 +101,6 @@ class IngestResult(NamedTuple):
     duplicates: int
     rejected: list[tuple[int, str, str]]
     errors: list[tuple[int, str, str]]
-
-
-class RuntimeStats(NamedTuple):
-    """SPEC §8 statistics of one journey, from the stored trace."""
-
-    journey: Any  # pandas.Series
-    nodes: Any  # pandas.DataFrame
-
-    def to_dict(self) -> dict[str, Any]:
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and v != v:
-                return None
-            return v.item() if hasattr(v, "item") else v
-
-        return {
-            "journey": {k: clean(v) for k, v in self.journey.items()},
-            "nodes": {str(n): {k: clean(v) for k, v in row.items()} for n, row in self.nodes.iterrows()},
-        }
 
 
 class _EngineFailure(Exception):
@@ -977,36 +959,27 @@ class Runtime:
     def trace(self, journey: str | None = None):  # -> pandas.DataFrame
         """The stored trace in canonical order (by instant, then user id, each user's rows in
         the order they happened), with the simulator's columns."""
-        import pandas as pd
+        from journeylab.trace import empty_trace, trace_frame
 
-        from journeylab.stats import empty_trace
-
-        q = sa.select(rt_trace).order_by(rt_trace.c.seq)
+        q = sa.select(rt_trace)
         if journey is not None:
             q = q.where(rt_trace.c.journey == journey)
         with self._reader() as conn:
-            rows = conn.execute(q).all()
+            rows = conn.execute(q.order_by(rt_trace.c.seq)).all()
         if not rows:
             return empty_trace()
-        df = pd.DataFrame(rows, columns=["seq", "user_id", "ts", "journey", "version", "node", "event", "port", "detail"])
-        df = df.sort_values(["ts", "user_id", "seq"], kind="stable").drop(columns="seq").reset_index(drop=True)
-        df["ts"] = pd.to_datetime(df["ts"].astype("int64"), unit="s", utc=True).dt.as_unit("ns")
-        df["version"] = df["version"].astype("int64")
-        return df
+        rows.sort(key=lambda r: (r[2], r[1]))  # canonical order (stable: a user's rows keep theirs)
+        _, user, ts, jid, version, node, event, port, detail = zip(*rows, strict=True)
+        return trace_frame(user, [int(t) for t in ts], jid, version, node, event, port, detail)
 
-    def stats(self, journey_id: str) -> RuntimeStats:
-        """Node and journey statistics (SPEC §8) from the stored trace."""
-        from journeylab import stats
+    def stats(self, journey_id: str):  # -> journeylab.stats.Stats (pandas is imported on first use)
+        """Node, journey and goal statistics (SPEC §8) from the stored trace: the same
+        :class:`~journeylab.stats.Stats` a simulation reports."""
+        from journeylab.stats import summarize
 
         self._known(journey_id)
-        t = self.trace(journey_id)
-        nodes: list[str] = []
-        for v in sorted(self.js.versions[journey_id]):
-            for n in self.js.versions[journey_id][v].definition.nodes:
-                if n.id not in nodes:
-                    nodes.append(n.id)
-        goals = [g.name for g in self.definitions[journey_id].goals]
-        return RuntimeStats(stats.journey_stats(t, journey_id, goals=goals), stats.node_stats(t, journey_id, nodes=nodes))
+        versions = [self.js.versions[journey_id][v].definition for v in sorted(self.js.versions[journey_id])]
+        return summarize(self.trace(journey_id), versions)
 
     def rejected(self):  # -> pandas.DataFrame
         """Refused and failed inputs: ``at, source, offset, kind, path, reason, raw``."""

@@ -83,6 +83,12 @@ class SimulationResult:
     def _ids(self) -> list[str]:
         return list(dict.fromkeys(d.id for d in self.journeys))
 
+    def stats(self, journey: str | None = None) -> stats.Stats:
+        """Node, journey and goal statistics of one journey (default: the first): the same
+        :class:`~journeylab.stats.Stats` the production runtime reports."""
+        d = self.definition(journey)
+        return stats.summarize(self.trace, [v for v in self.journeys if v.id == d.id])
+
     def node_stats_of(self, journey: str | None = None) -> pd.DataFrame:
         d = self.definition(journey)
         return stats.node_stats(self.trace, d.id, nodes=[n.id for n in d.nodes])

@@ -33,6 +33,7 @@ from journeylab.model.journey import JourneyDef
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort
 from journeylab.sim.simulator import as_cohort, as_definitions, resolve_span
+from journeylab.trace import as_trace, empty_trace
 
 __all__ = ["ParquetCohort", "simulate_sharded", "shard_of"]
 
@@ -291,10 +292,7 @@ def simulate_sharded(
             own_cluster.close()
     parts.sort(key=lambda p: p["shard"])
     trace = _canonical([p["trace"] for p in parts if len(p["trace"])], ["ts", "user_id"])
-    if trace.empty:
-        from journeylab.stats import empty_trace
-
-        trace = empty_trace()
+    trace = as_trace(trace) if len(trace) else empty_trace()
     sends = _canonical([p["sends"] for p in parts], ["ts", "user_id", "message_id"])
     responses = _canonical([p["responses"] for p in parts], ["ts", "user_id", "seq"])
     res = SimulationResult(

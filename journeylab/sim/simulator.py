@@ -46,13 +46,14 @@ import simpy
 
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.state import Control, UserState
-from journeylab.engine.types import TRACE_COLUMNS, Action, Event, Feedback, Send, TraceRecord
+from journeylab.engine.types import Action, Event, Feedback, Send, TraceRecord
 from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
 from journeylab.model.nodes import CustomList, Inaction, PageCount, PageVisit, Referrer
 from journeylab.sim.behaviour import BehaviourModel, draw
 from journeylab.sim.cohort import Cohort, read_table
+from journeylab.trace import empty_trace, trace_frame
 
 __all__ = ["simulate", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
 
@@ -618,8 +619,6 @@ class _Run:
 
         Each chunk is already in that order and a user's rows all sit in one chunk, so a
         stable merge by (time, user code) gives the same frame for any number of workers."""
-        from journeylab.stats import empty_trace
-
         chunks = [c for c in self.chunks if c["n"]]
         if not chunks:
             return empty_trace()
@@ -631,17 +630,14 @@ class _Run:
             order = np.argsort(ts * len(self.user_ids) + codes, kind="stable")
         else:
             order = np.lexsort((codes, ts))
-        frame: dict[str, Any] = {
-            "user_id": _take_strings(self.user_ids, codes[order]),
-            "ts": pd.to_datetime(ts[order], unit="s", utc=True).as_unit("ns"),
-        }
+        frame: dict[str, Any] = {"user_id": _take_strings(self.user_ids, codes[order]), "ts": ts[order]}
         for name, _ in _STRING_COLUMNS:
             cats = sorted({v for c in chunks for v in c[name][1]})
             index = {v: i for i, v in enumerate(cats)}
             merged = np.concatenate([np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks])
             frame[name] = pd.Categorical.from_codes(merged[order], categories=cats)
         frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64)[order]
-        return pd.DataFrame(frame, columns=list(TRACE_COLUMNS))
+        return trace_frame(**frame)
 
 
 def _named(codes: np.ndarray, names: np.ndarray, which: Iterable[str]) -> np.ndarray:
