@@ -94,39 +94,10 @@ STAT_COLUMNS: tuple[str, ...] = (
 
 # ----------------------------------------------------------------------------- style
 
-_SEGMENT = {"shape": "round-rectangle", "fill": "#e0ecff", "border": "#2563eb"}
-_ENTRY_ONLY = {"shape": "cut-rectangle", "fill": "#e0ecff", "border": "#1d4ed8"}
-
-
-def _eng(fill: str, border: str) -> dict[str, str]:
-    return {"shape": "rectangle", "fill": fill, "border": border}
-
-
-#: per drawable kind: cytoscape shape name, fill and border colours, and a one-glyph icon
+#: per drawable kind: cytoscape shape name, fill and border colours, and a one-glyph icon (the
+#: node kinds' own from the node-kind table; the phantom response window and goals on top)
 KIND_STYLE: dict[str, dict[str, str]] = {
-    "action": {**_SEGMENT, "icon": "⚡"},
-    "inaction": {**_SEGMENT, "icon": "⊘"},
-    "past_behavior": {**_SEGMENT, "fill": "#e9e3ff", "border": "#6d28d9", "icon": "↻"},
-    "date_time": {**_SEGMENT, "icon": "◷"},
-    "page_visit": {**_SEGMENT, "icon": "⌂"},
-    "referrer": {**_SEGMENT, "icon": "⤳"},
-    "page_count": {**_SEGMENT, "icon": "☰"},
-    "profile": {**_SEGMENT, "fill": "#e0f2fe", "border": "#0369a1", "icon": "☺"},
-    "journey_trigger": {**_ENTRY_ONLY, "icon": "➜"},
-    "custom_list": {**_ENTRY_ONLY, "icon": "☑"},
-    "push": {**_eng("#ffedd5", "#ea580c"), "icon": "✆"},
-    "email": {**_eng("#ccfbf1", "#0d9488"), "icon": "✉"},
-    "sms": {**_eng("#dcfce7", "#16a34a"), "icon": "☏"},
-    "whatsapp": {**_eng("#d1fae5", "#047857"), "icon": "☎"},
-    "web_push": {**_eng("#ede9fe", "#7c3aed"), "icon": "☍"},
-    "in_app": {**_eng("#fce7f3", "#db2777"), "icon": "▶"},
-    "web_popup": {**_eng("#fae8ff", "#c026d3"), "icon": "◆"},
-    "web_exit_intent": {**_eng("#ffe4e6", "#e11d48"), "icon": "✈"},
-    "webhook": {**_eng("#e5e7eb", "#4b5563"), "icon": "⚙"},
-    "delay": {"shape": "barrel", "fill": "#fef9c3", "border": "#ca8a04", "icon": "◔"},
-    "profile_update": {"shape": "round-tag", "fill": "#f3f4f6", "border": "#374151", "icon": "✎"},
-    "split": {"shape": "round-hexagon", "fill": "#e0f2fe", "border": "#0284c7", "icon": "⋔"},
-    "force_exit": {"shape": "octagon", "fill": "#fee2e2", "border": "#dc2626", "icon": "✖"},
+    **{kind: info.style.as_dict() for kind, info in NODE_KINDS.items()},
     "phantom": {"shape": "round-rectangle", "fill": "#f9fafb", "border": "#9ca3af", "icon": "◴"},
     "goal": {"shape": "concave-hexagon", "fill": "#fef3c7", "border": "#d97706", "icon": "★"},
 }

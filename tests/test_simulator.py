@@ -81,7 +81,7 @@ def test_cohort_schema_errors_say_what_and_where():
     with pytest.raises(CohortError, match=r"events\[3\].event_id: event_id 'x0' appears twice"):
         Cohort(prof, ev.assign(event_id=ids), check_ids=True)
     # the simulator always checks the events a journey acts on
-    rel = ev.index[ev["event"].isin(["Added To Cart", "Charged", "App Launched"]) & (ev["ts"] >= START)]
+    rel = ev.index[(ev["event"] == "Added To Cart") & (ev["ts"] >= START)]  # entry triggers: always acted on
     ids = [f"x{i}" for i in range(len(ev))]
     ids[rel[5]] = ids[rel[1]]
     for workers in (1, 2):  # with workers, checked while they run: the error stops them
@@ -306,3 +306,38 @@ def test_timings_say_where_the_time_went():
     t = res.timings
     assert set(t) == {"cohort_s", "prepare_s", "run_s", "results_s", "workers"}
     assert t["workers"] == 2 and all(v >= 0 for v in t.values())
+
+
+def test_property_names_that_are_not_identifiers_are_read_like_the_reference_driver():
+    """Regression: profile and event properties named "Customer Type", "plan-tier" or "Ürün" used
+    to be pruned by the simulator (a regex over the journey JSON), which then entered nobody."""
+    from journeylab.engine import Event
+    from journeylab.model import Action, Journey, PropertyFilter, Push
+
+    j = Journey("Odd names", id="odd")
+    j.add(Action(id="bought", event="Bought", filters=[PropertyFilter(property="plan-tier", value="gold"),
+                                                       PropertyFilter(property="Ürün", op="contains", value="ayakkabı")],
+                 profile=[PropertyFilter(property="Customer Type", value="VIP")]))
+    j.then("bought", "yes", Push(id="push", content={"title": "Hi {{First Name|there}}"}))
+    prof = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "Customer Type": ["VIP", "VIP", "new"],
+                         "push_token": ["t", "t", "t"], "First Name": ["Ana", None, "Bo"]})
+    t0 = pd.Timestamp("2026-10-01 09:00", tz="UTC")
+    ev = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "ts": [t0, t0, t0], "event": "Bought",
+                       "plan-tier": ["gold", "silver", "gold"], "Ürün": ["kırmızı ayakkabı"] * 3})
+    res = simulate(j, (prof, ev), START, END)
+    assert res.node_stats.loc["bought", "entered"] == 1
+    assert res.trace.loc[res.trace["event"] == "sent", "user_id"].tolist() == ["u1"]
+    drv = ReferenceDriver([j.definition], controls={j.id: Control.running_from(int(START.timestamp()))},
+                          profiles={r.pop("user_id"): {k: v for k, v in r.items() if v is not None}
+                                    for r in prof.to_dict("records")})
+    drv.feed([Event(u, int(t0.timestamp()), "Bought", {"plan-tier": p, "Ürün": "kırmızı ayakkabı"})
+              for u, p in zip(ev["user_id"], ev["plan-tier"], strict=True)])
+    drv.run_until(int(END.timestamp()))
+    assert sim_rows(res) == [tuple(r) for r in drv.canonical_trace()]
+    assert drv.sends[0].content == {"title": "Hi Ana"}
+    # the engine says what the journey reads; the simulator keeps exactly those columns
+    from journeylab.engine import Engine
+
+    inputs = Engine(j.definition).inputs
+    assert inputs.profile == {"Customer Type", "push_token", "First Name"}
+    assert inputs.event_props == {"Bought": {"plan-tier", "Ürün"}} and inputs.lead == 0

@@ -17,6 +17,7 @@ from journeylab.engine.types import (
     Event,
     Feedback,
     Input,
+    Inputs,
     NodePassed,
     ProfileChanged,
     ProfileSet,
@@ -30,7 +31,7 @@ from journeylab.engine.types import (
 
 __all__ = [
     "Engine", "JourneySet", "ReferenceDriver", "Control", "UserState", "Enrollment", "LocalClock",
-    "Event", "ProfileSet", "Feedback", "Trigger", "Wake", "Input", "TraceRecord", "Send", "ProfileChanged",
+    "Event", "ProfileSet", "Feedback", "Trigger", "Wake", "Input", "Inputs", "TraceRecord", "Send", "ProfileChanged",
     "NodePassed", "Action", "TRACE_COLUMNS", "TRACE_EVENTS", "EXIT_REASONS", "DISCARD_REASONS",
     "to_epoch", "from_epoch", "as_epoch", "unit_draw", "canonical",
 ]

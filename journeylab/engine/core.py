@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,6 +35,7 @@ from journeylab.engine.types import (
     Event,
     Feedback,
     Input,
+    Inputs,
     NodePassed,
     ProfileChanged,
     ProfileSet,
@@ -65,6 +65,8 @@ from journeylab.model.nodes import (
     Referrer,
     Split,
     kind_of,
+    merge_reads,
+    render,
 )
 from journeylab.model.nodes import (
     Action as ActionSeg,
@@ -78,24 +80,7 @@ _MAX_MOVES = 10_000
 # function, three times slower on the engine's hottest path
 _new = tuple.__new__
 _NEVER = 1 << 62
-_ARRIVAL = {
-    "action": "window",
-    "page_visit": "window",
-    "referrer": "window",
-    "page_count": "window",
-    "inaction": "inaction",
-    "past_behavior": "past_behavior",
-    "date_time": "date_time",
-    "profile": "profile",
-    "journey_trigger": "entry_only",
-    "custom_list": "entry_only",
-    "delay": "delay",
-    "force_exit": "force_exit",
-    "profile_update": "profile_update",
-    "split": "split",
-}
 _SEEN_IDS = 64
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
 
 
 def _secs(d: dt.timedelta | None) -> int | None:
@@ -233,20 +218,16 @@ class Engine:
             for c in [*src.did, *src.did_not]:
                 lookback[c.event] = max(lookback.get(c.event, 0), src.days * 86400)
         self.lookback = lookback
-        relevant: set[str] = set(self.entry_by_event) | set(self.inaction_by_event) | set(self.absent_by_event)
-        relevant |= set(self.action_goals) | set(lookback) | self.page_events
-        for n in journey.nodes:
-            if isinstance(n, ActionSeg):
-                relevant.add(n.event)
-            elif isinstance(n, Inaction):
-                relevant.add(n.absent)
-        self.relevant_events: frozenset[str] = frozenset(relevant)
+        reads = merge_reads([*(NODE_KINDS[self.kinds[n.id]].reads(n) for n in journey.nodes),
+                             *(g.reads() for g in journey.goals)])
+        lead = max((sec for _, sec in reads.lookback), default=0)
+        #: what the journey can act on: drivers keep these inputs and may drop everything else
+        self.inputs = Inputs(reads.events, dict(reads.event_props), reads.profile,
+                             max(lead, self.gap) if reads.sessions else lead)
+        self.relevant_events: frozenset[str] = self.inputs.events
         #: whether every user of the cohort must be evaluated (not only those with events)
         self.needs_all_users = bool(self.scheduled_entries or self.date_entries)
-        self._arrivals = {
-            kind: getattr(self, "_arrive_engagement" if info.family == "engagement" else f"_arr_{_ARRIVAL[kind]}")
-            for kind, info in NODE_KINDS.items()
-        }
+        self._arrivals = {kind: getattr(self, f"_arr_{info.timing}") for kind, info in NODE_KINDS.items()}
         # per node: its arrival rule, and its durations in seconds (read on every arrival)
         self._arrive_at = {n.id: (self._arrivals[self.kinds[n.id]], n) for n in journey.nodes}
         self._secs: dict[tuple[str, str], int] = {
@@ -834,7 +815,7 @@ class Engine:
         return node.branches[-1].name
 
     # ================================================================== sending
-    def _arrive_engagement(self, st: UserState, e: Enrollment, node: Engagement, t: int, out: list[Action]) -> str | None:
+    def _arr_engagement(self, st: UserState, e: Enrollment, node: Engagement, t: int, out: list[Action]) -> str | None:
         reach = NODE_KINDS[self.kinds[node.id]].reachability
         if reach is not None and not _truthy(st.profile.get(reach)):
             return self._discard(st, e, node, t, "unreachable", out)
@@ -904,14 +885,7 @@ class Engine:
     def _render(self, node: Engagement, profile: dict[str, Any]) -> dict[str, str]:
         if not self._content_cache.get(node.id):
             return node.content
-
-        def sub(m: re.Match[str]) -> str:
-            v = profile.get(m.group(1))
-            if v is None or v != v:
-                return m.group(2) or ""
-            return str(v)
-
-        return {k: _PLACEHOLDER.sub(sub, v) for k, v in node.content.items()}
+        return {k: render(v, profile) for k, v in node.content.items()}
 
     # ================================================================== evaluation
     def _pb_ok(self, st: UserState, did: list, did_not: list, days: int, profile: list, t: int) -> bool:

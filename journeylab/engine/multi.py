@@ -20,7 +20,7 @@ from typing import Any
 
 from journeylab.engine.core import Engine
 from journeylab.engine.state import Control, UserState
-from journeylab.engine.types import Action, Event, Feedback, Input, NodePassed, ProfileSet, Trigger, Wake
+from journeylab.engine.types import Action, Event, Feedback, Input, Inputs, NodePassed, ProfileSet, Trigger, Wake
 from journeylab.errors import EngineInvariantError, JourneyDefinitionError
 from journeylab.model.journey import JourneyDef
 from journeylab.model.nodes import JourneyTrigger
@@ -72,7 +72,9 @@ class JourneySet:
         for jid, eng in self.latest.items():
             for key in eng.trigger_entries:
                 self.triggers.setdefault(key, []).append(jid)
-        self.relevant_events: frozenset[str] = frozenset().union(*(e.relevant_events for e in self.all_engines()))
+        #: what any of the journeys can act on (see :class:`~journeylab.engine.Inputs`)
+        self.inputs = Inputs.union([e.inputs for e in self.all_engines()])
+        self.relevant_events: frozenset[str] = self.inputs.events
         self._solo: tuple[str, Engine] | None = None
         if len(self.ids) == 1 and len(self.versions[self.ids[0]]) == 1:
             self._solo = (self.ids[0], self.latest[self.ids[0]])

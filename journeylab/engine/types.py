@@ -16,6 +16,7 @@ __all__ = [
     "Trigger",
     "Wake",
     "Input",
+    "Inputs",
     "TraceRecord",
     "Send",
     "ProfileChanged",
@@ -99,6 +100,33 @@ class Wake(NamedTuple):
 
 
 Input = Event | ProfileSet | Feedback | Trigger | Wake
+
+
+class Inputs(NamedTuple):
+    """What a journey (or a set of journeys) can act on; a driver may drop every other input.
+
+    * ``events``: event names; ``event_props``: per event name, the properties read;
+    * ``profile``: profile properties read; ``lead``: seconds before the start from which
+      events still matter (past-behaviour look-back, inaction waits, sessions).
+    """
+
+    events: frozenset[str]
+    event_props: dict[str, frozenset[str]]
+    profile: frozenset[str]
+    lead: int
+
+    @staticmethod
+    def union(parts: list[Inputs]) -> Inputs:
+        props: dict[str, frozenset[str]] = {}
+        for p in parts:
+            for e, ps in p.event_props.items():
+                props[e] = props.get(e, frozenset()) | ps
+        return Inputs(
+            frozenset().union(*(p.events for p in parts)),
+            props,
+            frozenset().union(*(p.profile for p in parts)),
+            max((p.lead for p in parts), default=0),
+        )
 
 
 class TraceRecord(NamedTuple):

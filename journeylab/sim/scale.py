@@ -117,19 +117,14 @@ def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     defs = [msgspec.json.decode(j, type=JourneyDef) for j in payload["journeys"]]
     if payload.get("parquet"):
-        from journeylab.engine.multi import JourneySet
-        from journeylab.sim.simulator import _filter_props
+        from journeylab.sim.simulator import _read_parquet_cohort
 
-        need = _filter_props(defs)
-        cols = sorted({c for v in need.values() for c in v} | {"event_id"})
-        profiles, events = ParquetCohort(payload["parquet"]).read(
-            payload["buckets"], events=sorted(JourneySet(defs).relevant_events), columns=cols, sort=False
-        )
+        cohort = _read_parquet_cohort(ParquetCohort(payload["parquet"]), defs, payload["buckets"])
     else:
-        profiles, events = payload["profiles"], payload["events"]
+        cohort = Cohort(payload["profiles"], payload["events"], sort=False)
     behaviour = payload["behaviour"]
     res = simulate(
-        defs, Cohort(profiles, events, sort=False), payload["start"], payload["end"], seed=payload["seed"], behaviour=behaviour,
+        defs, cohort, payload["start"], payload["end"], seed=payload["seed"], behaviour=behaviour,
         lifecycle=payload["lifecycle"], custom_lists=payload["custom_lists"], period=payload["period"], workers=1,
     )
     return {
@@ -137,7 +132,7 @@ def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
         "trace": res.trace,
         "sends": res.sends,
         "responses": res.responses,
-        "n_users": len(profiles),
+        "n_users": len(cohort.profiles),
         "seconds": time.perf_counter() - t0,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "pid": os.getpid(),

@@ -50,7 +50,7 @@ from journeylab.engine.types import Action, Event, Feedback, Send, TraceRecord
 from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
-from journeylab.model.nodes import CustomList, Inaction, PageCount, PageVisit, Referrer
+from journeylab.model.nodes import CustomList
 from journeylab.sim.behaviour import BehaviourModel, draw
 from journeylab.sim.cohort import Cohort, read_table
 from journeylab.trace import empty_trace, trace_frame
@@ -136,38 +136,6 @@ def to_utc(t: Any, what: str) -> pd.Timestamp:
     return ts.tz_convert("UTC")
 
 
-def _filter_props(defs: Sequence[JourneyDef]) -> dict[str, set[str]]:
-    """Event properties any journey looks at, by event name."""
-    need: dict[str, set[str]] = {}
-
-    def add(event: str, props: Iterable[str]) -> None:
-        s = need.setdefault(event, set())
-        s.update(props)
-
-    for d in defs:
-        for n in d.nodes:
-            for attr in ("filters", "absent_filters"):
-                fl = getattr(n, attr, None)
-                if fl:
-                    ev = n.event if attr == "filters" else n.absent
-                    if ev:
-                        add(ev, (f.property for f in fl))
-            if isinstance(n, PageVisit):
-                add(n.event, [n.url_property])
-            elif isinstance(n, Referrer):
-                add(n.event, n.properties)
-            for c in [*getattr(n, "did", ()), *getattr(n, "did_not", ())]:
-                if c.filters:
-                    add(c.event, (f.property for f in c.filters))
-        for g in d.goals:
-            for f in getattr(g, "filters", ()):
-                add(g.event, [f.property])
-            for c in [*getattr(g, "did", ()), *getattr(g, "did_not", ())]:
-                if c.filters:
-                    add(c.event, (f.property for f in c.filters))
-    return need
-
-
 @contextlib.contextmanager
 def _no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector: a run allocates millions of small, long-lived
@@ -192,19 +160,6 @@ def _check_ids(ids: tuple[pd.Series, np.ndarray] | None) -> None:
         return
     first = int(sub.duplicated().to_numpy().nonzero()[0][0])
     raise CohortError(f"event_id {sub.iloc[first]!r} appears twice", f"events[{int(idx[first])}].event_id")
-
-
-def _lead_seconds(js: JourneySet) -> int:
-    """How far before the start events still matter (past-behaviour look-back, inaction, sessions)."""
-    lead = 0
-    for eng in js.all_engines():
-        lead = max(lead, *eng.lookback.values(), 0)
-        for n in eng.definition.nodes:
-            if isinstance(n, Inaction):
-                lead = max(lead, int(n.within.total_seconds()))
-            if isinstance(n, PageCount | Referrer):
-                lead = max(lead, eng.gap)
-    return lead
 
 
 class _Run:
@@ -245,7 +200,7 @@ class _Run:
     def _prepare(self, cohort: Cohort) -> None:
         js = self.js
         ev = cohort.events
-        lead = _lead_seconds(js)
+        lead = js.inputs.lead
         self.created = self.start - lead  # user clocks start where the history we feed starts
         ts_all = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
         ncodes, nlabels = _encode(ev["event"])  # event names and users hashed once, by Arrow
@@ -256,7 +211,7 @@ class _Run:
         ucodes, ulabels = _encode(ev["user_id"], idx)
         keep = self._within_bounds(ncodes, names, ucodes, ts_all[idx])
         idx, ucodes, ncodes = idx[keep], ucodes[keep], ncodes[keep]
-        need = _filter_props(js_defs(js))
+        need = js.inputs.event_props
         cols = sorted({c for v in need.values() for c in v} & set(ev.columns))
         sub = ev[cols].iloc[idx]
         self._ids = (ev["event_id"], idx) if "event_id" in ev.columns else None  # checked by run()
@@ -286,7 +241,7 @@ class _Run:
         # profiles: per column, the values of our users in user order (None where missing)
         pos = _positions_in(users, prof["user_id"])
         found = pos >= 0
-        wanted = _profile_columns(js_defs(js), [c for c in prof.columns if c != "user_id"])
+        wanted = [c for c in prof.columns if c != "user_id" and c in js.inputs.profile]
         self.prof_cols: list[tuple[str, list[Any]]] = []
         for c in wanted:
             col = prof[c].iloc[pos[found]]
@@ -819,25 +774,6 @@ def _reap(pids: list[int]) -> None:
             os.waitpid(pid, 0)
 
 
-def _profile_columns(defs: Sequence[JourneyDef], columns: list[str]) -> list[str]:
-    """Profile columns any journey can read (reachability, filters, placeholders, dates)."""
-    import re
-
-    import msgspec
-
-    from journeylab.model.nodes import NODE_KINDS, kind_of
-
-    blob = " ".join(msgspec.json.encode(d).decode() for d in defs)
-    need = set()
-    for d in defs:
-        for n in d.nodes:
-            reach = NODE_KINDS[kind_of(n)].reachability
-            if reach:
-                need.add(reach)
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", blob))
-    return [c for c in columns if c in need or c in words]
-
-
 class _SetAsEngine:
     """A journey set behind the engine's call shape (``states`` in place of one state)."""
 
@@ -856,10 +792,6 @@ class _SetAsEngine:
 
     def next_wake(self, states: dict, _ctl: Any) -> int | None:
         return self.js.next_wake(states)
-
-
-def js_defs(js: JourneySet) -> list[JourneyDef]:
-    return [e.definition for e in js.all_engines()]
 
 
 def simulate(
@@ -985,12 +917,12 @@ def _as_parquet(cohort: Any) -> Any:
     return cohort if isinstance(cohort, ParquetCohort) else None
 
 
-def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef]) -> Cohort:
-    """A cohort directory read with only the events and columns these journeys use."""
-    js = JourneySet(defs)
-    need = _filter_props(defs)
-    cols = sorted({c for v in need.values() for c in v} | {"event_id"})
-    profiles, events = cohort.read(events=sorted(js.relevant_events), columns=cols, sort=False)
+def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef], buckets: Any = None) -> Cohort:
+    """A cohort directory (or some of its buckets) read with only the events and columns these
+    journeys can act on (see :class:`~journeylab.engine.Inputs`)."""
+    inputs = JourneySet(defs).inputs
+    cols = sorted({c for v in inputs.event_props.values() for c in v} | {"event_id"})
+    profiles, events = cohort.read(buckets, events=sorted(inputs.events), columns=cols, sort=False)
     return Cohort(profiles, events, name=cohort.name, sort=False)  # the run orders events itself
 
 

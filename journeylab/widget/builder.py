@@ -24,7 +24,6 @@ family, ``entry``, ``selected`` and the validation badges (``badge-error``,
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -44,47 +43,15 @@ from journeylab.layout import (
     normalize_stats,
 )
 from journeylab.model import lifecycle
-from journeylab.model.conditions import EventCount, PropertyFilter
+from journeylab.model.conditions import EventCount
 from journeylab.model.journey import Journey, JourneyDef
-from journeylab.model.nodes import NODE_KINDS, Engagement, SplitBranch, kind_of, ports_of
+from journeylab.model.nodes import NODE_KINDS, Engagement, kind_of, ports_of
 from journeylab.model.settings import ActionGoal, PastBehaviorGoal
 from journeylab.widget.forms import SettingsForm, StructForm, parse_filters
 
 __all__ = ["JourneyBuilder", "default_node", "new_node_id", "CYTOSCAPE_STYLE"]
 
 _FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
-
-# ----------------------------------------------------------------------------- palette defaults
-
-_CONTENT = {
-    "push": {"title": "Title", "body": "Message"},
-    "email": {"subject": "Subject", "body": "Message"},
-    "sms": {"body": "Message"},
-    "whatsapp": {"body": "Message"},
-    "web_push": {"title": "Title", "body": "Message", "url": "https://example.com/"},
-    "in_app": {"title": "Title", "body": "Message"},
-    "web_popup": {"title": "Title", "body": "Message"},
-    "web_exit_intent": {"title": "Before you go", "body": "Message"},
-    "webhook": {"url": "https://example.com/hook"},
-}
-
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    "action": {"event": "App Launched"},
-    "inaction": {"absent": "Charged", "within": dt.timedelta(minutes=15)},
-    "past_behavior": {"did": [EventCount(event="App Launched")], "days": 30},
-    "date_time": {"property": "flight_time", "offset": -dt.timedelta(hours=2)},
-    "page_visit": {"url": "https://example.com/", "match": "prefix"},
-    "referrer": {"source": "facebook"},
-    "page_count": {"count": 3},
-    "profile": {"profile": [PropertyFilter(property="tier", op="=", value="gold")]},
-    "journey_trigger": {"journey": "other-journey", "node": "push"},
-    "custom_list": {"users": []},
-    "delay": {"duration": dt.timedelta(days=1)},
-    "force_exit": {},
-    "profile_update": {"property": "tier", "op": "set", "value": "gold"},
-    "split": {"branches": [SplitBranch(name="A", percent=50.0), SplitBranch(name="B", percent=50.0)]},
-}
-
 
 def new_node_id(kind: str, existing: Sequence[str] | set[str]) -> str:
     """The first free id ``<kind>_<n>``.
@@ -105,11 +72,7 @@ def default_node(kind: str, node_id: str) -> Any:
     >>> default_node("delay", "delay_1")
     Delay(id='delay_1', label='', position=None, duration=datetime.timedelta(days=1), at_time=None, weekdays=[], property=None, offset=datetime.timedelta(0))
     """
-    info = NODE_KINDS[kind]
-    kw = dict(_DEFAULTS.get(kind, {}))
-    if info.family == "engagement":
-        kw["content"] = dict(_CONTENT.get(kind, {"body": "Message"}))
-    return info.cls(id=node_id, **kw)
+    return NODE_KINDS[kind].palette_node(node_id)
 
 
 # ----------------------------------------------------------------------------- cytoscape style
