@@ -319,3 +319,21 @@ def test_viewed_connector_phantom_window():
     assert ("push", "left", "viewed", "", t0 + 600) in rows(drv, "a")
     # b: window ends 11:30, leaves by timeout at the 12:00 evaluation
     assert ("push", "left", "timeout", "", at(12)) in rows(drv, "b")
+
+
+def test_an_event_that_acted_does_not_also_start_an_inaction_entry_wait():
+    """SPEC §3: each event acts at most once; an event that met a goal, moved the user out of a
+    node or ended the enrollment does not also start an Inaction entry's wait — only a later A can."""
+    j = Journey("Cart", id="cart", reentry=True)
+    j.add(Inaction(id="cart", event="Added To Cart", absent="Charged", within=15 * M))
+    j.then("cart", "yes", Delay(id="wait", duration=24 * H))
+    j.add_goal(ActionGoal(name="Again", event="Added To Cart"))
+    drv = run([j], [Event("u", at(0), "Added To Cart"), Event("u", at(1), "Added To Cart"),
+                    Event("u", at(3), "Added To Cart")], until=at(12))
+    assert rows(drv, "u", {"entered", "exited"}) == [
+        ("cart", "entered", "", "entry", at(0, 15)),
+        ("wait", "entered", "", "", at(0, 15)),
+        ("wait", "exited", "", "goal:Again", at(1)),
+        ("cart", "entered", "", "entry", at(3, 15)),  # a later A, not the one that met the goal
+        ("wait", "entered", "", "", at(3, 15)),
+    ]

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from journeylab.errors import EngineInvariantError
 from journeylab.model.conditions import WEEKDAYS, DayRange
 from journeylab.model.settings import Dates, OneTime, Recurring, Schedule
 
@@ -68,18 +69,31 @@ class LocalClock:
         return (dt.datetime.fromtimestamp(t + self.offset(t), dt.UTC)).date()
 
     # ------------------------------------------------------------------ evaluations
-    def _hourly_uncached(self, q: int) -> int:
-        e = q
-        for _ in range(16):
-            if (e + self.offset(e)) % 3600 == self.minute * 60:
-                return e
-            e += _QUARTER
-        raise AssertionError("no hourly evaluation found")  # pragma: no cover
+    def _hourly_uncached(self, t: int) -> int:
+        # the local minute of an instant e is (e + offset(e)) mod 3600: between two offset
+        # changes the evaluations are the instants congruent to minute*60 - offset (mod 3600)
+        e = t
+        for _ in range(8):
+            off = self.offset(e)
+            cand = e + (self.minute * 60 - off - e) % 3600
+            if self.offset(cand) == off:
+                return cand
+            e = self._next_change(e, cand)  # the offset changes in (e, cand]: look again from there
+        raise EngineInvariantError(f"no hourly evaluation found after {t}")  # pragma: no cover
+
+    def _next_change(self, lo: int, hi: int) -> int:
+        """The first quarter hour in ``(lo, hi]`` whose offset differs from ``lo``'s (offsets
+        change only at quarter hours in every real zone)."""
+        off = self.offset(lo)
+        q = lo - lo % _QUARTER + _QUARTER
+        while q < hi and self.offset(q) == off:
+            q += _QUARTER
+        return min(q, hi)
 
     def next_hourly(self, t: int) -> int:
-        """The first hourly evaluation at or after ``t`` (local ``HH:MM`` with MM = offset)."""
-        q = -(-t // _QUARTER) * _QUARTER
-        return self._hourly(q)
+        """The first hourly evaluation at or after ``t`` (local ``HH:MM`` with MM = the offset
+        minute, any of 0..59), across DST changes and half- and quarter-hour zones."""
+        return self._hourly(-(-t // 60) * 60)  # evaluations fall on whole minutes
 
     def _daily_uncached(self, day: dt.date) -> int:
         nxt = day + dt.timedelta(days=1)

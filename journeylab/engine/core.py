@@ -420,30 +420,40 @@ class Engine:
             and any(_all(n.absent_filters, props) for n in self.absent_by_event[name])
         ):
             st.pending.clear()
-        if name in self.inaction_by_event and (self.settings.reentry or st.entries == 0):
+        acted = self._act(st, t, name, props, first_in_session, control, out)
+        # an event that acted in the journey (met a goal, moved the user, ended or started the
+        # enrollment) does not also start an inaction entry's wait (SPEC §3)
+        if not acted and name in self.inaction_by_event and (self.settings.reentry or st.entries == 0):
             for n in self.inaction_by_event[name]:
                 if all(f.test(props) for f in n.filters):
                     st.pending.append(t)
                     break
 
+    def _act(self, st: UserState, t: int, name: str, props: dict, first: bool, control: Control,
+             out: list[Action]) -> bool:
+        """The event's one action in the journey: a goal, a move at the user's node, or a live
+        entry. Returns whether it acted."""
         e = st.active
         if e is not None:
             # goals win over the node (SPEC §6)
             for g in self.action_goals.get(name, ()):
                 if g.matches(name, props):
                     self._exit(st, t, f"goal:{g.name}", out)
-                    return
+                    return True
             if not e.timed_out:
-                port = self._node_reacts(st, e, name, props, first_in_session)
+                port = self._node_reacts(st, e, name, props, first)
                 if port is not None:
                     self._move(st, port, t, out)
-            return
+                    return True
+            return False
         # not inside: live entry
         for n in self.entry_by_event.get(name, ()):
-            if self._entry_matches(st, n, name, props, first_in_session):
+            if self._entry_matches(st, n, name, props, first):
                 if self._can_enter(st, t, control):
                     self._enter(st, n, t, out)
-                return
+                    return True
+                return False
+        return False
 
     def _node_reacts(self, st: UserState, e: Enrollment, name: str, props: dict, first: bool) -> str | None:
         node = self.nodes[e.node]
