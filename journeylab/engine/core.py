@@ -73,7 +73,7 @@ from journeylab.model.nodes import (
 )
 from journeylab.model.settings import ActionGoal, PastBehaviorGoal
 
-__all__ = ["Engine", "Control", "UserState"]
+__all__ = ["Engine", "Control", "UserState", "TIMER_RULES"]
 
 _MAX_MOVES = 10_000
 # records are built with tuple.__new__: a NamedTuple's own constructor is a Python-level
@@ -81,6 +81,26 @@ _MAX_MOVES = 10_000
 _new = tuple.__new__
 _NEVER = 1 << 62
 _SEEN_IDS = 64
+
+#: Every timer of the engine, in the order they go at one instant (SPEC §1: what falls due by
+#: time first, in this order). ``next_wake`` and firing both come from this one list
+#: (:meth:`Engine._next_timer` and the ``_fire_<rule>`` methods).
+TIMER_RULES: tuple[str, ...] = (
+    # a user inside the journey
+    "stopped",  # the journey was stopped: everyone inside exits
+    "goal_evaluation",  # the daily evaluation of past-behaviour goals
+    "journey_timeout",  # entry + journey timeout
+    "window_end",  # a qualifying or phantom window ends: marked timed out (or waiting)
+    "node_timeout",  # the hourly evaluation after the window end moves by `timeout`
+    "node_due",  # the node's own instant: inaction end, date-time, daily past-behaviour, delay end, send time
+    "inaction_wait_inside",  # an inaction entry's wait matures while the user is inside: nothing
+    # a user outside the journey
+    "inaction_entry",  # an inaction entry's wait matures: entry
+    "date_entry",  # a date-time entry's instant
+    "scheduled_run",  # a scheduled run (past behaviour, custom list)
+)
+(_STOPPED, _GOAL_EVALUATION, _JOURNEY_TIMEOUT, _WINDOW_END, _NODE_TIMEOUT, _NODE_DUE, _INACTION_WAIT_INSIDE,
+ _INACTION_ENTRY, _DATE_ENTRY, _SCHEDULED_RUN) = range(len(TIMER_RULES))
 
 
 def _secs(d: dt.timedelta | None) -> int | None:
@@ -228,6 +248,7 @@ class Engine:
         #: whether every user of the cohort must be evaluated (not only those with events)
         self.needs_all_users = bool(self.scheduled_entries or self.date_entries)
         self._arrivals = {kind: getattr(self, f"_arr_{info.timing}") for kind, info in NODE_KINDS.items()}
+        self._fire = tuple(getattr(self, f"_fire_{rule}") for rule in TIMER_RULES)
         # per node: its arrival rule, and its durations in seconds (read on every arrival)
         self._arrive_at = {n.id: (self._arrivals[self.kinds[n.id]], n) for n in journey.nodes}
         self._secs: dict[tuple[str, str], int] = {
@@ -300,50 +321,56 @@ class Engine:
 
     def next_wake(self, st: UserState, control: Control) -> int | None:
         """When the user next needs a wake-up (``None``: only an input can change anything)."""
+        nt = self._next_timer(st, control)
+        return None if nt is None else nt[0]
+
+    def _next_timer(self, st: UserState, control: Control) -> tuple[int, int] | None:
+        """The user's next timer: ``(instant, rule)`` with ``rule`` an index into
+        :data:`TIMER_RULES`. At one instant the earlier rule of that list goes first (each check
+        below is in list order and replaces the best only when strictly earlier)."""
+        best, rule = _NEVER, -1
         e = st.active
         if e is not None:
-            best = _NEVER
             if control.stop_at is not None:
-                best = control.stop_at if control.stop_at > st.clock else st.clock
-            if self.timeout is not None:
-                x = e.entered_at + self.timeout
-                if x < best:
-                    best = x
+                best, rule = (control.stop_at if control.stop_at > st.clock else st.clock), _STOPPED
             if self.pb_goals:
                 x = self.clock.next_daily(e.goal_mark)
                 if x < best:
-                    best = x
+                    best, rule = x, _GOAL_EVALUATION
+            if self.timeout is not None:
+                x = e.entered_at + self.timeout
+                if x < best:
+                    best, rule = x, _JOURNEY_TIMEOUT
             if e.timed_out:
                 y = e.timeout_at
                 if y is not None and y < best:
-                    best = y
+                    best, rule = y, _NODE_TIMEOUT
             else:
                 y = e.window_end
                 if y is not None and y < best:
-                    best = y
+                    best, rule = y, _WINDOW_END
                 y = e.due
                 if y is not None and y < best:
-                    best = y
+                    best, rule = y, _NODE_DUE
             if st.pending:
                 x = self._pending_due(st)
                 if x < best:
-                    best = x
-            return None if best == _NEVER else best
+                    best, rule = x, _INACTION_WAIT_INSIDE
+            return None if rule < 0 else (best, rule)
         if not self._may_ever_enter(st, control):
             return None
-        soon = _NEVER
         if st.pending:
-            soon = self._pending_due(st)
+            best, rule = self._pending_due(st), _INACTION_ENTRY
         for n in self.date_entries:
             at = self._date_entry_at(st, n)
-            if at is not None and at < soon:
-                soon = at
+            if at is not None and at < best:
+                best, rule = at, _DATE_ENTRY
         if self.scheduled_entries:
             # runs that passed while the user was inside are gone (entry is ignored inside)
             r = self.clock.next_run(self.settings.schedule, max(st.sched_from, st.clock), self._anchor(control))
-            if r is not None and r < soon:
-                soon = r
-        return None if soon == _NEVER else soon
+            if r is not None and r < best:
+                best, rule = r, _SCHEDULED_RUN
+        return None if rule < 0 else (best, rule)
 
     def activity_bounds(self) -> tuple[frozenset[str], frozenset[str], int | None, bool] | None:
         """What a driver may use to drop events early: ``None`` when entries do not come from
@@ -533,46 +560,64 @@ class Engine:
 
     # ================================================================== timers
     def _on_timers(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
-        """Everything due at instant ``t`` for one user, in the SPEC's order."""
+        """The user's first timer due at instant ``t`` (in :data:`TIMER_RULES` order)."""
         if t > st.clock:
             st.clock = t
+        nt = self._next_timer(st, control)
+        if nt is None or nt[0] > t:  # pragma: no cover - drivers call this only when something is due
+            return
+        self._fire[nt[1]](st, t, control, out)
+
+    # timer rules, in TIMER_RULES order: each fires one thing due for the user at ``t``
+    def _fire_stopped(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        self._exit(st, t, "stopped", out)
+
+    def _fire_goal_evaluation(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
         e = st.active
-        if e is not None:
-            if control.stop_at is not None and t >= control.stop_at:
-                self._exit(st, t, "stopped", out)
-            elif self.pb_goals and self.clock.next_daily(e.goal_mark) <= t:
-                d = self.clock.next_daily(e.goal_mark)
-                e.goal_mark = d
-                for g in self.pb_goals:
-                    if self._pb_ok(st, g.did, g.did_not, g.days, g.profile, d):
-                        self._exit(st, t, f"goal:{g.name}", out)
-                        break
-            elif self.timeout is not None and e.entered_at + self.timeout <= t:
-                self._exit(st, t, "journey_timeout", out)
-            elif not e.timed_out and e.window_end is not None and e.window_end <= t:
-                # the qualifying (or phantom) window is over: marked timed out
-                e.timed_out = True
-                out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, e.node, "timed_out", "", "")))
-                if (e.node, "timeout") in self.conn:
-                    e.timeout_at = self.clock.next_hourly(e.window_end)
-                else:
-                    e.timeout_at = None
-                    out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, e.node, "waiting", "", "")))
-            elif e.timed_out and e.timeout_at is not None and e.timeout_at <= t:
-                # the hourly node-timeout evaluation moves the user by `timeout`
-                e.timeout_at = None
-                self._move(st, "timeout", t, out)
-            elif not e.timed_out and e.due is not None and e.due <= t:
-                self._on_due(st, e, t, out)
-            elif st.pending and self._pending_due(st) <= t:
-                self._drop_matured(st, t)
-            return
-        # not inside: entries due by time
-        if st.pending and self._pending_due(st) <= t:
-            matured = self._drop_matured(st, t)
-            if matured is not None and self._can_enter(st, t, control):
-                self._enter(st, matured, t, out)
-            return
+        assert e is not None
+        d = self.clock.next_daily(e.goal_mark)
+        e.goal_mark = d
+        for g in self.pb_goals:
+            if self._pb_ok(st, g.did, g.did_not, g.days, g.profile, d):
+                self._exit(st, t, f"goal:{g.name}", out)
+                break
+
+    def _fire_journey_timeout(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        self._exit(st, t, "journey_timeout", out)
+
+    def _fire_window_end(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        # the qualifying (or phantom) window is over: marked timed out
+        e = st.active
+        assert e is not None and e.window_end is not None
+        e.timed_out = True
+        out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, e.node, "timed_out", "", "")))
+        if (e.node, "timeout") in self.conn:
+            e.timeout_at = self.clock.next_hourly(e.window_end)
+        else:
+            e.timeout_at = None
+            out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, e.node, "waiting", "", "")))
+
+    def _fire_node_timeout(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        # the hourly node-timeout evaluation moves the user by `timeout`
+        e = st.active
+        assert e is not None
+        e.timeout_at = None
+        self._move(st, "timeout", t, out)
+
+    def _fire_node_due(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        e = st.active
+        assert e is not None
+        self._on_due(st, e, t, out)
+
+    def _fire_inaction_wait_inside(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        self._drop_matured(st, t)  # the user is inside: the matured wait enters nobody
+
+    def _fire_inaction_entry(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        matured = self._drop_matured(st, t)
+        if matured is not None and self._can_enter(st, t, control):
+            self._enter(st, matured, t, out)
+
+    def _fire_date_entry(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
         for n in self.date_entries:
             at = self._date_entry_at(st, n)
             if at is not None and at <= t:
@@ -580,15 +625,17 @@ class Engine:
                 if self._can_enter(st, t, control):
                     self._enter(st, n, t, out)
                 return
-        if self.scheduled_entries:
-            r = self.clock.next_run(self.settings.schedule, max(st.sched_from, st.clock), self._anchor(control))
-            if r is not None and r <= t:
-                st.sched_from = r + 1
-                if self._can_enter(st, t, control):
-                    for n in self.scheduled_entries:
-                        if self._scheduled_qualifies(st, n, r):
-                            self._enter(st, n, t, out)
-                            break
+
+    def _fire_scheduled_run(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        r = self.clock.next_run(self.settings.schedule, max(st.sched_from, st.clock), self._anchor(control))
+        if r is None or r > t:  # pragma: no cover - only fired when due
+            return
+        st.sched_from = r + 1
+        if self._can_enter(st, t, control):
+            for n in self.scheduled_entries:
+                if self._scheduled_qualifies(st, n, r):
+                    self._enter(st, n, t, out)
+                    break
 
     def _on_due(self, st: UserState, e: Enrollment, t: int, out: list[Action]) -> None:
         kind = e.due_kind
