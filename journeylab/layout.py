@@ -676,7 +676,7 @@ def _elements(
         nid = getattr(it, "node", None)
         if nid:
             by_node.setdefault(nid, []).append(it)
-    targets = {c.target for c in d.connectors}
+    entry_ids = {n.id for n in d.entry_nodes()}
     connected: dict[str, dict[str, str]] = {}
     for c in d.connectors:
         connected.setdefault(c.source, {})[c.port] = c.target
@@ -703,7 +703,7 @@ def _elements(
         nodes.append(
             SceneNode(
                 id=node.id, role="node", kind=kind, family=info.family, lines=lines, width=w, height=h,
-                node_id=node.id, entry=node.id not in targets, stats=s, waiting=n_wait, badge=badge,
+                node_id=node.id, entry=node.id in entry_ids, stats=s, waiting=n_wait, badge=badge,
                 issues=[f"{getattr(i, 'severity', '')}: {getattr(i, 'message', i)}" for i in its],
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from journeylab.errors import JourneyDefinitionError
@@ -128,6 +129,20 @@ CASES = [
     ("not-an-entry", J(E, Push(id="p")), "error", "not-an-entry", "$.nodes[1]",
      "Nothing leads into Push node 'p', so it would have to start the journey, but only a segment can do that; "
      "connect a node to it or delete it."),
+    ("entry-unknown", msgspec.structs.replace(J(E), entries=["in", "nope"]), "error", "entry-unknown", "$.entries[1]",
+     "Entry 'nope' is not a node of this journey."),
+    ("entry-has-incoming", msgspec.structs.replace(J(E, Delay(id="d", duration=H), conns=[("in", "yes", "d")]),
+                                                   entries=["in", "d"]),
+     "error", "entry-has-incoming", "$.entries[1]",
+     "'d' is listed as an entry, but 'in' leads into it; an entry is where users start, so remove that connector "
+     "or take 'd' off the entries."),
+    ("orphan-node", msgspec.structs.replace(J(E, Action(id="forgot", event="X")), entries=["in"]), "error",
+     "orphan-node", "$.nodes[1]",
+     "Nothing leads into node 'forgot' and it is not one of the journey's entries ('in'); connect a node to it, "
+     "list it as an entry, or delete it."),
+    ("implicit-entries", J(E, Action(id="forgot", event="X")), "warning", "implicit-entries", "$.nodes[1]",
+     "Nothing leads into node 'forgot', so it starts the journey too, besides 'in'. If the journey has several "
+     "entries, list them in 'entries' (Journey.mark_entry); otherwise connect a node to 'forgot'."),
     ("entry-only-trigger", J(E, JourneyTrigger(id="t", journey="other", node="p1"), conns=[("in", "yes", "t")]),
      "error", "entry-only-mid-journey", "$.connectors[0].to",
      "A Journey Trigger node ('t') can only start a journey, but 'in' leads into it; use it as an entry or use "
@@ -367,8 +382,34 @@ def test_rule(defn, severity, code, path, message):
     assert CODES[code][0] == severity
 
 
+SET_CODES = {"duplicate-version", "trigger-unknown-node", "trigger-journey-absent"}  # journeys run together
+
+
 def test_every_code_has_a_case():
-    assert {c[3] for c in CASES} == set(CODES)
+    assert {c[3] for c in CASES} | SET_CODES == set(CODES)
+
+
+def test_journeys_run_together_are_checked_as_a_set():
+    from journeylab.errors import InvalidJourneyError, JourneyWarning
+    from journeylab.examples import journey_trigger_pair
+    from journeylab.validate import check_journeys
+
+    j1, j2 = (j.definition for j in journey_trigger_pair())
+    assert set(check_journeys([j1, j2])) == {j1.id, j2.id}
+    # the triggered journey alone: nobody can enter through its trigger (a warning, once per text)
+    with pytest.warns(JourneyWarning, match=r"\$.nodes\[0\].journey: Journey Trigger node 'from_j1' listens to journey "
+                                            r"'journey-1', which is not run here") as rec:
+        reports = check_journeys([j2])
+    assert [i.code for i in reports[j2.id].warnings] == ["trigger-journey-absent"] and len(rec) == 1
+    # a trigger on a node the other journey does not have; one version given twice
+    bad = msgspec.structs.replace(j2, nodes=[msgspec.structs.replace(j2.nodes[0], node="nope"), *j2.nodes[1:]])
+    with pytest.raises(InvalidJourneyError) as e:
+        check_journeys([j1, bad, j1])
+    assert e.value.path == "$.version"
+    assert [i.code for i in e.value.reports[j1.id].errors] == ["duplicate-version"]
+    assert [(i.code, i.path) for i in e.value.reports[j2.id].errors] == [("trigger-unknown-node", "$.nodes[0].node")]
+    assert "journey 'journey-2' cannot run: validation found 1 error(s)\n  $.nodes[0].node: Journey Trigger node " \
+           "'from_j1' listens to node 'nope', which journey 'journey-1' does not have." in str(e.value)
 
 
 def test_valid_journey_has_no_issue():

@@ -47,6 +47,9 @@ class JourneyDef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
     nodes: list[Node] = []
     connectors: list[Connector] = []
     goals: list[Goal] = []
+    #: the entry nodes, when listed explicitly (then every other node needs an incoming
+    #: connector); empty: the segments with no incoming connector
+    entries: list[str] = []
     format: int = FORMAT_VERSION
 
     def node(self, node_id: str) -> Node:
@@ -57,7 +60,12 @@ class JourneyDef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
         raise KeyError(node_id)
 
     def entry_nodes(self) -> list[Node]:
-        """Nodes with no incoming connector: the entry criteria."""
+        """The entry criteria: the nodes listed in ``entries``, else the nodes with no incoming
+        connector (in node order). :func:`journeylab.validate` checks that they can start a
+        journey and that no other node is left unconnected."""
+        if self.entries:
+            listed = set(self.entries)
+            return [n for n in self.nodes if n.id in listed]
         targets = {c.target for c in self.connectors}
         return [n for n in self.nodes if n.id not in targets]
 
@@ -300,6 +308,31 @@ class Journey:
             if n.id == node_id:
                 return i
         return -1
+
+    def mark_entry(self, node_id: str, entry: bool = True) -> None:
+        """List ``node_id`` as an entry explicitly (or take it off the list with ``entry=False``).
+
+        With an explicit list, a node that nothing leads into and that is not listed is an
+        error, so a node added and forgotten cannot silently become a second entry.
+
+        >>> import datetime as dt
+        >>> from journeylab.model import Action, Push
+        >>> j = Journey("Two doors", id="doors")
+        >>> _ = j.add(Action(id="web", event="Signed Up (web)"))
+        >>> _ = j.add(Action(id="app", event="Signed Up (app)"))
+        >>> j.mark_entry("web"); j.mark_entry("app")
+        >>> j.definition.entries
+        ['web', 'app']
+        """
+        self.node(node_id)
+        current = list(self._def.entries)
+        if entry and node_id not in current:
+            entries = [*current, node_id]
+        elif not entry and node_id in current:
+            entries = [e for e in current if e != node_id]
+        else:
+            return
+        self._replace(f"{'marking' if entry else 'unmarking'} {node_id!r} as an entry", entries=entries)
 
     # ------------------------------------------------------------------ connectors
     def _check_port(self, source: str, port: str) -> None:

@@ -34,6 +34,7 @@ from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort
 from journeylab.sim.simulator import as_cohort, as_definitions, resolve_span
 from journeylab.trace import as_trace, empty_trace
+from journeylab.validate import check_journeys
 
 __all__ = ["ParquetCohort", "simulate_sharded", "shard_of"]
 
@@ -126,6 +127,7 @@ def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
     res = simulate(
         defs, cohort, payload["start"], payload["end"], seed=payload["seed"], behaviour=behaviour,
         lifecycle=payload["lifecycle"], custom_lists=payload["custom_lists"], period=payload["period"], workers=1,
+        validate=False,  # validated once, before the shards were sent
     )
     return {
         "shard": payload["shard"],
@@ -204,6 +206,7 @@ def simulate_sharded(
     if backend not in ("processes", "dask"):
         raise JourneyDefinitionError("backend must be 'local', 'processes' or 'dask'", "backend")
     defs = as_definitions(journeys)
+    check_journeys(defs, stacklevel=4)
     parquet: ParquetCohort | None = None
     if isinstance(cohort, ParquetCohort):
         parquet = cohort

@@ -54,6 +54,7 @@ from journeylab.model.nodes import CustomList
 from journeylab.sim.behaviour import BehaviourModel, draw
 from journeylab.sim.cohort import Cohort, read_table
 from journeylab.trace import empty_trace, trace_frame
+from journeylab.validate import check_journeys
 
 __all__ = ["simulate", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
 
@@ -810,6 +811,7 @@ def simulate(
     shards: int | None = None,
     client: Any = None,
     workers: int | None = None,
+    validate: bool = True,
 ):
     """Run journeys over a cohort from ``start`` to ``end`` and return a :class:`SimulationResult`.
 
@@ -823,6 +825,9 @@ def simulate(
     * ``workers``: processes for the run (users are split between them; the result is the
       same for any number). Default: every available core on Linux once the run has 20,000
       relevant events, else 1. ``backend="processes"|"dask"`` shards the cohort itself.
+    * ``validate``: the journeys are validated first (:func:`journeylab.validate.check_journeys`):
+      errors stop the run with :class:`~journeylab.errors.InvalidJourneyError`, warnings are shown
+      once as :class:`~journeylab.errors.JourneyWarning`.
 
     >>> import pandas as pd
     >>> from journeylab.examples import purchase_promo
@@ -852,6 +857,8 @@ def simulate(
         clock[0] = now
 
     defs = as_definitions(journeys)
+    if validate:
+        check_journeys(defs, stacklevel=3)
     parquet = _as_parquet(cohort)
     if parquet is not None:
         c = _read_parquet_cohort(parquet, defs)

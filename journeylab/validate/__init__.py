@@ -42,7 +42,7 @@ from journeylab.validate._nodes import NodeChecks
 from journeylab.validate._report import CODES, Issue, Severity, ValidationReport
 from journeylab.validate._settings import SettingsChecks
 
-__all__ = ["Issue", "ValidationReport", "validate", "check", "CODES", "Severity"]
+__all__ = ["Issue", "ValidationReport", "validate", "check", "check_journeys", "CODES", "Severity"]
 
 
 class _Checker(NodeChecks, GraphChecks, SettingsChecks):
@@ -148,3 +148,78 @@ def check(data: Any) -> JourneyDef:
         d = from_dict(data)
     validate(d).raise_for_errors()
     return d
+
+
+def check_journeys(journeys: Any, *, warn: bool = True, stacklevel: int = 2) -> dict[str, ValidationReport]:
+    """Validate journeys that are about to run together — what every driver (``simulate``, the
+    reference driver, the runtime) does before it runs anything.
+
+    Each definition is validated, and the set as a whole: a journey version given twice, a
+    Journey Trigger naming a node its journey does not have (errors), a Journey Trigger naming a
+    journey that is not in the set (a warning: nobody enters through it here). Errors raise
+    :class:`~journeylab.errors.InvalidJourneyError` listing every one with its path; warnings are
+    issued as one :class:`~journeylab.errors.JourneyWarning` per journey (Python shows a given
+    warning once). Returns the reports by journey id.
+
+    >>> from journeylab.examples import journey_trigger_pair
+    >>> sorted(check_journeys([j.definition for j in journey_trigger_pair()]))
+    ['journey-1', 'journey-2']
+    >>> from journeylab.model import JourneyDef, Push
+    >>> check_journeys([JourneyDef(id="bad", nodes=[Push(id="p")])])
+    Traceback (most recent call last):
+    ...
+    journeylab.errors.InvalidJourneyError: journey 'bad' cannot run: validation found 2 error(s)
+      $.nodes[0]: Nothing leads into Push node 'p', so it would have to start the journey, but only a segment can do that; connect a node to it or delete it.
+      $.nodes: The journey has no entry: every segment has a connector leading into it. Start the journey with a segment that nothing leads into.
+    """
+    import warnings
+
+    from journeylab.errors import InvalidJourneyError, JourneyWarning
+    from journeylab.model.nodes import JourneyTrigger
+
+    items = journeys if isinstance(journeys, list | tuple) else [journeys]
+    defs: list[JourneyDef] = []
+    for d in items:
+        d = d.definition if hasattr(d, "definition") and isinstance(d.definition, JourneyDef) else d
+        if not isinstance(d, JourneyDef):
+            raise TypeError(f"expected journey definitions, got {type(d).__name__}")
+        defs.append(d)
+    issues: dict[str, list[Issue]] = {}
+    seen: set[tuple[str, int]] = set()
+    nodes_of: dict[str, set[str]] = {}
+    for d in defs:
+        nodes_of.setdefault(d.id, set()).update(n.id for n in d.nodes)
+    for d in defs:
+        found = issues.setdefault(d.id, [])
+        found.extend(validate(d).issues)
+        if (d.id, d.version) in seen:
+            found.append(Issue("error", "duplicate-version", "$.version",
+                               f"Journey '{d.id}' version {d.version} is given twice."))
+        seen.add((d.id, d.version))
+        for i, n in enumerate(d.nodes):
+            if not isinstance(n, JourneyTrigger) or not n.journey or n.journey == d.id:
+                continue
+            if n.journey not in nodes_of:
+                found.append(Issue(
+                    "warning", "trigger-journey-absent", f"$.nodes[{i}].journey",
+                    f"Journey Trigger node '{n.id}' listens to journey '{n.journey}', which is not run here, so "
+                    f"nobody enters through it.", n.id))
+            elif n.node not in nodes_of[n.journey]:
+                found.append(Issue(
+                    "error", "trigger-unknown-node", f"$.nodes[{i}].node",
+                    f"Journey Trigger node '{n.id}' listens to node '{n.node}', which journey '{n.journey}' does "
+                    f"not have.", n.id))
+    reports = {jid: ValidationReport(tuple(found)) for jid, found in issues.items()}
+    bad = {jid: r for jid, r in reports.items() if r.errors}
+    if bad:
+        lines = [f"journey {jid!r} cannot run: validation found {len(r.errors)} error(s)\n"
+                 + "\n".join(f"  {e.path}: {e.message}" for e in r.errors) for jid, r in bad.items()]
+        first = next(iter(bad.values())).errors[0]
+        raise InvalidJourneyError("\n".join(lines), first.path, reports)
+    if warn:
+        for jid, r in reports.items():
+            if r.warnings:
+                text = "\n".join(f"  {w.path}: {w.message} [{w.code}]" for w in r.warnings)
+                warnings.warn(f"journey {jid!r} has {len(r.warnings)} warning(s):\n{text}", JourneyWarning,
+                              stacklevel=stacklevel)
+    return reports

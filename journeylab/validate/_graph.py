@@ -83,9 +83,23 @@ class GraphChecks(_Base):
             out.setdefault(c.source, {})[c.port] = k
             edges.append((k, src, c.port, c.target))
 
-        # entry analysis
+        # entry analysis: the listed entries, else the nodes nothing leads into
         entries: list[str] = []
         not_entries: set[str] = set()
+        listed = {e: i for i, e in reversed(list(enumerate(d.entries)))}
+        for i, e in enumerate(d.entries):
+            if e not in nodes:
+                self.err("entry-unknown", f"$.entries[{i}]", f"Entry '{e}' is not a node of this journey.")
+            elif e in incoming:
+                k = incoming[e][0]
+                self.err(
+                    "entry-has-incoming",
+                    f"$.entries[{i}]",
+                    f"'{e}' is listed as an entry, but '{d.connectors[k].source}' leads into it; an entry is where "
+                    f"users start, so remove that connector or take '{e}' off the entries.",
+                    e,
+                )
+        implicit: list[str] = []
         for nid, n in ((n.id, n) for n in d.nodes if nodes.get(n.id) is n):
             info = NODE_KINDS[kind_of(n)]
             if nid in incoming:
@@ -109,7 +123,20 @@ class GraphChecks(_Base):
                     nid,
                 )
                 continue
+            if d.entries and nid not in listed:
+                not_entries.add(nid)
+                self.err(
+                    "orphan-node",
+                    self.npath(nid),
+                    f"Nothing leads into node '{nid}' and it is not one of the journey's entries "
+                    f"({', '.join(repr(e) for e in d.entries)}); connect a node to it, list it as an entry, or "
+                    f"delete it.",
+                    nid,
+                )
+                continue
             entries.append(nid)
+            if not d.entries:
+                implicit.append(nid)
             for port, k in out.get(nid, {}).items():
                 if port != "yes":
                     self.err(
@@ -134,6 +161,15 @@ class GraphChecks(_Base):
                     f"'Added To Cart') after which '{n.absent}' must not happen.",
                     nid,
                 )
+        for nid in implicit[1:]:  # the first is the journey's entry; each further one may be a mistake
+            self.warn(
+                "implicit-entries",
+                self.npath(nid),
+                f"Nothing leads into node '{nid}', so it starts the journey too, besides '{implicit[0]}'. If the "
+                f"journey has several entries, list them in 'entries' (Journey.mark_entry); otherwise connect a "
+                f"node to '{nid}'.",
+                nid,
+            )
         if d.nodes and not entries:
             self.err(
                 "no-entry",
