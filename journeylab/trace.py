@@ -36,7 +36,8 @@ import pandas as pd
 
 from journeylab.engine.types import TRACE_COLUMNS, TRACE_EVENTS, TraceRecord
 
-__all__ = ["TRACE_COLUMNS", "CATEGORY_COLUMNS", "trace_frame", "as_trace", "records_to_frame", "empty_trace", "trace_rows"]
+__all__ = ["TRACE_COLUMNS", "CATEGORY_COLUMNS", "SEND_COLUMNS", "trace_frame", "as_trace", "records_to_frame",
+           "empty_trace", "trace_rows", "sends_frame"]
 
 #: trace columns stored as categoricals
 CATEGORY_COLUMNS: tuple[str, ...] = ("journey", "node", "event", "port", "detail")
@@ -113,6 +114,25 @@ def as_trace(df: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"not a trace: missing column(s) {missing}")
     return trace_frame(*(df[c].array if c != "ts" else df[c] for c in TRACE_COLUMNS))
+
+
+SEND_COLUMNS: tuple[str, ...] = ("message_id", "journey", "version", "user_id", "node", "channel", "ts")
+
+
+def sends_frame(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
+    """The messages sent, ``(message_id, journey, version, user_id, node, channel, ts epoch s)``
+    rows, as a table in canonical order (by instant, then user id, then message id)."""
+    ordered = sorted(rows, key=lambda r: (r[6], r[3], r[0]))
+    cols = list(zip(*ordered, strict=True)) if ordered else [[] for _ in SEND_COLUMNS]
+    return pd.DataFrame({
+        "message_id": pd.array(np.asarray(cols[0], dtype=object), dtype=_STR),
+        "journey": pd.array(np.asarray(cols[1], dtype=object), dtype=_STR),
+        "version": np.asarray(cols[2], dtype=np.int64),
+        "user_id": pd.array(np.asarray(cols[3], dtype=object), dtype=_STR),
+        "node": pd.array(np.asarray(cols[4], dtype=object), dtype=_STR),
+        "channel": pd.array(np.asarray(cols[5], dtype=object), dtype=_STR),
+        "ts": _times(np.asarray(cols[6], dtype=np.int64)),
+    })
 
 
 def records_to_frame(records: Iterable[TraceRecord]) -> pd.DataFrame:

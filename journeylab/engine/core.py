@@ -521,7 +521,8 @@ class Engine:
     def _on_feedback(self, st: UserState, fb: Feedback, control: Control, out: list[Action]) -> None:
         t = fb.ts if fb.ts > st.clock else st.clock
         self.advance(st, t, control, out)
-        rec = st.messages.get(fb.message_id)
+        mid = fb.message_id or self._latest_message(st, fb.node)
+        rec = st.messages.get(mid)
         if rec is None:
             return  # not a message of this journey for this user
         # feedback belongs to the message: it is recorded even after the user exited (it
@@ -543,11 +544,19 @@ class Engine:
             rec[2] = True
             new_click = True
             out.append(_new(TraceRecord, (st.user_id, t, self.id, v, node_id, "clicked", "", "")))
-        if e is not None and e.node == node_id and e.msg_id == fb.message_id and not e.timed_out:
+        if e is not None and e.node == node_id and e.msg_id == mid and not e.timed_out:
             if new_click and (node_id, "clicked") in self.conn:
                 self._move(st, "clicked", t, out)
             elif new_view and (node_id, "viewed") in self.conn:
                 self._move(st, "viewed", t, out)
+
+    @staticmethod
+    def _latest_message(st: UserState, node: str) -> str:
+        """The id of the latest message ``node`` sent the user ("" when none)."""
+        for mid in reversed(st.messages):
+            if st.messages[mid][0] == node:
+                return mid
+        return ""
 
     def _on_trigger(self, st: UserState, tr: Trigger, control: Control, out: list[Action]) -> None:
         t = tr.ts if tr.ts > st.clock else st.clock

@@ -175,9 +175,12 @@ class JourneySet:
             pass
         elif isinstance(inp, Feedback):
             for jid in self.ids:
-                if inp.message_id.startswith(jid + ":"):
-                    self._step(states, jid, inp, out, 0)
-                    break
+                if inp.message_id:
+                    if inp.message_id.startswith(jid + ":"):
+                        self._step(states, jid, inp, out, 0)
+                        break
+                elif inp.journey in ("", jid) and any(inp.node in e.engagement_ids for e in self.versions[jid].values()):
+                    self._step(states, jid, inp, out, 0)  # by node: the journeys that have it
         elif isinstance(inp, ProfileSet):
             next(iter(states.values())).profile.update(inp.props)
         elif isinstance(inp, Event | Trigger):

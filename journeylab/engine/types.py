@@ -74,12 +74,22 @@ class ProfileSet(NamedTuple):
 
 
 class Feedback(NamedTuple):
-    """Delivery feedback for a sent message: ``delivered``, ``viewed`` or ``clicked``."""
+    """Delivery feedback for a sent message: ``delivered``, ``viewed`` or ``clicked``.
+
+    The message is named by its ``message_id``, or — when the id is not known, as in a
+    hand-written test or a what-if — by the engagement ``node`` that sent it (optionally
+    ``journey``-qualified): then it is the latest message that node sent the user.
+
+    >>> Feedback("ana", 100, kind="clicked", node="push").message_id
+    ''
+    """
 
     user_id: str
     ts: int
-    message_id: str
-    kind: Literal["delivered", "viewed", "clicked"]
+    message_id: str = ""
+    kind: Literal["delivered", "viewed", "clicked"] = "viewed"
+    node: str = ""
+    journey: str = ""
 
 
 class Trigger(NamedTuple):

@@ -32,6 +32,7 @@ from journeylab.errors import JourneyDefinitionError, MissingExtraError
 from journeylab.model.journey import JourneyDef
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort
+from journeylab.sim.result import changes_frame
 from journeylab.sim.simulator import as_cohort, as_definitions, resolve_span
 from journeylab.trace import as_trace, empty_trace
 from journeylab.validate import check_journeys
@@ -133,6 +134,7 @@ def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
         "shard": payload["shard"],
         "trace": res.trace,
         "sends": res.sends,
+        "changes": res.profile_changes,
         "responses": res.responses,
         "n_users": len(cohort.profiles),
         "seconds": time.perf_counter() - t0,
@@ -293,9 +295,10 @@ def simulate_sharded(
     trace = as_trace(trace) if len(trace) else empty_trace()
     sends = _canonical([p["sends"] for p in parts], ["ts", "user_id", "message_id"])
     responses = _canonical([p["responses"] for p in parts], ["ts", "user_id", "seq"])
+    changes = _canonical([p["changes"] for p in parts], ["ts", "user_id"])
     res = SimulationResult(
         trace=trace, journeys=defs, start=start_ts, end=end_ts, seed=seed, cohort_name=name, n_users=n_users,
-        sends=sends, responses=responses,
+        sends=sends, responses=responses, profile_changes=changes if len(changes) else changes_frame([]),
     )
     res.timings = {f"shard_{p['shard']}": p["seconds"] for p in parts}
     res.timings.update({f"shard_{p['shard']}_peak_mb": p["peak_mb"] for p in parts})

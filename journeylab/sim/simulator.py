@@ -46,7 +46,7 @@ import simpy
 
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.state import Control, UserState
-from journeylab.engine.types import Action, Event, Feedback, Send, TraceRecord
+from journeylab.engine.types import Action, Event, Feedback, ProfileChanged, Send, TraceRecord
 from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
@@ -127,7 +127,16 @@ def as_cohort(cohort: Any) -> Cohort:
 
 
 def to_utc(t: Any, what: str) -> pd.Timestamp:
-    """An aware UTC timestamp (strings are read as ISO 8601; naive values are refused)."""
+    """An aware UTC timestamp from a Timestamp or datetime, an ISO 8601 string, or epoch seconds
+    (naive values are refused: give the offset).
+
+    >>> to_utc("2026-10-01T05:30+05:30", "start") == to_utc(1790812800, "start") == to_utc(pd.Timestamp("2026-10-01", tz="UTC"), "start")
+    True
+    """
+    if isinstance(t, int | float | np.integer | np.floating) and not isinstance(t, bool):
+        if t != t or abs(t) > 253402300799:  # NaN or beyond year 9999
+            raise JourneyDefinitionError(f"{t!r} is not an instant (epoch seconds)", what)
+        return pd.Timestamp(int(t), unit="s", tz="UTC")
     try:
         ts = pd.Timestamp(t)
     except (ValueError, TypeError) as e:
@@ -189,6 +198,7 @@ class _Run:
         self.row_runs: list[int] = []  # flat (user code, row count) pairs, in emission order
         self.sends: list[Send] = []
         self.responses: list[tuple[str, int, int, str, str, str]] = []
+        self.changes: list[ProfileChanged] = []  # what Profile Update nodes changed
         self.pending: dict[int, list[tuple[int, int, Any]]] = {}
         self._seq = 0
         self._useq: dict[int, int] = {}
@@ -447,7 +457,7 @@ class _Run:
         wake_at, event, feedback, next_wake = eng.wake, eng.event, eng.feedback, eng.next_wake
         states, wake, user_ids, pending = self.states, self.wake, self.user_ids, self.pending
         ev_ts, ev_name, ev_props = self.ev_ts, self.ev_name, self.ev_props
-        rows, row_runs, sends, respond = self.rows, self.row_runs, self.sends, self._respond
+        rows, row_runs, sends, respond, changes = self.rows, self.row_runs, self.sends, self._respond, self.changes
         calendar, cal_heap = self.calendar, self.cal_heap
         start, end, period = self.start, self.end, self.period
         profiles = self.profiles
@@ -490,6 +500,8 @@ class _Run:
                         elif type(x) is Send:
                             sends.append(x)
                             respond(u, x)
+                        elif type(x) is ProfileChanged:
+                            changes.append(x)
                     out = []
                     pend = pending.get(u)
             if len(rows) > n0:
@@ -552,7 +564,8 @@ class _Run:
         with the strings factorized, plus sends and responses as plain tuples."""
         self._flush()
         n = sum(map(len, self.cols[1]))
-        chunk: dict[str, Any] = {"n": n, "sends": self.send_rows, "responses": self.responses}
+        chunk: dict[str, Any] = {"n": n, "sends": self.send_rows, "responses": self.responses,
+                                 "changes": [tuple(c) for c in self.changes]}
         if not n:
             return chunk
 
@@ -869,16 +882,7 @@ def simulate(
         last = c.events["ts"].max() if len(c.events) else None
     start_ts, end_ts = resolve_span(start, end, first, last)
     s0, e0 = int(start_ts.timestamp()), int(end_ts.timestamp())
-    controls = {d.id: Control.running_from(s0) for d in defs}
-    for jid, changes in (lifecycle or {}).items():
-        if jid not in controls:
-            raise JourneyDefinitionError(f"no journey with id {jid!r} in this simulation", f"lifecycle.{jid}")
-        ctl = controls[jid]
-        for k, (when, status) in enumerate(changes):
-            if status not in ("running", "paused", "stopped"):
-                raise JourneyDefinitionError("status must be running, paused or stopped", f"lifecycle.{jid}[{k}]")
-            ctl = ctl.with_status(int(to_utc(when, f"lifecycle.{jid}[{k}]").timestamp()), status)
-        controls[jid] = ctl
+    controls = lifecycle_controls(defs, s0, lifecycle)
     lists = _load_lists(defs, custom_lists)
     js = JourneySet(defs, seed=seed, controls=controls, custom_lists=lists)
     P = int(period.total_seconds())
@@ -931,6 +935,23 @@ def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef], buckets: Any = Non
     cols = sorted({c for v in inputs.event_props.values() for c in v} | {"event_id"})
     profiles, events = cohort.read(buckets, events=sorted(inputs.events), columns=cols, sort=False)
     return Cohort(profiles, events, name=cohort.name, sort=False)  # the run orders events itself
+
+
+def lifecycle_controls(defs: Sequence[JourneyDef], start: int,
+                       lifecycle: dict[str, list[tuple[Any, str]]] | None) -> dict[str, Control]:
+    """Each journey's lifecycle over a run: published (running) at ``start``, then the given
+    ``(instant, status)`` changes per journey id (``running``, ``paused``, ``stopped``)."""
+    controls = {d.id: Control.running_from(start) for d in defs}
+    for jid, changes in (lifecycle or {}).items():
+        if jid not in controls:
+            raise JourneyDefinitionError(f"no journey with id {jid!r} in this run", f"lifecycle.{jid}")
+        ctl = controls[jid]
+        for k, (when, status) in enumerate(changes):
+            if status not in ("running", "paused", "stopped"):
+                raise JourneyDefinitionError("status must be running, paused or stopped", f"lifecycle.{jid}[{k}]")
+            ctl = ctl.with_status(int(to_utc(when, f"lifecycle.{jid}[{k}]").timestamp()), status)
+        controls[jid] = ctl
+    return controls
 
 
 def _load_lists(defs: Sequence[JourneyDef], given: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, list[str]]]:
