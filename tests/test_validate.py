@@ -335,6 +335,11 @@ CASES = [
      "A campaign limit of 0 messages per week would block every message; use 1 or more."),
     ("limit-channel", J(E, limits=[Limit(max=1), Limit(max=2, channel="fax")]), "error", "limit-channel",
      "$.settings.limits[1].channel", "...A campaign limit names channel 'fax', which does not exist"),
+    ("dnd-always", J(E, dnd=Dnd(ranges=[DayRange(start=dt.time(20), end=dt.time(9)),
+                                        DayRange(start=dt.time(8, 30), end=dt.time(20, 0, 1))])),
+     "error", "dnd-always", "$.settings.dnd.ranges",
+     "The do-not-disturb ranges together cover every hour of the week, so no push/sms/email/web_push message "
+     "could ever be sent (each would wait until the journey timeout)."),
     ("dnd-channel", J(E, dnd=Dnd(ranges=[], channels=["push", "in_app"])), "error", "dnd-channel",
      "$.settings.dnd.channels[1]", "Do-not-disturb applies to push, sms, email, web_push only, not to 'in_app'."),
     ("schedule-weekdays", J(pb("in"), schedule=Recurring(every="week")), "error", "schedule-weekdays",
@@ -627,3 +632,24 @@ def test_publish_is_blocked_by_errors_and_not_by_warnings():
     with pytest.raises(LifecycleError, match=r"\$\.settings\.timezone: 'Nowhere' is not a timezone name"):
         j2.publish()
     assert j.publish().status == "running"
+
+
+def test_dnd_always_needs_every_hour_of_every_weekday():
+    from journeylab.validate._settings import _covers_week
+
+    night = DayRange(start=dt.time(20), end=dt.time(9))
+    day = DayRange(start=dt.time(9), end=dt.time(20))
+    assert _covers_week([night, day])  # [start, end): 09:00 and 20:00 belong to the next range
+    assert not _covers_week([night, DayRange(start=dt.time(9, 0, 1), end=dt.time(20))])  # 09:00:00 is free
+    six_days = DayRange(days=["mon", "tue", "wed", "thu", "fri", "sat"], start=dt.time(0), end=dt.time(23, 59, 59))
+    assert not _covers_week([six_days, night])  # Sunday 09:00-20:00 is free
+    # a range crossing midnight belongs to the day it starts: Sunday night covers Monday morning
+    week_days = DayRange(days=["mon", "tue", "wed", "thu", "fri", "sat"], start=dt.time(6), end=dt.time(6))
+    assert not _covers_week([week_days])  # start == end is refused elsewhere, never read as "all day"
+    daily = DayRange(start=dt.time(6), end=dt.time(5, 59))
+    assert not _covers_week([daily])  # 05:59-06:00 free every day
+    assert _covers_week([daily, DayRange(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], start=dt.time(5),
+                                         end=dt.time(7))])
+    sun_into_mon = DayRange(days=["sun"], start=dt.time(6), end=dt.time(6, 30))
+    other = DayRange(days=["mon", "tue", "wed", "thu", "fri", "sat"], start=dt.time(6, 30), end=dt.time(6, 30))
+    assert not _covers_week([sun_into_mon, other])

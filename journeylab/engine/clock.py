@@ -123,8 +123,11 @@ class LocalClock:
         return any(r.contains(loc) for r in ranges)
 
     def range_end(self, t: int, ranges: Sequence[DayRange]) -> int:
-        """The end of the period of ``ranges`` that contains ``t`` (chained when ranges touch)."""
-        for _ in range(16):
+        """The first instant after ``t`` outside every one of ``ranges`` (read on the wall clock;
+        chained when ranges touch or overlap). A range ends at ``[start, end)``'s end: on a DST-gap
+        day an end that does not exist ends the range at the first existing instant after it; on
+        a fall-back day the end is the first time the wall clock reads it after ``t``."""
+        for _ in range(32):
             loc = self.local(t)
             ends: list[int] = []
             for r in ranges:
@@ -134,11 +137,24 @@ class LocalClock:
                 end_day = day
                 if r.start >= r.end and loc.time().replace(tzinfo=None) >= r.start:
                     end_day = day + dt.timedelta(days=1)
-                ends.append(self.epoch(dt.datetime.combine(end_day, r.end, tzinfo=self.tz)))
+                ends.append(self.wall_instant(end_day, r.end, t + 1))
             if not ends:
                 return t
             t = max(ends)
-        return t
+        raise EngineInvariantError("the ranges cover every hour: nothing lies outside them")  # pragma: no cover
+
+    def wall_instant(self, day: dt.date, at: dt.time, not_before: int) -> int:
+        """The first instant at or after ``not_before`` at which the wall clock of ``day`` reads
+        ``at``; when ``at`` does not exist that day (a DST gap), the first existing instant after
+        it (the end of the gap)."""
+        naive = dt.datetime.combine(day, at.replace(tzinfo=None))
+        e0 = int(naive.replace(tzinfo=self.tz, fold=0).timestamp())
+        e1 = int(naive.replace(tzinfo=self.tz, fold=1).timestamp())
+        if e1 < e0:  # fold=0 reads it before the change, fold=1 after: the time is in a gap
+            return self._next_change(e1, e0)
+        if e0 >= not_before:
+            return e0
+        return e1 if e1 >= not_before else e0
 
     # ------------------------------------------------------------------ schedules
     def next_run(self, schedule: Schedule | None, t: int, anchor: int | None) -> int | None:

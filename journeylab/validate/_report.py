@@ -78,6 +78,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "hourly-offset": ("error", "the hourly evaluation minute is outside 0..59"),
     "limit-max": ("error", "a campaign limit below 1"),
     "limit-channel": ("error", "a campaign limit on an unknown channel"),
+    "dnd-always": ("error", "DND ranges that together cover every hour of the week: nothing could be sent"),
     "dnd-channel": ("error", "DND on a channel DND does not apply to"),
     "schedule-weekdays": ("error", "a weekly schedule without weekdays"),
     "schedule-day-of-month": ("error", "a monthly schedule without a day of month in 1..31"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+from journeylab.model.conditions import WEEKDAYS, DayRange
 from journeylab.model.nodes import (
     CHANNELS,
     DND_CHANNELS,
@@ -108,6 +109,14 @@ class SettingsChecks(_Base):
                         f"Do-not-disturb applies to {', '.join(DND_CHANNELS)} only, not to '{ch}'.",
                     )
             self.ranges(s.dnd.ranges, "$.settings.dnd.ranges", "a do-not-disturb range")
+            if s.dnd.ranges and _covers_week(s.dnd.ranges):
+                self.err(
+                    "dnd-always",
+                    "$.settings.dnd.ranges",
+                    "The do-not-disturb ranges together cover every hour of the week, so no "
+                    f"{'/'.join(s.dnd.channels)} message could ever be sent"
+                    + (" (each would wait until the journey timeout)." if s.dnd.mode == "defer" else "."),
+                )
 
     def check_schedule(self) -> None:
         sch = self.d.settings.schedule
@@ -138,3 +147,30 @@ class SettingsChecks(_Base):
                     f"{sch.start.isoformat()}.",
                 )
 
+
+
+_WEEK_S = 7 * 86400
+
+
+def _covers_week(ranges: list[DayRange]) -> bool:
+    """Whether weekday ranges ``[start, end)`` (one crossing midnight belongs to the day it
+    starts) together cover every instant of the week, on the wall clock."""
+    spans: list[tuple[int, int]] = []
+    for r in ranges:
+        if r.start.tzinfo is not None or r.end.tzinfo is not None or r.start == r.end:
+            continue  # refused elsewhere
+        a = r.start.hour * 3600 + r.start.minute * 60 + r.start.second
+        b = r.end.hour * 3600 + r.end.minute * 60 + r.end.second
+        if b <= a:
+            b += 86400
+        for d in set(r.days):
+            lo, hi = WEEKDAYS.index(d) * 86400 + a, WEEKDAYS.index(d) * 86400 + b
+            spans.append((lo, min(hi, _WEEK_S)))
+            if hi > _WEEK_S:  # Sunday night into Monday morning
+                spans.append((0, hi - _WEEK_S))
+    covered = 0
+    for lo, hi in sorted(spans):
+        if lo > covered:
+            return False
+        covered = max(covered, hi)
+    return covered >= _WEEK_S
