@@ -28,7 +28,17 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from journeylab.layout import BADGE_COLORS, EDGE_COLORS, Scene, SceneEdge, SceneNode, _is_frame, journey_scene
+from journeylab.layout import (
+    BADGE_COLORS,
+    EDGE_COLORS,
+    WAITING_COLOR,
+    Scene,
+    SceneEdge,
+    SceneNode,
+    _is_frame,
+    journey_scene,
+    waiting_width,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -95,13 +105,12 @@ def _color_key(e: SceneEdge) -> str:
 
 
 def _near_end(e: SceneEdge) -> tuple[float, float]:
-    """A point just before the arrow head (for drawing the head along the curve)."""
-    (x0, y0), (x1, y1) = e.points
-    if e.control is None:
-        return x0, y0
-    cx, cy = e.control
-    t = 0.85
-    return ((1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t * t * x1, (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t * t * y1)
+    """The point the last leg of the route starts from (for drawing the arrow head)."""
+    return e.points[-2] if len(e.points) >= 2 else e.points[0]
+
+
+def _path(e: SceneEdge) -> str:
+    return "M " + " L ".join(f"{x:.1f},{y:.1f}" for x, y in e.points)
 
 
 def _scene(journey: Any, node_stats: Any, waiting_users: Any, issues: Any, layout: str) -> Scene:
@@ -168,7 +177,7 @@ def journey_figure(
         )
         if n.badge:
             r = 9
-            bx, by = n.x + n.width / 2 - 4, n.y - n.height / 2 + 4
+            bx, by = n.badge_point
             shapes.append(
                 dict(type="circle", x0=bx - r, x1=bx + r, y0=by - r, y1=by + r, fillcolor=BADGE_COLORS[n.badge],
                      line=dict(color="white", width=1.5), layer="above", name=f"badge:{n.id}")
@@ -178,21 +187,19 @@ def journey_figure(
                      name=f"badge:{n.id}")
             )
         if n.waiting:
-            wx, wy = n.x - n.width / 2 + 4, n.y - n.height / 2 + 4
+            wx, wy = n.waiting_point
             annotations.append(
-                dict(x=wx, y=wy, text=f"<b>{n.waiting:,}</b>", showarrow=False, bgcolor="#f97316",
+                dict(x=wx, y=wy, text=f"<b>{n.waiting:,}</b>", showarrow=False, bgcolor=WAITING_COLOR,
                      font=dict(color="white", size=10 * scale), borderpad=2, name=f"waiting:{n.id}")
             )
     for e in scene.edges:
-        (x0, y0), (x1, y1) = e.points
+        x1, y1 = e.points[-1]
         color = edge_color(e)
         ax, ay = _near_end(e)
-        if e.control is not None:
-            cx, cy = e.control
-            shapes.append(
-                dict(type="path", path=f"M {x0:.1f},{y0:.1f} Q {cx:.1f},{cy:.1f} {x1:.1f},{y1:.1f}",
-                     line=dict(color=color, width=1.5), layer="below", name=f"edge:{e.id}")
-            )
+        shapes.append(
+            dict(type="path", path=_path(e), line=dict(color=color, width=1.5, dash="dash" if e.role == "window" else None),
+                 layer="below", name=f"edge:{e.id}")
+        )
         annotations.append(
             dict(x=x1, y=y1, ax=ax, ay=ay, xref="x", yref="y", axref="x", ayref="y", text="", showarrow=True,
                  arrowhead=2, arrowsize=1.1, arrowwidth=1.5, arrowcolor=color, standoff=0, startstandoff=0,
@@ -202,8 +209,8 @@ def journey_figure(
             lx, ly = e.label_point
             annotations.append(
                 dict(x=lx, y=ly, text=html.escape(e.label), showarrow=False,
-                     bgcolor="rgba(255,255,255,0.92)", bordercolor=color, borderwidth=1, borderpad=2,
-                     font=dict(size=10 * scale, color="#111827", family=_FONT), name=f"edge:{e.id}")
+                     bgcolor="rgba(255,255,255,0.95)", bordercolor=color, borderwidth=1, borderpad=2,
+                     font=dict(size=11 * scale, color="#111827", family=_FONT), name=f"edge:{e.id}")
             )
     texts = []
     for n in scene.nodes:
@@ -282,10 +289,9 @@ def journey_svg(
     if title:
         out.append(f'<text x="{left:.1f}" y="{top - _PAD:.1f}" font-size="15" font-weight="bold">{html.escape(title)}</text>')
     for e in scene.edges:
-        (x0, y0), (x1, y1) = e.points
         color = edge_color(e)
         dash = ' stroke-dasharray="4 3"' if e.role == "window" else ""
-        d = f"M {x0:.1f} {y0:.1f} " + (f"Q {e.control[0]:.1f} {e.control[1]:.1f} " if e.control else "L ") + f"{x1:.1f} {y1:.1f}"
+        d = _path(e)
         out.append(
             f'<path class="edge" data-id="{html.escape(e.id)}" d="{d}" fill="none" stroke="{color}" stroke-width="1.5"'
             f'{dash} marker-end="url(#jl-arrow-{_color_key(e)})"/>'
@@ -299,29 +305,29 @@ def journey_svg(
             f'stroke="{st["border"]}" stroke-width="{3 if n.entry else 1.5}"{dash}/>{_svg_text(n)}</g>'
         )
         if n.badge:
-            bx, by = n.x + n.width / 2 - 4, n.y - n.height / 2 + 4
+            bx, by = n.badge_point
             out.append(
                 f'<g class="badge {n.badge}"><circle cx="{bx:.1f}" cy="{by:.1f}" r="9" fill="{BADGE_COLORS[n.badge]}" '
                 f'stroke="white"/><text x="{bx:.1f}" y="{by + 4:.1f}" text-anchor="middle" fill="white" '
                 f'font-weight="bold">!</text></g>'
             )
         if n.waiting:
-            wx, wy = n.x - n.width / 2 + 4, n.y - n.height / 2 + 4
-            tw = len(f"{n.waiting:,}") * 6.5 + 8
+            wx, wy = n.waiting_point
+            tw = waiting_width(n.waiting)
             out.append(
                 f'<g class="waiting"><rect x="{wx - tw / 2:.1f}" y="{wy - 8:.1f}" width="{tw:.1f}" height="16" rx="4" '
-                f'fill="#f97316"/><text x="{wx:.1f}" y="{wy + 4:.1f}" text-anchor="middle" fill="white" '
+                f'fill="{WAITING_COLOR}"/><text x="{wx:.1f}" y="{wy + 4:.1f}" text-anchor="middle" fill="white" '
                 f'font-size="10" font-weight="bold">{n.waiting:,}</text></g>'
             )
     for e in scene.edges:
         if not e.label:
             continue
         mx, my = e.label_point
-        tw = len(e.label) * 6.0 + 8
+        tw, th = e.label_size
         out.append(
-            f'<g class="edge-label"><rect x="{mx - tw / 2:.1f}" y="{my - 8:.1f}" width="{tw:.1f}" height="16" rx="3" '
-            f'fill="white" fill-opacity="0.92" stroke="{edge_color(e)}"/><text x="{mx:.1f}" y="{my + 4:.1f}" '
-            f'text-anchor="middle" font-size="10">{html.escape(e.label)}</text></g>'
+            f'<g class="edge-label"><rect x="{mx - tw / 2:.1f}" y="{my - th / 2:.1f}" width="{tw:.1f}" height="{th:.1f}" '
+            f'rx="3" fill="white" stroke="{edge_color(e)}"/><text x="{mx:.1f}" y="{my + 4:.1f}" '
+            f'text-anchor="middle" font-size="11">{html.escape(e.label)}</text></g>'
         )
     out.append("</svg>")
     return "".join(out)
