@@ -367,7 +367,7 @@ def test_validation_badges() -> None:
     assert "badge-warning" in node_classes(b, "bought")
     assert "badge-error" in node_classes(b, "orphan")
     badges = {n.data["node_id"]: n.classes for n in b.elements("badge")}
-    assert "badge-warning" in badges["bought"] and "badge-error" in badges["orphan"]
+    assert "dot-warning" in badges["bought"] and "dot-error" in badges["orphan"]
     assert "badge-error" not in node_classes(b, "hello") and "badge-warning" not in node_classes(b, "hello")
     b.validate_button.click()
     assert b.side.selected_index == 2

@@ -98,6 +98,7 @@ class JourneyBuilder(W.VBox):
         self._stats: dict[str, dict[str, int]] | None = None
         self._waiting: dict[str, list[Any]] | None = None
         self._armed: tuple[str, str] | None = None
+        self._height_px = float(height[:-2]) if height.endswith("px") else 520.0
         self._conversions: dict[str, int] | None = None  # (node, port) clicked, waiting for its target
         self._form: StructForm | None = None
         self._form_node: Any = None
@@ -626,7 +627,9 @@ class JourneyBuilder(W.VBox):
             return
         if nid is not None:
             self.source_picker.value = nid
-        self._update_classes()
+        if self._armed is not None and self._armed[0] != nid:
+            self._armed = None
+        self._redraw()  # the port handles follow the selection
         self._show_node_panel()
         self._refresh_after_ports()
 
@@ -640,7 +643,7 @@ class JourneyBuilder(W.VBox):
                 if port in self.port_picker.options:
                     self.port_picker.value = port
             self._say(f"Selected the connector {source!r} → {port!r}: Delete selected removes it", "info")
-        self._update_classes()
+        self._redraw()
 
     def refresh(self) -> None:
         """Redraw the canvas and refresh every panel from the model."""
@@ -689,7 +692,20 @@ class JourneyBuilder(W.VBox):
         nodes, edges = scene_elements(scene, ports=self._free_ports(sel) if sel else (), port_of=sel,
                                       armed=self._armed[1] if self._armed else None)
         self._sync.show(nodes, edges, self._cls)
+        view = self._view(scene)
+        if view != self.canvas.cytoscape_layout:
+            self.canvas.cytoscape_layout = view
         self._refresh_issues()
+
+    def _view(self, scene: Scene) -> dict[str, Any]:
+        """The first view of the canvas: the journey's left edge (its entries) at the left, at
+        the zoom that fits its height — never below the zoom where text stays readable, never
+        above 1. A journey wider than the canvas is panned to, not shrunk to illegible text."""
+        left, top, _right, bottom = scene.bbox()
+        pad = 24.0
+        z = min(1.0, (self._height_px - 2 * pad) / max(bottom - top, 1.0))
+        z = round(max(MIN_ZOOM, z), 3)
+        return {**CY_LAYOUT, "fit": False, "zoom": z, "pan": {"x": round(pad - left * z, 1), "y": round(pad - top * z, 1)}}
 
     def edge_selected(self) -> str | None:
         return self.selected_edge
@@ -701,7 +717,7 @@ class JourneyBuilder(W.VBox):
         if is_edge and self.selected_edge is not None and key == self.selected_edge:
             extra.append("selected")
         if not is_edge and self.selected_edge is not None and key == f"{self.selected_edge}~label":
-            extra.append("selected")
+            extra.append("label-selected")
         return " ".join(classes + extra)
 
     def _update_classes(self) -> None:

@@ -96,7 +96,7 @@ def scene_elements(scene: Scene, *, ports: Sequence[str] = (), port_of: str | No
                 "data": {"node_id": n.node_id, "scene_id": n.id, "role": "badge", "label": "!",
                          "issues": "\n".join(n.issues), "w": 18, "h": 18, "tw": 18, "shape": "ellipse",
                          "fill": BADGE_COLORS[n.badge], "border": "#ffffff", "of": n.id},
-                "classes": ["badge", f"badge-{n.badge}"],
+                "classes": ["badge", f"dot-{n.badge}"],
                 "position": {"x": bx, "y": by},
                 "grabbable": False,
             })
@@ -120,7 +120,7 @@ def scene_elements(scene: Scene, *, ports: Sequence[str] = (), port_of: str | No
                 "data": {"node_id": n.node_id, "scene_id": n.id, "role": "port", "port": port, "label": port,
                          "w": w, "h": PORT_H, "tw": w, "shape": "round-rectangle",
                          "fill": EDGE_COLORS.get(port, EDGE_COLORS["other"]), "border": "#ffffff", "of": n.id},
-                "classes": ["port"] + (["armed"] if port == armed else []),
+                "classes": ["port"] + (["port-armed"] if port == armed else []),
                 "position": {"x": x, "y": y},
                 "grabbable": False,
             })

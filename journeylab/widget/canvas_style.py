@@ -67,7 +67,7 @@ CYTOSCAPE_STYLE: list[dict[str, Any]] = [
             "z-index": _Z_LABEL,
         },
     },
-    {"selector": "node.edge-label.selected", "style": {"border-width": 2.5, "border-color": "#1d4ed8"}},
+    {"selector": "node.label-selected", "style": {"border-width": 2.5, "border-color": "#1d4ed8"}},
     {
         "selector": "node.badge",
         "style": {
@@ -80,8 +80,7 @@ CYTOSCAPE_STYLE: list[dict[str, Any]] = [
             "z-index": _Z_BADGE,
         },
     },
-    {"selector": "node.badge.badge-error", "style": {"background-color": "#dc2626"}},
-    {"selector": "node.badge.badge-warning", "style": {"background-color": "#eab308", "color": "#111827"}},
+    {"selector": "node.dot-warning", "style": {"color": "#111827"}},
     {
         "selector": "node.waiting",
         "style": {
@@ -108,7 +107,7 @@ CYTOSCAPE_STYLE: list[dict[str, Any]] = [
             "z-index": _Z_PORT,
         },
     },
-    {"selector": "node.port.armed", "style": {"border-color": "#111827", "border-width": 3}},
+    {"selector": "node.port-armed", "style": {"border-color": "#111827", "border-width": 3}},
     {
         "selector": "edge",
         "style": {

@@ -45,7 +45,7 @@ def stats_html(node: Any, s: dict[str, int], users: Sequence[Any]) -> str:
         return (f"<tr class='{cls}'><td style='padding:0 12px 0 0'>{html.escape(name)}</td>"
                 f"<td style='text-align:right'>{v:,}</td></tr>")
 
-    ports = list(ports_of(node)) + sorted(k[5:] for k in s if k.startswith("left_") and k[5:] not in ports_of(node))
+    ports = list(ports_of(node)) + sorted(k[5:] for k in s if k.startswith("left_") and s[k] and k[5:] not in ports_of(node))
     rows = [row("entered", s.get("entered", 0), "jl-total"), row("· still waiting here", s.get("waiting", 0))]
     rows += [row(f"· left by {p.replace('_', ' ')}", s.get(f"left_{p}", 0)) for p in ports]
     rows += [row(f"· exited: {w}", s.get(f"exited_{r}", 0)) for r, w in EXIT_WORDS.items() if s.get(f"exited_{r}", 0)]

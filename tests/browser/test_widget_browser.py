@@ -171,7 +171,14 @@ def test_builder_canvas_draws_and_selects(jupyter_lab, page, tmp_path) -> None: 
             break
         time.sleep(0.2)
     kinds = set().union(*(o.get("data", {}).keys() for o in outputs)) if outputs else set()
-    assert {"application/vnd.jupyter.widget-view+json", "image/svg+xml"} <= kinds, kinds
+    assert {"application/vnd.jupyter.widget-view+json", "text/html"} <= kinds, kinds
+    static = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert any("jl-static-graph" in "".join(h) and "<svg" in "".join(h) for h in static)
+    # live, the canvas renders, so its static picture is hidden
+    hidden = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.jl-static-graph')).map(e => e.getBoundingClientRect().height)"
+    )
+    assert hidden and all(h == 0 for h in hidden), hidden
 
 
 _STATS_NOTEBOOK = """
