@@ -4,6 +4,7 @@ the simulator (random journeys over a random cohort, with one and two workers)."
 
 from __future__ import annotations
 
+import helpers
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from test_engine_properties import journeys, run, streams
@@ -12,8 +13,6 @@ from journeylab import stats
 from journeylab.engine import canonical
 from journeylab.sim import simulate
 from journeylab.trace import records_to_frame
-
-import helpers
 
 
 def _check(trace: pd.DataFrame, d) -> pd.DataFrame:  # noqa: ANN001
