@@ -139,6 +139,41 @@ def _table(df: pd.DataFrame, *, index: bool = True, cls: str = "jl-table", heade
     return f'<table class="{cls}"><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
+#: column headers of the summary table (durations carry their unit in the cell: "5.3 h")
+SUMMARY_HEADERS = {
+    "entered": "entered", "active": "still inside", "conversions": "converted", "conversion_rate": "conversion rate",
+    "messages_sent": "messages sent", "exits_completed": "exits: completed", "exits_journey_timeout":
+    "exits: journey timeout", "exits_force_exit": "exits: force exit", "time_to_goal_median_min": "median time to goal",
+}
+
+
+def where_everyone_is(ns: pd.DataFrame, d: Any) -> pd.DataFrame:
+    """Per node: entered = still waiting + left by each port + exits straight from the node by
+    reason (goal, journey timeout, force exit, stopped); the last column checks it (0 everywhere).
+
+    >>> import pandas as pd
+    >>> from journeylab.examples import cart_abandonment
+    >>> ns = pd.DataFrame({"entered": [10], "waiting": [2], "left_next": [5], "exited_goal": [3]}, index=["wait"])
+    >>> where_everyone_is(ns, cart_abandonment().definition).iloc[0].tolist()
+    [10, 2, 5, 3, 0]
+    """
+    from journeylab.stats import EXIT_REASONS, conservation
+
+    ns = ns.reindex([n.id for n in d.nodes if n.id in ns.index])
+    ports = [c for c in ns.columns if c.startswith("left_") and ns[c].any()]
+    exits = [f"exited_{r}" for r in EXIT_REASONS if f"exited_{r}" in ns.columns and ns[f"exited_{r}"].any()]
+    out = pd.DataFrame({"entered": ns["entered"], "still waiting": ns["waiting"]})
+    for c in ports:
+        out[f"left by {c[5:]}"] = ns[c]
+    for c in exits:
+        out[f"exit: {c[7:].replace('_', ' ')}"] = ns[c]
+    out["unaccounted"] = conservation(ns)["unaccounted"]
+    labels = {n.id: (n.label or n.id) for n in d.nodes}
+    out.index = [labels.get(i, i) for i in out.index]
+    out.index.name = "node"
+    return out.astype("int64")
+
+
 def _ci_table(ci: pd.DataFrame) -> str:
     """Journey-level statistics of a replicate frame: mean and interval, rates in percent."""
     from journeylab.charts._style import pretty
@@ -298,7 +333,7 @@ def report_html(
     out: list[str] = [_kpis(result)]
     summary = _summary_frame(result)
     out.append(b.card("Summary", "One row per journey: enrollments, users still inside at the end, conversions and exits.",
-                      _table(summary), scroll=True))
+                      _table(summary, headers=SUMMARY_HEADERS), scroll=True))
     for d in result.journeys:
         multi = len(result.journeys) > 1
         if multi:
@@ -309,6 +344,10 @@ def report_html(
         out.append(b.card("The journey", "Nodes left to right as on the canvas, with what happened at each node and "
                           "how many users took each connector (orange badge: users still waiting).",
                           b.div(graph, f"graph-{d.id}"), scroll=True))
+        if entered:
+            out.append(b.card("Where everyone is, node by node", "The users who entered each node add up: still "
+                              "waiting there, gone on by one of its ports, or out of the journey from it (by reason).",
+                              _table(where_everyone_is(ns, d)), scroll=True))
         if entered == 0:
             out.append(b.card("No entries", "", '<p class="jl-empty">No user entered this journey in the period.</p>'))
             continue
@@ -388,7 +427,7 @@ _NB_CSS = """
 .jl-result table.jl-table{border-collapse:collapse;font-size:12.5px;margin:4px 0 10px}
 .jl-result table.jl-table th,.jl-result table.jl-table td{padding:4px 9px;border-bottom:1px solid #e5e7eb;text-align:left;white-space:nowrap}
 .jl-result table.jl-table td.num{text-align:right;font-variant-numeric:tabular-nums}
-.jl-result table.jl-table thead th{color:#6b7280;font-weight:600}
+.jl-result table.jl-table thead th{color:#6b7280;font-weight:600;white-space:normal;vertical-align:bottom}
 .jl-result details{margin:6px 0}
 .jl-result summary{cursor:pointer;color:#374151;font-weight:600}
 .jl-result .jl-nojs{color:#9ca3af;font-style:italic}
@@ -418,7 +457,7 @@ def result_html(result: Any, *, include_plotlyjs: bool | str = "auto") -> str:
     if embed:
         parts.append(plotlyjs_script())
     parts.append(f'<div class="jl-title">SimulationResult: {_esc(d.name or d.id)}</div><div class="jl-sub">{_esc(meta)}</div>')
-    parts.append(f'<div class="jl-scroll">{_table(_summary_frame(result))}</div>')
+    parts.append(f'<div class="jl-scroll">{_table(_summary_frame(result), headers=SUMMARY_HEADERS)}</div>')
     try:
         svg = C.journey_svg(d, result.node_stats_of(d.id))
         parts.append(f'<details><summary>Journey graph with counts</summary><div class="jl-scroll">{svg}</div></details>')

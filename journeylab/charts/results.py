@@ -421,7 +421,7 @@ def _wrap(text: str, width: int = 18) -> str:
     """Break a label into lines of about ``width`` characters (``<br>``), at most two."""
     import textwrap
 
-    lines = textwrap.wrap(_esc(text), width) or [""]
+    lines = textwrap.wrap(_esc(text), width, break_long_words=False, break_on_hyphens=False) or [""]
     if len(lines) > 2:
         lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), width, placeholder="…")]
     return "<br>".join(lines)
@@ -499,7 +499,8 @@ def sankey(
         totals = ex.groupby("reason")["users"].sum()
         order = sorted(totals.index, key=lambda r: (not str(r).startswith("goal:"), str(r)))
         for reason in order:
-            k = sink(f"exit:{reason}", f"Exit: {_wrap(S.pretty(reason))}<br>{_n(totals[reason])}", S.exit_color(reason))
+            name = f"Goal: {reason[5:]}" if str(reason).startswith("goal:") else f"Exit: {S.pretty(reason)}"
+            k = sink(f"exit:{reason}", f"{_wrap(name, 22)}<br>{_n(totals[reason])}", S.exit_color(reason))
             for r in ex[ex["reason"] == reason].itertuples(index=False):
                 if r.node in idx and r.users > 0:
                     add_link(idx[r.node], k, float(r.users), S.exit_color(reason), ["exit", r.node, reason, ""],
