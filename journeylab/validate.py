@@ -98,6 +98,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "send-at-in-dnd": ("error", "an engagement node's fixed send time lies inside the DND hours"),
     "frequency-channel": ("error", "delivery windows on a channel that does not support campaign frequency"),
     "frequency-empty": ("warning", "campaign frequency on with no delivery window: every message is discarded"),
+    "placeholder-content": ("warning", "a message still holds the palette's placeholder text (\"Title\", \"Message\"...)"),
     "split-sum": ("error", "Split percentages do not add up to 100"),
     "split-branch-name": ("error", "a Split branch with an empty or repeated name"),
     "split-negative": ("error", "a Split branch with a negative or non-finite percentage"),
@@ -534,6 +535,16 @@ class _Checker:
                     n.id,
                 )
             self.ranges(n.frequency, f"{p}.frequency", f"a delivery window of node '{n.id}'", n.id)
+        defaults = NODE_KINDS[kind].defaults.get("content", {})
+        stale = [k for k, v in n.content.items() if k in defaults and v == defaults[k]]
+        if stale:
+            self.warn(
+                "placeholder-content",
+                f"{p}.content",
+                f"{_title(n)} node '{n.id}' still has the placeholder text of a new node in "
+                f"{', '.join(repr(k) for k in stale)}: write the message before it goes out.",
+                n.id,
+            )
         self.dnd_conflict(p, n)
 
     def dnd_conflict(self, p: str, n: Engagement) -> None:

@@ -442,8 +442,15 @@ class JourneyBuilder(W.VBox):
         """Publish (validation errors refuse it and are listed)."""
         ok = self._run("Publish", self.journey.publish)
         if ok:
+            self._redraw()
+            warnings = list(self.report.warnings) if self.report is not None else []
+            note = ""
+            if warnings:
+                note = (f"; {len(warnings)} warning(s) remain (see the Issues tab): "
+                        + "; ".join(w.message for w in warnings[:3]))
             self._say(f"Published: the journey is {self.journey.status} (version {self.journey.version}); "
-                      "from now on only the message content of engagement nodes can be edited", "ok")
+                      "from now on only the message content of engagement nodes can be edited" + note,
+                      "warning" if warnings else "ok")
         else:
             self._redraw()
             if self.report is not None and self.report.errors:
