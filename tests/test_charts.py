@@ -528,3 +528,28 @@ def test_docs_examples_run(tmp_path, monkeypatch):
     for name in ("funnel", "node_stats_chart", "sankey", "waiting_chart", "messages_chart", "goals_chart",
                  "time_to_goal_chart", "sweep_chart", "compare_chart"):
         assert f"charts.{name}(" in doc, name
+
+
+def test_message_load_per_user_per_day_across_journeys():
+    """The table and the chart count, per local day, the messages each user got from every
+    journey of the run, recomputed here from the raw sent rows."""
+    from journeylab import stats as st
+
+    res = simulate([examples.cart_abandonment(), examples.purchase_promo()], "ecommerce", seed=1)
+    t = res.trace
+    sent = t[t["event"].astype(str) == "sent"]
+    day = sent["ts"].dt.tz_convert("Asia/Kolkata").dt.tz_localize(None).dt.normalize()
+    per = sent.groupby([sent["user_id"].astype(str), day]).size()
+    assert (per.groupby(level=1).max() >= 1).all()
+    load = res.message_load
+    assert load["messages"].sum() == len(sent) and load["users"].sum() == len(per)
+    for _, r in load.iterrows():
+        counts = per.xs(r["day"], level=1)
+        assert r["max"] == counts.max() and r["users_1"] == (counts == 1).sum() and r["users_4+"] == (counts >= 4).sum()
+    assert set(res.messages_per_user_day.columns) == {"user_id", "day", "messages", "journeys"}
+    assert res.messages_per_user_day["journeys"].max() <= 2
+    assert st.message_load(t.iloc[:0]).empty
+    fig = charts.message_load_chart(res)
+    one = next(tr for tr in fig.data if tr.name == "users with 1 message that day")
+    assert list(one.y) == load["users_1"].tolist()
+    assert list(fig.data[-1].y) == load["max"].tolist()

@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "funnel",
+    "message_load_chart",
     "node_stats_chart",
     "sankey",
     "waiting_chart",
@@ -824,4 +825,61 @@ def time_to_goal_chart(
                                   "tickmode": "array", "tickvals": [0, 0.25, 0.5, 0.75, 1.0],
                                   "showgrid": False, "title": {"text": "cumulative share", "standoff": 6},
                                   "automargin": True, "zeroline": False})
+    return fig
+
+
+# ----------------------------------------------------------------------------- message load per user
+
+
+def message_load_chart(
+    data: Any,
+    *,
+    timezone: str | None = None,
+    top: int = 4,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """How many messages a user gets per day, across every journey: for each account-local
+    day, the users who got 1, 2, … ``top`` or more messages (stacked bars, darker = more), and
+    the most any one user got that day (a line with markers on the right axis).
+
+    ``data``: a result (every journey of the run; the first journey's timezone), a trace
+    (``timezone``, default UTC), or a :func:`journeylab.stats.message_load` frame. The table
+    behind it is ``result.message_load``.
+    """
+    from journeylab import stats
+
+    go = _go()
+    if isinstance(data, pd.DataFrame) and "users" in data.columns and "day" in data.columns:
+        load, tz = data, timezone or "UTC"
+    else:
+        if hasattr(data, "trace") and hasattr(data, "journeys"):
+            t, tz = data.trace, timezone or data.journey.settings.timezone
+        else:
+            t, tz = data, timezone or "UTC"
+        load = stats.message_load(t, timezone=tz, top=top)
+    cols = [c for c in load.columns if c.startswith("users_")]
+    fig = go.Figure()
+    cols = [c for c in cols if c == "users_1" or load[c].any()]  # counts nobody reached are left out
+    for i, c in enumerate(cols):
+        k = c[len("users_"):]
+        shade = 0.3 + 0.7 * (i / max(len(cols) - 1, 1))
+        word = f"{k} message" + ("" if k == "1" else "s")
+        fig.add_trace(go.Bar(
+            name=f"users with {word} that day", x=load["day"], y=load[c].to_numpy(), marker={"color": S.rgba("#4f46e5", shade)},
+            customdata=[k] * len(load), hovertemplate=f"%{{x|%a %d %b}}<br>users who got {word}: <b>%{{y:,}}</b><extra></extra>",
+        ))
+    if len(load):
+        fig.add_trace(go.Scatter(
+            name="most messages to one user", x=load["day"], y=load["max"].to_numpy(), yaxis="y2", mode="lines+markers",
+            line={"color": "#dc2626", "width": 2}, marker={"size": 6},
+            hovertemplate="%{x|%a %d %b}<br>most messages to one user: <b>%{y}</b><extra></extra>",
+        ))
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False,
+                                  "title": {"text": "max per user", "standoff": 6}, "dtick": 1, "automargin": True})
+    users = int(load["users"].sum()) if len(load) else 0
+    sub = f"all journeys · {users:,} user-days with a message · stacked by how many each user got"
+    S.style(fig, title=title or "Messages per user per day", subtitle=sub, legend="top", height=height or 420)
+    fig.update_layout(barmode="stack", bargap=0.15, yaxis={"title": {"text": "users messaged"}})
+    fig.update_xaxes(title=f"day ({tz})", tickformat="%d %b")
     return fig
