@@ -65,6 +65,30 @@ def plotlyjs_script() -> str:
     )
 
 
+def _plotly_notebook_renderer_embeds() -> bool:
+    """Whether Plotly's default renderer includes its (offline) ``notebook`` renderer; if so,
+    make sure it has put plotly.js in the notebook (it does that once, at its first use)."""
+    try:
+        import plotly.io as pio
+        from plotly.io._base_renderers import NotebookRenderer
+    except ImportError:  # pragma: no cover - plotly is a dependency
+        return False
+    names = str(pio.renderers.default or "").split("+")
+    ok = [n for n in names if n in pio.renderers and isinstance(pio.renderers[n], NotebookRenderer)
+          and not getattr(pio.renderers[n], "connected", False)]
+    if not ok:
+        return False
+    try:
+        from IPython import get_ipython
+
+        if get_ipython() is None:
+            return False
+        pio.renderers._activate_pending_renderers(cls=NotebookRenderer)
+    except Exception:  # noqa: BLE001 - no IPython display: embed our own copy
+        return False
+    return True
+
+
 def _slug(s: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]+", "-", s).strip("-") or "x"
 
@@ -447,8 +471,11 @@ def result_html(result: Any, *, include_plotlyjs: bool | str = "auto") -> str:
     global _embedded
     from journeylab import charts as C
 
-    embed = include_plotlyjs is True or (include_plotlyjs == "auto" and not _embedded)
-    if embed:
+    embed = include_plotlyjs is True
+    if include_plotlyjs == "auto" and not _embedded:
+        # plotly's own notebook renderer embeds plotly.js once per session: let it, so the
+        # notebook never carries two copies; without that renderer, embed ours once
+        embed = not _plotly_notebook_renderer_embeds()
         _embedded = True
     d = result.journey
     meta = " · ".join(f"{k.lower()}: {v}" for k, v in _meta(result)[1:4])
