@@ -82,7 +82,7 @@ def scene_elements(scene: Scene, *, ports: Sequence[str] = (), port_of: str | No
         nodes.append({
             "key": n.id,
             "data": {"node_id": n.node_id, "scene_id": n.id, "role": n.role, "kind": n.kind, "family": n.family,
-                     "label": n.label, "w": n.width, "h": n.height, "tw": n.width - 6, "shape": st["shape"],
+                     "label": n.label, "w": n.width, "h": n.height, "tw": n.width, "shape": st["shape"],
                      "fill": st["fill"], "border": st["border"], "issues": "\n".join(n.issues),
                      "waiting": n.waiting},
             "classes": classes,

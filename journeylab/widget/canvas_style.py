@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["CYTOSCAPE_STYLE", "FONT", "NODE_FONT_PX", "LABEL_FONT_PX", "READABLE_PX", "MIN_ZOOM", "CY_LAYOUT"]
 
 FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
-NODE_FONT_PX = 11.5  # text in boxes at zoom 1 (the layout's sizes are measured for 11 px)
+NODE_FONT_PX = 11.0  # text in boxes at zoom 1 (the layout measures boxes for 11 px text, 15 px lines)
 LABEL_FONT_PX = 11.0  # edge labels and badges at zoom 1
 READABLE_PX = 10.0  # the smallest text the canvas ever shows
 #: the canvas never zooms out further than this (fit included): the smallest text stays readable
@@ -38,6 +38,7 @@ CYTOSCAPE_STYLE: list[dict[str, Any]] = [
             "text-valign": "center",
             "text-halign": "center",
             "font-size": NODE_FONT_PX,
+            "line-height": 1.3,
             "font-family": FONT,
             "color": "#111827",
             "z-index": 1,
