@@ -126,6 +126,12 @@ def figure_div(fig: Any, div_id: str, *, height: int | None = None) -> str:
 # ----------------------------------------------------------------------------- tables
 
 
+def _is_num(v: Any) -> bool:
+    if hasattr(v, "item") and not isinstance(v, str):
+        v = v.item()
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def _fmt(v: Any, col: str = "") -> str:
     if hasattr(v, "item") and not isinstance(v, str):  # numpy scalars as Python numbers
         v = v.item()
@@ -160,8 +166,7 @@ def _table(df: pd.DataFrame, *, index: bool = True, cls: str = "jl-table", heade
     rows = []
     for idx, r in df.iterrows():
         cells = ([f'<th scope="row">{_esc(idx)}</th>'] if index else []) + [
-            f'<td class="{"num" if isinstance(getattr(r[c], "item", lambda: r[c])(), int | float) else ""}">'
-            f'{_fmt(r[c], str(c))}</td>' for c in cols]
+            f'<td class="{"num" if _is_num(r[c]) else ""}">{_fmt(r[c], str(c))}</td>' for c in cols]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="{cls}"><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 

@@ -274,6 +274,10 @@ def journey_svg(
     th = 28.0 if title else 0.0
     vx, vy = left - _PAD, top - _PAD - th
     w, h = right - left + 2 * _PAD, bottom - top + 2 * _PAD + th
+    if title:  # the title always fits
+        w = max(w, len(title) * 9.0 + 2 * _PAD)
+    if not scene.nodes:
+        w, h = max(w, 260.0), h + 20
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0f}" height="{h:.0f}" '
         f'viewBox="{vx:.1f} {vy:.1f} {w:.1f} {h:.1f}" font-family="{_FONT}" font-size="11">',
@@ -288,6 +292,9 @@ def journey_svg(
     ]
     if title:
         out.append(f'<text x="{left:.1f}" y="{top - _PAD:.1f}" font-size="15" font-weight="bold">{html.escape(title)}</text>')
+    if not scene.nodes:
+        out.append(f'<text x="{left:.1f}" y="{top + 8:.1f}" fill="#6b7280" font-style="italic">'
+                   "No nodes yet: add one from the palette.</text>")
     for e in scene.edges:
         color = edge_color(e)
         dash = ' stroke-dasharray="4 3"' if e.role == "window" else ""

@@ -171,12 +171,13 @@ def _path_funnel(src: Source, path: Any, *, ci: pd.DataFrame | None, title: str 
         note = f"{_n(v)}" + (f" · {v / first:.0%}" if first else "")
         if i + 1 < len(steps):
             conv = on[i] / v if v else 0.0
+            conv_text = f"{conv:.1%}" if 0.99 < conv < 1 else f"{conv:.0%}"
             h += f"<br>went on: {_n(on[i])} ({conv:.1%}) · left the path here: {_n(left[i])}"
             for name, n in s.drop.items():
                 h += f"<br>&nbsp;&nbsp;{_esc(name)}: {_n(n)}"
             if left[i] > 0:
                 top = next(iter(s.drop.items()), None)
-                note += f"  → {conv:.0%} go on · {_n(left[i])} leave" + (f" ({_esc(top[0])}: {_n(top[1])})" if top else "")
+                note += f"  → {conv_text} go on · {_n(left[i])} leave" + (f" ({_esc(top[0])}: {_n(top[1])})" if top else "")
             else:
                 note += "  → all go on"
         hover.append(h)
