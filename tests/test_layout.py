@@ -212,6 +212,13 @@ def test_any_journey_draws_without_overlaps(d: JourneyDef) -> None:
         return  # duplicate ids are a validation error, not a drawing
     scene = journey_scene(d, layout="auto")
     assert not overlapping(boxes(scene), gap=4)
+    # nothing hidden: no label over a box or a label, no connector through a box — with large
+    # counts on every box and connector too
+    assert scene.problems() == []
+    big = {n.id: {"entered": 123456, "waiting": 7, "exited_goal": 3,
+                  **{f"left_{p}": 98765 for p in ("yes", "no", "timeout", "next", "viewed", "clicked", "not_sent")}}
+           for n in d.nodes}
+    assert journey_scene(d, big, layout="auto").problems() == []
     journey_scene(d)  # stored positions, whatever they are, never break the drawing
 
 

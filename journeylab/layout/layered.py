@@ -254,14 +254,18 @@ def layered(
     top = min((y[n] - size(n)[1] / 2 for n in real), default=0.0)
     widths = [max((size(n)[0] for n in order[k]), default=0.0) for k in range(depth)]
     columns = [(round(xs[k] - widths[k] / 2, 1), round(xs[k] + widths[k] / 2, 1)) for k in range(depth)]
-    through: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    # the slots of each DAG edge, given to the edge it draws (a forward edge left to right, a
+    # reversed back edge right to left; both when the two share the DAG edge)
+    slots: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for d in sorted(dummies, key=lambda d: rank[d]):
         _, s, t, _k = d.split("\0")
-        key = (t, s) if (t, s) in back else (s, t)
-        through.setdefault(key, []).append((round(xs[rank[d]], 1), round(y[d] - top, 1)))
-    for (s, t), pts in through.items():
-        if (s, t) in back:
-            pts.reverse()
+        slots.setdefault((s, t), []).append((round(xs[rank[d]], 1), round(y[d] - top, 1)))
+    through: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for (s, t), pts in slots.items():
+        if t in succ[s] and (s, t) not in back:
+            through[(s, t)] = list(pts)
+        if (t, s) in back:
+            through[(t, s)] = pts[::-1]
     return Layered(
         positions={n: (round(xs[rank[n]], 1), round(y[n] - top, 1)) for n in real},
         rank={n: rank[n] for n in real},

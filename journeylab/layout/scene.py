@@ -471,9 +471,10 @@ def _column_at(lay: Layered, x: float) -> tuple[float, float]:
 
 def _layout_all(nodes: list[SceneNode], edges: list[SceneEdge]) -> Layered:
     # after each layer: room for the label of every edge leaving it, and for its diagonal
-    gaps = {(e.source, e.target): label_width(e.label) + 8 + 6 + DIAGONAL for e in edges if e.label}
-    for e in edges:
-        gaps.setdefault((e.source, e.target), HGAP)
+    gaps: dict[tuple[str, str], float] = {}
+    for e in edges:  # two connectors between the same boxes: room for the longer label
+        need = label_width(e.label) + 8 + 6 + DIAGONAL if e.label else HGAP
+        gaps[(e.source, e.target)] = max(gaps.get((e.source, e.target), 0.0), need)
     sizes = {n.id: (n.width, n.height) for n in nodes}
     return layered([n.id for n in nodes], sizes, [(e.source, e.target) for e in edges], gaps=gaps,
                    vgap=max(VGAP, LABEL_H + 16))
