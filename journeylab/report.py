@@ -372,7 +372,9 @@ def report_html(
             out.append(f'<h2 class="jl-journey">{_esc(d.name or d.id)}</h2>')
         ns = result.node_stats_of(d.id)
         entered = int(ns["entered"].sum())
-        graph = C.journey_figure(d, ns, max_width=_GRAPH_WIDTH)
+        js = result.journey_stats_of(d.id)
+        conv = {g.name: int(js.get(f"conversions_{g.name}", 0)) for g in d.goals}
+        graph = C.journey_figure(d, ns, max_width=_GRAPH_WIDTH, conversions=conv)
         out.append(b.card("The journey", "Nodes left to right as on the canvas, with what happened at each node and "
                           "how many users took each connector (orange badge: users still waiting).",
                           b.div(graph, f"graph-{d.id}"), scroll=True))
@@ -494,7 +496,9 @@ def result_html(result: Any, *, include_plotlyjs: bool | str = "auto") -> str:
     parts.append(f'<div class="jl-title">SimulationResult: {_esc(d.name or d.id)}</div><div class="jl-sub">{_esc(meta)}</div>')
     parts.append(f'<div class="jl-scroll">{_table(_summary_frame(result), headers=SUMMARY_HEADERS)}</div>')
     try:
-        svg = C.journey_svg(d, result.node_stats_of(d.id))
+        js = result.journey_stats_of(d.id)
+        svg = C.journey_svg(d, result.node_stats_of(d.id),
+                            conversions={g.name: int(js.get(f"conversions_{g.name}", 0)) for g in d.goals})
         parts.append(f'<details><summary>Journey graph with counts</summary><div class="jl-scroll">{svg}</div></details>')
     except Exception:  # the display must not fail because the picture does
         pass

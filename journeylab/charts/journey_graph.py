@@ -113,7 +113,8 @@ def _path(e: SceneEdge) -> str:
     return "M " + " L ".join(f"{x:.1f},{y:.1f}" for x, y in e.points)
 
 
-def _scene(journey: Any, node_stats: Any, waiting_users: Any, issues: Any, layout: str) -> Scene:
+def _scene(journey: Any, node_stats: Any, waiting_users: Any, issues: Any, layout: str,
+           conversions: Mapping[str, int] | None = None) -> Scene:
     if issues is None:
         try:
             from journeylab.validate import validate
@@ -123,8 +124,15 @@ def _scene(journey: Any, node_stats: Any, waiting_users: Any, issues: Any, layou
             issues = []
     if node_stats is not None and hasattr(node_stats, "node_stats") and not _is_frame(node_stats):
         waiting_users = waiting_users if waiting_users is not None else getattr(node_stats, "waiting_users", None)
+        if conversions is None and hasattr(node_stats, "journey_stats_of"):
+            d = journey.definition if hasattr(journey, "definition") else journey
+            try:
+                js = node_stats.journey_stats_of(d.id)
+                conversions = {g.name: int(js.get(f"conversions_{g.name}", 0)) for g in d.goals}
+            except Exception:  # noqa: BLE001 - a result of other journeys: goals count from the nodes
+                conversions = None
         node_stats = node_stats.node_stats
-    return journey_scene(journey, node_stats, waiting_users, issues=issues, layout=layout)
+    return journey_scene(journey, node_stats, waiting_users, issues=issues, layout=layout, conversions=conversions)
 
 
 def journey_figure(
@@ -136,6 +144,7 @@ def journey_figure(
     issues: Iterable[Any] | None = None,
     layout: str = "stored",
     max_width: int = 1400,
+    conversions: Mapping[str, int] | None = None,
 ) -> go.Figure:
     """The journey graph as a static Plotly figure.
 
@@ -145,6 +154,7 @@ def journey_figure(
     their flow (``left_<port>`` of their source). ``issues`` are validation items (by
     default the journey is validated): nodes with an error get a red badge, with a warning
     a yellow one. ``layout="auto"`` ignores the positions stored in the model.
+    ``conversions`` (users per goal name) label the goal boxes; a result gives its own.
 
     The first trace (``name="nodes"``) has one point per drawn box at its centre, with the
     box's scene id in ``customdata`` and its label (``<br>``-separated lines) in ``text``.
@@ -152,7 +162,7 @@ def journey_figure(
     """
     import plotly.graph_objects as go
 
-    scene = _scene(journey_or_def, node_stats, waiting_users, issues, layout)
+    scene = _scene(journey_or_def, node_stats, waiting_users, issues, layout, conversions)
     left, top, right, bottom = scene.bbox()
     width_px = max(right - left + 2 * _PAD, 200)
     height_px = max(bottom - top + 2 * _PAD, 120)
@@ -266,10 +276,11 @@ def journey_svg(
     issues: Iterable[Any] | None = None,
     layout: str = "stored",
     title: str | None = None,
+    conversions: Mapping[str, int] | None = None,
 ) -> str:
     """The journey graph as standalone SVG text (no browser, no JavaScript): what notebooks
     show where widgets cannot render. Same scene and arguments as :func:`journey_figure`."""
-    scene = _scene(journey_or_def, node_stats, waiting_users, issues, layout)
+    scene = _scene(journey_or_def, node_stats, waiting_users, issues, layout, conversions)
     left, top, right, bottom = scene.bbox()
     th = 28.0 if title else 0.0
     vx, vy = left - _PAD, top - _PAD - th

@@ -339,8 +339,8 @@ def _elements(
     for g in d.goals:
         lines = _goal_lines(g)
         conv = None
-        if stats is not None:
-            conv = int((conversions or {}).get(g.name, 0))
+        if stats is not None and (conversions or {}).get(g.name) is not None:
+            conv = int((conversions or {})[g.name])
             lines.append(f"converted {_n(conv)}")
         w, h = box_size(lines, min_w=120)
         goals.append(SceneNode(id=goal_id(g.name), role="goal", kind="goal", family="goal", lines=lines, width=w,
