@@ -7,7 +7,8 @@ overlaps another; no edge label overlaps a box or another label; no connector pa
 box other than its own ends; every badge (validation, users waiting) has a higher z-index than
 its box, touches it, and its colour is what the canvas shows at its centre (pixels read back
 from cytoscape's canvases); and text is at least 10 px at the default view with the side panel
-open. A second test builds a three-node journey with the mouse and connects it by clicking a
+open. A journey with warnings, an error and users waiting checks the badges with its warned
+node selected (the yellow border stays under the selection halo). A second test builds a three-node journey with the mouse and connects it by clicking a
 port handle and then the target. Screenshots: /tmp/journeylab_canvas_<example>.png,
 /tmp/journeylab_mouse.png.
 """
@@ -48,6 +49,30 @@ for name in {names!r}:
     stats.show_stats(simulate(stats.journey, (prof, ev), helpers.START, helpers.END, seed=1))
     builders[name] = (plain, stats)
     display(plain, stats)
+# a journey with warnings, an error and users waiting, its warned node selected
+import datetime as dt
+import pandas as pd
+from journeylab.model import *
+j = Journey("Badges", id="badges")
+j.add(Inaction(id="cart", event="Added To Cart", absent="Charged", within=dt.timedelta(minutes=15)))
+j.then("cart", "yes", Push(id="push", content={{"title": "Forgot something?"}}))
+j.then("push", "clicked", Action(id="bought", event="Charged", window=dt.timedelta(hours=1)))
+j.then("push", "timeout", Sms(id="sms", content={{"body": "10% off today"}}))
+j.then("sms", "next", Delay(id="wait", duration=dt.timedelta(days=1)))
+j.connect("wait", "next", "cart")
+j.add(Delay(id="orphan", duration=dt.timedelta(hours=1)))
+stats = pd.DataFrame.from_dict({{
+    "cart": {{"entered": 1000, "left_yes": 700, "waiting": 300}},
+    "push": {{"entered": 700, "sent": 650, "left_clicked": 120, "left_timeout": 530, "waiting": 50}},
+    "bought": {{"entered": 120, "left_yes": 90, "waiting": 30}},
+    "sms": {{"entered": 530, "sent": 500, "left_next": 530}},
+    "wait": {{"entered": 530, "left_next": 500, "waiting": 30}},
+}}, orient="index")
+badges = JourneyBuilder(j, height="460px")
+badges.add_class("jl-badges-case")
+badges.show_stats(stats)
+badges.selected = "bought"
+display(badges)
 pathlib.Path({out!r}).write_text("ready")
 """
 
@@ -189,8 +214,30 @@ def test_nothing_hidden_on_any_example_canvas(jupyter_lab, page, tmp_path) -> No
                 shot = tmp_path / f"{ex}.png"
                 page.locator(f".{cls}").screenshot(path=str(shot))
                 shutil.copy(shot, f"/tmp/journeylab_canvas_{ex}.png")
+    # warnings, an error and users waiting: every badge above its box; the selected warned node
+    # keeps its yellow border and badge under the selection halo
+    cls = "jl-badges-case"
+    page.locator(f".{cls}").scroll_into_view_if_needed()
+    page.wait_for_function(f"() => {{ const g = ({GEOMETRY})('{cls}'); return g && g.count > 0; }}", timeout=30_000)
+    page.wait_for_timeout(500)
+    geo = page.evaluate(GEOMETRY, cls)
+    check(geo, "badges case")
+    kinds = sorted(b["role"] for b in geo["badges"])
+    assert kinds.count("badge") >= 2 and kinds.count("waiting") >= 4, kinds
+    pixels = page.evaluate(PIXELS, cls)
+    assert len(pixels) >= 4
+    for px in pixels:
+        assert max(abs(a - b) for a, b in zip(px["rgb"], _rgb(px["fill"]), strict=True)) < 40, px
+    sel = page.evaluate(f"""() => {{ const cy = document.querySelector('.{cls} .custom-widget')._cyreg.cy;
+        const n = cy.nodes('[scene_id = "bought"][role = "node"]')[0];
+        return {{selected: n.hasClass('selected'), border: n.style('border-color'),
+                 underlay: n.style('underlay-opacity'),
+                 badge: cy.nodes('[role = "badge"][of = "bought"]').length}}; }}""")
+    assert sel["selected"] and sel["border"] == "rgb(234,179,8)" and float(sel["underlay"]) > 0 and sel["badge"] == 1, sel
+    page.locator(f".{cls}").screenshot(path=str(tmp_path / "badges.png"))
+    shutil.copy(tmp_path / "badges.png", "/tmp/journeylab_canvas_badges.png")
+    measured[cls] = (round(geo["minFont"] * geo["zoom"], 1), len(geo["labels"]), len(geo["badges"]), len(pixels))
     Path("/tmp/journeylab_canvas_measured.json").write_text(json.dumps(measured, indent=1))
-    assert any(v[2] for v in measured.values())  # badges were drawn and checked somewhere
 
 
 _MOUSE = """
