@@ -229,6 +229,9 @@ CASES = [
      "error", "frequency-channel", "$.nodes[1].frequency",
      "Push node 'p' has delivery windows (campaign frequency), but only In-App, Web Pop-up and Web Exit Intent "
      "messages support them."),
+    ("placeholder-content", J(E, Email(id="p", content={"subject": "Subject", "body": "Hi {{first_name}}"}),
+                              conns=[("in", "yes", "p")]), "warning", "placeholder-content", "$.nodes[1].content",
+     "Email node 'p' still has the placeholder text of a new node in 'subject': write the message before it goes out."),
     ("frequency-empty", J(E, InApp(id="p", frequency=[]), conns=[("in", "yes", "p")]), "warning", "frequency-empty",
      "$.nodes[1].frequency",
      "In-App node 'p' has campaign frequency on but no delivery window, so every message will be discarded."),

@@ -172,6 +172,25 @@ class Journey:
         """Call ``listener(journey)`` after every change (the widget redraws on it)."""
         self._listeners.append(listener)
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """A journey shows itself as its graph in a notebook (static SVG: it renders in exported
+        pages and on GitHub too), with the text ``repr`` for plain viewers.
+
+        >>> from journeylab.model import Action
+        >>> j = Journey("Welcome", id="welcome")
+        >>> _ = j.add(Action(id="installed", event="App Installed"))
+        >>> sorted(j._repr_mimebundle_())
+        ['image/svg+xml', 'text/plain']
+        """
+        data: dict[str, Any] = {"text/plain": repr(self)}
+        try:  # the drawing layer is imported lazily: the model does not depend on it
+            from journeylab.charts.journey_graph import journey_svg
+
+            data["image/svg+xml"] = journey_svg(self, title=self.name or self.id)
+        except Exception:  # noqa: BLE001 - a journey always shows at least as text
+            pass
+        return data
+
     def __repr__(self) -> str:
         return (
             f"Journey(id={self.id!r}, name={self.name!r}, status={self.status!r}, version={self.version}, "

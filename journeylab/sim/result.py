@@ -190,6 +190,17 @@ class SimulationResult:
         return stats.messages_per_day(self.trace, timezone=self.journey.settings.timezone)
 
     @cached_property
+    def message_load(self) -> pd.DataFrame:
+        """Per account-local day, how many messages users got across every journey of the run
+        (see :func:`journeylab.stats.message_load`)."""
+        return stats.message_load(self.trace, timezone=self.journey.settings.timezone)
+
+    @cached_property
+    def messages_per_user_day(self) -> pd.DataFrame:
+        """Messages each user got per account-local day, across journeys: ``user_id, day, messages, journeys``."""
+        return stats.messages_per_user_day(self.trace, timezone=self.journey.settings.timezone)
+
+    @cached_property
     def enrollments(self) -> pd.DataFrame:
         return stats.enrollments(self.trace, self.journey.id)
 

@@ -10,6 +10,7 @@ from typing import Any
 from journeylab.model.nodes import (
     DND_CHANNELS,
     FREQUENCY_CHANNELS,
+    NODE_KINDS,
     Action,
     CustomList,
     DateTime,
@@ -150,6 +151,16 @@ class NodeChecks(_Base):
                     n.id,
                 )
             self.ranges(n.frequency, f"{p}.frequency", f"a delivery window of node '{n.id}'", n.id)
+        defaults = NODE_KINDS[kind].defaults.get("content", {})
+        stale = [k for k, v in n.content.items() if k in defaults and v == defaults[k]]
+        if stale:
+            self.warn(
+                "placeholder-content",
+                f"{p}.content",
+                f"{_title(n)} node '{n.id}' still has the placeholder text of a new node in "
+                f"{', '.join(repr(k) for k in stale)}: write the message before it goes out.",
+                n.id,
+            )
         self.dnd_conflict(p, n)
 
     def dnd_conflict(self, p: str, n: Engagement) -> None:

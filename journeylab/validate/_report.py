@@ -49,6 +49,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "send-at-in-dnd": ("error", "an engagement node's fixed send time lies inside the DND hours"),
     "frequency-channel": ("error", "delivery windows on a channel that does not support campaign frequency"),
     "frequency-empty": ("warning", "campaign frequency on with no delivery window: every message is discarded"),
+    "placeholder-content": ("warning", "a message still holds the palette's placeholder text (\"Title\", \"Message\"...)"),
     "split-sum": ("error", "Split percentages do not add up to 100"),
     "split-branch-name": ("error", "a Split branch with an empty or repeated name"),
     "split-negative": ("error", "a Split branch with a negative or non-finite percentage"),
