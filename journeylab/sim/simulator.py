@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import simpy
 
+from journeylab.engine.draws import message_key, stable_hash
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.state import Control, UserState
 from journeylab.engine.types import Action, Event, Feedback, ProfileChanged, Send, TraceRecord
@@ -520,18 +521,20 @@ class _Run:
     def _respond(self, u: int, s: Send) -> None:
         """Draw the user's response to a message from the behaviour model."""
         b = self.behaviour.for_node(s.channel, s.node)
-        if b.view <= 0.0 or draw(self.seed, s.id, "delivered") >= b.delivery:
+        if b.view <= 0.0:
             return
-        if draw(self.seed, s.id, "viewed") >= b.view:
+        key = message_key(stable_hash(s.journey), s.version, stable_hash(s.user_id), s.n, stable_hash(s.node), s.visit)
+        seed = self.seed
+        if draw(seed, key, "delivered") >= b.delivery or draw(seed, key, "viewed") >= b.view:
             return
-        tv = s.ts + b.view_latency.sample(draw(self.seed, s.id, "view_latency"))
+        tv = s.ts + b.view_latency.sample(draw(seed, key, "view_latency"))
         self._push(u, Feedback(s.user_id, tv, s.id, "viewed"))
-        if b.click > 0.0 and draw(self.seed, s.id, "clicked") < b.click:
-            tc = tv + b.click_latency.sample(draw(self.seed, s.id, "click_latency"))
+        if b.click > 0.0 and draw(seed, key, "clicked") < b.click:
+            tc = tv + b.click_latency.sample(draw(seed, key, "click_latency"))
             self._push(u, Feedback(s.user_id, tc, s.id, "clicked"))
             lift = b.lift
-            if lift is not None and draw(self.seed, s.id, "lift") < lift.probability:
-                tl = tc + lift.latency.sample(draw(self.seed, s.id, "lift_latency"))
+            if lift is not None and draw(seed, key, "lift") < lift.probability:
+                tl = tc + lift.latency.sample(draw(seed, key, "lift_latency"))
                 self._push(u, Event(s.user_id, tl, lift.event, dict(lift.props)))
 
     def _push(self, u: int, inp: Any) -> None:
