@@ -53,6 +53,7 @@ def _category(values: Any, name: str) -> pd.Categorical:
             raise ValueError(f"unknown trace event(s): {sorted(unknown)}")
         return cat.set_categories(list(TRACE_EVENTS)) if list(cat.categories) != list(TRACE_EVENTS) else cat
     if isinstance(values, pd.Categorical):
+        values = values.remove_unused_categories()  # the categories are the values that occur
         cats = [str(c) for c in values.categories]
         if cats != sorted(cats) or list(values.categories) != cats:
             return pd.Categorical(np.asarray(values.astype(object), dtype=object), categories=sorted(set(cats)))

@@ -828,6 +828,7 @@ def simulate(
     client: Any = None,
     workers: int | None = None,
     validate: bool = True,
+    engine: str = "auto",
 ):
     """Run journeys over a cohort from ``start`` to ``end`` and return a :class:`SimulationResult`.
 
@@ -841,6 +842,10 @@ def simulate(
     * ``workers``: processes for the run (users are split between them; the result is the
       same for any number). Default: every available core on Linux once the run has 20,000
       relevant events, else 1. ``backend="processes"|"dask"`` shards the cohort itself.
+    * ``engine``: ``"auto"`` (default) runs the batched engine (every user's state in arrays,
+      moved a step at a time with array operations) when it supports the journeys, else the
+      per-user engine; ``"batched"`` requires the batched engine, ``"per-user"`` forces the
+      other. Both give the same result (the differential tests require it).
     * ``validate``: the journeys are validated first (:func:`journeylab.validate.check_journeys`):
       errors stop the run with :class:`~journeylab.errors.InvalidJourneyError`, warnings are shown
       once as :class:`~journeylab.errors.JourneyWarning`.
@@ -894,7 +899,9 @@ def simulate(
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise JourneyDefinitionError(f"workers must be a whole number >= 1, got {workers!r}", "workers")
     lap("cohort_s")
-    run = _Run(js, c, s0, e0, seed, behaviour or BehaviourModel.default(), P)
+    behaviour = behaviour or BehaviourModel.default()
+    run_cls = _run_class(js, behaviour, engine)
+    run = run_cls(js, c, s0, e0, seed, behaviour, P)
     lap("prepare_s")
     n_workers = _auto_workers(run) if workers is None else workers
     if n_workers > 1 and not hasattr(os, "fork"):
@@ -920,6 +927,28 @@ def simulate(
     lap("results_s")
     res.timings = {**timings, "workers": float(n_workers)}
     return res
+
+
+def _run_class(js: JourneySet, behaviour: BehaviourModel, engine: str) -> type[_Run]:
+    """The period loop for these journeys: batched when it can be and ``engine`` allows it."""
+    from journeylab.engine.batch import unsupported
+    from journeylab.sim.batched import BatchedRun
+
+    if engine not in ("auto", "batched", "per-user"):
+        raise JourneyDefinitionError(f"engine must be 'auto', 'batched' or 'per-user', not {engine!r}", "engine")
+    if engine == "per-user":
+        return _Run
+    defs = [e.definition for e in js.all_engines()]
+    reason = unsupported(defs, watched=any(e.watched for e in js.all_engines()))
+    if reason is None:
+        lifts = {b.lift.event for b in [*behaviour.channels.values(), *behaviour.nodes.values()] if b.lift}
+        if lifts & set(js.all_engines()[0].lookback):
+            reason = "a goal-lift event is counted by a past-behaviour condition"
+    if reason is None:
+        return BatchedRun
+    if engine == "batched":
+        raise JourneyDefinitionError(f"the batched engine cannot run these journeys: {reason}", "engine")
+    return _Run
 
 
 def _as_parquet(cohort: Any) -> Any:
