@@ -15,9 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import simpy
 
 from journeylab.engine.batch import NEVER, BatchEngine, EventColumn, Events, Responses
+from journeylab.engine.types import TRACE_EVENTS
 from journeylab.model.nodes import NODE_KINDS
 from journeylab.sim.behaviour import BehaviourModel, draw_array
 from journeylab.sim.simulator import _Run
@@ -70,6 +73,11 @@ def responder(behaviour: BehaviourModel, seed: int, node_ids: list[str], kinds: 
 class BatchedRun(_Run):
     """A :class:`~journeylab.sim.simulator._Run` whose period loop is the batched engine's."""
 
+    @staticmethod
+    def _order(per: np.ndarray, codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """By user, then time; a stable sort keeps input order at one instant."""
+        return np.lexsort((ts, codes))
+
     def _materialize(self, part: tuple[int, int] | None) -> None:
         users = self._user
         if part is None:
@@ -83,20 +91,14 @@ class BatchedRun(_Run):
         local = np.full(len(self.user_ids), -1, dtype=np.int64)
         local[mine] = np.arange(len(mine))
         self._mine = mine
-        order = np.argsort(users[sel], kind="stable")  # by user, then (already) time and input order
-        idx = sel[order]
+        idx = sel  # already by user, then time and input order (see _order)
         codes, names = pd.factorize(self._names[idx])
         props = {}
         for c, arr in self._props.items():
             pc, pv = pd.factorize(arr[idx], use_na_sentinel=True)
             props[c] = EventColumn(pc.astype(np.int64), list(pv))
         self._events = Events(local[users[idx]], self._ts[idx], codes.astype(np.int32), list(names), props)
-        prof = {}
-        for c, values in self.prof_cols:
-            col = np.empty(len(mine), dtype=object)
-            col[:] = [values[u] for u in mine.tolist()]
-            prof[c] = col
-        self._prof = prof
+        self._prof = {c: np.asarray(values, dtype=object)[mine] for c, values in self.prof_cols}
 
     def _loop(self, report: Any) -> None:
         (jid, _eng), = [(jid, e) for jid, e in self.js.latest.items()]
@@ -139,29 +141,39 @@ class BatchedRun(_Run):
                 report(p)
 
     def _chunk(self) -> dict[str, Any]:
+        """This part's output in the per-user loop's columnar form, built with Arrow: trace codes,
+        and sends, responses and profile changes as tables."""
         eng: BatchEngine = self._eng
         mine = self._mine
         jid, ver = eng.d.id, eng.version
         tr = eng.trace_columns()
         n = len(tr["ts"])
-        # sends, responses and profile changes, in the per-user loop's tuple forms
+        users = pa.array(eng.user_ids, type=pa.string())
+        nodes = pa.array(eng.node_ids, type=pa.string())
         s = eng.sends()
-        uid = eng.user_ids
-        mids = [f"{jid}:{ver}:{uid[u]}:{k}:{eng.node_ids[nd]}:{v}"
-                for u, k, nd, v in zip(s["user"].tolist(), s["n"].tolist(), s["node"].tolist(), s["visit"].tolist(),
-                                       strict=True)]
-        sends = [(mids[i], jid, ver, uid[u], eng.node_ids[nd], eng.channel[nd], t)
-                 for i, (u, nd, t) in enumerate(zip(s["user"].tolist(), s["node"].tolist(), s["ts"].tolist(), strict=True))]
+        su = users.take(pa.array(s["user"]))
+        sn = nodes.take(pa.array(s["node"]))
+        mids = pc.binary_join_element_wise(jid, str(ver), su, pc.cast(pa.array(s["n"]), pa.string()), sn,
+                                           pc.cast(pa.array(s["visit"]), pa.string()), ":")
+        channels = pa.array(eng.channel, type=pa.string()).take(pa.array(s["node"]))
+        sends = pa.table({"message_id": mids, "journey": pa.array([jid] * len(su), type=pa.string()),
+                          "version": pa.array(np.full(len(su), ver, dtype=np.int64)), "user_id": su, "node": sn,
+                          "channel": channels, "ts": pa.array(s["ts"])})
         r = eng.responses()
-        kinds = {1: "viewed", 2: "clicked", 3: "event"}
-        lift_names = {nd: name for nd, (name, _) in eng.lift.items()}
-        responses = []
-        for u, t, num, k, m in zip(r["user"].tolist(), r["ts"].tolist(), r["number"].tolist(), r["kind"].tolist(),
-                                   r["message"].tolist(), strict=True):
-            if k == 3:
-                responses.append((uid[u], t, num, "event", "", lift_names[int(s["node"][m])]))
-            else:
-                responses.append((uid[u], t, num, kinds[k], mids[m], ""))
+        lift_names = [eng.lift.get(i, ("", {}))[0] for i in range(len(eng.node_ids))]
+        kind_names = pa.array(["", "viewed", "clicked", "event"], type=pa.string())
+        rk = r["kind"].astype(np.int64)
+        is_event = rk == 3
+        rnode = s["node"][r["message"]] if len(r["message"]) else np.zeros(0, dtype=np.int64)
+        responses = pa.table({
+            "user_id": users.take(pa.array(r["user"])),
+            "ts": pa.array(r["ts"]),
+            "seq": pa.array(r["number"]),
+            "kind": kind_names.take(pa.array(rk)),
+            "message_id": pc.if_else(pa.array(is_event), "", mids.take(pa.array(r["message"]))),
+            "event": pc.if_else(pa.array(~is_event), "",
+                                pa.array(lift_names, type=pa.string()).take(pa.array(rnode))),
+        })
         chunk: dict[str, Any] = {"n": n, "sends": sends, "responses": responses, "changes": list(eng.changes)}
         if not n:
             return chunk
@@ -170,8 +182,6 @@ class BatchedRun(_Run):
         chunk["version"] = np.full(n, ver, dtype=np.int32)
         chunk["journey"] = (np.zeros(n, dtype=np.uint8), [jid])
         chunk["node"] = (tr["node"], list(eng.node_ids))
-        from journeylab.engine.types import TRACE_EVENTS
-
         chunk["event"] = (tr["event"].astype(np.int64), list(TRACE_EVENTS))
         chunk["port"] = (tr["port"], list(eng.ports))
         chunk["detail"] = (tr["detail"], list(eng.details) or [""])

@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import simpy
 
-from journeylab.engine.draws import message_key, stable_hash
+from journeylab.engine.draws import message_key, stable_hash, user_key
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.state import Control, UserState
 from journeylab.engine.types import Action, Event, Feedback, ProfileChanged, Send, TraceRecord
@@ -54,7 +54,8 @@ from journeylab.model.journey import Journey, JourneyDef
 from journeylab.model.nodes import CustomList
 from journeylab.sim.behaviour import BehaviourModel, draw
 from journeylab.sim.cohort import Cohort, read_table
-from journeylab.trace import empty_trace, trace_frame
+from journeylab.sim.result import responses_table
+from journeylab.trace import empty_trace, sends_table, trace_frame
 from journeylab.validate import check_journeys
 
 __all__ = ["simulate", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
@@ -112,18 +113,20 @@ def resolve_span(start: Any, end: Any, first: Any, last: Any) -> tuple[pd.Timest
     return start_ts, end_ts
 
 
-def as_cohort(cohort: Any) -> Cohort:
-    """A Cohort from a Cohort, a (profiles, events) pair, or a bundled dataset name."""
+def as_cohort(cohort: Any, events_of: Any = None) -> Cohort:
+    """A Cohort from a Cohort, a (profiles, events) pair, or a bundled dataset name; with
+    ``events_of``, a new cohort keeps only the events of those names (see :class:`Cohort`)."""
     if isinstance(cohort, Cohort):
         return cohort
     if isinstance(cohort, str):
-        return Cohort.from_dataset(cohort)
+        return Cohort.from_dataset(cohort, events_of=events_of)
     if isinstance(cohort, tuple) and len(cohort) == 2:
-        return Cohort(*cohort)
+        return Cohort(*cohort, events_of=events_of, sort=events_of is None)
     ds_profiles = getattr(cohort, "profiles", None)
     ds_events = getattr(cohort, "events", None)
     if ds_profiles is not None and ds_events is not None:
-        return Cohort(ds_profiles, ds_events, name=getattr(cohort, "name", "cohort"))
+        return Cohort(ds_profiles, ds_events, name=getattr(cohort, "name", "cohort"), events_of=events_of,
+                      sort=events_of is None)
     raise CohortError("expected a Cohort, a (profiles, events) pair or a dataset name", "cohort")
 
 
@@ -160,17 +163,18 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _check_ids(ids: tuple[pd.Series, np.ndarray] | None) -> None:
+def _check_ids(ids: tuple[pd.Series, np.ndarray, np.ndarray | None] | None) -> None:
     """Duplicate event ids among the events the journeys act on (rows ``idx`` of the events'
     ``event_id`` column) are an input error."""
     if ids is None:
         return
-    col, idx = ids
+    col, idx, rows = ids
     sub = col.iloc[idx]
     if sub.is_unique:
         return
     first = int(sub.duplicated().to_numpy().nonzero()[0][0])
-    raise CohortError(f"event_id {sub.iloc[first]!r} appears twice", f"events[{int(idx[first])}].event_id")
+    row = int(idx[first]) if rows is None else int(rows[idx[first]])  # the caller's row number
+    raise CohortError(f"event_id {sub.iloc[first]!r} appears twice", f"events[{row}].event_id")
 
 
 class _Run:
@@ -226,7 +230,8 @@ class _Run:
         need = js.inputs.event_props
         cols = sorted({c for v in need.values() for c in v} & set(ev.columns))
         sub = ev[cols].iloc[idx]
-        self._ids = (ev["event_id"], idx) if "event_id" in ev.columns else None  # checked by run()
+        # checked by run(); errors name the caller's row
+        self._ids = (ev["event_id"], idx, getattr(cohort, "event_rows", None)) if "event_id" in ev.columns else None
         ts = ts_all[idx]
         prof = cohort.profiles
         if js.needs_all_users:
@@ -243,7 +248,7 @@ class _Run:
             codes = remap[ucodes]
         self.user_ids: list[str] = users
         per = np.where(ts < self.start, -1, (ts - self.start) // self.period).astype(np.int64)
-        order = np.lexsort((np.arange(len(ts)), ts, codes, per))
+        order = self._order(per, codes, ts)
         self._ts = ts[order]
         self._user = codes[order]
         self._per = per[order]
@@ -254,17 +259,22 @@ class _Run:
         pos = _positions_in(users, prof["user_id"])
         found = pos >= 0
         wanted = [c for c in prof.columns if c != "user_id" and c in js.inputs.profile]
-        self.prof_cols: list[tuple[str, list[Any]]] = []
+        self.prof_cols: list[tuple[str, Any]] = []  # (property, object array: a value per user)
         for c in wanted:
             col = prof[c].iloc[pos[found]]
             values = np.full(len(users), None, dtype=object)
             values[found] = col.to_numpy(dtype=object)
             values[np.flatnonzero(found)[col.isna().to_numpy()]] = None
-            self.prof_cols.append((c, values.tolist()))
+            self.prof_cols.append((c, values))
         self.states: list[Any] = [None] * len(users)
         self.wake: list[int] = [_INF] * len(users)  # each user's next wake-up, as last computed
         self.solo = js.solo
         self._as_engine = _SetAsEngine(js)
+
+    @staticmethod
+    def _order(per: np.ndarray, codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """The events' order for the loop: by period, user, time, then input order."""
+        return np.lexsort((np.arange(len(ts)), ts, codes, per))
 
     @property
     def n_events(self) -> int:
@@ -316,6 +326,7 @@ class _Run:
         if self.js.needs_all_users:
             self._cal_add(-1, mine)
         # profile dicts of the users this run can meet, built in user order (memory order)
+        self.prof_cols = [(c, col.tolist() if isinstance(col, np.ndarray) else col) for c, col in self.prof_cols]
         met = mine if self.js.needs_all_users else np.unique(self.ev_user).tolist()
         self.profiles: list[dict[str, Any] | None] = [None] * len(self.user_ids)
         for u in met:
@@ -523,7 +534,7 @@ class _Run:
         b = self.behaviour.for_node(s.channel, s.node)
         if b.view <= 0.0:
             return
-        key = message_key(stable_hash(s.journey), s.version, stable_hash(s.user_id), s.n, stable_hash(s.node), s.visit)
+        key = message_key(stable_hash(s.journey), s.version, user_key(s.user_id), s.n, stable_hash(s.node), s.visit)
         seed = self.seed
         if draw(seed, key, "delivered") >= b.delivery or draw(seed, key, "viewed") >= b.view:
             return
@@ -567,7 +578,8 @@ class _Run:
         with the strings factorized, plus sends and responses as plain tuples."""
         self._flush()
         n = sum(map(len, self.cols[1]))
-        chunk: dict[str, Any] = {"n": n, "sends": self.send_rows, "responses": self.responses,
+        chunk: dict[str, Any] = {"n": n, "sends": sends_table(self.send_rows),
+                                 "responses": responses_table(self.responses),
                                  "changes": [tuple(c) for c in self.changes]}
         if not n:
             return chunk
@@ -885,9 +897,13 @@ def simulate(
         c = _read_parquet_cohort(parquet, defs)
         first, last = parquet.span() if start is None or end is None else (None, None)
     else:
-        c = as_cohort(cohort)
-        first = c.events["ts"].min() if len(c.events) else None  # (a cohort may keep its own order)
-        last = c.events["ts"].max() if len(c.events) else None
+        # only the events these journeys can act on are kept, before the cohort is checked
+        c = as_cohort(cohort, JourneySet(defs).inputs.events)
+        if c.span is not None:
+            first, last = c.span
+        else:
+            first = c.events["ts"].min() if len(c.events) else None  # (a cohort may keep its own order)
+            last = c.events["ts"].max() if len(c.events) else None
     start_ts, end_ts = resolve_span(start, end, first, last)
     s0, e0 = int(start_ts.timestamp()), int(end_ts.timestamp())
     controls = lifecycle_controls(defs, s0, lifecycle)
