@@ -4,9 +4,9 @@ For a journey the batched engine can run (:func:`journeylab.engine.batch.unsuppo
 simulation keeps every user's state in arrays: SimPy jumps from period to period where some
 user has something due, and in each period :meth:`BatchEngine.run_until` moves every such user
 through their timers, events and simulated responses, a round at a time, with array
-operations. The preparation (filtering, ordering, profiles) is the per-user loop's; the output
-(trace chunks, sends, responses, profile changes) has the same form, so a result does not say
-which loop made it — except in its speed.
+operations. The preparation (:class:`~journeylab.sim.prepare.Prepared`) is shared with the per-user loop
+(:mod:`journeylab.sim.loop`), and so is the output's form (trace chunks, sends, responses,
+profile changes): a result does not say which loop made it — except in its speed.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from journeylab.engine.batch import NEVER, BatchEngine, EventColumn, Events, Res
 from journeylab.engine.types import TRACE_EVENTS
 from journeylab.model.nodes import NODE_KINDS
 from journeylab.sim.behaviour import BehaviourModel, draw_array
-from journeylab.sim.simulator import _Run
+from journeylab.sim.prepare import Prepared
 
-__all__ = ["BatchedRun", "responder"]
+__all__ = ["BatchedLoop", "responder"]
 
 
 def responder(behaviour: BehaviourModel, seed: int, node_ids: list[str], kinds: list[str], end: int):
@@ -70,16 +70,20 @@ def responder(behaviour: BehaviourModel, seed: int, node_ids: list[str], kinds: 
     return respond
 
 
-class BatchedRun(_Run):
-    """A :class:`~journeylab.sim.simulator._Run` whose period loop is the batched engine's."""
+class BatchedLoop:
+    """The batched period loop over one part of the users (every user, or ``u % parts == k``)."""
 
-    @staticmethod
-    def _order(per: np.ndarray, codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
-        """By user, then time; a stable sort keeps input order at one instant."""
-        return np.lexsort((ts, codes))
+    def __init__(self, prep: Prepared) -> None:
+        self.prep = prep
+        self.js = prep.js
+        self.start, self.end, self.seed, self.period = prep.start, prep.end, prep.seed, prep.period
+        self.behaviour = prep.behaviour
+        self.created = prep.created
+        self.user_ids = prep.user_ids
 
-    def _materialize(self, part: tuple[int, int] | None) -> None:
-        users = self._user
+    def materialize(self, part: tuple[int, int] | None) -> None:
+        p = self.prep
+        users = p.user
         if part is None:
             sel = np.arange(len(users))
             mine = np.arange(len(self.user_ids))
@@ -91,16 +95,16 @@ class BatchedRun(_Run):
         local = np.full(len(self.user_ids), -1, dtype=np.int64)
         local[mine] = np.arange(len(mine))
         self._mine = mine
-        idx = sel  # already by user, then time and input order (see _order)
-        codes, names = pd.factorize(self._names[idx])
+        idx = sel  # already by user, then time and input order
+        codes, names = pd.factorize(p.names[idx])
         props = {}
-        for c, arr in self._props.items():
-            pc, pv = pd.factorize(arr[idx], use_na_sentinel=True)
-            props[c] = EventColumn(pc.astype(np.int64), list(pv))
-        self._events = Events(local[users[idx]], self._ts[idx], codes.astype(np.int32), list(names), props)
-        self._prof = {c: np.asarray(values, dtype=object)[mine] for c, values in self.prof_cols}
+        for c, arr in p.props.items():
+            pcodes, pv = pd.factorize(arr[idx], use_na_sentinel=True)
+            props[c] = EventColumn(pcodes.astype(np.int64), list(pv))
+        self._events = Events(local[users[idx]], p.ts[idx], codes.astype(np.int32), list(names), props)
+        self._prof = {c: np.asarray(values, dtype=object)[mine] for c, values in p.prof_cols}
 
-    def _loop(self, report: Any) -> None:
+    def run(self, report: Any) -> None:
         (jid, _eng), = [(jid, e) for jid, e in self.js.latest.items()]
         d = self.js.latest[jid].definition
         user_ids = [self.user_ids[u] for u in self._mine.tolist()]
@@ -140,7 +144,7 @@ class BatchedRun(_Run):
             if report is not None:
                 report(p)
 
-    def _chunk(self) -> dict[str, Any]:
+    def chunk(self) -> dict[str, Any]:
         """This part's output in the per-user loop's columnar form, built with Arrow: trace codes,
         and sends, responses and profile changes as tables."""
         eng: BatchEngine = self._eng

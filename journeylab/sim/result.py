@@ -106,14 +106,18 @@ class SimulationResult:
     profiles: pd.DataFrame | None = None  # the cohort's profiles as given (not copied)
 
     @classmethod
-    def from_run(cls, run: Any, defs: list[JourneyDef], cohort: Any, start: pd.Timestamp, end: pd.Timestamp, seed: int) -> SimulationResult:
+    def from_chunks(cls, chunks: list[dict[str, Any]], user_ids: list[str], defs: list[JourneyDef], cohort: Any,
+                    start: pd.Timestamp, end: pd.Timestamp, seed: int) -> SimulationResult:
+        """The result of a run from its loops' chunks (one per worker)."""
+        from journeylab.sim.output import merge_trace
+
         # canonical orders: sends by (time, user, message id), responses by (time, user, seq)
-        sends = sends_frame([c["sends"] for c in run.chunks])
-        resp = responses_frame([c["responses"] for c in run.chunks])
+        sends = sends_frame([c["sends"] for c in chunks])
+        resp = responses_frame([c["responses"] for c in chunks])
         return cls(
-            profile_changes=changes_frame([c for ch in run.chunks for c in ch.get("changes", ())]),
+            profile_changes=changes_frame([c for ch in chunks for c in ch.get("changes", ())]),
             profiles=getattr(cohort, "profiles", None),
-            trace=run.trace_frame(),
+            trace=merge_trace(chunks, user_ids),
             journeys=list(defs),
             start=start,
             end=end,
