@@ -46,6 +46,7 @@ from journeylab.runtime._schema import (
     rt_journeys,
     rt_meta,
     rt_offsets,
+    rt_quarantine,
     rt_rejected,
     rt_trace,
     rt_users,
@@ -111,6 +112,14 @@ class _EngineFailure(Exception):
         self.op = op
         self.user_id = user_id
         self.exc = exc
+
+
+class _Quarantined(Exception):
+    """An input for a user who is quarantined (their timers failed in the engine)."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(user_id)
+        self.user_id = user_id
 
 
 class _User:
@@ -236,6 +245,8 @@ class _Unit:
     def apply(self, inp: Input, op: int | None = None) -> str:
         """Apply one input; returns ``"ok"`` or ``"duplicate"``."""
         rt = self.rt
+        if rt._quarantined and inp.user_id in rt._quarantined:
+            raise _Quarantined(inp.user_id)
         if type(inp) is Event and inp.event_id is not None:
             key = (inp.user_id, inp.event_id)
             # one statement: insert the id unless it is there (the insert commits with the rest)
@@ -252,6 +263,8 @@ class _Unit:
             if uid is None:
                 raise InputError(f"no message {inp.message_id!r} in the outbox: give user_id", "$.message_id")
             inp = inp._replace(user_id=uid)
+            if uid in rt._quarantined:
+                raise _Quarantined(uid)
         now = rt.clock.now()
         u = self.user(inp.user_id, inp.ts if inp.ts < now else now)
         out: list[Action] = []
@@ -406,6 +419,7 @@ class Runtime:
         self.engine = open_database(db_url, synchronous=synchronous)
         self._persisted_clock: int | None = None
         self._min_wake: int | None = None
+        self._quarantined: set[str] = set()
         self.outbox = Outbox(self.engine, max_attempts=max_attempts)
         self._sql = _SQL(self.engine.dialect)
         defs = [_as_def(j) for j in journeys]
@@ -424,6 +438,7 @@ class Runtime:
                     self._persisted_clock = int(c)
                     self.clock.advance_to(int(c))
             new_ids = self._store_definitions(conn, defs)
+            self._quarantined = {r[0] for r in conn.execute(sa.select(rt_quarantine.c.user_id))}
         self._reload()
         for d in defs:
             if d.id in new_ids and autopublish and not self.js.control(d.id).timeline:
@@ -544,28 +559,51 @@ class Runtime:
     def _run_ops(self, ops: list[tuple], source: str) -> list[Any]:
         """Run ops in one unit: ``("input", offset, inp)``, ``("reject", offset, path, reason, raw)``,
         ``("skip", offset)``. With a replay clock that follows the inputs, ``("input", ...,
-        inp, True)`` first advances the clock to the input's instant. An engine failure rolls
-        the unit back; it is redone without the failing input, which is recorded as an error."""
-        try:
-            results: list[Any] = []
-            with self._unit() as u:
-                for i, op in enumerate(ops):
-                    results.append(self._op(u, i, op, source))
-            return results
-        except _EngineFailure as f:
-            if f.op is None:  # a user's timers failed: take the user out of the timer index
-                self._quarantine(f.user_id or "", f.exc)
-                return self._run_ops(ops, source)
-            i = f.op
-            before = self._run_ops(ops[:i], source) if i else []
-            log.error("engine failure", exc_info=f.exc, extra={"fields": {"source": source, "offset": ops[i][1]}})
-            op = ops[i]
-            with self._unit() as u:
-                u.reject(source, op[1], "$", f"engine error: {type(f.exc).__name__}: {f.exc}", _raw(op[2]), kind="error")
-                if op[1] is not None:
-                    u.offsets[source] = op[1]
-            after = self._run_ops(ops[i + 1 :], source) if i + 1 < len(ops) else []
-            return [*before, "error", *after]
+        inp, True)`` first advances the clock to the input's instant.
+
+        An engine failure rolls the unit back, and the unit is redone (a loop, never a
+        recursion): a failing input is set aside as a dead letter (kind ``error``); a user
+        whose timers fail is quarantined first (see :meth:`_quarantine`), so that their inputs
+        are set aside too and every other user's work goes on."""
+        failed: dict[int, BaseException] = {}
+        for _ in range(len(ops) + len(self._quarantined) + 64):
+            try:
+                results: list[Any] = []
+                with self._unit() as u:
+                    for i, op in enumerate(ops):
+                        if i in failed:
+                            results.append(self._op_failed(u, op, failed[i], source))
+                        else:
+                            results.append(self._op(u, i, op, source))
+                return results
+            except _EngineFailure as f:
+                uid = f.user_id or ""
+                if f.op is None or self._timers_fail(uid, ops[f.op][2].ts):
+                    self._quarantine(uid, f.exc)
+                else:
+                    log.error("engine failure", exc_info=f.exc, extra={"fields": {"source": source, "offset": ops[f.op][1]}})
+                    failed[f.op] = f.exc
+        raise EngineInvariantError(f"a unit of {len(ops)} inputs kept failing in the engine")  # pragma: no cover
+
+    def _op_failed(self, u: _Unit, op: tuple, exc: BaseException, source: str) -> str:
+        u.reject(source, op[1], "$", f"engine error: {type(exc).__name__}: {exc}", _raw(op[2]), kind="error")
+        if op[1] is not None:
+            u.offsets[source] = op[1]
+        return "error"
+
+    def _timers_fail(self, uid: str, t: int) -> bool:
+        """Whether the user's own timers due by ``t`` raise in the engine (not the input)."""
+        with self._reader() as conn:
+            u = _Unit(self, conn)
+            try:
+                states = u.user(uid, t).states
+            except Exception:  # noqa: BLE001 - an unreadable state is the user's fault too
+                return True
+            try:
+                self.js.advance(states, t, [])
+            except Exception:  # noqa: BLE001
+                return True
+        return False
 
     def _op(self, u: _Unit, i: int, op: tuple, source: str) -> Any:
         kind, off = op[0], op[1]
@@ -577,6 +615,10 @@ class Runtime:
                 self.metrics["timers"] += u.fire_due(self.clock.now())
             try:
                 res = u.apply(inp, i)
+            except _Quarantined as q:
+                reason = f"user {q.user_id!r} is quarantined (their timers failed in the engine): input set aside"
+                u.reject(source, off, "$.user_id", reason, _raw(inp), kind="quarantined")
+                res = ("rejected", "$.user_id", reason)
             except InputError as e:
                 base = op[4] if len(op) > 4 else "$"
                 path = base + e.path[1:]
@@ -590,11 +632,40 @@ class Runtime:
         return res
 
     def _quarantine(self, uid: str, exc: BaseException) -> None:
-        log.error("engine failure in a user's timers: user taken out of the timer index", exc_info=exc,
-                  extra={"fields": {"user_id": uid}})
+        """Take a user whose timers fail in the engine out of the timer index, for good (until
+        :meth:`release`): the failure is recorded as a dead letter (kind ``error``, source
+        ``timers``), and every later input of the user is set aside (kind ``quarantined``)."""
+        log.error("engine failure in a user's timers: user quarantined", exc_info=exc, extra={"fields": {"user_id": uid}})
+        reason = f"engine error in the timers of user {uid!r}: {type(exc).__name__}: {exc}"
         with self._unit() as u:
             u.conn.execute(sa.update(rt_users).where(rt_users.c.user_id == uid).values(next_wake=None))
-            u.reject("timers", None, "$", f"engine error in the timers of user {uid!r}: {type(exc).__name__}: {exc}", uid, kind="error")
+            u.conn.execute(sa.delete(rt_quarantine).where(rt_quarantine.c.user_id == uid))
+            u.conn.execute(sa.insert(rt_quarantine).values(user_id=uid, at=time.time(), clock=self.clock.now(), reason=reason))
+            u.reject("timers", None, "$", reason, uid, kind="error")
+        self._quarantined.add(uid)
+
+    def quarantined(self) -> dict[str, dict[str, Any]]:
+        """Users taken out of the timer index after an engine failure:
+        ``{user_id: {"at": wall time, "clock": runtime clock, "reason": ...}}``."""
+        with self._reader() as conn:
+            rows = conn.execute(sa.select(rt_quarantine).order_by(rt_quarantine.c.user_id)).mappings().all()
+        return {r["user_id"]: {"at": r["at"], "clock": int(r["clock"]), "reason": r["reason"]} for r in rows}
+
+    def release(self, user_id: str) -> bool:
+        """Put a quarantined user back (after the engine is fixed): their timers are due again
+        from their stored state; inputs set aside meanwhile stay in the dead letters."""
+        with self._lock:
+            if user_id not in self._quarantined:
+                return False
+            with self._unit() as u:
+                u.conn.execute(sa.delete(rt_quarantine).where(rt_quarantine.c.user_id == user_id))
+                usr = u.user(user_id, self.clock.now())
+                nw = self.js.next_wake(usr.states) if usr.exists else None
+                u.cur.execute(u.sql.upd_wake, (nw, user_id))
+                self._lower_wake(nw)
+            self._quarantined.discard(user_id)
+            log.info("user released from quarantine", extra={"fields": {"user_id": user_id}})
+            return True
 
     # ================================================================== inputs
     def ingest(self, item: Event | Feedback | ProfileSet | dict[str, Any], *, source: str = "api") -> str:
@@ -1007,8 +1078,9 @@ class Runtime:
             "users": int(users or 0),
             "next_wake": self.next_wake(),
             "outbox": self.outbox.counts(),
-            "rejected": int(rej.get("malformed", 0)),
+            "rejected": int(sum(n for k, n in rej.items() if k != "error")),
             "errors": int(rej.get("error", 0)),
+            "quarantined": len(self._quarantined),
             "journeys": {jid: self.status(jid) for jid in self.js.ids},
             "versions": {jid: sorted(vs) for jid, vs in self.js.versions.items()},
             "metrics": dict(self.metrics),

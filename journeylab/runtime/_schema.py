@@ -113,6 +113,16 @@ rt_rejected = sa.Table(
 )
 
 
+#: users whose timers failed in the engine: taken out of the timer index, their inputs set aside
+rt_quarantine = sa.Table(
+    "rt_quarantine", meta,
+    sa.Column("user_id", sa.String(255), primary_key=True),
+    sa.Column("at", sa.Float, nullable=False),  # wall time of the failure
+    sa.Column("clock", sa.BigInteger, nullable=False),  # the runtime's clock then
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+
 def open_database(db_url: str | Path, *, synchronous: str = "NORMAL", echo: bool = False) -> sa.Engine:
     """A SQLAlchemy engine for ``db_url`` (a URL, or a file path for SQLite), tables created.
 
