@@ -145,3 +145,41 @@ def test_the_wall_clock_timer_loop_quarantines_a_failing_user_and_keeps_firing(t
         rt.shutdown()
         th.join(5)
         rt.close()
+
+
+class FailingInput:
+    """A test double of the engine's JourneySet whose ``deliver`` raises for one input."""
+
+    def __init__(self, js, inp) -> None:
+        self._js, self.inp = js, inp
+        self.raised = 0
+
+    def __getattr__(self, name):
+        return getattr(self._js, name)
+
+    def deliver(self, states, inp, out):
+        if inp == self.inp:
+            self.raised += 1
+            raise ZeroDivisionError("injected failure of one input")
+        return self._js.deliver(states, inp, out)
+
+
+def test_a_unit_redone_after_an_engine_failure_replays_from_where_it_started(tmp_path):
+    """The replay clock is put back when a unit is rolled back: the redone unit fires each
+    timer between the inputs where it belongs, not all of them before the first input."""
+    journeys, profiles, ev, _ = _setup()
+    inputs = event_inputs(ev)
+    bad = inputs[len(inputs) * 3 // 4]
+    ref = _runtime(journeys, f"sqlite:///{tmp_path / 'ref.db'}", profiles)
+    ref.replay([i for i in inputs if i != bad], until=END_S, batch=10_000)
+    expected = rows(ref.trace())
+    ref.close()
+    rt = _runtime(journeys, f"sqlite:///{tmp_path / 'rt.db'}", profiles)
+    rt.js = FailingInput(rt.js, bad)
+    rt.replay(inputs, until=END_S, batch=10_000)  # one unit: the failure comes late in it
+    assert rt.js.raised == 1
+    rt.js = rt.js._js
+    assert rows(rt.trace()) == expected
+    err = rt.rejected()
+    assert err["kind"].tolist() == ["error"] and "injected failure of one input" in err["reason"][0]
+    rt.close()

@@ -568,14 +568,7 @@ class Runtime:
         failed: dict[int, BaseException] = {}
         for _ in range(len(ops) + len(self._quarantined) + 64):
             try:
-                results: list[Any] = []
-                with self._unit() as u:
-                    for i, op in enumerate(ops):
-                        if i in failed:
-                            results.append(self._op_failed(u, op, failed[i], source))
-                        else:
-                            results.append(self._op(u, i, op, source))
-                return results
+                return self._attempt(ops, source, failed)
             except _EngineFailure as f:
                 uid = f.user_id or ""
                 if f.op is None or self._timers_fail(uid, ops[f.op][2].ts):
@@ -584,6 +577,24 @@ class Runtime:
                     log.error("engine failure", exc_info=f.exc, extra={"fields": {"source": source, "offset": ops[f.op][1]}})
                     failed[f.op] = f.exc
         raise EngineInvariantError(f"a unit of {len(ops)} inputs kept failing in the engine")  # pragma: no cover
+
+    def _attempt(self, ops: list[tuple], source: str, failed: dict[int, BaseException]) -> list[Any]:
+        """One try at a unit of ops; a rolled-back unit puts a replay clock back where it was,
+        so that the unit is redone from where it started."""
+        clock0 = self.clock.now()
+        try:
+            results: list[Any] = []
+            with self._unit() as u:
+                for i, op in enumerate(ops):
+                    if i in failed:
+                        results.append(self._op_failed(u, op, failed[i], source))
+                    else:
+                        results.append(self._op(u, i, op, source))
+            return results
+        except BaseException:
+            if isinstance(self.clock, ReplayClock):
+                self.clock._rewind(clock0)
+            raise
 
     def _op_failed(self, u: _Unit, op: tuple, exc: BaseException, source: str) -> str:
         u.reject(source, op[1], "$", f"engine error: {type(exc).__name__}: {exc}", _raw(op[2]), kind="error")
