@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from journeylab.errors import MissingExtraError
-from journeylab.runtime._inputs import InputError, parse_json
+from journeylab.runtime._inputs import InputError, parse_body
 from journeylab.runtime._log import log
 
 __all__ = ["create_app", "serve"]
@@ -30,6 +30,30 @@ def _starlette() -> Any:
         import starlette  # noqa: F401
     except ImportError:  # pragma: no cover
         raise MissingExtraError("starlette", "runtime") from None
+
+
+def _answer(res: Any, n: int) -> Any:
+    """Per item: ``accepted``, ``duplicate``, ``refused`` (path and reason) or ``failed`` (a
+    dead letter of an engine error); 200 when nothing was refused, else 400 (or 500 when only
+    engine errors) — the good items are applied either way."""
+    from starlette.responses import JSONResponse
+
+    results: list[dict[str, Any]] = [{"index": k, "status": "accepted"} for k in range(n)]
+    for k in res.duplicate_items:
+        results[k]["status"] = "duplicate"
+    errs = []
+    for k, p, r in res.rejected:
+        results[k].update(status="refused", path=p, reason=r)
+        errs.append({"index": k, "path": p, "reason": r})
+    for k, p, r in res.errors:
+        results[k].update(status="failed", path=p, reason=r)
+        errs.append({"index": k, "path": p, "reason": r})
+    out: dict[str, Any] = {"accepted": res.accepted, "duplicates": res.duplicates}
+    if not errs:
+        return JSONResponse(out)
+    errs.sort(key=lambda e: e["index"])
+    out.update({"error": f"{errs[0]['path']}: {errs[0]['reason']}", "errors": errs, "results": results})
+    return JSONResponse(out, status_code=400 if res.rejected else 500)
 
 
 def create_app(runtime: Any, *, timers: bool = False) -> Any:
@@ -49,26 +73,16 @@ def create_app(runtime: Any, *, timers: bool = False) -> Any:
         if len(raw) > MAX_BODY:
             return JSONResponse({"error": f"$: body larger than {MAX_BODY} bytes"}, status_code=413)
         try:
-            body = parse_json(raw)
+            items, paths, many = parse_body(raw)
         except InputError as e:
-            await run_in_threadpool(runtime.record_rejected, "http", e.path, e.message, raw.decode("utf-8", "replace"))
+            await run_in_threadpool(runtime.record_rejected, "http", e.path, e.message, raw.decode("utf-8", "backslashreplace"))
             err = {"path": e.path, "reason": e.message}
-            return JSONResponse({"error": f"{e.path}: {e.message}", "errors": [err], "accepted": 0, "duplicates": 0},
-                                status_code=400)
-        many = isinstance(body, list)
-        items = body if many else [body]
+            return JSONResponse({"error": f"{e.path}: {e.message}", "errors": [err], "accepted": 0, "duplicates": 0,
+                                 "results": []}, status_code=400)
         if kind == "feedback":
             items = [{"type": "feedback", **it} if isinstance(it, dict) and "type" not in it else it for it in items]
-        paths = [f"$[{k}]" for k in range(len(items))] if many else ["$"]
         res = await run_in_threadpool(lambda: runtime.ingest_many(items, source="http", paths=paths, expect=kind))
-        out: dict[str, Any] = {"accepted": res.accepted, "duplicates": res.duplicates}
-        if res.rejected or res.errors:
-            errs = [{"index": k, "path": p, "reason": r} for k, p, r in res.rejected]
-            errs += [{"index": k, "path": p, "reason": r} for k, p, r in res.errors]
-            first = errs[0]
-            out.update({"error": f"{first['path']}: {first['reason']}", "errors": errs})
-            return JSONResponse(out, status_code=400 if res.rejected else 500)
-        return JSONResponse(out)
+        return _answer(res, len(items))
 
     async def events(request: Request) -> JSONResponse:
         return await _ingest(request, "event")

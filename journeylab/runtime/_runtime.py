@@ -38,7 +38,16 @@ from journeylab.model import lifecycle
 from journeylab.model.io import from_json, load, to_json
 from journeylab.model.journey import Journey, JourneyDef
 from journeylab.runtime._clock import ReplayClock, WallClock, epoch_of
-from journeylab.runtime._inputs import InputError, json_value, normalize, parse_input, parse_json
+from journeylab.runtime._faults import fault_kind
+from journeylab.runtime._inputs import (
+    InputError,
+    check_ids,
+    json_value,
+    normalize,
+    parse_input,
+    parse_json,
+    safe_text,
+)
 from journeylab.runtime._log import log
 from journeylab.runtime._outbox import Outbox
 from journeylab.runtime._schema import (
@@ -102,6 +111,7 @@ class IngestResult(NamedTuple):
     duplicates: int
     rejected: list[tuple[int, str, str]]
     errors: list[tuple[int, str, str]]
+    duplicate_items: list[int] = []
 
 
 class _EngineFailure(Exception):
@@ -318,8 +328,8 @@ class _Unit:
 
     def reject(self, source: str, offset: int | None, path: str, reason: str, raw: str | None, kind: str = "malformed") -> None:
         self.rejected.append(
-            {"at": time.time(), "source": source, "offset": offset, "kind": kind, "path": path, "reason": reason,
-             "raw": None if raw is None else raw[:10_000]}
+            {"at": time.time(), "source": safe_text(source, 1000), "offset": offset, "kind": kind,
+             "path": safe_text(path, 500), "reason": safe_text(reason, 10_000), "raw": safe_text(raw, 10_000)}
         )
 
     def commit_rows(self) -> None:
@@ -404,6 +414,7 @@ class Runtime:
         seed: int | None = None,
         custom_lists: dict[str, dict[str, Iterable[str]]] | None = None,
         max_future: int | None = 3600,
+        replay_horizon: int | None = 30 * 86400,
         timer_batch: int = 500,
         synchronous: str = "NORMAL",
         max_attempts: int = 8,
@@ -411,6 +422,7 @@ class Runtime:
         self.clock = clock if clock is not None else WallClock()
         self.adapters = list(adapters)
         self.max_future = max_future
+        self.replay_horizon = replay_horizon
         self.timer_batch = timer_batch
         self.custom_lists = custom_lists
         self._lock = threading.RLock()
@@ -530,31 +542,37 @@ class Runtime:
                 extra={"fields": {k: r[k] for k in ("source", "offset", "path", "reason")}})
 
     def _check_time(self, inp: Input, path: str) -> None:
-        if self.max_future is not None and not isinstance(self.clock, ReplayClock):
-            ahead = inp.ts - self.clock.now()
-            if ahead > self.max_future:
-                raise InputError(f"{ahead} s ahead of the runtime clock (at most {self.max_future})", f"{path}.ts")
+        """Refuse an input too far ahead of the runtime's clock: ``max_future`` seconds on the
+        wall clock, ``replay_horizon`` on a replay clock (once it has left the epoch)."""
+        now = self.clock.now()
+        limit = self.replay_horizon if isinstance(self.clock, ReplayClock) else self.max_future
+        if limit is None or (isinstance(self.clock, ReplayClock) and now <= 0):
+            return
+        ahead = inp.ts - now
+        if ahead > limit:
+            raise InputError(f"{ahead} s ahead of the runtime clock (at most {limit})", f"{path}.ts")
 
-    def _coerce(self, item: Any, path: str, expect: str | None = None) -> Input:
-        if expect is not None and isinstance(item, dict):
-            t = item.get("type", "event")
-            if t != expect:
-                raise InputError(f"expected a {expect} here, not {t!r}", f"{path}.type")
-        if isinstance(item, Event):
-            ev = item
-            if not isinstance(ev.user_id, str) or not ev.user_id:
-                raise InputError("expected a non-empty string", f"{path}.user_id")
-            if not isinstance(ev.ts, int) or isinstance(ev.ts, bool):
-                raise InputError("expected integer epoch seconds", f"{path}.ts")
-            inp: Input = ev._replace(props=normalize(dict(ev.props), f"{path}.props"))
-        elif isinstance(item, ProfileSet):
-            inp = item._replace(props=normalize(dict(item.props), f"{path}.props"))
-        elif isinstance(item, Feedback):
-            inp = item
-        else:
-            inp = parse_input(item, path, now=self.clock.now())
-        self._check_time(inp, path)
-        return inp
+    def _coerce(self, item: Any, path: str, expect: str | None = None, *, follow: bool = False) -> Input:
+        """Check one input (an engine input, or its JSON object); anything that cannot be
+        applied raises :class:`InputError` with its path, whatever went wrong. ``follow``: the
+        clock will move to the input first, so its horizon is checked then (in :meth:`_op`)."""
+        try:
+            if expect is not None and isinstance(item, dict):
+                t = item.get("type", "event")
+                if t != expect:
+                    raise InputError(f"expected a {expect} here, not {safe_text(repr(t), 100)}", f"{path}.type")
+            if isinstance(item, Event | ProfileSet | Feedback):
+                check_ids(item, path)
+                inp: Input = item if isinstance(item, Feedback) else item._replace(props=normalize(dict(item.props), f"{path}.props"))
+            else:
+                inp = parse_input(item, path, now=self.clock.now())
+            if not follow:
+                self._check_time(inp, path)
+            return inp
+        except InputError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a bad input must never stop the runtime
+            raise InputError(f"cannot read this input: {type(e).__name__}: {e}", path) from None
 
     def _run_ops(self, ops: list[tuple], source: str) -> list[Any]:
         """Run ops in one unit: ``("input", offset, inp)``, ``("reject", offset, path, reason, raw)``,
@@ -576,6 +594,16 @@ class Runtime:
                 else:
                     log.error("engine failure", exc_info=f.exc, extra={"fields": {"source": source, "offset": ops[f.op][1]}})
                     failed[f.op] = f.exc
+            except Exception as e:
+                if fault_kind(e) != "input":
+                    raise
+                if len(ops) == 1 and ops[0][0] == "input":  # the database refused what this input wrote
+                    log.error("input refused by the database", exc_info=e, extra={"fields": {"source": source}})
+                    failed[0] = e
+                    continue
+                if len(ops) == 1:
+                    raise
+                return [r for op in ops for r in self._run_ops([op], source)]  # one unit each: find the culprit
         raise EngineInvariantError(f"a unit of {len(ops)} inputs kept failing in the engine")  # pragma: no cover
 
     def _attempt(self, ops: list[tuple], source: str, failed: dict[int, BaseException]) -> list[Any]:
@@ -597,7 +625,8 @@ class Runtime:
             raise
 
     def _op_failed(self, u: _Unit, op: tuple, exc: BaseException, source: str) -> str:
-        u.reject(source, op[1], "$", f"engine error: {type(exc).__name__}: {exc}", _raw(op[2]), kind="error")
+        what = "engine error" if isinstance(exc, _EngineFailure | EngineInvariantError) or fault_kind(exc) != "input" else "database error"
+        u.reject(source, op[1], "$", f"{what}: {type(exc).__name__}: {exc}", _raw(op[2]), kind="error")
         if op[1] is not None:
             u.offsets[source] = op[1]
         return "error"
@@ -621,10 +650,11 @@ class Runtime:
         res: Any = "skip"
         if kind == "input":
             inp = op[2]
-            if len(op) > 3 and op[3]:
-                self.clock.advance_to(inp.ts)
-                self.metrics["timers"] += u.fire_due(self.clock.now())
             try:
+                if len(op) > 3 and op[3]:
+                    self._check_time(inp, "$")
+                    self.clock.advance_to(inp.ts)
+                    self.metrics["timers"] += u.fire_due(self.clock.now())
                 res = u.apply(inp, i)
             except _Quarantined as q:
                 reason = f"user {q.user_id!r} is quarantined (their timers failed in the engine): input set aside"
@@ -728,18 +758,19 @@ class Runtime:
         return self._result(ops, self._run_ops(ops, source) if ops else [])
 
     def _result(self, ops: list[tuple], res: list[Any]) -> IngestResult:
-        rejected, errors = [], []
+        rejected, errors, dups = [], [], []
         acc = dup = 0
         for k, r in enumerate(res):
             if r == "ok":
                 acc += 1
             elif r == "duplicate":
                 dup += 1
+                dups.append(k)
             elif isinstance(r, tuple):
                 rejected.append((k, r[1], r[2]))
             elif r == "error":
                 errors.append((k, "$", "engine error (see the logs)"))
-        return IngestResult(acc, dup, rejected, errors)
+        return IngestResult(acc, dup, rejected, errors, dups)
 
     def replay(self, inputs: Iterable[Input], *, until: Any = None, batch: int = 500) -> None:
         """Feed time-ordered inputs, moving a :class:`ReplayClock` to each input's instant first
@@ -749,7 +780,7 @@ class Runtime:
             raise TypeError("replay needs a ReplayClock")
         ops: list[tuple] = []
         for inp in inputs:
-            ops.append(("input", None, self._coerce(inp, "$"), True))
+            ops.append(("input", None, self._coerce(inp, "$", follow=True), True))
             if len(ops) >= batch:
                 self._run_ops(ops, "replay")
                 ops = []
@@ -811,10 +842,10 @@ class Runtime:
         text = line.strip()
         if not text:
             return ("skip", k)
-        raw = text.decode("utf-8", "replace")
+        raw = text.decode("utf-8", "backslashreplace")
         try:
             obj = parse_json(text)
-            inp = self._coerce(obj, "$")
+            inp = self._coerce(obj, "$", follow=follow_clock)
         except InputError as e:
             return ("reject", k, e.path, e.message, raw)
         return ("input", k, inp, follow_clock)
