@@ -97,6 +97,43 @@ def pg_database() -> tuple[str, object]:
     return url, drop
 
 
+class PgOutage:
+    """A throwaway PostgreSQL server of one's own, to stop and start again (an outage)."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        pg_server()  # skips with the reason where PostgreSQL cannot run
+        self.dir = tempfile.mkdtemp(prefix="journeylab-pg-outage-")
+        shutil.rmtree(self.dir)
+        out = subprocess.run(["bash", str(ROOT / "scripts" / "start_postgres.sh"), self.dir], capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        self.url = out.stdout.strip().splitlines()[-1]
+
+    def _do(self, what: str) -> None:
+        out = subprocess.run(["bash", str(ROOT / "scripts" / "start_postgres.sh"), what, self.dir], capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+
+    def stop(self) -> None:
+        self._do("pause")
+
+    def start(self) -> None:
+        self._do("resume")
+
+    def close(self) -> None:
+        self._do("stop")
+
+
+@pytest.fixture
+def pg_outage():
+    """A PostgreSQL server the test may stop and start (``.url``, ``.stop()``, ``.start()``)."""
+    pg = PgOutage()
+    yield pg
+    pg.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     """A fresh database URL on each backend."""

@@ -17,6 +17,7 @@ import threading
 from typing import Any
 
 from journeylab.errors import MissingExtraError
+from journeylab.runtime._faults import fault_kind
 from journeylab.runtime._inputs import InputError, parse_body
 from journeylab.runtime._log import log
 
@@ -81,7 +82,14 @@ def create_app(runtime: Any, *, timers: bool = False) -> Any:
                                  "results": []}, status_code=400)
         if kind == "feedback":
             items = [{"type": "feedback", **it} if isinstance(it, dict) and "type" not in it else it for it in items]
-        res = await run_in_threadpool(lambda: runtime.ingest_many(items, source="http", paths=paths, expect=kind))
+        try:
+            res = await run_in_threadpool(lambda: runtime.ingest_many(items, source="http", paths=paths, expect=kind))
+        except Exception as e:  # noqa: BLE001 - nothing was applied (one transaction): the client retries
+            transient = fault_kind(e) == "transient"
+            (log.warning if transient else log.error)("http ingest not applied", exc_info=None if transient else e,
+                                                      extra={"fields": {"error": f"{type(e).__name__}: {e}"[:500]}})
+            return JSONResponse({"accepted": 0, "duplicates": 0, "error": f"$: not applied, retry later: {type(e).__name__}",
+                                 "retry": True}, status_code=503, headers={"Retry-After": "5"})
         return _answer(res, len(items))
 
     async def events(request: Request) -> JSONResponse:
@@ -91,7 +99,8 @@ def create_app(runtime: Any, *, timers: bool = False) -> Any:
         return await _ingest(request, "feedback")
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse(await run_in_threadpool(runtime.health))
+        h = await run_in_threadpool(runtime.health)
+        return JSONResponse(h, status_code=200 if h["status"] == "ok" else 503)
 
     async def stats(request: Request) -> JSONResponse:
         jid = request.path_params["journey"]

@@ -20,6 +20,7 @@ so a restarted runtime behaves exactly like one that never stopped.
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -432,6 +433,7 @@ class Runtime:
         self._persisted_clock: int | None = None
         self._min_wake: int | None = None
         self._quarantined: set[str] = set()
+        self._components: dict[str, dict[str, Any]] = {}
         self.outbox = Outbox(self.engine, max_attempts=max_attempts)
         self._sql = _SQL(self.engine.dialect)
         defs = [_as_def(j) for j in journeys]
@@ -825,18 +827,39 @@ class Runtime:
                     continue
                 ops.append(self._line_op(line, k, follow_clock))
                 if len(ops) >= batch:
-                    for r in self._run_ops(ops, name):
+                    for r in self._run_source_ops(ops, name):
                         counts[r if isinstance(r, str) else r[0]] += 1
                     ops = []
                 if self._stop.is_set():
                     break
             if ops:
-                for r in self._run_ops(ops, name):
+                for r in self._run_source_ops(ops, name):
                     counts[r if isinstance(r, str) else r[0]] += 1
         finally:
             if close:
                 fh.close()
         return counts
+
+    def _run_source_ops(self, ops: list[tuple], name: str) -> list[Any]:
+        """Run a source's ops; while the database is unreachable, back off and try again from
+        the source's committed offset (component ``source`` in :meth:`health`)."""
+        comp = "source"
+        while True:
+            try:
+                res = self._run_ops(ops, name)
+            except Exception as e:
+                if fault_kind(e) != "transient" or self._stop.is_set():
+                    raise
+                self._stop.wait(self._failed(comp, e))
+                try:
+                    done = self.offset(name)
+                except Exception as e2:  # noqa: BLE001 - still down: the next try says so
+                    self._failed(comp, e2)
+                    continue
+                ops = [op for op in ops if op[1] is None or op[1] > done]
+                continue
+            self._worked(comp)
+            return res
 
     def _line_op(self, line: bytes, k: int, follow_clock: bool) -> tuple:
         text = line.strip()
@@ -915,16 +938,27 @@ class Runtime:
 
     def run_forever(self, *, tick: float = 1.0, adapters_every: float = 1.0) -> None:
         """Fire due timers on the clock until :meth:`shutdown` (or Ctrl-C); pump the adapters
-        in their own threads."""
+        in their own threads.
+
+        Both loops are supervised: an error (a database outage, a bug) is logged, the
+        component is reported degraded in :meth:`health`, and the loop tries again after a
+        backoff (0.2 s doubling to 30 s, with jitter) until it works again."""
         self._stop.clear()
-        threads = [threading.Thread(target=self._pump_loop, args=(a, adapters_every), daemon=True, name=f"adapter-{i}")
+        threads = [threading.Thread(target=self._pump_loop, args=(a, adapters_every, f"sender-{i}"), daemon=True,
+                                    name=f"adapter-{i}")
                    for i, a in enumerate(self.adapters)]
         for th in threads:
             th.start()
         log.info("timer loop started", extra={"fields": {"tick": tick}})
+        self._component("timers")
         try:
             while not self._stop.is_set():
-                self.advance_to(None)
+                try:
+                    self.advance_to(None)
+                except Exception as e:  # noqa: BLE001 - supervised: report, back off, try again
+                    self._stop.wait(self._failed("timers", e))
+                    continue
+                self._worked("timers")
                 nw = self._min_wake
                 wait = tick
                 if nw is not None:
@@ -934,18 +968,50 @@ class Runtime:
             self._stop.set()
             for th in threads:
                 th.join(timeout=10)
+            self._components.pop("timers", None)
             log.info("timer loop stopped")
 
-    def _pump_loop(self, adapter: Any, every: float) -> None:
+    def _pump_loop(self, adapter: Any, every: float, name: str = "sender") -> None:
+        self._component(name)
         while not self._stop.is_set():
             try:
                 n = adapter.pump(self.outbox)
                 busy = bool(n and any(n.values()))
-            except Exception:  # noqa: BLE001 - an adapter must not stop the runtime
-                log.exception("adapter failed")
-                busy = False
+            except Exception as e:  # noqa: BLE001 - an adapter must not stop the runtime
+                self._stop.wait(self._failed(name, e))
+                continue
+            self._worked(name)
             if not busy:
                 self._stop.wait(every)
+        self._components.pop(name, None)
+
+    # ------------------------------------------------------------------ supervision
+    def _component(self, name: str) -> None:
+        self._components[name] = {"ok": True, "since": time.time(), "error": None, "failures": 0, "streak": 0}
+
+    def _failed(self, name: str, e: BaseException) -> float:
+        """Record a failure of a supervised loop; returns how long to back off."""
+        c = self._components.setdefault(name, {"ok": True, "since": time.time(), "error": None, "failures": 0,
+                                               "streak": 0})
+        kind = fault_kind(e)
+        if c["ok"]:
+            c.update(ok=False, since=time.time())
+        c["failures"] += 1
+        c["streak"] += 1
+        c["error"] = safe_text(f"{type(e).__name__}: {e}", 500)
+        c["kind"] = kind
+        delay = min(30.0, 0.2 * 2 ** min(c["streak"] - 1, 10)) * (0.8 + 0.4 * random.random())
+        lvl = log.warning if kind == "transient" else log.error
+        lvl(f"{name} failed: retrying", exc_info=e if kind != "transient" else None,
+            extra={"fields": {"component": name, "kind": kind, "error": c["error"], "retry_in": round(delay, 2),
+                              "failures": c["streak"]}})
+        return delay
+
+    def _worked(self, name: str) -> None:
+        c = self._components.get(name)
+        if c is not None and not c["ok"]:
+            log.info(f"{name} recovered", extra={"fields": {"component": name, "after": round(time.time() - c["since"], 3)}})
+            c.update(ok=True, since=time.time(), error=None, streak=0, kind=None)
 
     def pump_adapters(self) -> list[Any]:
         """Run each adapter's ``pump`` once (synchronously)."""
@@ -1110,23 +1176,35 @@ class Runtime:
             return u.user(user_id, 0).states if exists else None
 
     def health(self) -> dict[str, Any]:
-        """Counts for monitoring: users, outbox by status, refused inputs, journeys' status."""
-        with self._reader() as conn:
-            users = conn.execute(sa.select(sa.func.count()).select_from(rt_users)).scalar()
-            rej = dict(conn.execute(sa.select(rt_rejected.c.kind, sa.func.count()).group_by(rt_rejected.c.kind)).all())
-        return {
-            "status": "ok",
-            "clock": self.clock.now(),
+        """For monitoring: ``status`` is ``ok``, or ``degraded`` while the database cannot be
+        read or a supervised loop (timers, senders, a file source) is failing (its
+        ``components`` entry says since when and why); then the counts: users, outbox by
+        status, refused inputs, journeys' status."""
+        comps = {k: {kk: vv for kk, vv in v.items() if kk != "streak"} for k, v in list(self._components.items())}
+        out: dict[str, Any] = {"status": "ok", "clock": self.clock.now(), "components": comps}
+        try:
+            with self._reader() as conn:
+                users = conn.execute(sa.select(sa.func.count()).select_from(rt_users)).scalar()
+                rej = dict(conn.execute(sa.select(rt_rejected.c.kind, sa.func.count()).group_by(rt_rejected.c.kind)).all())
+                nw = conn.execute(sa.select(sa.func.min(rt_users.c.next_wake))).scalar()
+            outbox = self.outbox.counts()
+        except Exception as e:  # noqa: BLE001 - health must answer while the database is down
+            out.update(status="degraded", database=safe_text(f"{type(e).__name__}: {e}", 500))
+            return out
+        if not all(c["ok"] for c in comps.values()):
+            out["status"] = "degraded"
+        out.update({
             "users": int(users or 0),
-            "next_wake": self.next_wake(),
-            "outbox": self.outbox.counts(),
+            "next_wake": nw,
+            "outbox": outbox,
             "rejected": int(sum(n for k, n in rej.items() if k != "error")),
             "errors": int(rej.get("error", 0)),
             "quarantined": len(self._quarantined),
             "journeys": {jid: self.status(jid) for jid in self.js.ids},
             "versions": {jid: sorted(vs) for jid, vs in self.js.versions.items()},
             "metrics": dict(self.metrics),
-        }
+        })
+        return out
 
 
 def _raw(item: Any) -> str | None:
