@@ -22,7 +22,7 @@ import sys
 import threading
 from typing import Any
 
-__all__ = ["add_run_parser", "run_command"]
+__all__ = ["add_run_parser", "run_command", "redrive_command"]
 
 DEFAULT_PORT = 8765
 
@@ -43,14 +43,59 @@ def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
     r.add_argument("--start", help="replay clock start (ISO instant with offset); journeys are published then")
     r.add_argument("--until", help="replay: advance the clock to this instant after the input")
     r.add_argument("--profiles", help="users to register up front: a JSON object {user_id: {...}} or a CSV/Parquet table with user_id")
-    r.add_argument("--webhook", action="append", default=[], help="POST every message to this URL (repeatable)")
+    r.add_argument("--webhook", action="append", default=[],
+                   help="POST every message to this URL (repeatable: each URL gets every message)")
+    r.add_argument("--webhook-header", action="append", default=[], metavar="'NAME: VALUE'",
+                   help="a header sent with every webhook request (repeatable)")
+    r.add_argument("--webhook-secret-file", default=None,
+                   help="sign webhook bodies with the key in this file (X-Journeylab-Signature, HMAC-SHA256); "
+                        "or set JOURNEYLAB_WEBHOOK_SECRET")
+    r.add_argument("--webhook-timeout", type=float, default=10.0, help="seconds per webhook request (default: %(default)s)")
+    r.add_argument("--retry-horizon", type=float, default=86400.0,
+                   help="seconds a message is retried before it is failed (default: %(default)s, 24 h)")
     r.add_argument("--batch", type=int, default=1, help="inputs per transaction from a file (default: %(default)s)")
     r.add_argument("--seed", type=int, default=None, help="seed of Split nodes (stored in the database)")
     r.add_argument("--no-publish", action="store_true", help="do not publish journeys loaded for the first time")
     r.add_argument("--synchronous", default="NORMAL", help="SQLite synchronous setting: NORMAL or FULL")
     r.add_argument("--log-level", default="INFO")
     r.set_defaults(fn=run_command)
+    d = subparsers.add_parser("redrive", help="put failed webhook deliveries back in the outbox (due now)",
+                              description="Put failed deliveries back: due at once, attempts and retry horizon anew.")
+    d.add_argument("--db", default="sqlite:///journeylab.db", help="SQLAlchemy URL or SQLite file (default: %(default)s)")
+    d.add_argument("--destination", default=None, help="only this destination (a webhook URL); default: all")
+    d.add_argument("ids", nargs="*", help="only these message ids; default: every failed one")
+    d.set_defaults(fn=redrive_command)
     return r
+
+
+def redrive_command(args: argparse.Namespace) -> int:
+    """Run the ``redrive`` sub-command: prints how many deliveries were put back."""
+    from journeylab.runtime import Outbox
+
+    n = Outbox(args.db).redrive(args.ids or None, destination=args.destination)
+    print(json.dumps({"redriven": n}))
+    return 0
+
+
+def _headers(items: list[str]) -> dict[str, str]:
+    out = {}
+    for h in items:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            raise SystemExit(f"error: --webhook-header {h!r}: expected 'Name: value'")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _secret(path: str | None) -> bytes | None:
+    import os
+    from pathlib import Path
+
+    if path:
+        key = Path(path).read_bytes().strip()
+    else:
+        key = os.environ.get("JOURNEYLAB_WEBHOOK_SECRET", "").encode()
+    return key or None
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -68,10 +113,11 @@ def run_command(args: argparse.Namespace) -> int:
     if args.clock == "replay" and args.source == "http" and args.port is None:
         print("error: --clock replay reads a file or stdin (--source FILE|-)", file=sys.stderr)
         return 2
-    adapters = [WebhookSender(u) for u in args.webhook]
+    headers, secret = _headers(args.webhook_header), _secret(args.webhook_secret_file)
+    adapters = [WebhookSender(u, headers=headers, secret=secret, timeout=args.webhook_timeout) for u in args.webhook]
     profiles = _read_profiles(args.profiles) if args.profiles else None
     rt = Runtime(args.journeys, args.db, clock=clock, adapters=adapters, seed=args.seed, profiles=profiles,
-                 autopublish=not args.no_publish, synchronous=args.synchronous)
+                 autopublish=not args.no_publish, synchronous=args.synchronous, retry_horizon=args.retry_horizon)
     stop = threading.Event()
 
     def _term(signum: int, frame: Any) -> None:

@@ -108,7 +108,7 @@ def test_webhook_sender_retries_with_backoff_and_the_action_id_as_idempotency_ke
 def test_failed_sends_go_back_to_the_outbox_and_are_retried_later(tmp_path, receiver):
     receiver.fail = 3
     sender = WebhookSender(receiver.url, retries=1, backoff=0.05)
-    rt = _runtime_with_messages(tmp_path, n=1, adapters=[sender])
+    rt = _runtime_with_messages(tmp_path, n=1, adapters=[sender], retry_backoff=0.05)
     assert rt.pump_adapters() == [{"sent": 0, "retry": 1, "failed": 0}]
     row = rt.outbox.rows()[0]
     assert row["status"] == "pending" and row["attempts"] == 1 and "HTTP 503" in row["last_error"]
@@ -131,7 +131,7 @@ def test_permanent_errors_and_too_many_attempts_mark_a_message_failed(tmp_path, 
     rt.close()
     receiver.requests.clear()
     receiver.fail = 100
-    rt = _runtime_with_messages(tmp_path / "b", n=1, max_attempts=2,
+    rt = _runtime_with_messages(tmp_path / "b", n=1, max_attempts=2, retry_backoff=0.001,
                                 adapters=[WebhookSender(receiver.url, retries=1, backoff=0.001, max_backoff=0.001)])
     rt.pump_adapters()
     time.sleep(0.01)

@@ -50,7 +50,7 @@ from journeylab.runtime._inputs import (
     safe_text,
 )
 from journeylab.runtime._log import log
-from journeylab.runtime._outbox import Outbox
+from journeylab.runtime._outbox import DEFAULT_DESTINATION, Outbox
 from journeylab.runtime._schema import (
     open_database,
     rt_journeys,
@@ -100,6 +100,10 @@ class _SQL:
         self.ins_outbox = q(
             "INSERT INTO rt_outbox (id, journey, version, user_id, node, channel, ts, payload, status, attempts, not_before) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0.0)"
+        )
+        self.ins_delivery = q(
+            "INSERT INTO rt_deliveries (message_id, destination, status, attempts, not_before, created_at) "
+            "VALUES (?, ?, 'pending', 0, 0.0, ?)"
         )
         self.upd_offset = q('UPDATE rt_offsets SET "offset" = ? WHERE source = ?')
         self.ins_offset = q('INSERT INTO rt_offsets (source, "offset") VALUES (?, ?)')
@@ -340,6 +344,8 @@ class _Unit:
             self.cur.executemany(self.sql.ins_trace, self.trace)
         if self.outbox:
             self.cur.executemany(self.sql.ins_outbox, self.outbox)
+            now = time.time()
+            self.cur.executemany(self.sql.ins_delivery, [(r[0], d, now) for r in self.outbox for d in self.rt.destinations])
         if self.rejected:
             conn.execute(sa.insert(rt_rejected), self.rejected)
         for src, off in self.offsets.items():
@@ -418,7 +424,10 @@ class Runtime:
         replay_horizon: int | None = 30 * 86400,
         timer_batch: int = 500,
         synchronous: str = "NORMAL",
-        max_attempts: int = 8,
+        max_attempts: int | None = None,
+        retry_horizon: float = 86400.0,
+        retry_backoff: float = 1.0,
+        destinations: Sequence[str] | None = None,
     ) -> None:
         self.clock = clock if clock is not None else WallClock()
         self.adapters = list(adapters)
@@ -434,7 +443,14 @@ class Runtime:
         self._min_wake: int | None = None
         self._quarantined: set[str] = set()
         self._components: dict[str, dict[str, Any]] = {}
-        self.outbox = Outbox(self.engine, max_attempts=max_attempts)
+        self.outbox = Outbox(self.engine, max_attempts=max_attempts, horizon=retry_horizon, backoff=retry_backoff)
+        if destinations is None:
+            destinations = [a.destination for a in self.adapters if getattr(a, "destination", None)] or [DEFAULT_DESTINATION]
+        self.destinations: list[str] = list(dict.fromkeys(destinations))
+        others = set(self.outbox.destinations()) - set(self.destinations)
+        if others:
+            self.outbox.unregister(*others)
+        self.outbox.register(*self.destinations)
         self._sql = _SQL(self.engine.dialect)
         defs = [_as_def(j) for j in journeys]
         with self.engine.begin() as conn:
@@ -1188,6 +1204,7 @@ class Runtime:
                 rej = dict(conn.execute(sa.select(rt_rejected.c.kind, sa.func.count()).group_by(rt_rejected.c.kind)).all())
                 nw = conn.execute(sa.select(sa.func.min(rt_users.c.next_wake))).scalar()
             outbox = self.outbox.counts()
+            deliveries = self.outbox.counts(by_destination=True)
         except Exception as e:  # noqa: BLE001 - health must answer while the database is down
             out.update(status="degraded", database=safe_text(f"{type(e).__name__}: {e}", 500))
             return out
@@ -1197,6 +1214,7 @@ class Runtime:
             "users": int(users or 0),
             "next_wake": nw,
             "outbox": outbox,
+            "deliveries": deliveries,
             "rejected": int(sum(n for k, n in rej.items() if k != "error")),
             "errors": int(rej.get("error", 0)),
             "quarantined": len(self._quarantined),

@@ -113,6 +113,28 @@ rt_rejected = sa.Table(
 )
 
 
+#: where messages go: each active destination gets every message written while it is active
+rt_destinations = sa.Table(
+    "rt_destinations", meta,
+    sa.Column("name", sa.String(1000), primary_key=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("added_at", sa.Float, nullable=False),
+)
+#: one row per message and destination: its own delivery state, retries and lease
+rt_deliveries = sa.Table(
+    "rt_deliveries", meta,
+    sa.Column("message_id", sa.String(700), primary_key=True),
+    sa.Column("destination", sa.String(1000), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | leased | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("not_before", sa.Float, nullable=False, default=0.0),  # next attempt / lease end
+    sa.Column("lease_owner", sa.String(32), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),  # start of the retry horizon
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("sent_at", sa.Float, nullable=True),
+    sa.Index("ix_rt_deliveries_due", "destination", "status", "not_before"),
+)
+
 #: users whose timers failed in the engine: taken out of the timer index, their inputs set aside
 rt_quarantine = sa.Table(
     "rt_quarantine", meta,
