@@ -37,7 +37,13 @@ def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
     r.add_argument("journeys", nargs="+", help="journey JSON files (several journeys, or versions of one)")
     r.add_argument("--db", default="sqlite:///journeylab.db", help="SQLAlchemy URL or SQLite file (default: %(default)s)")
     r.add_argument("--source", default="http", help="FILE (JSON lines), - (stdin) or http (default: %(default)s)")
-    r.add_argument("--host", default="127.0.0.1", help="HTTP host (default: %(default)s)")
+    r.add_argument("--host", default="127.0.0.1",
+                   help="HTTP host (default: %(default)s; beyond loopback a token is required)")
+    r.add_argument("--token-file", default=None,
+                   help="bearer token for HTTP (every request but GET /health); or set JOURNEYLAB_TOKEN")
+    r.add_argument("--allow-host", action="append", default=[],
+                   help="a Host header name to accept besides loopback names and --host (repeatable)")
+    r.add_argument("--max-body", type=int, default=5 * 1024 * 1024, help="largest HTTP body in bytes (default: %(default)s)")
     r.add_argument("--port", type=int, default=None, help=f"HTTP port (default {DEFAULT_PORT} with --source http)")
     r.add_argument("--clock", choices=("wall", "replay"), default="wall", help="wall: real time; replay: follow the inputs")
     r.add_argument("--start", help="replay clock start (ISO instant with offset); journeys are published then")
@@ -87,6 +93,16 @@ def _headers(items: list[str]) -> dict[str, str]:
     return out
 
 
+def _token(path: str | None) -> str | None:
+    import os
+    from pathlib import Path
+
+    tok = Path(path).read_text().strip() if path else os.environ.get("JOURNEYLAB_TOKEN", "").strip()
+    if tok and len(tok) < 16:
+        raise SystemExit("error: the HTTP token must be at least 16 characters")
+    return tok or None
+
+
 def _secret(path: str | None) -> bytes | None:
     import os
     from pathlib import Path
@@ -103,6 +119,14 @@ def run_command(args: argparse.Namespace) -> int:
     from journeylab.runtime import ReplayClock, Runtime, WallClock, WebhookSender, configure_logging, epoch_of
 
     configure_logging(args.log_level)
+    token = _token(args.token_file)
+    if (args.source == "http" or args.port is not None) and not token:
+        from journeylab.runtime._http import is_loopback
+
+        if not is_loopback(args.host):
+            print(f"error: refusing to listen on {args.host!r} without a token: set JOURNEYLAB_TOKEN or --token-file",
+                  file=sys.stderr)
+            return 2
     if args.clock == "replay":
         clock: Any = ReplayClock(epoch_of(args.start) if args.start else 0)
     else:
@@ -145,7 +169,8 @@ def run_command(args: argparse.Namespace) -> int:
         if args.source == "http" or args.port is not None:
             from journeylab.runtime import serve
 
-            serve(rt, args.host, args.port or DEFAULT_PORT, timers=True)
+            serve(rt, args.host, args.port or DEFAULT_PORT, timers=True, token=token, allowed_hosts=args.allow_host,
+                  max_body=args.max_body)
         else:
             signal.signal(signal.SIGTERM, _term)
             with contextlib.suppress(KeyboardInterrupt):

@@ -174,7 +174,7 @@ def client(tmp_path):
     from starlette.testclient import TestClient
 
     rt = Runtime([journey()], tmp_path / "rt.db", clock=ReplayClock(START))
-    with TestClient(create_app(rt)) as c:
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as c:
         c.rt = rt
         yield c
     rt.close()

@@ -34,7 +34,7 @@ def test_timers_and_senders_survive_a_database_outage_and_health_is_honest(pg_ou
     th = threading.Thread(target=rt.run_forever, kwargs={"tick": 0.2, "adapters_every": 0.2}, daemon=True)
     th.start()
     try:
-        with TestClient(create_app(rt)) as c:
+        with TestClient(create_app(rt), base_url="http://127.0.0.1") as c:
             assert c.get("/health").json()["status"] == "ok"
             r = c.post("/events", json={"user_id": "a", "event": "Go", "event_id": "e1"})
             assert r.status_code == 200

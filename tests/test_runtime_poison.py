@@ -112,7 +112,7 @@ def test_http_answers_per_item_and_keeps_the_good_items_around_poison(db_url):  
     rt = Runtime([journey()], db_url, clock=ReplayClock(START))
     body = "[" + ",".join([json.dumps(ev("a", T0)), POISON[0][0], json.dumps(ev("b", T0)), POISON[2][0], POISON[1][0],
                            json.dumps(ev("c", T0))]) + "]"
-    with TestClient(create_app(rt)) as c:
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as c:
         r = c.post("/events", content=body.encode(), headers={"Content-Type": "application/json"})
         out = r.json()
         assert r.status_code == 400 and out["accepted"] == 3
