@@ -191,7 +191,7 @@ def test_http_events_one_or_many(client):
 
 
 def test_http_malformed_events_answer_400_with_path_and_reason(client):
-    r = client.post("/events", content=b'{"user_id": "a", "event": ')
+    r = client.post("/events", content=b'{"user_id": "a", "event": ', headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.json()["error"].startswith("$: not valid JSON")
     r = client.post("/events", json={"user_id": "a", "event": "Go", "ts": "2026-10-01T10:00:00"})
     assert r.status_code == 400
@@ -266,7 +266,7 @@ def test_journeylab_run_serves_http_fires_timers_on_time_and_calls_the_webhook(t
         body = next(iter(receiver.delivered.values()))
         assert body["user_id"] == "w1" and body["node"] == "call"
         assert httpx.get(base + "/stats/hook", timeout=5).json()["nodes"]["call"]["sent"] == 1
-        assert httpx.post(base + "/events", content=b"[{]", timeout=5).status_code == 400
+        assert httpx.post(base + "/events", content=b"[{]", headers={"Content-Type": "application/json"}, timeout=5).status_code == 400
     finally:
         p.send_signal(signal.SIGTERM)
         try:
