@@ -171,3 +171,47 @@ def test_an_input_the_database_refuses_is_a_dead_letter_and_its_batch_goes_on(tm
     rt.advance_to(T0 + 7200)
     assert sorted(m["user_id"] for m in rt.outbox.rows()) == ["a", "b"]
     rt.close()
+
+
+# ---------------------------------------------------------------------- file identity (#16 finding 7)
+def _write(path, users, t=T0):
+    path.write_text("".join(json.dumps(ev(u, t + i, event_id=f"{u}-{i}")) + "\n" for i, u in enumerate(users)))
+
+
+def test_a_file_replaced_at_the_same_path_is_read_from_its_start(tmp_path):
+    import os
+
+    rt = Runtime([journey()], tmp_path / "rt.db", clock=ReplayClock(START))
+    src = tmp_path / "in.jsonl"
+    _write(src, [f"a{i}" for i in range(5)])
+    assert rt.ingest_jsonl(src)["ok"] == 5
+    # rotation: the file is moved away and a new one written at the path (another inode)
+    os.rename(src, tmp_path / "in.jsonl.1")
+    _write(src, [f"b{i}" for i in range(8)], T0 + 100)
+    assert rt.ingest_jsonl(src)["ok"] == 8  # not 3: its first 5 lines are not skipped
+    # the same file grown: resumes after the committed line, by byte position
+    with open(src, "a") as f:
+        f.write(json.dumps(ev("c0", T0 + 200)) + "\n")
+    assert rt.ingest_jsonl(src)["ok"] == 1
+    # truncated and rewritten in place (same inode): read from the start
+    with open(src, "r+") as f:
+        f.truncate(0)
+    with open(src, "a") as f:
+        f.write("".join(json.dumps(ev(f"d{i}", T0 + 300 + i)) + "\n" for i in range(2)))
+    assert rt.ingest_jsonl(src)["ok"] == 2
+    users = set(rt.trace()["user_id"].astype(str))
+    assert users == {*(f"a{i}" for i in range(5)), *(f"b{i}" for i in range(8)), "c0", "d0", "d1"}
+    rt.close()
+
+
+def test_a_file_rewritten_in_place_with_the_same_size_is_noticed(tmp_path):
+    rt = Runtime([journey()], tmp_path / "rt.db", clock=ReplayClock(START))
+    src = tmp_path / "in.jsonl"
+    _write(src, ["x0", "x1", "x2"])
+    assert rt.ingest_jsonl(src)["ok"] == 3
+    data = src.read_bytes().replace(b'"x', b'"y')
+    with open(src, "r+b") as f:  # same inode, same size, other content
+        f.write(data)
+    assert rt.ingest_jsonl(src)["ok"] == 3
+    assert sorted(set(rt.trace()["user_id"].astype(str))) == ["x0", "x1", "x2", "y0", "y1", "y2"]
+    rt.close()

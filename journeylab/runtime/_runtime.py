@@ -19,7 +19,9 @@ so a restarted runtime behaves exactly like one that never stopped.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 import threading
 import time
@@ -58,6 +60,7 @@ from journeylab.runtime._schema import (
     rt_offsets,
     rt_quarantine,
     rt_rejected,
+    rt_sources,
     rt_trace,
     rt_users,
     rt_versions,
@@ -352,11 +355,32 @@ class _Unit:
             self.cur.execute(self.sql.upd_offset, (off, src))
             if not self.cur.rowcount:
                 self.cur.execute(self.sql.ins_offset, (src, off))
+            ident = self.rt._src_ident.get(src)
+            pos = self.rt._src_pos.get(off)
+            if ident is not None and pos is not None:
+                fp_len = min(pos, _FP_LEN)
+                values = {"identity": ident[0], "fingerprint": _fingerprint(ident[1], fp_len), "fp_len": fp_len, "position": pos}
+                r = conn.execute(sa.update(rt_sources).where(rt_sources.c.source == src).values(**values))
+                if not r.rowcount:
+                    conn.execute(sa.insert(rt_sources).values(source=src, **values))
         rt = self.rt
         if isinstance(rt.clock, ReplayClock) and rt.clock.now() >= (rt._persisted_clock or 0) + 3600:
             # a lower bound is enough: a restarted replay moves the clock on with its inputs
             _put_meta(conn, "replay_clock", str(rt.clock.now()))
             rt._persisted_clock = rt.clock.now()
+
+
+_FP_LEN = 4096
+
+
+def _fingerprint(fh: IO[bytes], n: int) -> str:
+    """sha256 of the first ``n`` bytes of an open file (its position is kept)."""
+    here = fh.tell()
+    try:
+        fh.seek(0)
+        return hashlib.sha256(fh.read(n)).hexdigest()
+    finally:
+        fh.seek(here)
 
 
 def _put_meta(conn: sa.Connection, key: str, value: str) -> None:
@@ -443,6 +467,8 @@ class Runtime:
         self._min_wake: int | None = None
         self._quarantined: set[str] = set()
         self._components: dict[str, dict[str, Any]] = {}
+        self._src_ident: dict[str, tuple[str, IO[bytes]]] = {}
+        self._src_pos: dict[int, int] = {}
         self.outbox = Outbox(self.engine, max_attempts=max_attempts, horizon=retry_horizon, backoff=retry_backoff)
         if destinations is None:
             destinations = [a.destination for a in self.adapters if getattr(a, "destination", None)] or [DEFAULT_DESTINATION]
@@ -835,10 +861,21 @@ class Runtime:
         counts = {"ok": 0, "duplicate": 0, "rejected": 0, "error": 0, "skip": 0}
         try:
             done = self.offset(name)
-            ops: list[tuple] = []
             k = 0
+            pos = None
+            if close:  # a file: check it is the one the offset belongs to
+                done, seek = self._file_identity(fh, name, done)
+                pos = 0
+                if seek:
+                    fh.seek(seek)
+                    k, pos = done, seek
+                    self._src_pos = {k: pos}
+            ops: list[tuple] = []
             for line in fh:
                 k += 1
+                if pos is not None:
+                    pos += len(line)
+                    self._src_pos[k] = pos
                 if k <= done:
                     continue
                 ops.append(self._line_op(line, k, follow_clock))
@@ -846,6 +883,7 @@ class Runtime:
                     for r in self._run_source_ops(ops, name):
                         counts[r if isinstance(r, str) else r[0]] += 1
                     ops = []
+                    self._src_pos = {kk: v for kk, v in self._src_pos.items() if kk >= k}
                 if self._stop.is_set():
                     break
             if ops:
@@ -854,7 +892,40 @@ class Runtime:
         finally:
             if close:
                 fh.close()
+            self._src_ident.pop(name, None)
+            self._src_pos = {}
         return counts
+
+    def _file_identity(self, fh: IO[bytes], name: str, done: int) -> tuple[int, int | None]:
+        """Match an opened file with the stored identity of its source: ``(lines done, byte
+        position to resume at)``. A file replaced at the same path (another device/inode, or
+        other first bytes) or truncated below the committed position is read from its start
+        (and a warning says so); a file never seen before, or an offset stored without an
+        identity (an older database), counts lines as before."""
+        st = os.fstat(fh.fileno())
+        ident = f"{st.st_dev}:{st.st_ino}"
+        with self._reader() as conn:
+            row = conn.execute(sa.select(rt_sources).where(rt_sources.c.source == name)).mappings().first()
+        pos: int | None = None
+        if row is not None and done:
+            fp = _fingerprint(fh, row["fp_len"])
+            why = ("replaced (another file at this path)" if row["identity"] != ident and fp != row["fingerprint"]
+                   else "truncated" if st.st_size < row["position"]
+                   else "rewritten (its first bytes changed)" if fp != row["fingerprint"] else None)
+            if why is None:  # the same file (also after a move within the device): resume at the byte
+                pos = int(row["position"])
+            else:
+                log.warning(f"source file {why}: reading it from the start",
+                            extra={"fields": {"source": name, "lines_done_before": done}})
+                with self._unit() as u:
+                    u.conn.execute(sa.update(rt_offsets).where(rt_offsets.c.source == name).values(offset=0))
+                    u.conn.execute(sa.delete(rt_sources).where(rt_sources.c.source == name))
+                done = 0
+        # else: a new file, or an offset from before file identities: count lines (and record it)
+        fh.seek(0)
+        self._src_ident[name] = (ident, fh)
+        self._src_pos = {0: 0}
+        return done, pos
 
     def _run_source_ops(self, ops: list[tuple], name: str) -> list[Any]:
         """Run a source's ops; while the database is unreachable, back off and try again from

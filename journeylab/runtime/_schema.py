@@ -99,6 +99,16 @@ rt_offsets = sa.Table(
     sa.Column("source", sa.String(1000), primary_key=True),
     sa.Column("offset", sa.BigInteger, nullable=False),
 )
+#: which file a file source's offset belongs to: device and inode, a fingerprint of its
+#: first bytes, and the byte position after the last committed line
+rt_sources = sa.Table(
+    "rt_sources", meta,
+    sa.Column("source", sa.String(1000), primary_key=True),
+    sa.Column("identity", sa.String(100), nullable=False),  # "device:inode"
+    sa.Column("fingerprint", sa.String(64), nullable=False),  # sha256 of the first fp_len bytes
+    sa.Column("fp_len", sa.Integer, nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
 #: inputs refused (malformed) or that failed in the engine, with where and why
 rt_rejected = sa.Table(
     "rt_rejected", meta,
