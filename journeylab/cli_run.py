@@ -56,6 +56,9 @@ def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
     r.add_argument("--webhook-secret-file", default=None,
                    help="sign webhook bodies with the key in this file (X-Journeylab-Signature, HMAC-SHA256); "
                         "or set JOURNEYLAB_WEBHOOK_SECRET")
+    r.add_argument("--webhook-retries", type=int, default=1,
+                   help="tries per message in one pass before the outbox schedules it again (default: %(default)s: "
+                        "no receiver holds back the other messages)")
     r.add_argument("--webhook-timeout", type=float, default=10.0, help="seconds per webhook request (default: %(default)s)")
     r.add_argument("--retry-horizon", type=float, default=86400.0,
                    help="seconds a message is retried before it is failed (default: %(default)s, 24 h)")
@@ -138,7 +141,8 @@ def run_command(args: argparse.Namespace) -> int:
         print("error: --clock replay reads a file or stdin (--source FILE|-)", file=sys.stderr)
         return 2
     headers, secret = _headers(args.webhook_header), _secret(args.webhook_secret_file)
-    adapters = [WebhookSender(u, headers=headers, secret=secret, timeout=args.webhook_timeout) for u in args.webhook]
+    adapters = [WebhookSender(u, headers=headers, secret=secret, timeout=args.webhook_timeout,
+                              retries=args.webhook_retries) for u in args.webhook]
     profiles = _read_profiles(args.profiles) if args.profiles else None
     rt = Runtime(args.journeys, args.db, clock=clock, adapters=adapters, seed=args.seed, profiles=profiles,
                  autopublish=not args.no_publish, synchronous=args.synchronous, retry_horizon=args.retry_horizon)
