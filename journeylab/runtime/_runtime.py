@@ -34,7 +34,7 @@ import msgspec
 import sqlalchemy as sa
 
 from journeylab.engine.multi import JourneySet
-from journeylab.engine.state import Control, UserState
+from journeylab.engine.state import Control, Enrollment, UserState
 from journeylab.engine.types import Action, Event, Feedback, Input, ProfileSet, Send, TraceRecord
 from journeylab.errors import EngineInvariantError, JourneyDefinitionError, LifecycleError
 from journeylab.model import lifecycle
@@ -193,7 +193,7 @@ class _Unit:
                     continue
                 d = _dec.decode(text)
                 d["profile"] = profile
-                states[jid] = UserState.from_dict(d)
+                states[jid] = _state_from(d)
                 texts[jid] = text.encode() if isinstance(text, str) else text
             for jid in js.ids:
                 if jid not in states:
@@ -371,6 +371,17 @@ class _Unit:
 
 
 _FP_LEN = 4096
+_STATE_DEFAULTS = {k: v for k, v in UserState("", {}, 0).to_dict().items() if k not in ("user_id", "profile", "clock")}
+_ENROLLMENT_DEFAULTS = Enrollment(0, 0, 0).to_dict()
+
+
+def _state_from(d: dict[str, Any]) -> UserState:
+    """A stored state document as the engine's state, whatever version wrote it: fields a
+    newer engine added take their defaults, fields it dropped are ignored."""
+    d = {**_STATE_DEFAULTS, **{k: v for k, v in d.items() if k in _STATE_DEFAULTS or k in ("user_id", "profile", "clock")}}
+    if d.get("active") is not None:
+        d["active"] = {**_ENROLLMENT_DEFAULTS, **{k: v for k, v in d["active"].items() if k in _ENROLLMENT_DEFAULTS}}
+    return UserState.from_dict(d)
 
 
 def _fingerprint(fh: IO[bytes], n: int) -> str:

@@ -1,0 +1,10 @@
+"""Alembic environment: the connection comes from ``config.attributes["connection"]``."""
+
+from alembic import context
+
+from journeylab.runtime._schema import meta
+
+conn = context.config.attributes["connection"]
+context.configure(connection=conn, target_metadata=meta, version_table="rt_alembic_version", render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
