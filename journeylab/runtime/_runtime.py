@@ -371,6 +371,7 @@ class _Unit:
 
 
 _FP_LEN = 4096
+_PENDING = "pending_publish"  # rt_meta: [[journey_id, "running" | "paused"], ...] stored, not yet published
 _STATE_DEFAULTS = {k: v for k, v in UserState("", {}, 0).to_dict().items() if k not in ("user_id", "profile", "clock")}
 _ENROLLMENT_DEFAULTS = Enrollment(0, 0, 0).to_dict()
 
@@ -505,15 +506,17 @@ class Runtime:
                     self._persisted_clock = int(c)
                     self.clock.advance_to(int(c))
             new_ids = self._store_definitions(conn, defs)
+            if autopublish and new_ids:
+                # what to publish is stored with the journeys: a crash before it is done leaves it
+                # pending, and the next start finishes it (see _publish_pending)
+                first = {d.id: d for d in reversed(defs)}
+                todo = [[jid, "paused" if first[jid].status == "paused" else "running"]
+                        for jid in dict.fromkeys(d.id for d in defs) if jid in new_ids and first[jid].status != "stopped"]
+                if todo:
+                    _put_meta(conn, _PENDING, json.dumps(json.loads(_get_meta(conn, _PENDING) or "[]") + todo))
             self._quarantined = {r[0] for r in conn.execute(sa.select(rt_quarantine.c.user_id))}
         self._reload()
-        for d in defs:
-            if d.id in new_ids and autopublish and not self.js.control(d.id).timeline:
-                if d.status == "stopped":
-                    continue
-                self.publish(d.id)
-                if d.status == "paused":
-                    self.pause(d.id)
+        self._publish_pending()
         if profiles:
             self.add_profiles(profiles, created=created)
         self._min_wake = self.next_wake()
@@ -521,6 +524,44 @@ class Runtime:
                                                       "journeys": self.js.ids, "clock": repr(self.clock)}})
 
     # ================================================================== definitions
+    def _publish_pending(self) -> None:
+        """Publish the journeys a start-up stored as new (``rt_meta`` key ``pending_publish``):
+        all of them at the clock's now, in one transaction that also writes their timelines,
+        recomputes the users' wake-ups and clears the key. A crash anywhere before its commit
+        leaves the key, so the next start does it; after it, nothing is left to do."""
+        with self._reader() as conn:
+            raw = _get_meta(conn, _PENDING)
+        if raw is None:
+            return
+        with self._lock:
+            now = self.clock.now()
+            ctls: dict[str, Control] = {}
+            for jid, status in json.loads(raw):
+                if jid not in self.js.versions or self.js.control(jid).timeline or jid in ctls:
+                    continue  # gone, or given a lifecycle since (never published twice)
+                lifecycle.publish_check(self.definitions[jid])
+                ctl = Control.running_from(now)
+                ctls[jid] = ctl.with_status(now, "paused") if status == "paused" else ctl
+            if ctls:
+                self._fire(now - 1)  # what was due before the change happens under the old rules
+            old = {jid: self.js.control(jid) for jid in ctls}
+            for jid, ctl in ctls.items():
+                self.js.set_control(jid, ctl)
+            try:
+                with self._unit() as u:
+                    for jid, ctl in ctls.items():
+                        u.conn.execute(sa.update(rt_journeys).where(rt_journeys.c.journey_id == jid)
+                                       .values(timeline=json.dumps(ctl.timeline)))
+                    if ctls:
+                        self._recompute(u)
+                    u.conn.execute(sa.delete(rt_meta).where(rt_meta.c.key == _PENDING))
+            except BaseException:
+                for jid, c in old.items():
+                    self.js.set_control(jid, c)
+                raise
+        for jid, ctl in ctls.items():
+            log.info("journey lifecycle", extra={"fields": {"journey": jid, "timeline": ctl.timeline}})
+
     def _store_definitions(self, conn: sa.Connection, defs: Sequence[JourneyDef]) -> set[str]:
         known = {r[0]: r[1] for r in conn.execute(sa.select(rt_journeys.c.journey_id, rt_journeys.c.position))}
         pos = max(known.values(), default=-1) + 1
