@@ -490,7 +490,10 @@ class Runtime:
             self.outbox.unregister(*others)
         self.outbox.register(*self.destinations)
         self._sql = _SQL(self.engine.dialect)
+        self._checked: set[tuple[str, int]] = set()  # journey versions validated (warnings logged once)
         defs = [_as_def(j) for j in journeys]
+        for d in defs:  # before anything is stored: a journey with errors is refused
+            self._check_definition(d)
         with self.engine.begin() as conn:
             stored_seed = _get_meta(conn, "seed")
             if stored_seed is None:
@@ -595,13 +598,38 @@ class Runtime:
             "publish it as a new version"
         )
 
+    def _check_definition(self, d: JourneyDef, where: str = "") -> None:
+        """Validate a journey the runtime loads (a file, a definition, a stored version): errors
+        refuse it (:class:`LifecycleError` listing each with its JSON path); warnings are logged,
+        once per journey version."""
+        try:
+            report = lifecycle.publish_check(d)
+        except LifecycleError as e:
+            lines = str(e).partition("\n")[2]
+            raise LifecycleError(f"journey {d.id!r} version {d.version}{where} cannot be run, validation found "
+                                 f"errors:\n{lines}") from None
+        key = (d.id, d.version)
+        if report.warnings and key not in self._checked:
+            log.warning("journey has validation warnings", extra={"fields": {
+                "journey": d.id, "version": d.version,
+                "warnings": [f"{w.path}: {w.message} [{w.code}]" for w in report.warnings]}})
+        self._checked.add(key)
+
     def _reload(self) -> None:
         with self._reader() as conn:
             js_rows = conn.execute(sa.select(rt_journeys).order_by(rt_journeys.c.position)).mappings().all()
             vs = conn.execute(sa.select(rt_versions).order_by(rt_versions.c.version)).mappings().all()
         by_id: dict[str, list[JourneyDef]] = {}
         for r in vs:
-            by_id.setdefault(r["journey_id"], []).append(from_json(r["definition"]))
+            where = " (as stored in the database)"
+            try:
+                d = from_json(r["definition"])
+            except JourneyDefinitionError as e:
+                raise JourneyDefinitionError(f"{e.message} (version {r['version']} of journey {r['journey_id']!r} as "
+                                             "stored in the database)", e.path) from None
+            if (d.id, d.version) not in self._checked:
+                self._check_definition(d, where)
+            by_id.setdefault(r["journey_id"], []).append(d)
         defs = [d for r in js_rows for d in by_id.get(r["journey_id"], [])]
         controls = {r["journey_id"]: Control(tuple((int(t), s) for t, s in json.loads(r["timeline"]))) for r in js_rows}
         if not defs:
