@@ -209,47 +209,28 @@ def open_database(db_url: str | Path, *, synchronous: str = "NORMAL", echo: bool
         raise
     except Exception as e:  # noqa: BLE001 - what the driver says, as the library's error
         engine.dispose()
-        raise StorageError(_reason(e), engine.url.render_as_string(hide_password=True)) from e
+        from journeylab._migrations import cannot_use
+
+        raise cannot_use(e, engine.url.render_as_string(hide_password=True)) from e
     return engine
-
-
-def _reason(e: BaseException) -> str:
-    orig = getattr(e, "orig", None) or e
-    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    return f"cannot use this database: {type(orig).__name__}: {text}"
 
 
 def migrate(engine: sa.Engine) -> str:
     """Bring the runtime's tables to the newest revision (alembic, see
-    :mod:`journeylab.runtime.migrations`); returns the revision."""
-    try:
-        from alembic import command
-    except ImportError:  # pragma: no cover
-        from journeylab.errors import MissingExtraError
+    :mod:`journeylab.runtime.migrations`), in one transaction; returns the revision."""
+    from journeylab._migrations import upgrade
 
-        raise MissingExtraError("alembic", "runtime") from None
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    def legacy(conn: sa.Connection) -> str | None:
+        if not sa.inspect(conn).has_table("rt_meta"):
+            return None  # a new database
+        row = conn.execute(sa.select(rt_meta.c.value).where(rt_meta.c.key == "schema_version")).first()
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
+            raise StorageError(f"this database holds runtime schema {row[0]}; this journeylab knows schema "
+                               f"{SCHEMA_VERSION}: upgrade journeylab", engine.url.render_as_string(hide_password=True))
+        return "0001"  # schema 1, from before migrations
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
-    script = ScriptDirectory.from_config(cfg)
-    head = script.get_current_head()
     with engine.begin() as conn:
-        current = MigrationContext.configure(conn, opts={"version_table": "rt_alembic_version"}).get_current_revision()
-        if current is not None and current not in {r.revision for r in script.walk_revisions()}:
-            raise StorageError(f"this database holds runtime schema revision {current!r}, newer than this journeylab "
-                               f"knows ({head!r}): upgrade journeylab", engine.url.render_as_string(hide_password=True))
-        cfg.attributes["connection"] = conn
-        if current is None and sa.inspect(conn).has_table("rt_meta"):
-            row = conn.execute(sa.select(rt_meta.c.value).where(rt_meta.c.key == "schema_version")).first()
-            if row is not None and int(row[0]) > SCHEMA_VERSION:
-                raise StorageError(f"this database holds runtime schema {row[0]}; this journeylab knows schema "
-                                   f"{SCHEMA_VERSION}: upgrade journeylab", engine.url.render_as_string(hide_password=True))
-            command.stamp(cfg, "0001")  # schema 1, from before migrations
-        if current != head:
-            command.upgrade(cfg, "head")
+        head = upgrade(conn, Path(__file__).with_name("migrations"), "rt_alembic_version", what="runtime", legacy=legacy)
         if not conn.execute(sa.select(rt_meta.c.value).where(rt_meta.c.key == "schema_version")).first():
             conn.execute(sa.insert(rt_meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
     return head
