@@ -195,9 +195,12 @@ def _read_profiles(path: str) -> dict[str, dict[str, Any]]:
         return data
     import pandas as pd
 
-    df = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
+    df = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p, dtype={"user_id": "string"})
     if "user_id" not in df.columns:
         raise SystemExit(f"error: {path}: no user_id column")
+    missing = df["user_id"].isna().to_numpy().nonzero()[0]
+    if len(missing):  # it would become the user "nan"
+        raise SystemExit(f"error: {path}: profiles[{missing[0]}].user_id: missing user_id")
     out: dict[str, dict[str, Any]] = {}
     for r in df.to_dict("records"):
         uid = str(r.pop("user_id"))

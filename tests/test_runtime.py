@@ -429,3 +429,21 @@ def test_numpy_and_datetime_values_are_stored_as_json(tmp_path):
     p = rt.user_states("r")["ride-tier"].profile
     assert p == {"ride_count": 10, "since": "2026-01-01T00:00:00+00:00", "tier": "Platinum"}
     rt.close()
+
+
+def test_journeylab_run_refuses_profiles_with_a_missing_user_id(tmp_path):
+    """#16 finding 8: a NaN user_id in a profiles table became the user "nan"."""
+    from journeylab import cli
+    from journeylab.cli_run import _read_profiles
+
+    (tmp_path / "j.json").write_text(to_json(promo()))
+    (tmp_path / "users.csv").write_text("user_id,tier\n007,gold\n12,silver\n,bronze\n")
+    with pytest.raises(SystemExit, match=r"users.csv: profiles\[2\]\.user_id: missing user_id"):
+        cli.main(["run", str(tmp_path / "j.json"), "--db", str(tmp_path / "rt.db"), "--profiles",
+                  str(tmp_path / "users.csv"), "--source", str(tmp_path / "j.json"), "--clock", "replay"])
+    assert not (tmp_path / "rt.db").exists()
+    pd.DataFrame({"user_id": ["a", None], "tier": ["x", "y"]}).to_parquet(tmp_path / "users.parquet")
+    with pytest.raises(SystemExit, match=r"profiles\[1\]\.user_id: missing user_id"):
+        _read_profiles(str(tmp_path / "users.parquet"))
+    (tmp_path / "users.csv").write_text("user_id,tier\n007,gold\n12,silver\n")
+    assert _read_profiles(str(tmp_path / "users.csv")) == {"007": {"tier": "gold"}, "12": {"tier": "silver"}}

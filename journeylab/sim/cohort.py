@@ -58,13 +58,33 @@ def _isin(values: pd.Series, universe: pd.Series) -> pd.Series:
         return values.isin(set(universe))
 
 
+#: timestamps a cohort may hold: the runtime's bounds (1970 to 2200)
+_TS_MIN, _TS_MAX = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2200-01-01", tz="UTC")
+
+
+def _first(mask: pd.Series) -> int:
+    return int(mask.to_numpy().nonzero()[0][0])
+
+
+def _missing(col: pd.Series, table: str, what: str) -> None:
+    """Refuse a missing value (None, NaN) in a column of identifiers, with its row."""
+    na = col.isna()
+    if na.any():
+        raise CohortError(f"missing {what}", f"{table}[{_first(na)}].{col.name}")
+
+
 def _as_utc(col: pd.Series, where: str, timezone: str | None) -> pd.Series:
     s = col
     if not pd.api.types.is_datetime64_any_dtype(s):
         try:
             s = pd.to_datetime(s, format="ISO8601", utc=False)
         except (ValueError, TypeError) as e:
-            raise CohortError(f"cannot read timestamps: {e}", where) from None
+            try:  # which row: the first that does not read alone
+                i = _first(pd.Series([_unreadable(v) for v in s], index=s.index))
+            except (ValueError, TypeError, IndexError):
+                raise CohortError(f"cannot read timestamps: {e}", where) from None
+            raise CohortError(f"cannot read timestamp {s.iloc[i]!r}: give an ISO 8601 instant such as "
+                              "'2026-10-01T09:00:00+05:30'", _row(where, i)) from None
     if getattr(s.dt, "tz", None) is None:
         if timezone is None:
             raise CohortError(
@@ -75,7 +95,24 @@ def _as_utc(col: pd.Series, where: str, timezone: str | None) -> pd.Series:
             s = s.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
         except Exception as e:
             raise CohortError(f"cannot localize timestamps to {timezone!r}: {e}", where) from None
+    out = (s < _TS_MIN) | (s >= _TS_MAX)
+    if out.any():
+        i = _first(out)
+        raise CohortError(f"timestamp {s.iloc[i].isoformat()} is out of range (1970 to 2200)", _row(where, i))
     return s.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+
+
+def _row(where: str, i: int) -> str:
+    """``events.ts`` and row 12 -> ``events[12].ts``."""
+    return where.replace(".", f"[{i}].", 1)
+
+
+def _unreadable(v: Any) -> bool:
+    try:
+        pd.to_datetime(v, format="ISO8601")
+    except (ValueError, TypeError):
+        return True
+    return False
 
 
 class Cohort:
@@ -110,6 +147,9 @@ class Cohort:
         for c in _CORE:
             if c not in e.columns:
                 raise CohortError(f"missing column {c!r} (needs {', '.join(_CORE)})", "events")
+        _missing(p["user_id"], "profiles", "user_id")
+        _missing(e["user_id"], "events", "user_id")
+        _missing(e["event"], "events", "event name")
         p = p.copy(deep=False)  # copy-on-write: the caller's frame is never touched
         p["user_id"] = p["user_id"].astype(str)
         dup = p["user_id"].duplicated()
