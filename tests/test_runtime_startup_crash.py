@@ -31,7 +31,6 @@ from journeylab.runtime import input_to_json
 from journeylab.sim.replay import replay_inputs
 
 UNTIL = (END - pd.Timedelta(seconds=1)).isoformat()
-T0 = START - pd.Timedelta(days=30)
 
 
 def _files(tmp_path, n_users=25):
