@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -388,3 +389,32 @@ def test_responses_can_name_the_node_instead_of_the_message():
     by_id = clicks.drop(columns="node").assign(message_id=["clicks:1:a:1:push:1"])
     assert trace_rows(reference(j, (prof, ev), START, START + pd.Timedelta(days=1), responses=by_id).trace) == \
         trace_rows(res.trace)
+
+
+def test_cohort_values_that_cannot_be_used_say_which_row():
+    """#16 finding 8: a missing event name (an IndexError deep in the simulator), timestamps past
+    what a run can hold (year 9999), a missing user_id (taken for a user) are refused up front."""
+    prof, ev = cohort(20)
+    for missing in (np.nan, None):
+        bad = ev.copy()
+        bad.loc[12, "event"] = missing
+        with pytest.raises(CohortError, match=r"^events\[12\]\.event: missing event name$"):
+            simulate(examples.cart_abandonment(), (prof, bad), START, END)
+        bad = ev.copy()
+        bad.loc[7, "user_id"] = missing
+        with pytest.raises(CohortError, match=r"^events\[7\]\.user_id: missing user_id$"):
+            Cohort(prof, bad)
+        with pytest.raises(CohortError, match=r"^profiles\[3\]\.user_id: missing user_id$"):
+            Cohort(prof.assign(user_id=[*prof["user_id"][:3], missing, *prof["user_id"][4:]]), ev)
+    iso = ev["ts"].map(lambda t: t.isoformat()).tolist()
+    for ts, reason in (("9999-01-01T00:00:00Z", "timestamp 9999-01-01T00:00:00+00:00 is out of range (1970 to 2200)"),
+                       ("2262-04-12T00:00:00Z", "timestamp 2262-04-12T00:00:00+00:00 is out of range (1970 to 2200)"),
+                       ("1969-12-31T23:59:59Z", "timestamp 1969-12-31T23:59:59+00:00 is out of range (1970 to 2200)"),
+                       ("soon", "cannot read timestamp 'soon': give an ISO 8601 instant such as '2026-10-01T09:00:00+05:30'")):
+        with pytest.raises(CohortError, match=rf"^events\[12\]\.ts: {re.escape(reason)}$"):
+            simulate(examples.cart_abandonment(), (prof, ev.assign(ts=[*iso[:12], ts, *iso[13:]])), START, END)
+    far = ev.assign(ts=ev["ts"].astype("datetime64[s, UTC]"))  # a unit that can hold year 9999
+    far.loc[4, "ts"] = pd.Timestamp("9999-12-31T00:00:00Z")
+    with pytest.raises(CohortError, match=r"^events\[4\]\.ts: timestamp 9999-12-31T00:00:00\+00:00 is out of range"):
+        Cohort(prof, far)
+    assert Cohort(prof, ev.assign(ts=ev["ts"].astype("datetime64[s, UTC]"))).n_events == len(ev)

@@ -63,13 +63,41 @@ def _is_aware(col: pd.Series) -> bool:
     return pd.api.types.is_datetime64_any_dtype(col) and getattr(col.dt, "tz", None) is not None
 
 
-def _as_utc(col: pd.Series, where: str, timezone: str | None) -> pd.Series:
+#: timestamps a cohort may hold: the runtime's bounds (1970 to 2200)
+_TS_MIN, _TS_MAX = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2200-01-01", tz="UTC")
+
+
+def _first(mask: pd.Series) -> int:
+    return int(mask.to_numpy().nonzero()[0][0])
+
+
+def _missing(col: pd.Series, table: str, what: str, row: Any = None) -> None:
+    """Refuse a missing value (None, NaN) in a column of identifiers, with its row (``row``
+    maps a position to the caller's row number)."""
+    na = col.isna()
+    if na.any():
+        i = _first(na)
+        raise CohortError(f"missing {what}", f"{table}[{row(i) if row is not None else i}].{col.name}")
+
+
+def _as_utc(col: pd.Series, where: str, timezone: str | None, row: Any = None) -> pd.Series:
+    """Timestamps as UTC (naive ones read in ``timezone``); errors name the row (``row`` maps a
+    position to the caller's row number)."""
     s = col
+
+    def _row(where: str, i: int) -> str:
+        return _row_path(where, row(i) if row is not None else i)
+
     if not pd.api.types.is_datetime64_any_dtype(s):
         try:
             s = pd.to_datetime(s, format="ISO8601", utc=False)
         except (ValueError, TypeError) as e:
-            raise CohortError(f"cannot read timestamps: {e}", where) from None
+            try:  # which row: the first that does not read alone
+                i = _first(pd.Series([_unreadable(v) for v in s], index=s.index))
+            except (ValueError, TypeError, IndexError):
+                raise CohortError(f"cannot read timestamps: {e}", where) from None
+            raise CohortError(f"cannot read timestamp {s.iloc[i]!r}: give an ISO 8601 instant such as "
+                              "'2026-10-01T09:00:00+05:30'", _row(where, i)) from None
     if getattr(s.dt, "tz", None) is None:
         if timezone is None:
             raise CohortError(
@@ -80,7 +108,24 @@ def _as_utc(col: pd.Series, where: str, timezone: str | None) -> pd.Series:
             s = s.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
         except Exception as e:
             raise CohortError(f"cannot localize timestamps to {timezone!r}: {e}", where) from None
+    out = (s < _TS_MIN) | (s >= _TS_MAX)
+    if out.any():
+        i = _first(out)
+        raise CohortError(f"timestamp {s.iloc[i].isoformat()} is out of range (1970 to 2200)", _row(where, i))
     return s.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+
+
+def _row_path(where: str, i: int) -> str:
+    """``events.ts`` and row 12 -> ``events[12].ts``."""
+    return where.replace(".", f"[{i}].", 1)
+
+
+def _unreadable(v: Any) -> bool:
+    try:
+        pd.to_datetime(v, format="ISO8601")
+    except (ValueError, TypeError):
+        return True
+    return False
 
 
 class Cohort:
@@ -119,6 +164,9 @@ class Cohort:
         for c in _CORE:
             if c not in e.columns:
                 raise CohortError(f"missing column {c!r} (needs {', '.join(_CORE)})", "events")
+        _missing(p["user_id"], "profiles", "user_id")
+        _missing(e["user_id"], "events", "user_id")  # (on every row: cheap, and bad data is said)
+        _missing(e["event"], "events", "event name")
         #: the first and last event instants of the whole events table (before ``events_of``)
         self.span: tuple[Any, Any] | None = None
         if events_of is not None:  # keep only the events that can matter, before checking anything
@@ -148,7 +196,7 @@ class Cohort:
         if e["ts"].isna().any():
             i = int(e["ts"].isna().to_numpy().nonzero()[0][0])
             raise CohortError("missing timestamp", f"events[{row(i)}].ts")
-        e["ts"] = _as_utc(e["ts"], "events.ts", timezone)
+        e["ts"] = _as_utc(e["ts"], "events.ts", timezone, row)
         if check_ids and "event_id" in e.columns and not e["event_id"].is_unique:
             d = e["event_id"].duplicated()
             if d.any():
