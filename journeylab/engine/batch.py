@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+import msgspec
 import numpy as np
 
 from journeylab.engine.clock import ClockArrays, LocalClock
@@ -191,7 +192,7 @@ class BatchEngine:
 
         # ---- events: predicates as bits
         self.preds: list[_Pred] = []
-        self._pix: dict[_Pred, int] = {}
+        self._pix: dict[tuple[str, str], int] = {}
         entries = journey.entry_nodes()
         self.entry_action = [(self.nix[n.id], self._pred(n.event, n.filters), n) for n in entries
                              if isinstance(n, Action)]
@@ -287,11 +288,12 @@ class BatchEngine:
     # ================================================================== setup helpers
     def _pred(self, event: str, filters: Sequence[Any]) -> int:
         p = _Pred(event, tuple(filters))
-        k = self._pix.get(p)
+        key = (event, repr(msgspec.to_builtins(list(filters))))  # filter values may be lists: no hashing
+        k = self._pix.get(key)
         if k is None:
             if len(self.preds) >= 62:
                 raise EngineInvariantError("too many distinct event conditions for the batched engine")
-            k = self._pix[p] = len(self.preds)
+            k = self._pix[key] = len(self.preds)
             self.preds.append(p)
         return k
 
