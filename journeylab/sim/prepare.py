@@ -10,6 +10,7 @@ it, in this process or in forked workers, and experiments run many simulations o
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -121,6 +122,12 @@ class Prepared:
             values[found] = col.to_numpy(dtype=object)
             values[np.flatnonzero(found)[col.isna().to_numpy()]] = None
             self.prof_cols.append((c, values))
+
+    def for_journeys(self, js: JourneySet, seed: int, behaviour: BehaviourModel) -> Prepared:
+        """The same prepared events for other journeys acting on the same inputs (or another seed)."""
+        other = copy.copy(self)
+        other.js, other.seed, other.behaviour = js, seed, behaviour
+        return other
 
     @property
     def n_events(self) -> int:

@@ -42,7 +42,7 @@ from journeylab.sim.pool import auto_workers, run_parts
 from journeylab.sim.prepare import Prepared, _check_ids, _no_gc
 from journeylab.validate import check_journeys
 
-__all__ = ["simulate", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
+__all__ = ["simulate", "Simulation", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
 
 
 
@@ -179,7 +179,6 @@ def simulate(
     >>> res.node_stats[["entered", "sent", "discarded_unreachable"]].loc["promo"].tolist()
     [2, 1, 1]
     """
-    from journeylab.sim.result import SimulationResult
 
     if backend != "local":
         from journeylab.sim.scale import simulate_sharded
@@ -189,68 +188,138 @@ def simulate(
             custom_lists=custom_lists, period=period, progress=progress, backend=backend, shards=shards,
             client=client,
         )
-    clock = [time.perf_counter()]
-    timings: dict[str, float] = {}
+    sim = Simulation(journeys, cohort, start, end, behaviour=behaviour, lifecycle=lifecycle, custom_lists=custom_lists,
+                     period=period, validate=validate, engine=engine, seed=seed)
+    return sim.run(seed, workers=workers, progress=progress)
 
-    def lap(name: str) -> None:
-        now = time.perf_counter()
-        timings[name] = now - clock[0]
-        clock[0] = now
 
-    defs = as_definitions(journeys)
-    if validate:
-        check_journeys(defs, stacklevel=3)
-    parquet = _as_parquet(cohort)
-    if parquet is not None:
-        c = _read_parquet_cohort(parquet, defs)
-        first, last = parquet.span() if start is None or end is None else (None, None)
-    else:
-        # only the events these journeys can act on are kept, before the cohort is checked
-        c = as_cohort(cohort, JourneySet(defs).inputs.events)
-        if c.span is not None:
-            first, last = c.span
+class Simulation:
+    """A simulation prepared once and run many times: the cohort is read, checked, filtered to
+    what the journeys can act on and ordered once; :meth:`run` then simulates it with a seed (a
+    replicate, a paired comparison...). :func:`simulate` is ``Simulation(...).run(seed)``.
+
+    >>> import pandas as pd
+    >>> from journeylab.examples import purchase_promo
+    >>> profiles = pd.DataFrame({"user_id": ["ana", "bo"], "push_token": ["t1", "t2"]})
+    >>> events = pd.DataFrame({"user_id": ["ana", "bo"], "event": ["Charged", "Charged"],
+    ...                        "ts": pd.to_datetime(["2026-10-01 09:00", "2026-10-01 10:00"], utc=True)})
+    >>> sim = Simulation(purchase_promo(), (profiles, events), "2026-10-01T00:00Z", "2026-10-02T00:00Z")
+    >>> [int(sim.run(seed).node_stats.loc["promo", "sent"]) for seed in (1, 2)]
+    [2, 2]
+    """
+
+    def __init__(
+        self,
+        journeys: Any,
+        cohort: Any,
+        start: Any = None,
+        end: Any = None,
+        *,
+        behaviour: BehaviourModel | None = None,
+        lifecycle: dict[str, list[tuple[Any, str]]] | None = None,
+        custom_lists: dict[str, dict[str, Any]] | None = None,
+        period: dt.timedelta = dt.timedelta(days=1),
+        validate: bool = True,
+        engine: str = "auto",
+        seed: int = 0,
+        _base: Simulation | None = None,
+    ) -> None:
+        t0 = time.perf_counter()
+        defs = as_definitions(journeys)
+        if validate:
+            check_journeys(defs, stacklevel=4)
+        if _base is not None:  # the same cohort and span as another simulation
+            c, start_ts, end_ts = _base.cohort, _base.start, _base.end
         else:
-            first = c.events["ts"].min() if len(c.events) else None  # (a cohort may keep its own order)
-            last = c.events["ts"].max() if len(c.events) else None
-    start_ts, end_ts = resolve_span(start, end, first, last)
-    s0, e0 = int(start_ts.timestamp()), int(end_ts.timestamp())
-    controls = lifecycle_controls(defs, s0, lifecycle)
-    lists = _load_lists(defs, custom_lists)
-    js = JourneySet(defs, seed=seed, controls=controls, custom_lists=lists)
-    P = int(period.total_seconds())
-    if P <= 0:
-        raise JourneyDefinitionError("period must be positive", "period")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise JourneyDefinitionError(f"workers must be a whole number >= 1, got {workers!r}", "workers")
-    lap("cohort_s")
-    behaviour = behaviour or BehaviourModel.default()
-    loop_cls = _loop_class(js, behaviour, engine)
-    prep = Prepared(js, c, s0, e0, seed, behaviour, P)
-    lap("prepare_s")
-    n_workers = auto_workers(prep) if workers is None else workers
-    if n_workers > 1 and not hasattr(os, "fork"):
-        warnings.warn(f"workers={n_workers} needs os.fork, which this platform lacks: running in one process",
-                      RuntimeWarning, stacklevel=2)
-        n_workers = 1
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+            parquet = _as_parquet(cohort)
+            if parquet is not None:
+                c = _read_parquet_cohort(parquet, defs)
+                first, last = parquet.span() if start is None or end is None else (None, None)
+            else:
+                # only the events these journeys can act on are kept, before the cohort is checked
+                c = as_cohort(cohort, JourneySet(defs).inputs.events)
+                if c.span is not None:
+                    first, last = c.span
+                else:
+                    first = c.events["ts"].min() if len(c.events) else None  # (a cohort may keep its own order)
+                    last = c.events["ts"].max() if len(c.events) else None
+            start_ts, end_ts = resolve_span(start, end, first, last)
+        s0, e0 = int(start_ts.timestamp()), int(end_ts.timestamp())
+        P = int(period.total_seconds())
+        if P <= 0:
+            raise JourneyDefinitionError("period must be positive", "period")
+        self.defs, self.cohort, self.start, self.end, self.period = defs, c, start_ts, end_ts, P
+        self._controls = lifecycle_controls(defs, s0, lifecycle)
+        self._lists = _load_lists(defs, custom_lists)
+        self.behaviour = behaviour or BehaviourModel.default()
+        js = self._journey_set(seed)
+        self._loop = _loop_class(js, self.behaviour, engine)
+        t1 = time.perf_counter()
+        sig = _signature(js)
+        if _base is not None and _base._sig == sig:  # the same inputs: the prepared events serve again
+            self._prep = _base._prep.for_journeys(js, seed, self.behaviour)
+        else:
+            self._prep = Prepared(js, c, s0, e0, seed, self.behaviour, P)
+        self._sig = sig
+        self.timings = {"cohort_s": t1 - t0, "prepare_s": time.perf_counter() - t1}
 
-        bar = tqdm(total=(e0 - s0 + P - 1) // P, desc="simulating", unit="period")
-    try:
-        chunks = run_parts(prep, loop_cls, n_workers, bar, lambda: _check_ids(prep.ids))
-        if bar is not None:  # periods with nothing due are skipped: the run is complete
-            bar.n = bar.total
-            bar.refresh()
-    finally:
-        if bar is not None:
-            bar.close()
-    lap("run_s")
-    with _no_gc():
-        res = SimulationResult.from_chunks(chunks, prep.user_ids, defs, c, start_ts, end_ts, seed)
-    lap("results_s")
-    res.timings = {**timings, "workers": float(n_workers)}
-    return res
+    def _journey_set(self, seed: int) -> JourneySet:
+        return JourneySet(self.defs, seed=seed, controls=self._controls, custom_lists=self._lists)
+
+    def with_journeys(self, journeys: Any, **kw: Any) -> Simulation:
+        """The same cohort and span with other journeys (a variant of a sweep): the prepared
+        events are reused when the new journeys act on the same inputs."""
+        return Simulation(journeys, self.cohort, behaviour=kw.pop("behaviour", self.behaviour), _base=self,
+                          period=dt.timedelta(seconds=self.period), **kw)
+
+    @property
+    def n_events(self) -> int:
+        """The cohort's events the journeys can act on."""
+        return self._prep.n_events
+
+    def run(self, seed: int = 0, *, workers: int | None = None, progress: bool = False):  # -> SimulationResult
+        """Simulate with ``seed`` (the Split draws and the simulated responses)."""
+        from journeylab.sim.result import SimulationResult
+
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise JourneyDefinitionError(f"workers must be a whole number >= 1, got {workers!r}", "workers")
+        t0 = time.perf_counter()
+        prep = self._prep if seed == self._prep.seed else self._prep.for_journeys(self._journey_set(seed), seed,
+                                                                                  self.behaviour)
+        n_workers = auto_workers(prep) if workers is None else workers
+        if n_workers > 1 and not hasattr(os, "fork"):
+            warnings.warn(f"workers={n_workers} needs os.fork, which this platform lacks: running in one process",
+                          RuntimeWarning, stacklevel=3)
+            n_workers = 1
+        P = self.period
+        s0, e0 = int(self.start.timestamp()), int(self.end.timestamp())
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=(e0 - s0 + P - 1) // P, desc="simulating", unit="period")
+        try:
+            chunks = run_parts(prep, self._loop, n_workers, bar, lambda: _check_ids(prep.ids))
+            if bar is not None:  # periods with nothing due are skipped: the run is complete
+                bar.n = bar.total
+                bar.refresh()
+        finally:
+            if bar is not None:
+                bar.close()
+        t1 = time.perf_counter()
+        with _no_gc():
+            res = SimulationResult.from_chunks(chunks, prep.user_ids, self.defs, self.cohort, self.start, self.end, seed)
+        res.timings = {**self.timings, "run_s": t1 - t0, "results_s": time.perf_counter() - t1,
+                       "workers": float(n_workers)}
+        return res
+
+
+def _signature(js: JourneySet) -> Any:
+    """What the preparation of a cohort depends on: equal signatures prepare the same events."""
+    inputs = js.inputs
+    return (inputs.events, tuple(sorted(inputs.event_props.items())), inputs.profile, inputs.lead,
+            js.needs_all_users, tuple(e.activity_bounds() for e in js.all_engines()),
+            tuple(sorted((jid, c.timeline) for jid, c in js.controls.items())))
 
 
 def _loop_class(js: JourneySet, behaviour: BehaviourModel, engine: str) -> type:
