@@ -47,8 +47,23 @@ def read_table(source: Any, what: str) -> pd.DataFrame:
     raise CohortError(f"expected a DataFrame or a file path, got {type(source).__name__}", what)
 
 
+def _text(col: pd.Series) -> pd.Series:
+    """A column of identifiers as text; a categorical one keeps its codes (only its categories
+    are made text: no string per row)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        if cats.dtype == object or pd.api.types.is_string_dtype(cats.dtype):
+            return col
+        return col.cat.rename_categories([str(c) for c in cats])
+    return col.astype(str)
+
+
 def _isin(values: pd.Series, universe: pd.Series) -> pd.Series:
     """``values.isin(universe)`` through Arrow's hash kernels (several times faster on strings)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # test the categories, read the codes
+        cats = values.cat.categories
+        hit = np.append(_isin(pd.Series(cats.astype(str), dtype=object), universe).to_numpy(), False)
+        return pd.Series(hit[values.cat.codes.to_numpy()], index=values.index)
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -173,7 +188,7 @@ class Cohort:
             if len(e):
                 ts_all = _as_utc(e["ts"], "events.ts", timezone) if not _is_aware(e["ts"]) else e["ts"]
                 self.span = (ts_all.min(), ts_all.max())
-            keep = _isin(e["event"].astype(str), pd.Series(sorted(events_of), dtype=object)).to_numpy()
+            keep = _isin(_text(e["event"]), pd.Series(sorted(events_of), dtype=object)).to_numpy()
             rows = np.flatnonzero(keep)
             e = e.iloc[rows]
         else:
@@ -191,8 +206,8 @@ class Cohort:
             i = int(dup.to_numpy().nonzero()[0][0])
             raise CohortError(f"user_id {p['user_id'].iloc[i]!r} appears twice", f"profiles[{i}].user_id")
         e = e.copy(deep=False)
-        e["user_id"] = e["user_id"].astype(str)
-        e["event"] = e["event"].astype(str)
+        e["user_id"] = _text(e["user_id"])
+        e["event"] = _text(e["event"])
         if e["ts"].isna().any():
             i = int(e["ts"].isna().to_numpy().nonzero()[0][0])
             raise CohortError("missing timestamp", f"events[{row(i)}].ts")

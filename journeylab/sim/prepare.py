@@ -188,7 +188,12 @@ def _arrow_strings(values: pd.Series) -> pa.Array:
 
 
 def _encode(values: pd.Series, rows: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array]:
-    """Integer codes and distinct labels (an Arrow array) of a string column, or of some rows."""
+    """Integer codes and distinct labels (an Arrow array) of a string column, or of some rows
+    (a categorical column gives its own codes: nothing is hashed)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        labels = pa.array([str(c) for c in values.cat.categories], type=pa.string())
+        return (codes if rows is None else codes[rows]), labels
     a = _arrow_strings(values)
     if rows is not None:
         a = a.take(pa.array(rows))
