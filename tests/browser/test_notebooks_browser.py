@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from settle import wait_until_settled
 
 pytestmark = pytest.mark.browser
 
@@ -94,7 +95,7 @@ def test_exported_notebook_draws_offline(exported: dict, chromium: object, name:
     try:
         page.goto(html.as_uri(), wait_until="load")
         page.wait_for_function(ALL_DRAWN, timeout=60_000)
-        page.wait_for_timeout(500)  # let the last figures finish their layout
+        wait_until_settled(page)  # the last figures have finished their layout
         figures = page.evaluate(FIGURES)
         # where a notebook shows the live canvas, the page (no widget manager offline) shows the
         # builder's static picture in its place
