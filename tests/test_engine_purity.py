@@ -1,4 +1,4 @@
-"""The engine core stays pure: standard library and the model layer only (DESIGN rule 1)."""
+"""The engine core stays pure: standard library, numpy and the model layer only (DESIGN rule 1)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 ENGINE = Path(__file__).resolve().parents[1] / "journeylab" / "engine"
 VALIDATE = ENGINE.parent / "validate"  # the engine's drivers validate on the way in: pure too
-FORBIDDEN = {"simpy", "pandas", "numpy", "plotly", "ipywidgets", "ipycytoscape", "sqlalchemy", "sqlite3", "dask",
+FORBIDDEN = {"simpy", "pandas", "plotly", "ipywidgets", "ipycytoscape", "sqlalchemy", "sqlite3", "dask",
              "requests", "httpx", "random", "time", "os", "socket", "asyncio", "threading"}
 
 
@@ -47,7 +47,7 @@ def test_validation_sources_import_no_io_or_driver_library_at_module_level():
 def test_importing_the_engine_loads_no_driver_library():
     code = (
         "import sys, journeylab.engine, journeylab.validate\n"
-        "bad = sorted(m for m in ('simpy','pandas','numpy','plotly','ipywidgets','sqlalchemy','dask') if m in sys.modules)\n"
+        "bad = sorted(m for m in ('simpy','pandas','plotly','ipywidgets','sqlalchemy','dask') if m in sys.modules)\n"
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

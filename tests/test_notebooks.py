@@ -125,7 +125,7 @@ def test_simulate_forks_its_workers_inside_a_jupyter_kernel(tmp_path, monkeypatc
         "from journeylab.datasets import generate_cohort\n"
         "from journeylab.examples import reference_journey\n"
         "from journeylab.sim import simulate\n"
-        "from journeylab.sim.simulator import _auto_workers\n"
+        "from journeylab.sim.pool import auto_workers\n"
         "profiles, events = generate_cohort(3000, seed=5)\n"
         "one = simulate(reference_journey(), (profiles, events), seed=5, workers=1)\n"
         "two = simulate(reference_journey(), (profiles, events), seed=5, workers=2, progress=True)\n"

@@ -163,7 +163,8 @@ def test_worker_processes_give_the_same_result_as_one_process(name):
 
 def test_large_runs_use_every_core_by_default_and_small_ones_stay_in_process():
     from journeylab.engine.multi import JourneySet
-    from journeylab.sim.simulator import _PARALLEL_FROM, _auto_workers, _Run
+    from journeylab.sim.pool import PARALLEL_FROM, auto_workers
+    from journeylab.sim.prepare import Prepared
 
     s0, e0 = int(START.timestamp()), int(END.timestamp())
 
@@ -171,16 +172,16 @@ def test_large_runs_use_every_core_by_default_and_small_ones_stay_in_process():
         prof, ev = cohort(n_users, seed=1, per_user=40)
         defs = [examples.reference_journey().definition]
         js = JourneySet(defs, controls={defs[0].id: Control.running_from(s0)})
-        return _Run(js, Cohort(prof, ev), s0, e0, 0, BehaviourModel.default(), 86400)
+        return Prepared(js, Cohort(prof, ev), s0, e0, 0, BehaviourModel.default(), 86400)
 
     small, large = run_of(50), run_of(8000)
-    assert small.n_events < _PARALLEL_FROM <= large.n_events
-    assert _auto_workers(small) == 1
+    assert small.n_events < PARALLEL_FROM <= large.n_events
+    assert auto_workers(small) == 1
     import os
     import sys
 
     expected = min(len(os.sched_getaffinity(0)), 8) if sys.platform == "linux" else 1
-    assert _auto_workers(large) == expected
+    assert auto_workers(large) == expected
 
 
 def test_an_error_in_a_worker_is_raised_in_the_caller_with_the_workers_traceback():
@@ -231,16 +232,16 @@ def test_workers_without_fork_run_in_one_process_and_say_so(monkeypatch):
 
 
 def test_workers_are_reaped_after_the_run():
-    import threading
+    import time
 
     import psutil
 
     prof, ev = cohort(200, seed=8)
     before = {p.pid for p in psutil.Process().children()}  # e.g. a browser other tests started
     simulate(examples.reference_journey(), (prof, ev), START, END, workers=2)
-    for t in threading.enumerate():
-        if t.name == "journeylab-reaper":
-            t.join(timeout=30)
+    deadline = time.monotonic() + 30  # the pool reaps its finished workers in the background
+    while [p for p in psutil.Process().children() if p.pid not in before] and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert [p.pid for p in psutil.Process().children() if p.pid not in before] == []  # none running, no zombie
 
 

@@ -24,11 +24,11 @@ is ignored — see docs/engine.md.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
 from journeylab.engine.clock import LocalClock
+from journeylab.engine.draws import split_draw, stable_hash, user_key
 from journeylab.engine.state import Control, Enrollment, UserState
 from journeylab.engine.types import (
     Action,
@@ -131,12 +131,6 @@ def as_epoch(value: Any) -> int | None:
         except (TypeError, ValueError):
             return None
     return None
-
-
-def unit_draw(*parts: object) -> float:
-    """A deterministic uniform number in [0, 1) from the given parts (stable across runs)."""
-    h = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(h, "big") / 2**64
 
 
 class Engine:
@@ -257,6 +251,8 @@ class Engine:
             for f in ("window", "within", "duration")
             if isinstance(getattr(n, f, None), dt.timedelta)
         }
+        self._hash = stable_hash(self.id)
+        self._node_hash = {n.id: stable_hash(n.id) for n in journey.nodes}
         self._content_cache: dict[str, bool] = {
             n.id: any("{{" in v for v in n.content.values()) for n in journey.nodes if isinstance(n, Engagement)
         }
@@ -872,7 +868,7 @@ class Engine:
         out.append(ProfileChanged(st.user_id, t, self.id, node.id, node.property, new))
 
     def _split(self, st: UserState, e: Enrollment, node: Split) -> str:
-        u = unit_draw(self.seed, self.id, st.user_id, e.n, node.id, e.visit) * 100.0
+        u = split_draw(self.seed, self._hash, user_key(st.user_id), e.n, self._node_hash[node.id], e.visit) * 100.0
         acc = 0.0
         for b in node.branches:
             acc += b.percent
@@ -910,7 +906,8 @@ class Engine:
             return self._discard(st, e, node, t, "limit", out)
         mid = f"{self.id}:{e.version}:{st.user_id}:{e.n}:{node.id}:{e.visit}"
         out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "sent", "", ch)))
-        out.append(_new(Send, (mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile))))
+        out.append(_new(Send, (mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile), e.n,
+                               e.visit)))
         if node.id in self.watched:
             out.append(NodePassed(st.user_id, t, self.id, node.id, "sent"))
         if self.settings.limits:

@@ -174,7 +174,8 @@ DISCARD_REASONS: tuple[str, ...] = ("unreachable", "dnd", "frequency", "limit")
 
 
 class Send(NamedTuple):
-    """Send a message. ``id`` is deterministic: journey, version, user, enrollment, node, visit."""
+    """Send a message. ``id`` is deterministic: journey, version, user, enrollment ``n``, node,
+    ``visit`` (the last two also given as numbers, for the message's random draws)."""
 
     id: str
     journey: str
@@ -184,6 +185,8 @@ class Send(NamedTuple):
     channel: str
     ts: int
     content: dict[str, str]
+    n: int = 0
+    visit: int = 0
 
 
 class ProfileChanged(NamedTuple):

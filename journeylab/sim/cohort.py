@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from journeylab.errors import CohortError
@@ -58,6 +59,10 @@ def _isin(values: pd.Series, universe: pd.Series) -> pd.Series:
         return values.isin(set(universe))
 
 
+def _is_aware(col: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(col) and getattr(col.dt, "tz", None) is not None
+
+
 def _as_utc(col: pd.Series, where: str, timezone: str | None) -> pd.Series:
     s = col
     if not pd.api.types.is_datetime64_any_dtype(s):
@@ -86,6 +91,9 @@ class Cohort:
     * ``events``: ``user_id``, ``ts`` (timezone-aware; naive only with ``timezone=``),
       ``event`` and property columns; optional ``event_id`` (must be unique: checked here with
       ``check_ids=True``, and always by the simulator over the events a journey acts on).
+    * ``events_of``: event names to keep (the simulator passes the names its journeys can act
+      on): every other row is dropped before any check or copy, which on a real event log is
+      most of it; ``span`` then keeps the first and last instants of the whole table.
 
     Events are sorted by time (stable: rows at one instant keep their input order);
     ``sort=False`` keeps the given row order, for callers that order events themselves (the
@@ -102,6 +110,7 @@ class Cohort:
         name: str = "cohort",
         check_ids: bool = False,
         sort: bool = True,
+        events_of: Any = None,
     ) -> None:
         p = read_table(profiles, "profiles")
         e = read_table(events, "events")
@@ -110,6 +119,23 @@ class Cohort:
         for c in _CORE:
             if c not in e.columns:
                 raise CohortError(f"missing column {c!r} (needs {', '.join(_CORE)})", "events")
+        #: the first and last event instants of the whole events table (before ``events_of``)
+        self.span: tuple[Any, Any] | None = None
+        if events_of is not None:  # keep only the events that can matter, before checking anything
+            if len(e):
+                ts_all = _as_utc(e["ts"], "events.ts", timezone) if not _is_aware(e["ts"]) else e["ts"]
+                self.span = (ts_all.min(), ts_all.max())
+            keep = _isin(e["event"].astype(str), pd.Series(sorted(events_of), dtype=object)).to_numpy()
+            rows = np.flatnonzero(keep)
+            e = e.iloc[rows]
+        else:
+            rows = None
+        #: each kept event's row in the caller's events table (``None``: every row, in order)
+        self.event_rows: np.ndarray | None = rows
+
+        def row(i: int) -> int:  # the caller's row number of position i (errors name it)
+            return int(rows[i]) if rows is not None else i
+
         p = p.copy(deep=False)  # copy-on-write: the caller's frame is never touched
         p["user_id"] = p["user_id"].astype(str)
         dup = p["user_id"].duplicated()
@@ -121,13 +147,13 @@ class Cohort:
         e["event"] = e["event"].astype(str)
         if e["ts"].isna().any():
             i = int(e["ts"].isna().to_numpy().nonzero()[0][0])
-            raise CohortError("missing timestamp", f"events[{i}].ts")
+            raise CohortError("missing timestamp", f"events[{row(i)}].ts")
         e["ts"] = _as_utc(e["ts"], "events.ts", timezone)
         if check_ids and "event_id" in e.columns and not e["event_id"].is_unique:
             d = e["event_id"].duplicated()
             if d.any():
                 i = int(d.to_numpy().nonzero()[0][0])
-                raise CohortError(f"event_id {e['event_id'].iloc[i]!r} appears twice", f"events[{i}].event_id")
+                raise CohortError(f"event_id {e['event_id'].iloc[i]!r} appears twice", f"events[{row(i)}].event_id")
         known = _isin(e["user_id"], p["user_id"])
         if not known.all():
             if unknown_users == "error":
@@ -136,28 +162,34 @@ class Cohort:
                 raise CohortError(
                     f"user {e['user_id'].iloc[i]!r} is not in profiles ({n} event rows of unknown users); "
                     "pass unknown_users='add' to give them empty profiles or 'drop' to skip their events",
-                    f"events[{i}].user_id",
+                    f"events[{row(i)}].user_id",
                 )
             if unknown_users == "drop":
                 e = e[known]
+                if self.event_rows is not None:
+                    self.event_rows = self.event_rows[known.to_numpy()]
+                    rows = self.event_rows
             elif unknown_users == "add":
                 extra = pd.DataFrame({"user_id": pd.unique(e.loc[~known, "user_id"])})
                 p = pd.concat([p, extra], ignore_index=True)
             else:
                 raise CohortError("unknown_users must be 'error', 'add' or 'drop'", "unknown_users")
         if sort and not e["ts"].is_monotonic_increasing:
-            e = e.sort_values("ts", kind="stable")
+            order = np.argsort(e["ts"].to_numpy(), kind="stable")
+            e = e.iloc[order]
+            if self.event_rows is not None:
+                self.event_rows = self.event_rows[order]
         self.profiles: pd.DataFrame = p.reset_index(drop=True)
         self.events: pd.DataFrame = e.reset_index(drop=True)
         self.name = name
 
     @classmethod
-    def from_dataset(cls, name: str) -> Cohort:
+    def from_dataset(cls, name: str, *, events_of: Any = None) -> Cohort:
         """A bundled dataset (see ``journeylab.datasets.names()``)."""
         from journeylab.datasets import load
 
         ds = load(name)
-        return cls(ds.profiles, ds.events, name=name)
+        return cls(ds.profiles, ds.events, name=name, events_of=events_of)
 
     @property
     def n_users(self) -> int:
