@@ -43,8 +43,9 @@ class Executed:
     name: str
     path: Path | None = None
     seconds: float = 0.0
-    failed: list[int] = field(default_factory=list)  # code cells (nbval numbering) that failed
+    failed: list[int] = field(default_factory=list)  # code cells (nbval numbering) that did not run
     by: str = "nbval"
+    differ: list[int] = field(default_factory=list)  # cells that ran but show other outputs than stored
 
 
 @dataclass
@@ -54,6 +55,7 @@ class _Run:
     started: float
     outputs: dict[int, list] = field(default_factory=dict)
     failed: list[int] = field(default_factory=list)
+    differ: list[int] = field(default_factory=list)
 
 
 _EXECUTED = pytest.StashKey[dict[str, Executed]]()
@@ -116,7 +118,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         return
     run.outputs[item.cell_num] = list(item.test_outputs or [])  # type: ignore[attr-defined]
     if outcome.get_result().failed:
-        run.failed.append(item.cell_num)  # type: ignore[attr-defined]
+        # a cell that ran to the end but shows another output than the stored one leaves a
+        # complete executed notebook; one that raised (or timed out) does not
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if exc is not None and str(exc) == "Cell outputs differ":
+            run.differ.append(item.cell_num)  # type: ignore[attr-defined]
+        else:
+            run.failed.append(item.cell_num)  # type: ignore[attr-defined]
 
 
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
@@ -142,7 +150,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         n += 1
     path = _out_dir(item.config) / f"{name}.ipynb"
     nbformat.write(nb, path)
-    item.config.stash[_EXECUTED][name] = Executed(name, path, time.perf_counter() - run.started, run.failed)
+    item.config.stash[_EXECUTED][name] = Executed(name, path, time.perf_counter() - run.started, run.failed,
+                                                  differ=run.differ)
 
 
 def _execute_with_nbclient(name: str, out: Path, workdir: Path) -> Executed:
@@ -192,5 +201,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  #
         e = done[name]
         total += e.seconds
         state = "ok" if not e.failed else f"FAILED (cells {e.failed})"
+        if e.differ:
+            state += f", outputs differ from the stored ones in cells {e.differ}"
         tr.write_line(f"{name:36} {e.seconds:6.1f} s  {e.by:8} {state}")
     tr.write_line(f"{'executed notebooks':36} {total:6.1f} s  in {_out_dir(config)}")

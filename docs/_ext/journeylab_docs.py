@@ -122,8 +122,8 @@ def _test_page(module: str) -> str:
     lines = source.splitlines()
     doc = ast.get_docstring(tree) or ""
     parts = [f"# tests/{module}.py\n", f"{doc}\n" if doc else "",
-             f"The tests of `tests/{module}.py` that pages of this site point to are below with their "
-             "source; run one with `python -m pytest tests/" + module + ".py -k NAME`.\n"]
+             f"Every test of `tests/{module}.py` with its source; run one with "
+             f"`python -m pytest tests/{module}.py -k NAME`.\n"]
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
             start = min([d.lineno for d in node.decorator_list] + [node.lineno]) - 1
