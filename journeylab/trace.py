@@ -5,18 +5,18 @@ backend — hands its trace to :func:`trace_frame` (columns) or :func:`records_t
 (engine :class:`~journeylab.engine.TraceRecord` values), so a trace looks the same whoever
 made it:
 
-=========  ====================================  =============================================
-column     dtype                                 why
-=========  ====================================  =============================================
-user_id    ``str`` (pandas' string dtype)        many distinct values: a category would not pay
-ts         ``datetime64[ns, UTC]``               instants are UTC; local time is derived
-journey    ``category`` (sorted categories)      few distinct values: 1–4 bytes a row
+=========  ======================================  =============================================
+column     dtype                                   why
+=========  ======================================  =============================================
+user_id    ``str`` (pandas' string dtype)          many distinct values: a category would not pay
+ts         ``datetime64[ns, UTC]``                 instants are UTC; local time is derived
+journey    ``category`` (sorted categories)        few distinct values: 1–4 bytes a row
 version    ``int64``
 node       ``category``
-event      ``category`` over :data:`TRACE_EVENTS` always the same categories, in the documented order
+event      ``category`` over :data:`TRACE_EVENTS`  always the same categories, in the documented order
 port       ``category``
 detail     ``category``
-=========  ====================================  =============================================
+=========  ======================================  =============================================
 
 >>> from journeylab.engine import TraceRecord
 >>> t = records_to_frame([TraceRecord("ana", 0, "promo", 1, "buy", "entered", "", "entry")])
