@@ -147,6 +147,7 @@ class BatchEngine:
         created: int,
         responder: Responder | None = None,
         lift: dict[int, tuple[str, dict[str, Any]]] | None = None,
+        truthy: dict[str, np.ndarray] | None = None,
     ) -> None:
         reason = unsupported([journey])
         if reason:
@@ -160,6 +161,8 @@ class BatchEngine:
         self.user_ids = user_ids
         self.U = U = len(user_ids)
         self.profile = profile
+        self.truthy = dict(truthy or {})  # per profile column: set and true, if the driver knows it
+        self._truthy_cache: dict[str, np.ndarray] = {}
         self.ev = events
         self.responder = responder
         self.lift = lift or {}
@@ -809,6 +812,17 @@ class BatchEngine:
             col = self.profile[prop] = np.full(self.U, None, dtype=object)
         return col
 
+    def _truthy(self, prop: str, u: np.ndarray) -> np.ndarray:
+        """Whether each user's ``prop`` is set and true (reachability), from a per-column table
+        computed once (a Profile Update of the column drops it)."""
+        table = self._truthy_cache.get(prop)
+        if table is None:
+            given = self.truthy.get(prop)
+            col = self._column(prop)
+            table = given if given is not None else np.fromiter(map(_truthy, col.tolist()), dtype=bool, count=self.U)
+            self._truthy_cache[prop] = table
+        return table[u]
+
     def _profile_ok(self, u: np.ndarray, filters: Sequence[Any]) -> np.ndarray:
         ok = np.ones(len(u), dtype=bool)
         for f in filters:
@@ -839,6 +853,8 @@ class BatchEngine:
 
     def _update_profile(self, u: np.ndarray, t: np.ndarray, nd: int, node: ProfileUpdate) -> None:
         col = self._column(node.property)
+        self._truthy_cache.pop(node.property, None)
+        self.truthy.pop(node.property, None)
         details = np.empty(len(u), dtype=np.int64)
         op, val = node.op, node.value
         for i, (x, tx) in enumerate(zip(u.tolist(), t.tolist(), strict=True)):
@@ -867,8 +883,7 @@ class BatchEngine:
         reach = NODE_KINDS[self.kinds[nd]].reachability
         ok = np.ones(len(u), dtype=bool)
         if reach is not None:
-            vals = self._column(reach)[u]
-            ok = np.fromiter((_truthy(v) for v in vals.tolist()), dtype=bool, count=len(u))
+            ok = self._truthy(reach, u)
             if (~ok).any():
                 out[~ok] = self._discard(u[~ok], t[~ok], nd, "unreachable")
         w = np.flatnonzero(ok)
@@ -1022,7 +1037,11 @@ class BatchEngine:
         order = np.lexsort((cseq, cts, cu))
         self.r_user, self.r_ts, self.r_seq, self.r_kind, self.r_msg = (cu[order], cts[order], cseq[order], ck[order],
                                                                         cm[order])
-        self.r_ptr = np.searchsorted(self.r_user, np.arange(self.U), "left")
+        # each present user's pointer at their first response (an absent user's old pointer can
+        # only land on another user's entry, which _next_response does not take for theirs)
+        ru_sorted = self.r_user
+        first = np.flatnonzero(np.r_[True, ru_sorted[1:] != ru_sorted[:-1]]) if len(ru_sorted) else ru_sorted
+        self.r_ptr[ru_sorted[first]] = first
 
     def _on_response(self, u: np.ndarray, t: np.ndarray) -> None:
         # each user's head response (the queue may have been rebuilt since it was chosen)

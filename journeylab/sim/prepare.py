@@ -192,7 +192,7 @@ def _encode(values: pd.Series, rows: np.ndarray | None = None) -> tuple[np.ndarr
     (a categorical column gives its own codes: nothing is hashed)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy().astype(np.int64)
-        labels = pa.array([str(c) for c in values.cat.categories], type=pa.string())
+        labels = _arrow_strings(pd.Series(values.cat.categories)).cast(pa.string())
         return (codes if rows is None else codes[rows]), labels
     a = _arrow_strings(values)
     if rows is not None:
