@@ -92,7 +92,7 @@ class ParquetCohort:
             return t
 
         pcols = None if profile_columns is None else ["user_id", *profile_columns]
-        profiles = to_frame(load("profiles.parquet", pcols, ["user_id"]))
+        profiles = to_frame(load("profiles.parquet", pcols, []))
         ecols = None if columns is None else ["user_id", "ts", "event", *columns]
         ev_names = pq.ParquetFile(base / "events.parquet").schema_arrow.names
         coded = [c for c in ("user_id", "event", *(columns or ())) if c in ev_names and c not in ("ts", "event_id")]
@@ -134,6 +134,16 @@ class ParquetCohort:
             mm = pc.min_max(f.read(columns=["ts"]).column("ts")).as_py()
             lo, hi = mm["min"], mm["max"]
         return pd.Timestamp(lo).tz_convert("UTC"), pd.Timestamp(hi).tz_convert("UTC")
+
+    def unique_event_ids(self) -> bool:
+        """True when ``events.parquet`` says its writer made the ``event_id`` values distinct
+        (:func:`~journeylab.datasets.write_cohort` does): they need not be read to be checked."""
+        import pyarrow.parquet as pq
+
+        from journeylab.datasets._cohort import UNIQUE_KEY
+
+        meta = pq.read_schema(Path(self.path) / "events.parquet").metadata or {}
+        return b"event_id" in meta.get(UNIQUE_KEY, b"").split(b",")
 
     def n_users(self) -> int:
         import pyarrow.parquet as pq
