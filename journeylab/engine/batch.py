@@ -147,7 +147,7 @@ class BatchEngine:
         created: int,
         responder: Responder | None = None,
         lift: dict[int, tuple[str, dict[str, Any]]] | None = None,
-        truthy: dict[str, np.ndarray] | None = None,
+        user_keys: np.ndarray | None = None,
     ) -> None:
         reason = unsupported([journey])
         if reason:
@@ -161,7 +161,6 @@ class BatchEngine:
         self.user_ids = user_ids
         self.U = U = len(user_ids)
         self.profile = profile
-        self.truthy = dict(truthy or {})  # per profile column: set and true, if the driver knows it
         self._truthy_cache: dict[str, np.ndarray] = {}
         self.ev = events
         self.responder = responder
@@ -172,7 +171,8 @@ class BatchEngine:
         self.end = int(s.end.timestamp()) if s.end else None
         self.reentry = s.reentry
         self._jhash = stable_hash(journey.id)
-        self.ukey = user_key_array(user_ids)  # each user's key for random draws
+        # each user's key for random draws (the driver may have them: they depend on the id only)
+        self.ukey = user_key_array(user_ids) if user_keys is None else user_keys
 
         # ---- nodes, ports, connectors
         self.nodes = list(journey.nodes)
@@ -814,9 +814,7 @@ class BatchEngine:
         computed once (a Profile Update of the column drops it)."""
         table = self._truthy_cache.get(prop)
         if table is None:
-            given = self.truthy.get(prop)
-            col = self._column(prop)
-            table = given if given is not None else _truthy_table(col)
+            table = _truthy_table(self._column(prop))
             self._truthy_cache[prop] = table
         return table[u]
 
@@ -851,7 +849,6 @@ class BatchEngine:
     def _update_profile(self, u: np.ndarray, t: np.ndarray, nd: int, node: ProfileUpdate) -> None:
         col = self._column(node.property)
         self._truthy_cache.pop(node.property, None)
-        self.truthy.pop(node.property, None)
         details = np.empty(len(u), dtype=np.int64)
         op, val = node.op, node.value
         for i, (x, tx) in enumerate(zip(u.tolist(), t.tolist(), strict=True)):
