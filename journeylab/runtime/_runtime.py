@@ -184,7 +184,9 @@ class _Unit:
                     continue
                 d = _dec.decode(text)
                 d["profile"] = profile
-                states[jid] = UserState.from_dict(d)
+                st = UserState.from_dict(d)
+                st.profile = profile  # one profile shared by the user's journeys (from_dict copies it)
+                states[jid] = st
                 texts[jid] = text.encode() if isinstance(text, str) else text
             for jid in js.ids:
                 if jid not in states:
