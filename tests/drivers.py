@@ -110,6 +110,7 @@ class Scenario:
     behaviour: BehaviourModel | None = None
     created: int | None = None
     shards: int = 2
+    runtime_batch: int = 500  # inputs per runtime transaction (1: one unit per input, as ingest() does)
 
     @property
     def user_clock_start(self) -> int:
@@ -259,19 +260,20 @@ def run_runtime(scn: Scenario, responses: pd.DataFrame | None, db_url: str = "sq
                  custom_lists=scn.custom_lists or None, autopublish=False)
     try:
         i = _split(inputs, scn.start, 0)
-        rt.replay(inputs[:i])
+        batch = scn.runtime_batch
+        rt.replay(inputs[:i], batch=batch)
         rt.advance_to(scn.start - 1)
         rt.clock.advance_to(scn.start)
         for d in defs:
             rt.publish(d.id)
         for t, jid, status in scn.ops():
             j = _split(inputs, t, i)
-            rt.replay(inputs[i:j])
+            rt.replay(inputs[i:j], batch=batch)
             rt.advance_to(t - 1)
             rt.clock.advance_to(t)  # the change happens at t; timers due at t run after it
             {"paused": rt.pause, "running": rt.resume, "stopped": rt.stop}[status](jid)
             i = j
-        rt.replay(inputs[i:], until=scn.end - 1)
+        rt.replay(inputs[i:], until=scn.end - 1, batch=batch)
         out = rt.outbox.rows()
         sends = [(m["id"], m["journey"], int(m["version"]), m["user_id"], m["node"], m["channel"], int(m["ts"])) for m in out]
         contents = {m["id"]: _payload(m)["content"] for m in out}
@@ -399,10 +401,13 @@ class ExampleRun:
         return self._profiles[user]
 
 
-def run_example(driver: str, journeys: Sequence[JourneyDef | Any], inputs: Sequence[Input], **kw: Any) -> ExampleRun:
-    """One worked example through ``driver`` (see :func:`scripted_scenario`)."""
+def run_example(driver: str, journeys: Sequence[JourneyDef | Any], inputs: Sequence[Input], *, runtime_batch: int = 1,
+                **kw: Any) -> ExampleRun:
+    """One worked example through ``driver`` (see :func:`scripted_scenario`); the runtime
+    takes one input per transaction, as :meth:`Runtime.ingest` does."""
     defs = [getattr(j, "definition", j) for j in journeys]
     scn, responses = scripted_scenario(defs, inputs, **kw)
+    scn.runtime_batch = runtime_batch
     return ExampleRun(run(scn, driver, responses))
 
 
