@@ -27,8 +27,8 @@ class SimulationResult:
     * ``journey_stats``: entered, active, exits by reason, conversions per goal, rate, time to goal.
     * ``waiting_over_time``, ``messages_per_day``, ``waiting_users``, ``edge_flows``.
     * ``sends`` and ``responses``: the messages, and the simulated responses to them
-      (``viewed``/``clicked`` feedback and goal-lift ``event`` rows, with ``seq`` giving the
-      order at one instant) — replayable through the production runtime.
+      (``viewed``/``clicked`` feedback and goal-lift ``event`` rows with their ``props``, with
+      ``seq`` giving the order at one instant) — replayable through the production runtime.
     * ``timings``: where the wall time went, in seconds (``cohort_s``: reading and checking
       the cohort, ``prepare_s``, ``run_s``, ``results_s``) and the ``workers`` used; a
       sharded run gives each shard's seconds and peak memory instead.
@@ -52,7 +52,7 @@ class SimulationResult:
         sends = pd.DataFrame(rows, columns=["message_id", "journey", "version", "user_id", "node", "channel", "ts"])
         sends["ts"] = pd.to_datetime(sends["ts"], unit="s", utc=True)
         rows = sorted((t for c in run.chunks for t in c["responses"]), key=itemgetter(1, 0, 2))
-        resp = pd.DataFrame(rows, columns=["user_id", "ts", "seq", "kind", "message_id", "event"])
+        resp = pd.DataFrame(rows, columns=["user_id", "ts", "seq", "kind", "message_id", "event", "props"])
         resp["ts"] = pd.to_datetime(resp["ts"], unit="s", utc=True)
         return cls(
             trace=run.trace_frame(),

@@ -231,7 +231,7 @@ class _Run:
         self.send_rows: list[tuple[Any, ...]] = []
         self.row_runs: list[int] = []  # flat (user code, row count) pairs, in emission order
         self.sends: list[Send] = []
-        self.responses: list[tuple[str, int, int, str, str, str]] = []
+        self.responses: list[tuple[str, int, int, str, str, str, dict[str, Any] | None]] = []
         self.pending: dict[int, list[tuple[int, int, Any]]] = {}
         self._seq = 0
         self._useq: dict[int, int] = {}
@@ -573,9 +573,9 @@ class _Run:
         heapq.heappush(self.pending.setdefault(u, []), (inp.ts, self._seq, inp))
         n = self._useq[u] = self._useq.get(u, 0) + 1  # the user's own count: shard-independent
         if type(inp) is Feedback:
-            self.responses.append((inp.user_id, inp.ts, n, inp.kind, inp.message_id, ""))
+            self.responses.append((inp.user_id, inp.ts, n, inp.kind, inp.message_id, "", None))
         else:
-            self.responses.append((inp.user_id, inp.ts, n, "event", "", inp.name))
+            self.responses.append((inp.user_id, inp.ts, n, "event", "", inp.name, dict(inp.props) or None))
 
     # ------------------------------------------------------------------ output
     def _flush(self) -> None:
