@@ -46,7 +46,7 @@ SIMULATORS: tuple[str, ...] = ("simulate", "simulate-2", "sharded")
 
 Row = tuple[str, int, str, int, str, str, str, str]
 SendRow = tuple[str, str, int, str, str, str, int]  # message id, journey, version, user, node, channel, ts
-RESPONSE_COLUMNS = ["user_id", "ts", "seq", "kind", "message_id", "event"]
+RESPONSE_COLUMNS = ["user_id", "ts", "seq", "kind", "message_id", "event", "props"]
 
 
 def _install_scripted_responses() -> None:
@@ -205,7 +205,7 @@ def run_simulator(scn: Scenario, driver: str) -> Outcome:
     res = simulate(list(scn.journeys), cohort, _ts(scn.start), _ts(scn.end), seed=scn.seed,
                    behaviour=scn.behaviour or BehaviourModel.silent(), lifecycle=lifecycle or None,
                    custom_lists=scn.custom_lists or None, **kw)
-    responses = res.responses[RESPONSE_COLUMNS] if len(res.responses) else pd.DataFrame(columns=RESPONSE_COLUMNS)
+    responses = res.responses if len(res.responses) else pd.DataFrame(columns=RESPONSE_COLUMNS)
     return Outcome(driver, rows_of(res.trace), _canonical_sends(_sends_of(res.sends)), None,
                    responses.reset_index(drop=True))
 
@@ -350,7 +350,7 @@ def scripted_scenario(journeys: Sequence[JourneyDef], inputs: Sequence[Input], *
     resp_rows = []
     for k, f in enumerate(sorted(feedback, key=lambda f: f.ts)):
         script.setdefault(f.message_id, []).append((f.ts, f.kind))
-        resp_rows.append((f.user_id, _ts(f.ts), k + 1, f.kind, f.message_id, ""))
+        resp_rows.append((f.user_id, _ts(f.ts), k + 1, f.kind, f.message_id, "", None))
     scn = Scenario(
         journeys=list(journeys), profiles={u: dict(p) for u, p in (profiles or {}).items()}, events=events_frame(events),
         start=start, end=until + 1, seed=seed, lifecycle=lifecycle, custom_lists=custom_lists or {},
@@ -418,5 +418,5 @@ def scenario_of(case: Any, shards: int = 2) -> Scenario:
     return Scenario(
         journeys=list(case.journeys), profiles=case.profile_dicts(), events=case.events, start=case.start, end=case.end,
         seed=case.seed, lifecycle={k: list(v) for k, v in case.lifecycle.items()}, custom_lists=case.custom_lists,
-        behaviour=case.behaviour, shards=shards,
+        behaviour=case.behaviour, shards=shards, runtime_batch=case.runtime_batch,
     )
