@@ -26,10 +26,10 @@ from collections.abc import Sequence
 import pandas as pd
 import pytest
 from drivers import DRIVERS, Outcome, Row, inputs_of, run, scenario_of
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from runtime_helpers import _slow_only_when_asked  # noqa: F401 - fixture
-from strategies import KNOWN_BUGS, Batch, Case, batches, cases, merge
+from strategies import KNOWN_BUGS, TIMEZONES, Batch, Case, batches, merge
 
 from journeylab.engine import Event, TraceRecord
 from journeylab.engine.multi import JourneySet
@@ -38,6 +38,8 @@ from journeylab.runtime._inputs import normalize
 
 #: journeys checked per driver in this process (the long run prints them)
 CHECKED: Counter[str] = Counter()
+#: what the checked cases exercised (see ``features``)
+COVERED: set[str] = set()
 
 PER_CASE = ("reference", "simulate", "simulate-2", "runtime")
 CONTEXT = 4  # rows shown before and after the first difference
@@ -60,16 +62,17 @@ def _fmt_row(r: Row | None) -> str:
     return f"{r[0]} {ts} {r[2]} v{r[3]} {r[4]} {r[5]} {r[6]!r} {r[7]!r}"
 
 
-def _side_by_side(name: str, ref: Sequence[Row], got: Sequence[Row], i: int) -> list[str]:
-    out = [f"--- {name} vs reference: first difference at row {i} (reference has {len(ref)} rows, {name} {len(got)})"]
+def _side_by_side(name: str, ref: Sequence[Row], got: Sequence[Row], i: int, base: str = "reference") -> list[str]:
+    out = [f"--- {name} vs {base}: first difference at row {i} ({base} has {len(ref)} rows, {name} {len(got)})"]
     for k in range(max(0, i - CONTEXT), min(max(len(ref), len(got)), i + CONTEXT + 1)):
         a = ref[k] if k < len(ref) else None
         b = got[k] if k < len(got) else None
         if a == b:
             out.append(f"  {k:>5}   {_fmt_row(a)}")
         else:
-            out.append(f"  {k:>5} ! reference: {_fmt_row(a)}")
-            out.append(f"        ! {name + ':':<10} {_fmt_row(b)}")
+            width = max(len(base), len(name)) + 1
+            out.append(f"  {k:>5} ! {base + ':':<{width}} {_fmt_row(a)}")
+            out.append(f"        ! {name + ':':<{width}} {_fmt_row(b)}")
     return out
 
 
@@ -177,14 +180,28 @@ def _same_responses(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 
 def _run_case(case: Case, drivers: Sequence[str]) -> dict[str, Outcome]:
     scn = scenario_of(case)
-    sim = run(scn, "simulate")
-    out = {"reference": run(scn, "reference", sim.responses)}
+    sim = _guarded(case, "simulate", lambda: run(scn, "simulate"))
+    out = {"reference": _guarded(case, "reference", lambda: run(scn, "reference", sim.responses))}
     for d in drivers:
         if d == "simulate":
             out[d] = sim
         elif d != "reference":
-            out[d] = run(scn, d, sim.responses)
+            out[d] = _guarded(case, d, lambda d=d: run(scn, d, sim.responses))
     return out
+
+
+def _guarded(case: Case, driver: str, fn):  # noqa: ANN001, ANN202 - a thunk and its result
+    """Run one driver; an exception becomes a report that says which driver and which case."""
+    try:
+        return fn()
+    except Exception as e:  # noqa: BLE001 - every failure of a driver is a finding (an engine assert too)
+        import re
+        import traceback
+
+        m = re.search(r"user '([^']+)'", str(e))
+        where = "".join(traceback.format_exception(e)[-4:])
+        raise AssertionError("\n".join([f"{driver} raised {type(e).__name__}: {e}", where]
+                                        + describe(case, m.group(1) if m else None, None))) from e
 
 
 def check_spec_invariants(case: Case, rows: Sequence[Row]) -> None:
@@ -282,6 +299,7 @@ def check_batch(batch: Batch, per_case: Sequence[str] = PER_CASE, sharded: bool 
         for d in outs:
             CHECKED[d] += case.n_journeys
         CHECKED["rows"] += len(outs["reference"].rows)
+        COVERED.update(features(case))
     if not sharded:
         return
     merged = merge(batch.cases)
@@ -299,7 +317,7 @@ def check_batch(batch: Batch, per_case: Sequence[str] = PER_CASE, sharded: bool 
 # --------------------------------------------------------------------------- the default run
 
 DEFAULT = settings(
-    max_examples=int(os.environ.get("JOURNEYLAB_DIFF_EXAMPLES", "30")),
+    max_examples=int(os.environ.get("JOURNEYLAB_DIFF_EXAMPLES", "16")),
     derandomize=True,
     database=None,
     deadline=None,
@@ -316,15 +334,18 @@ def test_every_driver_gives_the_reference_trace():
     t0 = time.perf_counter()
 
     @DEFAULT
-    @given(batch=batches(min_size=3, max_size=6))
+    @given(batch=batches(min_size=6, max_size=8))
     def every_driver(batch):
         check_batch(batch)
 
+    COVERED.clear()
     every_driver()
     done = {d: CHECKED[d] - before[d] for d in DRIVERS}
     print(f"\ndifferential default run: {json.dumps(done)} journeys per driver, "
           f"{CHECKED['rows'] - before['rows']} reference trace rows, {time.perf_counter() - t0:.0f} s")
     assert min(done.values()) >= MIN_JOURNEYS, done
+    # the run exercised every node kind, every setting and every shape of cohort
+    assert required_features() - COVERED == set(), f"never generated: {sorted(required_features() - COVERED)}"
 
 
 # --------------------------------------------------------------------------- order of journeys
@@ -337,87 +358,138 @@ def _per_journey(rows: Sequence[Row]) -> dict[str, list[Row]]:
     return out
 
 
-def check_shuffle(case: Case, order: Sequence[int], drivers: Sequence[str]) -> None:
-    shuffled = Case(**{**case.__dict__, "journeys": tuple(case.journeys[i] for i in order)})
-    a, b = _run_case(case, drivers), _run_case(shuffled, drivers)
-    for d in a:
-        pa, pb = _per_journey(a[d].rows), _per_journey(b[d].rows)
-        for jid in sorted(pa.keys() | pb.keys()):
-            ra, rb = pa.get(jid, []), pb.get(jid, [])
-            i = first_difference(ra, rb)
-            if i is not None:
-                lines = [f"{d}: journey {jid} depends on the list order {[j.id for j in case.journeys]} -> "
-                         f"{[shuffled.journeys[k].id for k in range(len(order))]}"]
-                lines += _side_by_side("shuffled", ra, rb, i)
-                user = (ra[i] if i < len(ra) else rb[i])[0]
-                raise AssertionError("\n".join(lines + describe(case, user, a["simulate"].responses)))
+def _order_report(driver: str, case: Case, shuffled: Case, a: Sequence[Row], b: Sequence[Row],
+                  responses: pd.DataFrame | None) -> None:
+    pa, pb = _per_journey(a), _per_journey(b)
+    for jid in sorted(pa.keys() | pb.keys()):
+        ra, rb = pa.get(jid, []), pb.get(jid, [])
+        i = first_difference(ra, rb)
+        if i is not None:
+            lines = [f"{driver}: journey {jid} depends on the list order {[j.id for j in case.journeys]} -> "
+                     f"{[j.id for j in shuffled.journeys]}"]
+            lines += _side_by_side("shuffled", ra, rb, i, base="listed")
+            user = (ra[i] if i < len(ra) else rb[i])[0]
+            raise AssertionError("\n".join(lines + describe(case, user, responses)))
 
 
-SHUFFLE = settings(DEFAULT, max_examples=int(os.environ.get("JOURNEYLAB_DIFF_SHUFFLES", "12")))
+def check_shuffle(batch: Batch, orders: Sequence[Sequence[int]], drivers: Sequence[str] = PER_CASE) -> None:
+    """Each case with its journeys listed in another order gives the same trace per journey,
+    through every driver (the sharded backend runs each ordering of the whole batch once)."""
+    shuffled = [Case(**{**c.__dict__, "journeys": tuple(c.journeys[i] for i in order)})
+                for c, order in zip(batch.cases, orders, strict=True)]
+    for case, other in zip(batch.cases, shuffled, strict=True):
+        a, b = _run_case(case, drivers), _run_case(other, drivers)
+        for d in a:
+            _order_report(d, case, other, a[d].rows, b[d].rows, a["simulate"].responses)
+        CHECKED["shuffled"] += case.n_journeys
+    wa = run(scenario_of(merge(batch.cases)), "sharded")
+    wb = run(scenario_of(merge(shuffled)), "sharded")
+    for case, other in zip(batch.cases, shuffled, strict=True):
+        _order_report("sharded", case, other, [r for r in wa.rows if r[0].startswith(case.ns)],
+                      [r for r in wb.rows if r[0].startswith(case.ns)], None)
+
+
+@st.composite
+def shuffled_batches(draw, *, triggers: bool) -> tuple[Batch, list[list[int]]]:
+    batch = draw(batches(min_size=3, max_size=5, min_journeys=2, max_journeys=3, triggers=triggers))
+    orders = []
+    for c in batch.cases:
+        order = draw(st.permutations(range(c.n_journeys)))
+        if order == list(range(c.n_journeys)):
+            order = order[1:] + order[:1]  # a different order every time
+        orders.append(order)
+    return batch, orders
+
+
+SHUFFLE = settings(DEFAULT, max_examples=int(os.environ.get("JOURNEYLAB_DIFF_SHUFFLES", "3")))
 
 
 @SHUFFLE
-@given(case=cases(min_journeys=2, max_journeys=3, triggers=False), data=st.data())
-def test_results_do_not_depend_on_the_order_journeys_are_listed(case, data):
-    order = data.draw(st.permutations(range(case.n_journeys)))
-    check_shuffle(case, order, ("reference", "simulate", "simulate-2", "runtime"))
+@given(shuffled_batches(triggers=False))
+def test_results_do_not_depend_on_the_order_journeys_are_listed(batch_orders):
+    check_shuffle(*batch_orders)
+
+
+def issue_21_batch() -> tuple[Batch, list[list[int]]]:
+    """Issue 21's case: J1 (UTC) Action ``Y`` -> SMS ``n0``; J2 starts with a Journey Trigger on
+    J1's ``n0`` -> Inaction ``n0`` (absent ``Y``, 1 h); one ``Y`` at 10:00. Listed ``[j1, j2]``,
+    J2 leaves ``n0`` by ``no`` at 10:00; listed ``[j2, j1]``, by ``yes`` at 11:00."""
+    from journeylab.model import Action, Journey, JourneyTrigger, Sms
+    from journeylab.sim import BehaviourModel
+
+    j1 = Journey("J1", id="k0_j1")
+    j1.add(Action(id="k0_j1_e0", event="k0_Y"))
+    j1.then("k0_j1_e0", "yes", Sms(id="k0_j1_n0"))
+    j2 = Journey("J2", id="k0_j2")
+    j2.add(JourneyTrigger(id="k0_j2_t0", journey="k0_j1", node="k0_j1_n0"))
+    j2.then("k0_j2_t0", "yes", Inaction(id="k0_j2_n0", absent="k0_Y", within=dt.timedelta(hours=1)))
+    start = int(pd.Timestamp("2026-03-02", tz="UTC").timestamp())
+    events = pd.DataFrame({"user_id": ["k0_u0"], "ts": pd.to_datetime([start + 10 * 3600], unit="s", utc=True),
+                           "event": ["k0_Y"]})
+    profiles = pd.DataFrame({"user_id": ["k0_u0"], "phone": ["+1"]}, dtype=object)
+    case = Case("k0_", (j1.definition, j2.definition), profiles, events, start, start + 86400, 0, {}, {},
+                BehaviourModel.silent())
+    return Batch((case,)), [[1, 0]]
 
 
 @pytest.mark.xfail(KNOWN_BUGS["trigger_entry_depends_on_list_order"], strict=False, reason="issue 21")
-@settings(SHUFFLE, phases=(Phase.explicit, Phase.generate))  # a known failure: report it, do not shrink it
-@given(case=cases(min_journeys=2, max_journeys=3, triggers=True), data=st.data())
-def test_journeys_joined_by_a_trigger_do_not_depend_on_the_list_order(case, data):
-    order = data.draw(st.permutations(range(case.n_journeys)))
-    check_shuffle(case, order, ("reference", "simulate", "simulate-2", "runtime"))
+@settings(SHUFFLE, phases=(Phase.explicit, Phase.generate))  # a known failure: report the first, do not shrink it
+@given(shuffled_batches(triggers=True))
+@example(issue_21_batch())
+def test_journeys_joined_by_a_trigger_do_not_depend_on_the_list_order(batch_orders):
+    check_shuffle(*batch_orders)
 
 
 # --------------------------------------------------------------------------- the strategies themselves
 
 
-def test_the_strategies_cover_every_node_kind_and_setting():
-    seen: Counter[str] = Counter()
+def features(case: Case) -> set[str]:
+    """What a case exercises: node kinds, settings, cohort shapes (the default run must cover all)."""
+    seen: set[str] = set()
+    for d in case.journeys:
+        s = d.settings
+        seen.update(f"kind:{kind_of(n)}" for n in d.nodes)
+        seen.update([f"tz:{s.timezone}", f"reentry:{s.reentry}", f"dnd:{s.dnd.mode if s.dnd else None}"])
+        seen.update(f"delay:{f}" for n in d.nodes if kind_of(n) == "delay"
+                    for f in ("duration", "at_time", "property") if getattr(n, f) is not None)
+        seen.update(f"update:{n.op}" for n in d.nodes if kind_of(n) == "profile_update")
+        seen.update(f"goal:{type(g).__name__}" for g in d.goals)
+        seen.update(f"limit:{lim.per}" for lim in s.limits)
+        seen.update(["journey_timeout"] if s.journey_timeout else [])
+        seen.update(["live_start"] if s.start else [])
+        seen.update(["live_end"] if s.end else [])
+        seen.update([f"schedule:{type(s.schedule).__name__}"] if s.schedule else [])
+        seen.add(f"minute:{s.hourly_offset_minutes % 15 == 0}")
+        seen.update(f"port:{c.port}" for c in d.connectors if c.port in ("viewed", "clicked", "not_sent", "timeout"))
+        seen.update("send_at" for n in d.nodes if getattr(n, "send_at", None) is not None)
+        seen.update("frequency" for n in d.nodes if getattr(n, "frequency", None))
+        seen.update("midnight_range" for r in (s.dnd.ranges if s.dnd else []) if r.end < r.start)
+        seen.update("odd_event_property" for n in d.nodes for f in getattr(n, "filters", ()) if not f.property.isidentifier())
+    if any(kind_of(n) == "journey_trigger" for d in case.journeys for n in d.nodes):
+        seen.add("trigger_pair")
+    seen.update(["lifecycle"] if case.lifecycle else [])
+    seen.update(["custom_lists"] if case.custom_lists else [])
+    seen.update(["unknown_user"] if set(case.events["user_id"]) - set(case.profiles["user_id"]) else [])
+    seen.update(["before_start"] if (case.events["ts"] < pd.Timestamp(case.start, unit="s", tz="UTC")).any() else [])
+    seen.update(["same_second_ties"] if case.events.duplicated(["user_id", "ts"]).any() else [])
+    seen.update(["event_ids"] if "event_id" in case.events.columns else [])
+    seen.add(f"runtime_batch:{case.runtime_batch}")
+    return seen
 
-    @settings(max_examples=150, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(batch=batches(min_size=1, max_size=2))
-    def collect(batch):
-        for case in batch.cases:
-            for d in case.journeys:
-                s = d.settings
-                seen.update(f"kind:{kind_of(n)}" for n in d.nodes)
-                seen.update([f"tz:{s.timezone}", f"reentry:{s.reentry}", f"dnd:{s.dnd.mode if s.dnd else None}"])
-                seen.update(f"delay:{f}" for n in d.nodes if kind_of(n) == "delay"
-                            for f in ("duration", "at_time", "property") if getattr(n, f) is not None)
-                seen.update(f"update:{n.op}" for n in d.nodes if kind_of(n) == "profile_update")
-                seen.update(f"goal:{type(g).__name__}" for g in d.goals)
-                seen.update(f"limit:{lim.per}" for lim in s.limits)
-                seen.update(["timeout"] if s.journey_timeout else [])
-                seen.update(["live_start"] if s.start else [])
-                seen.update(["live_end"] if s.end else [])
-                seen.update([f"schedule:{type(s.schedule).__name__}"] if s.schedule else [])
-                seen.update([f"minute:{s.hourly_offset_minutes % 15 == 0}"])
-                seen.update(c.port for c in d.connectors if c.port in ("viewed", "clicked", "not_sent", "timeout"))
-                seen.update("send_at" for n in d.nodes if getattr(n, "send_at", None) is not None)
-                seen.update("midnight_range" for r in (s.dnd.ranges if s.dnd else []) if r.end < r.start)
-            seen.update(["trigger_pair"] if any(kind_of(n) == "journey_trigger" for d in case.journeys for n in d.nodes) else [])
-            seen.update(["lifecycle"] if case.lifecycle else [])
-            seen.update(["custom_lists"] if case.custom_lists else [])
-            seen.update(["unknown_user"] if set(case.events["user_id"]) - set(case.profiles["user_id"]) else [])
-            seen.update(["before_start"] if (case.events["ts"] < pd.Timestamp(case.start, unit="s", tz="UTC")).any() else [])
-            seen.update(["same_second_ties"] if case.events.duplicated(["user_id", "ts"]).any() else [])
 
-    collect()
+def required_features() -> set[str]:
     want = {f"kind:{k}" for k in NODE_KINDS}
-    want |= {f"tz:{tz}" for tz in ("UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns", "America/New_York",
-                                   "Australia/Lord_Howe")}
+    want |= {f"tz:{tz}" for tz in TIMEZONES}
     want |= {"reentry:True", "reentry:False", "dnd:defer", "dnd:discard", "delay:duration", "delay:at_time",
              "delay:property", "goal:ActionGoal", "goal:PastBehaviorGoal", "limit:day", "limit:week", "limit:journey",
-             "timeout", "live_start", "live_end", "schedule:OneTime", "schedule:Dates", "schedule:Recurring",
-             "minute:True", "viewed", "clicked", "not_sent", "send_at", "midnight_range", "trigger_pair", "lifecycle",
-             "custom_lists", "unknown_user", "before_start", "same_second_ties"}
+             "journey_timeout", "live_start", "live_end", "schedule:OneTime", "schedule:Dates", "schedule:Recurring",
+             "minute:True", "port:viewed", "port:clicked", "port:not_sent", "port:timeout", "send_at", "frequency", "midnight_range",
+             "odd_event_property", "trigger_pair", "lifecycle", "custom_lists", "unknown_user", "before_start",
+             "same_second_ties", "event_ids", "runtime_batch:1", "runtime_batch:500"}
     want |= {f"update:{op}" for op in ("set", "add", "remove", "increment", "decrement")}
     if not KNOWN_BUGS["hourly_offset_any_minute"]:
         want.add("minute:False")
-    assert want - set(seen) == set(), f"never generated: {sorted(want - set(seen))}"
+    return want
 
 
 # --------------------------------------------------------------------------- the long run
