@@ -16,6 +16,8 @@ __all__ = [
     "LifecycleError",
     "EngineInvariantError",
     "CohortError",
+    "InvalidJourneyError",
+    "JourneyWarning",
     "MissingExtraError",
 ]
 
@@ -36,6 +38,25 @@ class JourneyDefinitionError(JourneyError, ValueError):
         self.message = message
         self.path = path
         super().__init__(f"{path}: {message}")
+
+
+class InvalidJourneyError(JourneyDefinitionError):
+    """A journey that validation refuses: raised by every driver before it runs anything.
+
+    ``reports`` maps each journey id to its :class:`~journeylab.validate.ValidationReport`;
+    the message lists every error with its path, and ``path`` is the first error's.
+    """
+
+    def __init__(self, message: str, path: str, reports: dict) -> None:
+        super().__init__(message, path)
+        self.reports = reports
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class JourneyWarning(UserWarning):
+    """Validation warnings of a journey that is run anyway (shown once per distinct warning)."""
 
 
 class CohortError(JourneyDefinitionError):

@@ -65,6 +65,30 @@ def plotlyjs_script() -> str:
     )
 
 
+def _plotly_notebook_renderer_embeds() -> bool:
+    """Whether Plotly's default renderer includes its (offline) ``notebook`` renderer; if so,
+    make sure it has put plotly.js in the notebook (it does that once, at its first use)."""
+    try:
+        import plotly.io as pio
+        from plotly.io._base_renderers import NotebookRenderer
+    except ImportError:  # pragma: no cover - plotly is a dependency
+        return False
+    names = str(pio.renderers.default or "").split("+")
+    ok = [n for n in names if n in pio.renderers and isinstance(pio.renderers[n], NotebookRenderer)
+          and not getattr(pio.renderers[n], "connected", False)]
+    if not ok:
+        return False
+    try:
+        from IPython import get_ipython
+
+        if get_ipython() is None:
+            return False
+        pio.renderers._activate_pending_renderers(cls=NotebookRenderer)
+    except Exception:  # noqa: BLE001 - no IPython display: embed our own copy
+        return False
+    return True
+
+
 def _slug(s: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]+", "-", s).strip("-") or "x"
 
@@ -102,7 +126,15 @@ def figure_div(fig: Any, div_id: str, *, height: int | None = None) -> str:
 # ----------------------------------------------------------------------------- tables
 
 
+def _is_num(v: Any) -> bool:
+    if hasattr(v, "item") and not isinstance(v, str):
+        v = v.item()
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def _fmt(v: Any, col: str = "") -> str:
+    if hasattr(v, "item") and not isinstance(v, str):  # numpy scalars as Python numbers
+        v = v.item()
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     if "rate" in col and isinstance(v, int | float):
@@ -134,9 +166,44 @@ def _table(df: pd.DataFrame, *, index: bool = True, cls: str = "jl-table", heade
     rows = []
     for idx, r in df.iterrows():
         cells = ([f'<th scope="row">{_esc(idx)}</th>'] if index else []) + [
-            f'<td class="{"num" if isinstance(r[c], int | float) else ""}">{_fmt(r[c], str(c))}</td>' for c in cols]
+            f'<td class="{"num" if _is_num(r[c]) else ""}">{_fmt(r[c], str(c))}</td>' for c in cols]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="{cls}"><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+#: column headers of the summary table (durations carry their unit in the cell: "5.3 h")
+SUMMARY_HEADERS = {
+    "entered": "entered", "active": "still inside", "conversions": "converted", "conversion_rate": "conversion rate",
+    "messages_sent": "messages sent", "exits_completed": "exits: completed", "exits_journey_timeout":
+    "exits: journey timeout", "exits_force_exit": "exits: force exit", "time_to_goal_median_min": "median time to goal",
+}
+
+
+def where_everyone_is(ns: pd.DataFrame, d: Any) -> pd.DataFrame:
+    """Per node: entered = still waiting + left by each port + exits straight from the node by
+    reason (goal, journey timeout, force exit, stopped); the last column checks it (0 everywhere).
+
+    >>> import pandas as pd
+    >>> from journeylab.examples import cart_abandonment
+    >>> ns = pd.DataFrame({"entered": [10], "waiting": [2], "left_next": [5], "exited_goal": [3]}, index=["wait"])
+    >>> where_everyone_is(ns, cart_abandonment().definition).iloc[0].tolist()
+    [10, 2, 5, 3, 0]
+    """
+    from journeylab.stats import EXIT_REASONS, conservation
+
+    ns = ns.reindex([n.id for n in d.nodes if n.id in ns.index])
+    ports = [c for c in ns.columns if c.startswith("left_") and ns[c].any()]
+    exits = [f"exited_{r}" for r in EXIT_REASONS if f"exited_{r}" in ns.columns and ns[f"exited_{r}"].any()]
+    out = pd.DataFrame({"entered": ns["entered"], "still waiting": ns["waiting"]})
+    for c in ports:
+        out[f"left by {c[5:]}"] = ns[c]
+    for c in exits:
+        out[f"exit: {c[7:].replace('_', ' ')}"] = ns[c]
+    out["unaccounted"] = conservation(ns)["unaccounted"]
+    labels = {n.id: (n.label or n.id) for n in d.nodes}
+    out.index = [labels.get(i, i) for i in out.index]
+    out.index.name = "node"
+    return out.astype("int64")
 
 
 def _ci_table(ci: pd.DataFrame) -> str:
@@ -298,17 +365,23 @@ def report_html(
     out: list[str] = [_kpis(result)]
     summary = _summary_frame(result)
     out.append(b.card("Summary", "One row per journey: enrollments, users still inside at the end, conversions and exits.",
-                      _table(summary), scroll=True))
+                      _table(summary, headers=SUMMARY_HEADERS), scroll=True))
     for d in result.journeys:
         multi = len(result.journeys) > 1
         if multi:
             out.append(f'<h2 class="jl-journey">{_esc(d.name or d.id)}</h2>')
         ns = result.node_stats_of(d.id)
         entered = int(ns["entered"].sum())
-        graph = C.journey_figure(d, ns, max_width=_GRAPH_WIDTH)
+        js = result.journey_stats_of(d.id)
+        conv = {g.name: int(js.get(f"conversions_{g.name}", 0)) for g in d.goals}
+        graph = C.journey_figure(d, ns, max_width=_GRAPH_WIDTH, conversions=conv)
         out.append(b.card("The journey", "Nodes left to right as on the canvas, with what happened at each node and "
                           "how many users took each connector (orange badge: users still waiting).",
                           b.div(graph, f"graph-{d.id}"), scroll=True))
+        if entered:
+            out.append(b.card("Where everyone is, node by node", "The users who entered each node add up: still "
+                              "waiting there, gone on by one of its ports, or out of the journey from it (by reason).",
+                              _table(where_everyone_is(ns, d)), scroll=True))
         if entered == 0:
             out.append(b.card("No entries", "", '<p class="jl-empty">No user entered this journey in the period.</p>'))
             continue
@@ -388,7 +461,7 @@ _NB_CSS = """
 .jl-result table.jl-table{border-collapse:collapse;font-size:12.5px;margin:4px 0 10px}
 .jl-result table.jl-table th,.jl-result table.jl-table td{padding:4px 9px;border-bottom:1px solid #e5e7eb;text-align:left;white-space:nowrap}
 .jl-result table.jl-table td.num{text-align:right;font-variant-numeric:tabular-nums}
-.jl-result table.jl-table thead th{color:#6b7280;font-weight:600}
+.jl-result table.jl-table thead th{color:#6b7280;font-weight:600;white-space:normal;vertical-align:bottom}
 .jl-result details{margin:6px 0}
 .jl-result summary{cursor:pointer;color:#374151;font-weight:600}
 .jl-result .jl-nojs{color:#9ca3af;font-style:italic}
@@ -408,8 +481,11 @@ def result_html(result: Any, *, include_plotlyjs: bool | str = "auto") -> str:
     global _embedded
     from journeylab import charts as C
 
-    embed = include_plotlyjs is True or (include_plotlyjs == "auto" and not _embedded)
-    if embed:
+    embed = include_plotlyjs is True
+    if include_plotlyjs == "auto" and not _embedded:
+        # plotly's own notebook renderer embeds plotly.js once per session: let it, so the
+        # notebook never carries two copies; without that renderer, embed ours once
+        embed = not _plotly_notebook_renderer_embeds()
         _embedded = True
     d = result.journey
     meta = " · ".join(f"{k.lower()}: {v}" for k, v in _meta(result)[1:4])
@@ -418,9 +494,11 @@ def result_html(result: Any, *, include_plotlyjs: bool | str = "auto") -> str:
     if embed:
         parts.append(plotlyjs_script())
     parts.append(f'<div class="jl-title">SimulationResult: {_esc(d.name or d.id)}</div><div class="jl-sub">{_esc(meta)}</div>')
-    parts.append(f'<div class="jl-scroll">{_table(_summary_frame(result))}</div>')
+    parts.append(f'<div class="jl-scroll">{_table(_summary_frame(result), headers=SUMMARY_HEADERS)}</div>')
     try:
-        svg = C.journey_svg(d, result.node_stats_of(d.id))
+        js = result.journey_stats_of(d.id)
+        svg = C.journey_svg(d, result.node_stats_of(d.id),
+                            conversions={g.name: int(js.get(f"conversions_{g.name}", 0)) for g in d.goals})
         parts.append(f'<details><summary>Journey graph with counts</summary><div class="jl-scroll">{svg}</div></details>')
     except Exception:  # the display must not fail because the picture does
         pass

@@ -19,16 +19,27 @@ runtime produce the same trace, so these figures mean the same in both.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from journeylab.engine.types import DISCARD_REASONS, TRACE_COLUMNS
+from journeylab.engine.types import DISCARD_REASONS
+from journeylab.trace import empty_trace
+
+if TYPE_CHECKING:
+    from journeylab.model.journey import JourneyDef
 
 __all__ = [
+    "Stats",
+    "summarize",
     "NODE_STAT_COLUMNS",
+    "EXIT_REASONS",
     "node_stats",
+    "conservation",
+    "messages_per_user_day",
+    "message_load",
     "journey_stats",
     "goal_stats",
     "edge_flows",
@@ -56,24 +67,10 @@ NODE_STAT_COLUMNS = [
     "clicked",
     "profile_updated",
     "exited",
+    *[f"exited_{r}" for r in ("goal", "journey_timeout", "force_exit", "stopped", "completed")],
 ]
-
-
-def empty_trace() -> pd.DataFrame:
-    """A trace with no rows and the right dtypes."""
-    return pd.DataFrame(
-        {
-            "user_id": pd.Series([], dtype="object"),
-            "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
-            "journey": pd.Series([], dtype="object"),
-            "version": pd.Series([], dtype="int64"),
-            "node": pd.Series([], dtype="object"),
-            "event": pd.Series([], dtype="object"),
-            "port": pd.Series([], dtype="object"),
-            "detail": pd.Series([], dtype="object"),
-        },
-        columns=list(TRACE_COLUMNS),
-    )
+#: why a user leaves a journey (the ``detail`` of an ``exited`` row; goals as ``goal:<name>``)
+EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "stopped", "completed")
 
 
 def _one_journey(trace: pd.DataFrame, journey: str | None) -> pd.DataFrame:
@@ -187,7 +184,58 @@ def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str]
         out[f"discarded_{r}"] = by_reason.column(r, index)
     for e in ("delivered", "viewed", "clicked", "profile_updated", "exited"):
         out[e] = counts.column(e, index)
+    # exits by reason straight from the node (a completion — leaving by a port with no
+    # connector — follows its `left` row and is already counted under that port)
+    direct = _direct_exits(t, ev)
+    reason = _codes(t["detail"])
+    rc = np.full(len(reason[1]) + 1, -1, dtype=np.int64)
+    names = list(EXIT_REASONS)
+    for i, lab in enumerate(reason[1]):
+        base = lab.split(":", 1)[0]
+        if base in names:
+            rc[i] = names.index(base)
+    by_exit = _Tab(node, (rc[reason[0]], names), direct)
+    for r in EXIT_REASONS:
+        out[f"exited_{r}"] = by_exit.column(r, index)
     return pd.DataFrame(out, index=pd.Index(index, name="node"), dtype="int64")
+
+
+def _direct_exits(t: pd.DataFrame, ev: tuple[np.ndarray, list[Any]]) -> np.ndarray:
+    """Positions of the ``exited`` rows that do not follow a ``left`` row of the same user
+    (each user's rows are in the order they happened, whatever the interleaving)."""
+    codes = {v: i for i, v in enumerate(ev[1])}
+    moves = np.flatnonzero(np.isin(ev[0], [codes.get(e, -2) for e in ("entered", "left", "exited")]))
+    if not len(moves):
+        return moves
+    users, _ = pd.factorize(t["user_id"].iloc[moves])
+    jr, _ = _codes(t["journey"].iloc[moves])
+    key = jr.astype(np.int64) * (int(users.max()) + 1) + users
+    order = np.argsort(key, kind="stable")
+    rows = moves[order]
+    k = key[order]
+    e = ev[0][rows]
+    prev_left = np.zeros(len(rows), dtype=bool)
+    prev_left[1:] = (k[1:] == k[:-1]) & (e[:-1] == codes.get("left", -2))
+    keep = (e == codes.get("exited", -2)) & ~prev_left
+    return np.sort(rows[keep])
+
+
+def conservation(node_stats: pd.DataFrame) -> pd.DataFrame:
+    """Where every user who entered each node is now: ``entered``, ``waiting``, ``left`` (by
+    any port), ``exited`` (straight from the node, any reason) and ``unaccounted`` =
+    entered − waiting − left − exited, which is 0 for every node of every trace.
+
+    >>> import pandas as pd
+    >>> ns = pd.DataFrame({"entered": [10], "waiting": [2], "left_yes": [5], "exited_goal": [3]}, index=["a"])
+    >>> conservation(ns).loc["a"].tolist()
+    [10, 2, 5, 3, 0]
+    """
+    left = node_stats[[c for c in node_stats.columns if c.startswith("left_")]].sum(axis=1)
+    exited = node_stats[[f"exited_{r}" for r in EXIT_REASONS if f"exited_{r}" in node_stats.columns]].sum(axis=1)
+    out = pd.DataFrame({"entered": node_stats["entered"], "waiting": node_stats["waiting"], "left": left,
+                        "exited": exited})
+    out["unaccounted"] = out["entered"] - out["waiting"] - out["left"] - out["exited"]
+    return out.astype("int64")
 
 
 def edge_flows(trace: pd.DataFrame, definition: Any, journey: str | None = None) -> pd.DataFrame:
@@ -303,3 +351,101 @@ def messages_per_day(trace: pd.DataFrame, journey: str | None = None, *, timezon
     day = s["ts"].dt.tz_convert(timezone).dt.tz_localize(None).dt.normalize()
     g = s.groupby([day.rename("day"), _s(s["detail"]).rename("channel")], observed=True).size()
     return g.rename("messages").reset_index()
+
+
+class Stats(NamedTuple):
+    """SPEC §8 statistics of one journey, from a trace — what the simulator
+    (:meth:`SimulationResult.stats <journeylab.sim.SimulationResult.stats>`) and the production
+    runtime (:meth:`Runtime.stats <journeylab.runtime.Runtime.stats>`) both report.
+
+    * ``journey``: entered, active, exits by reason, conversions per goal, rate, time to goal;
+    * ``nodes``: one row per node (see :func:`node_stats`);
+    * ``goals``: one row per goal (see :func:`goal_stats`).
+    """
+
+    journey: pd.Series
+    nodes: pd.DataFrame
+    goals: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready figures (NaN as ``None``)."""
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and v != v:
+                return None
+            return v.item() if hasattr(v, "item") else v
+
+        return {
+            "journey": {k: clean(v) for k, v in self.journey.items()},
+            "nodes": {str(n): {k: clean(v) for k, v in row.items()} for n, row in self.nodes.iterrows()},
+            "goals": [{k: clean(v) for k, v in row.items()} for row in self.goals.to_dict("records")],
+        }
+
+
+def summarize(trace: pd.DataFrame, versions: Sequence[JourneyDef]) -> Stats:
+    """The :class:`Stats` of one journey from a trace; ``versions`` are the journey's definitions
+    (oldest first): nodes are listed in definition order over every version, goals by the latest.
+
+    >>> from journeylab.examples import purchase_promo
+    >>> s = summarize(empty_trace(), [purchase_promo().definition])
+    >>> s.nodes.index.tolist(), int(s.journey["entered"])
+    (['purchase', 'wait', 'promo'], 0)
+    """
+    if not versions:
+        raise ValueError("give the journey's definition(s)")
+    jid = versions[-1].id
+    nodes: list[str] = []
+    for d in versions:
+        for n in d.nodes:
+            if n.id not in nodes:
+                nodes.append(n.id)
+    goals = [g.name for g in versions[-1].goals]
+    return Stats(journey_stats(trace, jid, goals=goals), node_stats(trace, jid, nodes=nodes), goal_stats(trace, jid))
+
+
+def messages_per_user_day(trace: pd.DataFrame, *, timezone: str = "UTC") -> pd.DataFrame:
+    """Messages each user was sent per account-local day, across every journey of the trace:
+    ``user_id, day, messages, journeys`` (one row per user and day with at least one send).
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"user_id": ["a", "a", "b"], "ts": pd.to_datetime([0, 3600, 0], unit="s", utc=True),
+    ...                   "journey": ["j1", "j2", "j1"], "version": 1, "node": "p", "event": "sent", "port": "",
+    ...                   "detail": "push"})
+    >>> messages_per_user_day(t)[["user_id", "messages", "journeys"]].values.tolist()
+    [['a', 2, 2], ['b', 1, 1]]
+    """
+    s = trace[_s(trace["event"]) == "sent"]
+    if s.empty:
+        return pd.DataFrame({"user_id": pd.Series(dtype=object), "day": pd.Series(dtype="datetime64[ns]"),
+                             "messages": pd.Series(dtype="int64"), "journeys": pd.Series(dtype="int64")})
+    day = s["ts"].dt.tz_convert(timezone).dt.tz_localize(None).dt.normalize()
+    d = pd.DataFrame({"user_id": s["user_id"].astype(str).to_numpy(), "day": day.to_numpy(),
+                      "journey": _s(s["journey"]).astype(str).to_numpy()})
+    g = d.groupby(["user_id", "day"], sort=True).agg(messages=("journey", "size"), journeys=("journey", "nunique"))
+    return g.reset_index().astype({"messages": "int64", "journeys": "int64"})
+
+
+def message_load(trace: pd.DataFrame, *, timezone: str = "UTC", top: int = 4) -> pd.DataFrame:
+    """Per account-local day, how many messages users got across every journey: ``day``,
+    ``users`` (users sent anything), ``messages``, ``mean`` and ``max`` messages per messaged
+    user, and ``users_1`` … ``users_<top>+``: how many users got 1, 2, … ``top`` or more.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"user_id": ["a", "a", "b"], "ts": pd.to_datetime([0, 3600, 0], unit="s", utc=True),
+    ...                   "journey": ["j1", "j2", "j1"], "version": 1, "node": "p", "event": "sent", "port": "",
+    ...                   "detail": "push"})
+    >>> message_load(t, top=2)[["users", "messages", "max", "users_1", "users_2+"]].values.tolist()
+    [[2, 3, 2, 1, 1]]
+    """
+    per = messages_per_user_day(trace, timezone=timezone)
+    cols = ["day", "users", "messages", "mean", "max", *[f"users_{k}" for k in range(1, top)], f"users_{top}+"]
+    if per.empty:
+        return pd.DataFrame(columns=cols)
+    g = per.groupby("day")["messages"]
+    out = pd.DataFrame({"users": g.size(), "messages": g.sum(), "mean": g.mean().round(2), "max": g.max()})
+    capped = per["messages"].clip(upper=top)
+    dist = pd.crosstab(per["day"], capped).reindex(columns=range(1, top + 1), fill_value=0)
+    for k in range(1, top):
+        out[f"users_{k}"] = dist[k]
+    out[f"users_{top}+"] = dist[top]
+    return out.reset_index()[cols]

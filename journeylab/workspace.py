@@ -30,14 +30,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
 from journeylab.errors import JourneyError, LifecycleError
+from journeylab.model import lifecycle
 from journeylab.model.io import from_json, to_json
 from journeylab.model.journey import Journey, JourneyDef
-from journeylab.model.nodes import Engagement
 
 __all__ = ["Workspace", "JourneyNotFound", "SCHEMA_VERSION"]
 
@@ -92,17 +91,6 @@ class JourneyNotFound(JourneyError, KeyError):
 def _utc(value: dt.datetime) -> dt.datetime:
     # SQLite gives naive datetimes back: we only ever store UTC.
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def _editable_part(d: JourneyDef) -> Any:
-    """The definition without what may change after publishing (content, layout)."""
-    nodes = [
-        msgspec.structs.replace(n, content={}, position=None)
-        if isinstance(n, Engagement)
-        else msgspec.structs.replace(n, position=None)
-        for n in d.nodes
-    ]
-    return msgspec.to_builtins(msgspec.structs.replace(d, nodes=nodes))
 
 
 class Workspace:
@@ -259,11 +247,7 @@ class Workspace:
                 f"journey {jid!r} is {stored.status}{' (archived)' if stored.archived else ''} at version "
                 f"{stored.version}: change its state with workspace.pause/resume/stop/archive, not by saving"
             )
-        if _editable_part(d) != _editable_part(stored):
-            raise LifecycleError(
-                f"journey {jid!r} is {stored.status}: after publishing only the message content ('What') of "
-                f"engagement nodes can be edited"
-            )
+        lifecycle.check_published_change(stored, d)
 
     def get(self, journey_id: str) -> Journey:
         """The journey's working definition, as an editable :class:`Journey`.

@@ -89,7 +89,7 @@ def test_the_fixtures_exercise_every_figure(ref, cart):
 
 def test_funnel_follows_the_main_line_with_trace_counts(ref):
     t = ref.trace
-    fig = charts.funnel(ref)
+    fig = charts.funnel(ref, stages=True)
     assert isinstance(fig, go.Figure)
     bar = fig.data[0]
     expected = [
@@ -115,7 +115,7 @@ def test_funnel_follows_the_main_line_with_trace_counts(ref):
 def test_funnel_takes_the_port_that_leads_on(cart):
     """Cart abandonment's action segment leads on by ``timeout``: that is its stage."""
     t = cart.trace
-    fig = charts.funnel(cart, responses=False)
+    fig = charts.funnel(cart, responses=False, stages=True)
     assert list(fig.data[0].y) == ["Entered", "Reminder push: sent", "Did Charged?: timed out", "Reminder email: sent",
                                    "Goal: Purchase"]
     assert list(fig.data[0].x) == [float(x) for x in (
@@ -139,16 +139,16 @@ def test_funnel_explicit_path(ref):
 
 
 def test_funnel_error_bars_from_monte_carlo_intervals(ref):
-    stages = [(c[0], c[1], c[2]) for c in charts.funnel(ref).data[0].customdata]
+    stages = [(c[0], c[1], c[2]) for c in charts.funnel(ref, stages=True).data[0].customdata]
     ci = pd.DataFrame([{"scope": s, "journey": ref.journey.id, "node": n, "stat": st, "mean": 10.0 + i, "std": 1.0,
                         "n": 8, "ci_low": 10.0 + i - 2, "ci_high": 10.0 + i + 3} for i, (s, n, st) in enumerate(stages)])
-    fig = charts.funnel(ref, ci=ci)
+    fig = charts.funnel(ref, ci=ci, stages=True)
     bar = fig.data[0]
     assert list(bar.x) == [10.0 + i for i in range(len(stages))]
     assert list(bar.error_x.array) == [3.0] * len(stages)
     assert list(bar.error_x.arrayminus) == [2.0] * len(stages)
     # this run's values stay in the hover data
-    assert [c[3] for c in bar.customdata] == list(charts.funnel(ref).data[0].x)
+    assert [c[3] for c in bar.customdata] == list(charts.funnel(ref, stages=True).data[0].x)
     assert "8 runs" in fig.layout.title.subtitle.text
 
 
@@ -156,11 +156,16 @@ def test_funnel_with_real_replications(cohort):
     j = with_dnd(examples.reference_journey())
     reps = replicate(j, cohort, START, END, n=3, behaviour=BEHAVIOUR)
     runs = [simulate(j, cohort, START, END, seed=s, behaviour=BEHAVIOUR) for s in range(3)]
-    fig = charts.funnel(runs[0], ci=reps)
-    per_run = np.array([list(charts.funnel(r).data[0].x) for r in runs])
-    assert np.allclose(fig.data[0].x, per_run.mean(axis=0))
-    lo = per_run.mean(axis=0) - np.asarray(fig.data[0].error_x.arrayminus)
-    hi = per_run.mean(axis=0) + np.asarray(fig.data[0].error_x.array)
+    from journeylab.charts._data import busiest_path
+
+    path = [n for n, _ in busiest_path(source(runs[0])) if n != "exit"]  # one path for every run
+    fig = charts.funnel(runs[0], path, ci=reps)  # error bars at the end of each step's bar
+    per_run = np.array([[a + b for a, b in zip(charts.funnel(r, path).data[0].x, charts.funnel(r, path).data[1].x,
+                                                strict=True)] for r in runs])
+    drawn = np.asarray(fig.data[0].x) + np.asarray(fig.data[1].x)
+    assert np.allclose(drawn, per_run.mean(axis=0))
+    lo = per_run.mean(axis=0) - np.asarray(fig.data[1].error_x.arrayminus)
+    hi = per_run.mean(axis=0) + np.asarray(fig.data[1].error_x.array)
     assert (lo <= per_run.min(axis=0) + 1e-9).all() and (hi >= per_run.max(axis=0) - 1e-9).all()
 
 
@@ -170,7 +175,7 @@ def test_funnel_from_a_bare_trace(ref):
     flows = stats.edge_flows(ref.trace, ref.journey)
     assert set(src.connectors) == {(r.source, r.port, r.target) for r in flows.itertuples() if r.users}
     fig = charts.funnel(ref.trace)
-    assert fig.data[0].x[0] == count(ref.trace, event="entered", detail="entry")
+    assert fig.data[0].x[0] + fig.data[1].x[0] == count(ref.trace, event="entered", detail="entry")
     assert list(fig.data[0].x) == list(charts.funnel(ref.trace, definition=ref.journey).data[0].x)
 
 
@@ -523,3 +528,28 @@ def test_docs_examples_run(tmp_path, monkeypatch):
     for name in ("funnel", "node_stats_chart", "sankey", "waiting_chart", "messages_chart", "goals_chart",
                  "time_to_goal_chart", "sweep_chart", "compare_chart"):
         assert f"charts.{name}(" in doc, name
+
+
+def test_message_load_per_user_per_day_across_journeys():
+    """The table and the chart count, per local day, the messages each user got from every
+    journey of the run, recomputed here from the raw sent rows."""
+    from journeylab import stats as st
+
+    res = simulate([examples.cart_abandonment(), examples.purchase_promo()], "ecommerce", seed=1)
+    t = res.trace
+    sent = t[t["event"].astype(str) == "sent"]
+    day = sent["ts"].dt.tz_convert("Asia/Kolkata").dt.tz_localize(None).dt.normalize()
+    per = sent.groupby([sent["user_id"].astype(str), day]).size()
+    assert (per.groupby(level=1).max() >= 1).all()
+    load = res.message_load
+    assert load["messages"].sum() == len(sent) and load["users"].sum() == len(per)
+    for _, r in load.iterrows():
+        counts = per.xs(r["day"], level=1)
+        assert r["max"] == counts.max() and r["users_1"] == (counts == 1).sum() and r["users_4+"] == (counts >= 4).sum()
+    assert set(res.messages_per_user_day.columns) == {"user_id", "day", "messages", "journeys"}
+    assert res.messages_per_user_day["journeys"].max() <= 2
+    assert st.message_load(t.iloc[:0]).empty
+    fig = charts.message_load_chart(res)
+    one = next(tr for tr in fig.data if tr.name == "users with 1 message that day")
+    assert list(one.y) == load["users_1"].tolist()
+    assert list(fig.data[-1].y) == load["max"].tolist()

@@ -323,3 +323,56 @@ def test_viewed_connector_phantom_window(driver):
     assert ("push", "left", "viewed", "", t0 + 600) in rows(drv, "a")
     # b: window ends 11:30, leaves by timeout at the 12:00 evaluation
     assert ("push", "left", "timeout", "", at(12)) in rows(drv, "b")
+
+
+def test_an_event_that_acted_does_not_also_start_an_inaction_entry_wait():
+    """SPEC §3: each event acts at most once; an event that met a goal, moved the user out of a
+    node or ended the enrollment does not also start an Inaction entry's wait — only a later A can."""
+    j = Journey("Cart", id="cart", reentry=True)
+    j.add(Inaction(id="cart", event="Added To Cart", absent="Charged", within=15 * M))
+    j.then("cart", "yes", Delay(id="wait", duration=24 * H))
+    j.add_goal(ActionGoal(name="Again", event="Added To Cart"))
+    drv = run([j], [Event("u", at(0), "Added To Cart"), Event("u", at(1), "Added To Cart"),
+                    Event("u", at(3), "Added To Cart")], until=at(12))
+    assert rows(drv, "u", {"entered", "exited"}) == [
+        ("cart", "entered", "", "entry", at(0, 15)),
+        ("wait", "entered", "", "", at(0, 15)),
+        ("wait", "exited", "", "goal:Again", at(1)),
+        ("cart", "entered", "", "entry", at(3, 15)),  # a later A, not the one that met the goal
+        ("wait", "entered", "", "", at(3, 15)),
+    ]
+
+
+@pytest.mark.parametrize("goal", [False, True])
+def test_a_journey_entered_by_a_trigger_does_not_see_the_event_that_caused_the_pass(goal):
+    """SPEC §3 (issue 21): the trigger entry comes after the instant's timers and after the event
+    has gone through every journey; the triggered journey's nodes and goals do not see that
+    event, and the result is the same whatever order the journeys are listed in."""
+    from journeylab.model import JourneyTrigger, Sms
+
+    j1 = Journey("J1", id="j1")
+    j1.add(Action(id="e", event="Y"))
+    j1.then("e", "yes", Sms(id="n0"))
+    j2 = Journey("J2", id="j2")
+    j2.add(JourneyTrigger(id="t", journey="j1", node="n0"))
+    if goal:
+        j2.then("t", "yes", Delay(id="n0", duration=H))
+        j2.add_goal(ActionGoal(name="Again", event="Y"))
+    else:
+        j2.then("t", "yes", Inaction(id="n0", absent="Y", within=H))
+    traces = []
+    for order in ([j1, j2], [j2, j1]):
+        drv = run(order, [Event("u0", at(10), "Y"), Event("u0", at(10, 30), "Z")], until=at(23),
+                  profiles={"u0": {"phone": "+1"}})
+        traces.append(drv.canonical_trace())
+        assert rows(drv, "u0", {"entered", "left", "exited"}) == [
+            ("e", "entered", "", "entry", at(10)), ("e", "left", "yes", "", at(10)), ("n0", "entered", "", "", at(10)),
+            ("n0", "left", "next", "", at(10)), ("n0", "exited", "", "completed", at(10)),
+            ("t", "entered", "", "entry", at(10)), ("t", "left", "yes", "", at(10)), ("n0", "entered", "", "", at(10)),
+            ("n0", "left", "next" if goal else "yes", "", at(11)), ("n0", "exited", "", "completed", at(11)),
+        ]
+    assert traces[0] == traces[1]
+    # a later event at the same instant does count
+    drv = run([j2, j1], [Event("u0", at(10), "Y"), Event("u0", at(10), "Y")], until=at(23), profiles={"u0": {"phone": "+1"}})
+    assert [(r.node, r.port or r.detail) for r in drv.trace if r.journey == "j2" and r.event in ("left", "exited")] == (
+        [("t", "yes"), ("n0", "goal:Again")] if goal else [("t", "yes"), ("n0", "no"), ("n0", "completed")])

@@ -142,3 +142,28 @@ def test_empty_journey_draws(layout: str) -> None:
     fig = journey_figure(Journey("Empty", id="empty"), layout=layout)
     assert list(fig.data[0].customdata) == []
     assert journey_svg(Journey("Empty", id="empty")).startswith("<svg")
+
+
+def test_goal_boxes_show_conversions_and_node_counts_add_up() -> None:
+    """On the static graph, each box's counts add up (entered = waiting + left by each port +
+    exits by reason) and the goal box shows the users it converted — from the trace."""
+    from journeylab.examples import cart_abandonment
+    from journeylab.sim import simulate
+
+    j = cart_abandonment()
+    res = simulate(j, "ecommerce", seed=1)
+    fig = journey_figure(j, res)
+    texts = dict(zip(fig.data[0].customdata, fig.data[0].text, strict=True))
+    conv = int(res.journey_stats["conversions_Purchase"])
+    assert f"converted {conv:,}" in texts["goal::Purchase"]
+    t = res.trace
+    goal_exits_at_wait = int(((t["node"] == "wait") & (t["event"] == "exited")
+                              & (t["detail"].astype(str) == "goal:Purchase")).sum())
+    assert goal_exits_at_wait > 0 and f"goal {goal_exits_at_wait:,}" in texts["wait"]
+    # bare node statistics of a journey with two goals cannot split conversions: no number is made up
+    two = cart_abandonment()
+    from journeylab.model import ActionGoal
+
+    two.add_goal(ActionGoal(name="Launch", event="App Launched"))
+    scene = journey_scene(two, res.node_stats)
+    assert all(n.conversions is None and "converted" not in n.label for n in scene.nodes if n.role == "goal")

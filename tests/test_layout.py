@@ -212,4 +212,36 @@ def test_any_journey_draws_without_overlaps(d: JourneyDef) -> None:
         return  # duplicate ids are a validation error, not a drawing
     scene = journey_scene(d, layout="auto")
     assert not overlapping(boxes(scene), gap=4)
+    # nothing hidden: no label over a box or a label, no connector through a box — with large
+    # counts on every box and connector too
+    assert scene.problems() == []
+    big = {n.id: {"entered": 123456, "waiting": 7, "exited_goal": 3,
+                  **{f"left_{p}": 98765 for p in ("yes", "no", "timeout", "next", "viewed", "clicked", "not_sent")}}
+           for n in d.nodes}
+    assert journey_scene(d, big, layout="auto").problems() == []
     journey_scene(d)  # stored positions, whatever they are, never break the drawing
+
+
+def _lab(hexcolor: str) -> tuple[float, float, float]:
+    """CIE L*a*b* of an sRGB colour (D65)."""
+    rgb = [int(hexcolor.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    x = (0.4124 * lin[0] + 0.3576 * lin[1] + 0.1805 * lin[2]) / 0.95047
+    y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    z = (0.0193 * lin[0] + 0.1192 * lin[1] + 0.9505 * lin[2]) / 1.08883
+    f = [v ** (1 / 3) if v > 0.008856 else 7.787 * v + 16 / 116 for v in (x, y, z)]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def test_every_channel_has_its_own_colour() -> None:
+    """Fills (and borders) of the channels differ clearly: a colour difference (CIE76 ΔE) of at
+    least 10 between any two, so SMS and WhatsApp — or any other pair — are not mistaken."""
+    from journeylab.layout import KIND_STYLE
+    from journeylab.model.nodes import CHANNELS
+
+    for part in ("fill", "border"):
+        for i, a in enumerate(CHANNELS):
+            for b in CHANNELS[i + 1 :]:
+                la, lb = _lab(KIND_STYLE[a][part]), _lab(KIND_STYLE[b][part])
+                de = sum((p - q) ** 2 for p, q in zip(la, lb, strict=True)) ** 0.5
+                assert de >= 10, f"{a} and {b} {part}s are too alike (ΔE {de:.1f})"

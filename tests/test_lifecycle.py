@@ -304,3 +304,52 @@ def test_undo_guard_refuses_a_stale_history():
                                            "status": "draft"})
     with pytest.raises(LifecycleError, match="cannot be undone"):
         j.undo()
+
+
+# ------------------------------------------------------------------ one table, every holder
+
+
+@pytest.mark.parametrize("status", ["draft", "scheduled", "running", "paused", "stopped"])
+@pytest.mark.parametrize("verb", ["pause", "resume", "stop"])
+def test_journey_workspace_and_runtime_follow_the_one_transition_table(status, verb, tmp_path):
+    """The Journey, the Workspace and the Runtime accept exactly the transitions of
+    ``lifecycle.TRANSITIONS``, with the same refusal message."""
+    from journeylab.model import lifecycle
+    from journeylab.runtime import ReplayClock, Runtime
+    from journeylab.workspace import Workspace
+
+    expect_ok = lifecycle.allowed(status, verb)
+    j = cart_abandonment() if status == "draft" else published(status)
+    outcomes = {}
+    try:
+        getattr(j, verb)()
+        outcomes["journey"] = "ok"
+    except LifecycleError as e:
+        outcomes["journey"] = str(e)
+
+    ws = Workspace(":memory:", clock=lambda: NOW)
+    k = cart_abandonment()
+    if status == "scheduled":
+        k.configure(start=NOW + dt.timedelta(days=1))
+    ws.save(k)
+    if status != "draft":
+        ws.publish(k.id, now=NOW)
+        if status in ("paused", "stopped"):
+            getattr(ws, {"paused": "pause", "stopped": "stop"}[status])(k.id)
+    outcomes["workspace"] = ws.bulk_pause([k.id]) if verb == "pause" else (
+        ws.bulk_resume([k.id]) if verb == "resume" else ws.bulk_stop([k.id]))
+    outcomes["workspace"] = outcomes["workspace"][k.id]
+
+    if status != "scheduled":  # the runtime derives "scheduled" from the start; covered by the others
+        rt = Runtime([cart_abandonment().definition], f"sqlite:///{tmp_path / 'rt.db'}", clock=ReplayClock(NOW),
+                     autopublish=status != "draft")
+        if status in ("paused", "stopped"):
+            getattr(rt, {"paused": "pause", "stopped": "stop"}[status])(k.id)
+        try:
+            getattr(rt, verb)(k.id)
+            outcomes["runtime"] = "ok"
+        except LifecycleError as e:
+            outcomes["runtime"] = str(e)
+        rt.close()
+    want = "ok" if expect_ok else f"journey 'cart-abandonment' is {status}: it cannot be {lifecycle.TRANSITIONS[verb].done}"
+    assert outcomes == dict.fromkeys(outcomes, want)

@@ -37,6 +37,8 @@ class Run:
     error: tuple[int, str, str] | None = None
     cells: list[tuple[int, float]] = field(default_factory=list)  # (cell index, seconds)
     outputs: dict[str, int] = field(default_factory=dict)  # mime type -> count
+    size: int = 0  # bytes of the executed notebook
+    plotlyjs: int = 0  # copies of plotly.js in its outputs
 
 
 def _execute(path: Path, workdir: Path) -> Run:
@@ -55,6 +57,9 @@ def _execute(path: Path, workdir: Path) -> Run:
     except Exception as e:  # the kernel died, a timeout...
         run.error = (-1, "", f"{type(e).__name__}: {e}")
     run.seconds = time.perf_counter() - t0
+    text = nbformat.writes(nb)
+    run.size = len(text.encode())
+    run.plotlyjs = text.count("plotly.js v")
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -179,3 +184,13 @@ def test_simulate_forks_its_workers_inside_a_jupyter_kernel(tmp_path, monkeypatc
     run = _execute(path, tmp_path)
     assert run.error is None, run.error
     assert run.outputs.get("application/vnd.jupyter.widget-view+json", 0) >= 1  # the tqdm bar
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_executed_notebook_carries_plotlyjs_at_most_once(runs: dict[str, Run], name: str) -> None:
+    """plotly.js (~4.8 MB) is in a saved notebook once at most, whoever displays first (a
+    result's rich output or a figure): the executed quickstart stays under 6 MB."""
+    run = runs[name]
+    assert run.plotlyjs <= 1, f"{name} carries plotly.js {run.plotlyjs} times"
+    if name == "01_quickstart":
+        assert run.size < 6_000_000, f"{name} is {run.size / 1e6:.1f} MB executed"

@@ -100,10 +100,10 @@ def test_report_figures_hold_the_trace_numbers(written, res):
     figs = figures(text)
     t = res.trace
     j = res.journey.id
-    fun = figs[f"jl-funnel-{j}"]["data"][0]
-    assert fun["y"][0] == "Entered" and fun["x"][0] == count(t, event="entered", detail="entry")
-    assert fun["x"][fun["y"].index("push: sent")] == count(t, node="push", event="sent")
-    assert fun["x"][-1] == count(t, event="exited", detail="goal:Purchase")
+    on, left = figs[f"jl-funnel-{j}"]["data"][0], figs[f"jl-funnel-{j}"]["data"][1]
+    assert on["x"][0] + left["x"][0] == count(t, event="entered", detail="entry")
+    i = on["y"].index("push")
+    assert on["x"][i] + left["x"][i] == count(t, node="no_purchase", event="left", port="yes")
     sk = figs[f"jl-sankey-{j}"]["data"][0]["link"]
     flows = {(c[1], c[2]): v for c, v in zip(sk["customdata"], sk["value"], strict=True) if c[0] == "connector"}
     assert flows[("push", "next")] == count(t, node="push", event="left", port="next")
@@ -138,7 +138,7 @@ def test_report_with_experiments(res, cohort, tmp_path):
     text = report.write_report(res, tmp_path / "r.html", title="Experiments", ci=ci, sweep=sw, compare=cmp).read_text()
     figs = figures(text)
     assert "jl-sweep" in figs and "jl-compare" in figs
-    assert "error_x" in figs[f"jl-funnel-{j.id}"]["data"][0]
+    assert "error_x" in figs[f"jl-funnel-{j.id}"]["data"][1]
     assert "Monte Carlo replications" in text and "<title>Experiments</title>" in text
     assert text.count(BANNER) == 1
 

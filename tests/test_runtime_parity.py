@@ -114,3 +114,24 @@ def test_goal_lift_properties_are_replayed(tmp_path):
     drv.feed(inputs)
     drv.run_until(END_S)
     assert [tuple(r) for r in drv.canonical_trace()] == rows(res.trace)
+
+
+def test_simulator_and_runtime_report_one_stats_type_and_one_trace_schema(tmp_path):
+    """Both drivers give the trace with the schema of journeylab.trace (names, order, dtypes)
+    and statistics of the one type journeylab.stats.Stats, equal figure for figure."""
+    from journeylab.trace import empty_trace
+
+    defs, prof, res, inputs = _setup("reference", seed=5, n=80)
+    rt = _runtime(defs, f"sqlite:///{tmp_path / 'rt.db'}", prof)
+    rt.replay(inputs, until=END_S, batch=100)
+    schema = empty_trace().dtypes.astype(str)
+    for trace in (res.trace, rt.trace(), empty_trace()):
+        assert list(trace.columns) == list(schema.index)
+        assert trace.dtypes.astype(str).tolist() == schema.tolist()
+    a, b = res.stats(defs[0].id), rt.stats(defs[0].id)
+    assert type(a) is type(b) is stats.Stats
+    pd.testing.assert_frame_equal(a.nodes, b.nodes)
+    pd.testing.assert_series_equal(a.journey, b.journey, check_names=False)
+    pd.testing.assert_frame_equal(a.goals, b.goals)
+    assert a.to_dict() == b.to_dict() and int(a.journey["entered"]) > 0
+    rt.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ from journeylab.engine import Control, ReferenceDriver
 from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.sim import BehaviourModel, ChannelBehaviour, Cohort, GoalLift, Latency, simulate
 from journeylab.sim.replay import replay_inputs
+from journeylab.trace import trace_rows
 
 
 def reference_trace(defs, prof, ev, res):
@@ -81,7 +84,7 @@ def test_cohort_schema_errors_say_what_and_where():
     with pytest.raises(CohortError, match=r"events\[3\].event_id: event_id 'x0' appears twice"):
         Cohort(prof, ev.assign(event_id=ids), check_ids=True)
     # the simulator always checks the events a journey acts on
-    rel = ev.index[ev["event"].isin(["Added To Cart", "Charged", "App Launched"]) & (ev["ts"] >= START)]
+    rel = ev.index[(ev["event"] == "Added To Cart") & (ev["ts"] >= START)]  # entry triggers: always acted on
     ids = [f"x{i}" for i in range(len(ev))]
     ids[rel[5]] = ids[rel[1]]
     for workers in (1, 2):  # with workers, checked while they run: the error stops them
@@ -306,3 +309,81 @@ def test_timings_say_where_the_time_went():
     t = res.timings
     assert set(t) == {"cohort_s", "prepare_s", "run_s", "results_s", "workers"}
     assert t["workers"] == 2 and all(v >= 0 for v in t.values())
+
+
+def test_property_names_that_are_not_identifiers_are_read_like_the_reference_driver():
+    """Regression: profile and event properties named "Customer Type", "plan-tier" or "Ürün" used
+    to be pruned by the simulator (a regex over the journey JSON), which then entered nobody."""
+    from journeylab.engine import Event
+    from journeylab.model import Action, Journey, PropertyFilter, Push
+
+    j = Journey("Odd names", id="odd")
+    j.add(Action(id="bought", event="Bought", filters=[PropertyFilter(property="plan-tier", value="gold"),
+                                                       PropertyFilter(property="Ürün", op="contains", value="ayakkabı")],
+                 profile=[PropertyFilter(property="Customer Type", value="VIP")]))
+    j.then("bought", "yes", Push(id="push", content={"title": "Hi {{First Name|there}}"}))
+    prof = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "Customer Type": ["VIP", "VIP", "new"],
+                         "push_token": ["t", "t", "t"], "First Name": ["Ana", None, "Bo"]})
+    t0 = pd.Timestamp("2026-10-01 09:00", tz="UTC")
+    ev = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "ts": [t0, t0, t0], "event": "Bought",
+                       "plan-tier": ["gold", "silver", "gold"], "Ürün": ["kırmızı ayakkabı"] * 3})
+    res = simulate(j, (prof, ev), START, END)
+    assert res.node_stats.loc["bought", "entered"] == 1
+    assert res.trace.loc[res.trace["event"] == "sent", "user_id"].tolist() == ["u1"]
+    drv = ReferenceDriver([j.definition], controls={j.id: Control.running_from(int(START.timestamp()))},
+                          profiles={r.pop("user_id"): {k: v for k, v in r.items() if v is not None}
+                                    for r in prof.to_dict("records")})
+    drv.feed([Event(u, int(t0.timestamp()), "Bought", {"plan-tier": p, "Ürün": "kırmızı ayakkabı"})
+              for u, p in zip(ev["user_id"], ev["plan-tier"], strict=True)])
+    drv.run_until(int(END.timestamp()))
+    assert sim_rows(res) == [tuple(r) for r in drv.canonical_trace()]
+    assert drv.sends[0].content == {"title": "Hi Ana"}
+    # the engine says what the journey reads; the simulator keeps exactly those columns
+    from journeylab.engine import Engine
+
+    inputs = Engine(j.definition).inputs
+    assert inputs.profile == {"Customer Type", "push_token", "First Name"}
+    assert inputs.event_props == {"Bought": {"plan-tier", "Ürün"}} and inputs.lead == 0
+
+
+@pytest.mark.parametrize("name", sorted(JOURNEYS))
+def test_reference_has_the_simulators_shape_and_gives_its_result(name):
+    """One driver shape: ``reference`` takes what ``simulate`` takes (time forms, cohort forms,
+    half-open span) and returns the same result: trace, sends, statistics, final profiles."""
+    from journeylab.sim import reference
+
+    journeys = JOURNEYS[name]()
+    prof, ev = cohort(seed=sorted(JOURNEYS).index(name))
+    res = simulate(journeys, (prof, ev), START, END, seed=7)
+    ref = reference(journeys, Cohort(prof, ev), START.isoformat(), int(END.timestamp()), seed=7,
+                    responses=res.responses)
+    assert trace_rows(ref.trace) == trace_rows(res.trace) and len(res.trace) > 50
+    pd.testing.assert_frame_equal(ref.sends, res.sends)
+    pd.testing.assert_frame_equal(ref.node_stats, res.node_stats)
+    pd.testing.assert_frame_equal(ref.profile_changes, res.profile_changes)
+    pd.testing.assert_frame_equal(ref.final_profiles, res.final_profiles)
+    if name == "ride_tier":  # the Profile Update node's changes are in the final profiles
+        changed = res.profile_changes.groupby(["user_id", "property"])["value"].last()
+        fp = res.final_profiles.set_index("user_id")
+        assert len(changed) > 20 and all(fp.at[u, p] == v for (u, p), v in changed.items())
+
+
+def test_responses_can_name_the_node_instead_of_the_message():
+    from journeylab.model import Action, Email, Journey, Push
+    from journeylab.sim import reference
+
+    j = Journey("Clicks", id="clicks")
+    j.add(Action(id="go", event="Go"))
+    j.then("go", "yes", Push(id="push", response_window=dt.timedelta(hours=2)))
+    j.then("push", "clicked", Email(id="thanks"))
+    j.then("push", "timeout", Email(id="nudge"))
+    prof = pd.DataFrame({"user_id": ["a", "b"], "push_token": "t", "email": "e"})
+    ev = pd.DataFrame({"user_id": ["a", "b"], "ts": [START + pd.Timedelta(hours=9)] * 2, "event": "Go"})
+    clicks = pd.DataFrame({"user_id": ["a"], "ts": [START + pd.Timedelta(hours=9, minutes=5)], "kind": ["clicked"],
+                           "node": ["push"]})
+    res = reference(j, (prof, ev), START, START + pd.Timedelta(days=1), responses=clicks)
+    sent = res.trace[res.trace["event"] == "sent"]
+    assert dict(zip(sent["user_id"], sent["node"].astype(str), strict=False)) == {"a": "thanks", "b": "nudge"}
+    by_id = clicks.drop(columns="node").assign(message_id=["clicks:1:a:1:push:1"])
+    assert trace_rows(reference(j, (prof, ev), START, START + pd.Timedelta(days=1), responses=by_id).trace) == \
+        trace_rows(res.trace)

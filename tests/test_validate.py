@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from journeylab.errors import JourneyDefinitionError
@@ -128,6 +129,20 @@ CASES = [
     ("not-an-entry", J(E, Push(id="p")), "error", "not-an-entry", "$.nodes[1]",
      "Nothing leads into Push node 'p', so it would have to start the journey, but only a segment can do that; "
      "connect a node to it or delete it."),
+    ("entry-unknown", msgspec.structs.replace(J(E), entries=["in", "nope"]), "error", "entry-unknown", "$.entries[1]",
+     "Entry 'nope' is not a node of this journey."),
+    ("entry-has-incoming", msgspec.structs.replace(J(E, Delay(id="d", duration=H), conns=[("in", "yes", "d")]),
+                                                   entries=["in", "d"]),
+     "error", "entry-has-incoming", "$.entries[1]",
+     "'d' is listed as an entry, but 'in' leads into it; an entry is where users start, so remove that connector "
+     "or take 'd' off the entries."),
+    ("orphan-node", msgspec.structs.replace(J(E, Action(id="forgot", event="X")), entries=["in"]), "error",
+     "orphan-node", "$.nodes[1]",
+     "Nothing leads into node 'forgot' and it is not one of the journey's entries ('in'); connect a node to it, "
+     "list it as an entry, or delete it."),
+    ("implicit-entries", J(E, Action(id="forgot", event="X")), "warning", "implicit-entries", "$.nodes[1]",
+     "Nothing leads into node 'forgot', so it starts the journey too, besides 'in'. If the journey has several "
+     "entries, list them in 'entries' (Journey.mark_entry); otherwise connect a node to 'forgot'."),
     ("entry-only-trigger", J(E, JourneyTrigger(id="t", journey="other", node="p1"), conns=[("in", "yes", "t")]),
      "error", "entry-only-mid-journey", "$.connectors[0].to",
      "A Journey Trigger node ('t') can only start a journey, but 'in' leads into it; use it as an entry or use "
@@ -214,6 +229,9 @@ CASES = [
      "error", "frequency-channel", "$.nodes[1].frequency",
      "Push node 'p' has delivery windows (campaign frequency), but only In-App, Web Pop-up and Web Exit Intent "
      "messages support them."),
+    ("placeholder-content", J(E, Email(id="p", content={"subject": "Subject", "body": "Hi {{first_name}}"}),
+                              conns=[("in", "yes", "p")]), "warning", "placeholder-content", "$.nodes[1].content",
+     "Email node 'p' still has the placeholder text of a new node in 'subject': write the message before it goes out."),
     ("frequency-empty", J(E, InApp(id="p", frequency=[]), conns=[("in", "yes", "p")]), "warning", "frequency-empty",
      "$.nodes[1].frequency",
      "In-App node 'p' has campaign frequency on but no delivery window, so every message will be discarded."),
@@ -320,6 +338,11 @@ CASES = [
      "A campaign limit of 0 messages per week would block every message; use 1 or more."),
     ("limit-channel", J(E, limits=[Limit(max=1), Limit(max=2, channel="fax")]), "error", "limit-channel",
      "$.settings.limits[1].channel", "...A campaign limit names channel 'fax', which does not exist"),
+    ("dnd-always", J(E, dnd=Dnd(ranges=[DayRange(start=dt.time(20), end=dt.time(9)),
+                                        DayRange(start=dt.time(8, 30), end=dt.time(20, 0, 1))])),
+     "error", "dnd-always", "$.settings.dnd.ranges",
+     "The do-not-disturb ranges together cover every hour of the week, so no push/sms/email/web_push message "
+     "could ever be sent (each would wait until the journey timeout)."),
     ("dnd-channel", J(E, dnd=Dnd(ranges=[], channels=["push", "in_app"])), "error", "dnd-channel",
      "$.settings.dnd.channels[1]", "Do-not-disturb applies to push, sms, email, web_push only, not to 'in_app'."),
     ("schedule-weekdays", J(pb("in"), schedule=Recurring(every="week")), "error", "schedule-weekdays",
@@ -367,8 +390,34 @@ def test_rule(defn, severity, code, path, message):
     assert CODES[code][0] == severity
 
 
+SET_CODES = {"duplicate-version", "trigger-unknown-node", "trigger-journey-absent"}  # journeys run together
+
+
 def test_every_code_has_a_case():
-    assert {c[3] for c in CASES} == set(CODES)
+    assert {c[3] for c in CASES} | SET_CODES == set(CODES)
+
+
+def test_journeys_run_together_are_checked_as_a_set():
+    from journeylab.errors import InvalidJourneyError, JourneyWarning
+    from journeylab.examples import journey_trigger_pair
+    from journeylab.validate import check_journeys
+
+    j1, j2 = (j.definition for j in journey_trigger_pair())
+    assert set(check_journeys([j1, j2])) == {j1.id, j2.id}
+    # the triggered journey alone: nobody can enter through its trigger (a warning, once per text)
+    with pytest.warns(JourneyWarning, match=r"\$.nodes\[0\].journey: Journey Trigger node 'from_j1' listens to journey "
+                                            r"'journey-1', which is not run here") as rec:
+        reports = check_journeys([j2])
+    assert [i.code for i in reports[j2.id].warnings] == ["trigger-journey-absent"] and len(rec) == 1
+    # a trigger on a node the other journey does not have; one version given twice
+    bad = msgspec.structs.replace(j2, nodes=[msgspec.structs.replace(j2.nodes[0], node="nope"), *j2.nodes[1:]])
+    with pytest.raises(InvalidJourneyError) as e:
+        check_journeys([j1, bad, j1])
+    assert e.value.path == "$.version"
+    assert [i.code for i in e.value.reports[j1.id].errors] == ["duplicate-version"]
+    assert [(i.code, i.path) for i in e.value.reports[j2.id].errors] == [("trigger-unknown-node", "$.nodes[0].node")]
+    assert "journey 'journey-2' cannot run: validation found 1 error(s)\n  $.nodes[0].node: Journey Trigger node " \
+           "'from_j1' listens to node 'nope', which journey 'journey-1' does not have." in str(e.value)
 
 
 def test_valid_journey_has_no_issue():
@@ -586,3 +635,24 @@ def test_publish_is_blocked_by_errors_and_not_by_warnings():
     with pytest.raises(LifecycleError, match=r"\$\.settings\.timezone: 'Nowhere' is not a timezone name"):
         j2.publish()
     assert j.publish().status == "running"
+
+
+def test_dnd_always_needs_every_hour_of_every_weekday():
+    from journeylab.validate._settings import _covers_week
+
+    night = DayRange(start=dt.time(20), end=dt.time(9))
+    day = DayRange(start=dt.time(9), end=dt.time(20))
+    assert _covers_week([night, day])  # [start, end): 09:00 and 20:00 belong to the next range
+    assert not _covers_week([night, DayRange(start=dt.time(9, 0, 1), end=dt.time(20))])  # 09:00:00 is free
+    six_days = DayRange(days=["mon", "tue", "wed", "thu", "fri", "sat"], start=dt.time(0), end=dt.time(23, 59, 59))
+    assert not _covers_week([six_days, night])  # Sunday 09:00-20:00 is free
+    # a range crossing midnight belongs to the day it starts: Sunday night covers Monday morning
+    week_days = DayRange(days=["mon", "tue", "wed", "thu", "fri", "sat"], start=dt.time(6), end=dt.time(6))
+    assert not _covers_week([week_days])  # start == end is refused elsewhere, never read as "all day"
+    daily = DayRange(start=dt.time(6), end=dt.time(5, 59))
+    assert not _covers_week([daily])  # 05:59-06:00 free every day
+    assert _covers_week([daily, DayRange(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], start=dt.time(5),
+                                         end=dt.time(7))])
+    sun_into_mon = DayRange(days=["sun"], start=dt.time(6), end=dt.time(6, 30))
+    other = DayRange(days=["mon", "tue", "wed", "thu", "fri", "sat"], start=dt.time(6, 30), end=dt.time(6, 30))
+    assert not _covers_week([sun_into_mon, other])

@@ -367,7 +367,7 @@ def test_validation_badges() -> None:
     assert "badge-warning" in node_classes(b, "bought")
     assert "badge-error" in node_classes(b, "orphan")
     badges = {n.data["node_id"]: n.classes for n in b.elements("badge")}
-    assert "badge-warning" in badges["bought"] and "badge-error" in badges["orphan"]
+    assert "dot-warning" in badges["bought"] and "dot-error" in badges["orphan"]
     assert "badge-error" not in node_classes(b, "hello") and "badge-warning" not in node_classes(b, "hello")
     b.validate_button.click()
     assert b.side.selected_index == 2
@@ -542,3 +542,93 @@ def test_builder_wraps_a_definition_and_rejects_unknown_kinds() -> None:
     j.add(Inaction(id="i", event="A", absent="B", within=dt.timedelta(minutes=5)))
     j.add_goal(ActionGoal(name="g", event="B"))
     assert JourneyBuilder(j).node_count == 1
+
+
+# ----------------------------------------------------------------------------- connecting, defaults, publish
+
+
+def test_connect_by_clicking_a_port_handle_then_the_target() -> None:
+    j = draft()
+    j.add(Delay(id="later", duration=dt.timedelta(hours=2)))
+    b = JourneyBuilder(j)
+    tap(b, "hello")
+    handles = {n.data["port"] for n in b.elements("port")}
+    assert handles == {"viewed", "clicked", "not_sent", "timeout"}  # the free ports of the push
+    port = next(n for n in b.elements("port") if n.data["port"] == "not_sent")
+    b._on_node_tap({"data": dict(port.data)})
+    assert "port-armed" in b.elements("port")[[n.data["port"] for n in b.elements("port")].index("not_sent")].classes
+    tap(b, "later")
+    assert ("hello", "not_sent", "later") in {(c.source, c.port, c.target) for c in j.connectors}
+    assert b.selected == "hello" and b.message_kind == "ok"
+    assert "not_sent" not in {n.data["port"] for n in b.elements("port")}
+    # clicking the armed handle again cancels
+    port = next(n for n in b.elements("port") if n.data["port"] == "timeout")
+    b._on_node_tap({"data": dict(port.data)})
+    b._on_node_tap({"data": dict(port.data)})
+    tap(b, "later")
+    assert b.selected == "later" and len(j.connectors) == 4
+
+
+def test_dropdown_defaults_chain_adds_and_never_target_the_entry() -> None:
+    b = JourneyBuilder(Journey("J", id="j"))
+    b.add_button.click()
+    assert b.after_port.value == "yes"  # the new node's first free port
+    b.kind_picker.value = "push"
+    b.add_button.click()
+    b.kind_picker.value = "email"
+    b.add_button.click()
+    assert [(c.source, c.port, c.target) for c in b.journey.connectors] == [
+        ("action_1", "yes", "push_1"), ("push_1", "next", "email_1")]
+    assert b.target_picker.value != "action_1"
+    b.kind_picker.value = "delay"
+    b.after_port.value = ""  # "not connected"
+    b.add_button.click()
+    assert b.target_picker.value == "delay_1"  # the newest node nothing leads to
+
+
+def test_an_old_refusal_does_not_stay_up() -> None:
+    j = draft()
+    b = JourneyBuilder(j)
+    b.connect("start", None, "hello")
+    assert b.message_kind == "error"
+    b._run("Move", lambda: j.move("hello", 10, 10))
+    assert b.message == ""
+
+
+def test_published_journey_disables_graph_controls_and_non_content_fields() -> None:
+    j = draft()
+    b = JourneyBuilder(j)
+    assert b.publish()
+    for w in (b.add_button, b.connect_button, b.disconnect_button, b.delete_button, b.kind_picker, b.target_picker):
+        assert w.disabled
+    b.selected = "hello"
+    assert b._form.editors["content"].control.disabled is False
+    assert all(e.control.disabled for k, e in b._form.editors.items() if k != "content" and hasattr(e.control, "disabled"))
+    assert not b.elements("port")  # no port handles on a published journey
+    b.selected = "bought"
+    assert b.apply_button.layout.display == "none"
+
+
+def test_placeholder_content_publishes_with_a_warning() -> None:
+    b = JourneyBuilder(Journey("J", id="j"))
+    b.add_node("action")
+    b.add_node("email", port="yes")
+    assert b.publish()
+    assert b.message_kind == "warning" and "placeholder" in b.message
+
+
+def test_show_stats_lays_the_journey_out_again_and_counts_add_up() -> None:
+    from journeylab.sim import simulate
+
+    j = cart_abandonment()
+    j.move("push", 0, 0)  # a hand position that the bigger boxes would overlap
+    b = JourneyBuilder(j)
+    res = simulate(j, "ecommerce", seed=1)
+    b.show_stats(res)
+    assert b.scene.problems() == []
+    wait = b.scene.node("wait")
+    s = res.node_stats.loc["wait"]
+    assert f"goal {int(s['exited_goal']):,}" in wait.label
+    goal = b.scene.node("goal::Purchase")
+    assert goal.conversions == int(res.journey_stats["conversions_Purchase"])
+    assert f"converted {goal.conversions:,}" in goal.label

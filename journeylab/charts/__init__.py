@@ -15,6 +15,7 @@ from journeylab.charts.journey_graph import journey_figure, journey_svg  # noqa:
 from journeylab.charts.results import (
     funnel,
     goals_chart,
+    message_load_chart,
     messages_chart,
     node_stats_chart,
     sankey,
@@ -30,6 +31,7 @@ __all__ = [
     "sankey",
     "waiting_chart",
     "messages_chart",
+    "message_load_chart",
     "goals_chart",
     "time_to_goal_chart",
     "sweep_chart",

@@ -18,8 +18,8 @@ from journeylab import stats
 from journeylab.model.nodes import NODE_KINDS, kind_of, ports_of
 
 __all__ = [
-    "Source", "NodeInfo", "Stage", "source", "main_line", "funnel_stages", "send_attempts", "time_to_goal",
-    "waiting_over_time",
+    "Source", "NodeInfo", "Stage", "Step", "source", "main_line", "funnel_stages", "busiest_path", "path_steps",
+    "outflows", "send_attempts", "time_to_goal", "waiting_over_time",
 ]
 
 # the order a funnel's "main line" prefers ports in (split branches come after ``viewed``)
@@ -336,3 +336,147 @@ def time_to_goal(src: Source) -> pd.DataFrame:
 def waiting_over_time(trace: pd.DataFrame, *, freq: str = "1h", end: Any = None) -> pd.DataFrame:
     """Users at each node over time: ``ts, node, users`` at the end of each ``freq`` (one journey)."""
     return stats.waiting_over_time(trace, freq=freq, end=end)
+
+
+# ----------------------------------------------------------------------------- paths and drop-off
+
+_EXIT_WORD = {"goal": "goal", "journey_timeout": "journey timeout", "force_exit": "force exit", "stopped": "stopped",
+              "completed": "completed"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a path funnel: the users who got there (``value``), how they arrived
+    (``via``: the port, ``"entry"``, or ``"exit:<reason>"`` for the exit that ends the path),
+    the statistic it is (``node``, ``stat``, for confidence intervals) and, for every step but
+    the last, where the others went (``drop``: ``{"by <port> → <target>" | "exit: <reason>" |
+    "still waiting": users}``)."""
+
+    label: str
+    node: str
+    via: str
+    value: float
+    stat: str
+    kind: str
+    drop: dict[str, float] = field(default_factory=dict)
+
+
+def outflows(src: Source, node: str) -> dict[tuple[str, str], float]:
+    """Where the users who entered ``node`` are now: ``("port", p)`` by each port, ``("exit",
+    reason)`` straight from the node, ``("waiting", "")``; they add up to ``entered``."""
+    ns = src.node_stats
+    if node not in ns.index:
+        return {}
+    row = ns.loc[node]
+    out: dict[tuple[str, str], float] = {}
+    for c in ns.columns:
+        if c.startswith("left_") and row[c]:
+            out[("port", c[5:])] = float(row[c])
+        elif c.startswith("exited_") and row[c]:
+            out[("exit", c[7:])] = float(row[c])
+    if row.get("waiting", 0):
+        out[("waiting", "")] = float(row["waiting"])
+    return out
+
+
+def busiest_path(src: Source) -> list[tuple[str, str]]:
+    """The path most users took, as ``(node, how they arrived)``: from the busiest entry node,
+    follow the largest outflow of each node — a connector to the next node, or an exit (goal,
+    journey timeout..., or a port with no connector: completed) that ends the path; stop at a
+    node already on the path or where everyone is still waiting. The last item is
+    ``("exit", reason)`` when the path ends in an exit."""
+    entries = [n for n, i in src.nodes.items() if i.entry]
+    if not entries:
+        return [(n, "entry") for n in list(src.nodes)[:1]]
+    ns = src.node_stats
+    start = max(entries, key=lambda n: (float(ns.loc[n, "entered"]) if n in ns.index else 0.0, -entries.index(n)))
+    conn = {(s, p): t for s, p, t in src.connectors}
+    path: list[tuple[str, str]] = [(start, "entry")]
+    seen = {start}
+    while True:
+        here = path[-1][0]
+        flows = {k: v for k, v in outflows(src, here).items() if k[0] != "waiting"}
+        if not flows:
+            return path
+        (what, key), _v = max(flows.items(), key=lambda kv: (kv[1], kv[0][0] == "port"))
+        if what == "port" and (here, key) in conn and conn[(here, key)] not in seen:
+            nxt = conn[(here, key)]
+            path.append((nxt, key))
+            seen.add(nxt)
+            continue
+        reason = key if what == "exit" else "completed"
+        path.append(("exit", f"{reason}|{key}" if what == "port" else reason))
+        return path
+
+
+def path_steps(src: Source, path: Any = None) -> list[Step]:
+    """The steps of a funnel along ``path`` (node ids in order; default :func:`busiest_path`),
+    each with the users who got there along the path's connectors and, between steps, where
+    the others went (ports to elsewhere, exits by reason, still waiting)."""
+    if path is None:
+        items = busiest_path(src)
+    else:
+        items = []
+        for i, n in enumerate(path):
+            if n not in src.nodes:
+                raise KeyError(f"the journey has no node {n!r}")
+            prev = items[-1][0] if items else None
+            port = next((p for s, p, t in src.connectors if s == prev and t == n), "") if prev else "entry"
+            items.append((n, port or "reached"))
+            del i
+    ns = src.node_stats
+    conn = {(s, p): t for s, p, t in src.connectors}
+    steps: list[Step] = []
+    for i, (node, via) in enumerate(items):
+        prev = items[i - 1][0] if i else None
+        if node == "exit":
+            reason, _, port = via.partition("|")
+            stat = f"left_{port}" if port else f"exited_{reason}"
+            value = float(ns.loc[prev, stat]) if prev in ns.index and stat in ns.columns else 0.0
+            word = _EXIT_WORD.get(reason, reason)
+            label = f"Exit: {word}" + (f" (by {port})" if port else "")
+            if reason == "goal" and len(src.goals) == 1:
+                label = f"Goal: {src.goals[0]}"
+            steps.append(Step(label, prev or "", f"exit:{reason}", value, stat, "goal" if reason == "goal" else "exit"))
+            continue
+        info = src.nodes[node]
+        if via == "entry" or via == "reached":
+            value, stat = (float(ns.loc[node, "entered"]) if node in ns.index else 0.0), "entered"
+        else:
+            value = float(ns.loc[prev, f"left_{via}"]) if prev in ns.index and f"left_{via}" in ns.columns else 0.0
+            stat = f"left_{via}"
+        label = src.label(node)
+        kind = "entry" if via == "entry" else ("segment" if info.family == "segment" else info.kind)
+        steps.append(Step(label, node if via in ("entry", "reached") else (prev or node), via, value, stat, kind))
+    # where the others went, step to step
+    out: list[Step] = []
+    for i, s in enumerate(steps):
+        drop: dict[str, float] = {}
+        here = items[i][0]
+        if i + 1 < len(steps) and here != "exit":
+            nxt_node, nxt_via = items[i + 1]
+            for (what, key), v in outflows(src, here).items():
+                if what == "port" and (key == nxt_via or (nxt_node == "exit" and nxt_via.endswith(f"|{key}"))):
+                    continue
+                if what == "exit" and nxt_node == "exit" and nxt_via == key:
+                    continue
+                if what == "port":
+                    tgt = conn.get((here, key))
+                    name = f"by {key} → {src.label(tgt)}" if tgt else f"by {key}, journey ends"
+                elif what == "exit":
+                    name = f"{_EXIT_WORD.get(key, key)} exit"
+                else:
+                    name = "still waiting"
+                drop[name] = drop.get(name, 0.0) + v
+        out.append(Step(s.label, s.node, s.via, s.value, s.stat, s.kind, dict(sorted(drop.items(), key=lambda kv: -kv[1]))))
+    return _unique_steps(out)
+
+
+def _unique_steps(steps: list[Step]) -> list[Step]:
+    seen: dict[str, int] = {}
+    out = []
+    for s in steps:
+        n = seen.get(s.label, 0)
+        seen[s.label] = n + 1
+        out.append(s if n == 0 else Step(f"{s.label} ({n + 1})", s.node, s.via, s.value, s.stat, s.kind, s.drop))
+    return out

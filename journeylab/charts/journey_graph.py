@@ -28,7 +28,17 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from journeylab.layout import BADGE_COLORS, EDGE_COLORS, Scene, SceneEdge, SceneNode, _is_frame, journey_scene
+from journeylab.layout import (
+    BADGE_COLORS,
+    EDGE_COLORS,
+    WAITING_COLOR,
+    Scene,
+    SceneEdge,
+    SceneNode,
+    _is_frame,
+    journey_scene,
+    waiting_width,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -95,16 +105,16 @@ def _color_key(e: SceneEdge) -> str:
 
 
 def _near_end(e: SceneEdge) -> tuple[float, float]:
-    """A point just before the arrow head (for drawing the head along the curve)."""
-    (x0, y0), (x1, y1) = e.points
-    if e.control is None:
-        return x0, y0
-    cx, cy = e.control
-    t = 0.85
-    return ((1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t * t * x1, (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t * t * y1)
+    """The point the last leg of the route starts from (for drawing the arrow head)."""
+    return e.points[-2] if len(e.points) >= 2 else e.points[0]
 
 
-def _scene(journey: Any, node_stats: Any, waiting_users: Any, issues: Any, layout: str) -> Scene:
+def _path(e: SceneEdge) -> str:
+    return "M " + " L ".join(f"{x:.1f},{y:.1f}" for x, y in e.points)
+
+
+def _scene(journey: Any, node_stats: Any, waiting_users: Any, issues: Any, layout: str,
+           conversions: Mapping[str, int] | None = None) -> Scene:
     if issues is None:
         try:
             from journeylab.validate import validate
@@ -114,8 +124,15 @@ def _scene(journey: Any, node_stats: Any, waiting_users: Any, issues: Any, layou
             issues = []
     if node_stats is not None and hasattr(node_stats, "node_stats") and not _is_frame(node_stats):
         waiting_users = waiting_users if waiting_users is not None else getattr(node_stats, "waiting_users", None)
+        if conversions is None and hasattr(node_stats, "journey_stats_of"):
+            d = journey.definition if hasattr(journey, "definition") else journey
+            try:
+                js = node_stats.journey_stats_of(d.id)
+                conversions = {g.name: int(js.get(f"conversions_{g.name}", 0)) for g in d.goals}
+            except Exception:  # noqa: BLE001 - a result of other journeys: goals count from the nodes
+                conversions = None
         node_stats = node_stats.node_stats
-    return journey_scene(journey, node_stats, waiting_users, issues=issues, layout=layout)
+    return journey_scene(journey, node_stats, waiting_users, issues=issues, layout=layout, conversions=conversions)
 
 
 def journey_figure(
@@ -127,6 +144,7 @@ def journey_figure(
     issues: Iterable[Any] | None = None,
     layout: str = "stored",
     max_width: int = 1400,
+    conversions: Mapping[str, int] | None = None,
 ) -> go.Figure:
     """The journey graph as a static Plotly figure.
 
@@ -136,6 +154,7 @@ def journey_figure(
     their flow (``left_<port>`` of their source). ``issues`` are validation items (by
     default the journey is validated): nodes with an error get a red badge, with a warning
     a yellow one. ``layout="auto"`` ignores the positions stored in the model.
+    ``conversions`` (users per goal name) label the goal boxes; a result gives its own.
 
     The first trace (``name="nodes"``) has one point per drawn box at its centre, with the
     box's scene id in ``customdata`` and its label (``<br>``-separated lines) in ``text``.
@@ -143,7 +162,7 @@ def journey_figure(
     """
     import plotly.graph_objects as go
 
-    scene = _scene(journey_or_def, node_stats, waiting_users, issues, layout)
+    scene = _scene(journey_or_def, node_stats, waiting_users, issues, layout, conversions)
     left, top, right, bottom = scene.bbox()
     width_px = max(right - left + 2 * _PAD, 200)
     height_px = max(bottom - top + 2 * _PAD, 120)
@@ -168,7 +187,7 @@ def journey_figure(
         )
         if n.badge:
             r = 9
-            bx, by = n.x + n.width / 2 - 4, n.y - n.height / 2 + 4
+            bx, by = n.badge_point
             shapes.append(
                 dict(type="circle", x0=bx - r, x1=bx + r, y0=by - r, y1=by + r, fillcolor=BADGE_COLORS[n.badge],
                      line=dict(color="white", width=1.5), layer="above", name=f"badge:{n.id}")
@@ -178,21 +197,19 @@ def journey_figure(
                      name=f"badge:{n.id}")
             )
         if n.waiting:
-            wx, wy = n.x - n.width / 2 + 4, n.y - n.height / 2 + 4
+            wx, wy = n.waiting_point
             annotations.append(
-                dict(x=wx, y=wy, text=f"<b>{n.waiting:,}</b>", showarrow=False, bgcolor="#f97316",
+                dict(x=wx, y=wy, text=f"<b>{n.waiting:,}</b>", showarrow=False, bgcolor=WAITING_COLOR,
                      font=dict(color="white", size=10 * scale), borderpad=2, name=f"waiting:{n.id}")
             )
     for e in scene.edges:
-        (x0, y0), (x1, y1) = e.points
+        x1, y1 = e.points[-1]
         color = edge_color(e)
         ax, ay = _near_end(e)
-        if e.control is not None:
-            cx, cy = e.control
-            shapes.append(
-                dict(type="path", path=f"M {x0:.1f},{y0:.1f} Q {cx:.1f},{cy:.1f} {x1:.1f},{y1:.1f}",
-                     line=dict(color=color, width=1.5), layer="below", name=f"edge:{e.id}")
-            )
+        shapes.append(
+            dict(type="path", path=_path(e), line=dict(color=color, width=1.5, dash="dash" if e.role == "window" else None),
+                 layer="below", name=f"edge:{e.id}")
+        )
         annotations.append(
             dict(x=x1, y=y1, ax=ax, ay=ay, xref="x", yref="y", axref="x", ayref="y", text="", showarrow=True,
                  arrowhead=2, arrowsize=1.1, arrowwidth=1.5, arrowcolor=color, standoff=0, startstandoff=0,
@@ -202,8 +219,8 @@ def journey_figure(
             lx, ly = e.label_point
             annotations.append(
                 dict(x=lx, y=ly, text=html.escape(e.label), showarrow=False,
-                     bgcolor="rgba(255,255,255,0.92)", bordercolor=color, borderwidth=1, borderpad=2,
-                     font=dict(size=10 * scale, color="#111827", family=_FONT), name=f"edge:{e.id}")
+                     bgcolor="rgba(255,255,255,0.95)", bordercolor=color, borderwidth=1, borderpad=2,
+                     font=dict(size=11 * scale, color="#111827", family=_FONT), name=f"edge:{e.id}")
             )
     texts = []
     for n in scene.nodes:
@@ -259,14 +276,19 @@ def journey_svg(
     issues: Iterable[Any] | None = None,
     layout: str = "stored",
     title: str | None = None,
+    conversions: Mapping[str, int] | None = None,
 ) -> str:
     """The journey graph as standalone SVG text (no browser, no JavaScript): what notebooks
     show where widgets cannot render. Same scene and arguments as :func:`journey_figure`."""
-    scene = _scene(journey_or_def, node_stats, waiting_users, issues, layout)
+    scene = _scene(journey_or_def, node_stats, waiting_users, issues, layout, conversions)
     left, top, right, bottom = scene.bbox()
     th = 28.0 if title else 0.0
     vx, vy = left - _PAD, top - _PAD - th
     w, h = right - left + 2 * _PAD, bottom - top + 2 * _PAD + th
+    if title:  # the title always fits
+        w = max(w, len(title) * 9.0 + 2 * _PAD)
+    if not scene.nodes:
+        w, h = max(w, 260.0), h + 20
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0f}" height="{h:.0f}" '
         f'viewBox="{vx:.1f} {vy:.1f} {w:.1f} {h:.1f}" font-family="{_FONT}" font-size="11">',
@@ -281,11 +303,13 @@ def journey_svg(
     ]
     if title:
         out.append(f'<text x="{left:.1f}" y="{top - _PAD:.1f}" font-size="15" font-weight="bold">{html.escape(title)}</text>')
+    if not scene.nodes:
+        out.append(f'<text x="{left:.1f}" y="{top + 8:.1f}" fill="#6b7280" font-style="italic">'
+                   "No nodes yet: add one from the palette.</text>")
     for e in scene.edges:
-        (x0, y0), (x1, y1) = e.points
         color = edge_color(e)
         dash = ' stroke-dasharray="4 3"' if e.role == "window" else ""
-        d = f"M {x0:.1f} {y0:.1f} " + (f"Q {e.control[0]:.1f} {e.control[1]:.1f} " if e.control else "L ") + f"{x1:.1f} {y1:.1f}"
+        d = _path(e)
         out.append(
             f'<path class="edge" data-id="{html.escape(e.id)}" d="{d}" fill="none" stroke="{color}" stroke-width="1.5"'
             f'{dash} marker-end="url(#jl-arrow-{_color_key(e)})"/>'
@@ -299,29 +323,29 @@ def journey_svg(
             f'stroke="{st["border"]}" stroke-width="{3 if n.entry else 1.5}"{dash}/>{_svg_text(n)}</g>'
         )
         if n.badge:
-            bx, by = n.x + n.width / 2 - 4, n.y - n.height / 2 + 4
+            bx, by = n.badge_point
             out.append(
                 f'<g class="badge {n.badge}"><circle cx="{bx:.1f}" cy="{by:.1f}" r="9" fill="{BADGE_COLORS[n.badge]}" '
                 f'stroke="white"/><text x="{bx:.1f}" y="{by + 4:.1f}" text-anchor="middle" fill="white" '
                 f'font-weight="bold">!</text></g>'
             )
         if n.waiting:
-            wx, wy = n.x - n.width / 2 + 4, n.y - n.height / 2 + 4
-            tw = len(f"{n.waiting:,}") * 6.5 + 8
+            wx, wy = n.waiting_point
+            tw = waiting_width(n.waiting)
             out.append(
                 f'<g class="waiting"><rect x="{wx - tw / 2:.1f}" y="{wy - 8:.1f}" width="{tw:.1f}" height="16" rx="4" '
-                f'fill="#f97316"/><text x="{wx:.1f}" y="{wy + 4:.1f}" text-anchor="middle" fill="white" '
+                f'fill="{WAITING_COLOR}"/><text x="{wx:.1f}" y="{wy + 4:.1f}" text-anchor="middle" fill="white" '
                 f'font-size="10" font-weight="bold">{n.waiting:,}</text></g>'
             )
     for e in scene.edges:
         if not e.label:
             continue
         mx, my = e.label_point
-        tw = len(e.label) * 6.0 + 8
+        tw, th = e.label_size
         out.append(
-            f'<g class="edge-label"><rect x="{mx - tw / 2:.1f}" y="{my - 8:.1f}" width="{tw:.1f}" height="16" rx="3" '
-            f'fill="white" fill-opacity="0.92" stroke="{edge_color(e)}"/><text x="{mx:.1f}" y="{my + 4:.1f}" '
-            f'text-anchor="middle" font-size="10">{html.escape(e.label)}</text></g>'
+            f'<g class="edge-label"><rect x="{mx - tw / 2:.1f}" y="{my - th / 2:.1f}" width="{tw:.1f}" height="{th:.1f}" '
+            f'rx="3" fill="white" stroke="{edge_color(e)}"/><text x="{mx:.1f}" y="{my + 4:.1f}" '
+            f'text-anchor="middle" font-size="11">{html.escape(e.label)}</text></g>'
         )
     out.append("</svg>")
     return "".join(out)

@@ -14,7 +14,10 @@ it they are read off the trace), every other argument is a keyword, and it retur
 ...     "event": ["entered", "left", "entered", "sent", "exited", "entered", "exited"],
 ...     "port": ["", "yes", "", "", "", "", ""],
 ...     "detail": ["entry", "", "", "push", "goal:Buy", "entry", "goal:Buy"]})
->>> fig = funnel(t)
+>>> fig = funnel(t)  # the busiest path: entered 2, 1 went on to the push (1 left by the goal)
+>>> list(fig.data[0].y), list(fig.data[0].x), list(fig.data[1].x)
+(['start', 'push', 'Goal: Buy'], [1.0, 1.0, 1.0], [1.0, 0.0, 0.0])
+>>> fig = funnel(t, stages=True)
 >>> list(fig.data[0].y), list(fig.data[0].x)
 (['Entered', 'push: sent', 'push: viewed', 'push: clicked', 'Goal: Buy'], [2.0, 1.0, 0.0, 0.0, 2.0])
 """
@@ -28,13 +31,22 @@ import numpy as np
 import pandas as pd
 
 from journeylab.charts import _style as S
-from journeylab.charts._data import Source, funnel_stages, send_attempts, source, time_to_goal, waiting_over_time
+from journeylab.charts._data import (
+    Source,
+    funnel_stages,
+    path_steps,
+    send_attempts,
+    source,
+    time_to_goal,
+    waiting_over_time,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
 
 __all__ = [
     "funnel",
+    "message_load_chart",
     "node_stats_chart",
     "sankey",
     "waiting_chart",
@@ -102,20 +114,117 @@ def funnel(
     ci: pd.DataFrame | None = None,
     responses: bool = True,
     goals: bool = True,
+    stages: bool = False,
     title: str | None = None,
     height: int | None = None,
 ) -> go.Figure:
-    """A funnel along a path through the journey: entered → qualified → sent → viewed /
-    clicked → goal, one horizontal bar per stage with its share of the first stage.
+    """Where users drop off along a path through the journey.
 
-    ``path``: node ids (and ``(node, stat)``, ``"entered"``, ``"goal:<name>"``); the default
-    is the journey's main line (see :func:`journeylab.charts._data.funnel_stages`).
-    ``ci``: a :func:`~journeylab.sim.experiments.replicate` frame; the bars then show the
-    Monte Carlo mean of each stage with its confidence interval as error bars (the hover
-    text keeps this run's value). ``responses=False`` leaves out viewed and clicked.
+    By default the path is the **busiest path**: from the busiest entry node, the connector
+    most users took at each node, until the exit most users took (a goal, the journey
+    timeout, a port with no connector...); ``path=[node ids]`` names another. Each row is a
+    step with the users who got there; its bar is split into those who went on to the next
+    step and those who left the path there (hatched), with how they left — by another port
+    (to which node), by an exit (goal, timeout...), or still waiting — in the hover text and
+    the label beside the bar, and the step-to-step conversion. ``ci`` (a
+    :func:`~journeylab.sim.experiments.replicate` frame) draws each step as the Monte Carlo
+    mean with its confidence interval as error bars.
+
+    ``stages=True``, or a ``path`` with ``(node, stat)`` items, ``"entered"`` or
+    ``"goal:<name>"``, draws the stage funnel of :func:`journeylab.charts._data.funnel_stages` instead (entered →
+    qualified → sent → viewed / clicked → goal; ``responses=False`` leaves out viewed and
+    clicked).
     """
-    go = _go()
     src = source(result_or_trace, journey=journey, definition=definition)
+    if not stages and (path is None or all(isinstance(x, str) and x in src.nodes for x in path)):
+        return _path_funnel(src, path, ci=ci, title=title, height=height)
+    return _stage_funnel(src, path, ci=ci, responses=responses, goals=goals, title=title, height=height)
+
+
+def _path_funnel(src: Source, path: Any, *, ci: pd.DataFrame | None, title: str | None, height: int | None) -> go.Figure:
+    go = _go()
+    steps = path_steps(src, path)
+    run = [s.value for s in steps]
+    values = list(run)
+    plus, minus = [0.0] * len(steps), [0.0] * len(steps)
+    if ci is not None:
+        for i, s in enumerate(steps):
+            hit = ci_lookup(ci, "node", s.node, s.stat, src.journey)
+            if hit is not None:
+                mean, lo, hi = hit
+                values[i], plus[i], minus[i] = mean, max(hi - mean, 0.0), max(mean - lo, 0.0)
+    first = values[0] if values and values[0] else None
+    labels = [_wrap(s.label, 28) for s in steps]
+    on = [values[i + 1] if i + 1 < len(values) else values[i] for i in range(len(values))]
+    left = [max(values[i] - on[i], 0.0) if i + 1 < len(values) else 0.0 for i in range(len(values))]
+    colors = [_stage_color(s.kind if s.kind != "exit" else "controller", 1.0) for s in steps]
+    hover, notes = [], []
+    for i, s in enumerate(steps):
+        v = values[i]
+        h = f"<b>{_esc(s.label)}</b><br>{'mean ' if ci is not None else ''}{_n(v)} users"
+        if first:
+            h += f" ({v / first:.1%} of the first step)"
+        if s.via not in ("entry", "reached") and not s.via.startswith("exit:"):
+            h += f"<br>arrived by <b>{_esc(s.via)}</b>"
+        if ci is not None:
+            h += f"<br>this run: {_n(run[i])}"
+        note = f"{_n(v)}" + (f" · {v / first:.0%}" if first else "")
+        if i + 1 < len(steps):
+            conv = on[i] / v if v else 0.0
+            conv_text = f"{conv:.1%}" if 0.99 < conv < 1 else f"{conv:.0%}"
+            h += f"<br>went on: {_n(on[i])} ({conv:.1%}) · left the path here: {_n(left[i])}"
+            for name, n in s.drop.items():
+                h += f"<br>&nbsp;&nbsp;{_esc(name)}: {_n(n)}"
+            if left[i] > 0:
+                top = next(iter(s.drop.items()), None)
+                note += f"  → {conv_text} go on · {_n(left[i])} leave" + (f" ({_esc(top[0])}: {_n(top[1])})" if top else "")
+            else:
+                note += "  → all go on"
+        hover.append(h)
+        notes.append(note)
+    bar_on = go.Bar(
+        name="went on", orientation="h", y=labels, x=on, marker={"color": colors, "line": {"width": 0}},
+        customdata=[[s.node, s.stat, r] for s, r in zip(steps, run, strict=True)], hovertext=hover, hoverinfo="text",
+    )
+    bar_left = go.Bar(
+        name="left the path here", orientation="h", y=labels, x=left,
+        marker={"color": "rgba(220,38,38,0.22)", "line": {"width": 1, "color": "rgba(220,38,38,0.6)"},
+                "pattern": {"shape": "/", "fgcolor": "rgba(220,38,38,0.55)", "size": 6}},
+        customdata=[[s.node, s.stat, r] for s, r in zip(steps, run, strict=True)], hovertext=hover, hoverinfo="text",
+    )
+    if ci is not None:
+        # the interval of each step's users sits at the end of its whole bar
+        bar_left.error_x = {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus,
+                            "color": "#111827", "thickness": 1.5, "width": 5}
+    fig = go.Figure([bar_on, bar_left])
+    ends = [values[i] + plus[i] for i in range(len(values))]
+    fig.add_trace(go.Scatter(name="labels", x=ends, y=labels, mode="text", text=[f"  {t}" for t in notes],
+                             textposition="middle right", textfont={"size": 12, "color": "#374151"},
+                             hoverinfo="skip", showlegend=False, cliponaxis=False))
+    top = max(ends + [1.0])
+    fig.update_xaxes(range=[0, top * 1.9], title="users", rangemode="tozero")
+    sub = f"{src.name} · " + ("the busiest path" if path is None else "your path") + ": users at each step, hatched: left the path there"
+    if ci is not None:
+        n = int(ci["n"].max()) if "n" in ci.columns and len(ci) else 0
+        sub += f" · Monte Carlo mean and {_conf(ci)} CI over {n} runs"
+    S.style(fig, title=title or "Where users drop off", subtitle=sub, legend="top",
+            height=height or 120 + 46 * max(len(steps), 2))
+    fig.update_layout(barmode="stack", bargap=0.3)
+    fig.update_yaxes(autorange="reversed", title=None, showgrid=False, ticklabelstandoff=6)
+    return fig
+
+
+def _stage_funnel(
+    src: Source,
+    path: Any,
+    *,
+    ci: pd.DataFrame | None,
+    responses: bool,
+    goals: bool,
+    title: str | None,
+    height: int | None,
+) -> go.Figure:
+    go = _go()
     stages = funnel_stages(src, path, responses=responses, goals=goals)
     run = [s.value for s in stages]
     values = list(run)
@@ -314,7 +423,7 @@ def _wrap(text: str, width: int = 18) -> str:
     """Break a label into lines of about ``width`` characters (``<br>``), at most two."""
     import textwrap
 
-    lines = textwrap.wrap(_esc(text), width) or [""]
+    lines = textwrap.wrap(_esc(text), width, break_long_words=False, break_on_hyphens=False) or [""]
     if len(lines) > 2:
         lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), width, placeholder="…")]
     return "<br>".join(lines)
@@ -392,7 +501,8 @@ def sankey(
         totals = ex.groupby("reason")["users"].sum()
         order = sorted(totals.index, key=lambda r: (not str(r).startswith("goal:"), str(r)))
         for reason in order:
-            k = sink(f"exit:{reason}", f"Exit: {_wrap(S.pretty(reason))}<br>{_n(totals[reason])}", S.exit_color(reason))
+            name = f"Goal: {reason[5:]}" if str(reason).startswith("goal:") else f"Exit: {S.pretty(reason)}"
+            k = sink(f"exit:{reason}", f"{_wrap(name, 22)}<br>{_n(totals[reason])}", S.exit_color(reason))
             for r in ex[ex["reason"] == reason].itertuples(index=False):
                 if r.node in idx and r.users > 0:
                     add_link(idx[r.node], k, float(r.users), S.exit_color(reason), ["exit", r.node, reason, ""],
@@ -716,4 +826,61 @@ def time_to_goal_chart(
                                   "tickmode": "array", "tickvals": [0, 0.25, 0.5, 0.75, 1.0],
                                   "showgrid": False, "title": {"text": "cumulative share", "standoff": 6},
                                   "automargin": True, "zeroline": False})
+    return fig
+
+
+# ----------------------------------------------------------------------------- message load per user
+
+
+def message_load_chart(
+    data: Any,
+    *,
+    timezone: str | None = None,
+    top: int = 4,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """How many messages a user gets per day, across every journey: for each account-local
+    day, the users who got 1, 2, … ``top`` or more messages (stacked bars, darker = more), and
+    the most any one user got that day (a line with markers on the right axis).
+
+    ``data``: a result (every journey of the run; the first journey's timezone), a trace
+    (``timezone``, default UTC), or a :func:`journeylab.stats.message_load` frame. The table
+    behind it is ``result.message_load``.
+    """
+    from journeylab import stats
+
+    go = _go()
+    if isinstance(data, pd.DataFrame) and "users" in data.columns and "day" in data.columns:
+        load, tz = data, timezone or "UTC"
+    else:
+        if hasattr(data, "trace") and hasattr(data, "journeys"):
+            t, tz = data.trace, timezone or data.journey.settings.timezone
+        else:
+            t, tz = data, timezone or "UTC"
+        load = stats.message_load(t, timezone=tz, top=top)
+    cols = [c for c in load.columns if c.startswith("users_")]
+    fig = go.Figure()
+    cols = [c for c in cols if c == "users_1" or load[c].any()]  # counts nobody reached are left out
+    for i, c in enumerate(cols):
+        k = c[len("users_"):]
+        shade = 0.3 + 0.7 * (i / max(len(cols) - 1, 1))
+        word = f"{k} message" + ("" if k == "1" else "s")
+        fig.add_trace(go.Bar(
+            name=f"users with {word} that day", x=load["day"], y=load[c].to_numpy(), marker={"color": S.rgba("#4f46e5", shade)},
+            customdata=[k] * len(load), hovertemplate=f"%{{x|%a %d %b}}<br>users who got {word}: <b>%{{y:,}}</b><extra></extra>",
+        ))
+    if len(load):
+        fig.add_trace(go.Scatter(
+            name="most messages to one user", x=load["day"], y=load["max"].to_numpy(), yaxis="y2", mode="lines+markers",
+            line={"color": "#dc2626", "width": 2}, marker={"size": 6},
+            hovertemplate="%{x|%a %d %b}<br>most messages to one user: <b>%{y}</b><extra></extra>",
+        ))
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False,
+                                  "title": {"text": "max per user", "standoff": 6}, "dtick": 1, "automargin": True})
+    users = int(load["users"].sum()) if len(load) else 0
+    sub = f"all journeys · {users:,} user-days with a message · stacked by how many each user got"
+    S.style(fig, title=title or "Messages per user per day", subtitle=sub, legend="top", height=height or 420)
+    fig.update_layout(barmode="stack", bargap=0.15, yaxis={"title": {"text": "users messaged"}})
+    fig.update_xaxes(title=f"day ({tz})", tickformat="%d %b")
     return fig

@@ -1,10 +1,12 @@
 """The engine core: pure, sans-I/O journey rules that every driver runs.
 
-Imports only the standard library and the model layer (a test enforces it).
+Imports only the standard library, numpy (batched work, draws) and the model layer (a test
+enforces it).
 """
 
 from journeylab.engine.clock import LocalClock
-from journeylab.engine.core import Engine, as_epoch, unit_draw
+from journeylab.engine.core import TIMER_RULES, Engine, as_epoch
+from journeylab.engine.draws import split_draw, stable_hash
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.reference import ReferenceDriver, canonical
 from journeylab.engine.state import Control, Enrollment, UserState
@@ -17,6 +19,7 @@ from journeylab.engine.types import (
     Event,
     Feedback,
     Input,
+    Inputs,
     NodePassed,
     ProfileChanged,
     ProfileSet,
@@ -30,7 +33,7 @@ from journeylab.engine.types import (
 
 __all__ = [
     "Engine", "JourneySet", "ReferenceDriver", "Control", "UserState", "Enrollment", "LocalClock",
-    "Event", "ProfileSet", "Feedback", "Trigger", "Wake", "Input", "TraceRecord", "Send", "ProfileChanged",
+    "Event", "ProfileSet", "Feedback", "Trigger", "Wake", "Input", "Inputs", "TraceRecord", "Send", "ProfileChanged",
     "NodePassed", "Action", "TRACE_COLUMNS", "TRACE_EVENTS", "EXIT_REASONS", "DISCARD_REASONS",
-    "to_epoch", "from_epoch", "as_epoch", "unit_draw", "canonical",
+    "to_epoch", "from_epoch", "as_epoch", "split_draw", "stable_hash", "canonical", "TIMER_RULES",
 ]

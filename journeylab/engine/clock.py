@@ -18,12 +18,16 @@ import calendar
 import datetime as dt
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
+from journeylab.errors import EngineInvariantError
 from journeylab.model.conditions import WEEKDAYS, DayRange
 from journeylab.model.settings import Dates, OneTime, Recurring, Schedule
 
-__all__ = ["LocalClock"]
+__all__ = ["LocalClock", "ClockArrays"]
 
 _QUARTER = 900
 _DAY = 86400
@@ -68,18 +72,31 @@ class LocalClock:
         return (dt.datetime.fromtimestamp(t + self.offset(t), dt.UTC)).date()
 
     # ------------------------------------------------------------------ evaluations
-    def _hourly_uncached(self, q: int) -> int:
-        e = q
-        for _ in range(16):
-            if (e + self.offset(e)) % 3600 == self.minute * 60:
-                return e
-            e += _QUARTER
-        raise AssertionError("no hourly evaluation found")  # pragma: no cover
+    def _hourly_uncached(self, t: int) -> int:
+        # the local minute of an instant e is (e + offset(e)) mod 3600: between two offset
+        # changes the evaluations are the instants congruent to minute*60 - offset (mod 3600)
+        e = t
+        for _ in range(8):
+            off = self.offset(e)
+            cand = e + (self.minute * 60 - off - e) % 3600
+            if self.offset(cand) == off:
+                return cand
+            e = self._next_change(e, cand)  # the offset changes in (e, cand]: look again from there
+        raise EngineInvariantError(f"no hourly evaluation found after {t}")  # pragma: no cover
+
+    def _next_change(self, lo: int, hi: int) -> int:
+        """The first quarter hour in ``(lo, hi]`` whose offset differs from ``lo``'s (offsets
+        change only at quarter hours in every real zone)."""
+        off = self.offset(lo)
+        q = lo - lo % _QUARTER + _QUARTER
+        while q < hi and self.offset(q) == off:
+            q += _QUARTER
+        return min(q, hi)
 
     def next_hourly(self, t: int) -> int:
-        """The first hourly evaluation at or after ``t`` (local ``HH:MM`` with MM = offset)."""
-        q = -(-t // _QUARTER) * _QUARTER
-        return self._hourly(q)
+        """The first hourly evaluation at or after ``t`` (local ``HH:MM`` with MM = the offset
+        minute, any of 0..59), across DST changes and half- and quarter-hour zones."""
+        return self._hourly(-(-t // 60) * 60)  # evaluations fall on whole minutes
 
     def _daily_uncached(self, day: dt.date) -> int:
         nxt = day + dt.timedelta(days=1)
@@ -109,8 +126,11 @@ class LocalClock:
         return any(r.contains(loc) for r in ranges)
 
     def range_end(self, t: int, ranges: Sequence[DayRange]) -> int:
-        """The end of the period of ``ranges`` that contains ``t`` (chained when ranges touch)."""
-        for _ in range(16):
+        """The first instant after ``t`` outside every one of ``ranges`` (read on the wall clock;
+        chained when ranges touch or overlap). A range ends at ``[start, end)``'s end: on a DST-gap
+        day an end that does not exist ends the range at the first existing instant after it; on
+        a fall-back day the end is the first time the wall clock reads it after ``t``."""
+        for _ in range(32):
             loc = self.local(t)
             ends: list[int] = []
             for r in ranges:
@@ -120,11 +140,24 @@ class LocalClock:
                 end_day = day
                 if r.start >= r.end and loc.time().replace(tzinfo=None) >= r.start:
                     end_day = day + dt.timedelta(days=1)
-                ends.append(self.epoch(dt.datetime.combine(end_day, r.end, tzinfo=self.tz)))
+                ends.append(self.wall_instant(end_day, r.end, t + 1))
             if not ends:
                 return t
             t = max(ends)
-        return t
+        raise EngineInvariantError("the ranges cover every hour: nothing lies outside them")  # pragma: no cover
+
+    def wall_instant(self, day: dt.date, at: dt.time, not_before: int) -> int:
+        """The first instant at or after ``not_before`` at which the wall clock of ``day`` reads
+        ``at``; when ``at`` does not exist that day (a DST gap), the first existing instant after
+        it (the end of the gap)."""
+        naive = dt.datetime.combine(day, at.replace(tzinfo=None))
+        e0 = int(naive.replace(tzinfo=self.tz, fold=0).timestamp())
+        e1 = int(naive.replace(tzinfo=self.tz, fold=1).timestamp())
+        if e1 < e0:  # fold=0 reads it before the change, fold=1 after: the time is in a gap
+            return self._next_change(e1, e0)
+        if e0 >= not_before:
+            return e0
+        return e1 if e1 >= not_before else e0
 
     # ------------------------------------------------------------------ schedules
     def next_run(self, schedule: Schedule | None, t: int, anchor: int | None) -> int | None:
@@ -172,3 +205,123 @@ class LocalClock:
         """(ISO year, ISO week) of the local date of ``t``."""
         iso = self.local_date(t).isocalendar()
         return (iso[0], iso[1])
+
+
+class ClockArrays:
+    """:class:`LocalClock`'s answers for arrays of instants, for the batched engine: each gives
+    exactly what the scalar method gives, element by element (a test compares them).
+
+    Offsets are read from a table of the zone's offset per quarter hour, built for the span
+    asked about; anything that needs calendar logic is computed once per distinct local day.
+    """
+
+    def __init__(self, clock: LocalClock) -> None:
+        self.c = clock
+        self._base = 0
+        self._table = np.zeros(0, dtype=np.int64)
+
+    # ------------------------------------------------------------------ offsets
+    def offset(self, t: np.ndarray) -> np.ndarray:
+        """UTC offsets (seconds) at the instants ``t``."""
+        if not len(t):
+            return np.zeros(0, dtype=np.int64)
+        q = t // _QUARTER
+        lo, hi = int(q.min()), int(q.max())
+        if not len(self._table) or lo < self._base or hi >= self._base + len(self._table):
+            a = min(lo, self._base) if len(self._table) else lo
+            b = max(hi + 1, self._base + len(self._table)) if len(self._table) else hi + 1
+            a, b = a - 96, b + 96 * 8  # a day before, eight days after
+            self._table = np.fromiter((self.c.offset(k * _QUARTER) for k in range(a, b)), dtype=np.int64, count=b - a)
+            self._base = a
+        return self._table[q - self._base]
+
+    def local_day(self, t: np.ndarray) -> np.ndarray:
+        """Local calendar days as day numbers since 1970-01-01 (``local_date`` as an ordinal)."""
+        return (t + self.offset(t)) // _DAY
+
+    def weekday(self, day: np.ndarray) -> np.ndarray:
+        """Monday = 0 ... Sunday = 6 of local day numbers (1970-01-01 was a Thursday)."""
+        return (day + 3) % 7
+
+    # ------------------------------------------------------------------ evaluations
+    def next_hourly(self, t: np.ndarray) -> np.ndarray:
+        """:meth:`LocalClock.next_hourly` of each instant."""
+        t = np.asarray(t, dtype=np.int64)
+        t = -(-t // 60) * 60
+        off = self.offset(t)
+        cand = t + (self.c.minute * 60 - off - t) % 3600
+        ok = self.offset(cand) == off
+        if not ok.all():  # an offset change in between: the scalar rule for those few
+            bad = np.flatnonzero(~ok)
+            cand[bad] = [self.c.next_hourly(int(x)) for x in t[bad]]
+        return cand
+
+    def next_daily(self, t: np.ndarray) -> np.ndarray:
+        """:meth:`LocalClock.next_daily` of each instant (00:00 local strictly after it)."""
+        return self._per_day(self.local_day(t), lambda d: self.c._daily(_date(d)))
+
+    def local_dates_key(self, t: np.ndarray) -> np.ndarray:
+        return self.local_day(t)
+
+    def week_key(self, t: np.ndarray) -> np.ndarray:
+        """A number per local ISO week (Monday first), equal exactly when ``week_key`` is."""
+        day = self.local_day(t)
+        return (day - self.weekday(day)) // 7
+
+    def next_time_of_day(self, t: np.ndarray, at: dt.time, weekdays: Sequence[str] = ()) -> np.ndarray:
+        """:meth:`LocalClock.next_time_of_day` of each instant."""
+        t = np.asarray(t, dtype=np.int64)
+        day = self.local_day(t)
+        allowed = np.array([not weekdays or WEEKDAYS[i] in weekdays for i in range(7)])
+        out = np.full(len(t), -1, dtype=np.int64)
+        todo = np.arange(len(t))
+        for k in range(9):
+            d = day[todo] + k
+            cand = self._per_day(d, lambda x: self.c.epoch(dt.datetime.combine(_date(x), at.replace(tzinfo=None),
+                                                                                 tzinfo=self.c.tz)))
+            ok = (cand >= t[todo]) & allowed[self.weekday(d)]
+            out[todo[ok]] = cand[ok]
+            todo = todo[~ok]
+            if not len(todo):
+                return out
+        raise EngineInvariantError("no time of day found")  # pragma: no cover
+
+    def in_ranges(self, t: np.ndarray, ranges: Sequence[DayRange]) -> np.ndarray:
+        """:meth:`LocalClock.in_ranges` of each instant (wall clock, ``[start, end)``)."""
+        t = np.asarray(t, dtype=np.int64)
+        if not ranges:
+            return np.zeros(len(t), dtype=bool)
+        loc = t + self.offset(t)
+        day = loc // _DAY
+        sec = loc - day * _DAY
+        wd = self.weekday(day)
+        out = np.zeros(len(t), dtype=bool)
+        for r in ranges:
+            a = r.start.hour * 3600 + r.start.minute * 60 + r.start.second
+            b = r.end.hour * 3600 + r.end.minute * 60 + r.end.second
+            days = np.array([WEEKDAYS[i] in r.days for i in range(7)])
+            if r.start < r.end:
+                out |= days[wd] & (sec >= a) & (sec < b)
+            else:
+                out |= (days[wd] & (sec >= a)) | (days[(wd - 1) % 7] & (sec < b))
+        return out
+
+    def range_end(self, t: np.ndarray, ranges: Sequence[DayRange]) -> np.ndarray:
+        """:meth:`LocalClock.range_end` of each instant (the scalar rule, once per instant)."""
+        t = np.asarray(t, dtype=np.int64)
+        u, inv = np.unique(t, return_inverse=True)
+        return np.array([self.c.range_end(int(x), ranges) for x in u], dtype=np.int64)[inv]
+
+    @staticmethod
+    def _per_day(day: np.ndarray, fn: Any) -> np.ndarray:
+        if not len(day):
+            return np.zeros(0, dtype=np.int64)
+        u, inv = np.unique(day, return_inverse=True)
+        return np.array([fn(int(x)) for x in u], dtype=np.int64)[inv]
+
+
+_EPOCH_DAY = dt.date(1970, 1, 1)
+
+
+def _date(day: int) -> dt.date:
+    return _EPOCH_DAY + dt.timedelta(days=day)

@@ -24,18 +24,18 @@ is ignored — see docs/engine.md.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from journeylab.engine.clock import LocalClock
+from journeylab.engine.draws import split_draw, stable_hash
 from journeylab.engine.state import Control, Enrollment, UserState
 from journeylab.engine.types import (
     Action,
     Event,
     Feedback,
     Input,
+    Inputs,
     NodePassed,
     ProfileChanged,
     ProfileSet,
@@ -65,37 +65,42 @@ from journeylab.model.nodes import (
     Referrer,
     Split,
     kind_of,
+    merge_reads,
+    render,
 )
 from journeylab.model.nodes import (
     Action as ActionSeg,
 )
 from journeylab.model.settings import ActionGoal, PastBehaviorGoal
 
-__all__ = ["Engine", "Control", "UserState"]
+__all__ = ["Engine", "Control", "UserState", "TIMER_RULES"]
 
 _MAX_MOVES = 10_000
 # records are built with tuple.__new__: a NamedTuple's own constructor is a Python-level
 # function, three times slower on the engine's hottest path
 _new = tuple.__new__
 _NEVER = 1 << 62
-_ARRIVAL = {
-    "action": "window",
-    "page_visit": "window",
-    "referrer": "window",
-    "page_count": "window",
-    "inaction": "inaction",
-    "past_behavior": "past_behavior",
-    "date_time": "date_time",
-    "profile": "profile",
-    "journey_trigger": "entry_only",
-    "custom_list": "entry_only",
-    "delay": "delay",
-    "force_exit": "force_exit",
-    "profile_update": "profile_update",
-    "split": "split",
-}
 _SEEN_IDS = 64
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
+
+#: Every timer of the engine, in the order they go at one instant (SPEC §1: what falls due by
+#: time first, in this order). ``next_wake`` and firing both come from this one list
+#: (:meth:`Engine._next_timer` and the ``_fire_<rule>`` methods).
+TIMER_RULES: tuple[str, ...] = (
+    # a user inside the journey
+    "stopped",  # the journey was stopped: everyone inside exits
+    "goal_evaluation",  # the daily evaluation of past-behaviour goals
+    "journey_timeout",  # entry + journey timeout
+    "window_end",  # a qualifying or phantom window ends: marked timed out (or waiting)
+    "node_timeout",  # the hourly evaluation after the window end moves by `timeout`
+    "node_due",  # the node's own instant: inaction end, date-time, daily past-behaviour, delay end, send time
+    "inaction_wait_inside",  # an inaction entry's wait matures while the user is inside: nothing
+    # a user outside the journey
+    "inaction_entry",  # an inaction entry's wait matures: entry
+    "date_entry",  # a date-time entry's instant
+    "scheduled_run",  # a scheduled run (past behaviour, custom list)
+)
+(_STOPPED, _GOAL_EVALUATION, _JOURNEY_TIMEOUT, _WINDOW_END, _NODE_TIMEOUT, _NODE_DUE, _INACTION_WAIT_INSIDE,
+ _INACTION_ENTRY, _DATE_ENTRY, _SCHEDULED_RUN) = range(len(TIMER_RULES))
 
 
 def _secs(d: dt.timedelta | None) -> int | None:
@@ -126,12 +131,6 @@ def as_epoch(value: Any) -> int | None:
         except (TypeError, ValueError):
             return None
     return None
-
-
-def unit_draw(*parts: object) -> float:
-    """A deterministic uniform number in [0, 1) from the given parts (stable across runs)."""
-    h = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(h, "big") / 2**64
 
 
 class Engine:
@@ -233,20 +232,17 @@ class Engine:
             for c in [*src.did, *src.did_not]:
                 lookback[c.event] = max(lookback.get(c.event, 0), src.days * 86400)
         self.lookback = lookback
-        relevant: set[str] = set(self.entry_by_event) | set(self.inaction_by_event) | set(self.absent_by_event)
-        relevant |= set(self.action_goals) | set(lookback) | self.page_events
-        for n in journey.nodes:
-            if isinstance(n, ActionSeg):
-                relevant.add(n.event)
-            elif isinstance(n, Inaction):
-                relevant.add(n.absent)
-        self.relevant_events: frozenset[str] = frozenset(relevant)
+        reads = merge_reads([*(NODE_KINDS[self.kinds[n.id]].reads(n) for n in journey.nodes),
+                             *(g.reads() for g in journey.goals)])
+        lead = max((sec for _, sec in reads.lookback), default=0)
+        #: what the journey can act on: drivers keep these inputs and may drop everything else
+        self.inputs = Inputs(reads.events, dict(reads.event_props), reads.profile,
+                             max(lead, self.gap) if reads.sessions else lead)
+        self.relevant_events: frozenset[str] = self.inputs.events
         #: whether every user of the cohort must be evaluated (not only those with events)
         self.needs_all_users = bool(self.scheduled_entries or self.date_entries)
-        self._arrivals = {
-            kind: getattr(self, "_arrive_engagement" if info.family == "engagement" else f"_arr_{_ARRIVAL[kind]}")
-            for kind, info in NODE_KINDS.items()
-        }
+        self._arrivals = {kind: getattr(self, f"_arr_{info.timing}") for kind, info in NODE_KINDS.items()}
+        self._fire = tuple(getattr(self, f"_fire_{rule}") for rule in TIMER_RULES)
         # per node: its arrival rule, and its durations in seconds (read on every arrival)
         self._arrive_at = {n.id: (self._arrivals[self.kinds[n.id]], n) for n in journey.nodes}
         self._secs: dict[tuple[str, str], int] = {
@@ -255,6 +251,8 @@ class Engine:
             for f in ("window", "within", "duration")
             if isinstance(getattr(n, f, None), dt.timedelta)
         }
+        self._hash = stable_hash(self.id)
+        self._node_hash = {n.id: stable_hash(n.id) for n in journey.nodes}
         self._content_cache: dict[str, bool] = {
             n.id: any("{{" in v for v in n.content.values()) for n in journey.nodes if isinstance(n, Engagement)
         }
@@ -319,50 +317,56 @@ class Engine:
 
     def next_wake(self, st: UserState, control: Control) -> int | None:
         """When the user next needs a wake-up (``None``: only an input can change anything)."""
+        nt = self._next_timer(st, control)
+        return None if nt is None else nt[0]
+
+    def _next_timer(self, st: UserState, control: Control) -> tuple[int, int] | None:
+        """The user's next timer: ``(instant, rule)`` with ``rule`` an index into
+        :data:`TIMER_RULES`. At one instant the earlier rule of that list goes first (each check
+        below is in list order and replaces the best only when strictly earlier)."""
+        best, rule = _NEVER, -1
         e = st.active
         if e is not None:
-            best = _NEVER
             if control.stop_at is not None:
-                best = control.stop_at if control.stop_at > st.clock else st.clock
-            if self.timeout is not None:
-                x = e.entered_at + self.timeout
-                if x < best:
-                    best = x
+                best, rule = (control.stop_at if control.stop_at > st.clock else st.clock), _STOPPED
             if self.pb_goals:
                 x = self.clock.next_daily(e.goal_mark)
                 if x < best:
-                    best = x
+                    best, rule = x, _GOAL_EVALUATION
+            if self.timeout is not None:
+                x = e.entered_at + self.timeout
+                if x < best:
+                    best, rule = x, _JOURNEY_TIMEOUT
             if e.timed_out:
                 y = e.timeout_at
                 if y is not None and y < best:
-                    best = y
+                    best, rule = y, _NODE_TIMEOUT
             else:
                 y = e.window_end
                 if y is not None and y < best:
-                    best = y
+                    best, rule = y, _WINDOW_END
                 y = e.due
                 if y is not None and y < best:
-                    best = y
+                    best, rule = y, _NODE_DUE
             if st.pending:
                 x = self._pending_due(st)
                 if x < best:
-                    best = x
-            return None if best == _NEVER else best
+                    best, rule = x, _INACTION_WAIT_INSIDE
+            return None if rule < 0 else (best, rule)
         if not self._may_ever_enter(st, control):
             return None
-        soon = _NEVER
         if st.pending:
-            soon = self._pending_due(st)
+            best, rule = self._pending_due(st), _INACTION_ENTRY
         for n in self.date_entries:
             at = self._date_entry_at(st, n)
-            if at is not None and at < soon:
-                soon = at
+            if at is not None and at < best:
+                best, rule = at, _DATE_ENTRY
         if self.scheduled_entries:
             # runs that passed while the user was inside are gone (entry is ignored inside)
             r = self.clock.next_run(self.settings.schedule, max(st.sched_from, st.clock), self._anchor(control))
-            if r is not None and r < soon:
-                soon = r
-        return None if soon == _NEVER else soon
+            if r is not None and r < best:
+                best, rule = r, _SCHEDULED_RUN
+        return None if rule < 0 else (best, rule)
 
     def activity_bounds(self) -> tuple[frozenset[str], frozenset[str], int | None, bool] | None:
         """What a driver may use to drop events early: ``None`` when entries do not come from
@@ -439,30 +443,40 @@ class Engine:
             and any(_all(n.absent_filters, props) for n in self.absent_by_event[name])
         ):
             st.pending.clear()
-        if name in self.inaction_by_event and (self.settings.reentry or st.entries == 0):
+        acted = self._act(st, t, name, props, first_in_session, control, out)
+        # an event that acted in the journey (met a goal, moved the user, ended or started the
+        # enrollment) does not also start an inaction entry's wait (SPEC §3)
+        if not acted and name in self.inaction_by_event and (self.settings.reentry or st.entries == 0):
             for n in self.inaction_by_event[name]:
                 if all(f.test(props) for f in n.filters):
                     st.pending.append(t)
                     break
 
+    def _act(self, st: UserState, t: int, name: str, props: dict, first: bool, control: Control,
+             out: list[Action]) -> bool:
+        """The event's one action in the journey: a goal, a move at the user's node, or a live
+        entry. Returns whether it acted."""
         e = st.active
         if e is not None:
             # goals win over the node (SPEC §6)
             for g in self.action_goals.get(name, ()):
                 if g.matches(name, props):
                     self._exit(st, t, f"goal:{g.name}", out)
-                    return
+                    return True
             if not e.timed_out:
-                port = self._node_reacts(st, e, name, props, first_in_session)
+                port = self._node_reacts(st, e, name, props, first)
                 if port is not None:
                     self._move(st, port, t, out)
-            return
+                    return True
+            return False
         # not inside: live entry
         for n in self.entry_by_event.get(name, ()):
-            if self._entry_matches(st, n, name, props, first_in_session):
+            if self._entry_matches(st, n, name, props, first):
                 if self._can_enter(st, t, control):
                     self._enter(st, n, t, out)
-                return
+                    return True
+                return False
+        return False
 
     def _node_reacts(self, st: UserState, e: Enrollment, name: str, props: dict, first: bool) -> str | None:
         node = self.nodes[e.node]
@@ -503,7 +517,8 @@ class Engine:
     def _on_feedback(self, st: UserState, fb: Feedback, control: Control, out: list[Action]) -> None:
         t = fb.ts if fb.ts > st.clock else st.clock
         self.advance(st, t, control, out)
-        rec = st.messages.get(fb.message_id)
+        mid = fb.message_id or self._latest_message(st, fb.node)
+        rec = st.messages.get(mid)
         if rec is None:
             return  # not a message of this journey for this user
         # feedback belongs to the message: it is recorded even after the user exited (it
@@ -525,11 +540,19 @@ class Engine:
             rec[2] = True
             new_click = True
             out.append(_new(TraceRecord, (st.user_id, t, self.id, v, node_id, "clicked", "", "")))
-        if e is not None and e.node == node_id and e.msg_id == fb.message_id and not e.timed_out:
+        if e is not None and e.node == node_id and e.msg_id == mid and not e.timed_out:
             if new_click and (node_id, "clicked") in self.conn:
                 self._move(st, "clicked", t, out)
             elif new_view and (node_id, "viewed") in self.conn:
                 self._move(st, "viewed", t, out)
+
+    @staticmethod
+    def _latest_message(st: UserState, node: str) -> str:
+        """The id of the latest message ``node`` sent the user ("" when none)."""
+        for mid in reversed(st.messages):
+            if st.messages[mid][0] == node:
+                return mid
+        return ""
 
     def _on_trigger(self, st: UserState, tr: Trigger, control: Control, out: list[Action]) -> None:
         t = tr.ts if tr.ts > st.clock else st.clock
@@ -542,46 +565,64 @@ class Engine:
 
     # ================================================================== timers
     def _on_timers(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
-        """Everything due at instant ``t`` for one user, in the SPEC's order."""
+        """The user's first timer due at instant ``t`` (in :data:`TIMER_RULES` order)."""
         if t > st.clock:
             st.clock = t
+        nt = self._next_timer(st, control)
+        if nt is None or nt[0] > t:  # pragma: no cover - drivers call this only when something is due
+            return
+        self._fire[nt[1]](st, t, control, out)
+
+    # timer rules, in TIMER_RULES order: each fires one thing due for the user at ``t``
+    def _fire_stopped(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        self._exit(st, t, "stopped", out)
+
+    def _fire_goal_evaluation(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
         e = st.active
-        if e is not None:
-            if control.stop_at is not None and t >= control.stop_at:
-                self._exit(st, t, "stopped", out)
-            elif self.pb_goals and self.clock.next_daily(e.goal_mark) <= t:
-                d = self.clock.next_daily(e.goal_mark)
-                e.goal_mark = d
-                for g in self.pb_goals:
-                    if self._pb_ok(st, g.did, g.did_not, g.days, g.profile, d):
-                        self._exit(st, t, f"goal:{g.name}", out)
-                        break
-            elif self.timeout is not None and e.entered_at + self.timeout <= t:
-                self._exit(st, t, "journey_timeout", out)
-            elif not e.timed_out and e.window_end is not None and e.window_end <= t:
-                # the qualifying (or phantom) window is over: marked timed out
-                e.timed_out = True
-                out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, e.node, "timed_out", "", "")))
-                if (e.node, "timeout") in self.conn:
-                    e.timeout_at = self.clock.next_hourly(e.window_end)
-                else:
-                    e.timeout_at = None
-                    out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, e.node, "waiting", "", "")))
-            elif e.timed_out and e.timeout_at is not None and e.timeout_at <= t:
-                # the hourly node-timeout evaluation moves the user by `timeout`
-                e.timeout_at = None
-                self._move(st, "timeout", t, out)
-            elif not e.timed_out and e.due is not None and e.due <= t:
-                self._on_due(st, e, t, out)
-            elif st.pending and self._pending_due(st) <= t:
-                self._drop_matured(st, t)
-            return
-        # not inside: entries due by time
-        if st.pending and self._pending_due(st) <= t:
-            matured = self._drop_matured(st, t)
-            if matured is not None and self._can_enter(st, t, control):
-                self._enter(st, matured, t, out)
-            return
+        assert e is not None
+        d = self.clock.next_daily(e.goal_mark)
+        e.goal_mark = d
+        for g in self.pb_goals:
+            if self._pb_ok(st, g.did, g.did_not, g.days, g.profile, d):
+                self._exit(st, t, f"goal:{g.name}", out)
+                break
+
+    def _fire_journey_timeout(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        self._exit(st, t, "journey_timeout", out)
+
+    def _fire_window_end(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        # the qualifying (or phantom) window is over: marked timed out
+        e = st.active
+        assert e is not None and e.window_end is not None
+        e.timed_out = True
+        out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, e.node, "timed_out", "", "")))
+        if (e.node, "timeout") in self.conn:
+            e.timeout_at = self.clock.next_hourly(e.window_end)
+        else:
+            e.timeout_at = None
+            out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, e.node, "waiting", "", "")))
+
+    def _fire_node_timeout(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        # the hourly node-timeout evaluation moves the user by `timeout`
+        e = st.active
+        assert e is not None
+        e.timeout_at = None
+        self._move(st, "timeout", t, out)
+
+    def _fire_node_due(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        e = st.active
+        assert e is not None
+        self._on_due(st, e, t, out)
+
+    def _fire_inaction_wait_inside(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        self._drop_matured(st, t)  # the user is inside: the matured wait enters nobody
+
+    def _fire_inaction_entry(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        matured = self._drop_matured(st, t)
+        if matured is not None and self._can_enter(st, t, control):
+            self._enter(st, matured, t, out)
+
+    def _fire_date_entry(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
         for n in self.date_entries:
             at = self._date_entry_at(st, n)
             if at is not None and at <= t:
@@ -589,15 +630,17 @@ class Engine:
                 if self._can_enter(st, t, control):
                     self._enter(st, n, t, out)
                 return
-        if self.scheduled_entries:
-            r = self.clock.next_run(self.settings.schedule, max(st.sched_from, st.clock), self._anchor(control))
-            if r is not None and r <= t:
-                st.sched_from = r + 1
-                if self._can_enter(st, t, control):
-                    for n in self.scheduled_entries:
-                        if self._scheduled_qualifies(st, n, r):
-                            self._enter(st, n, t, out)
-                            break
+
+    def _fire_scheduled_run(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        r = self.clock.next_run(self.settings.schedule, max(st.sched_from, st.clock), self._anchor(control))
+        if r is None or r > t:  # pragma: no cover - only fired when due
+            return
+        st.sched_from = r + 1
+        if self._can_enter(st, t, control):
+            for n in self.scheduled_entries:
+                if self._scheduled_qualifies(st, n, r):
+                    self._enter(st, n, t, out)
+                    break
 
     def _on_due(self, st: UserState, e: Enrollment, t: int, out: list[Action]) -> None:
         kind = e.due_kind
@@ -825,7 +868,7 @@ class Engine:
         out.append(ProfileChanged(st.user_id, t, self.id, node.id, node.property, new))
 
     def _split(self, st: UserState, e: Enrollment, node: Split) -> str:
-        u = unit_draw(self.seed, self.id, st.user_id, e.n, node.id, e.visit) * 100.0
+        u = split_draw(self.seed, self._hash, stable_hash(st.user_id), e.n, self._node_hash[node.id], e.visit) * 100.0
         acc = 0.0
         for b in node.branches:
             acc += b.percent
@@ -834,7 +877,7 @@ class Engine:
         return node.branches[-1].name
 
     # ================================================================== sending
-    def _arrive_engagement(self, st: UserState, e: Enrollment, node: Engagement, t: int, out: list[Action]) -> str | None:
+    def _arr_engagement(self, st: UserState, e: Enrollment, node: Engagement, t: int, out: list[Action]) -> str | None:
         reach = NODE_KINDS[self.kinds[node.id]].reachability
         if reach is not None and not _truthy(st.profile.get(reach)):
             return self._discard(st, e, node, t, "unreachable", out)
@@ -863,7 +906,8 @@ class Engine:
             return self._discard(st, e, node, t, "limit", out)
         mid = f"{self.id}:{e.version}:{st.user_id}:{e.n}:{node.id}:{e.visit}"
         out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "sent", "", ch)))
-        out.append(_new(Send, (mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile))))
+        out.append(_new(Send, (mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile), e.n,
+                               e.visit)))
         if node.id in self.watched:
             out.append(NodePassed(st.user_id, t, self.id, node.id, "sent"))
         if self.settings.limits:
@@ -904,14 +948,7 @@ class Engine:
     def _render(self, node: Engagement, profile: dict[str, Any]) -> dict[str, str]:
         if not self._content_cache.get(node.id):
             return node.content
-
-        def sub(m: re.Match[str]) -> str:
-            v = profile.get(m.group(1))
-            if v is None or v != v:
-                return m.group(2) or ""
-            return str(v)
-
-        return {k: _PLACEHOLDER.sub(sub, v) for k, v in node.content.items()}
+        return {k: render(v, profile) for k, v in node.content.items()}
 
     # ================================================================== evaluation
     def _pb_ok(self, st: UserState, did: list, did_not: list, days: int, profile: list, t: int) -> bool:

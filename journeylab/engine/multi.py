@@ -5,9 +5,13 @@ order the journeys see timers and inputs, and routes what one journey causes in 
 (journey triggers; profile updates are shared through the one profile dict). Every driver
 uses it, so the simulator, the runtime and the reference driver order work identically:
 
-1. timers due at the instant, journey by journey (in the set's order), then
-2. the input, journey by journey,
-3. each consequence (a journey trigger) right after the action that caused it.
+1. timers due at the instant, journey by journey, then the journey triggers they caused;
+2. the input, journey by journey, then the journey triggers it caused (so a journey entered
+   by a trigger does not see the input that caused the pass, SPEC §3).
+
+"Journey by journey" is by journey id, whatever order the journeys were given in, so results
+never depend on the listing order; triggers go round by round (a trigger entry that passes a
+watched node triggers in the next round).
 
 A user who is inside a journey stays on the version they entered with; new entries use
 the latest version.
@@ -20,7 +24,7 @@ from typing import Any
 
 from journeylab.engine.core import Engine
 from journeylab.engine.state import Control, UserState
-from journeylab.engine.types import Action, Event, Feedback, Input, NodePassed, ProfileSet, Trigger, Wake
+from journeylab.engine.types import Action, Event, Feedback, Input, Inputs, NodePassed, ProfileSet, Trigger, Wake
 from journeylab.errors import EngineInvariantError, JourneyDefinitionError
 from journeylab.model.journey import JourneyDef
 from journeylab.model.nodes import JourneyTrigger
@@ -68,11 +72,16 @@ class JourneySet:
             )
         self.latest: dict[str, Engine] = {jid: vs[max(vs)] for jid, vs in self.versions.items()}
         self.controls: dict[str, Control] = dict(controls or {})
+        #: the order in which the journeys see one instant's work: by id, so that results never
+        #: depend on the order the journeys were listed in (SPEC §3)
+        self.order: list[str] = sorted(self.ids)
         self.triggers: dict[tuple[str, str], list[str]] = {}
-        for jid, eng in self.latest.items():
-            for key in eng.trigger_entries:
+        for jid in self.order:
+            for key in self.latest[jid].trigger_entries:
                 self.triggers.setdefault(key, []).append(jid)
-        self.relevant_events: frozenset[str] = frozenset().union(*(e.relevant_events for e in self.all_engines()))
+        #: what any of the journeys can act on (see :class:`~journeylab.engine.Inputs`)
+        self.inputs = Inputs.union([e.inputs for e in self.all_engines()])
+        self.relevant_events: frozenset[str] = self.inputs.events
         self._solo: tuple[str, Engine] | None = None
         if len(self.ids) == 1 and len(self.versions[self.ids[0]]) == 1:
             self._solo = (self.ids[0], self.latest[self.ids[0]])
@@ -128,13 +137,13 @@ class JourneySet:
     # ------------------------------------------------------------------ work
     def advance(self, states: dict[str, UserState], t: int, out: list[Action]) -> int | None:
         """Run every timer of the user due at or before ``t``, instant by instant; returns
-        the user's next wake-up."""
+        the user's next wake-up. At each instant every journey's timers run first (in the
+        canonical journey order), then the journey triggers they caused."""
         if self._solo is not None:
             jid, eng = self._solo
             acts: list[Action] = []
             nw = eng.advance(states[jid], t, self.controls.get(jid) or _DRAFT, acts)
-            if acts:
-                self._route(states, acts, out, 0)
+            out += acts
             return nw
         for _ in range(1_000_000):
             w = self.next_wake(states)
@@ -144,7 +153,8 @@ class JourneySet:
                     if t > st.clock:
                         st.clock = t
                 return w
-            for jid in self.ids:
+            passes: list[NodePassed] = []
+            for jid in self.order:
                 st = states[jid]
                 ctl = self.control(jid)
                 eng = self.engine_for(jid, st)
@@ -152,56 +162,74 @@ class JourneySet:
                 if nw is not None and nw <= w:
                     acts = []
                     eng.advance(st, w, ctl, acts)
-                    self._route(states, acts, out, 0)
+                    self._collect(acts, out, passes)
+            self._triggers(states, passes, out)
         raise EngineInvariantError("timers do not make progress")  # pragma: no cover
 
     def deliver(self, states: dict[str, UserState], inp: Input, out: list[Action]) -> int | None:
-        """Timers up to the input's instant, then the input, in every journey it concerns;
-        returns the user's next wake-up."""
+        """Timers up to the input's instant, then the input in every journey it concerns (in the
+        canonical journey order), then the journey triggers it caused; returns the user's next
+        wake-up. A journey entered by a trigger does not see the input that caused the pass
+        (SPEC §3): the trigger comes after the input has gone through every journey."""
         if self._solo is not None and type(inp) is Event:
             jid, eng = self._solo
             st = states[jid]
             acts: list[Action] = []
             nw = eng.event(st, inp, self.controls.get(jid) or _DRAFT, acts)
-            if acts:
-                self._route(states, acts, out, 0)
-                if eng.watched:
-                    return self.next_wake(states)
+            out += acts
             return nw
         self.advance(states, inp.ts, out)
+        passes: list[NodePassed] = []
         if isinstance(inp, Wake):
             pass
         elif isinstance(inp, Feedback):
-            for jid in self.ids:
-                if inp.message_id.startswith(jid + ":"):
-                    self._step(states, jid, inp, out, 0)
-                    break
+            for jid in self.order:
+                if inp.message_id:
+                    if inp.message_id.startswith(jid + ":"):
+                        self._step(states, jid, inp, out, passes)
+                        break
+                elif inp.journey in ("", jid) and any(inp.node in e.engagement_ids for e in self.versions[jid].values()):
+                    self._step(states, jid, inp, out, passes)  # by node: the journeys that have it
         elif isinstance(inp, ProfileSet):
             next(iter(states.values())).profile.update(inp.props)
         elif isinstance(inp, Event | Trigger):
-            for jid in self.ids:
+            for jid in self.order:
                 if isinstance(inp, Event) and inp.name not in self.latest[jid].relevant_events:
                     st = states[jid]
                     if st.active is None or inp.name not in self.engine_for(jid, st).relevant_events:
                         continue
-                self._step(states, jid, inp, out, 0)
+                self._step(states, jid, inp, out, passes)
         else:
             raise TypeError(f"not an engine input: {inp!r}")
+        self._triggers(states, passes, out)
         return self.next_wake(states)
 
-    def _step(self, states: dict[str, UserState], jid: str, inp: Input, out: list[Action], depth: int) -> None:
+    def _step(self, states: dict[str, UserState], jid: str, inp: Input, out: list[Action],
+              passes: list[NodePassed]) -> None:
         st = states[jid]
         _, acts = self.engine_for(jid, st).step(st, inp, self.control(jid))
-        self._route(states, acts, out, depth)
+        self._collect(acts, out, passes)
 
-    def _route(self, states: dict[str, UserState], acts: list[Action], out: list[Action], depth: int) -> None:
-        if depth > _MAX_CHAIN:
-            raise JourneyDefinitionError("journey triggers form an endless chain at one instant", "$")
+    @staticmethod
+    def _collect(acts: list[Action], out: list[Action], passes: list[NodePassed]) -> None:
         for a in acts:
             out.append(a)
-            if isinstance(a, NodePassed):
-                for target in self.triggers.get((a.journey, a.node), ()):
-                    self._step(states, target, Trigger(a.user_id, a.ts, a.journey, a.node, a.port), out, depth + 1)
+            if type(a) is NodePassed:
+                passes.append(a)
+
+    def _triggers(self, states: dict[str, UserState], passes: list[NodePassed], out: list[Action]) -> None:
+        """Journey Trigger entries for the passes of one instant, round by round (a pass that a
+        trigger entry causes triggers in the next round), each round in the canonical order."""
+        depth = 0
+        while passes:
+            depth += 1
+            if depth > _MAX_CHAIN:
+                raise JourneyDefinitionError("journey triggers form an endless chain at one instant", "$")
+            caused: list[NodePassed] = []
+            for p in passes:
+                for target in self.triggers.get((p.journey, p.node), ()):
+                    self._step(states, target, Trigger(p.user_id, p.ts, p.journey, p.node, p.port), out, caused)
+            passes = caused
 
 
 _DRAFT = Control(())

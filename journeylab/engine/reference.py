@@ -25,6 +25,7 @@ from journeylab.engine.multi import JourneySet
 from journeylab.engine.state import Control, UserState
 from journeylab.engine.types import Action, Input, ProfileChanged, Send, TraceRecord
 from journeylab.model.journey import JourneyDef
+from journeylab.validate import check_journeys
 
 __all__ = ["ReferenceDriver", "canonical"]
 
@@ -46,7 +47,10 @@ class ReferenceDriver:
         created: int = 0,
         seed: int = 0,
         custom_lists: dict[str, dict[str, Iterable[str]]] | None = None,
+        validate: bool = True,
     ) -> None:
+        if validate:  # errors stop here with the report; warnings are shown once
+            check_journeys(list(journeys), stacklevel=3)
         self.set = JourneySet(journeys, seed=seed, controls=controls, custom_lists=custom_lists)
         self.profiles = dict(profiles or {})
         self.created = created

@@ -16,6 +16,7 @@ __all__ = [
     "Trigger",
     "Wake",
     "Input",
+    "Inputs",
     "TraceRecord",
     "Send",
     "ProfileChanged",
@@ -73,12 +74,22 @@ class ProfileSet(NamedTuple):
 
 
 class Feedback(NamedTuple):
-    """Delivery feedback for a sent message: ``delivered``, ``viewed`` or ``clicked``."""
+    """Delivery feedback for a sent message: ``delivered``, ``viewed`` or ``clicked``.
+
+    The message is named by its ``message_id``, or — when the id is not known, as in a
+    hand-written test or a what-if — by the engagement ``node`` that sent it (optionally
+    ``journey``-qualified): then it is the latest message that node sent the user.
+
+    >>> Feedback("ana", 100, kind="clicked", node="push").message_id
+    ''
+    """
 
     user_id: str
     ts: int
-    message_id: str
-    kind: Literal["delivered", "viewed", "clicked"]
+    message_id: str = ""
+    kind: Literal["delivered", "viewed", "clicked"] = "viewed"
+    node: str = ""
+    journey: str = ""
 
 
 class Trigger(NamedTuple):
@@ -99,6 +110,33 @@ class Wake(NamedTuple):
 
 
 Input = Event | ProfileSet | Feedback | Trigger | Wake
+
+
+class Inputs(NamedTuple):
+    """What a journey (or a set of journeys) can act on; a driver may drop every other input.
+
+    * ``events``: event names; ``event_props``: per event name, the properties read;
+    * ``profile``: profile properties read; ``lead``: seconds before the start from which
+      events still matter (past-behaviour look-back, inaction waits, sessions).
+    """
+
+    events: frozenset[str]
+    event_props: dict[str, frozenset[str]]
+    profile: frozenset[str]
+    lead: int
+
+    @staticmethod
+    def union(parts: list[Inputs]) -> Inputs:
+        props: dict[str, frozenset[str]] = {}
+        for p in parts:
+            for e, ps in p.event_props.items():
+                props[e] = props.get(e, frozenset()) | ps
+        return Inputs(
+            frozenset().union(*(p.events for p in parts)),
+            props,
+            frozenset().union(*(p.profile for p in parts)),
+            max((p.lead for p in parts), default=0),
+        )
 
 
 class TraceRecord(NamedTuple):
@@ -136,7 +174,8 @@ DISCARD_REASONS: tuple[str, ...] = ("unreachable", "dnd", "frequency", "limit")
 
 
 class Send(NamedTuple):
-    """Send a message. ``id`` is deterministic: journey, version, user, enrollment, node, visit."""
+    """Send a message. ``id`` is deterministic: journey, version, user, enrollment ``n``, node,
+    ``visit`` (the last two also given as numbers, for the message's random draws)."""
 
     id: str
     journey: str
@@ -146,6 +185,8 @@ class Send(NamedTuple):
     channel: str
     ts: int
     content: dict[str, str]
+    n: int = 0
+    visit: int = 0
 
 
 class ProfileChanged(NamedTuple):

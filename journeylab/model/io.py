@@ -15,6 +15,7 @@ journeylab.errors.JourneyDefinitionError: $.nodes[0].duration: Expected `duratio
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from importlib import resources
@@ -24,6 +25,7 @@ from typing import Any
 import msgspec
 
 from journeylab.errors import JourneyDefinitionError
+from journeylab.model.durations import iso_duration
 from journeylab.model.journey import FORMAT_VERSION, JourneyDef
 
 __all__ = ["to_json", "from_json", "to_dict", "from_dict", "json_schema", "load", "save", "SCHEMA_FILE"]
@@ -40,9 +42,27 @@ def _wrap(err: Exception) -> JourneyDefinitionError:
     return JourneyDefinitionError(msg, path)
 
 
+def _iso(x: Any) -> Any:
+    if isinstance(x, dt.timedelta):
+        return iso_duration(x)
+    if isinstance(x, dict):
+        return {k: _iso(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_iso(v) for v in x]
+    return x
+
+
 def to_dict(d: JourneyDef) -> dict[str, Any]:
-    """The JSON-ready dict of a definition."""
-    return msgspec.to_builtins(d)
+    """The JSON-ready dict of a definition (durations in their shortest ISO 8601 form, ``PT30M``).
+
+    >>> import datetime as dt
+    >>> from journeylab.model import Journey, Delay
+    >>> j = Journey("W", id="w")
+    >>> _ = j.add(Delay(id="d", duration=dt.timedelta(minutes=30)))
+    >>> to_dict(j.definition)["nodes"][0]["duration"]
+    'PT30M'
+    """
+    return _iso(msgspec.to_builtins(d, builtin_types=(dt.timedelta,)))
 
 
 def from_dict(data: Any) -> JourneyDef:
@@ -64,7 +84,7 @@ def from_dict(data: Any) -> JourneyDef:
 
 def to_json(d: JourneyDef, *, indent: int = 2) -> str:
     """Serialize a definition to JSON text (stable field order)."""
-    raw = msgspec.json.encode(d)
+    raw = msgspec.json.encode(to_dict(d))
     return msgspec.json.format(raw, indent=indent).decode()
 
 

@@ -19,22 +19,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
 from journeylab.errors import JourneyDefinitionError, LifecycleError
+from journeylab.model import lifecycle
 from journeylab.model.conditions import Position
+from journeylab.model.lifecycle import Status
 from journeylab.model.nodes import Engagement, Node, ports_of
 from journeylab.model.settings import Connector, Goal, Settings
 
 __all__ = ["JourneyDef", "Journey", "Status", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
-
-Status = Literal["draft", "scheduled", "running", "paused", "stopped"]
-
 
 class JourneyDef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """The whole definition of one journey version: what the JSON export holds."""
@@ -48,6 +47,9 @@ class JourneyDef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
     nodes: list[Node] = []
     connectors: list[Connector] = []
     goals: list[Goal] = []
+    #: the entry nodes, when listed explicitly (then every other node needs an incoming
+    #: connector); empty: the segments with no incoming connector
+    entries: list[str] = []
     format: int = FORMAT_VERSION
 
     def node(self, node_id: str) -> Node:
@@ -58,7 +60,12 @@ class JourneyDef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
         raise KeyError(node_id)
 
     def entry_nodes(self) -> list[Node]:
-        """Nodes with no incoming connector: the entry criteria."""
+        """The entry criteria: the nodes listed in ``entries``, else the nodes with no incoming
+        connector (in node order). :func:`journeylab.validate` checks that they can start a
+        journey and that no other node is left unconnected."""
+        if self.entries:
+            listed = set(self.entries)
+            return [n for n in self.nodes if n.id in listed]
         targets = {c.target for c in self.connectors}
         return [n for n in self.nodes if n.id not in targets]
 
@@ -165,6 +172,25 @@ class Journey:
         """Call ``listener(journey)`` after every change (the widget redraws on it)."""
         self._listeners.append(listener)
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """A journey shows itself as its graph in a notebook (static SVG: it renders in exported
+        pages and on GitHub too), with the text ``repr`` for plain viewers.
+
+        >>> from journeylab.model import Action
+        >>> j = Journey("Welcome", id="welcome")
+        >>> _ = j.add(Action(id="installed", event="App Installed"))
+        >>> sorted(j._repr_mimebundle_())
+        ['image/svg+xml', 'text/plain']
+        """
+        data: dict[str, Any] = {"text/plain": repr(self)}
+        try:  # the drawing layer is imported lazily: the model does not depend on it
+            from journeylab.charts.journey_graph import journey_svg
+
+            data["image/svg+xml"] = journey_svg(self, title=self.name or self.id)
+        except Exception:  # noqa: BLE001 - a journey always shows at least as text
+            pass
+        return data
+
     def __repr__(self) -> str:
         return (
             f"Journey(id={self.id!r}, name={self.name!r}, status={self.status!r}, version={self.version}, "
@@ -182,14 +208,7 @@ class Journey:
             fn(self)
 
     def _require_draft(self, what: str) -> None:
-        st = self._def.status
-        if st == "stopped":
-            raise LifecycleError(f"journey {self.id!r} is stopped: it cannot be edited ({what})")
-        if st != "draft":
-            raise LifecycleError(
-                f"journey {self.id!r} is {st}: after publishing only the message content ('What') of "
-                f"engagement nodes can be edited, so {what} is not allowed"
-            )
+        lifecycle.check_edit(self._def.status, what, self.id)
 
     def _replace(self, what: str, **changes: Any) -> Journey:
         self._require_draft(what)
@@ -254,16 +273,10 @@ class Journey:
 
     def update(self, node_id: str, **changes: Any) -> Node:
         """Change fields of a node. After publishing, only ``content`` of engagement nodes."""
-        if self._def.status != "draft" and set(changes) != {"content"}:
-            self._require_draft(f"changing {', '.join(sorted(changes))} of node {node_id!r}")
         old = self.node(node_id)
-        if self._def.status != "draft" and set(changes) == {"content"} and isinstance(old, Engagement):
-            if self._def.status == "stopped":
-                raise LifecycleError(f"journey {self.id!r} is stopped: it cannot be edited")
-            new = msgspec.structs.replace(old, **changes)
-            self._commit(msgspec.structs.replace(self._def, nodes=[new if n.id == node_id else n for n in self._def.nodes]))
-            return new
-        self._require_draft(f"changing {', '.join(sorted(changes))} of node {node_id!r}")
+        content_only = set(changes) == {"content"} and isinstance(old, Engagement)
+        what = f"changing {', '.join(sorted(changes))} of node {node_id!r}"
+        lifecycle.check_edit(self._def.status, what, self.id, content_only=content_only)
         if "id" in changes and changes["id"] != node_id:
             raise JourneyDefinitionError("a node's id cannot be changed; add a new node instead", "$.nodes")
         try:
@@ -314,6 +327,31 @@ class Journey:
             if n.id == node_id:
                 return i
         return -1
+
+    def mark_entry(self, node_id: str, entry: bool = True) -> None:
+        """List ``node_id`` as an entry explicitly (or take it off the list with ``entry=False``).
+
+        With an explicit list, a node that nothing leads into and that is not listed is an
+        error, so a node added and forgotten cannot silently become a second entry.
+
+        >>> import datetime as dt
+        >>> from journeylab.model import Action, Push
+        >>> j = Journey("Two doors", id="doors")
+        >>> _ = j.add(Action(id="web", event="Signed Up (web)"))
+        >>> _ = j.add(Action(id="app", event="Signed Up (app)"))
+        >>> j.mark_entry("web"); j.mark_entry("app")
+        >>> j.definition.entries
+        ['web', 'app']
+        """
+        self.node(node_id)
+        current = list(self._def.entries)
+        if entry and node_id not in current:
+            entries = [*current, node_id]
+        elif not entry and node_id in current:
+            entries = [e for e in current if e != node_id]
+        else:
+            return
+        self._replace(f"{'marking' if entry else 'unmarking'} {node_id!r} as an entry", entries=entries)
 
     # ------------------------------------------------------------------ connectors
     def _check_port(self, source: str, port: str) -> None:
@@ -382,19 +420,10 @@ class Journey:
         The journey becomes ``scheduled`` when its start lies in the future, else ``running``;
         every publish is a new version.
         """
-        from journeylab.validate import validate
-
-        if self._def.status != "draft":
-            raise LifecycleError(f"journey {self.id!r} is {self._def.status}: only a draft can be published")
+        status = lifecycle.next_status(self._def.status, "publish", self.id, start=self._def.settings.start, now=now)
         if self._def.archived:
             raise LifecycleError(f"journey {self.id!r} is archived: unarchive it before publishing")
-        report = validate(self._def)
-        if report.errors:
-            lines = "\n".join(f"  {e.path}: {e.message}" for e in report.errors)
-            raise LifecycleError(f"journey {self.id!r} cannot be published, validation found errors:\n{lines}")
-        now = now or dt.datetime.now(dt.UTC)
-        start = self._def.settings.start
-        status: Status = "scheduled" if start is not None and start > now else "running"
+        lifecycle.publish_check(self._def)
         self._lifecycle(msgspec.structs.replace(self._def, status=status))
         return self._def
 
@@ -403,9 +432,8 @@ class Journey:
         d = msgspec.structs.replace(self._def, status="draft", version=self._def.version + 1, archived=False)
         return Journey.from_def(d)
 
-    def _transition(self, allowed: Iterable[str], status: Status, verb: str) -> None:
-        if self._def.status not in allowed:
-            raise LifecycleError(f"journey {self.id!r} is {self._def.status}: it cannot be {verb}")
+    def _transition(self, verb: str) -> None:
+        status = lifecycle.next_status(self._def.status, verb, self.id)
         self._lifecycle(msgspec.structs.replace(self._def, status=status))
 
     def _lifecycle(self, new: JourneyDef) -> None:
@@ -416,29 +444,27 @@ class Journey:
 
     def start(self) -> None:
         """Mark a scheduled journey as running (its start time has come)."""
-        self._transition(("scheduled",), "running", "started")
+        self._transition("start")
 
     def pause(self) -> None:
         """Pause: no new entries; users inside keep moving and receiving messages."""
-        self._transition(("scheduled", "running"), "paused", "paused")
+        self._transition("pause")
 
     def resume(self) -> None:
         """Resume a paused journey."""
-        self._transition(("paused",), "running", "resumed")
+        self._transition("resume")
 
     def stop(self) -> None:
         """Stop for good: no entries, no movement, no sends; users inside exit ``stopped``."""
-        self._transition(("scheduled", "running", "paused"), "stopped", "stopped")
+        self._transition("stop")
 
     def archive(self) -> None:
         """Hide from the default listing. Refused for scheduled or running journeys."""
-        if self._def.status in ("scheduled", "running"):
-            raise LifecycleError(f"journey {self.id!r} is {self._def.status}: scheduled or running journeys cannot be archived")
+        lifecycle.check_archive(self._def.status, self.id)
         self._lifecycle(msgspec.structs.replace(self._def, archived=True))
 
     def unarchive(self) -> None:
-        if not self._def.archived:
-            raise LifecycleError(f"journey {self.id!r} is not archived")
+        lifecycle.check_unarchive(self._def.archived, self.id)
         self._lifecycle(msgspec.structs.replace(self._def, archived=False))
 
     # ------------------------------------------------------------------ I/O

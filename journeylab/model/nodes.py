@@ -9,7 +9,8 @@ palette, the JSON schema and the docs all read this table.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
 import msgspec
@@ -53,6 +54,12 @@ __all__ = [
     "Split",
     "Node",
     "KindInfo",
+    "Style",
+    "Reads",
+    "merge_reads",
+    "reads_of_events",
+    "placeholders",
+    "render",
     "NODE_KINDS",
     "CHANNELS",
     "DND_CHANNELS",
@@ -299,17 +306,173 @@ Node = Union[
 
 
 @dataclass(frozen=True)
+class Style:
+    """How a kind is drawn on the canvas and in the static graph: a cytoscape shape name, fill
+    and border colours, and a one-glyph icon."""
+
+    shape: str
+    fill: str
+    border: str
+    icon: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"shape": self.shape, "fill": self.fill, "border": self.border, "icon": self.icon}
+
+
+@dataclass(frozen=True)
+class Reads:
+    """The inputs one node (or goal) can act on: the driver keeps these and may drop the rest.
+
+    * ``events``: event names it reacts to or counts;
+    * ``event_props``: per event name, the event properties it reads;
+    * ``profile``: profile properties it reads (filters, reachability, dates, placeholders);
+    * ``lookback``: how many seconds of an event's history before now it reads (past behaviour,
+      an inaction entry's wait);
+    * ``sessions``: it counts page views per session (the session gap's history matters).
+    """
+
+    events: frozenset[str] = frozenset()
+    event_props: tuple[tuple[str, frozenset[str]], ...] = ()
+    profile: frozenset[str] = frozenset()
+    lookback: tuple[tuple[str, int], ...] = ()
+    sessions: bool = False
+
+
+def _props(fs: Any) -> frozenset[str]:
+    return frozenset(f.property for f in fs)
+
+
+def reads_of_events(items: Any, days: int = 0) -> Reads:
+    """What a list of :class:`EventCount`/:class:`EventMatch` (past behaviour) reads."""
+    evs = [c.event for c in items]
+    return Reads(
+        events=frozenset(evs),
+        event_props=tuple((c.event, _props(c.filters)) for c in items if c.filters),
+        lookback=tuple((e, days * 86400) for e in evs),
+    )
+
+
+def merge_reads(parts: Any) -> Reads:
+    """One :class:`Reads` for several (a journey's nodes and goals)."""
+    events: set[str] = set()
+    props: dict[str, set[str]] = {}
+    profile: set[str] = set()
+    look: dict[str, int] = {}
+    sessions = False
+    for r in parts:
+        events |= r.events
+        for e, ps in r.event_props:
+            props.setdefault(e, set()).update(ps)
+        profile |= r.profile
+        for e, sec in r.lookback:
+            look[e] = max(look.get(e, 0), sec)
+        sessions = sessions or r.sessions
+    return Reads(
+        frozenset(events),
+        tuple(sorted((e, frozenset(ps)) for e, ps in props.items())),
+        frozenset(profile),
+        tuple(sorted(look.items())),
+        sessions,
+    )
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([^}|]+?)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
+
+
+def placeholders(text: str) -> list[tuple[str, str | None]]:
+    """The ``{{property|default}}`` placeholders of a message text, as ``(property, default)``.
+
+    >>> placeholders("Hi {{first_name|there}}, your {{ Plan Tier }} plan")
+    [('first_name', 'there'), ('Plan Tier', None)]
+    """
+    return [(m.group(1), m.group(2)) for m in _PLACEHOLDER.finditer(text)]
+
+
+def render(text: str, profile: dict[str, Any]) -> str:
+    """Fill a message text's placeholders from the profile (a missing or NaN value gives the
+    placeholder's default, else nothing).
+
+    >>> render("Hi {{first_name|there}}!", {}), render("Hi {{first_name|there}}!", {"first_name": "Ana"})
+    ('Hi there!', 'Hi Ana!')
+    """
+
+    def sub(m: re.Match[str]) -> str:
+        v = profile.get(m.group(1))
+        if v is None or v != v:
+            return m.group(2) or ""
+        return str(v)
+
+    return _PLACEHOLDER.sub(sub, text)
+
+
+def _reads(n: Any) -> Reads:  # noqa: PLR0911 - one branch per node family
+    """What a node reads (see :class:`Reads`)."""
+    if isinstance(n, Action):
+        return Reads(frozenset({n.event}), ((n.event, _props(n.filters)),) if n.filters else (), _props(n.profile))
+    if isinstance(n, Inaction):
+        evs = {n.absent} | ({n.event} if n.event else set())
+        props = [(n.absent, _props(n.absent_filters))] if n.absent_filters else []
+        if n.event and n.filters:
+            props.append((n.event, _props(n.filters)))
+        look = ((n.event, int(n.within.total_seconds())),) if n.event else ()
+        return Reads(frozenset(evs), tuple(props), lookback=look)
+    if isinstance(n, PastBehavior):
+        r = reads_of_events([*n.did, *n.did_not], n.days)
+        return Reads(r.events, r.event_props, _props(n.profile), r.lookback)
+    if isinstance(n, DateTime):
+        return Reads(profile=frozenset({n.property}))
+    if isinstance(n, PageVisit):
+        return Reads(frozenset({n.event}), ((n.event, frozenset({n.url_property})),))
+    if isinstance(n, Referrer):
+        return Reads(frozenset({n.event}), ((n.event, frozenset(n.properties)),), sessions=True)
+    if isinstance(n, PageCount):
+        return Reads(frozenset({n.event}), sessions=True)
+    if isinstance(n, ProfileMatch):
+        return Reads(profile=_props(n.profile))
+    if isinstance(n, Engagement):
+        reach = NODE_KINDS[kind_of(n)].reachability
+        names = {p for text in n.content.values() for p, _ in placeholders(text)}
+        return Reads(profile=frozenset(names | ({reach} if reach else set())))
+    if isinstance(n, Delay):
+        return Reads(profile=frozenset({n.property}) if n.property else frozenset())
+    if isinstance(n, ProfileUpdate):
+        return Reads(profile=frozenset({n.property}))
+    return Reads()  # journey trigger, custom list, force exit, split: nothing of the user's
+
+
+@dataclass(frozen=True)
 class KindInfo:
-    """What the rest of journeylab needs to know about one node kind."""
+    """Everything journeylab needs to know about one node kind, in one row.
+
+    * ``family``, ``ports``, ``entry_only``, ``can_be_entry``, ``title``: the graph rules;
+    * ``timing``: the engine's arrival rule for the kind (``window``: waits for an event in a
+      qualifying window; ``inaction``; ``past_behavior``; ``date_time``; ``profile``;
+      ``entry_only``; ``engagement``; ``delay``; ``force_exit``; ``profile_update``; ``split``);
+    * ``reachability``: the profile property that says the channel is reachable;
+    * ``style``: how it is drawn; ``defaults``: the fields a node added from the palette gets;
+    * :meth:`reads`: the inputs a node of the kind can act on.
+    """
 
     kind: str
     cls: type
     family: Literal["segment", "engagement", "controller"]
     ports: tuple[str, ...]
+    timing: str
+    style: Style
+    defaults: dict[str, Any] = field(default_factory=dict)
     entry_only: bool = False
     can_be_entry: bool = False
     title: str = ""
     reachability: str | None = None  # profile property that says the channel is reachable
+
+    def reads(self, node: Any) -> Reads:
+        """The inputs ``node`` (of this kind) can act on."""
+        return _reads(node)
+
+    def palette_node(self, node_id: str) -> Any:
+        """A node of this kind with the palette's default settings."""
+        kw = {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v) for k, v in self.defaults.items()}
+        return self.cls(id=node_id, **kw)
 
 
 CHANNELS: tuple[str, ...] = (
@@ -327,58 +490,66 @@ DND_CHANNELS: tuple[str, ...] = ("push", "sms", "email", "web_push")
 FREQUENCY_CHANNELS: tuple[str, ...] = ("in_app", "web_popup", "web_exit_intent")
 
 _ENGAGEMENT_PORTS = ("next", "viewed", "clicked", "not_sent", "timeout")
+_SEG = ("round-rectangle", "#e0ecff", "#2563eb")
+_ENTRY = ("cut-rectangle", "#e0ecff", "#1d4ed8")
 
-_REACH = {
-    "push": "push_token",
-    "email": "email",
-    "sms": "phone",
-    "whatsapp": "phone",
-    "web_push": "web_push_token",
-    "in_app": None,
-    "web_popup": None,
-    "web_exit_intent": None,
-    "webhook": None,
-}
+
+def _segment(kind: str, cls: type, ports: tuple[str, ...], title: str, icon: str, timing: str, defaults: dict[str, Any],
+             *, entry: bool = True, entry_only: bool = False, look: tuple[str, str, str] = _SEG) -> KindInfo:
+    return KindInfo(kind, cls, "segment", ports, timing, Style(*look, icon), defaults, entry_only=entry_only,
+                    can_be_entry=entry, title=title)
+
+
+def _channel(kind: str, cls: type, title: str, reach: str | None, fill: str, border: str, icon: str,
+             content: dict[str, str]) -> KindInfo:
+    return KindInfo(kind, cls, "engagement", _ENGAGEMENT_PORTS, "engagement", Style("rectangle", fill, border, icon),
+                    {"content": content}, title=title, reachability=reach)
+
 
 NODE_KINDS: dict[str, KindInfo] = {
     info.kind: info
     for info in [
-        KindInfo("action", Action, "segment", ("yes", "timeout"), can_be_entry=True, title="Action"),
-        KindInfo("inaction", Inaction, "segment", ("yes", "no"), can_be_entry=True, title="Inaction"),
-        KindInfo(
-            "past_behavior", PastBehavior, "segment", ("yes", "no", "timeout"), can_be_entry=True,
-            title="Past Behavior",
-        ),
-        KindInfo("date_time", DateTime, "segment", ("yes", "no", "timeout"), can_be_entry=True, title="Date Time"),
-        KindInfo("page_visit", PageVisit, "segment", ("yes", "timeout"), can_be_entry=True, title="Page Visit"),
-        KindInfo("referrer", Referrer, "segment", ("yes", "timeout"), can_be_entry=True, title="Referrer"),
-        KindInfo("page_count", PageCount, "segment", ("yes", "timeout"), can_be_entry=True, title="Page Count"),
-        KindInfo("profile", ProfileMatch, "segment", ("yes", "no"), title="Profile"),
-        KindInfo(
-            "journey_trigger", JourneyTrigger, "segment", ("yes",), entry_only=True, can_be_entry=True,
-            title="Journey Trigger",
-        ),
-        KindInfo(
-            "custom_list", CustomList, "segment", ("yes",), entry_only=True, can_be_entry=True, title="Custom List"
-        ),
-        *[
-            KindInfo(ch, cls, "engagement", _ENGAGEMENT_PORTS, title=title, reachability=_REACH[ch])
-            for ch, cls, title in [
-                ("push", Push, "Push"),
-                ("email", Email, "Email"),
-                ("sms", Sms, "SMS"),
-                ("whatsapp", WhatsApp, "WhatsApp"),
-                ("web_push", WebPush, "Web Push"),
-                ("in_app", InApp, "In-App"),
-                ("web_popup", WebPopup, "Web Pop-up"),
-                ("web_exit_intent", WebExitIntent, "Web Exit Intent"),
-                ("webhook", Webhook, "Webhook"),
-            ]
-        ],
-        KindInfo("delay", Delay, "controller", ("next",), title="Delay"),
-        KindInfo("force_exit", ForceExit, "controller", (), title="Force Exit"),
-        KindInfo("profile_update", ProfileUpdate, "controller", ("next",), title="Profile Update"),
-        KindInfo("split", Split, "controller", (), title="Split"),
+        _segment("action", Action, ("yes", "timeout"), "Action", "⚡", "window", {"event": "App Launched"}),
+        _segment("inaction", Inaction, ("yes", "no"), "Inaction", "⊘", "inaction",
+                 {"absent": "Charged", "within": dt.timedelta(minutes=15)}),
+        _segment("past_behavior", PastBehavior, ("yes", "no", "timeout"), "Past Behavior", "↻", "past_behavior",
+                 {"did": [EventCount(event="App Launched")], "days": 30},
+                 look=("round-rectangle", "#e9e3ff", "#6d28d9")),
+        _segment("date_time", DateTime, ("yes", "no", "timeout"), "Date Time", "◷", "date_time",
+                 {"property": "flight_time", "offset": -dt.timedelta(hours=2)}),
+        _segment("page_visit", PageVisit, ("yes", "timeout"), "Page Visit", "⌂", "window",
+                 {"url": "https://example.com/", "match": "prefix"}),
+        _segment("referrer", Referrer, ("yes", "timeout"), "Referrer", "⤳", "window", {"source": "facebook"}),
+        _segment("page_count", PageCount, ("yes", "timeout"), "Page Count", "☰", "window", {"count": 3}),
+        _segment("profile", ProfileMatch, ("yes", "no"), "Profile", "☺", "profile",
+                 {"profile": [PropertyFilter(property="tier", op="=", value="gold")]}, entry=False,
+                 look=("round-rectangle", "#e0f2fe", "#0369a1")),
+        _segment("journey_trigger", JourneyTrigger, ("yes",), "Journey Trigger", "➜", "entry_only",
+                 {"journey": "other-journey", "node": "push"}, entry_only=True, look=_ENTRY),
+        _segment("custom_list", CustomList, ("yes",), "Custom List", "☑", "entry_only", {"users": []},
+                 entry_only=True, look=_ENTRY),
+        _channel("push", Push, "Push", "push_token", "#ffedd5", "#ea580c", "✆", {"title": "Title", "body": "Message"}),
+        _channel("email", Email, "Email", "email", "#ccfbf1", "#0d9488", "✉", {"subject": "Subject", "body": "Message"}),
+        _channel("sms", Sms, "SMS", "phone", "#ecfccb", "#65a30d", "☏", {"body": "Message"}),
+        _channel("whatsapp", WhatsApp, "WhatsApp", "phone", "#a7f3d0", "#065f46", "☎", {"body": "Message"}),
+        _channel("web_push", WebPush, "Web Push", "web_push_token", "#ddd6fe", "#7c3aed", "☍",
+                 {"title": "Title", "body": "Message", "url": "https://example.com/"}),
+        _channel("in_app", InApp, "In-App", None, "#fbcfe8", "#db2777", "▶", {"title": "Title", "body": "Message"}),
+        _channel("web_popup", WebPopup, "Web Pop-up", None, "#f0abfc", "#c026d3", "◆",
+                 {"title": "Title", "body": "Message"}),
+        _channel("web_exit_intent", WebExitIntent, "Web Exit Intent", None, "#fecdd3", "#e11d48", "✈",
+                 {"title": "Before you go", "body": "Message"}),
+        _channel("webhook", Webhook, "Webhook", None, "#d1d5db", "#4b5563", "⚙", {"url": "https://example.com/hook"}),
+        KindInfo("delay", Delay, "controller", ("next",), "delay", Style("barrel", "#fef9c3", "#ca8a04", "◔"),
+                 {"duration": dt.timedelta(days=1)}, title="Delay"),
+        KindInfo("force_exit", ForceExit, "controller", (), "force_exit", Style("octagon", "#fee2e2", "#dc2626", "✖"),
+                 title="Force Exit"),
+        KindInfo("profile_update", ProfileUpdate, "controller", ("next",), "profile_update",
+                 Style("round-tag", "#f3f4f6", "#374151", "✎"), {"property": "tier", "op": "set", "value": "gold"},
+                 title="Profile Update"),
+        KindInfo("split", Split, "controller", (), "split", Style("round-hexagon", "#e0f2fe", "#0284c7", "⋔"),
+                 {"branches": [SplitBranch(name="A", percent=50.0), SplitBranch(name="B", percent=50.0)]},
+                 title="Split"),
     ]
 }
 

@@ -8,6 +8,7 @@ from typing import Literal, Union
 import msgspec
 
 from journeylab.model.conditions import DayRange, EventCount, EventMatch, PropertyFilter, Weekday
+from journeylab.model.nodes import Reads, reads_of_events
 
 __all__ = [
     "ActionGoal",
@@ -33,6 +34,11 @@ class ActionGoal(msgspec.Struct, tag_field="kind", tag="action", **_S):
     event: str
     filters: list[PropertyFilter] = []
 
+    def reads(self) -> Reads:
+        """The inputs this goal acts on."""
+        props = ((self.event, frozenset(f.property for f in self.filters)),) if self.filters else ()
+        return Reads(frozenset({self.event}), props)
+
     def matches(self, name: str, props: dict) -> bool:
         if name != self.event:
             return False
@@ -51,6 +57,11 @@ class PastBehaviorGoal(msgspec.Struct, tag_field="kind", tag="past_behavior", **
     did_not: list[EventMatch] = []
     days: int = 7
     profile: list[PropertyFilter] = []
+
+    def reads(self) -> Reads:
+        """The inputs this goal acts on (its events' history over ``days``, profile filters)."""
+        r = reads_of_events([*self.did, *self.did_not], self.days)
+        return Reads(r.events, r.event_props, frozenset(f.property for f in self.profile), r.lookback)
 
 
 Goal = Union[ActionGoal, PastBehaviorGoal]

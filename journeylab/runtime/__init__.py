@@ -10,11 +10,11 @@ from journeylab.runtime._clock import ReplayClock, WallClock, epoch_of
 from journeylab.runtime._inputs import InputError, input_to_json, parse_input
 from journeylab.runtime._log import JsonFormatter, configure_logging
 from journeylab.runtime._outbox import Outbox, OutboxMessage, WebhookSender
-from journeylab.runtime._runtime import IngestResult, Runtime, RuntimeStats
+from journeylab.runtime._runtime import IngestResult, Runtime
 from journeylab.runtime._schema import open_database
 
 __all__ = [
-    "Runtime", "WallClock", "ReplayClock", "Outbox", "OutboxMessage", "WebhookSender", "IngestResult", "RuntimeStats",
+    "Runtime", "WallClock", "ReplayClock", "Outbox", "OutboxMessage", "WebhookSender", "IngestResult",
     "InputError", "parse_input", "input_to_json", "JsonFormatter", "configure_logging", "open_database", "epoch_of",
     "create_app", "serve",
 ]

@@ -34,9 +34,9 @@ from journeylab.engine.multi import JourneySet
 from journeylab.engine.state import Control, UserState
 from journeylab.engine.types import Action, Event, Feedback, Input, ProfileSet, Send, TraceRecord
 from journeylab.errors import EngineInvariantError, JourneyDefinitionError, LifecycleError
+from journeylab.model import lifecycle
 from journeylab.model.io import from_json, load, to_json
 from journeylab.model.journey import Journey, JourneyDef
-from journeylab.model.nodes import Engagement
 from journeylab.runtime._clock import ReplayClock, WallClock, epoch_of
 from journeylab.runtime._inputs import InputError, json_value, normalize, parse_input, parse_json
 from journeylab.runtime._log import log
@@ -52,7 +52,7 @@ from journeylab.runtime._schema import (
     rt_versions,
 )
 
-__all__ = ["Runtime", "IngestResult", "RuntimeStats"]
+__all__ = ["Runtime", "IngestResult"]
 
 _dec = msgspec.json.Decoder()
 
@@ -101,24 +101,6 @@ class IngestResult(NamedTuple):
     duplicates: int
     rejected: list[tuple[int, str, str]]
     errors: list[tuple[int, str, str]]
-
-
-class RuntimeStats(NamedTuple):
-    """SPEC §8 statistics of one journey, from the stored trace."""
-
-    journey: Any  # pandas.Series
-    nodes: Any  # pandas.DataFrame
-
-    def to_dict(self) -> dict[str, Any]:
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and v != v:
-                return None
-            return v.item() if hasattr(v, "item") else v
-
-        return {
-            "journey": {k: clean(v) for k, v in self.journey.items()},
-            "nodes": {str(n): {k: clean(v) for k, v in row.items()} for n, row in self.nodes.iterrows()},
-        }
 
 
 class _EngineFailure(Exception):
@@ -370,15 +352,6 @@ def _as_def(j: Any) -> JourneyDef:
     raise JourneyDefinitionError(f"expected a JourneyDef, Journey or JSON path, got {type(j).__name__}", "$")
 
 
-def _rest(d: JourneyDef) -> Any:
-    """What may not change in a published version (everything but content, layout, name)."""
-    nodes = [
-        msgspec.structs.replace(n, content={}, position=None) if isinstance(n, Engagement) else msgspec.structs.replace(n, position=None)
-        for n in d.nodes
-    ]
-    return msgspec.to_builtins(msgspec.structs.replace(d, nodes=nodes, name="", status="draft", archived=False))
-
-
 class Runtime:
     """Run exported journeys on a live stream of events, with durable, restart-safe state.
 
@@ -490,7 +463,7 @@ class Runtime:
             conn.execute(sa.insert(rt_versions).values(journey_id=d.id, version=d.version, definition=text, loaded_at=self.clock.now()))
             return True
         old = from_json(row[0])
-        if _rest(old) == _rest(d):
+        if lifecycle.locked_part(old) == lifecycle.locked_part(d):
             if old != d:  # content or layout edits: allowed after publishing (SPEC §7)
                 conn.execute(
                     sa.update(rt_versions).where(rt_versions.c.journey_id == d.id, rt_versions.c.version == d.version).values(definition=text)
@@ -904,30 +877,26 @@ class Runtime:
     def publish(self, journey_id: str) -> str:
         """Publish a draft: validation errors block it; entries start now (or at its start)."""
         with self._lock:
-            st = self.status(journey_id)
-            if st != "draft":
-                raise LifecycleError(f"journey {journey_id!r} is {st}: only a draft can be published")
-            self._validate(self.definitions[journey_id])
+            lifecycle.next_status(self.status(journey_id), "publish", journey_id)
+            lifecycle.publish_check(self.definitions[journey_id])
             now = self.clock.now()
             self._control(journey_id, Control.running_from(now), now, recompute=True)
             return self.status(journey_id)
 
     def pause(self, journey_id: str) -> str:
         """No new entries; users inside keep moving and receiving messages."""
-        return self._transition(journey_id, ("scheduled", "running"), "paused", "paused")
+        return self._transition(journey_id, "pause")
 
     def resume(self, journey_id: str) -> str:
-        return self._transition(journey_id, ("paused",), "running", "resumed")
+        return self._transition(journey_id, "resume")
 
     def stop(self, journey_id: str) -> str:
         """Stop for good: users inside exit with ``stopped`` now; no entries, no sends."""
-        return self._transition(journey_id, ("scheduled", "running", "paused"), "stopped", "stopped")
+        return self._transition(journey_id, "stop")
 
-    def _transition(self, jid: str, allowed: tuple[str, ...], status: str, verb: str) -> str:
+    def _transition(self, jid: str, verb: str) -> str:
         with self._lock:
-            st = self.status(jid)
-            if st not in allowed:
-                raise LifecycleError(f"journey {jid!r} is {st}: it cannot be {verb}")
+            status = lifecycle.next_status(self.status(jid), verb, jid)
             now = self.clock.now()
             ctl = self.js.control(jid).with_status(now, status)
             # pause/resume change no one's next wake-up (only entries look at them); stop does
@@ -965,26 +934,19 @@ class Runtime:
                 del u.users[uid]
             last = ids[-1]
 
-    def _validate(self, d: JourneyDef) -> None:
-        from journeylab.validate import validate
-
-        report = validate(d)
-        if report.errors:
-            lines = "\n".join(f"  {e.path}: {e.message}" for e in report.errors)
-            raise LifecycleError(f"journey {d.id!r} cannot be published, validation found errors:\n{lines}")
-
     def publish_version(self, definition: JourneyDef | Journey | str | Path) -> int:
         """Add a new version of a journey (or a new journey, as a draft). New entrants use
         it at once; users inside an older version finish on theirs. Returns the version."""
         d = _as_def(definition)
         with self._lock:
-            self._validate(d)
+            lifecycle.publish_check(d)
             if d.id in self.js.versions:
                 st = self.status(d.id)
                 if st == "stopped":
                     raise LifecycleError(f"journey {d.id!r} is stopped: stop is final")
                 top = max(self.js.versions[d.id])
-                if d.version < top or (d.version == top and _rest(self.js.versions[d.id][top].definition) != _rest(d)):
+                same = lifecycle.locked_part(self.js.versions[d.id][top].definition) == lifecycle.locked_part(d)
+                if d.version < top or (d.version == top and not same):
                     raise LifecycleError(f"journey {d.id!r} already has version {top}: give version {top + 1} or later")
             self._fire(self.clock.now() - 1)
             with self._unit() as u:
@@ -999,36 +961,27 @@ class Runtime:
     def trace(self, journey: str | None = None):  # -> pandas.DataFrame
         """The stored trace in canonical order (by instant, then user id, each user's rows in
         the order they happened), with the simulator's columns."""
-        import pandas as pd
+        from journeylab.trace import empty_trace, trace_frame
 
-        from journeylab.stats import empty_trace
-
-        q = sa.select(rt_trace).order_by(rt_trace.c.seq)
+        q = sa.select(rt_trace)
         if journey is not None:
             q = q.where(rt_trace.c.journey == journey)
         with self._reader() as conn:
-            rows = conn.execute(q).all()
+            rows = conn.execute(q.order_by(rt_trace.c.seq)).all()
         if not rows:
             return empty_trace()
-        df = pd.DataFrame(rows, columns=["seq", "user_id", "ts", "journey", "version", "node", "event", "port", "detail"])
-        df = df.sort_values(["ts", "user_id", "seq"], kind="stable").drop(columns="seq").reset_index(drop=True)
-        df["ts"] = pd.to_datetime(df["ts"].astype("int64"), unit="s", utc=True).dt.as_unit("ns")
-        df["version"] = df["version"].astype("int64")
-        return df
+        rows.sort(key=lambda r: (r[2], r[1]))  # canonical order (stable: a user's rows keep theirs)
+        _, user, ts, jid, version, node, event, port, detail = zip(*rows, strict=True)
+        return trace_frame(user, [int(t) for t in ts], jid, version, node, event, port, detail)
 
-    def stats(self, journey_id: str) -> RuntimeStats:
-        """Node and journey statistics (SPEC §8) from the stored trace."""
-        from journeylab import stats
+    def stats(self, journey_id: str):  # -> journeylab.stats.Stats (pandas is imported on first use)
+        """Node, journey and goal statistics (SPEC §8) from the stored trace: the same
+        :class:`~journeylab.stats.Stats` a simulation reports."""
+        from journeylab.stats import summarize
 
         self._known(journey_id)
-        t = self.trace(journey_id)
-        nodes: list[str] = []
-        for v in sorted(self.js.versions[journey_id]):
-            for n in self.js.versions[journey_id][v].definition.nodes:
-                if n.id not in nodes:
-                    nodes.append(n.id)
-        goals = [g.name for g in self.definitions[journey_id].goals]
-        return RuntimeStats(stats.journey_stats(t, journey_id, goals=goals), stats.node_stats(t, journey_id, nodes=nodes))
+        versions = [self.js.versions[journey_id][v].definition for v in sorted(self.js.versions[journey_id])]
+        return summarize(self.trace(journey_id), versions)
 
     def rejected(self):  # -> pandas.DataFrame
         """Refused and failed inputs: ``at, source, offset, kind, path, reason, raw``."""

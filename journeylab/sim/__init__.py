@@ -2,7 +2,9 @@
 
 from journeylab.sim.behaviour import BehaviourModel, ChannelBehaviour, GoalLift, Latency
 from journeylab.sim.cohort import Cohort
+from journeylab.sim.reference import reference
 from journeylab.sim.result import SimulationResult
 from journeylab.sim.simulator import relevant_events, simulate
 
-__all__ = ["BehaviourModel", "ChannelBehaviour", "GoalLift", "Latency", "Cohort", "SimulationResult", "simulate", "relevant_events"]
+__all__ = ["BehaviourModel", "ChannelBehaviour", "GoalLift", "Latency", "Cohort", "SimulationResult", "simulate", "reference",
+           "relevant_events"]

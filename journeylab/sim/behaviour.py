@@ -2,8 +2,10 @@
 
 A :class:`BehaviourModel` gives, per channel (and optionally per node), the delivery rate,
 the view and click probabilities with their latency distributions, and an optional lift
-on a goal event after a click. Draws are deterministic per (seed, message id, purpose):
-a user's outcome never depends on cohort order or on how users are sharded.
+on a goal event after a click. Draws are deterministic per (seed, message, purpose) — see
+:mod:`journeylab.engine.draws` — and latencies come from quantile tables with the same
+arithmetic in the per-user and the batched simulator: a user's outcome never depends on cohort
+order, sharding or which simulator ran.
 
 Defaults (documented in docs/simulator.md) are conservative industry-typical rates:
 
@@ -27,23 +29,68 @@ webhook  1.00     0.00  -                   0.00   -
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Any, Literal
 
+import numpy as np
+
+from journeylab.engine.draws import PURPOSES, mix, mix_array, uniform, uniform_array
 from journeylab.errors import JourneyDefinitionError
 
-__all__ = ["Latency", "ChannelBehaviour", "GoalLift", "BehaviourModel", "draw"]
+__all__ = ["Latency", "ChannelBehaviour", "GoalLift", "BehaviourModel", "draw", "draw_array"]
 
 _ND = NormalDist()
 
 
-def draw(seed: int, key: str, purpose: str) -> float:
-    """A deterministic uniform draw in (0, 1) for ``key`` (a message id) and ``purpose``."""
-    h = hashlib.blake2b(f"{seed}|{key}|{purpose}".encode(), digest_size=8).digest()
-    return (int.from_bytes(h, "big") + 0.5) / 2**64
+def draw(seed: int, key: int, purpose: str) -> float:
+    """A deterministic uniform draw in (0, 1) for a message (its :func:`message key
+    <journeylab.engine.draws.message_key>`) and a ``purpose`` (``"viewed"``, ``"click_latency"``...)."""
+    return uniform(mix(seed, PURPOSES[purpose], key))
+
+
+def draw_array(seed: int, keys: np.ndarray, purpose: str) -> np.ndarray:
+    """:func:`draw` for many messages at once (the same doubles)."""
+    return uniform_array(mix_array(seed, PURPOSES[purpose], keys))
+
+
+_N = 1 << 16  # quantile tables: 65,536 intervals, linear in each; the same arithmetic in both forms
+
+
+def _table(q: Any, lo: float, hi: float) -> tuple[list[float], np.ndarray]:
+    """A quantile table at k / 65536 (k = 0..65536), its ends replaced by the quantiles of the
+    smallest and largest draws (a draw lies strictly inside (0, 1))."""
+    vals = [lo, *(q(k / _N) for k in range(1, _N)), hi]
+    return vals, np.asarray(vals, dtype=np.float64)
+
+
+def _interp(table: list[float], u: float) -> float:
+    x = u * _N
+    i = int(x)
+    return table[i] + (x - i) * (table[i + 1] - table[i])
+
+
+def _interp_array(table: np.ndarray, u: np.ndarray) -> np.ndarray:
+    x = u * _N
+    i = x.astype(np.int64)
+    return table[i] + (x - i) * (table[i + 1] - table[i])
+
+
+_U_MIN, _U_MAX = uniform(0), uniform((1 << 64) - 1)
+
+
+@lru_cache(maxsize=64)
+def _quantiles(kind: str, sigma: float) -> tuple[list[float], np.ndarray]:
+    """Quantiles of the unit exponential, or of exp(sigma * Z) with Z standard normal."""
+    if kind == "exponential":
+        def q(p: float) -> float:
+            return -math.log1p(-p)
+    else:
+        def q(p: float) -> float:
+            return math.exp(sigma * _ND.inv_cdf(p))
+    return _table(q, q(_U_MIN), q(_U_MAX))
 
 
 @dataclass(frozen=True)
@@ -69,14 +116,31 @@ class Latency:
         return cls("fixed", value=minutes * 60 + seconds)
 
     def sample(self, u: float) -> int:
-        """Seconds (at least 1) for the uniform draw ``u``."""
-        if self.kind == "exponential":
-            s = -self.mean * math.log(1.0 - u)
-        elif self.kind == "lognormal":
-            s = self.median * math.exp(self.sigma * _ND.inv_cdf(u))
-        else:
-            s = self.value
+        """Seconds (at least 1) for the uniform draw ``u``: the distribution's quantile, read
+        from a 65,536-interval table with linear interpolation (the same arithmetic as
+        :meth:`sample_array`, so a draw gives the same latency in every driver).
+
+        >>> lat = Latency.lognormal(median_minutes=5, sigma=1.2)
+        >>> [lat.sample(u) for u in (0.25, 0.5, 0.75)] == lat.sample_array(np.array([0.25, 0.5, 0.75])).tolist()
+        True
+        >>> Latency.lognormal(median_minutes=5).sample(0.5), Latency.exponential(minutes=10).sample(0.5)
+        (300, 416)
+        """
+        if self.kind == "fixed":
+            return max(1, int(round(self.value)))
+        s = self.scale * _interp(_quantiles(self.kind, self.sigma)[0], u)
         return max(1, int(round(s)))
+
+    def sample_array(self, u: np.ndarray) -> np.ndarray:
+        """:meth:`sample` of many draws (``int64`` seconds)."""
+        if self.kind == "fixed":
+            return np.full(len(u), max(1, int(round(self.value))), dtype=np.int64)
+        s = self.scale * _interp_array(_quantiles(self.kind, self.sigma)[1], u)
+        return np.maximum(1, np.round(s)).astype(np.int64)
+
+    @property
+    def scale(self) -> float:
+        return self.mean if self.kind == "exponential" else self.median
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,37 @@ import pandas as pd
 
 from journeylab import stats
 from journeylab.model.journey import JourneyDef
+from journeylab.trace import sends_frame
 
-__all__ = ["SimulationResult"]
+__all__ = ["SimulationResult", "changes_frame", "apply_changes"]
+
+_CHANGE_COLUMNS = ["user_id", "ts", "journey", "node", "property", "value"]
+
+
+def changes_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """Profile changes ``(user_id, ts epoch s, journey, node, property, value)`` as a table in
+    canonical order (by instant, then user id, each user's changes in the order they happened)."""
+    ordered = sorted(rows, key=itemgetter(1, 0))
+    df = pd.DataFrame(ordered, columns=_CHANGE_COLUMNS)
+    df["ts"] = pd.to_datetime(df["ts"].astype("int64"), unit="s", utc=True).dt.as_unit("ns")
+    df["value"] = df["value"].astype(object)
+    return df
+
+
+def apply_changes(profiles: pd.DataFrame | None, changes: pd.DataFrame) -> pd.DataFrame:
+    """``profiles`` (a ``user_id`` column) with ``changes`` applied in order, one row per user."""
+    base = profiles.copy() if profiles is not None else pd.DataFrame({"user_id": pd.Series([], dtype=object)})
+    if changes.empty:
+        return base.reset_index(drop=True)
+    base = base.set_index("user_id")
+    for prop in dict.fromkeys(changes["property"]):
+        if prop not in base.columns:
+            base[prop] = None
+        base[prop] = base[prop].astype(object)
+    last = changes.groupby(["user_id", "property"], sort=False)["value"].last()
+    for (uid, prop), value in last.items():
+        base.at[uid, prop] = value
+    return base.reset_index()
 
 
 @dataclass
@@ -29,6 +58,9 @@ class SimulationResult:
     * ``sends`` and ``responses``: the messages, and the simulated responses to them
       (``viewed``/``clicked`` feedback and goal-lift ``event`` rows with their ``props``, with
       ``seq`` giving the order at one instant) — replayable through the production runtime.
+    * ``profile_changes``: what Profile Update nodes changed (``user_id, ts, journey, node,
+      property, value``, in canonical order); ``final_profiles``: the cohort's profiles with
+      those changes applied (a table, one row per user).
     * ``timings``: where the wall time went, in seconds (``cohort_s``: reading and checking
       the cohort, ``prepare_s``, ``run_s``, ``results_s``) and the ``workers`` used; a
       sharded run gives each shard's seconds and peak memory instead.
@@ -44,17 +76,19 @@ class SimulationResult:
     sends: pd.DataFrame = field(default_factory=pd.DataFrame)
     responses: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
+    profile_changes: pd.DataFrame = field(default_factory=lambda: changes_frame([]))
+    profiles: pd.DataFrame | None = None  # the cohort's profiles as given (not copied)
 
     @classmethod
     def from_run(cls, run: Any, defs: list[JourneyDef], cohort: Any, start: pd.Timestamp, end: pd.Timestamp, seed: int) -> SimulationResult:
         # canonical orders: sends by (time, user, message id), responses by (time, user, seq)
-        rows = sorted((t for c in run.chunks for t in c["sends"]), key=itemgetter(6, 3, 0))
-        sends = pd.DataFrame(rows, columns=["message_id", "journey", "version", "user_id", "node", "channel", "ts"])
-        sends["ts"] = pd.to_datetime(sends["ts"], unit="s", utc=True)
+        sends = sends_frame(t for c in run.chunks for t in c["sends"])
         rows = sorted((t for c in run.chunks for t in c["responses"]), key=itemgetter(1, 0, 2))
         resp = pd.DataFrame(rows, columns=["user_id", "ts", "seq", "kind", "message_id", "event", "props"])
         resp["ts"] = pd.to_datetime(resp["ts"], unit="s", utc=True)
         return cls(
+            profile_changes=changes_frame([c for ch in run.chunks for c in ch.get("changes", ())]),
+            profiles=getattr(cohort, "profiles", None),
             trace=run.trace_frame(),
             journeys=list(defs),
             start=start,
@@ -65,6 +99,12 @@ class SimulationResult:
             sends=sends,
             responses=resp,
         )
+
+    @cached_property
+    def final_profiles(self) -> pd.DataFrame:
+        """The cohort's profiles after the run: every Profile Update applied in order (a column
+        is added for a property the cohort did not have), one row per user."""
+        return apply_changes(self.profiles, self.profile_changes)
 
     # ------------------------------------------------------------------ per journey
     @property
@@ -82,6 +122,12 @@ class SimulationResult:
 
     def _ids(self) -> list[str]:
         return list(dict.fromkeys(d.id for d in self.journeys))
+
+    def stats(self, journey: str | None = None) -> stats.Stats:
+        """Node, journey and goal statistics of one journey (default: the first): the same
+        :class:`~journeylab.stats.Stats` the production runtime reports."""
+        d = self.definition(journey)
+        return stats.summarize(self.trace, [v for v in self.journeys if v.id == d.id])
 
     def node_stats_of(self, journey: str | None = None) -> pd.DataFrame:
         d = self.definition(journey)
@@ -142,6 +188,17 @@ class SimulationResult:
     def messages_per_day(self) -> pd.DataFrame:
         """Messages sent per channel per account-local day (all journeys)."""
         return stats.messages_per_day(self.trace, timezone=self.journey.settings.timezone)
+
+    @cached_property
+    def message_load(self) -> pd.DataFrame:
+        """Per account-local day, how many messages users got across every journey of the run
+        (see :func:`journeylab.stats.message_load`)."""
+        return stats.message_load(self.trace, timezone=self.journey.settings.timezone)
+
+    @cached_property
+    def messages_per_user_day(self) -> pd.DataFrame:
+        """Messages each user got per account-local day, across journeys: ``user_id, day, messages, journeys``."""
+        return stats.messages_per_user_day(self.trace, timezone=self.journey.settings.timezone)
 
     @cached_property
     def enrollments(self) -> pd.DataFrame:

@@ -32,7 +32,10 @@ from journeylab.errors import JourneyDefinitionError, MissingExtraError
 from journeylab.model.journey import JourneyDef
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort
+from journeylab.sim.result import changes_frame
 from journeylab.sim.simulator import as_cohort, as_definitions, resolve_span
+from journeylab.trace import as_trace, empty_trace
+from journeylab.validate import check_journeys
 
 __all__ = ["ParquetCohort", "simulate_sharded", "shard_of"]
 
@@ -116,27 +119,24 @@ def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     defs = [msgspec.json.decode(j, type=JourneyDef) for j in payload["journeys"]]
     if payload.get("parquet"):
-        from journeylab.engine.multi import JourneySet
-        from journeylab.sim.simulator import _filter_props
+        from journeylab.sim.simulator import _read_parquet_cohort
 
-        need = _filter_props(defs)
-        cols = sorted({c for v in need.values() for c in v} | {"event_id"})
-        profiles, events = ParquetCohort(payload["parquet"]).read(
-            payload["buckets"], events=sorted(JourneySet(defs).relevant_events), columns=cols, sort=False
-        )
+        cohort = _read_parquet_cohort(ParquetCohort(payload["parquet"]), defs, payload["buckets"])
     else:
-        profiles, events = payload["profiles"], payload["events"]
+        cohort = Cohort(payload["profiles"], payload["events"], sort=False)
     behaviour = payload["behaviour"]
     res = simulate(
-        defs, Cohort(profiles, events, sort=False), payload["start"], payload["end"], seed=payload["seed"], behaviour=behaviour,
+        defs, cohort, payload["start"], payload["end"], seed=payload["seed"], behaviour=behaviour,
         lifecycle=payload["lifecycle"], custom_lists=payload["custom_lists"], period=payload["period"], workers=1,
+        validate=False,  # validated once, before the shards were sent
     )
     return {
         "shard": payload["shard"],
         "trace": res.trace,
         "sends": res.sends,
+        "changes": res.profile_changes,
         "responses": res.responses,
-        "n_users": len(profiles),
+        "n_users": len(cohort.profiles),
         "seconds": time.perf_counter() - t0,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "pid": os.getpid(),
@@ -208,6 +208,7 @@ def simulate_sharded(
     if backend not in ("processes", "dask"):
         raise JourneyDefinitionError("backend must be 'local', 'processes' or 'dask'", "backend")
     defs = as_definitions(journeys)
+    check_journeys(defs, stacklevel=4)
     parquet: ParquetCohort | None = None
     if isinstance(cohort, ParquetCohort):
         parquet = cohort
@@ -291,15 +292,13 @@ def simulate_sharded(
             own_cluster.close()
     parts.sort(key=lambda p: p["shard"])
     trace = _canonical([p["trace"] for p in parts if len(p["trace"])], ["ts", "user_id"])
-    if trace.empty:
-        from journeylab.stats import empty_trace
-
-        trace = empty_trace()
+    trace = as_trace(trace) if len(trace) else empty_trace()
     sends = _canonical([p["sends"] for p in parts], ["ts", "user_id", "message_id"])
     responses = _canonical([p["responses"] for p in parts], ["ts", "user_id", "seq"])
+    changes = _canonical([p["changes"] for p in parts], ["ts", "user_id"])
     res = SimulationResult(
         trace=trace, journeys=defs, start=start_ts, end=end_ts, seed=seed, cohort_name=name, n_users=n_users,
-        sends=sends, responses=responses,
+        sends=sends, responses=responses, profile_changes=changes if len(changes) else changes_frame([]),
     )
     res.timings = {f"shard_{p['shard']}": p["seconds"] for p in parts}
     res.timings.update({f"shard_{p['shard']}_peak_mb": p["peak_mb"] for p in parts})

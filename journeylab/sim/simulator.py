@@ -44,15 +44,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import simpy
 
+from journeylab.engine.draws import message_key, stable_hash
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.state import Control, UserState
-from journeylab.engine.types import TRACE_COLUMNS, Action, Event, Feedback, Send, TraceRecord
+from journeylab.engine.types import Action, Event, Feedback, ProfileChanged, Send, TraceRecord
 from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
-from journeylab.model.nodes import CustomList, Inaction, PageCount, PageVisit, Referrer
+from journeylab.model.nodes import CustomList
 from journeylab.sim.behaviour import BehaviourModel, draw
 from journeylab.sim.cohort import Cohort, read_table
+from journeylab.trace import empty_trace, trace_frame
+from journeylab.validate import check_journeys
 
 __all__ = ["simulate", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
 
@@ -125,7 +128,16 @@ def as_cohort(cohort: Any) -> Cohort:
 
 
 def to_utc(t: Any, what: str) -> pd.Timestamp:
-    """An aware UTC timestamp (strings are read as ISO 8601; naive values are refused)."""
+    """An aware UTC timestamp from a Timestamp or datetime, an ISO 8601 string, or epoch seconds
+    (naive values are refused: give the offset).
+
+    >>> to_utc("2026-10-01T05:30+05:30", "start") == to_utc(1790812800, "start") == to_utc(pd.Timestamp("2026-10-01", tz="UTC"), "start")
+    True
+    """
+    if isinstance(t, int | float | np.integer | np.floating) and not isinstance(t, bool):
+        if t != t or abs(t) > 253402300799:  # NaN or beyond year 9999
+            raise JourneyDefinitionError(f"{t!r} is not an instant (epoch seconds)", what)
+        return pd.Timestamp(int(t), unit="s", tz="UTC")
     try:
         ts = pd.Timestamp(t)
     except (ValueError, TypeError) as e:
@@ -133,38 +145,6 @@ def to_utc(t: Any, what: str) -> pd.Timestamp:
     if ts.tzinfo is None:
         raise JourneyDefinitionError("give a timezone-aware instant (e.g. '2026-10-01T00:00Z')", what)
     return ts.tz_convert("UTC")
-
-
-def _filter_props(defs: Sequence[JourneyDef]) -> dict[str, set[str]]:
-    """Event properties any journey looks at, by event name."""
-    need: dict[str, set[str]] = {}
-
-    def add(event: str, props: Iterable[str]) -> None:
-        s = need.setdefault(event, set())
-        s.update(props)
-
-    for d in defs:
-        for n in d.nodes:
-            for attr in ("filters", "absent_filters"):
-                fl = getattr(n, attr, None)
-                if fl:
-                    ev = n.event if attr == "filters" else n.absent
-                    if ev:
-                        add(ev, (f.property for f in fl))
-            if isinstance(n, PageVisit):
-                add(n.event, [n.url_property])
-            elif isinstance(n, Referrer):
-                add(n.event, n.properties)
-            for c in [*getattr(n, "did", ()), *getattr(n, "did_not", ())]:
-                if c.filters:
-                    add(c.event, (f.property for f in c.filters))
-        for g in d.goals:
-            for f in getattr(g, "filters", ()):
-                add(g.event, [f.property])
-            for c in [*getattr(g, "did", ()), *getattr(g, "did_not", ())]:
-                if c.filters:
-                    add(c.event, (f.property for f in c.filters))
-    return need
 
 
 @contextlib.contextmanager
@@ -193,19 +173,6 @@ def _check_ids(ids: tuple[pd.Series, np.ndarray] | None) -> None:
     raise CohortError(f"event_id {sub.iloc[first]!r} appears twice", f"events[{int(idx[first])}].event_id")
 
 
-def _lead_seconds(js: JourneySet) -> int:
-    """How far before the start events still matter (past-behaviour look-back, inaction, sessions)."""
-    lead = 0
-    for eng in js.all_engines():
-        lead = max(lead, *eng.lookback.values(), 0)
-        for n in eng.definition.nodes:
-            if isinstance(n, Inaction):
-                lead = max(lead, int(n.within.total_seconds()))
-            if isinstance(n, PageCount | Referrer):
-                lead = max(lead, eng.gap)
-    return lead
-
-
 class _Run:
     """One simulation: the period loop and the per-user advance.
 
@@ -232,6 +199,7 @@ class _Run:
         self.row_runs: list[int] = []  # flat (user code, row count) pairs, in emission order
         self.sends: list[Send] = []
         self.responses: list[tuple[str, int, int, str, str, str, dict[str, Any] | None]] = []
+        self.changes: list[ProfileChanged] = []  # what Profile Update nodes changed
         self.pending: dict[int, list[tuple[int, int, Any]]] = {}
         self._seq = 0
         self._useq: dict[int, int] = {}
@@ -244,7 +212,7 @@ class _Run:
     def _prepare(self, cohort: Cohort) -> None:
         js = self.js
         ev = cohort.events
-        lead = _lead_seconds(js)
+        lead = js.inputs.lead
         self.created = self.start - lead  # user clocks start where the history we feed starts
         ts_all = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
         ncodes, nlabels = _encode(ev["event"])  # event names and users hashed once, by Arrow
@@ -255,7 +223,7 @@ class _Run:
         ucodes, ulabels = _encode(ev["user_id"], idx)
         keep = self._within_bounds(ncodes, names, ucodes, ts_all[idx])
         idx, ucodes, ncodes = idx[keep], ucodes[keep], ncodes[keep]
-        need = _filter_props(js_defs(js))
+        need = js.inputs.event_props
         cols = sorted({c for v in need.values() for c in v} & set(ev.columns))
         sub = ev[cols].iloc[idx]
         self._ids = (ev["event_id"], idx) if "event_id" in ev.columns else None  # checked by run()
@@ -285,7 +253,7 @@ class _Run:
         # profiles: per column, the values of our users in user order (None where missing)
         pos = _positions_in(users, prof["user_id"])
         found = pos >= 0
-        wanted = _profile_columns(js_defs(js), [c for c in prof.columns if c != "user_id"])
+        wanted = [c for c in prof.columns if c != "user_id" and c in js.inputs.profile]
         self.prof_cols: list[tuple[str, list[Any]]] = []
         for c in wanted:
             col = prof[c].iloc[pos[found]]
@@ -490,7 +458,7 @@ class _Run:
         wake_at, event, feedback, next_wake = eng.wake, eng.event, eng.feedback, eng.next_wake
         states, wake, user_ids, pending = self.states, self.wake, self.user_ids, self.pending
         ev_ts, ev_name, ev_props = self.ev_ts, self.ev_name, self.ev_props
-        rows, row_runs, sends, respond = self.rows, self.row_runs, self.sends, self._respond
+        rows, row_runs, sends, respond, changes = self.rows, self.row_runs, self.sends, self._respond, self.changes
         calendar, cal_heap = self.calendar, self.cal_heap
         start, end, period = self.start, self.end, self.period
         profiles = self.profiles
@@ -533,6 +501,8 @@ class _Run:
                         elif type(x) is Send:
                             sends.append(x)
                             respond(u, x)
+                        elif type(x) is ProfileChanged:
+                            changes.append(x)
                     out = []
                     pend = pending.get(u)
             if len(rows) > n0:
@@ -551,18 +521,20 @@ class _Run:
     def _respond(self, u: int, s: Send) -> None:
         """Draw the user's response to a message from the behaviour model."""
         b = self.behaviour.for_node(s.channel, s.node)
-        if b.view <= 0.0 or draw(self.seed, s.id, "delivered") >= b.delivery:
+        if b.view <= 0.0:
             return
-        if draw(self.seed, s.id, "viewed") >= b.view:
+        key = message_key(stable_hash(s.journey), s.version, stable_hash(s.user_id), s.n, stable_hash(s.node), s.visit)
+        seed = self.seed
+        if draw(seed, key, "delivered") >= b.delivery or draw(seed, key, "viewed") >= b.view:
             return
-        tv = s.ts + b.view_latency.sample(draw(self.seed, s.id, "view_latency"))
+        tv = s.ts + b.view_latency.sample(draw(seed, key, "view_latency"))
         self._push(u, Feedback(s.user_id, tv, s.id, "viewed"))
-        if b.click > 0.0 and draw(self.seed, s.id, "clicked") < b.click:
-            tc = tv + b.click_latency.sample(draw(self.seed, s.id, "click_latency"))
+        if b.click > 0.0 and draw(seed, key, "clicked") < b.click:
+            tc = tv + b.click_latency.sample(draw(seed, key, "click_latency"))
             self._push(u, Feedback(s.user_id, tc, s.id, "clicked"))
             lift = b.lift
-            if lift is not None and draw(self.seed, s.id, "lift") < lift.probability:
-                tl = tc + lift.latency.sample(draw(self.seed, s.id, "lift_latency"))
+            if lift is not None and draw(seed, key, "lift") < lift.probability:
+                tl = tc + lift.latency.sample(draw(seed, key, "lift_latency"))
                 self._push(u, Event(s.user_id, tl, lift.event, dict(lift.props)))
 
     def _push(self, u: int, inp: Any) -> None:
@@ -595,7 +567,8 @@ class _Run:
         with the strings factorized, plus sends and responses as plain tuples."""
         self._flush()
         n = sum(map(len, self.cols[1]))
-        chunk: dict[str, Any] = {"n": n, "sends": self.send_rows, "responses": self.responses}
+        chunk: dict[str, Any] = {"n": n, "sends": self.send_rows, "responses": self.responses,
+                                 "changes": [tuple(c) for c in self.changes]}
         if not n:
             return chunk
 
@@ -618,8 +591,6 @@ class _Run:
 
         Each chunk is already in that order and a user's rows all sit in one chunk, so a
         stable merge by (time, user code) gives the same frame for any number of workers."""
-        from journeylab.stats import empty_trace
-
         chunks = [c for c in self.chunks if c["n"]]
         if not chunks:
             return empty_trace()
@@ -631,17 +602,14 @@ class _Run:
             order = np.argsort(ts * len(self.user_ids) + codes, kind="stable")
         else:
             order = np.lexsort((codes, ts))
-        frame: dict[str, Any] = {
-            "user_id": _take_strings(self.user_ids, codes[order]),
-            "ts": pd.to_datetime(ts[order], unit="s", utc=True).as_unit("ns"),
-        }
+        frame: dict[str, Any] = {"user_id": _take_strings(self.user_ids, codes[order]), "ts": ts[order]}
         for name, _ in _STRING_COLUMNS:
             cats = sorted({v for c in chunks for v in c[name][1]})
             index = {v: i for i, v in enumerate(cats)}
             merged = np.concatenate([np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks])
             frame[name] = pd.Categorical.from_codes(merged[order], categories=cats)
         frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64)[order]
-        return pd.DataFrame(frame, columns=list(TRACE_COLUMNS))
+        return trace_frame(**frame)
 
 
 def _named(codes: np.ndarray, names: np.ndarray, which: Iterable[str]) -> np.ndarray:
@@ -823,25 +791,6 @@ def _reap(pids: list[int]) -> None:
             os.waitpid(pid, 0)
 
 
-def _profile_columns(defs: Sequence[JourneyDef], columns: list[str]) -> list[str]:
-    """Profile columns any journey can read (reachability, filters, placeholders, dates)."""
-    import re
-
-    import msgspec
-
-    from journeylab.model.nodes import NODE_KINDS, kind_of
-
-    blob = " ".join(msgspec.json.encode(d).decode() for d in defs)
-    need = set()
-    for d in defs:
-        for n in d.nodes:
-            reach = NODE_KINDS[kind_of(n)].reachability
-            if reach:
-                need.add(reach)
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", blob))
-    return [c for c in columns if c in need or c in words]
-
-
 class _SetAsEngine:
     """A journey set behind the engine's call shape (``states`` in place of one state)."""
 
@@ -862,10 +811,6 @@ class _SetAsEngine:
         return self.js.next_wake(states)
 
 
-def js_defs(js: JourneySet) -> list[JourneyDef]:
-    return [e.definition for e in js.all_engines()]
-
-
 def simulate(
     journeys: Any,
     cohort: Any,
@@ -882,6 +827,8 @@ def simulate(
     shards: int | None = None,
     client: Any = None,
     workers: int | None = None,
+    validate: bool = True,
+    engine: str = "auto",
 ):
     """Run journeys over a cohort from ``start`` to ``end`` and return a :class:`SimulationResult`.
 
@@ -895,6 +842,13 @@ def simulate(
     * ``workers``: processes for the run (users are split between them; the result is the
       same for any number). Default: every available core on Linux once the run has 20,000
       relevant events, else 1. ``backend="processes"|"dask"`` shards the cohort itself.
+    * ``engine``: ``"auto"`` (default) runs the batched engine (every user's state in arrays,
+      moved a step at a time with array operations) when it supports the journeys, else the
+      per-user engine; ``"batched"`` requires the batched engine, ``"per-user"`` forces the
+      other. Both give the same result (the differential tests require it).
+    * ``validate``: the journeys are validated first (:func:`journeylab.validate.check_journeys`):
+      errors stop the run with :class:`~journeylab.errors.InvalidJourneyError`, warnings are shown
+      once as :class:`~journeylab.errors.JourneyWarning`.
 
     >>> import pandas as pd
     >>> from journeylab.examples import purchase_promo
@@ -924,6 +878,8 @@ def simulate(
         clock[0] = now
 
     defs = as_definitions(journeys)
+    if validate:
+        check_journeys(defs, stacklevel=3)
     parquet = _as_parquet(cohort)
     if parquet is not None:
         c = _read_parquet_cohort(parquet, defs)
@@ -934,16 +890,7 @@ def simulate(
         last = c.events["ts"].max() if len(c.events) else None
     start_ts, end_ts = resolve_span(start, end, first, last)
     s0, e0 = int(start_ts.timestamp()), int(end_ts.timestamp())
-    controls = {d.id: Control.running_from(s0) for d in defs}
-    for jid, changes in (lifecycle or {}).items():
-        if jid not in controls:
-            raise JourneyDefinitionError(f"no journey with id {jid!r} in this simulation", f"lifecycle.{jid}")
-        ctl = controls[jid]
-        for k, (when, status) in enumerate(changes):
-            if status not in ("running", "paused", "stopped"):
-                raise JourneyDefinitionError("status must be running, paused or stopped", f"lifecycle.{jid}[{k}]")
-            ctl = ctl.with_status(int(to_utc(when, f"lifecycle.{jid}[{k}]").timestamp()), status)
-        controls[jid] = ctl
+    controls = lifecycle_controls(defs, s0, lifecycle)
     lists = _load_lists(defs, custom_lists)
     js = JourneySet(defs, seed=seed, controls=controls, custom_lists=lists)
     P = int(period.total_seconds())
@@ -952,7 +899,9 @@ def simulate(
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise JourneyDefinitionError(f"workers must be a whole number >= 1, got {workers!r}", "workers")
     lap("cohort_s")
-    run = _Run(js, c, s0, e0, seed, behaviour or BehaviourModel.default(), P)
+    behaviour = behaviour or BehaviourModel.default()
+    run_cls = _run_class(js, behaviour, engine)
+    run = run_cls(js, c, s0, e0, seed, behaviour, P)
     lap("prepare_s")
     n_workers = _auto_workers(run) if workers is None else workers
     if n_workers > 1 and not hasattr(os, "fork"):
@@ -980,6 +929,28 @@ def simulate(
     return res
 
 
+def _run_class(js: JourneySet, behaviour: BehaviourModel, engine: str) -> type[_Run]:
+    """The period loop for these journeys: batched when it can be and ``engine`` allows it."""
+    from journeylab.engine.batch import unsupported
+    from journeylab.sim.batched import BatchedRun
+
+    if engine not in ("auto", "batched", "per-user"):
+        raise JourneyDefinitionError(f"engine must be 'auto', 'batched' or 'per-user', not {engine!r}", "engine")
+    if engine == "per-user":
+        return _Run
+    defs = [e.definition for e in js.all_engines()]
+    reason = unsupported(defs, watched=any(e.watched for e in js.all_engines()))
+    if reason is None:
+        lifts = {b.lift.event for b in [*behaviour.channels.values(), *behaviour.nodes.values()] if b.lift}
+        if lifts & set(js.all_engines()[0].lookback):
+            reason = "a goal-lift event is counted by a past-behaviour condition"
+    if reason is None:
+        return BatchedRun
+    if engine == "batched":
+        raise JourneyDefinitionError(f"the batched engine cannot run these journeys: {reason}", "engine")
+    return _Run
+
+
 def _as_parquet(cohort: Any) -> Any:
     """A :class:`ParquetCohort` for a cohort directory (or one given), else None."""
     from journeylab.sim.scale import ParquetCohort
@@ -989,13 +960,30 @@ def _as_parquet(cohort: Any) -> Any:
     return cohort if isinstance(cohort, ParquetCohort) else None
 
 
-def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef]) -> Cohort:
-    """A cohort directory read with only the events and columns these journeys use."""
-    js = JourneySet(defs)
-    need = _filter_props(defs)
-    cols = sorted({c for v in need.values() for c in v} | {"event_id"})
-    profiles, events = cohort.read(events=sorted(js.relevant_events), columns=cols, sort=False)
+def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef], buckets: Any = None) -> Cohort:
+    """A cohort directory (or some of its buckets) read with only the events and columns these
+    journeys can act on (see :class:`~journeylab.engine.Inputs`)."""
+    inputs = JourneySet(defs).inputs
+    cols = sorted({c for v in inputs.event_props.values() for c in v} | {"event_id"})
+    profiles, events = cohort.read(buckets, events=sorted(inputs.events), columns=cols, sort=False)
     return Cohort(profiles, events, name=cohort.name, sort=False)  # the run orders events itself
+
+
+def lifecycle_controls(defs: Sequence[JourneyDef], start: int,
+                       lifecycle: dict[str, list[tuple[Any, str]]] | None) -> dict[str, Control]:
+    """Each journey's lifecycle over a run: published (running) at ``start``, then the given
+    ``(instant, status)`` changes per journey id (``running``, ``paused``, ``stopped``)."""
+    controls = {d.id: Control.running_from(start) for d in defs}
+    for jid, changes in (lifecycle or {}).items():
+        if jid not in controls:
+            raise JourneyDefinitionError(f"no journey with id {jid!r} in this run", f"lifecycle.{jid}")
+        ctl = controls[jid]
+        for k, (when, status) in enumerate(changes):
+            if status not in ("running", "paused", "stopped"):
+                raise JourneyDefinitionError("status must be running, paused or stopped", f"lifecycle.{jid}[{k}]")
+            ctl = ctl.with_status(int(to_utc(when, f"lifecycle.{jid}[{k}]").timestamp()), status)
+        controls[jid] = ctl
+    return controls
 
 
 def _load_lists(defs: Sequence[JourneyDef], given: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, list[str]]]:

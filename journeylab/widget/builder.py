@@ -24,7 +24,6 @@ family, ``entry``, ``selected`` and the validation badges (``badge-error``,
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -34,178 +33,25 @@ import ipywidgets as W
 import traitlets
 
 from journeylab.errors import JourneyError
-from journeylab.layout import (
-    BADGE_COLORS,
-    EDGE_COLORS,
-    Scene,
-    _is_frame,
-    auto_positions,
-    journey_scene,
-    normalize_stats,
-)
-from journeylab.model.conditions import EventCount, PropertyFilter
+from journeylab.layout import Scene, _is_frame, auto_positions, journey_scene, normalize_stats
+from journeylab.model import lifecycle
+from journeylab.model.conditions import EventCount
 from journeylab.model.journey import Journey, JourneyDef
-from journeylab.model.nodes import NODE_KINDS, Engagement, SplitBranch, kind_of, ports_of
+from journeylab.model.nodes import NODE_KINDS, Engagement, kind_of, ports_of
 from journeylab.model.settings import ActionGoal, PastBehaviorGoal
+from journeylab.widget.canvas import CanvasSync, scene_elements
+from journeylab.widget.canvas_style import CY_LAYOUT, CYTOSCAPE_STYLE, MIN_ZOOM
 from journeylab.widget.forms import SettingsForm, StructForm, parse_filters
+from journeylab.widget.palette import default_node, new_node_id, palette_options
+from journeylab.widget.panels import goals_html, issues_html, message_html, stats_html
 
 __all__ = ["JourneyBuilder", "default_node", "new_node_id", "CYTOSCAPE_STYLE"]
 
-_FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
-
-# ----------------------------------------------------------------------------- palette defaults
-
-_CONTENT = {
-    "push": {"title": "Title", "body": "Message"},
-    "email": {"subject": "Subject", "body": "Message"},
-    "sms": {"body": "Message"},
-    "whatsapp": {"body": "Message"},
-    "web_push": {"title": "Title", "body": "Message", "url": "https://example.com/"},
-    "in_app": {"title": "Title", "body": "Message"},
-    "web_popup": {"title": "Title", "body": "Message"},
-    "web_exit_intent": {"title": "Before you go", "body": "Message"},
-    "webhook": {"url": "https://example.com/hook"},
-}
-
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    "action": {"event": "App Launched"},
-    "inaction": {"absent": "Charged", "within": dt.timedelta(minutes=15)},
-    "past_behavior": {"did": [EventCount(event="App Launched")], "days": 30},
-    "date_time": {"property": "flight_time", "offset": -dt.timedelta(hours=2)},
-    "page_visit": {"url": "https://example.com/", "match": "prefix"},
-    "referrer": {"source": "facebook"},
-    "page_count": {"count": 3},
-    "profile": {"profile": [PropertyFilter(property="tier", op="=", value="gold")]},
-    "journey_trigger": {"journey": "other-journey", "node": "push"},
-    "custom_list": {"users": []},
-    "delay": {"duration": dt.timedelta(days=1)},
-    "force_exit": {},
-    "profile_update": {"property": "tier", "op": "set", "value": "gold"},
-    "split": {"branches": [SplitBranch(name="A", percent=50.0), SplitBranch(name="B", percent=50.0)]},
-}
-
-
-def new_node_id(kind: str, existing: Sequence[str] | set[str]) -> str:
-    """The first free id ``<kind>_<n>``.
-
-    >>> new_node_id("push", {"push_1", "push_2"})
-    'push_3'
-    """
-    taken = set(existing)
-    n = 1
-    while f"{kind}_{n}" in taken:
-        n += 1
-    return f"{kind}_{n}"
-
-
-def default_node(kind: str, node_id: str) -> Any:
-    """A node of ``kind`` with default settings (what the palette adds).
-
-    >>> default_node("delay", "delay_1")
-    Delay(id='delay_1', label='', position=None, duration=datetime.timedelta(days=1), at_time=None, weekdays=[], property=None, offset=datetime.timedelta(0))
-    """
-    info = NODE_KINDS[kind]
-    kw = dict(_DEFAULTS.get(kind, {}))
-    if info.family == "engagement":
-        kw["content"] = dict(_CONTENT.get(kind, {"body": "Message"}))
-    return info.cls(id=node_id, **kw)
-
-
-# ----------------------------------------------------------------------------- cytoscape style
-
-CYTOSCAPE_STYLE: list[dict[str, Any]] = [
-    {
-        "selector": "node",
-        "style": {
-            "shape": "data(shape)",
-            "background-color": "data(fill)",
-            "border-color": "data(border)",
-            "border-width": 1.5,
-            "width": "data(w)",
-            "height": "data(h)",
-            "label": "data(label)",
-            "text-wrap": "wrap",
-            "text-max-width": "data(tw)",
-            "text-valign": "center",
-            "text-halign": "center",
-            "font-size": 11,
-            "font-family": _FONT,
-            "color": "#111827",
-        },
-    },
-    {"selector": "node.entry", "style": {"border-width": 3}},
-    {"selector": "node.phantom", "style": {"border-style": "dashed", "color": "#374151"}},
-    {"selector": "node.goal", "style": {"border-width": 2}},
-    {"selector": "node.badge-warning", "style": {"border-color": "#eab308", "border-width": 3}},
-    {"selector": "node.badge-error", "style": {"border-color": "#dc2626", "border-width": 3}},
-    {
-        "selector": "node.selected",
-        "style": {"border-color": "#1d4ed8", "border-width": 4},
-    },
-    {
-        "selector": "node.badge",
-        "style": {
-            "shape": "ellipse",
-            "width": 18,
-            "height": 18,
-            "label": "data(label)",
-            "font-size": 12,
-            "font-weight": "bold",
-            "color": "white",
-            "border-width": 1.5,
-            "border-color": "white",
-            "text-max-width": 18,
-        },
-    },
-    {"selector": "node.badge.badge-error", "style": {"background-color": "#dc2626"}},
-    {"selector": "node.badge.badge-warning", "style": {"background-color": "#eab308", "color": "#111827"}},
-    {
-        "selector": "node.waiting",
-        "style": {
-            "shape": "round-rectangle",
-            "background-color": "#f97316",
-            "border-width": 0,
-            "height": 16,
-            "font-size": 10,
-            "font-weight": "bold",
-            "color": "white",
-        },
-    },
-    {
-        "selector": "edge",
-        "style": {
-            "curve-style": "bezier",
-            "width": 1.5,
-            "line-color": "data(color)",
-            "target-arrow-color": "data(color)",
-            "target-arrow-shape": "triangle",
-            "arrow-scale": 1.1,
-            "label": "data(label)",
-            "font-size": 10,
-            "font-family": _FONT,
-            "color": "#111827",
-            "text-background-color": "#ffffff",
-            "text-background-opacity": 0.92,
-            "text-background-padding": 2,
-            "text-background-shape": "round-rectangle",
-            "text-border-width": 1,
-            "text-border-color": "data(color)",
-            "text-border-opacity": 1,
-        },
-    },
-    {"selector": "edge.window", "style": {"line-style": "dashed"}},
-    {
-        "selector": "edge.back",
-        "style": {"curve-style": "unbundled-bezier", "control-point-distances": "data(cpd)", "control-point-weights": 0.5},
-    },
-    {"selector": "edge.selected", "style": {"width": 3.5, "line-color": "#1d4ed8", "target-arrow-color": "#1d4ed8"}},
-]
-
-_CY_LAYOUT = {"name": "preset", "fit": True, "padding": 24, "animate": False}
-
-
-def _color_of(role: str, port: str) -> str:
-    return EDGE_COLORS["window"] if role == "window" else EDGE_COLORS.get(port, EDGE_COLORS["other"])
+#: shown in a notebook next to the canvas: hidden where the canvas renders, shown where it cannot
+_STATIC_CSS = (
+    "<style>.jp-OutputArea-child:has(.journeylab-builder) + .jp-OutputArea-child:has(.jl-static-graph),"
+    ".output_area:has(.journeylab-builder) + .output_area:has(.jl-static-graph){display:none}</style>"
+)
 
 
 # ----------------------------------------------------------------------------- the builder
@@ -251,23 +97,22 @@ class JourneyBuilder(W.VBox):
         self.scene: Scene | None = None
         self._stats: dict[str, dict[str, int]] | None = None
         self._waiting: dict[str, list[Any]] | None = None
-        self._gen = 0
-        self._keys: tuple[Any, ...] | None = None
-        self._cy_nodes: dict[str, cy.Node] = {}
-        self._cy_edges: dict[str, cy.Edge] = {}
-        self._trash: list[list[W.Widget]] = []
+        self._armed: tuple[str, str] | None = None
+        self._height_px = float(height[:-2]) if height.endswith("px") else 520.0
+        self._conversions: dict[str, int] | None = None  # (node, port) clicked, waiting for its target
         self._form: StructForm | None = None
         self._form_node: Any = None
         self._settings_def: Any = None
 
         # -- canvas
         self.canvas = cy.CytoscapeWidget(layout=W.Layout(height=height, width="100%", border="1px solid #e5e7eb"))
-        self.canvas.min_zoom = 0.2
+        self.canvas.min_zoom = MIN_ZOOM  # text never smaller than 10 px; a wide journey pans instead
         self.canvas.max_zoom = 1.6
         self.canvas.wheel_sensitivity = 0.3
         self.canvas.tooltip_source = "_no_tooltip"
         self.canvas.set_style(CYTOSCAPE_STYLE)
-        self.canvas.cytoscape_layout = dict(_CY_LAYOUT)
+        self.canvas.cytoscape_layout = dict(CY_LAYOUT)
+        self._sync = CanvasSync(self.canvas)
         self.canvas.on("node", "tap", self._on_node_tap)
         self.canvas.on("edge", "tap", self._on_edge_tap)
         self.canvas.on("node", "tapend", self._on_node_tapend)
@@ -297,9 +142,8 @@ class JourneyBuilder(W.VBox):
         )
 
         # -- palette, connect, delete
-        families = {"segment": "Segment", "engagement": "Engage", "controller": "Controller"}
         self.kind_picker = W.Dropdown(
-            options=[(f"{families[i.family]} · {i.title}", k) for k, i in NODE_KINDS.items()],
+            options=palette_options(),
             value="action", description="Add", layout=W.Layout(width="250px"),
             style={"description_width": "30px"},
         )
@@ -391,35 +235,27 @@ class JourneyBuilder(W.VBox):
     @property
     def node_count(self) -> int:
         """How many journey nodes the canvas draws (not counting phantom, goal and badge boxes)."""
-        return sum(1 for n in self._cy_nodes.values() if n.data.get("role") == "node")
+        return sum(1 for n in self._sync.nodes.values() if n.data.get("role") == "node")
 
     def elements(self, role: str | None = None) -> list[cy.Node]:
         """The cytoscape nodes on the canvas (of one ``role`` if given)."""
-        return [n for n in self._cy_nodes.values() if role is None or n.data.get("role") == role]
+        return [n for n in self._sync.nodes.values() if role is None or n.data.get("role") == role]
 
     def cy_node(self, node_id: str) -> cy.Node:
         """The cytoscape node drawing journey node ``node_id``."""
-        return self._cy_nodes[node_id]
+        return self._sync.nodes[node_id]
 
     def cy_edges(self) -> list[cy.Edge]:
-        return list(self._cy_edges.values())
+        return list(self._sync.edges.values())
 
     def edge_labels(self) -> dict[str, str]:
         """``{edge_id: label}`` of the drawn connectors (``source|port|target``)."""
-        return {k: e.data.get("label", "") for k, e in self._cy_edges.items()}
+        return {k: e.data.get("label", "") for k, e in self._sync.edges.items() if e.data.get("edge_id")}
 
     # ------------------------------------------------------------------ messages
     def _say(self, text: str, kind: str = "info") -> None:
         self.message, self.message_kind = text, kind
-        color = {"ok": "#166534", "info": "#1f2937", "error": "#991b1b", "warning": "#854d0e"}[kind]
-        bg = {"ok": "#dcfce7", "info": "#f3f4f6", "error": "#fee2e2", "warning": "#fef9c3"}[kind]
-        body = html.escape(text).replace("\n", "<br>")
-        self.message_box.value = (
-            f'<div class="jl-message jl-{kind}" style="color:{color};background:{bg};padding:4px 8px;'
-            f'border-radius:4px;font-size:13px">{body}</div>'
-            if text
-            else ""
-        )
+        self.message_box.value = message_html(text, kind)
 
     def _run(self, what: str, fn: Callable[[], Any], ok: str | None = None) -> Any:
         """Run one edit; a refused edit becomes a message, not a traceback."""
@@ -433,6 +269,8 @@ class JourneyBuilder(W.VBox):
             return None
         if ok is not None:
             self._say(ok, "ok")
+        elif self.message_kind == "error":
+            self._say("")  # an old refusal must not stay up after a later success
         return result if result is not None else True
 
     # ------------------------------------------------------------------ editing actions
@@ -604,8 +442,15 @@ class JourneyBuilder(W.VBox):
         """Publish (validation errors refuse it and are listed)."""
         ok = self._run("Publish", self.journey.publish)
         if ok:
+            self._redraw()
+            warnings = list(self.report.warnings) if self.report is not None else []
+            note = ""
+            if warnings:
+                note = (f"; {len(warnings)} warning(s) remain (see the Issues tab): "
+                        + "; ".join(w.message for w in warnings[:3]))
             self._say(f"Published: the journey is {self.journey.status} (version {self.journey.version}); "
-                      "from now on only the message content of engagement nodes can be edited", "ok")
+                      "from now on only the message content of engagement nodes can be edited" + note,
+                      "warning" if warnings else "ok")
         else:
             self._redraw()
             if self.report is not None and self.report.errors:
@@ -623,26 +468,41 @@ class JourneyBuilder(W.VBox):
 
     # ------------------------------------------------------------------ statistics
     def _set_stats(self, node_stats: Any, waiting_users: Mapping[str, Sequence[Any]] | None) -> None:
+        self._conversions = None
         if node_stats is not None and hasattr(node_stats, "node_stats") and not _is_frame(node_stats):
             if waiting_users is None:
                 waiting_users = getattr(node_stats, "waiting_users", None)
+            if hasattr(node_stats, "journey_stats_of"):
+                try:
+                    js = node_stats.journey_stats_of(self.journey.id)
+                    self._conversions = {g.name: int(js.get(f"conversions_{g.name}", 0)) for g in self.journey.goals}
+                except Exception:  # noqa: BLE001 - a result of another journey: goals count from the nodes
+                    self._conversions = None
             node_stats = node_stats.node_stats
         self._stats = normalize_stats(node_stats)
         self._waiting = {str(k): list(v) for k, v in (waiting_users or {}).items()}
 
-    def show_stats(self, node_stats: Any, waiting_users: Mapping[str, Sequence[Any]] | None = None) -> None:
+    def show_stats(self, node_stats: Any, waiting_users: Mapping[str, Sequence[Any]] | None = None, *,
+                   relayout: bool = True) -> None:
         """Overlay statistics: ``node_stats`` is a DataFrame indexed by node id (columns
         ``entered``, ``waiting``, ``timed_out``, ``left_<port>``, ``sent``, ``deferred``,
         ``discarded``, ``viewed``, ``clicked``, ``exited``; missing ones count 0) or any
         object with ``.node_stats`` and ``.waiting_users`` (a simulation result).
-        ``waiting_users`` maps node id to the ids of users waiting there."""
+        ``waiting_users`` maps node id to the ids of users waiting there. The boxes grow to hold
+        the counts, so the journey is laid out again (Auto Align & Space; ``relayout=False``
+        keeps the stored positions where they do not overlap)."""
         self._set_stats(node_stats, waiting_users)
+        if relayout:
+            # the boxes grew: lay the journey out again with room for every count (layout only)
+            pos = auto_positions(self.journey, self._stats)
+            self._run("Auto Align", lambda: self.journey.set_positions(pos))
         self._redraw()
         self.canvas.relayout()
 
     def clear_stats(self) -> None:
         self._stats = None
         self._waiting = None
+        self._conversions = None
         self._redraw()
         self.canvas.relayout()
 
@@ -665,6 +525,18 @@ class JourneyBuilder(W.VBox):
         return journey_svg(self.journey, self._stats, waiting_users=self._waiting, issues=self._issues(),
                            title=self.journey.name or self.journey.id)
 
+    def _ipython_display_(self) -> None:
+        """In a notebook: the live canvas, then its static picture (an HTML output with the SVG)
+        that a style in the same page hides wherever the canvas renders — so an exported page,
+        a viewer without widgets or an offline page shows the picture instead of a blank cell."""
+        from IPython.display import HTML, display
+
+        data = W.VBox._repr_mimebundle_(self)
+        if data is not None:
+            display(data, raw=True)
+        with contextlib.suppress(Exception):  # the fallback must never break the display
+            display(HTML(f'{_STATIC_CSS}<div class="jl-static-graph" style="overflow-x:auto">{self.to_svg()}</div>'))
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         data = super()._repr_mimebundle_(**kwargs)
         if data is None:
@@ -677,19 +549,52 @@ class JourneyBuilder(W.VBox):
     def _on_node_tap(self, event: Mapping[str, Any]) -> None:
         data = event.get("data", {}) if isinstance(event, Mapping) else {}
         role = data.get("role")
+        if role == "port":
+            self.arm_port(data.get("node_id"), data.get("port"))
+            return
+        if role == "edge-label":
+            self._on_edge_tap(event)
+            return
         if role == "goal":
             self.side.selected_index = 1
             return
         nid = data.get("node_id")
+        if nid and self._armed is not None:
+            source, port = self._armed
+            self._armed = None
+            if self.connect(source, port, nid):
+                self.selected_edge = None
+                self.selected = source
+            self._redraw()
+            return
         if nid:
             self.selected_edge = None
             self.selected = nid
             self.side.selected_index = 0
 
+    def arm_port(self, node_id: str | None, port: str | None) -> bool:
+        """Connect by mouse, first click: the port handle ``port`` under the selected box
+        ``node_id``; the next click on a box connects to it (clicking the handle again cancels)."""
+        if not node_id or not port:
+            return False
+        if self._armed == (node_id, port):
+            self._armed = None
+            self._say("Connecting cancelled", "info")
+        elif port not in self._free_ports(node_id):
+            self._say(f"Connect refused: {node_id!r} has no free port {port!r}", "error")
+            return False
+        else:
+            self._armed = (node_id, port)
+            self._say(f"Click the node to connect {node_id!r} by {port!r} to (click {port!r} again to cancel)",
+                      "info")
+        self._redraw()
+        return self._armed is not None
+
     def _on_edge_tap(self, event: Mapping[str, Any]) -> None:
         data = event.get("data", {}) if isinstance(event, Mapping) else {}
         eid = data.get("edge_id")
         if eid:
+            self._armed = None
             self.selected_edge = eid
 
     def _on_node_tapend(self, event: Mapping[str, Any]) -> None:
@@ -719,9 +624,7 @@ class JourneyBuilder(W.VBox):
         listeners = getattr(self.journey, "_listeners", None)
         if listeners is not None and self._on_model_change in listeners:
             listeners.remove(self._on_model_change)
-        for w in [*self._cy_nodes.values(), *self._cy_edges.values(), *(x for t in self._trash for x in t)]:
-            w.close()
-        self._cy_nodes, self._cy_edges, self._trash = {}, {}, []
+        self._sync.close()
         super().close()
 
     def _on_selected(self, change: Mapping[str, Any]) -> None:
@@ -731,7 +634,9 @@ class JourneyBuilder(W.VBox):
             return
         if nid is not None:
             self.source_picker.value = nid
-        self._update_classes()
+        if self._armed is not None and self._armed[0] != nid:
+            self._armed = None
+        self._redraw()  # the port handles follow the selection
         self._show_node_panel()
         self._refresh_after_ports()
 
@@ -745,7 +650,7 @@ class JourneyBuilder(W.VBox):
                 if port in self.port_picker.options:
                     self.port_picker.value = port
             self._say(f"Selected the connector {source!r} → {port!r}: Delete selected removes it", "info")
-        self._update_classes()
+        self._redraw()
 
     def refresh(self) -> None:
         """Redraw the canvas and refresh every panel from the model."""
@@ -776,74 +681,41 @@ class JourneyBuilder(W.VBox):
             self.report = None
             self._say(f"Validation failed: {e}", "error")
 
+    def _free_ports(self, nid: str) -> list[str]:
+        try:
+            node = self.journey.node(nid)
+        except (JourneyError, KeyError):
+            return []
+        used = {c.port for c in self.journey.connectors if c.source == nid}
+        return [p for p in ports_of(node) if p not in used]
+
     def _redraw(self) -> None:
         self._validate_now()
-        scene = journey_scene(self.journey, self._stats, self._waiting, issues=self._issues())
+        scene = journey_scene(self.journey, self._stats, self._waiting, issues=self._issues(),
+                              conversions=self._conversions)
         self.scene = scene
-        nodes: list[dict[str, Any]] = []
-        for n in scene.nodes:
-            st = n.style
-            classes = [n.role, n.family, n.kind]
-            if n.entry:
-                classes.append("entry")
-            if n.badge:
-                classes.append(f"badge-{n.badge}")
-            if n.waiting:
-                classes.append("has-waiting")
-            nodes.append({
-                "key": n.id,
-                "data": {
-                    "node_id": n.node_id, "scene_id": n.id, "role": n.role, "kind": n.kind, "family": n.family,
-                    "label": n.label, "w": n.width, "h": n.height, "tw": n.width, "shape": st["shape"],
-                    "fill": st["fill"], "border": st["border"], "issues": "\n".join(n.issues), "waiting": n.waiting,
-                },
-                "classes": classes,
-                "position": {"x": n.x, "y": n.y},
-                "grabbable": n.role == "node",
-            })
-            if n.badge:
-                nodes.append({
-                    "key": f"{n.id}~badge",
-                    "data": {"node_id": n.node_id, "scene_id": n.id, "role": "badge", "label": "!",
-                             "issues": "\n".join(n.issues), "w": 18, "h": 18, "tw": 18, "shape": "ellipse",
-                             "fill": BADGE_COLORS[n.badge], "border": "#ffffff"},
-                    "classes": ["badge", f"badge-{n.badge}"],
-                    "position": {"x": n.x + n.width / 2 - 4, "y": n.y - n.height / 2 + 4},
-                    "grabbable": False,
-                })
-            if n.waiting:
-                text = f"{n.waiting:,}"
-                nodes.append({
-                    "key": f"{n.id}~waiting",
-                    "data": {"node_id": n.node_id, "scene_id": n.id, "role": "waiting", "label": text,
-                             "w": len(text) * 7 + 10, "h": 16, "tw": 60, "shape": "round-rectangle",
-                             "fill": "#f97316", "border": "#f97316"},
-                    "classes": ["waiting"],
-                    "position": {"x": n.x - n.width / 2 + 4, "y": n.y - n.height / 2 + 4},
-                    "grabbable": False,
-                })
-        edges: list[dict[str, Any]] = []
-        for e in scene.edges:
-            classes = [e.role, f"port-{e.port}" if e.port else "port-none"]
-            if e.back:
-                classes.append("back")
-            edges.append({
-                "key": e.id,
-                "source": e.source,
-                "target": e.target,
-                "data": {"edge_id": e.id if e.role == "connector" else None, "node_id": e.node_id, "port": e.port,
-                         "label": e.label, "count": e.count, "color": _color_of(e.role, e.port), "cpd": e.cpd,
-                         "role": e.role},
-                "classes": classes,
-            })
-        keys = (tuple(n["key"] for n in nodes), tuple((e["key"], e["source"], e["target"]) for e in edges))
-        if keys != self._keys:
-            self._rebuild(nodes, edges)
-            self._keys = keys
-        else:
-            self._update_in_place(nodes, edges)
-        self._update_classes()
+        editable = self.journey.status == "draft"
+        sel = self.selected if editable and self.selected is not None and self.edge_selected() is None else None
+        nodes, edges = scene_elements(scene, ports=self._free_ports(sel) if sel else (), port_of=sel,
+                                      armed=self._armed[1] if self._armed else None)
+        self._sync.show(nodes, edges, self._cls)
+        view = self._view(scene)
+        if view != self.canvas.cytoscape_layout:
+            self.canvas.cytoscape_layout = view
         self._refresh_issues()
+
+    def _view(self, scene: Scene) -> dict[str, Any]:
+        """The first view of the canvas: the journey's left edge (its entries) at the left, at
+        the zoom that fits its height — never below the zoom where text stays readable, never
+        above 1. A journey wider than the canvas is panned to, not shrunk to illegible text."""
+        left, top, _right, bottom = scene.bbox()
+        pad = 24.0
+        z = min(1.0, (self._height_px - 2 * pad) / max(bottom - top, 1.0))
+        z = round(max(MIN_ZOOM, z), 3)
+        return {**CY_LAYOUT, "fit": False, "zoom": z, "pan": {"x": round(pad - left * z, 1), "y": round(pad - top * z, 1)}}
+
+    def edge_selected(self) -> str | None:
+        return self.selected_edge
 
     def _cls(self, classes: list[str], key: str, is_edge: bool = False) -> str:
         extra = []
@@ -851,68 +723,12 @@ class JourneyBuilder(W.VBox):
             extra.append("selected")
         if is_edge and self.selected_edge is not None and key == self.selected_edge:
             extra.append("selected")
+        if not is_edge and self.selected_edge is not None and key == f"{self.selected_edge}~label":
+            extra.append("label-selected")
         return " ".join(classes + extra)
 
-    def _rebuild(self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> None:
-        """New cytoscape elements (with fresh ids: ipycytoscape re-adds views before it
-        removes the old ones, so an id must never be reused while its element lives)."""
-        self._gen += 1
-        g = self._gen
-        cy_id = {n["key"]: f"{n['key']}#{g}" for n in nodes}
-        new_nodes: dict[str, cy.Node] = {}
-        for n in nodes:
-            node = cy.Node(
-                data={"id": cy_id[n["key"]], **n["data"]},
-                position=dict(n["position"]),
-                classes=self._cls(n["classes"], n["key"]),
-                grabbable=n["grabbable"],
-            )
-            node._jl_classes = n["classes"]  # type: ignore[attr-defined]
-            new_nodes[n["key"]] = node
-        new_edges: dict[str, cy.Edge] = {}
-        for e in edges:
-            edge = cy.Edge(
-                data={"id": f"{e['key']}#{g}", "source": cy_id[e["source"]], "target": cy_id[e["target"]], **e["data"]},
-                classes=self._cls(e["classes"], e["key"], True),
-            )
-            edge._jl_classes = e["classes"]  # type: ignore[attr-defined]
-            new_edges[e["key"]] = edge
-        old = [*self._cy_nodes.values(), *self._cy_edges.values()]
-        self._cy_nodes, self._cy_edges = new_nodes, new_edges
-        with self.canvas.graph.hold_sync():
-            self.canvas.graph.nodes = list(new_nodes.values())
-            self.canvas.graph.edges = list(new_edges.values())
-        # close old element widgets two generations later, once the front end has let go of them
-        self._trash.append(old)
-        while len(self._trash) > 2:
-            for w in self._trash.pop(0):
-                w.close()
-
-    def _update_in_place(self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> None:
-        for n in nodes:
-            node = self._cy_nodes[n["key"]]
-            data = {"id": node.data["id"], **n["data"]}
-            if dict(node.data) != data:
-                node.data = data
-            if dict(node.position) != n["position"]:
-                node.position = dict(n["position"])
-            node._jl_classes = n["classes"]  # type: ignore[attr-defined]
-        for e in edges:
-            edge = self._cy_edges[e["key"]]
-            data = {"id": edge.data["id"], "source": edge.data["source"], "target": edge.data["target"], **e["data"]}
-            if dict(edge.data) != data:
-                edge.data = data
-            edge._jl_classes = e["classes"]  # type: ignore[attr-defined]
-
     def _update_classes(self) -> None:
-        for key, node in self._cy_nodes.items():
-            c = self._cls(getattr(node, "_jl_classes", []), key)
-            if node.classes != c:
-                node.classes = c
-        for key, edge in self._cy_edges.items():
-            c = self._cls(getattr(edge, "_jl_classes", []), key, True)
-            if edge.classes != c:
-                edge.classes = c
+        self._sync.restyle(self._cls)
 
     # ------------------------------------------------------------------ panels
     def _refresh_toolbar(self) -> None:
@@ -927,33 +743,42 @@ class JourneyBuilder(W.VBox):
         )
         self.undo_button.disabled = not j.can_undo
         self.redo_button.disabled = not j.can_redo
-        self.publish_button.disabled = st != "draft"
-        self.pause_button.disabled = st not in ("scheduled", "running")
-        self.resume_button.disabled = st != "paused"
-        self.stop_button.disabled = st not in ("scheduled", "running", "paused")
+        for verb, btn in (("publish", self.publish_button), ("pause", self.pause_button),
+                          ("resume", self.resume_button), ("stop", self.stop_button)):
+            btn.disabled = not lifecycle.allowed(st, verb)
+        # after publishing the graph is fixed: only message content may change
+        draft = st == "draft"
+        for w in (self.kind_picker, self.after_port, self.add_button, self.source_picker, self.port_picker,
+                  self.target_picker, self.connect_button, self.disconnect_button, self.delete_button,
+                  self.settings_apply, self.goal_add, self.goal_remove):
+            w.disabled = not draft
+        if not draft:
+            self._armed = None
 
     def _refresh_pickers(self) -> None:
         ids = [n.id for n in self.journey.nodes]
         src = self.source_picker.value
+        tgt = self.target_picker.value
         self.source_picker.options = ids
-        self.target_picker.options = ids
         if src in ids:
             self.source_picker.value = src
         elif self.selected in ids:
             self.source_picker.value = self.selected
+        # the target never defaults to the entry (an easy accidental loop): keep the choice, else
+        # offer the newest node nothing leads to yet, else nothing
+        src = self.source_picker.value
+        self.target_picker.options = [("choose a target", "")] + [(i, i) for i in ids]
+        if tgt in ids and tgt != src:
+            self.target_picker.value = tgt
+        else:
+            led = {c.target for c in self.journey.connectors}
+            orphans = [i for i in ids[1:] if i not in led and i != src]
+            self.target_picker.value = orphans[-1] if orphans else ""
         self._refresh_ports()
         self._refresh_after_ports()
         names = [g.name for g in self.journey.goals]
         self.goal_picker.options = names
-        lines = []
-        for g in self.journey.goals:
-            if isinstance(g, ActionGoal):
-                what = f"does <i>{html.escape(g.event)}</i> (at once)"
-            else:
-                what = "past behaviour " + ", ".join(html.escape(f"{e.event}≥{e.at_least}") for e in g.did)
-                what += f" in {g.days}d (daily at 00:00)"
-            lines.append(f"<li><b>{html.escape(g.name)}</b>: {what}</li>")
-        self.goals_box.value = f"<ul>{''.join(lines)}</ul>" if lines else "<i>No goals yet.</i>"
+        self.goals_box.value = goals_html(self.journey.goals)
 
     def _refresh_ports(self) -> None:
         src = self.source_picker.value
@@ -982,7 +807,12 @@ class JourneyBuilder(W.VBox):
                 opts += [(f"{node.id} · {p}", p) for p in ports_of(node) if p not in used]
         cur = self.after_port.value
         self.after_port.options = opts
-        self.after_port.value = cur if cur in [v for _, v in opts] else ""
+        values = [v for _, v in opts]
+        if self.selected != getattr(self, "_after_for", None):
+            # a new selection: Add chains after it by its first free port ("not connected" stays a choice)
+            self._after_for = self.selected
+            cur = values[1] if len(values) > 1 else ""
+        self.after_port.value = cur if cur in values else (values[1] if len(values) > 1 else "")
 
     def _refresh_settings(self) -> None:
         d = self.journey.definition
@@ -991,23 +821,8 @@ class JourneyBuilder(W.VBox):
             self._settings_def = d.settings
 
     def _refresh_issues(self) -> None:
-        r = self.report
-        if r is None:
-            self.issues_box.value = "<i>Validation is not available.</i>"
-            self.side.set_title(2, "Issues")
-            return
-        rows = []
-        for it in list(r.errors) + list(r.warnings):
-            color = "#dc2626" if it.severity == "error" else "#ca8a04"
-            where = f"<b>{html.escape(it.node)}</b> · " if it.node else ""
-            rows.append(
-                f'<li class="jl-issue jl-{it.severity}" style="margin-bottom:4px"><span style="color:{color};'
-                f'font-weight:600">{it.severity}</span> {where}{html.escape(it.message)} '
-                f'<span style="color:#6b7280">[{html.escape(it.code)}]</span></li>'
-            )
-        head = f"<b>{len(r.errors)} error(s), {len(r.warnings)} warning(s)</b>"
-        self.issues_box.value = head + (f"<ul style='padding-left:16px'>{''.join(rows)}</ul>" if rows else "")
-        n = len(r.errors) + len(r.warnings)
+        body, n = issues_html(self.report)
+        self.issues_box.value = body
         self.side.set_title(2, f"Issues ({n})" if n else "Issues")
 
     def _show_node_panel(self) -> None:
@@ -1043,35 +858,17 @@ class JourneyBuilder(W.VBox):
             self._form = StructForm(node, tz=self.journey.settings.timezone)
             self._form_node = node
             self.node_form_box.children = (self._form.widget,)
-        self.apply_button.layout.display = None
+        # after publishing only the content of an engagement node can change
+        for name, ed in self._form.editors.items():
+            ctl = getattr(ed, "control", None)
+            if ctl is not None and hasattr(ctl, "disabled"):
+                ctl.disabled = published and not (name == "content" and isinstance(node, Engagement))
+        self.apply_button.layout.display = "none" if published and not isinstance(node, Engagement) else None
 
     def _stats_html(self, nid: str) -> str:
         if self._stats is None:
             return ""
-        s = self._stats.get(nid, {})
-        node = self.journey.node(nid)
-        family = NODE_KINDS[kind_of(node)].family
-        cols = ["entered", "waiting", "timed_out", *[f"left_{p}" for p in ports_of(node)]]
-        if family == "engagement":
-            cols += ["sent", "deferred", "discarded", "viewed", "clicked"]
-        if kind_of(node) == "force_exit":
-            cols.append("exited")
-        cols += [c for c in s if c not in cols and s[c]]  # anything else the simulator counted
-        rows = "".join(
-            f"<tr><td style='padding:0 12px 0 0'>{html.escape(c)}</td><td style='text-align:right'>{s.get(c, 0):,}</td></tr>"
-            for c in cols
-        )
-        users = (self._waiting or {}).get(nid, [])
-        shown = ", ".join(html.escape(str(u)) for u in users[:50])
-        more = f" … and {len(users) - 50:,} more" if len(users) > 50 else ""
-        waiting = (
-            f"<div><b>Users waiting here ({len(users):,})</b>: {shown}{more}</div>" if users else
-            "<div><i>No user waiting here.</i></div>"
-        )
-        return (
-            f"<div class='jl-stats'><b>Statistics</b><table class='jl-stat-table' style='font-size:12px'>{rows}</table>"
-            f"{waiting}</div><hr>"
-        )
+        return stats_html(self.journey.node(nid), self._stats.get(nid, {}), (self._waiting or {}).get(nid, []))
 
     def __repr__(self) -> str:
         return f"JourneyBuilder({self.journey!r})"

@@ -39,11 +39,13 @@ import msgspec.inspect as mi
 
 from journeylab.layout import fmt_duration
 from journeylab.model.conditions import WEEKDAYS, DayRange, EventCount, EventMatch, PropertyFilter
+from journeylab.model.durations import iso_duration, parse_duration
 from journeylab.model.nodes import DND_CHANNELS, SplitBranch
 from journeylab.model.settings import Dates, Dnd, Limit, OneTime, Recurring, Settings
 
 __all__ = [
     "parse_duration",
+    "iso_duration",
     "parse_time",
     "parse_datetime",
     "parse_value",
@@ -65,43 +67,6 @@ def _full() -> W.Layout:
 
 
 # ----------------------------------------------------------------------------- parsers
-
-_DUR = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>w|d|h|m|s|weeks?|days?|hours?|hrs?|minutes?|mins?|seconds?|secs?)", re.I)
-_UNIT = {"w": 604800, "d": 86400, "h": 3600, "hr": 3600, "m": 60, "min": 60, "s": 1, "sec": 1}
-
-
-def parse_duration(text: str) -> dt.timedelta | None:
-    """A duration from ``15m``, ``1h30m``, ``2d``, ``1 day``, ``01:30:00`` or ISO ``PT15M``;
-    empty text is ``None``. A leading ``-`` makes it negative (offsets)."""
-    s = str(text).strip()
-    if not s:
-        return None
-    sign = 1
-    if s.startswith("-"):
-        sign, s = -1, s[1:].strip()
-    elif s.startswith("+"):
-        s = s[1:].strip()
-    if s.upper().startswith("P"):
-        try:
-            return sign * msgspec.convert(s.upper(), dt.timedelta)
-        except msgspec.ValidationError:
-            raise ValueError(f"{text!r} is not an ISO 8601 duration") from None
-    if re.fullmatch(r"\d+:\d{2}(:\d{2})?", s):
-        parts = [int(p) for p in s.split(":")] + [0]
-        return sign * dt.timedelta(hours=parts[0], minutes=parts[1], seconds=parts[2])
-    pos, total = 0, 0.0
-    for m in _DUR.finditer(s):
-        if s[pos : m.start()].strip(" ,"):
-            break
-        unit = m.group("u").lower()
-        unit = {"weeks": "w", "week": "w", "days": "d", "day": "d", "hours": "h", "hour": "h", "hrs": "h",
-                "minutes": "m", "minute": "m", "mins": "m", "seconds": "s", "second": "s", "secs": "s"}.get(unit, unit)
-        total += float(m.group("n")) * _UNIT[unit]
-        pos = m.end()
-    if pos == 0 or s[pos:].strip():
-        raise ValueError(f"{text!r} is not a duration; write e.g. 15m, 1h30m, 2d or PT15M")
-    return sign * dt.timedelta(seconds=total)
-
 
 def parse_time(text: str) -> dt.time | None:
     """A local time of day ``HH:MM`` (or ``HH:MM:SS``); empty text is ``None``."""
@@ -361,7 +326,7 @@ def editor_for(name: str, typ: Any, *, default: Any = None, tz: str = "UTC") -> 
         w = W.FloatText(description=name, style=_STYLE, layout=_full())
         return Editor(name, w, lambda: float(w.value), lambda v: setattr(w, "value", float(v or 0)))
     if isinstance(t, mi.TimeDeltaType):
-        return _text_editor(name, _optional(parse_duration, optional, default), fmt_duration, placeholder="e.g. 15m, 1h, 2d")
+        return _text_editor(name, _optional(parse_duration, optional, default), fmt_duration, placeholder="e.g. 30m, 1h30m, 2 days, PT30M")
     if isinstance(t, mi.TimeType):
         return _text_editor(name, _optional(parse_time, optional, default),
                             lambda v: "" if v is None else v.strftime("%H:%M"), placeholder="HH:MM")

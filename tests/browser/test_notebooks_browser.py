@@ -116,6 +116,12 @@ def test_exported_notebook_draws_offline(exported: dict, chromium: object, name:
         page.wait_for_function(ALL_DRAWN, timeout=60_000)
         page.wait_for_timeout(500)  # let the last figures finish their layout
         figures = page.evaluate(FIGURES)
+        # where a notebook shows the live canvas, the page (no widget manager offline) shows the
+        # builder's static picture in its place
+        statics = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.jl-static-graph')).map(e => e.getBoundingClientRect().height)"
+        )
+        canvases = page.evaluate("() => document.querySelectorAll('.journeylab-builder').length")
         shot = Path(f"/tmp/journeylab_nb_{name}.png")
         page.screenshot(path=str(shot), full_page=True)
     finally:
@@ -129,6 +135,9 @@ def test_exported_notebook_draws_offline(exported: dict, chromium: object, name:
     for f in figures:
         assert f["svg"] and f["paths"] > 0, f"{name}: figure {f['id']} did not draw: {f}"
         assert f["width"] > 100 and f["height"] > 100, f
+    assert canvases == 0 and all(h > 80 for h in statics), (canvases, statics)
+    if name in ("01_quickstart", "06_build_it_visually"):
+        assert statics, f"{name}: the canvas cell shows no static picture"
     # the journey graphs are there, drawn and not cut off by the output area
     graphs = [f for f in figures if f["graph"]]
     assert graphs, f"{name}: no static journey figure"
@@ -136,3 +145,8 @@ def test_exported_notebook_draws_offline(exported: dict, chromium: object, name:
         assert g["shapes"] >= 2 and g["texts"] >= 2, g
         assert g["right"] <= g["areaRight"] + 1, f"{name}: journey figure wider than the page: {g}"
     assert shot.stat().st_size > 20_000
+    # light enough to share: plotly.js at most once, and the quickstart's page under 6 MB
+    text = html.read_text(encoding="utf-8")
+    assert text.count("plotly.js v") <= 1, f"{name}.html carries plotly.js {text.count('plotly.js v')} times"
+    if name == "01_quickstart":
+        assert html.stat().st_size < 6_000_000, f"{name}.html is {html.stat().st_size / 1e6:.1f} MB"

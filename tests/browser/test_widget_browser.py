@@ -171,7 +171,14 @@ def test_builder_canvas_draws_and_selects(jupyter_lab, page, tmp_path) -> None: 
             break
         time.sleep(0.2)
     kinds = set().union(*(o.get("data", {}).keys() for o in outputs)) if outputs else set()
-    assert {"application/vnd.jupyter.widget-view+json", "image/svg+xml"} <= kinds, kinds
+    assert {"application/vnd.jupyter.widget-view+json", "text/html"} <= kinds, kinds
+    static = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert any("jl-static-graph" in "".join(h) and "<svg" in "".join(h) for h in static)
+    # live, the canvas renders, so its static picture is hidden
+    hidden = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.jl-static-graph')).map(e => e.getBoundingClientRect().height)"
+    )
+    assert hidden and all(h == 0 for h in hidden), hidden
 
 
 _STATS_NOTEBOOK = """
@@ -253,11 +260,12 @@ def test_static_journey_figure_png(tmp_path) -> None:  # noqa: ANN001
         pytest.skip("Chromium is not installed at /usr/bin/chromium")
     j = cart_abandonment()
     stats = {
-        "cart": {"entered": 1000, "left_yes": 620},
+        # counts that add up at every node, as the trace's always do
+        "cart": {"entered": 1000, "left_yes": 620, "left_no": 380},
         "push": {"entered": 620, "sent": 590, "viewed": 240, "clicked": 80, "left_next": 620},
-        "wait": {"entered": 620, "left_next": 600, "waiting": 20},
-        "charged": {"entered": 600, "left_yes": 150, "left_timeout": 380, "waiting": 70},
-        "reminder": {"entered": 380, "sent": 360},
+        "wait": {"entered": 620, "left_next": 580, "waiting": 20, "exited_goal": 20},
+        "charged": {"entered": 580, "left_yes": 130, "left_timeout": 380, "waiting": 70},
+        "reminder": {"entered": 380, "sent": 360, "left_next": 380},
     }
     fig = journey_figure(j, stats, title="Cart abandonment")
     png = tmp_path / "journeylab_graph.png"

@@ -1,0 +1,168 @@
+"""The trace as a DataFrame: one schema (names, order, dtypes), built in one place.
+
+Every driver — the simulator, the reference driver, the production runtime, the sharded
+backend — hands its trace to :func:`trace_frame` (columns) or :func:`records_to_frame`
+(engine :class:`~journeylab.engine.TraceRecord` values), so a trace looks the same whoever
+made it:
+
+=========  ====================================  =============================================
+column     dtype                                 why
+=========  ====================================  =============================================
+user_id    ``str`` (pandas' string dtype)        many distinct values: a category would not pay
+ts         ``datetime64[ns, UTC]``               instants are UTC; local time is derived
+journey    ``category`` (sorted categories)      few distinct values: 1–4 bytes a row
+version    ``int64``
+node       ``category``
+event      ``category`` over :data:`TRACE_EVENTS` always the same categories, in the documented order
+port       ``category``
+detail     ``category``
+=========  ====================================  =============================================
+
+>>> from journeylab.engine import TraceRecord
+>>> t = records_to_frame([TraceRecord("ana", 0, "promo", 1, "buy", "entered", "", "entry")])
+>>> t.dtypes.astype(str).tolist()
+['str', 'datetime64[ns, UTC]', 'category', 'int64', 'category', 'category', 'category', 'category']
+>>> empty_trace().dtypes.astype(str).equals(t.dtypes.astype(str))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from journeylab.engine.types import TRACE_COLUMNS, TRACE_EVENTS, TraceRecord
+
+__all__ = ["TRACE_COLUMNS", "CATEGORY_COLUMNS", "SEND_COLUMNS", "trace_frame", "as_trace", "records_to_frame",
+           "empty_trace", "trace_rows", "sends_frame"]
+
+#: trace columns stored as categoricals
+CATEGORY_COLUMNS: tuple[str, ...] = ("journey", "node", "event", "port", "detail")
+_STR = pd.StringDtype(na_value=np.nan) if pd.__version__ >= "3" else object
+_EVENTS = pd.CategoricalDtype(list(TRACE_EVENTS))
+
+
+def _category(values: Any, name: str) -> pd.Categorical:
+    if name == "event":
+        cat = values if isinstance(values, pd.Categorical) else pd.Categorical(np.asarray(values, dtype=object))
+        unknown = set(map(str, cat.categories)) - set(TRACE_EVENTS)
+        if unknown:
+            raise ValueError(f"unknown trace event(s): {sorted(unknown)}")
+        return cat.set_categories(list(TRACE_EVENTS)) if list(cat.categories) != list(TRACE_EVENTS) else cat
+    if isinstance(values, pd.Categorical):
+        values = values.remove_unused_categories()  # the categories are the values that occur
+        cats = [str(c) for c in values.categories]
+        if cats != sorted(cats) or list(values.categories) != cats:
+            return pd.Categorical(np.asarray(values.astype(object), dtype=object), categories=sorted(set(cats)))
+        return values
+    arr = np.asarray(values, dtype=object)
+    return pd.Categorical(arr, categories=sorted(set(arr.tolist())))
+
+
+def _strings(values: Any) -> Any:
+    if isinstance(values, pd.api.extensions.ExtensionArray) and values.dtype == _STR:
+        return values
+    return pd.array(np.asarray(values, dtype=object), dtype=_STR)
+
+
+def _times(ts: Any) -> Any:
+    if isinstance(ts, pd.Series | pd.DatetimeIndex) and isinstance(ts.dtype, pd.DatetimeTZDtype):
+        return ts.dt.tz_convert("UTC").dt.as_unit("ns") if isinstance(ts, pd.Series) else ts.tz_convert("UTC").as_unit("ns")
+    arr = np.asarray(ts)
+    if arr.dtype.kind == "M":
+        return pd.DatetimeIndex(arr).tz_localize("UTC").as_unit("ns")
+    return pd.to_datetime(arr.astype(np.int64), unit="s", utc=True).as_unit("ns")
+
+
+def trace_frame(
+    user_id: Any,
+    ts: Any,
+    journey: Any,
+    version: Any,
+    node: Any,
+    event: Any,
+    port: Any,
+    detail: Any,
+) -> pd.DataFrame:
+    """The trace DataFrame from its eight columns (already in canonical order).
+
+    ``ts`` is epoch seconds (integers) or datetimes; string columns may be plain sequences,
+    arrays or :class:`pandas.Categorical` values (kept as they are when already in shape).
+    """
+    n = len(ts)
+    cols = {"user_id": user_id, "journey": journey, "version": version, "node": node, "event": event,
+            "port": port, "detail": detail}
+    for k, v in cols.items():
+        if len(v) != n:
+            raise ValueError(f"trace column {k!r} has {len(v)} values, 'ts' has {n}")
+    frame: dict[str, Any] = {
+        "user_id": _strings(user_id),
+        "ts": _times(ts),
+        "version": np.asarray(version, dtype=np.int64),
+    }
+    for name in CATEGORY_COLUMNS:
+        frame[name] = _category(cols[name], name)
+    return pd.DataFrame(frame, columns=list(TRACE_COLUMNS))
+
+
+def as_trace(df: pd.DataFrame) -> pd.DataFrame:
+    """A DataFrame with the trace's eight columns (e.g. read back from Parquet, or merged from
+    shards) brought to the schema; rows keep their order."""
+    missing = [c for c in TRACE_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"not a trace: missing column(s) {missing}")
+    return trace_frame(*(df[c].array if c != "ts" else df[c] for c in TRACE_COLUMNS))
+
+
+SEND_COLUMNS: tuple[str, ...] = ("message_id", "journey", "version", "user_id", "node", "channel", "ts")
+
+
+def sends_frame(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
+    """The messages sent, ``(message_id, journey, version, user_id, node, channel, ts epoch s)``
+    rows, as a table in canonical order (by instant, then user id, then message id)."""
+    ordered = sorted(rows, key=lambda r: (r[6], r[3], r[0]))
+    cols = list(zip(*ordered, strict=True)) if ordered else [[] for _ in SEND_COLUMNS]
+    return pd.DataFrame({
+        "message_id": pd.array(np.asarray(cols[0], dtype=object), dtype=_STR),
+        "journey": pd.array(np.asarray(cols[1], dtype=object), dtype=_STR),
+        "version": np.asarray(cols[2], dtype=np.int64),
+        "user_id": pd.array(np.asarray(cols[3], dtype=object), dtype=_STR),
+        "node": pd.array(np.asarray(cols[4], dtype=object), dtype=_STR),
+        "channel": pd.array(np.asarray(cols[5], dtype=object), dtype=_STR),
+        "ts": _times(np.asarray(cols[6], dtype=np.int64)),
+    })
+
+
+def records_to_frame(records: Iterable[TraceRecord]) -> pd.DataFrame:
+    """The trace DataFrame of engine trace records, in the order given.
+
+    Use :func:`journeylab.engine.canonical` first for the canonical order.
+    """
+    rows = list(records)
+    if not rows:
+        return empty_trace()
+    cols = list(zip(*rows, strict=True))
+    return trace_frame(*cols)
+
+
+def empty_trace() -> pd.DataFrame:
+    """A trace with no rows and the schema's dtypes."""
+    return trace_frame([], np.zeros(0, dtype=np.int64), [], [], [], [], [], [])
+
+
+def trace_rows(trace: pd.DataFrame) -> list[tuple[str, int, str, int, str, str, str, str]]:
+    """The trace as plain tuples ``(user_id, ts epoch seconds, journey, version, node, event, port,
+    detail)``: the form in which traces of different drivers are compared."""
+    t = trace
+    ts = t["ts"].dt.as_unit("s").astype("int64").tolist() if len(t) else []
+    return list(
+        zip(
+            t["user_id"].astype(str).tolist(), ts, t["journey"].astype(str).tolist(),
+            t["version"].astype("int64").tolist(), t["node"].astype(str).tolist(), t["event"].astype(str).tolist(),
+            t["port"].astype(str).tolist(), t["detail"].astype(str).tolist(), strict=True,
+        )
+    )
+

@@ -1,0 +1,225 @@
+"""Validation of a journey definition: errors block publishing, warnings point at risks.
+
+:func:`validate` never raises on a bad journey: it returns a :class:`ValidationReport`
+whose items are :class:`Issue` objects, each with a stable ``code``, the JSON ``path`` of
+the offending value (``$.nodes[3].window``, ``$.connectors[2].to``, ``$.settings.timezone``)
+and a ``message`` written for the analyst, not for a programmer. :func:`check` parses and
+validates in one go and raises :class:`~journeylab.errors.JourneyDefinitionError` for the
+first error.
+
+Every rule is listed in :data:`CODES` (code -> what it means); the docs read that table.
+
+>>> import datetime as dt
+>>> from journeylab.model import Journey, Action, Push
+>>> j = Journey("Welcome", id="welcome")
+>>> _ = j.add(Action(id="installed", event="App Installed"))
+>>> _ = j.then("installed", "yes", Push(id="hello", content={"title": "Hi"}))
+>>> validate(j).ok
+True
+>>> bad = from_dict({"id": "x", "nodes": [{"kind": "action", "id": "a", "event": "E"},
+...                  {"kind": "push", "id": "p"}],
+...                  "connectors": [{"from": "a", "port": "yes", "to": "p"},
+...                                 {"from": "p", "port": "yes", "to": "a"}]})
+>>> [(i.code, i.path) for i in validate(bad).errors]
+[('unknown-port', '$.connectors[1].port')]
+>>> validate(bad).errors[0].message
+"Node 'p' has no port 'yes'; its ports are next, viewed, clicked, not_sent, timeout."
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from journeylab.errors import JourneyDefinitionError
+from journeylab.model.io import from_dict, from_json
+from journeylab.model.journey import FORMAT_VERSION, JourneyDef
+from journeylab.validate._base import _title
+from journeylab.validate._graph import GraphChecks
+from journeylab.validate._nodes import NodeChecks
+from journeylab.validate._report import CODES, Issue, Severity, ValidationReport
+from journeylab.validate._settings import SettingsChecks
+
+__all__ = ["Issue", "ValidationReport", "validate", "check", "check_journeys", "CODES", "Severity"]
+
+
+class _Checker(NodeChecks, GraphChecks, SettingsChecks):
+    """Every check of one journey definition."""
+
+    # ---------------------------------------------------------------- run
+    def run(self) -> list[Issue]:
+        d = self.d
+        if d.format != FORMAT_VERSION:
+            self.err(
+                "format-version",
+                "$.format",
+                f"This definition says it is format {d.format}; this journeylab reads format {FORMAT_VERSION}.",
+            )
+        self.check_ids()
+        for i, n in enumerate(d.nodes):
+            self.check_node(i, n)
+        self.check_graph()
+        self.check_goals()
+        self.check_settings()
+        return self.issues
+
+    def check_ids(self) -> None:
+        seen: dict[str, int] = {}
+        for i, n in enumerate(self.d.nodes):
+            if not n.id:
+                self.err("empty-id", f"$.nodes[{i}].id", f"Node number {i + 1} ({_title(n)}) has no id; give it a unique name.")
+            elif n.id in seen:
+                self.err(
+                    "duplicate-node-id",
+                    f"$.nodes[{i}].id",
+                    f"Two nodes are called '{n.id}' (numbers {seen[n.id] + 1} and {i + 1}); every node needs its own id.",
+                    n.id,
+                )
+            else:
+                seen[n.id] = i
+
+
+
+def _coerce(defn: Any) -> JourneyDef | Issue:
+    if hasattr(defn, "definition") and isinstance(defn.definition, JourneyDef):
+        defn = defn.definition
+    try:
+        if isinstance(defn, (str, bytes, bytearray)):
+            defn = from_json(bytes(defn) if isinstance(defn, bytearray) else defn)
+        elif isinstance(defn, dict):
+            defn = from_dict(defn)
+    except JourneyDefinitionError as e:
+        return Issue("error", "invalid-format", e.path, e.message[:1].upper() + e.message[1:])
+    if not isinstance(defn, JourneyDef):
+        raise TypeError(f"validate() takes a JourneyDef, a Journey, a dict or JSON text, not {type(defn).__name__}")
+    # Objects built in Python are not type-checked by msgspec: check them the way JSON would be.
+    try:
+        msgspec.convert(msgspec.to_builtins(defn), type=JourneyDef, strict=False)
+    except msgspec.ValidationError as e:
+        m = re.match(r"^(?P<msg>.*?)(?: - at `(?P<path>[^`]*)`)?$", str(e), re.S)
+        msg, path = (m.group("msg"), m.group("path") or "$") if m else (str(e), "$")
+        return Issue("error", "invalid-value", path, f"{msg[:1].upper()}{msg[1:]}.")
+    except (TypeError, ValueError, OverflowError, RecursionError) as e:
+        return Issue("error", "invalid-value", "$", f"The journey holds a value that cannot be saved as JSON ({e}).")
+    return defn
+
+
+def validate(defn: Any) -> ValidationReport:
+    """Check a journey; returns a :class:`ValidationReport` (never raises on a bad journey).
+
+    ``defn`` is a :class:`~journeylab.model.JourneyDef`, a :class:`~journeylab.model.Journey`,
+    a JSON-like dict or JSON text (bad input is then one ``invalid-format`` error).
+
+    >>> from journeylab.model import JourneyDef, Delay
+    >>> import datetime as dt
+    >>> r = validate(JourneyDef(id="j", nodes=[Delay(id="d", duration=dt.timedelta(0))]))
+    >>> [(i.code, i.path) for i in r.errors]
+    [('non-positive-duration', '$.nodes[0].duration'), ('not-an-entry', '$.nodes[0]'), ('no-entry', '$.nodes')]
+    """
+    d = _coerce(defn)
+    if isinstance(d, Issue):
+        return ValidationReport((d,))
+    return ValidationReport(tuple(_Checker(d).run()))
+
+
+def check(data: Any) -> JourneyDef:
+    """Parse (dict or JSON text; a definition or Journey is taken as is) and validate.
+
+    Returns the definition when there is no error; otherwise raises
+    :class:`~journeylab.errors.JourneyDefinitionError` for the first error (its
+    ``report`` attribute holds the whole :class:`ValidationReport`).
+
+    >>> check('{"id": "j", "nodes": [{"kind": "action", "id": "a", "event": "Charged"}]}').id
+    'j'
+    >>> check('{"id": "j", "nodes": [{"kind": "action", "id": "a", "event": "E"}], "settings": {"timezone": "Mars/Olympus"}}')
+    Traceback (most recent call last):
+    ...
+    journeylab.errors.JourneyDefinitionError: $.settings.timezone: 'Mars/Olympus' is not a timezone name; use an IANA name such as 'Asia/Kolkata' or 'UTC'.
+    """
+    if hasattr(data, "definition") and isinstance(data.definition, JourneyDef):
+        data = data.definition
+    if isinstance(data, (str, bytes, bytearray)):
+        d = from_json(bytes(data) if isinstance(data, bytearray) else data)
+    elif isinstance(data, JourneyDef):
+        d = data
+    else:
+        d = from_dict(data)
+    validate(d).raise_for_errors()
+    return d
+
+
+def check_journeys(journeys: Any, *, warn: bool = True, stacklevel: int = 2) -> dict[str, ValidationReport]:
+    """Validate journeys that are about to run together — what every driver (``simulate``, the
+    reference driver, the runtime) does before it runs anything.
+
+    Each definition is validated, and the set as a whole: a journey version given twice, a
+    Journey Trigger naming a node its journey does not have (errors), a Journey Trigger naming a
+    journey that is not in the set (a warning: nobody enters through it here). Errors raise
+    :class:`~journeylab.errors.InvalidJourneyError` listing every one with its path; warnings are
+    issued as one :class:`~journeylab.errors.JourneyWarning` per journey (Python shows a given
+    warning once). Returns the reports by journey id.
+
+    >>> from journeylab.examples import journey_trigger_pair
+    >>> sorted(check_journeys([j.definition for j in journey_trigger_pair()]))
+    ['journey-1', 'journey-2']
+    >>> from journeylab.model import JourneyDef, Push
+    >>> check_journeys([JourneyDef(id="bad", nodes=[Push(id="p")])])
+    Traceback (most recent call last):
+    ...
+    journeylab.errors.InvalidJourneyError: journey 'bad' cannot run: validation found 2 error(s)
+      $.nodes[0]: Nothing leads into Push node 'p', so it would have to start the journey, but only a segment can do that; connect a node to it or delete it.
+      $.nodes: The journey has no entry: every segment has a connector leading into it. Start the journey with a segment that nothing leads into.
+    """
+    import warnings
+
+    from journeylab.errors import InvalidJourneyError, JourneyWarning
+    from journeylab.model.nodes import JourneyTrigger
+
+    items = journeys if isinstance(journeys, list | tuple) else [journeys]
+    defs: list[JourneyDef] = []
+    for d in items:
+        d = d.definition if hasattr(d, "definition") and isinstance(d.definition, JourneyDef) else d
+        if not isinstance(d, JourneyDef):
+            raise TypeError(f"expected journey definitions, got {type(d).__name__}")
+        defs.append(d)
+    issues: dict[str, list[Issue]] = {}
+    seen: set[tuple[str, int]] = set()
+    nodes_of: dict[str, set[str]] = {}
+    for d in defs:
+        nodes_of.setdefault(d.id, set()).update(n.id for n in d.nodes)
+    for d in defs:
+        found = issues.setdefault(d.id, [])
+        found.extend(validate(d).issues)
+        if (d.id, d.version) in seen:
+            found.append(Issue("error", "duplicate-version", "$.version",
+                               f"Journey '{d.id}' version {d.version} is given twice."))
+        seen.add((d.id, d.version))
+        for i, n in enumerate(d.nodes):
+            if not isinstance(n, JourneyTrigger) or not n.journey or n.journey == d.id:
+                continue
+            if n.journey not in nodes_of:
+                found.append(Issue(
+                    "warning", "trigger-journey-absent", f"$.nodes[{i}].journey",
+                    f"Journey Trigger node '{n.id}' listens to journey '{n.journey}', which is not run here, so "
+                    f"nobody enters through it.", n.id))
+            elif n.node not in nodes_of[n.journey]:
+                found.append(Issue(
+                    "error", "trigger-unknown-node", f"$.nodes[{i}].node",
+                    f"Journey Trigger node '{n.id}' listens to node '{n.node}', which journey '{n.journey}' does "
+                    f"not have.", n.id))
+    reports = {jid: ValidationReport(tuple(found)) for jid, found in issues.items()}
+    bad = {jid: r for jid, r in reports.items() if r.errors}
+    if bad:
+        lines = [f"journey {jid!r} cannot run: validation found {len(r.errors)} error(s)\n"
+                 + "\n".join(f"  {e.path}: {e.message}" for e in r.errors) for jid, r in bad.items()]
+        first = next(iter(bad.values())).errors[0]
+        raise InvalidJourneyError("\n".join(lines), first.path, reports)
+    if warn:
+        for jid, r in reports.items():
+            if r.warnings:
+                text = "\n".join(f"  {w.path}: {w.message} [{w.code}]" for w in r.warnings)
+                warnings.warn(f"journey {jid!r} has {len(r.warnings)} warning(s):\n{text}", JourneyWarning,
+                              stacklevel=stacklevel)
+    return reports
