@@ -6,7 +6,8 @@ custom lists, and the responses to messages — drawn by a behaviour model in th
 or scripted by message id (worked examples). :func:`run` runs it through one driver:
 
 * ``reference``: :class:`~journeylab.engine.ReferenceDriver`;
-* ``simulate`` / ``simulate-2``: :func:`journeylab.sim.simulate` in one process / two forked workers;
+* ``simulate`` / ``simulate-2``: :func:`journeylab.sim.simulate` in one process / two forked workers
+  (the batched engine where it runs the journeys); ``simulate-per-user``: one process, the per-user engine;
 * ``sharded``: ``simulate(..., backend="processes", shards=...)`` (spawned processes);
 * ``runtime``: :class:`~journeylab.runtime.Runtime` on SQLite (in memory) replaying the
   cohort's events and the simulation's responses with a :class:`~journeylab.runtime.ReplayClock`.
@@ -38,11 +39,11 @@ from journeylab.sim.replay import replay_inputs
 __all__ = ["DRIVERS", "Row", "Scenario", "Outcome", "ScriptedResponses", "ExampleRun", "run", "run_all", "run_example",
            "rows_of", "scenario_of"]
 
-DRIVERS: tuple[str, ...] = ("reference", "simulate", "simulate-2", "sharded", "runtime")
+DRIVERS: tuple[str, ...] = ("reference", "simulate", "simulate-per-user", "simulate-2", "sharded", "runtime")
 #: the drivers that expose message contents and final profiles
 KEEPS_STATE: tuple[str, ...] = ("reference", "runtime")
 #: the drivers that draw responses themselves (from the behaviour model)
-SIMULATORS: tuple[str, ...] = ("simulate", "simulate-2", "sharded")
+SIMULATORS: tuple[str, ...] = ("simulate", "simulate-per-user", "simulate-2", "sharded")
 
 Row = tuple[str, int, str, int, str, str, str, str]
 SendRow = tuple[str, str, int, str, str, str, int]  # message id, journey, version, user, node, channel, ts
@@ -68,6 +69,13 @@ def _install_scripted_responses() -> None:
 
     _respond.scripted = True  # type: ignore[attr-defined]
     run_cls._respond = _respond
+    run_class = _simulator._run_class
+
+    def _run_class(js: Any, behaviour: Any, engine: str) -> Any:
+        # the batched engine draws responses in arrays: scripted ones go through the per-user loop
+        return run_cls if isinstance(behaviour, ScriptedResponses) else run_class(js, behaviour, engine)
+
+    _simulator._run_class = _run_class
 
 
 @dataclass(frozen=True)
@@ -198,7 +206,9 @@ def run_simulator(scn: Scenario, driver: str) -> Outcome:
     cohort = Cohort(scn.profiles_frame(), scn.events, unknown_users="add")
     lifecycle = {jid: [(_ts(t), s) for t, s in changes] for jid, changes in scn.lifecycle.items()}
     kw: dict[str, Any] = {"workers": 1}
-    if driver == "simulate-2":
+    if driver == "simulate-per-user":
+        kw = {"workers": 1, "engine": "per-user"}
+    elif driver == "simulate-2":
         kw = {"workers": 2}
     elif driver == "sharded":
         kw = {"backend": "processes", "shards": scn.shards}
@@ -303,7 +313,18 @@ def _payload(m: dict[str, Any]) -> dict[str, Any]:
 
 def run(scn: Scenario, driver: str, responses: pd.DataFrame | None = None) -> Outcome:
     """Run ``scn`` through ``driver``. The reference driver and the runtime need the
-    simulation's ``responses`` when a behaviour model draws them (see :func:`run_all`)."""
+    simulation's ``responses`` when a behaviour model draws them (see :func:`run_all`).
+    Validation warnings are not shown (the journeys are valid; their warnings are expected)."""
+    import warnings
+
+    from journeylab.errors import JourneyWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", JourneyWarning)
+        return _run(scn, driver, responses)
+
+
+def _run(scn: Scenario, driver: str, responses: pd.DataFrame | None) -> Outcome:
     if driver in SIMULATORS:
         return run_simulator(scn, driver)
     if driver == "reference":

@@ -1,8 +1,8 @@
 """The differential harness: random valid journeys and cohorts through every driver, identical traces.
 
 Each example is a batch of cases (``strategies.batches``). Every case runs through the
-reference driver, ``simulate`` (one process and two forked workers) and the runtime on
-SQLite; the whole batch runs once through the sharded backend (its cases never meet: see
+reference driver, ``simulate`` (one process and two forked workers; its per-user engine too)
+and the runtime on SQLite; the whole batch runs once through the sharded backend (its cases never meet: see
 ``strategies``). Every driver must give the reference driver's trace row for row, the same
 messages (ids, nodes, channels, instants; contents where the driver exposes them), and the
 simulators the same responses. A mismatch fails with a report: which drivers differ, the
@@ -41,7 +41,7 @@ CHECKED: Counter[str] = Counter()
 #: what the checked cases exercised (see ``features``)
 COVERED: set[str] = set()
 
-PER_CASE = ("reference", "simulate", "simulate-2", "runtime")
+PER_CASE = ("reference", "simulate", "simulate-per-user", "simulate-2", "runtime")
 CONTEXT = 4  # rows shown before and after the first difference
 
 
@@ -347,10 +347,10 @@ def test_every_driver_gives_the_reference_trace():
     print(f"\ndifferential default run: {json.dumps(done)} journeys per driver, "
           f"{CHECKED['rows'] - before['rows']} reference trace rows, {time.perf_counter() - t0:.0f} s")
     assert len(set(done.values())) == 1, done  # every driver saw every journey
-    if "JOURNEYLAB_DIFF_EXAMPLES" not in os.environ:
+    if "JOURNEYLAB_DIFF_EXAMPLES" not in os.environ:  # the default run (a shorter one is for a quick look)
         assert min(done.values()) >= MIN_JOURNEYS, done
-    # the run exercised every node kind, every setting and every shape of cohort
-    assert required_features() - COVERED == set(), f"never generated: {sorted(required_features() - COVERED)}"
+        # it exercised every node kind, every setting and every shape of cohort
+        assert required_features() - COVERED == set(), f"never generated: {sorted(required_features() - COVERED)}"
 
 
 # --------------------------------------------------------------------------- order of journeys

@@ -1,5 +1,6 @@
 """Every worked example of SPEC.md, to the minute, through every driver: the reference driver,
-``simulate`` (one process and two workers), the sharded backend and the runtime on SQLite
+``simulate`` (one process and two workers; the per-user engine too), the sharded backend and the
+runtime on SQLite
 (the ``driver`` fixture; ``drivers.run_example`` feeds each the same journeys, inputs and
 profiles)."""
 
@@ -325,14 +326,14 @@ def test_viewed_connector_phantom_window(driver):
     assert ("push", "left", "timeout", "", at(12)) in rows(drv, "b")
 
 
-def test_an_event_that_acted_does_not_also_start_an_inaction_entry_wait():
+def test_an_event_that_acted_does_not_also_start_an_inaction_entry_wait(driver):
     """SPEC §3: each event acts at most once; an event that met a goal, moved the user out of a
     node or ended the enrollment does not also start an Inaction entry's wait — only a later A can."""
     j = Journey("Cart", id="cart", reentry=True)
     j.add(Inaction(id="cart", event="Added To Cart", absent="Charged", within=15 * M))
     j.then("cart", "yes", Delay(id="wait", duration=24 * H))
     j.add_goal(ActionGoal(name="Again", event="Added To Cart"))
-    drv = run([j], [Event("u", at(0), "Added To Cart"), Event("u", at(1), "Added To Cart"),
+    drv = run(driver, [j], [Event("u", at(0), "Added To Cart"), Event("u", at(1), "Added To Cart"),
                     Event("u", at(3), "Added To Cart")], until=at(12))
     assert rows(drv, "u", {"entered", "exited"}) == [
         ("cart", "entered", "", "entry", at(0, 15)),
@@ -344,7 +345,7 @@ def test_an_event_that_acted_does_not_also_start_an_inaction_entry_wait():
 
 
 @pytest.mark.parametrize("goal", [False, True])
-def test_a_journey_entered_by_a_trigger_does_not_see_the_event_that_caused_the_pass(goal):
+def test_a_journey_entered_by_a_trigger_does_not_see_the_event_that_caused_the_pass(goal, driver):
     """SPEC §3 (issue 21): the trigger entry comes after the instant's timers and after the event
     has gone through every journey; the triggered journey's nodes and goals do not see that
     event, and the result is the same whatever order the journeys are listed in."""
@@ -362,7 +363,7 @@ def test_a_journey_entered_by_a_trigger_does_not_see_the_event_that_caused_the_p
         j2.then("t", "yes", Inaction(id="n0", absent="Y", within=H))
     traces = []
     for order in ([j1, j2], [j2, j1]):
-        drv = run(order, [Event("u0", at(10), "Y"), Event("u0", at(10, 30), "Z")], until=at(23),
+        drv = run(driver, order, [Event("u0", at(10), "Y"), Event("u0", at(10, 30), "Z")], until=at(23),
                   profiles={"u0": {"phone": "+1"}})
         traces.append(drv.canonical_trace())
         assert rows(drv, "u0", {"entered", "left", "exited"}) == [
@@ -373,6 +374,6 @@ def test_a_journey_entered_by_a_trigger_does_not_see_the_event_that_caused_the_p
         ]
     assert traces[0] == traces[1]
     # a later event at the same instant does count
-    drv = run([j2, j1], [Event("u0", at(10), "Y"), Event("u0", at(10), "Y")], until=at(23), profiles={"u0": {"phone": "+1"}})
+    drv = run(driver, [j2, j1], [Event("u0", at(10), "Y"), Event("u0", at(10), "Y")], until=at(23), profiles={"u0": {"phone": "+1"}})
     assert [(r.node, r.port or r.detail) for r in drv.trace if r.journey == "j2" and r.event in ("left", "exited")] == (
         [("t", "yes"), ("n0", "goal:Again")] if goal else [("t", "yes"), ("n0", "no"), ("n0", "completed")])

@@ -230,7 +230,7 @@ def test_profile_set_input_and_feedback_after_exit_is_recorded_but_moves_nobody(
     assert drv.users["u"]["p"].active is None
 
 
-def test_timers_due_at_one_instant_go_in_the_order_of_the_one_timer_list():
+def test_timers_due_at_one_instant_go_in_the_order_of_the_one_timer_list(driver):
     """engine.core.TIMER_RULES is the order at one instant; next_wake and firing both read it."""
     from journeylab.engine.core import TIMER_RULES
 
@@ -242,11 +242,11 @@ def test_timers_due_at_one_instant_go_in_the_order_of_the_one_timer_list():
     j.then("a", "yes", Action(id="b", event="Never", window=dt.timedelta(hours=2)))
     t0 = at(9)
     stop = Control.running_from(0).with_status(t0 + 7200, "stopped")
-    drv = run([j], [Event("u", t0, "Go")], until=t0 + 86400, controls={"t": stop})
+    drv = run(driver, [j], [Event("u", t0, "Go")], until=t0 + 86400, controls={"t": stop})
     assert [(r.event, r.detail, r.ts - t0) for r in drv.trace if r.event in ("exited", "timed_out")] == [
         ("exited", "stopped", 7200)]
     # journey timeout and window end at the same instant: the journey timeout, no timed_out row
-    drv = run([j], [Event("u", t0, "Go")], until=t0 + 86400)
+    drv = run(driver, [j], [Event("u", t0, "Go")], until=t0 + 86400)
     assert [(r.event, r.detail, r.ts - t0) for r in drv.trace if r.event in ("exited", "timed_out")] == [
         ("exited", "journey_timeout", 7200)]
     # a past-behaviour goal evaluated at 00:00 and a journey timeout at 00:00: the goal
@@ -254,5 +254,5 @@ def test_timers_due_at_one_instant_go_in_the_order_of_the_one_timer_list():
     g.add(Action(id="a", event="Go"))
     g.then("a", "yes", Delay(id="d", duration=dt.timedelta(days=3)))
     g.add_goal(PastBehaviorGoal(name="Active", did=[EventCount(event="Go")], days=1))
-    drv = run([g], [Event("u", t0, "Go")], until=t0 + 86400)
+    drv = run(driver, [g], [Event("u", t0, "Go")], until=t0 + 86400)
     assert [(r.event, r.detail, r.ts) for r in drv.trace if r.event == "exited"] == [("exited", "goal:Active", at(0, day=1))]
