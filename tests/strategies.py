@@ -316,10 +316,11 @@ def _in_dnd(t: dt.time, dnd: Dnd | None, channel: str) -> bool:
 # --------------------------------------------------------------------------- nodes
 SEGMENT_ENTRY_KINDS = ("action", "inaction", "page_visit", "referrer", "page_count", "date_time", "past_behavior",
                        "custom_list")
-#: mid-journey kinds, interleaved (Hypothesis prefers the first elements of a list)
+#: mid-journey kinds, interleaved (Hypothesis prefers the first elements of a list); the kinds
+#: with several forms (Profile Update ops, Delay forms, Profile conditions) come up more often
 MID_KINDS = ("action", "profile_update", "push", "delay", "inaction", "split", "email", "date_time", "force_exit", "sms",
              "past_behavior", "profile", "page_visit", "whatsapp", "referrer", "web_push", "page_count", "in_app",
-             "web_popup", "web_exit_intent", "webhook")
+             "web_popup", "web_exit_intent", "webhook", "profile_update", "delay", "profile", "profile_update", "delay")
 assert set(MID_KINDS) == {"action", "inaction", "past_behavior", "date_time", "page_visit", "referrer", "page_count",
                           "profile", *CHANNEL_CLASSES, "delay", "force_exit", "profile_update", "split"}
 
@@ -390,7 +391,9 @@ def _past_behavior(draw, ctx: Ctx, nid: str, window: dt.timedelta | None, need_d
 
 @st.composite
 def mid_node(draw, ctx: Ctx, nid: str, kind: str) -> Any:
+    """A mid-journey node of ``kind``; ``"delay:at_time"``, ``"profile_update:add"``... fix the form."""
     n = ctx.names
+    kind, _, form = kind.partition(":")
     window = draw(st.none() | durations)
     if kind == "action":
         return Action(id=nid, event=draw(event_names(n)), filters=draw(property_filters(EVENT_PROPS, n, 1)),
@@ -418,7 +421,7 @@ def mid_node(draw, ctx: Ctx, nid: str, kind: str) -> Any:
         content = {"title": "Hi {{first_name|there}}", "body": "{{" + n.prop(draw(st.sampled_from(ctx.props))[0]) + "}}"}
         return cls(id=nid, content=content, send_at=send_at, response_window=draw(durations), frequency=frequency)
     if kind == "delay":
-        form = draw(st.sampled_from(["duration", "at_time", "property"]))
+        form = form or draw(st.sampled_from(["duration", "at_time", "property"]))
         if form == "duration":
             return Delay(id=nid, duration=draw(durations))
         if form == "at_time":
@@ -427,7 +430,7 @@ def mid_node(draw, ctx: Ctx, nid: str, kind: str) -> Any:
     if kind == "force_exit":
         return ForceExit(id=nid)
     if kind == "profile_update":
-        op = draw(st.sampled_from(["set", "add", "remove", "increment", "decrement"]))
+        op = form or draw(st.sampled_from(["set", "add", "remove", "increment", "decrement"]))
         if op in ("add", "remove"):
             return ProfileUpdate(id=nid, property=n.prop(LIST_PROP), op=op, value=draw(st.sampled_from(["Gotham", "Lost"])))
         if op == "set" and not KNOWN_BUGS["profile_update_detail_of_datetime_values"] and draw(coin(1, 2)):
@@ -550,10 +553,17 @@ def goals_for(draw, ctx: Ctx) -> list[Any]:
     return out
 
 
+SHOWCASE_MIDS = ("delay:duration", "delay:at_time", "delay:property", "profile_update:set", "profile_update:add",
+                 "profile_update:remove", "profile_update:increment", "profile_update:decrement")
+
+
 @st.composite
-def journeys(draw, ctx: Ctx, jid: str, sources: Sequence[JourneyDef] = ()) -> JourneyDef:
+def journeys(draw, ctx: Ctx, jid: str, sources: Sequence[JourneyDef] = (), *, showcase: bool = False) -> JourneyDef:
     """One random valid journey; with ``sources``, it may start with a Journey Trigger on
-    one of their nodes (and does when ``sources`` is given and a coin says so)."""
+    one of their nodes (and does when ``sources`` is given and a coin says so). A ``showcase``
+    journey holds every Delay form and Profile Update operation, and starts with a Custom List
+    and an Action filtered on an event property with an odd name (every batch has one, so a
+    run of a few batches covers every form)."""
     s = draw(settings_for(ctx, scheduled=True))
     ctx = Ctx(ctx.names, ctx.start, ctx.end, ctx.users, s.dnd, ctx.props, ctx.known)
     pre = jid + "_"  # node ids are unique across the journeys of a batch (behaviour models name them)
@@ -575,6 +585,11 @@ def journeys(draw, ctx: Ctx, jid: str, sources: Sequence[JourneyDef] = ()) -> Jo
     n_entries = draw(st.integers(0 if entries else 1, 1 if entries else 2))
     for i in range(n_entries):
         entries.append(draw(entry_node(ctx, f"{pre}e{i}", draw(st.sampled_from(SEGMENT_ENTRY_KINDS)))))
+    if showcase:
+        entries.append(draw(entry_node(ctx, f"{pre}s0", "custom_list")))
+        odd = PropertyFilter(property=ctx.names.prop(draw(st.sampled_from(["Customer Type", "plan-tier", "item.sku"]))),
+                             op="exists")
+        entries.append(Action(id=f"{pre}s1", event=draw(event_names(ctx.names)), filters=[odd]))
     nodes.extend(entries)
     firsts = {n.event for n in entries if isinstance(n, Inaction)}
     if KNOWN_BUGS["inaction_entry_reuses_acting_event"] and s.reentry and firsts:
@@ -584,7 +599,10 @@ def journeys(draw, ctx: Ctx, jid: str, sources: Sequence[JourneyDef] = ()) -> Jo
         else:
             ctx = Ctx(Names(ctx.names.ns, frozenset(firsts), ctx.names.prefer), ctx.start, ctx.end, ctx.users, ctx.dnd,
                       ctx.props, ctx.known)
-    mids = [draw(mid_node(ctx, f"{pre}n{i}", draw(st.sampled_from(MID_KINDS)))) for i in range(draw(st.integers(0, 6)))]
+    kinds = [draw(st.sampled_from(MID_KINDS)) for _ in range(draw(st.integers(1, 7)))]
+    if showcase:
+        kinds = draw(st.permutations([*SHOWCASE_MIDS, *kinds[:2]]))
+    mids = [draw(mid_node(ctx, f"{pre}n{i}", k)) for i, k in enumerate(kinds)]
     modes = {nd.id: draw(st.sampled_from(["next", "response"])) for nd in mids if kind_of(nd) in CHANNEL_CLASSES}
     open_ports: list[tuple[int, str]] = []  # (node position, port) still unconnected
     conns: list[Connector] = []
@@ -891,7 +909,8 @@ def _with_lifts(draw, model: BehaviourModel, names: Names, defs: Sequence[Journe
 
 
 @st.composite
-def journey_sets(draw, ctx: Ctx, *, min_size: int = 1, max_size: int = 3, triggers: bool | None = None) -> list[JourneyDef]:
+def journey_sets(draw, ctx: Ctx, *, min_size: int = 1, max_size: int = 3, triggers: bool | None = None,
+                 showcase: bool = False) -> list[JourneyDef]:
     """1-3 journeys of a case; later ones may start from a Journey Trigger on an earlier one
     (``triggers``: None = sometimes, True = the second always does, False = never)."""
     n = draw(st.integers(min_size, max_size))
@@ -901,7 +920,7 @@ def journey_sets(draw, ctx: Ctx, *, min_size: int = 1, max_size: int = 3, trigge
         if triggers is True and i == 1:
             d = _forced_trigger(draw, ctx, ctx.names.journey(i), out)
         else:
-            d = draw(journeys(ctx, ctx.names.journey(i), sources))
+            d = draw(journeys(ctx, ctx.names.journey(i), sources, showcase=showcase and i == 0))
         out.append(d)
     return out
 
@@ -920,7 +939,7 @@ def _forced_trigger(draw, ctx: Ctx, jid: str, sources: list[JourneyDef]) -> Jour
 @st.composite
 def cases(draw, ns: str = "k0_", *, start: int | None = None, days: int | None = None, seed: int | None = None,
           behaviour: BehaviourModel | None = None, min_journeys: int = 1, max_journeys: int = 3,
-          triggers: bool | None = None) -> Case:
+          triggers: bool | None = None, showcase: bool = False) -> Case:
     names = Names(ns)
     if start is None:
         day, days = draw(st.sampled_from(SPANS))
@@ -931,7 +950,7 @@ def cases(draw, ns: str = "k0_", *, start: int | None = None, days: int | None =
     unknown = [names.unknown(i) for i in range(n_unknown)]
     users = [names.user(i) for i in range(n_known)] + unknown
     ctx = Ctx(names, start, end, users, known=[u for u in users if u not in unknown])
-    defs = draw(journey_sets(ctx, min_size=min_journeys, max_size=max_journeys, triggers=triggers))
+    defs = draw(journey_sets(ctx, min_size=min_journeys, max_size=max_journeys, triggers=triggers, showcase=showcase))
     profiles, events = draw(cohorts(names, defs, start, end, users, unknown))
     model = behaviour if behaviour is not None else draw(behaviours())
     nodes = _with_lifts(draw, model, names, defs)
@@ -939,7 +958,7 @@ def cases(draw, ns: str = "k0_", *, start: int | None = None, days: int | None =
     lists: dict[str, dict[str, list[str]]] = {}
     for d in defs:
         for nd in d.nodes:
-            if isinstance(nd, CustomList) and draw(coin(1, 4)):  # a list given to the run overrides the node's
+            if isinstance(nd, CustomList) and (showcase or draw(coin(2, 3))):  # a list given to the run overrides
                 lists.setdefault(d.id, {})[nd.id] = draw(st.lists(st.sampled_from(ctx.list_users()), max_size=3, unique=True))
     return Case(
         ns=ns, journeys=tuple(defs), profiles=profiles, events=events, start=start, end=end,
@@ -960,7 +979,7 @@ def batches(draw, *, min_size: int = 1, max_size: int = 6, min_journeys: int = 1
     out = []
     for i in range(n):
         c = draw(cases(f"k{i}_", start=start, days=days, seed=seed, behaviour=model, min_journeys=min_journeys,
-                       max_journeys=max_journeys, triggers=triggers))
+                       max_journeys=max_journeys, triggers=triggers, showcase=i == 0))
         model = c.behaviour  # node behaviours accumulate: the batch runs with one model
         out.append(c)
     final = out[-1].behaviour

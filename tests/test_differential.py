@@ -406,7 +406,7 @@ def shuffled_batches(draw, *, triggers: bool) -> tuple[Batch, list[list[int]]]:
     return batch, orders
 
 
-SHUFFLE = settings(DEFAULT, max_examples=int(os.environ.get("JOURNEYLAB_DIFF_SHUFFLES", "3")))
+SHUFFLE = settings(DEFAULT, max_examples=int(os.environ.get("JOURNEYLAB_DIFF_SHUFFLES", "2")))
 
 
 @SHUFFLE
