@@ -511,9 +511,13 @@ def test_ten_thousand_journeys_through_every_driver():
               suppress_health_check=list(HealthCheck))
     @given(batch=batches(min_size=per_batch, max_size=per_batch))
     def long_run(batch):
-        if min(CHECKED[d] - before[d] for d in DRIVERS) >= target:
+        done = min(CHECKED[d] - before[d] for d in DRIVERS)
+        if done >= target:
             return
         check_batch(batch)
+        if (min(CHECKED[d] - before[d] for d in DRIVERS)) // 500 > done // 500:  # progress, every 500 journeys
+            print(f"  {min(CHECKED[d] - before[d] for d in DRIVERS)} journeys per driver, "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
 
     long_run()
     wall = time.perf_counter() - t0
