@@ -1,23 +1,28 @@
-"""Simulator benchmark: journeylab vs the obvious hand-written SimPy model, side by side.
+"""Simulator benchmark: journeylab beside the obvious SimPy model and a pandas lower bound.
 
 Reference journey (``journeylab.examples.reference_journey``): entry on "Added To Cart" (no
-re-entry) -> Inaction: no "Charged" within 15 min -> push (view probability 0.3,
-exponential latency mean 10 min) -> wait 1 day -> "App Launched" within 24 h: yes -> email;
-timeout -> exit; goal "Charged"; journey timeout 3 days. Cohorts come from
-``journeylab.datasets.generate_cohort`` (about 20 events per user over 30 days).
+re-entry) -> Inaction: no "Charged" within 15 min -> push (view probability 0.3, exponential
+latency mean 10 min) -> wait 1 day -> "App Launched" within 24 h: yes -> email; timeout ->
+exit; goal "Charged"; journey timeout 3 days. Cohorts from ``journeylab.datasets`` (about 20
+events per user over 30 days), written once to Parquet (``bench/data/``).
 
-For each size, in one process per measurement (so peak memory is the run's own; sizes above
-``--naive-max`` are simulated from Parquet files written once, reading only what the journey
-needs, and the naive model is not run):
-(a) ``journeylab.simulate`` from the DataFrames (cohort checks, filtering, SimPy run, the
-full trace and node statistics; by default on every core, ``--workers 1`` for one process)
-and (b) ``bench/naive_simpy.py`` (one SimPy process per user replaying its events). Both
-must give the same node counts; the ratio is printed. Peak memory is the summed PSS of the
-measuring process and its workers (shared pages counted once), sampled every 50 ms.
+For each size, ``--pairs`` rounds; in each round, one fresh process per measurement, side by
+side (so a busy moment hurts all of them alike):
 
-    python bench/bench_simulator.py                 # 10k and 100k side by side, 1M journeylab only
-    python bench/bench_simulator.py --sizes 10000 100000 1000000 --naive-max 100000
-    python bench/bench_simulator.py --workers 1     # journeylab in one process
+* **journeylab**: ``simulate`` straight from the Parquet cohort (reading it included), the
+  full trace and node statistics, on every core (the default) ...
+* **journeylab, 1 worker**: ... and in one process;
+* **naive SimPy** (``bench/naive_simpy.py``, one SimPy process per user; up to ``--naive-max``
+  users) and the **pandas lower bound** (``bench/lower_bound.py``: the one journey in array
+  steps, no engine), both from the same Parquet files.
+
+All must give the same node counts. Printed: min / median / max seconds of each, the ratios
+naive / journeylab (per round, then min / median / max), peak memory (summed PSS of a run's
+processes), growth between sizes. ``--sweep`` adds the analyst's sweep: a node timeout over 10
+values with 20 replicates each at 100k users (``replicate``-style runs on every core).
+
+    python bench/bench_simulator.py                      # 100k and 1M, 3 rounds
+    python bench/bench_simulator.py --sizes 100000 --pairs 5 --sweep
 """
 
 from __future__ import annotations
@@ -25,18 +30,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+KINDS = ("journeylab", "journeylab-1", "naive", "lower")
 
 
 class _TreeMemory:
-    """Peak memory of this process and its worker processes together: the summed
-    proportional set size (PSS: shared pages split between the processes sharing them),
-    sampled every ``every`` seconds from a thread while the run goes on."""
+    """Peak memory of this process and its child processes together: the summed proportional
+    set size (shared pages split between the processes sharing them), sampled every 50 ms."""
 
     def __init__(self, every: float = 0.05) -> None:
         import threading
@@ -50,11 +56,9 @@ class _TreeMemory:
         self._thread.start()
 
     def _sample(self) -> int:
-        import psutil
-
         total = 0
         for p in [self._me, *self._me.children(recursive=True)]:
-            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            with contextlib.suppress(Exception):  # a child that just left
                 total += p.memory_full_info().pss
         return total
 
@@ -63,114 +67,148 @@ class _TreeMemory:
             self.peak = max(self.peak, self._sample())
 
     def stop(self) -> float:
-        """Stop sampling; the peak in MB."""
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self._sample())
         return self.peak / 2**20
 
 
-def _child(kind: str, n: int, seed: int, parquet: str | None = None, workers: int | None = None) -> None:
-    import resource
+def _counts_of(ns) -> dict[str, int]:  # noqa: ANN001 - a node stats frame
+    return {f"{node}.{col}": int(ns.loc[node, col]) for node in ns.index
+            for col in ("entered", "left_yes", "left_next", "left_timeout", "exited")}
 
+
+def _child(kind: str, n: int, path: str, seed: int) -> None:
     import pandas as pd
 
-    from journeylab.datasets import generate_cohort
-    from journeylab.examples import reference_journey
-    from journeylab.sim import BehaviourModel, Latency, simulate
-    from journeylab.sim.scale import ParquetCohort
-
-    behaviour = BehaviourModel.default().with_channel("push", view=0.3, view_latency=Latency.exponential(minutes=10))
-    if parquet:  # large cohorts: simulate straight from the Parquet files (reads what the journey needs)
-        mem = _TreeMemory()
-        t0 = time.perf_counter()
-        res = simulate(reference_journey(), ParquetCohort(parquet), seed=seed, behaviour=behaviour, workers=workers)
-        ns = res.node_stats
-        wall = time.perf_counter() - t0
-        print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": mem.stop(), "counts": {},
-                          "trace_rows": len(res.trace), "events": int(n * 20), "entered": int(ns["entered"].iloc[0]),
-                          "timings": res.timings}))
-        return
-    profiles, events = generate_cohort(n, seed=seed)
-    start = events["ts"].iloc[0].floor("D")
-    end = events["ts"].iloc[-1].floor("s") + pd.Timedelta(seconds=1)
     mem = _TreeMemory()
     t0 = time.perf_counter()
-    if kind == "journeylab":
-        res = simulate(reference_journey(), (profiles, events), start, end, seed=seed, behaviour=behaviour, workers=workers)
-        ns = res.node_stats
-        counts = {f"{node}.{col}": int(ns.loc[node, col]) for node in ns.index for col in ("entered", "left_yes", "left_next", "left_timeout", "exited")}
-        rows = len(res.trace)
-        timings = res.timings
-    else:
-        sys.path.insert(0, str(HERE))
-        from naive_simpy import run_naive
+    timings: dict[str, float] = {}
+    if kind.startswith("journeylab"):
+        from journeylab.examples import reference_journey
+        from journeylab.sim import BehaviourModel, Latency, simulate
+        from journeylab.sim.scale import ParquetCohort
 
-        c = run_naive(profiles, events, int(start.timestamp()), int(end.timestamp()))
+        behaviour = BehaviourModel.default().with_channel("push", view=0.3, view_latency=Latency.exponential(minutes=10))
+        res = simulate(reference_journey(), ParquetCohort(path), seed=seed, behaviour=behaviour,
+                       workers=1 if kind == "journeylab-1" else None)
+        counts = _counts_of(res.node_stats)
+        timings = res.timings
+        rows = len(res.trace)
+    else:
+        events = pd.read_parquet(Path(path) / "events.parquet", columns=["user_id", "ts", "event"])
+        profiles = pd.read_parquet(Path(path) / "profiles.parquet", columns=["user_id", "push_token", "email"])
+        start = events["ts"].min().floor("D")
+        end = events["ts"].max().floor("s") + pd.Timedelta(seconds=1)
+        sys.path.insert(0, str(HERE))
+        if kind == "naive":
+            from naive_simpy import run_naive
+
+            c = run_naive(profiles, events, int(start.timestamp()), int(end.timestamp()))
+        else:
+            from lower_bound import run_lower_bound
+
+            c = run_lower_bound(profiles, events, int(start.timestamp()), int(end.timestamp()))
         counts = {k: int(v) for k, v in c.items()}
         rows = 0
-        timings = {}
     wall = time.perf_counter() - t0
-    print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": mem.stop(), "counts": counts, "trace_rows": rows,
-                      "events": len(events), "self_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": mem.stop(), "counts": counts, "rows": rows,
                       "timings": timings}))
 
 
-def _measure(kind: str, n: int, seed: int, parquet: str | None = None, workers: int | None = None) -> dict:
-    extra = [parquet or "-", str(workers or 0)]
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(seed), *extra], capture_output=True, text=True, check=True)
+def _measure(kind: str, n: int, path: str, seed: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(n), path, str(seed)], capture_output=True,
+                         text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _cohort(n: int, seed: int) -> str:
+    from journeylab.datasets import write_cohort
+
+    path = HERE / "data" / f"cohort_{n}"
+    if not (path / "events.parquet").exists():
+        write_cohort(path, n, seed=seed)
+    return str(path)
+
+
 def _same(a: dict, b: dict) -> bool:
-    """journeylab's node counts equal the naive model's (a count it never made is 0)."""
+    """journeylab's node counts equal another model's (a count it never made is 0)."""
     return all(b.get(k, 0) == v for k, v in a.items())
+
+
+def _mmm(xs: list[float], fmt: str = "{:.2f}") -> str:
+    if not xs:
+        return "–"
+    return "/".join(fmt.format(x) for x in (min(xs), statistics.median(xs), max(xs)))
+
+
+def _sweep(pairs: int) -> None:
+    """10 values of the "launched" window x 20 replicates at 100k users, timed."""
+    import datetime as dt
+
+    from journeylab.examples import reference_journey
+    from journeylab.sim.experiments import sweep
+    from journeylab.sim.scale import ParquetCohort
+
+    path = _cohort(100_000, 0)
+    values = [dt.timedelta(hours=h) for h in (1, 2, 4, 6, 8, 12, 24, 36, 48, 72)]
+    walls = []
+    for _ in range(pairs):
+        t0 = time.perf_counter()
+        out = sweep(reference_journey(), ParquetCohort(path), node="launched", field="window", values=values,
+                    replications=20)
+        walls.append(time.perf_counter() - t0)
+        assert out["value"].nunique() == len(values)
+    print(f"sweep: 10 values x 20 replicates = 200 simulations of 100,000 users: {_mmm(walls)} s (min/median/max "
+          f"of {pairs})")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--pairs", type=int, default=3, help="rounds of side-by-side measurements (at least 3)")
     ap.add_argument("--naive-max", type=int, default=100_000, help="largest size the naive model runs at")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--workers", type=int, default=None, help="journeylab's worker processes (default: every core)")
-    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    ap.add_argument("--sweep", action="store_true", help="also time a 10 x 20 sweep at 100k users")
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        parquet, workers = args.child[3], int(args.child[4])
-        _child(args.child[0], int(args.child[1]), int(args.child[2]), None if parquet == "-" else parquet, workers or None)
+        kind, n, path, seed = args.child
+        _child(kind, int(n), path, int(seed))
         return
-    print(f"{'users':>9} {'events':>11} {'journeylab s':>13} {'peak MB':>8} {'naive s':>9} {'peak MB':>8} {'ratio':>7}  counts")
+    print(f"{'users':>9} | {'journeylab s':>17} | {'1 worker s':>17} | {'naive SimPy s':>17} | {'pandas bound s':>17} | "
+          f"{'naive/journeylab':>17} | {'peak MB':>6}")
     prev = None
     for n in args.sizes:
-        parquet = None
-        if n > args.naive_max:  # written once with bench/make_cohort.py's generator, then read per run
-            from journeylab.datasets import write_cohort
-
-            path = HERE / "data" / f"cohort_{n}"
-            if not (path / "events.parquet").exists():
-                write_cohort(path, n, seed=args.seed)
-            parquet = str(path)
-        a = _measure("journeylab", n, args.seed, parquet, args.workers)
-        line = f"{n:>9,} {a['events']:>11,} {a['wall']:>13.2f} {a['peak_mb']:>8.0f}"
-        if n <= args.naive_max:
-            b = _measure("naive", n, args.seed)
-            ok = _same(a["counts"], b["counts"])
-            line += f" {b['wall']:>9.2f} {b['peak_mb']:>8.0f} {b['wall'] / a['wall']:>6.1f}x  {'equal' if ok else 'DIFFER'}"
-            if not ok:
-                diff = {k: (v, b["counts"].get(k)) for k, v in a["counts"].items() if b["counts"].get(k, 0) != v}
-                line += f" {diff}"
-        else:
-            line += f" {'-':>9} {'-':>8} {'-':>7}"
-        t = a["timings"]
-        sim = a["wall"] - t.get("cohort_s", 0.0)  # without reading and checking the cohort
+        path = _cohort(n, args.seed)
+        res: dict[str, list[dict]] = {k: [] for k in KINDS}
+        for _ in range(max(args.pairs, 1)):
+            for kind in KINDS:
+                if kind == "naive" and n > args.naive_max:
+                    continue
+                res[kind].append(_measure(kind, n, path, args.seed))
+        ref = res["journeylab"][0]
+        for kind in KINDS[1:]:
+            for r in res[kind]:
+                if not _same(ref["counts"], r["counts"]):
+                    diff = {k: (v, r["counts"].get(k)) for k, v in ref["counts"].items() if r["counts"].get(k, 0) != v}
+                    raise SystemExit(f"{kind} differs from journeylab at {n:,} users: {diff}")
+        wall = {k: [r["wall"] for r in v] for k, v in res.items()}
+        ratios = [b["wall"] / a["wall"] for a, b in zip(res["journeylab"], res["naive"], strict=False)]
+        peak = max(r["peak_mb"] for r in res["journeylab"])
+        print(f"{n:>9,} | {_mmm(wall['journeylab']):>17} | {_mmm(wall['journeylab-1']):>17} | "
+              f"{_mmm(wall['naive']):>17} | {_mmm(wall['lower']):>17} | {_mmm(ratios, '{:.1f}x'):>17} | {peak:>6.0f}",
+              flush=True)
+        t = ref["timings"]
+        print(f"{'':>9}   {ref['rows']:,} trace rows, node counts equal in all; journeylab's time: cohort "
+              f"{t['cohort_s']:.2f} s, prepare {t['prepare_s']:.2f} s, run {t['run_s']:.2f} s on "
+              f"{int(t['workers'])} worker(s), results {t['results_s']:.2f} s", flush=True)
+        med = statistics.median(wall["journeylab"])
         if prev is not None:
-            line += (f"   growth x{a['wall'] / prev[1]:.1f} for x{n / prev[0]:.0f} users"
-                     f" (x{sim / prev[2]:.1f} without reading the cohort)")
-        prev = (n, a["wall"], sim)
-        print(line, flush=True)
-        print(f"{'':>9} time: cohort {t['cohort_s']:.2f} s, prepare {t['prepare_s']:.2f} s, run {t['run_s']:.2f} s "
-              f"on {int(t['workers'])} worker(s), results {t['results_s']:.2f} s, node stats and checks "
-              f"{a['wall'] - sum(v for k, v in t.items() if k.endswith('_s')):.2f} s", flush=True)
+            print(f"{'':>9}   growth x{med / prev[1]:.1f} for x{n / prev[0]:.0f} users (medians)", flush=True)
+        prev = (n, med)
+    if args.sweep:
+        _sweep(max(args.pairs, 1))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 ``journeylab simulate examples/cart_abandonment.json --dataset ecommerce --out out --report out/report.html``
 simulates a journey over a cohort, writes the trace and statistics (Parquet and CSV), an
-HTML report, and prints a summary table.
+HTML report, and prints a summary table. A journey is a JSON file or the name of a bundled
+example (``journeylab simulate cart_abandonment --dataset ecommerce``; ``journeylab examples``
+lists them), so the installed package alone is enough to try it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,17 @@ from collections.abc import Sequence
 from journeylab.errors import JourneyError
 
 __all__ = ["main"]
+
+
+def _journeys(items: Sequence[str]) -> list[object]:
+    """Each item as given (a file path), or the bundled example of that name when no such
+    file exists (the JSON shipped in the package, not built anew)."""
+    from pathlib import Path
+
+    from journeylab.examples import EXAMPLES, example_path
+    from journeylab.model.io import load
+
+    return [load(example_path(i)) if i in EXAMPLES and not Path(i).exists() else i for i in items]
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -41,7 +54,7 @@ def _simulate(args: argparse.Namespace) -> int:
         if ds.messages is not None:
             behaviour = BehaviourModel.fit(ds.messages)
     t0 = time.perf_counter()
-    res = simulate(args.journeys, cohort, args.start, args.end, seed=args.seed, behaviour=behaviour, progress=args.progress,
+    res = simulate(_journeys(args.journeys), cohort, args.start, args.end, seed=args.seed, behaviour=behaviour, progress=args.progress,
                    workers=args.workers)
     took = time.perf_counter() - t0
     print(f"{cohort!r}")
@@ -62,8 +75,8 @@ def _validate(args: argparse.Namespace) -> int:
     from journeylab.validate import validate
 
     bad = 0
-    for path in args.journeys:
-        rep = validate(load(path))
+    for path, d in zip(args.journeys, _journeys(args.journeys), strict=True):
+        rep = validate(load(d) if isinstance(d, str) else d)
         print(f"{path}: {len(rep.errors)} errors, {len(rep.warnings)} warnings")
         for it in [*rep.errors, *rep.warnings]:
             print(f"  {it.severity:7} {it.path}: {it.message}")
@@ -80,12 +93,21 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _examples(args: argparse.Namespace) -> int:
+    from journeylab.examples import EXAMPLES, load
+
+    for name in sorted(EXAMPLES):
+        j = load(name)
+        print(f"{name:26} {j.name}  ({len(j.nodes)} nodes)")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="journeylab", description="Design and simulate customer-engagement journeys.")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("simulate", help="simulate journeys over a cohort and write the results")
-    s.add_argument("journeys", nargs="+", help="journey JSON files (several run together)")
+    s.add_argument("journeys", nargs="+", help="journey JSON files or bundled example names (several run together)")
     s.add_argument("--dataset", help="a bundled dataset (see `journeylab datasets`)")
     s.add_argument("--events", help="events table (CSV or Parquet: user_id, ts, event, properties...)")
     s.add_argument("--profiles", help="profiles table (CSV or Parquet: user_id, properties...)")
@@ -102,11 +124,14 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=_simulate)
 
     v = sub.add_parser("validate", help="validate journey JSON files")
-    v.add_argument("journeys", nargs="+")
+    v.add_argument("journeys", nargs="+", help="journey JSON files or bundled example names")
     v.set_defaults(fn=_validate)
 
     d = sub.add_parser("datasets", help="list the bundled datasets")
     d.set_defaults(fn=_datasets)
+
+    e = sub.add_parser("examples", help="list the bundled example journeys (usable by name)")
+    e.set_defaults(fn=_examples)
 
     try:
         from journeylab.cli_run import add_run_parser

@@ -3,6 +3,9 @@
 * :class:`JourneyError` is the root of every error the library raises on purpose.
 * :class:`JourneyDefinitionError` means *your input* is wrong (a journey, a cohort, an
   event); it carries a JSON path such as ``$.nodes[3].window`` that says where.
+* :class:`InputError` means a bad *runtime input* (an event, feedback or profile update
+  from a stream, an HTTP body) or a bad argument (:class:`ArgumentError`), with a JSON path
+  (``$[3].ts``) or the argument's name; it is not a journey definition error.
 * :class:`LifecycleError` means an operation is not allowed in the journey's current state
   (editing a published journey, archiving a running one, ...).
 * :class:`EngineInvariantError` means *we* have a bug: a rule of the engine was broken.
@@ -18,6 +21,9 @@ __all__ = [
     "CohortError",
     "InvalidJourneyError",
     "JourneyWarning",
+    "InputError",
+    "ArgumentError",
+    "StorageError",
     "MissingExtraError",
 ]
 
@@ -61,6 +67,33 @@ class JourneyWarning(UserWarning):
 
 class CohortError(JourneyDefinitionError):
     """A cohort (profiles or events table) that cannot be used, with where it is wrong."""
+
+
+class InputError(JourneyError, ValueError):
+    """A runtime input that cannot be applied: ``path`` says where (``$.ts``, ``$[3].user_id``),
+    ``message`` why.
+
+    >>> str(InputError("naive timestamp", "$[2].ts"))
+    '$[2].ts: naive timestamp'
+    """
+
+    def __init__(self, message: str, path: str = "$") -> None:
+        self.message = message
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class ArgumentError(InputError):
+    """A bad argument to a library call (``path`` is the argument's name, such as ``seed``)."""
+
+
+class StorageError(JourneyError):
+    """A database that cannot be used: unreachable, read-only, corrupt, or of a newer schema.
+    ``url`` says which (password hidden)."""
+
+    def __init__(self, message: str, url: str = "") -> None:
+        self.url = url
+        super().__init__(f"{url}: {message}" if url else message)
 
 
 class LifecycleError(JourneyError):

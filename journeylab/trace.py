@@ -5,18 +5,18 @@ backend — hands its trace to :func:`trace_frame` (columns) or :func:`records_t
 (engine :class:`~journeylab.engine.TraceRecord` values), so a trace looks the same whoever
 made it:
 
-=========  ====================================  =============================================
-column     dtype                                 why
-=========  ====================================  =============================================
-user_id    ``str`` (pandas' string dtype)        many distinct values: a category would not pay
-ts         ``datetime64[ns, UTC]``               instants are UTC; local time is derived
-journey    ``category`` (sorted categories)      few distinct values: 1–4 bytes a row
+=========  ======================================  =============================================
+column     dtype                                   why
+=========  ======================================  =============================================
+user_id    ``str`` (pandas' string dtype)          many distinct values: a category would not pay
+ts         ``datetime64[ns, UTC]``                 instants are UTC; local time is derived
+journey    ``category`` (sorted categories)        few distinct values: 1–4 bytes a row
 version    ``int64``
 node       ``category``
-event      ``category`` over :data:`TRACE_EVENTS` always the same categories, in the documented order
+event      ``category`` over :data:`TRACE_EVENTS`  always the same categories, in the documented order
 port       ``category``
 detail     ``category``
-=========  ====================================  =============================================
+=========  ======================================  =============================================
 
 >>> from journeylab.engine import TraceRecord
 >>> t = records_to_frame([TraceRecord("ana", 0, "promo", 1, "buy", "entered", "", "entry")])
@@ -37,7 +37,7 @@ import pandas as pd
 from journeylab.engine.types import TRACE_COLUMNS, TRACE_EVENTS, TraceRecord
 
 __all__ = ["TRACE_COLUMNS", "CATEGORY_COLUMNS", "SEND_COLUMNS", "trace_frame", "as_trace", "records_to_frame",
-           "empty_trace", "trace_rows", "sends_frame"]
+           "empty_trace", "trace_rows", "sends_frame", "sends_table"]
 
 #: trace columns stored as categoricals
 CATEGORY_COLUMNS: tuple[str, ...] = ("journey", "node", "event", "port", "detail")
@@ -53,7 +53,12 @@ def _category(values: Any, name: str) -> pd.Categorical:
             raise ValueError(f"unknown trace event(s): {sorted(unknown)}")
         return cat.set_categories(list(TRACE_EVENTS)) if list(cat.categories) != list(TRACE_EVENTS) else cat
     if isinstance(values, pd.Categorical):
-        values = values.remove_unused_categories()  # the categories are the values that occur
+        codes = values.codes
+        used = np.bincount(codes[codes >= 0], minlength=len(values.categories)) > 0
+        if not used.all():  # the categories are the values that occur
+            remap = np.cumsum(used) - 1
+            new = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1).astype(codes.dtype)
+            values = pd.Categorical.from_codes(new, categories=values.categories[used])
         cats = [str(c) for c in values.categories]
         if cats != sorted(cats) or list(values.categories) != cats:
             return pd.Categorical(np.asarray(values.astype(object), dtype=object), categories=sorted(set(cats)))
@@ -120,20 +125,33 @@ def as_trace(df: pd.DataFrame) -> pd.DataFrame:
 SEND_COLUMNS: tuple[str, ...] = ("message_id", "journey", "version", "user_id", "node", "channel", "ts")
 
 
-def sends_frame(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
-    """The messages sent, ``(message_id, journey, version, user_id, node, channel, ts epoch s)``
-    rows, as a table in canonical order (by instant, then user id, then message id)."""
-    ordered = sorted(rows, key=lambda r: (r[6], r[3], r[0]))
-    cols = list(zip(*ordered, strict=True)) if ordered else [[] for _ in SEND_COLUMNS]
-    return pd.DataFrame({
-        "message_id": pd.array(np.asarray(cols[0], dtype=object), dtype=_STR),
-        "journey": pd.array(np.asarray(cols[1], dtype=object), dtype=_STR),
-        "version": np.asarray(cols[2], dtype=np.int64),
-        "user_id": pd.array(np.asarray(cols[3], dtype=object), dtype=_STR),
-        "node": pd.array(np.asarray(cols[4], dtype=object), dtype=_STR),
-        "channel": pd.array(np.asarray(cols[5], dtype=object), dtype=_STR),
-        "ts": _times(np.asarray(cols[6], dtype=np.int64)),
-    })
+def sends_table(rows: Iterable[tuple[Any, ...]]) -> Any:
+    """Sends as rows ``(message_id, journey, version, user_id, node, channel, ts epoch s)`` in
+    an Arrow table (the columnar form drivers hand over)."""
+    import pyarrow as pa
+
+    cols = list(zip(*rows, strict=True)) or [[] for _ in SEND_COLUMNS]
+    types = [pa.string(), pa.string(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.int64()]
+    return pa.table({c: pa.array(v, type=t) for c, v, t in zip(SEND_COLUMNS, cols, types, strict=True)})
+
+
+def sends_frame(parts: Any) -> pd.DataFrame:
+    """The messages sent, from Arrow tables (:func:`sends_table`) or rows, as a table in
+    canonical order: by instant, then user id, then message id."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    tables = parts if isinstance(parts, list) and all(isinstance(p, pa.Table) for p in parts) else [sends_table(parts)]
+    t = pa.concat_tables(tables) if tables else sends_table([])
+    if t.num_rows > 1:
+        t = t.take(pc.sort_indices(t, sort_keys=[("ts", "ascending"), ("user_id", "ascending"),
+                                                 ("message_id", "ascending")]))
+    df = t.to_pandas()
+    for c in ("message_id", "journey", "user_id", "node", "channel"):
+        if df[c].dtype != _STR:
+            df[c] = df[c].astype(_STR)
+    df["ts"] = _times(df["ts"].to_numpy(dtype=np.int64))
+    return df
 
 
 def records_to_frame(records: Iterable[TraceRecord]) -> pd.DataFrame:

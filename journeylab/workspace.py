@@ -12,6 +12,11 @@ By default the workspace is an embedded SQLite file; any SQLAlchemy URL works
 Every operation runs in its own transaction, so nothing is ever half-written; bulk
 operations run one transaction per journey, and one failure does not stop the others.
 
+The tables are built and migrated with alembic (:mod:`journeylab.workspace_migrations`, version
+table ``journeylab_alembic_version``) each time a workspace is opened, in one transaction; a
+database written before migrations existed (schema 1) is stamped and carries on, a newer one and
+a database that cannot be used (corrupt, unreachable) raise :class:`~journeylab.errors.StorageError`.
+
 >>> from journeylab.examples import purchase_promo, ride_tier
 >>> ws = Workspace(":memory:")
 >>> ws.save(purchase_promo()); ws.save(ride_tier())
@@ -33,7 +38,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
-from journeylab.errors import JourneyError, LifecycleError
+from journeylab._migrations import cannot_use
+from journeylab.errors import JourneyError, LifecycleError, StorageError
 from journeylab.model import lifecycle
 from journeylab.model.io import from_json, to_json
 from journeylab.model.journey import Journey, JourneyDef
@@ -72,6 +78,44 @@ _info = sa.Table(
     sa.Column("key", sa.String(50), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
+
+def migrate(engine: sa.Engine) -> str:
+    """Bring the workspace's tables to the newest revision (alembic, see
+    :mod:`journeylab.workspace_migrations`), in one transaction; returns the revision.
+
+    A database written before migrations existed (schema 1: the tables and
+    ``journeylab_meta.schema_version``, no version table) is stamped ``0001`` and upgraded; one
+    of a newer schema or revision is refused with :class:`StorageError`."""
+    from journeylab import workspace_migrations
+    from journeylab._migrations import upgrade
+
+    url = engine.url.render_as_string(hide_password=True)
+
+    def legacy(conn: sa.Connection) -> str | None:
+        return "0001" if sa.inspect(conn).has_table("journeys") else None  # schema 1, or a new database
+
+    with engine.begin() as conn:
+        if sa.inspect(conn).has_table("journeylab_meta"):  # what every journeylab reads, migrations or not
+            row = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).first()
+            if row is not None and int(row[0]) > SCHEMA_VERSION:
+                raise StorageError(f"this workspace was written by a newer journeylab (schema {row[0]}); this one "
+                                   f"reads schema {SCHEMA_VERSION}: upgrade journeylab", url)
+        return upgrade(conn, Path(workspace_migrations.__file__).parent, "journeylab_alembic_version",
+                       what="workspace", legacy=legacy)
+
+
+def _sqlite_transactions(engine: sa.Engine) -> None:
+    """Real transactions on SQLite (the driver's own would run DDL outside them): a migration
+    is then all or nothing."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
+        dbapi_conn.isolation_level = None  # no implicit BEGIN: SQLAlchemy's begin issues it
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
 
 
 class JourneyNotFound(JourneyError, KeyError):
@@ -127,18 +171,18 @@ class Workspace:
             self.engine = sa.create_engine(target, echo=echo)
         else:
             self.engine = sa.create_engine(f"sqlite:///{Path(target).expanduser().resolve()}", echo=echo)
+        if self.engine.dialect.name == "sqlite":
+            _sqlite_transactions(self.engine)
         self.url = self.engine.url
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        _meta.create_all(self.engine)
-        with self.engine.begin() as conn:
-            row = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).first()
-            if row is None:
-                conn.execute(sa.insert(_info).values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise JourneyError(
-                    f"this workspace was written by a newer journeylab (schema {row[0]}); "
-                    f"this one reads schema {SCHEMA_VERSION}"
-                )
+        try:
+            migrate(self.engine)
+        except JourneyError:
+            self.engine.dispose()
+            raise
+        except Exception as e:  # noqa: BLE001 - what the driver says, as the library's error
+            self.engine.dispose()
+            raise cannot_use(e, self.url.render_as_string(hide_password=True)) from e
 
     # ------------------------------------------------------------------ plumbing
     def close(self) -> None:

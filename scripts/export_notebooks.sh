@@ -24,11 +24,16 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+# the project's environment (scripts/install.sh) if there is one, else python3
+py=${PYTHON:-}
+if [ -z "$py" ]; then
+  if [ -x "$root/.venv/bin/python" ]; then py="$root/.venv/bin/python"; else py=python3; fi
+fi
 for nb in "${books[@]}"; do
   name=$(basename "$nb" .ipynb)
   cp "$nb" "$work/"
   start=$(date +%s)
-  (cd "$work" && python -m jupyter nbconvert --execute --to html --ExecutePreprocessor.timeout=600 \
+  (cd "$work" && "$py" -m jupyter nbconvert --execute --to html --ExecutePreprocessor.timeout=600 \
      --ExecutePreprocessor.store_widget_state=False \
      --output-dir "$out" "$name.ipynb" >/dev/null 2>"$work/$name.log") \
     || { echo "FAILED $name (log below)"; tail -n 40 "$work/$name.log"; exit 1; }

@@ -2,7 +2,9 @@
 # Start a throwaway PostgreSQL cluster on 127.0.0.1 and print its SQLAlchemy URL (last line).
 #
 #   bash scripts/start_postgres.sh [DATADIR]      start (DATADIR: a new temp dir by default)
-#   bash scripts/start_postgres.sh stop DATADIR   stop it again
+#   bash scripts/start_postgres.sh stop DATADIR   stop it again (and remove it)
+#   bash scripts/start_postgres.sh pause DATADIR  stop the server, keeping its data (an outage)
+#   bash scripts/start_postgres.sh resume DATADIR start it again on the same port
 #
 # Installs nothing: it uses the Debian `postgresql` binaries (/usr/lib/postgresql/*/bin) or
 # whatever initdb/pg_ctl are on PATH. Run as root, the cluster runs as the `postgres` user.
@@ -41,6 +43,15 @@ if [ "${1:-}" = "stop" ]; then
   exit 0
 fi
 
+if [ "${1:-}" = "pause" ]; then
+  as_owner "$bindir/pg_ctl" -D "$2/data" -m fast -w stop >/dev/null
+  exit 0
+fi
+if [ "${1:-}" = "resume" ]; then
+  as_owner "$bindir/pg_ctl" -D "$2/data" -l "$2/server.log" -o "$(cat "$2/opts")" -w -t 60 start >/dev/null
+  exit 0
+fi
+
 dir="${1:-}"
 if [ -z "$dir" ]; then
   dir="$(mktemp -d "${TMPDIR:-/tmp}/journeylab-pg.XXXXXX")"
@@ -59,6 +70,7 @@ as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-local
   exit 1
 }
 opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+echo "$opts" >"$dir/opts"
 as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w -t 60 start >/dev/null || {
   echo "start_postgres: the server did not start, see $dir/server.log:" >&2
   tail -n 5 "$dir/server.log" >&2

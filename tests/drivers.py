@@ -51,14 +51,16 @@ RESPONSE_COLUMNS = ["user_id", "ts", "seq", "kind", "message_id", "event", "prop
 
 
 def _install_scripted_responses() -> None:
-    """Let the simulator's response step (``_Run._respond``) read a :class:`ScriptedResponses`
-    (other behaviour models are untouched). Done when the first such model is made: in the
-    test process, in forked workers (they inherit it) and in the sharded backend's spawned
-    workers (they rebuild the model when they unpickle it)."""
-    run_cls = _simulator._Run
-    if getattr(run_cls._respond, "scripted", False):
+    """Let the simulator's per-user loop (``PerUserLoop._respond``) read a
+    :class:`ScriptedResponses` (other behaviour models are untouched), and run such a model
+    through the per-user loop (the batched engine draws responses in arrays). Done when the
+    first such model is made: in the test process, in forked workers (they inherit it) and in
+    the sharded backend's spawned workers (they rebuild the model when they unpickle it)."""
+    from journeylab.sim.loop import PerUserLoop
+
+    if getattr(PerUserLoop._respond, "scripted", False):
         return
-    original = run_cls._respond
+    original = PerUserLoop._respond
 
     def _respond(self: Any, u: int, s: Any) -> None:
         if isinstance(self.behaviour, ScriptedResponses):
@@ -68,14 +70,13 @@ def _install_scripted_responses() -> None:
         original(self, u, s)
 
     _respond.scripted = True  # type: ignore[attr-defined]
-    run_cls._respond = _respond
-    run_class = _simulator._run_class
+    PerUserLoop._respond = _respond
+    loop_class = _simulator._loop_class
 
-    def _run_class(js: Any, behaviour: Any, engine: str) -> Any:
-        # the batched engine draws responses in arrays: scripted ones go through the per-user loop
-        return run_cls if isinstance(behaviour, ScriptedResponses) else run_class(js, behaviour, engine)
+    def _loop_class(js: Any, behaviour: Any, engine: str) -> Any:
+        return PerUserLoop if isinstance(behaviour, ScriptedResponses) else loop_class(js, behaviour, engine)
 
-    _simulator._run_class = _run_class
+    _simulator._loop_class = _loop_class
 
 
 @dataclass(frozen=True)

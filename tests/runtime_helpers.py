@@ -97,6 +97,43 @@ def pg_database() -> tuple[str, object]:
     return url, drop
 
 
+class PgOutage:
+    """A throwaway PostgreSQL server of one's own, to stop and start again (an outage)."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        pg_server()  # skips with the reason where PostgreSQL cannot run
+        self.dir = tempfile.mkdtemp(prefix="journeylab-pg-outage-")
+        shutil.rmtree(self.dir)
+        out = subprocess.run(["bash", str(ROOT / "scripts" / "start_postgres.sh"), self.dir], capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        self.url = out.stdout.strip().splitlines()[-1]
+
+    def _do(self, what: str) -> None:
+        out = subprocess.run(["bash", str(ROOT / "scripts" / "start_postgres.sh"), what, self.dir], capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+
+    def stop(self) -> None:
+        self._do("pause")
+
+    def start(self) -> None:
+        self._do("resume")
+
+    def close(self) -> None:
+        self._do("stop")
+
+
+@pytest.fixture
+def pg_outage():
+    """A PostgreSQL server the test may stop and start (``.url``, ``.stop()``, ``.start()``)."""
+    pg = PgOutage()
+    yield pg
+    pg.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     """A fresh database URL on each backend."""
@@ -120,3 +157,60 @@ def _slow_only_when_asked(request):
     if "slow" in expr and "not slow" not in expr or os.environ.get("JOURNEYLAB_SLOW") == "1":
         return
     pytest.skip("slow test: run with -m slow or JOURNEYLAB_SLOW=1")
+
+
+# ---------------------------------------------------------------------- webhook receivers
+class HookReceiver:
+    """A real HTTP receiver on loopback: answers ``status`` (after ``delay`` seconds) to the
+    first ``fail`` requests of each Idempotency-Key, then 200; records every request with its
+    headers, and the first successful body per key (``delivered``, by path)."""
+
+    def __init__(self, *, fail: int = 0, status: int = 503, delay: float = 0.0, retry_after: str | None = None) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.fail, self.status, self.delay, self.retry_after = fail, status, delay, retry_after
+        self.requests: list[tuple[str, str, dict, dict]] = []  # path, key, headers, body
+        self.delivered: dict[str, dict[str, dict]] = {}
+        self.lock = threading.Lock()
+        rec = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                import time
+
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                body = json.loads(raw)
+                key = self.headers.get("Idempotency-Key", "")
+                with rec.lock:
+                    rec.requests.append((self.path, key, dict(self.headers), body))
+                    tries = sum(1 for p, k, _, _ in rec.requests if k == key and p == self.path)
+                if rec.delay:
+                    time.sleep(rec.delay)
+                code = rec.status if tries <= rec.fail else 200
+                if code == 200:
+                    with rec.lock:
+                        rec.delivered.setdefault(self.path, {}).setdefault(key, body)
+                self.send_response(code)
+                if code != 200 and rec.retry_after is not None:
+                    self.send_header("Retry-After", rec.retry_after)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def keys(self, path: str = "/") -> list[str]:
+        """Idempotency keys of every request to ``path`` (repeats included)."""
+        with self.lock:
+            return [k for p, k, _, _ in self.requests if p == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

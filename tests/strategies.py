@@ -128,11 +128,11 @@ KNOWN_BUGS: dict[str, bool] = {
     # one instant"). While open, loops never close through a Date Time 'yes'. (If the fix is
     # that validation refuses such loops, this narrowing stays and the flag goes.)
     "date_time_yes_loop_spins": True,
-    # The batched engine (simulate's default where it runs the journeys) raises TypeError
+    # Fixed: the batched engine (simulate's default where it runs the journeys) raised TypeError
     # ("unhashable type: 'list'", BatchEngine._pred) on a property filter with op "in" (its
-    # value is a list); the per-user engine, the reference driver and the runtime run it.
-    # While open, no "in" filters.
-    "batched_engine_fails_on_in_filters": True,
+    # value is a list); the per-user engine, the reference driver and the runtime ran it.
+    # When True: no "in" filters.
+    "batched_engine_fails_on_in_filters": False,
 }
 
 TIMEZONES: tuple[str, ...] = (

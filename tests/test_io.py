@@ -346,3 +346,66 @@ def test_format_doc_covers_every_kind_field_and_code():
         assert f"`{f.encode_name}`" in doc, f.encode_name
     for code in CODES:
         assert f"`{code}`" in doc, code
+
+
+# ------------------------------------------------------------------ values JSON cannot carry back (#16 finding 8)
+def _with_filter_value(token: str) -> str:
+    d = to_dict(EXAMPLES["cart_abandonment"]().definition)
+    d["nodes"][3]["filters"] = [{"property": "amount", "op": ">", "value": 0}]
+    return json.dumps(d).replace('"value": 0', f'"value": {token}')
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999", "9" * 4401, str(2**63), str(-(2**63) - 1)],
+                         ids=["NaN", "Infinity", "-Infinity", "1e999", "4401-digits", "2**63", "-2**63-1"])
+def test_reading_a_value_json_cannot_carry_back_is_an_error_with_its_path(tmp_path, token):
+    text = _with_filter_value(token)
+    with pytest.raises(JourneyDefinitionError) as e:
+        from_json(text)
+    assert e.value.path == "$.nodes[3].filters[0].value"
+    (tmp_path / "j.json").write_text(text)
+    with pytest.raises(JourneyDefinitionError) as e:
+        load(tmp_path / "j.json")
+    assert e.value.path == "$.nodes[3].filters[0].value"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 10**4400, 2**63, -(2**63) - 1],
+                         ids=["nan", "inf", "-inf", "10**4400", "2**63", "-2**63-1"])
+def test_a_dict_with_a_value_json_cannot_carry_back_is_an_error_with_its_path(value):
+    data = json.loads(_with_filter_value("0"))
+    data["nodes"][3]["filters"][0]["value"] = value
+    with pytest.raises(JourneyDefinitionError) as e:
+        from_dict(data)
+    assert e.value.path == "$.nodes[3].filters[0].value"
+
+
+def test_reading_text_with_a_lone_surrogate_is_an_error_with_its_path():
+    d = to_dict(EXAMPLES["cart_abandonment"]().definition)
+    text = json.dumps(d).replace('"Cart abandonment"', '"Cart \\udfff"')
+    with pytest.raises(JourneyDefinitionError, match="lone surrogate") as e:
+        from_json(text)
+    assert e.value.path == "$.name"
+
+
+def test_writing_nan_infinity_or_a_lone_surrogate_is_an_error_not_a_silent_null():
+    base = EXAMPLES["cart_abandonment"]().definition
+    node = base.nodes[3]
+    import msgspec
+
+    from journeylab.model import PropertyFilter
+
+    for value in (float("nan"), float("-inf")):
+        d = msgspec.structs.replace(base, nodes=[*base.nodes[:3], msgspec.structs.replace(
+            node, filters=[PropertyFilter(property="amount", op=">", value=value)]), base.nodes[4]])
+        with pytest.raises(JourneyDefinitionError) as e:
+            to_json(d)
+        assert e.value.path == "$.nodes[3].filters[0].value"
+    with pytest.raises(JourneyDefinitionError) as e:
+        to_json(msgspec.structs.replace(base, name="Cart \udfff"))  # was a UnicodeEncodeError
+    assert e.value.path == "$.name"
+
+
+def test_64_bit_integers_and_finite_floats_round_trip():
+    for token in (str(2**63 - 1), str(-(2**63)), "1.5e300", "-0.0"):
+        d = from_json(_with_filter_value(token))
+        assert from_json(to_json(d)) == d
+        assert d.nodes[3].filters[0].value == json.loads(token)

@@ -6,12 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import random
 
+import msgspec
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from runtime_helpers import (
     END,
+    ROOT,
     START,
     cohort,
     db_url,  # noqa: F401 - fixture
@@ -23,6 +27,7 @@ from journeylab import examples
 from journeylab.engine import Control, Event, Feedback, ReferenceDriver
 from journeylab.errors import LifecycleError
 from journeylab.model import Action, Delay, Journey, ProfileMatch, ProfileUpdate, PropertyFilter, Webhook
+from journeylab.model.io import to_json
 from journeylab.runtime import InputError, ReplayClock, Runtime, configure_logging, input_to_json
 from journeylab.sim.replay import event_inputs
 
@@ -250,14 +255,85 @@ def test_lifecycle_rules_are_the_models(tmp_path):
     rt.close()
 
 
-def test_a_journey_that_does_not_validate_cannot_be_published(tmp_path):
+def test_a_journey_with_validation_errors_is_refused_at_load_and_nothing_is_stored(tmp_path):
     j = Journey("Bad", id="bad")
     j.add(Action(id="a", event="X"))
     j.add(Webhook(id="w"))  # not an entry, not connected: a validation error
-    rt = Runtime([j.definition], tmp_path / "rt.db", clock=ReplayClock(START), autopublish=False)
-    with pytest.raises(LifecycleError, match="validation found errors"):
-        rt.publish("bad")
+    for autopublish in (True, False):  # a draft too: the runtime would have to run it
+        with pytest.raises(LifecycleError, match=r"journey 'bad' version 1 cannot be run, validation found errors:\n"
+                                                 r"  \$\.nodes\[1\]: Nothing leads into Webhook node 'w'"):
+            Runtime([promo(), j.definition], tmp_path / "rt.db", clock=ReplayClock(START), autopublish=autopublish)
+    eng = sa.create_engine(f"sqlite:///{tmp_path / 'rt.db'}")
+    with eng.connect() as c:
+        assert c.exec_driver_sql("SELECT count(*) FROM rt_versions").scalar() == 0
+    eng.dispose()
+    rt = Runtime([promo()], tmp_path / "rt.db", clock=ReplayClock(START))
+    with pytest.raises(LifecycleError, match=r"\$\.nodes\[1\]"):
+        rt.publish_version(msgspec.structs.replace(j.definition, id="promo", version=2))
+    assert rt.js.ids == ["promo"] and sorted(rt.js.versions["promo"]) == [1]
     rt.close()
+
+
+def test_a_stored_journey_with_validation_errors_is_refused_with_the_report(tmp_path):
+    """A version in the database that does not validate (written by an older journeylab, or by
+    hand) stops the start with its errors and where they are, instead of running it."""
+    db = tmp_path / "rt.db"
+    Runtime([promo()], db, clock=ReplayClock(START)).close()
+    bad = json.loads(to_json(promo()))
+    bad["nodes"].append({"kind": "webhook", "id": "orphan"})
+    eng = sa.create_engine(f"sqlite:///{db}")
+    with eng.begin() as c:
+        c.exec_driver_sql("UPDATE rt_versions SET definition = ? WHERE journey_id = 'promo'", (json.dumps(bad),))
+    eng.dispose()
+    with pytest.raises(LifecycleError, match=r"journey 'promo' version 1 \(as stored in the database\) cannot be run, "
+                                             r"validation found errors:\n  \$\.nodes\[3\]: Nothing leads into"):
+        Runtime([], db, clock=ReplayClock(START))
+
+
+def test_validation_warnings_are_logged_once_per_journey_version(tmp_path):
+    j = Journey("Wait", id="wait")
+    j.add(Action(id="a", event="X"))
+    j.then("a", "yes", Webhook(id="p", content={"t": "x"}))
+    j.then("p", "next", Action(id="b", event="Y"))  # users wait at b for ever: a warning
+    buf = io.StringIO()
+    configure_logging("INFO", buf)
+    try:
+        rt = Runtime([j.definition, promo()], tmp_path / "rt.db", clock=ReplayClock(START))
+        rt.publish_version(msgspec.structs.replace(j.definition, version=2))
+        rt.publish_version(promo(version=2))  # reloads the set again: no repeat
+        rt.close()
+    finally:
+        configure_logging("WARNING", io.StringIO())
+    recs = [json.loads(line) for line in buf.getvalue().splitlines()]
+    warned = [(r["journey"], r["version"], r["warnings"]) for r in recs if r["msg"] == "journey has validation warnings"]
+    assert [(jid, v) for jid, v, _ in warned] == [("wait", 1), ("wait", 2)]
+    assert warned[0][2] == ["$.nodes[2]: Users wait here: users who never qualify at node 'b' stay there until the journey "
+                            "timeout; set a qualifying window and draw a timeout connector to move them on. "
+                            "[no-timeout-connector]"]
+
+
+@pytest.mark.parametrize(("old", "new", "path"), [
+    ('"name": "Promo"', '"name": "Promo \\udfff"', "$.name"),
+    ('"event": "Charged"', '"event": "Charged", "filters": [{"property": "amount", "op": ">", "value": NaN}]',
+     "$.nodes[0].filters[0].value"),
+    ('"event": "Charged"', '"event": "Charged", "filters": [{"property": "amount", "op": ">", "value": 1e999}]',
+     "$.nodes[0].filters[0].value"),
+], ids=["lone-surrogate", "NaN", "infinity"])
+def test_journeylab_run_refuses_a_journey_file_json_cannot_carry(tmp_path, old, new, path):
+    import subprocess
+    import sys
+
+    text = to_json(promo())
+    assert old in text
+    (tmp_path / "j.json").write_text(text.replace(old, new, 1))
+    (tmp_path / "in.jsonl").write_text(json.dumps(ev("u", T0 + 60)) + "\n")
+    out = subprocess.run([sys.executable, "-m", "journeylab.cli", "run", str(tmp_path / "j.json"), "--db",
+                          str(tmp_path / "rt.db"), "--source", str(tmp_path / "in.jsonl"), "--clock", "replay", "--start",
+                          START.isoformat()], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith(f"error: {path}: "), out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_new_version_for_new_entrants_users_inside_finish_on_theirs(tmp_path):
@@ -374,3 +450,21 @@ def test_profile_updates_of_every_journey_are_kept_between_transactions(db_url):
     assert t.loc[(t["node"] == "third") & (t["event"] == "left"), "port"].tolist() == ["no", "no", "yes"]
     assert rt.user_states("r")["other"].profile == {"ride_count": 3}
     rt.close()
+
+
+def test_journeylab_run_refuses_profiles_with_a_missing_user_id(tmp_path):
+    """#16 finding 8: a NaN user_id in a profiles table became the user "nan"."""
+    from journeylab import cli
+    from journeylab.cli_run import _read_profiles
+
+    (tmp_path / "j.json").write_text(to_json(promo()))
+    (tmp_path / "users.csv").write_text("user_id,tier\n007,gold\n12,silver\n,bronze\n")
+    with pytest.raises(SystemExit, match=r"users.csv: profiles\[2\]\.user_id: missing user_id"):
+        cli.main(["run", str(tmp_path / "j.json"), "--db", str(tmp_path / "rt.db"), "--profiles",
+                  str(tmp_path / "users.csv"), "--source", str(tmp_path / "j.json"), "--clock", "replay"])
+    assert not (tmp_path / "rt.db").exists()
+    pd.DataFrame({"user_id": ["a", None], "tier": ["x", "y"]}).to_parquet(tmp_path / "users.parquet")
+    with pytest.raises(SystemExit, match=r"profiles\[1\]\.user_id: missing user_id"):
+        _read_profiles(str(tmp_path / "users.parquet"))
+    (tmp_path / "users.csv").write_text("user_id,tier\n007,gold\n12,silver\n")
+    assert _read_profiles(str(tmp_path / "users.csv")) == {"007": {"tier": "gold"}, "12": {"tier": "silver"}}

@@ -108,7 +108,7 @@ def test_webhook_sender_retries_with_backoff_and_the_action_id_as_idempotency_ke
 def test_failed_sends_go_back_to_the_outbox_and_are_retried_later(tmp_path, receiver):
     receiver.fail = 3
     sender = WebhookSender(receiver.url, retries=1, backoff=0.05)
-    rt = _runtime_with_messages(tmp_path, n=1, adapters=[sender])
+    rt = _runtime_with_messages(tmp_path, n=1, adapters=[sender], retry_backoff=0.05)
     assert rt.pump_adapters() == [{"sent": 0, "retry": 1, "failed": 0}]
     row = rt.outbox.rows()[0]
     assert row["status"] == "pending" and row["attempts"] == 1 and "HTTP 503" in row["last_error"]
@@ -131,7 +131,7 @@ def test_permanent_errors_and_too_many_attempts_mark_a_message_failed(tmp_path, 
     rt.close()
     receiver.requests.clear()
     receiver.fail = 100
-    rt = _runtime_with_messages(tmp_path / "b", n=1, max_attempts=2,
+    rt = _runtime_with_messages(tmp_path / "b", n=1, max_attempts=2, retry_backoff=0.001,
                                 adapters=[WebhookSender(receiver.url, retries=1, backoff=0.001, max_backoff=0.001)])
     rt.pump_adapters()
     time.sleep(0.01)
@@ -174,7 +174,7 @@ def client(tmp_path):
     from starlette.testclient import TestClient
 
     rt = Runtime([journey()], tmp_path / "rt.db", clock=ReplayClock(START))
-    with TestClient(create_app(rt)) as c:
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as c:
         c.rt = rt
         yield c
     rt.close()
@@ -191,7 +191,7 @@ def test_http_events_one_or_many(client):
 
 
 def test_http_malformed_events_answer_400_with_path_and_reason(client):
-    r = client.post("/events", content=b'{"user_id": "a", "event": ')
+    r = client.post("/events", content=b'{"user_id": "a", "event": ', headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.json()["error"].startswith("$: not valid JSON")
     r = client.post("/events", json={"user_id": "a", "event": "Go", "ts": "2026-10-01T10:00:00"})
     assert r.status_code == 400
@@ -266,7 +266,7 @@ def test_journeylab_run_serves_http_fires_timers_on_time_and_calls_the_webhook(t
         body = next(iter(receiver.delivered.values()))
         assert body["user_id"] == "w1" and body["node"] == "call"
         assert httpx.get(base + "/stats/hook", timeout=5).json()["nodes"]["call"]["sent"] == 1
-        assert httpx.post(base + "/events", content=b"[{]", timeout=5).status_code == 400
+        assert httpx.post(base + "/events", content=b"[{]", headers={"Content-Type": "application/json"}, timeout=5).status_code == 400
     finally:
         p.send_signal(signal.SIGTERM)
         try:

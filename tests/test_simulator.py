@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -163,7 +164,8 @@ def test_worker_processes_give_the_same_result_as_one_process(name):
 
 def test_large_runs_use_every_core_by_default_and_small_ones_stay_in_process():
     from journeylab.engine.multi import JourneySet
-    from journeylab.sim.simulator import _PARALLEL_FROM, _auto_workers, _Run
+    from journeylab.sim.pool import PARALLEL_FROM, auto_workers
+    from journeylab.sim.prepare import Prepared
 
     s0, e0 = int(START.timestamp()), int(END.timestamp())
 
@@ -171,16 +173,16 @@ def test_large_runs_use_every_core_by_default_and_small_ones_stay_in_process():
         prof, ev = cohort(n_users, seed=1, per_user=40)
         defs = [examples.reference_journey().definition]
         js = JourneySet(defs, controls={defs[0].id: Control.running_from(s0)})
-        return _Run(js, Cohort(prof, ev), s0, e0, 0, BehaviourModel.default(), 86400)
+        return Prepared(js, Cohort(prof, ev), s0, e0, 0, BehaviourModel.default(), 86400)
 
     small, large = run_of(50), run_of(8000)
-    assert small.n_events < _PARALLEL_FROM <= large.n_events
-    assert _auto_workers(small) == 1
+    assert small.n_events < PARALLEL_FROM <= large.n_events
+    assert auto_workers(small) == 1
     import os
     import sys
 
     expected = min(len(os.sched_getaffinity(0)), 8) if sys.platform == "linux" else 1
-    assert _auto_workers(large) == expected
+    assert auto_workers(large) == expected
 
 
 def test_an_error_in_a_worker_is_raised_in_the_caller_with_the_workers_traceback():
@@ -231,16 +233,16 @@ def test_workers_without_fork_run_in_one_process_and_say_so(monkeypatch):
 
 
 def test_workers_are_reaped_after_the_run():
-    import threading
+    import time
 
     import psutil
 
     prof, ev = cohort(200, seed=8)
     before = {p.pid for p in psutil.Process().children()}  # e.g. a browser other tests started
     simulate(examples.reference_journey(), (prof, ev), START, END, workers=2)
-    for t in threading.enumerate():
-        if t.name == "journeylab-reaper":
-            t.join(timeout=30)
+    deadline = time.monotonic() + 30  # the pool reaps its finished workers in the background
+    while [p for p in psutil.Process().children() if p.pid not in before] and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert [p.pid for p in psutil.Process().children() if p.pid not in before] == []  # none running, no zombie
 
 
@@ -387,3 +389,32 @@ def test_responses_can_name_the_node_instead_of_the_message():
     by_id = clicks.drop(columns="node").assign(message_id=["clicks:1:a:1:push:1"])
     assert trace_rows(reference(j, (prof, ev), START, START + pd.Timedelta(days=1), responses=by_id).trace) == \
         trace_rows(res.trace)
+
+
+def test_cohort_values_that_cannot_be_used_say_which_row():
+    """#16 finding 8: a missing event name (an IndexError deep in the simulator), timestamps past
+    what a run can hold (year 9999), a missing user_id (taken for a user) are refused up front."""
+    prof, ev = cohort(20)
+    for missing in (np.nan, None):
+        bad = ev.copy()
+        bad.loc[12, "event"] = missing
+        with pytest.raises(CohortError, match=r"^events\[12\]\.event: missing event name$"):
+            simulate(examples.cart_abandonment(), (prof, bad), START, END)
+        bad = ev.copy()
+        bad.loc[7, "user_id"] = missing
+        with pytest.raises(CohortError, match=r"^events\[7\]\.user_id: missing user_id$"):
+            Cohort(prof, bad)
+        with pytest.raises(CohortError, match=r"^profiles\[3\]\.user_id: missing user_id$"):
+            Cohort(prof.assign(user_id=[*prof["user_id"][:3], missing, *prof["user_id"][4:]]), ev)
+    iso = ev["ts"].map(lambda t: t.isoformat()).tolist()
+    for ts, reason in (("9999-01-01T00:00:00Z", "timestamp 9999-01-01T00:00:00+00:00 is out of range (1970 to 2200)"),
+                       ("2262-04-12T00:00:00Z", "timestamp 2262-04-12T00:00:00+00:00 is out of range (1970 to 2200)"),
+                       ("1969-12-31T23:59:59Z", "timestamp 1969-12-31T23:59:59+00:00 is out of range (1970 to 2200)"),
+                       ("soon", "cannot read timestamp 'soon': give an ISO 8601 instant such as '2026-10-01T09:00:00+05:30'")):
+        with pytest.raises(CohortError, match=rf"^events\[12\]\.ts: {re.escape(reason)}$"):
+            simulate(examples.cart_abandonment(), (prof, ev.assign(ts=[*iso[:12], ts, *iso[13:]])), START, END)
+    far = ev.assign(ts=ev["ts"].astype("datetime64[s, UTC]"))  # a unit that can hold year 9999
+    far.loc[4, "ts"] = pd.Timestamp("9999-12-31T00:00:00Z")
+    with pytest.raises(CohortError, match=r"^events\[4\]\.ts: timestamp 9999-12-31T00:00:00\+00:00 is out of range"):
+        Cohort(prof, far)
+    assert Cohort(prof, ev.assign(ts=ev["ts"].astype("datetime64[s, UTC]"))).n_events == len(ev)

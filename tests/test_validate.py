@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import msgspec
 import pytest
 
-from journeylab.errors import JourneyDefinitionError
+from journeylab.errors import JourneyDefinitionError, LifecycleError
 from journeylab.examples import EXAMPLES
 from journeylab.model import (
     Action,
@@ -46,6 +47,8 @@ from journeylab.model import (
     SplitBranch,
     WebPopup,
 )
+from journeylab.model.io import to_dict
+from journeylab.model.lifecycle import publish_check
 from journeylab.validate import CODES, Issue, ValidationReport, check, validate
 
 M = dt.timedelta(minutes=1)
@@ -656,3 +659,82 @@ def test_dnd_always_needs_every_hour_of_every_weekday():
     sun_into_mon = DayRange(days=["sun"], start=dt.time(6), end=dt.time(6, 30))
     other = DayRange(days=["mon", "tue", "wed", "thu", "fri", "sat"], start=dt.time(6, 30), end=dt.time(6, 30))
     assert not _covers_week([sun_into_mon, other])
+
+
+# ------------------------------------------------------------------ values JSON cannot carry (#16 finding 8)
+_CART = to_dict(EXAMPLES["cart_abandonment"]().definition)
+
+
+def _cart_text(**replace: str) -> str:
+    """The cart abandonment example as JSON text, with the filter ``amount > 0`` on its
+    "did Charged?" node and some raw JSON tokens put in place of others."""
+    d = json.loads(json.dumps(_CART))
+    d["nodes"][3]["filters"] = [{"property": "amount", "op": ">", "value": 0}]
+    text = json.dumps(d)
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.mark.parametrize(("token", "path", "message"), [
+    ("9" * 4401, "$.nodes[3].filters[0].value", "An integer of 4401 digits: at most 64-bit integers"),
+    ("-" + "9" * 4401, "$.nodes[3].filters[0].value", "An integer of 4401 digits: at most 64-bit integers"),
+    (str(2**63), "$.nodes[3].filters[0].value", "Integer out of range: at most 64-bit integers"),
+    ("NaN", "$.nodes[3].filters[0].value", "NaN is not a number JSON can hold"),
+    ("Infinity", "$.nodes[3].filters[0].value", "Infinity is not a number JSON can hold"),
+    ("-Infinity", "$.nodes[3].filters[0].value", "-Infinity is not a number JSON can hold"),
+    ("1e400", "$.nodes[3].filters[0].value", "Infinity is not a number JSON can hold"),
+], ids=["4401-digits", "4401-digits-negative", "2**63", "NaN", "Infinity", "-Infinity", "1e400"])
+def test_json_numbers_json_cannot_carry_are_issues_with_a_path(token, path, message):
+    text = _cart_text(**{'"value": 0': f'"value": {token}'})
+    report = validate(text)  # documented never to raise
+    assert [(i.code, i.path, i.message) for i in report.errors] == [("invalid-format", path, message)]
+    with pytest.raises(JourneyDefinitionError) as e:
+        check(text)
+    assert e.value.path == path
+
+
+def test_a_huge_integer_anywhere_is_an_issue_not_an_exception():
+    text = _cart_text(**{'"name": "Cart abandonment"': '"name": "Cart", "version": ' + "1" * 4401})
+    assert [(i.code, i.path) for i in validate(text).errors] == [("invalid-format", "$.version")]
+    d = J(E, ProfileUpdate(id="u", property="n", op="increment", value=10**4400), conns=[("in", "yes", "u")])
+    assert [(i.code, i.path) for i in validate(d).errors] == [("invalid-value", "$.nodes[1].value")]
+
+
+@pytest.mark.parametrize(("old", "new", "path"), [
+    ('"name": "Cart abandonment"', '"name": "Cart \\udfff"', "$.name"),
+    ('"title":', '"ti\\ud800tle":', "$.nodes[1].content"),  # a key: the object holding it
+    ('"event": "Charged"', '"event": "Ch\\udfffarged"', "$.nodes[3].event"),
+], ids=["name", "key", "event"])
+def test_text_with_a_lone_surrogate_is_refused_with_its_path(old, new, path):
+    report = validate(_cart_text(**{old: new}))
+    assert [(i.code, i.path) for i in report.errors] == [("invalid-format", path)]
+    assert "lone surrogate" in report.errors[0].message
+
+
+def test_python_built_journeys_with_nan_infinity_or_surrogates_are_refused():
+    base = EXAMPLES["cart_abandonment"]().definition
+    did = base.nodes[3]
+    for value, message in ((float("nan"), "NaN is not"), (float("inf"), "Infinity is not"), (2**64, "Integer out of range")):
+        node = msgspec.structs.replace(did, filters=[PropertyFilter(property="amount", op=">", value=value)])
+        d = msgspec.structs.replace(base, nodes=[*base.nodes[:3], node, base.nodes[4]])
+        report = validate(d)
+        assert [(i.code, i.path) for i in report.errors] == [("invalid-value", "$.nodes[3].filters[0].value")], value
+        assert report.errors[0].message.startswith(message)
+    report = validate(msgspec.structs.replace(base, name="Cart \udfff"))
+    assert [(i.code, i.path) for i in report.errors] == [("invalid-value", "$.name")]
+    with pytest.raises(LifecycleError, match=r"\$\.name"):
+        publish_check(msgspec.structs.replace(base, name="Cart \udfff"))
+
+
+def test_a_rule_that_reports_a_nan_is_not_doubled_by_the_value_check():
+    r = validate(J(E, split(("A", float("nan")), ("B", 100)), conns=[("in", "yes", "s")]))
+    assert "invalid-value" not in r.codes
+    r = validate(J(Action(id="in", event="E", position=Position(x=float("inf"), y=0))))
+    assert r.codes == ["invalid-position"]
+
+
+def test_64_bit_integers_are_fine():
+    for v in (2**63 - 1, -(2**63)):
+        assert validate(_cart_text(**{'"value": 0': f'"value": {v}'})).ok

@@ -25,11 +25,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+import msgspec
 import numpy as np
 
 from journeylab.engine.clock import ClockArrays, LocalClock
 from journeylab.engine.core import as_epoch
-from journeylab.engine.draws import mix_array, split_draw, stable_hash
+from journeylab.engine.draws import mix_array, split_draw_array, stable_hash, user_key_array
 from journeylab.engine.state import Control
 from journeylab.engine.types import TRACE_EVENTS
 from journeylab.errors import EngineInvariantError
@@ -168,6 +169,7 @@ class BatchEngine:
         self.end = int(s.end.timestamp()) if s.end else None
         self.reentry = s.reentry
         self._jhash = stable_hash(journey.id)
+        self.ukey = user_key_array(user_ids)  # each user's key for random draws
 
         # ---- nodes, ports, connectors
         self.nodes = list(journey.nodes)
@@ -190,7 +192,7 @@ class BatchEngine:
 
         # ---- events: predicates as bits
         self.preds: list[_Pred] = []
-        self._pix: dict[_Pred, int] = {}
+        self._pix: dict[tuple[str, str], int] = {}
         entries = journey.entry_nodes()
         self.entry_action = [(self.nix[n.id], self._pred(n.event, n.filters), n) for n in entries
                              if isinstance(n, Action)]
@@ -218,6 +220,7 @@ class BatchEngine:
                 self.pb_conds[id(c)] = self._pred(c.event, c.filters)
         self.ev_bits = self._event_bits()
         self.pos = [np.flatnonzero(self.ev_bits & np.int64(1 << k)) for k in range(len(self.preds))]
+        self.cand = [np.zeros(U, dtype=np.int64) for _ in self.preds]  # per user, a lower bound into pos
         E = len(events.ts)
         self._ebase = int(events.ts.min()) - 1 if E else 0
         span = int(events.ts.max()) - self._ebase + 2 if E else 1
@@ -273,22 +276,24 @@ class BatchEngine:
         self._lift_bits = {k: self._bits_of(name, props) for k, (name, props) in self.lift.items()}
 
         # ---- output
-        self.rows: list[tuple[np.ndarray, ...]] = []
+        self.rows: list[tuple[np.ndarray, ...]] = []  # this period's trace rows, as emitted
+        self.blocks: list[tuple[np.ndarray, ...]] = []  # earlier periods' rows, sorted
         self.changes: list[tuple[str, int, str, str, str, Any]] = []
         stops = control.stop_at
         self.stop_at = stops
         self._status_t = np.array([t for t, _ in control.timeline] or [0], dtype=np.int64)
         self._status_run = np.array([s == "running" for _, s in control.timeline] or [False])
-        self._active = np.zeros(0, dtype=np.int64)
+        self._next_t: np.ndarray | None = None  # each user's next instant, as last computed
 
     # ================================================================== setup helpers
     def _pred(self, event: str, filters: Sequence[Any]) -> int:
         p = _Pred(event, tuple(filters))
-        k = self._pix.get(p)
+        key = (event, repr(msgspec.to_builtins(list(filters))))  # filter values may be lists: no hashing
+        k = self._pix.get(key)
         if k is None:
             if len(self.preds) >= 62:
                 raise EngineInvariantError("too many distinct event conditions for the batched engine")
-            k = self._pix[p] = len(self.preds)
+            k = self._pix[key] = len(self.preds)
             self.preds.append(p)
         return k
 
@@ -346,14 +351,12 @@ class BatchEngine:
         """The trace in canonical order (by instant, user, then each user's own order), as
         codes: ``user`` (into the user ids), ``ts``, ``node`` (into ``node_ids``), ``event``
         (into TRACE_EVENTS), ``port`` (into ``ports``), ``detail`` (into ``details``)."""
-        if not self.rows:
+        self._seal()
+        if not self.blocks:
             z = np.zeros(0, dtype=np.int64)
             return {"user": z, "ts": z, "node": z, "event": z, "port": z, "detail": z}
-        cols = [np.concatenate(c) for c in zip(*self.rows, strict=True)]
-        user, ts, seq, node, event, port, detail = cols
-        order = np.lexsort((seq, user, ts))
-        return {"user": user[order], "ts": ts[order], "node": node[order], "event": event[order],
-                "port": port[order], "detail": detail[order]}
+        user, ts, _seq, node, event, port, detail = (np.concatenate(c) for c in zip(*self.blocks, strict=True))
+        return {"user": user, "ts": ts, "node": node, "event": event, "port": port, "detail": detail}
 
     def sends(self) -> dict[str, np.ndarray]:
         """Every message sent: ``user, ts, n, node, visit`` (in the order they were sent)."""
@@ -375,20 +378,39 @@ class BatchEngine:
     # ================================================================== the clock
     def next_instant(self) -> int | None:
         """The earliest instant at which any user has something to do (``None``: nothing more)."""
-        t = self._next_all(np.arange(self.U))
-        return int(t.min()) if len(t) and t.min() < NEVER else None
+        if self._next_t is None:
+            self._next_t = self._next_all(np.arange(self.U))
+        t = int(self._next_t.min()) if self.U else NEVER
+        return None if t >= NEVER else t
 
     def run_until(self, t_end: int) -> None:
         """Move every user through everything due before ``t_end`` (a period of the driver's
         clock): timers first at an instant, then cohort events, then simulated responses."""
-        users = np.arange(self.U)
-        nxt = self._next_all(users)
-        active = users[nxt < t_end]
+        if self._next_t is None:
+            self._next_t = self._next_all(np.arange(self.U))
+        active = np.flatnonzero(self._next_t < t_end)
         for _ in range(10_000_000):
             if not len(active):
+                self._seal()
                 return
             active = self._round(active, t_end)
         raise EngineInvariantError("the batched engine does not make progress")  # pragma: no cover
+
+    def _seal(self) -> None:
+        """Sort this period's trace rows into canonical order (everything in a period lies in
+        it, so the periods' blocks need no merging afterwards)."""
+        if not self.rows:
+            return
+        cols = [np.concatenate(c) for c in zip(*self.rows, strict=True)]
+        self.rows = []
+        user, ts = cols[0], cols[1]
+        # a user's rows were emitted in their own order: a stable sort by (instant, user) is enough
+        lo = int(ts.min())
+        if (int(ts.max()) - lo + 1) * max(self.U, 1) < 1 << 62:
+            order = np.argsort((ts - lo) * max(self.U, 1) + user, kind="stable")
+        else:  # pragma: no cover - spans of centuries
+            order = np.lexsort((cols[2], user, ts))
+        self.blocks.append(tuple(c[order] for c in cols))
 
     def _next_all(self, users: np.ndarray) -> np.ndarray:
         tt, _ = self._next_timer(users)
@@ -404,16 +426,18 @@ class BatchEngine:
         t_in = np.minimum(te, tr)
         timer = tt <= t_in
         t = np.where(timer, tt, t_in)
+        self._next_t[users] = t  # as known now: users done for this period keep it
         keep = t < t_end
         users, t, timer, rule, ei, ri = users[keep], t[keep], timer[keep], rule[keep], ei[keep], ri[keep]
         te, tr = te[keep], tr[keep]
         if not len(users):
             return users
         self.clock_u[users] = np.maximum(self.clock_u[users], t)
-        # timers
+        # timers (events before them could not act: skip them; events at their instant come after)
         if timer.any():
             tu, ttt, tr_rule = users[timer], t[timer], rule[timer]
-            for r in np.unique(tr_rule):
+            self.ev_ptr[tu] = np.maximum(self.ev_ptr[tu], self._lower(tu, ttt))
+            for r in _present(tr_rule, _NONE_RULE + 1):
                 m = tr_rule == r
                 self._fire(int(r), tu[m], ttt[m])
         # cohort events (at one instant before responses)
@@ -423,8 +447,10 @@ class BatchEngine:
             self.ev_ptr[eu] = eix + 1
             self._on_event(eu, ets, self.ev_bits[eix])
         is_r = ~timer & ~is_ev
-        if is_r.any():
-            self._on_response(users[is_r], t[is_r])
+        if is_r.any():  # cohort events up to its instant came first: the rest of them could not act
+            ru, rt = users[is_r], t[is_r]
+            self.ev_ptr[ru] = np.maximum(self.ev_ptr[ru], self._lower(ru, rt + 1))
+            self._on_response(ru, rt)
         return users
 
     # ================================================================== what is next
@@ -478,8 +504,7 @@ class BatchEngine:
         idx = np.full(n, -1, dtype=np.int64)
         if not len(self.ev.ts) or not n:
             return best, idx
-        # skip events before the user's clock (they could not act when they happened)
-        start = np.maximum(self.ev_ptr[users], self._lower(users, self.clock_u[users]))
+        start = self.ev_ptr[users]  # (moved past what could not act when a timer or response came)
         hi = self.ev_hi[users]
         node = self.node[users]
         inside = node >= 0
@@ -499,16 +524,24 @@ class BatchEngine:
             cands.append((self.p_start, (self.entries[users] == 0) | self.reentry))
             cands.append((self.p_absent, self.pend0[users] < NEVER))
         for p, who in cands:
-            w = np.flatnonzero(who & (start < hi))
-            if not len(w):
-                continue
             pos = self.pos[p]
             if not len(pos):
                 continue
-            j = np.searchsorted(pos, start[w])
+            w = np.flatnonzero(who & (start < hi))
+            if not len(w):
+                continue
+            # each user's cached place in this predicate's event list only moves forward
+            cache = self.cand[p]
+            uw = users[w]
+            j = cache[uw]
+            stale = pos[np.minimum(j, len(pos) - 1)] < start[w]
+            if stale.any():
+                js = np.searchsorted(pos, start[w[stale]])
+                j[stale] = js
+                cache[uw[stale]] = js
             ok = j < len(pos)
             k = pos[np.minimum(j, len(pos) - 1)]
-            ok &= k < hi[w]
+            ok &= (k < hi[w]) & (k >= start[w])
             w, k = w[ok], k[ok]
             tk = self.ev.ts[k]
             better = (tk < best[w]) | ((tk == best[w]) & (k < idx[w]))
@@ -572,7 +605,7 @@ class BatchEngine:
             kind = self.due_kind[u].copy()
             self.due[u] = NEVER
             self.due_kind[u] = 0
-            for k in np.unique(kind):
+            for k in _present(kind.astype(np.int64), 8):
                 m = kind == k
                 uu, tt = u[m], t[m]
                 if k in (_INACTION, _AT):
@@ -581,13 +614,13 @@ class BatchEngine:
                     self._move(uu, tt, np.full(len(uu), self.pix["next"]))
                 elif k == _PB:
                     port = np.empty(len(uu), dtype=np.int64)
-                    for nd in np.unique(self.node[uu]):
+                    for nd in _present(self.node[uu], len(self.nodes)):
                         mm = self.node[uu] == nd
                         ok = self._pb_ok(uu[mm], self.nodes[nd], tt[mm])
                         port[mm] = np.where(ok, self.pix["yes"], self.pix["no"])
                     self._move(uu, tt, port)
                 elif k == _SEND:
-                    for nd in np.unique(self.node[uu]):
+                    for nd in _present(self.node[uu], len(self.nodes)):
                         mm = self.node[uu] == nd
                         res = self._send(uu[mm], tt[mm], int(nd))
                         go = res >= 0
@@ -687,7 +720,7 @@ class BatchEngine:
             self._reset_node(u)
             self._emit(u, t, target, "entered")
             nxt = np.full(len(u), _WAIT, dtype=np.int64)
-            for nd in np.unique(target):
+            for nd in _present(target, len(self.nodes)):
                 m = target == nd
                 nxt[m] = self._arrive(u[m], t[m], int(nd))
             go = nxt >= 0
@@ -757,11 +790,8 @@ class BatchEngine:
         return t.copy()
 
     def _split(self, u: np.ndarray, nd: int, node: Split) -> np.ndarray:
-        n, visit = self.entries[u], self.visit[u]
-        h = int(self._node_hash[nd])
-        draws = np.array([split_draw(self.seed, self._jhash, stable_hash(self.user_ids[x]), int(a), h, int(b))
-                          for x, a, b in zip(u.tolist(), n.tolist(), visit.tolist(), strict=True)])
-        x = draws * 100.0
+        x = split_draw_array(self.seed, self._jhash, self.ukey[u], self.entries[u], int(self._node_hash[nd]),
+                             self.visit[u]) * 100.0
         out = np.full(len(u), self.pix[node.branches[-1].name], dtype=np.int64)
         done = np.zeros(len(u), dtype=bool)
         acc = 0.0
@@ -943,8 +973,7 @@ class BatchEngine:
     # ================================================================== responses
     def _respond(self, u: np.ndarray, t: np.ndarray, n: np.ndarray, visit: np.ndarray, nd: int,
                  serial: np.ndarray) -> None:
-        uh = np.array([stable_hash(self.user_ids[x]) for x in u.tolist()], dtype=np.uint64)
-        keys = mix_array(self._jhash, self.version, uh, n, self._node_hash[nd], visit)
+        keys = mix_array(self._jhash, self.version, self.ukey[u], n, self._node_hash[nd], visit)
         assert self.responder is not None
         r = self.responder(keys, np.full(len(u), nd, dtype=np.int64), t)
         parts = []
@@ -1047,7 +1076,7 @@ class BatchEngine:
             lp = self.listen[node]
             has = (lp >= 0) & ((bits[w] >> np.maximum(lp, 0)) & 1).astype(bool)
             w, node = w[has], node[has]
-            for nd in np.unique(node):
+            for nd in _present(node, len(self.nodes)):
                 m = node == nd
                 ww = w[m]
                 n = self.nodes[nd]
@@ -1101,6 +1130,13 @@ class BatchEngine:
             w = np.flatnonzero(ok)
             ok[w] = self._profile_ok(u[w], src.profile)
         return ok
+
+
+def _present(values: np.ndarray, n: int) -> np.ndarray:
+    """The distinct small non-negative integers in ``values`` (below ``n``), ascending."""
+    if not len(values):
+        return values
+    return np.flatnonzero(np.bincount(values, minlength=n))
 
 
 def _missing(v: Any) -> bool:

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from journeylab.engine.clock import LocalClock
-from journeylab.engine.draws import split_draw, stable_hash
+from journeylab.engine.draws import split_draw, stable_hash, user_key
 from journeylab.engine.state import Control, Enrollment, UserState
 from journeylab.engine.types import (
     Action,
@@ -868,7 +868,7 @@ class Engine:
         out.append(ProfileChanged(st.user_id, t, self.id, node.id, node.property, new))
 
     def _split(self, st: UserState, e: Enrollment, node: Split) -> str:
-        u = split_draw(self.seed, self._hash, stable_hash(st.user_id), e.n, self._node_hash[node.id], e.visit) * 100.0
+        u = split_draw(self.seed, self._hash, user_key(st.user_id), e.n, self._node_hash[node.id], e.visit) * 100.0
         acc = 0.0
         for b in node.branches:
             acc += b.percent

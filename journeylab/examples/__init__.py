@@ -82,6 +82,7 @@ __all__ = [
     "monthly_payment_reminder",
     "journey_trigger_pair",
     "EXAMPLES",
+    "example_path",
     "load",
     "write_all",
     "random_journeys",
@@ -296,15 +297,20 @@ EXAMPLES: dict[str, Callable[[], Journey]] = {
 }
 
 
+def example_path(name: str) -> Path:
+    """The bundled JSON file of the example ``name`` (shipped in the package)."""
+    if name not in EXAMPLES:
+        raise KeyError(f"no example {name!r}; examples are {', '.join(sorted(EXAMPLES))}")
+    return Path(__file__).with_name(f"{name}.json")
+
+
 def load(name: str) -> Journey:
     """The example ``name`` read from the JSON file shipped in the package.
 
     >>> load("ride_tier").definition == ride_tier().definition
     True
     """
-    if name not in EXAMPLES:
-        raise KeyError(f"no example {name!r}; examples are {', '.join(sorted(EXAMPLES))}")
-    return Journey.from_def(from_json(Path(__file__).with_name(f"{name}.json").read_bytes()))
+    return Journey.from_def(from_json(example_path(name).read_bytes()))
 
 
 def write_all(*directories: str | Path) -> list[Path]:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from journeylab.errors import JourneyDefinitionError
 from journeylab.model.durations import iso_duration
 from journeylab.model.journey import FORMAT_VERSION, JourneyDef
 
-__all__ = ["to_json", "from_json", "to_dict", "from_dict", "json_schema", "load", "save", "SCHEMA_FILE"]
+__all__ = ["to_json", "from_json", "to_dict", "from_dict", "check_values", "bad_values", "json_schema", "load", "save", "SCHEMA_FILE"]
 
 SCHEMA_FILE = f"journey.schema.v{FORMAT_VERSION}.json"
 
@@ -50,6 +52,85 @@ def _iso(x: Any) -> Any:
     if isinstance(x, list):
         return [_iso(v) for v in x]
     return x
+
+
+_I64 = 2**63
+
+
+class _Bad:
+    """A JSON token that reads as nothing a journey can hold (NaN, a 5,000-digit integer):
+    refused with its path by :func:`check_values`."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _parse_int(s: str) -> Any:
+    return int(s) if len(s) <= 20 else _Bad(f"an integer of {len(s.lstrip('-'))} digits: at most 64-bit integers")
+
+
+def _parse_constant(s: str) -> Any:
+    return _Bad(f"{s} is not a number JSON can hold")
+
+
+def _key_path(path: str, k: str) -> str:
+    return f"{path}.{k}" if k.isidentifier() else f"{path}[{json.dumps(k)}]"
+
+
+def check_values(data: Any, path: str = "$") -> None:
+    """Refuse what JSON cannot carry back unchanged, with its path (the first of
+    :func:`bad_values`). Raises :class:`JourneyDefinitionError`.
+
+    >>> check_values({"nodes": [{"filters": [{"value": float("nan")}]}]})
+    Traceback (most recent call last):
+    ...
+    journeylab.errors.JourneyDefinitionError: $.nodes[0].filters[0].value: NaN is not a number JSON can hold
+    """
+    for p, reason in bad_values(data, path):
+        raise JourneyDefinitionError(reason, p)
+
+
+def bad_values(data: Any, path: str = "$") -> Iterator[tuple[str, str]]:
+    """``(path, reason)`` of every value JSON cannot carry back unchanged, in document order:
+    NaN and infinity (they would read back as null), integers beyond 64 bits, text that is not
+    valid Unicode (a lone surrogate cannot be written as UTF-8; the path of a key is its object's)."""
+    stack = [(data, path)]
+    while stack:
+        v, p = stack.pop()
+        t = type(v)
+        if t is str:
+            if not _valid_text(v):
+                yield p, _SURROGATE
+        elif t is float or isinstance(v, float):
+            if math.isnan(v):
+                yield p, "NaN is not a number JSON can hold"
+            elif math.isinf(v):
+                yield p, f"{'-' if v < 0 else ''}infinity is not a number JSON can hold"
+        elif t is int:
+            if not -_I64 <= v < _I64:
+                yield p, "integer out of range: at most 64-bit integers"
+        elif t is _Bad:
+            yield p, v.reason
+        elif isinstance(v, dict):
+            items = list(v.items())
+            if not all(_valid_text(k) for k, _ in items if isinstance(k, str)):
+                yield p, _SURROGATE
+            stack.extend((x, _key_path(p, k) if isinstance(k, str) else f"{p}[{k!r}]") for k, x in reversed(items))
+        elif isinstance(v, list | tuple):
+            stack.extend((x, f"{p}[{i}]") for i, x in reversed(list(enumerate(v))))
+
+
+_SURROGATE = "text that is not valid Unicode (a lone surrogate such as '\\udfff')"
+
+
+def _valid_text(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def to_dict(d: JourneyDef) -> dict[str, Any]:
@@ -74,6 +155,7 @@ def from_dict(data: Any) -> JourneyDef:
         raise JourneyDefinitionError(
             f"this file is journey format {fmt!r}; this journeylab reads format {FORMAT_VERSION}", "$.format"
         )
+    check_values(data)
     try:
         return msgspec.convert(data, type=JourneyDef, strict=False)
     except msgspec.ValidationError as e:
@@ -83,16 +165,19 @@ def from_dict(data: Any) -> JourneyDef:
 
 
 def to_json(d: JourneyDef, *, indent: int = 2) -> str:
-    """Serialize a definition to JSON text (stable field order)."""
-    raw = msgspec.json.encode(to_dict(d))
+    """Serialize a definition to JSON text (stable field order); a value JSON cannot carry
+    back unchanged raises :class:`JourneyDefinitionError` with its path (see :func:`check_values`)."""
+    data = to_dict(d)
+    check_values(data)
+    raw = msgspec.json.encode(data)
     return msgspec.json.format(raw, indent=indent).decode()
 
 
 def from_json(text: str | bytes) -> JourneyDef:
     """Parse JSON text into a definition; malformed input raises :class:`JourneyDefinitionError`."""
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as e:
+        data = json.loads(text, parse_int=_parse_int, parse_constant=_parse_constant)
+    except (ValueError, TypeError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise JourneyDefinitionError(f"not valid JSON: {e}", "$") from None
     except RecursionError:
         raise JourneyDefinitionError("JSON nested too deeply", "$") from None

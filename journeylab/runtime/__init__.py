@@ -9,12 +9,12 @@ sender (starlette, uvicorn, httpx); PostgreSQL needs ``psycopg``.
 from journeylab.runtime._clock import ReplayClock, WallClock, epoch_of
 from journeylab.runtime._inputs import InputError, input_to_json, parse_input
 from journeylab.runtime._log import JsonFormatter, configure_logging
-from journeylab.runtime._outbox import Outbox, OutboxMessage, WebhookSender
+from journeylab.runtime._outbox import Outbox, OutboxMessage, WebhookSender, sign
 from journeylab.runtime._runtime import IngestResult, Runtime
 from journeylab.runtime._schema import open_database
 
 __all__ = [
-    "Runtime", "WallClock", "ReplayClock", "Outbox", "OutboxMessage", "WebhookSender", "IngestResult",
+    "Runtime", "WallClock", "ReplayClock", "Outbox", "OutboxMessage", "WebhookSender", "IngestResult", "sign",
     "InputError", "parse_input", "input_to_json", "JsonFormatter", "configure_logging", "open_database", "epoch_of",
     "create_app", "serve",
 ]

@@ -74,5 +74,9 @@ class ReplayClock:
         if t > self._now:
             self._now = int(t)
 
+    def _rewind(self, t: int) -> None:
+        """Put the clock back to ``t``: only for a unit of work that was rolled back."""
+        self._now = int(t)
+
     def __repr__(self) -> str:
         return f"ReplayClock({self._now})"

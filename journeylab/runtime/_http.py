@@ -8,16 +8,32 @@
 A body with malformed items answers 400 with every refusal's JSON path and reason; the good
 items of an array are still ingested (their count is in ``accepted``), so re-sending the
 whole array is safe only with ``event_id`` on each event (duplicates are ignored).
+
+Access control (an ASGI guard in front of every route):
+
+* ``Host`` must be in the allow-list (loopback names and the address served on, plus
+  ``allowed_hosts``): a DNS-rebinding page cannot read ``/health`` or ``/stats``;
+* with a ``token``, every request but ``GET /health`` needs ``Authorization: Bearer <token>``;
+  serving beyond loopback without a token is refused;
+* a POST must be ``Content-Type: application/json`` (a cross-site form or ``text/plain``
+  POST cannot inject events);
+* a body is counted while it streams in and refused with 413 past ``max_body`` bytes, before
+  it is held in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
+import json
 import threading
+from collections.abc import Iterable
 from typing import Any
 
-from journeylab.errors import MissingExtraError
-from journeylab.runtime._inputs import InputError, parse_json
+from journeylab.errors import ArgumentError, MissingExtraError
+from journeylab.runtime._faults import fault_kind
+from journeylab.runtime._inputs import InputError, parse_body
 from journeylab.runtime._log import log
 
 __all__ = ["create_app", "serve"]
@@ -32,9 +48,97 @@ def _starlette() -> Any:
         raise MissingExtraError("starlette", "runtime") from None
 
 
-def create_app(runtime: Any, *, timers: bool = False) -> Any:
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or address to listen on) is loopback only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _Guard:
+    """The ASGI guard of the ingest app (see the module docstring)."""
+
+    def __init__(self, app: Any, *, token: str | None, hosts: Iterable[str], max_body: int) -> None:
+        self.app = app
+        self.token = token.encode() if token else None
+        self.hosts = {h.lower().strip("[]") for h in hosts}
+        self.max_body = max_body
+
+    @staticmethod
+    async def _refuse(send: Any, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps({"error": reason}).encode()
+        hs = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        hs += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        await send({"type": "http.response.start", "status": status, "headers": hs})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = headers.get("host", "")
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name.lower().strip("[]") not in self.hosts:
+            log.warning("http request refused", extra={"fields": {"reason": "host not allowed", "host": host[:200]}})
+            await self._refuse(send, 421, f"host {host[:200]!r} is not served here")
+            return
+        method, path = scope.get("method", "GET"), scope.get("path", "")
+        if self.token is not None and not (method in ("GET", "HEAD") and path == "/health"):
+            auth = headers.get("authorization", "")
+            given = auth[7:].strip().encode() if auth[:7].lower() == "bearer " else b""
+            if not hmac.compare_digest(given, self.token):
+                log.warning("http request refused", extra={"fields": {"reason": "bad or missing token", "path": path}})
+                await self._refuse(send, 401, "a valid 'Authorization: Bearer <token>' is required",
+                                   {"WWW-Authenticate": "Bearer"})
+                return
+        if method == "POST":
+            ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if ctype != "application/json":
+                await self._refuse(send, 415, "Content-Type must be application/json")
+                return
+            length = headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_body):
+                await self._refuse(send, 413, f"$: body larger than {self.max_body} bytes")
+                return
+        await self.app(scope, receive, send)
+
+
+def _answer(res: Any, n: int) -> Any:
+    """Per item: ``accepted``, ``duplicate``, ``refused`` (path and reason) or ``failed`` (a
+    dead letter of an engine error); 200 when nothing was refused, else 400 (or 500 when only
+    engine errors) — the good items are applied either way."""
+    from starlette.responses import JSONResponse
+
+    results: list[dict[str, Any]] = [{"index": k, "status": "accepted"} for k in range(n)]
+    for k in res.duplicate_items:
+        results[k]["status"] = "duplicate"
+    errs = []
+    for k, p, r in res.rejected:
+        results[k].update(status="refused", path=p, reason=r)
+        errs.append({"index": k, "path": p, "reason": r})
+    for k, p, r in res.errors:
+        results[k].update(status="failed", path=p, reason=r)
+        errs.append({"index": k, "path": p, "reason": r})
+    out: dict[str, Any] = {"accepted": res.accepted, "duplicates": res.duplicates}
+    if not errs:
+        return JSONResponse(out)
+    errs.sort(key=lambda e: e["index"])
+    out.update({"error": f"{errs[0]['path']}: {errs[0]['reason']}", "errors": errs, "results": results})
+    return JSONResponse(out, status_code=400 if res.rejected else 500)
+
+
+def create_app(runtime: Any, *, timers: bool = False, token: str | None = None, allowed_hosts: Iterable[str] = (),
+               max_body: int = MAX_BODY) -> Any:
     """The ASGI app of a :class:`~journeylab.runtime.Runtime`. With ``timers``, the app's
-    lifespan also runs :meth:`Runtime.run_forever` in a background thread."""
+    lifespan also runs :meth:`Runtime.run_forever` in a background thread. ``token``,
+    ``allowed_hosts`` (beyond loopback names) and ``max_body``: see the module docstring."""
     _starlette()
     from contextlib import asynccontextmanager
 
@@ -45,30 +149,32 @@ def create_app(runtime: Any, *, timers: bool = False) -> Any:
     from starlette.routing import Route
 
     async def _ingest(request: Request, kind: str) -> JSONResponse:
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            return JSONResponse({"error": f"$: body larger than {MAX_BODY} bytes"}, status_code=413)
+        parts, size = [], 0
+        async for chunk in request.stream():  # counted while it streams in: never more than max_body held
+            size += len(chunk)
+            if size > max_body:
+                log.warning("http request refused", extra={"fields": {"reason": "body too large", "path": request.url.path}})
+                return JSONResponse({"error": f"$: body larger than {max_body} bytes"}, status_code=413)
+            parts.append(chunk)
+        raw = b"".join(parts)
         try:
-            body = parse_json(raw)
+            items, paths, many = parse_body(raw)
         except InputError as e:
-            await run_in_threadpool(runtime.record_rejected, "http", e.path, e.message, raw.decode("utf-8", "replace"))
+            await run_in_threadpool(runtime.record_rejected, "http", e.path, e.message, raw.decode("utf-8", "backslashreplace"))
             err = {"path": e.path, "reason": e.message}
-            return JSONResponse({"error": f"{e.path}: {e.message}", "errors": [err], "accepted": 0, "duplicates": 0},
-                                status_code=400)
-        many = isinstance(body, list)
-        items = body if many else [body]
+            return JSONResponse({"error": f"{e.path}: {e.message}", "errors": [err], "accepted": 0, "duplicates": 0,
+                                 "results": []}, status_code=400)
         if kind == "feedback":
             items = [{"type": "feedback", **it} if isinstance(it, dict) and "type" not in it else it for it in items]
-        paths = [f"$[{k}]" for k in range(len(items))] if many else ["$"]
-        res = await run_in_threadpool(lambda: runtime.ingest_many(items, source="http", paths=paths, expect=kind))
-        out: dict[str, Any] = {"accepted": res.accepted, "duplicates": res.duplicates}
-        if res.rejected or res.errors:
-            errs = [{"index": k, "path": p, "reason": r} for k, p, r in res.rejected]
-            errs += [{"index": k, "path": p, "reason": r} for k, p, r in res.errors]
-            first = errs[0]
-            out.update({"error": f"{first['path']}: {first['reason']}", "errors": errs})
-            return JSONResponse(out, status_code=400 if res.rejected else 500)
-        return JSONResponse(out)
+        try:
+            res = await run_in_threadpool(lambda: runtime.ingest_many(items, source="http", paths=paths, expect=kind))
+        except Exception as e:  # noqa: BLE001 - nothing was applied (one transaction): the client retries
+            transient = fault_kind(e) == "transient"
+            (log.warning if transient else log.error)("http ingest not applied", exc_info=None if transient else e,
+                                                      extra={"fields": {"error": f"{type(e).__name__}: {e}"[:500]}})
+            return JSONResponse({"accepted": 0, "duplicates": 0, "error": f"$: not applied, retry later: {type(e).__name__}",
+                                 "retry": True}, status_code=503, headers={"Retry-After": "5"})
+        return _answer(res, len(items))
 
     async def events(request: Request) -> JSONResponse:
         return await _ingest(request, "event")
@@ -77,7 +183,8 @@ def create_app(runtime: Any, *, timers: bool = False) -> Any:
         return await _ingest(request, "feedback")
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse(await run_in_threadpool(runtime.health))
+        h = await run_in_threadpool(runtime.health)
+        return JSONResponse(h, status_code=200 if h["status"] == "ok" else 503)
 
     async def stats(request: Request) -> JSONResponse:
         jid = request.path_params["journey"]
@@ -99,7 +206,7 @@ def create_app(runtime: Any, *, timers: bool = False) -> Any:
                 runtime.shutdown()
                 await asyncio.get_running_loop().run_in_executor(None, th.join, 10)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/events", events, methods=["POST"]),
             Route("/feedback", feedback, methods=["POST"]),
@@ -108,18 +215,24 @@ def create_app(runtime: Any, *, timers: bool = False) -> Any:
         ],
         lifespan=lifespan,
     )
+    return _Guard(app, token=token, hosts=[*LOOPBACK_HOSTS, *allowed_hosts], max_body=max_body)
 
 
-def serve(runtime: Any, host: str = "127.0.0.1", port: int = 8765, *, timers: bool = True, log_level: str = "warning") -> None:
+def serve(runtime: Any, host: str = "127.0.0.1", port: int = 8765, *, timers: bool = True, log_level: str = "warning",
+          token: str | None = None, allowed_hosts: Iterable[str] = (), max_body: int = MAX_BODY) -> None:
     """Serve the ingest endpoint (and, with ``timers``, fire timers on the wall clock) until
-    interrupted."""
+    interrupted. Beyond loopback a ``token`` is required (:class:`ArgumentError` otherwise)."""
     _starlette()
+    if not is_loopback(host) and not token:
+        raise ArgumentError(f"refusing to listen on {host!r} without a token: set JOURNEYLAB_TOKEN or --token-file "
+                            "(or listen on 127.0.0.1 behind your gateway)", "host")
+    hosts = [*allowed_hosts] + ([host] if host not in ("0.0.0.0", "::") else [])
     import signal
     from contextlib import contextmanager
 
     import uvicorn
 
-    app = create_app(runtime, timers=timers)
+    app = create_app(runtime, timers=timers, token=token, allowed_hosts=hosts, max_body=max_body)
 
     class _Server(uvicorn.Server):
         @contextmanager

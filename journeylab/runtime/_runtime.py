@@ -19,7 +19,10 @@ so a restarted runtime behaves exactly like one that never stopped.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import random
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,26 +34,38 @@ import msgspec
 import sqlalchemy as sa
 
 from journeylab.engine.multi import JourneySet
-from journeylab.engine.state import Control, UserState
+from journeylab.engine.state import Control, Enrollment, UserState
 from journeylab.engine.types import Action, Event, Feedback, Input, ProfileSet, Send, TraceRecord
 from journeylab.errors import EngineInvariantError, JourneyDefinitionError, LifecycleError
 from journeylab.model import lifecycle
 from journeylab.model.io import from_json, load, to_json
 from journeylab.model.journey import Journey, JourneyDef
 from journeylab.runtime._clock import ReplayClock, WallClock, epoch_of
-from journeylab.runtime._inputs import InputError, json_value, normalize, parse_input, parse_json
+from journeylab.runtime._faults import fault_kind
+from journeylab.runtime._inputs import (
+    InputError,
+    check_ids,
+    json_value,
+    normalize,
+    parse_input,
+    parse_json,
+    safe_text,
+)
 from journeylab.runtime._log import log
-from journeylab.runtime._outbox import Outbox
+from journeylab.runtime._outbox import DEFAULT_DESTINATION, Outbox
 from journeylab.runtime._schema import (
     open_database,
     rt_journeys,
     rt_meta,
     rt_offsets,
+    rt_quarantine,
     rt_rejected,
+    rt_sources,
     rt_trace,
     rt_users,
     rt_versions,
 )
+from journeylab.validate import check_journeys
 
 __all__ = ["Runtime", "IngestResult"]
 
@@ -90,6 +105,10 @@ class _SQL:
             "INSERT INTO rt_outbox (id, journey, version, user_id, node, channel, ts, payload, status, attempts, not_before) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0.0)"
         )
+        self.ins_delivery = q(
+            "INSERT INTO rt_deliveries (message_id, destination, status, attempts, not_before, created_at) "
+            "VALUES (?, ?, 'pending', 0, 0.0, ?)"
+        )
         self.upd_offset = q('UPDATE rt_offsets SET "offset" = ? WHERE source = ?')
         self.ins_offset = q('INSERT INTO rt_offsets (source, "offset") VALUES (?, ?)')
 
@@ -101,6 +120,7 @@ class IngestResult(NamedTuple):
     duplicates: int
     rejected: list[tuple[int, str, str]]
     errors: list[tuple[int, str, str]]
+    duplicate_items: list[int] = []
 
 
 class _EngineFailure(Exception):
@@ -111,6 +131,14 @@ class _EngineFailure(Exception):
         self.op = op
         self.user_id = user_id
         self.exc = exc
+
+
+class _Quarantined(Exception):
+    """An input for a user who is quarantined (their timers failed in the engine)."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(user_id)
+        self.user_id = user_id
 
 
 class _User:
@@ -166,7 +194,7 @@ class _Unit:
                     continue
                 d = _dec.decode(text)
                 d["profile"] = profile
-                st = UserState.from_dict(d)
+                st = _state_from(d)
                 st.profile = profile  # one profile shared by the user's journeys (from_dict copies it)
                 states[jid] = st
                 texts[jid] = text.encode() if isinstance(text, str) else text
@@ -238,6 +266,8 @@ class _Unit:
     def apply(self, inp: Input, op: int | None = None) -> str:
         """Apply one input; returns ``"ok"`` or ``"duplicate"``."""
         rt = self.rt
+        if rt._quarantined and inp.user_id in rt._quarantined:
+            raise _Quarantined(inp.user_id)
         if type(inp) is Event and inp.event_id is not None:
             key = (inp.user_id, inp.event_id)
             # one statement: insert the id unless it is there (the insert commits with the rest)
@@ -254,6 +284,8 @@ class _Unit:
             if uid is None:
                 raise InputError(f"no message {inp.message_id!r} in the outbox: give user_id", "$.message_id")
             inp = inp._replace(user_id=uid)
+            if uid in rt._quarantined:
+                raise _Quarantined(uid)
         now = rt.clock.now()
         u = self.user(inp.user_id, inp.ts if inp.ts < now else now)
         out: list[Action] = []
@@ -307,8 +339,8 @@ class _Unit:
 
     def reject(self, source: str, offset: int | None, path: str, reason: str, raw: str | None, kind: str = "malformed") -> None:
         self.rejected.append(
-            {"at": time.time(), "source": source, "offset": offset, "kind": kind, "path": path, "reason": reason,
-             "raw": None if raw is None else raw[:10_000]}
+            {"at": time.time(), "source": safe_text(source, 1000), "offset": offset, "kind": kind,
+             "path": safe_text(path, 500), "reason": safe_text(reason, 10_000), "raw": safe_text(raw, 10_000)}
         )
 
     def commit_rows(self) -> None:
@@ -318,17 +350,52 @@ class _Unit:
             self.cur.executemany(self.sql.ins_trace, self.trace)
         if self.outbox:
             self.cur.executemany(self.sql.ins_outbox, self.outbox)
+            now = time.time()
+            self.cur.executemany(self.sql.ins_delivery, [(r[0], d, now) for r in self.outbox for d in self.rt.destinations])
         if self.rejected:
             conn.execute(sa.insert(rt_rejected), self.rejected)
         for src, off in self.offsets.items():
             self.cur.execute(self.sql.upd_offset, (off, src))
             if not self.cur.rowcount:
                 self.cur.execute(self.sql.ins_offset, (src, off))
+            ident = self.rt._src_ident.get(src)
+            pos = self.rt._src_pos.get(off)
+            if ident is not None and pos is not None:
+                fp_len = min(pos, _FP_LEN)
+                values = {"identity": ident[0], "fingerprint": _fingerprint(ident[1], fp_len), "fp_len": fp_len, "position": pos}
+                r = conn.execute(sa.update(rt_sources).where(rt_sources.c.source == src).values(**values))
+                if not r.rowcount:
+                    conn.execute(sa.insert(rt_sources).values(source=src, **values))
         rt = self.rt
         if isinstance(rt.clock, ReplayClock) and rt.clock.now() >= (rt._persisted_clock or 0) + 3600:
             # a lower bound is enough: a restarted replay moves the clock on with its inputs
             _put_meta(conn, "replay_clock", str(rt.clock.now()))
             rt._persisted_clock = rt.clock.now()
+
+
+_FP_LEN = 4096
+_PENDING = "pending_publish"  # rt_meta: [[journey_id, "running" | "paused"], ...] stored, not yet published
+_STATE_DEFAULTS = {k: v for k, v in UserState("", {}, 0).to_dict().items() if k not in ("user_id", "profile", "clock")}
+_ENROLLMENT_DEFAULTS = Enrollment(0, 0, 0).to_dict()
+
+
+def _state_from(d: dict[str, Any]) -> UserState:
+    """A stored state document as the engine's state, whatever version wrote it: fields a
+    newer engine added take their defaults, fields it dropped are ignored."""
+    d = {**_STATE_DEFAULTS, **{k: v for k, v in d.items() if k in _STATE_DEFAULTS or k in ("user_id", "profile", "clock")}}
+    if d.get("active") is not None:
+        d["active"] = {**_ENROLLMENT_DEFAULTS, **{k: v for k, v in d["active"].items() if k in _ENROLLMENT_DEFAULTS}}
+    return UserState.from_dict(d)
+
+
+def _fingerprint(fh: IO[bytes], n: int) -> str:
+    """sha256 of the first ``n`` bytes of an open file (its position is kept)."""
+    here = fh.tell()
+    try:
+        fh.seek(0)
+        return hashlib.sha256(fh.read(n)).hexdigest()
+    finally:
+        fh.seek(here)
 
 
 def _put_meta(conn: sa.Connection, key: str, value: str) -> None:
@@ -393,13 +460,18 @@ class Runtime:
         seed: int | None = None,
         custom_lists: dict[str, dict[str, Iterable[str]]] | None = None,
         max_future: int | None = 3600,
+        replay_horizon: int | None = 30 * 86400,
         timer_batch: int = 500,
         synchronous: str = "NORMAL",
-        max_attempts: int = 8,
+        max_attempts: int | None = None,
+        retry_horizon: float = 86400.0,
+        retry_backoff: float = 1.0,
+        destinations: Sequence[str] | None = None,
     ) -> None:
         self.clock = clock if clock is not None else WallClock()
         self.adapters = list(adapters)
         self.max_future = max_future
+        self.replay_horizon = replay_horizon
         self.timer_batch = timer_batch
         self.custom_lists = custom_lists
         self._lock = threading.RLock()
@@ -408,9 +480,24 @@ class Runtime:
         self.engine = open_database(db_url, synchronous=synchronous)
         self._persisted_clock: int | None = None
         self._min_wake: int | None = None
-        self.outbox = Outbox(self.engine, max_attempts=max_attempts)
+        self._quarantined: set[str] = set()
+        self._components: dict[str, dict[str, Any]] = {}
+        self._src_ident: dict[str, tuple[str, IO[bytes]]] = {}
+        self._src_pos: dict[int, int] = {}
+        self.outbox = Outbox(self.engine, max_attempts=max_attempts, horizon=retry_horizon, backoff=retry_backoff)
+        if destinations is None:
+            destinations = [a.destination for a in self.adapters if getattr(a, "destination", None)] or [DEFAULT_DESTINATION]
+        self.destinations: list[str] = list(dict.fromkeys(destinations))
+        others = set(self.outbox.destinations()) - set(self.destinations)
+        if others:
+            self.outbox.unregister(*others)
+        self.outbox.register(*self.destinations)
         self._sql = _SQL(self.engine.dialect)
+        self._checked: set[tuple[str, int]] = set()  # journey versions validated (warnings logged once)
+        self._checked_set: tuple[tuple[str, int], ...] | None = None  # the set last checked as a whole
         defs = [_as_def(j) for j in journeys]
+        for d in defs:  # before anything is stored: a journey with errors is refused
+            self._check_definition(d)
         with self.engine.begin() as conn:
             stored_seed = _get_meta(conn, "seed")
             if stored_seed is None:
@@ -426,14 +513,17 @@ class Runtime:
                     self._persisted_clock = int(c)
                     self.clock.advance_to(int(c))
             new_ids = self._store_definitions(conn, defs)
+            if autopublish and new_ids:
+                # what to publish is stored with the journeys: a crash before it is done leaves it
+                # pending, and the next start finishes it (see _publish_pending)
+                first = {d.id: d for d in reversed(defs)}
+                todo = [[jid, "paused" if first[jid].status == "paused" else "running"]
+                        for jid in dict.fromkeys(d.id for d in defs) if jid in new_ids and first[jid].status != "stopped"]
+                if todo:
+                    _put_meta(conn, _PENDING, json.dumps(json.loads(_get_meta(conn, _PENDING) or "[]") + todo))
+            self._quarantined = {r[0] for r in conn.execute(sa.select(rt_quarantine.c.user_id))}
         self._reload()
-        for d in defs:
-            if d.id in new_ids and autopublish and not self.js.control(d.id).timeline:
-                if d.status == "stopped":
-                    continue
-                self.publish(d.id)
-                if d.status == "paused":
-                    self.pause(d.id)
+        self._publish_pending()
         if profiles:
             self.add_profiles(profiles, created=created)
         self._min_wake = self.next_wake()
@@ -441,6 +531,44 @@ class Runtime:
                                                       "journeys": self.js.ids, "clock": repr(self.clock)}})
 
     # ================================================================== definitions
+    def _publish_pending(self) -> None:
+        """Publish the journeys a start-up stored as new (``rt_meta`` key ``pending_publish``):
+        all of them at the clock's now, in one transaction that also writes their timelines,
+        recomputes the users' wake-ups and clears the key. A crash anywhere before its commit
+        leaves the key, so the next start does it; after it, nothing is left to do."""
+        with self._reader() as conn:
+            raw = _get_meta(conn, _PENDING)
+        if raw is None:
+            return
+        with self._lock:
+            now = self.clock.now()
+            ctls: dict[str, Control] = {}
+            for jid, status in json.loads(raw):
+                if jid not in self.js.versions or self.js.control(jid).timeline or jid in ctls:
+                    continue  # gone, or given a lifecycle since (never published twice)
+                lifecycle.publish_check(self.definitions[jid])
+                ctl = Control.running_from(now)
+                ctls[jid] = ctl.with_status(now, "paused") if status == "paused" else ctl
+            if ctls:
+                self._fire(now - 1)  # what was due before the change happens under the old rules
+            old = {jid: self.js.control(jid) for jid in ctls}
+            for jid, ctl in ctls.items():
+                self.js.set_control(jid, ctl)
+            try:
+                with self._unit() as u:
+                    for jid, ctl in ctls.items():
+                        u.conn.execute(sa.update(rt_journeys).where(rt_journeys.c.journey_id == jid)
+                                       .values(timeline=json.dumps(ctl.timeline)))
+                    if ctls:
+                        self._recompute(u)
+                    u.conn.execute(sa.delete(rt_meta).where(rt_meta.c.key == _PENDING))
+            except BaseException:
+                for jid, c in old.items():
+                    self.js.set_control(jid, c)
+                raise
+        for jid, ctl in ctls.items():
+            log.info("journey lifecycle", extra={"fields": {"journey": jid, "timeline": ctl.timeline}})
+
     def _store_definitions(self, conn: sa.Connection, defs: Sequence[JourneyDef]) -> set[str]:
         known = {r[0]: r[1] for r in conn.execute(sa.select(rt_journeys.c.journey_id, rt_journeys.c.position))}
         pos = max(known.values(), default=-1) + 1
@@ -474,17 +602,48 @@ class Runtime:
             "publish it as a new version"
         )
 
+    def _check_definition(self, d: JourneyDef, where: str = "") -> None:
+        """Validate a journey the runtime loads (a file, a definition, a stored version): errors
+        refuse it (:class:`LifecycleError` listing each with its JSON path); warnings are logged,
+        once per journey version."""
+        try:
+            report = lifecycle.publish_check(d)
+        except LifecycleError as e:
+            lines = str(e).partition("\n")[2]
+            raise LifecycleError(f"journey {d.id!r} version {d.version}{where} cannot be run, validation found "
+                                 f"errors:\n{lines}") from None
+        key = (d.id, d.version)
+        if report.warnings and key not in self._checked:
+            log.warning("journey has validation warnings", extra={"fields": {
+                "journey": d.id, "version": d.version,
+                "warnings": [f"{w.path}: {w.message} [{w.code}]" for w in report.warnings]}})
+        self._checked.add(key)
+
     def _reload(self) -> None:
         with self._reader() as conn:
             js_rows = conn.execute(sa.select(rt_journeys).order_by(rt_journeys.c.position)).mappings().all()
             vs = conn.execute(sa.select(rt_versions).order_by(rt_versions.c.version)).mappings().all()
         by_id: dict[str, list[JourneyDef]] = {}
         for r in vs:
-            by_id.setdefault(r["journey_id"], []).append(from_json(r["definition"]))
+            where = " (as stored in the database)"
+            try:
+                d = from_json(r["definition"])
+            except JourneyDefinitionError as e:
+                raise JourneyDefinitionError(f"{e.message} (version {r['version']} of journey {r['journey_id']!r} as "
+                                             "stored in the database)", e.path) from None
+            if (d.id, d.version) not in self._checked:
+                self._check_definition(d, where)
+            by_id.setdefault(r["journey_id"], []).append(d)
         defs = [d for r in js_rows for d in by_id.get(r["journey_id"], [])]
         controls = {r["journey_id"]: Control(tuple((int(t), s) for t, s in json.loads(r["timeline"]))) for r in js_rows}
         if not defs:
             raise JourneyDefinitionError("give at least one journey (none in the database yet)", "journeys")
+        # the journeys as a set (a trigger on a node its journey lacks, a version twice): the one
+        # check every driver runs; each definition's own warnings were logged above
+        set_key = tuple(sorted((d.id, d.version) for d in defs))
+        if set_key != self._checked_set:
+            check_journeys(defs, warn=False)
+            self._checked_set = set_key
         self.js = JourneySet(defs, seed=self.seed, controls=controls, custom_lists=self.custom_lists)
         self.definitions = {jid: self.js.latest[jid].definition for jid in self.js.ids}
 
@@ -517,68 +676,124 @@ class Runtime:
                 extra={"fields": {k: r[k] for k in ("source", "offset", "path", "reason")}})
 
     def _check_time(self, inp: Input, path: str) -> None:
-        if self.max_future is not None and not isinstance(self.clock, ReplayClock):
-            ahead = inp.ts - self.clock.now()
-            if ahead > self.max_future:
-                raise InputError(f"{ahead} s ahead of the runtime clock (at most {self.max_future})", f"{path}.ts")
+        """Refuse an input too far ahead of the runtime's clock: ``max_future`` seconds on the
+        wall clock, ``replay_horizon`` on a replay clock (once it has left the epoch)."""
+        now = self.clock.now()
+        limit = self.replay_horizon if isinstance(self.clock, ReplayClock) else self.max_future
+        if limit is None or (isinstance(self.clock, ReplayClock) and now <= 0):
+            return
+        ahead = inp.ts - now
+        if ahead > limit:
+            raise InputError(f"{ahead} s ahead of the runtime clock (at most {limit})", f"{path}.ts")
 
-    def _coerce(self, item: Any, path: str, expect: str | None = None) -> Input:
-        if expect is not None and isinstance(item, dict):
-            t = item.get("type", "event")
-            if t != expect:
-                raise InputError(f"expected a {expect} here, not {t!r}", f"{path}.type")
-        if isinstance(item, Event):
-            ev = item
-            if not isinstance(ev.user_id, str) or not ev.user_id:
-                raise InputError("expected a non-empty string", f"{path}.user_id")
-            if not isinstance(ev.ts, int) or isinstance(ev.ts, bool):
-                raise InputError("expected integer epoch seconds", f"{path}.ts")
-            inp: Input = ev._replace(props=normalize(dict(ev.props), f"{path}.props"))
-        elif isinstance(item, ProfileSet):
-            inp = item._replace(props=normalize(dict(item.props), f"{path}.props"))
-        elif isinstance(item, Feedback):
-            inp = item
-        else:
-            inp = parse_input(item, path, now=self.clock.now())
-        self._check_time(inp, path)
-        return inp
+    def _coerce(self, item: Any, path: str, expect: str | None = None, *, follow: bool = False) -> Input:
+        """Check one input (an engine input, or its JSON object); anything that cannot be
+        applied raises :class:`InputError` with its path, whatever went wrong. ``follow``: the
+        clock will move to the input first, so its horizon is checked then (in :meth:`_op`)."""
+        try:
+            if expect is not None and isinstance(item, dict):
+                t = item.get("type", "event")
+                if t != expect:
+                    raise InputError(f"expected a {expect} here, not {safe_text(repr(t), 100)}", f"{path}.type")
+            if isinstance(item, Event | ProfileSet | Feedback):
+                check_ids(item, path)
+                inp: Input = item if isinstance(item, Feedback) else item._replace(props=normalize(dict(item.props), f"{path}.props"))
+            else:
+                inp = parse_input(item, path, now=self.clock.now())
+            if not follow:
+                self._check_time(inp, path)
+            return inp
+        except InputError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a bad input must never stop the runtime
+            raise InputError(f"cannot read this input: {type(e).__name__}: {e}", path) from None
 
     def _run_ops(self, ops: list[tuple], source: str) -> list[Any]:
         """Run ops in one unit: ``("input", offset, inp)``, ``("reject", offset, path, reason, raw)``,
         ``("skip", offset)``. With a replay clock that follows the inputs, ``("input", ...,
-        inp, True)`` first advances the clock to the input's instant. An engine failure rolls
-        the unit back; it is redone without the failing input, which is recorded as an error."""
+        inp, True)`` first advances the clock to the input's instant.
+
+        An engine failure rolls the unit back, and the unit is redone (a loop, never a
+        recursion): a failing input is set aside as a dead letter (kind ``error``); a user
+        whose timers fail is quarantined first (see :meth:`_quarantine`), so that their inputs
+        are set aside too and every other user's work goes on."""
+        failed: dict[int, BaseException] = {}
+        for _ in range(len(ops) + len(self._quarantined) + 64):
+            try:
+                return self._attempt(ops, source, failed)
+            except _EngineFailure as f:
+                uid = f.user_id or ""
+                if f.op is None or self._timers_fail(uid, ops[f.op][2].ts):
+                    self._quarantine(uid, f.exc)
+                else:
+                    log.error("engine failure", exc_info=f.exc, extra={"fields": {"source": source, "offset": ops[f.op][1]}})
+                    failed[f.op] = f.exc
+            except Exception as e:
+                if fault_kind(e) != "input":
+                    raise
+                if len(ops) == 1 and ops[0][0] == "input":  # the database refused what this input wrote
+                    log.error("input refused by the database", exc_info=e, extra={"fields": {"source": source}})
+                    failed[0] = e
+                    continue
+                if len(ops) == 1:
+                    raise
+                return [r for op in ops for r in self._run_ops([op], source)]  # one unit each: find the culprit
+        raise EngineInvariantError(f"a unit of {len(ops)} inputs kept failing in the engine")  # pragma: no cover
+
+    def _attempt(self, ops: list[tuple], source: str, failed: dict[int, BaseException]) -> list[Any]:
+        """One try at a unit of ops; a rolled-back unit puts a replay clock back where it was,
+        so that the unit is redone from where it started."""
+        clock0 = self.clock.now()
         try:
             results: list[Any] = []
             with self._unit() as u:
                 for i, op in enumerate(ops):
-                    results.append(self._op(u, i, op, source))
+                    if i in failed:
+                        results.append(self._op_failed(u, op, failed[i], source))
+                    else:
+                        results.append(self._op(u, i, op, source))
             return results
-        except _EngineFailure as f:
-            if f.op is None:  # a user's timers failed: take the user out of the timer index
-                self._quarantine(f.user_id or "", f.exc)
-                return self._run_ops(ops, source)
-            i = f.op
-            before = self._run_ops(ops[:i], source) if i else []
-            log.error("engine failure", exc_info=f.exc, extra={"fields": {"source": source, "offset": ops[i][1]}})
-            op = ops[i]
-            with self._unit() as u:
-                u.reject(source, op[1], "$", f"engine error: {type(f.exc).__name__}: {f.exc}", _raw(op[2]), kind="error")
-                if op[1] is not None:
-                    u.offsets[source] = op[1]
-            after = self._run_ops(ops[i + 1 :], source) if i + 1 < len(ops) else []
-            return [*before, "error", *after]
+        except BaseException:
+            if isinstance(self.clock, ReplayClock):
+                self.clock._rewind(clock0)
+            raise
+
+    def _op_failed(self, u: _Unit, op: tuple, exc: BaseException, source: str) -> str:
+        what = "engine error" if isinstance(exc, _EngineFailure | EngineInvariantError) or fault_kind(exc) != "input" else "database error"
+        u.reject(source, op[1], "$", f"{what}: {type(exc).__name__}: {exc}", _raw(op[2]), kind="error")
+        if op[1] is not None:
+            u.offsets[source] = op[1]
+        return "error"
+
+    def _timers_fail(self, uid: str, t: int) -> bool:
+        """Whether the user's own timers due by ``t`` raise in the engine (not the input)."""
+        with self._reader() as conn:
+            u = _Unit(self, conn)
+            try:
+                states = u.user(uid, t).states
+            except Exception:  # noqa: BLE001 - an unreadable state is the user's fault too
+                return True
+            try:
+                self.js.advance(states, t, [])
+            except Exception:  # noqa: BLE001
+                return True
+        return False
 
     def _op(self, u: _Unit, i: int, op: tuple, source: str) -> Any:
         kind, off = op[0], op[1]
         res: Any = "skip"
         if kind == "input":
             inp = op[2]
-            if len(op) > 3 and op[3]:
-                self.clock.advance_to(inp.ts)
-                self.metrics["timers"] += u.fire_due(self.clock.now())
             try:
+                if len(op) > 3 and op[3]:
+                    self._check_time(inp, "$")
+                    self.clock.advance_to(inp.ts)
+                    self.metrics["timers"] += u.fire_due(self.clock.now())
                 res = u.apply(inp, i)
+            except _Quarantined as q:
+                reason = f"user {q.user_id!r} is quarantined (their timers failed in the engine): input set aside"
+                u.reject(source, off, "$.user_id", reason, _raw(inp), kind="quarantined")
+                res = ("rejected", "$.user_id", reason)
             except InputError as e:
                 base = op[4] if len(op) > 4 else "$"
                 path = base + e.path[1:]
@@ -592,11 +807,40 @@ class Runtime:
         return res
 
     def _quarantine(self, uid: str, exc: BaseException) -> None:
-        log.error("engine failure in a user's timers: user taken out of the timer index", exc_info=exc,
-                  extra={"fields": {"user_id": uid}})
+        """Take a user whose timers fail in the engine out of the timer index, for good (until
+        :meth:`release`): the failure is recorded as a dead letter (kind ``error``, source
+        ``timers``), and every later input of the user is set aside (kind ``quarantined``)."""
+        log.error("engine failure in a user's timers: user quarantined", exc_info=exc, extra={"fields": {"user_id": uid}})
+        reason = f"engine error in the timers of user {uid!r}: {type(exc).__name__}: {exc}"
         with self._unit() as u:
             u.conn.execute(sa.update(rt_users).where(rt_users.c.user_id == uid).values(next_wake=None))
-            u.reject("timers", None, "$", f"engine error in the timers of user {uid!r}: {type(exc).__name__}: {exc}", uid, kind="error")
+            u.conn.execute(sa.delete(rt_quarantine).where(rt_quarantine.c.user_id == uid))
+            u.conn.execute(sa.insert(rt_quarantine).values(user_id=uid, at=time.time(), clock=self.clock.now(), reason=reason))
+            u.reject("timers", None, "$", reason, uid, kind="error")
+        self._quarantined.add(uid)
+
+    def quarantined(self) -> dict[str, dict[str, Any]]:
+        """Users taken out of the timer index after an engine failure:
+        ``{user_id: {"at": wall time, "clock": runtime clock, "reason": ...}}``."""
+        with self._reader() as conn:
+            rows = conn.execute(sa.select(rt_quarantine).order_by(rt_quarantine.c.user_id)).mappings().all()
+        return {r["user_id"]: {"at": r["at"], "clock": int(r["clock"]), "reason": r["reason"]} for r in rows}
+
+    def release(self, user_id: str) -> bool:
+        """Put a quarantined user back (after the engine is fixed): their timers are due again
+        from their stored state; inputs set aside meanwhile stay in the dead letters."""
+        with self._lock:
+            if user_id not in self._quarantined:
+                return False
+            with self._unit() as u:
+                u.conn.execute(sa.delete(rt_quarantine).where(rt_quarantine.c.user_id == user_id))
+                usr = u.user(user_id, self.clock.now())
+                nw = self.js.next_wake(usr.states) if usr.exists else None
+                u.cur.execute(u.sql.upd_wake, (nw, user_id))
+                self._lower_wake(nw)
+            self._quarantined.discard(user_id)
+            log.info("user released from quarantine", extra={"fields": {"user_id": user_id}})
+            return True
 
     # ================================================================== inputs
     def ingest(self, item: Event | Feedback | ProfileSet | dict[str, Any], *, source: str = "api") -> str:
@@ -648,18 +892,19 @@ class Runtime:
         return self._result(ops, self._run_ops(ops, source) if ops else [])
 
     def _result(self, ops: list[tuple], res: list[Any]) -> IngestResult:
-        rejected, errors = [], []
+        rejected, errors, dups = [], [], []
         acc = dup = 0
         for k, r in enumerate(res):
             if r == "ok":
                 acc += 1
             elif r == "duplicate":
                 dup += 1
+                dups.append(k)
             elif isinstance(r, tuple):
                 rejected.append((k, r[1], r[2]))
             elif r == "error":
                 errors.append((k, "$", "engine error (see the logs)"))
-        return IngestResult(acc, dup, rejected, errors)
+        return IngestResult(acc, dup, rejected, errors, dups)
 
     def replay(self, inputs: Iterable[Input], *, until: Any = None, batch: int = 500) -> None:
         """Feed time-ordered inputs, moving a :class:`ReplayClock` to each input's instant first
@@ -669,7 +914,7 @@ class Runtime:
             raise TypeError("replay needs a ReplayClock")
         ops: list[tuple] = []
         for inp in inputs:
-            ops.append(("input", None, self._coerce(inp, "$"), True))
+            ops.append(("input", None, self._coerce(inp, "$", follow=True), True))
             if len(ops) >= batch:
                 self._run_ops(ops, "replay")
                 ops = []
@@ -706,35 +951,101 @@ class Runtime:
         counts = {"ok": 0, "duplicate": 0, "rejected": 0, "error": 0, "skip": 0}
         try:
             done = self.offset(name)
-            ops: list[tuple] = []
             k = 0
+            pos = None
+            if close:  # a file: check it is the one the offset belongs to
+                done, seek = self._file_identity(fh, name, done)
+                pos = 0
+                if seek:
+                    fh.seek(seek)
+                    k, pos = done, seek
+                    self._src_pos = {k: pos}
+            ops: list[tuple] = []
             for line in fh:
                 k += 1
+                if pos is not None:
+                    pos += len(line)
+                    self._src_pos[k] = pos
                 if k <= done:
                     continue
                 ops.append(self._line_op(line, k, follow_clock))
                 if len(ops) >= batch:
-                    for r in self._run_ops(ops, name):
+                    for r in self._run_source_ops(ops, name):
                         counts[r if isinstance(r, str) else r[0]] += 1
                     ops = []
+                    self._src_pos = {kk: v for kk, v in self._src_pos.items() if kk >= k}
                 if self._stop.is_set():
                     break
             if ops:
-                for r in self._run_ops(ops, name):
+                for r in self._run_source_ops(ops, name):
                     counts[r if isinstance(r, str) else r[0]] += 1
         finally:
             if close:
                 fh.close()
+            self._src_ident.pop(name, None)
+            self._src_pos = {}
         return counts
+
+    def _file_identity(self, fh: IO[bytes], name: str, done: int) -> tuple[int, int | None]:
+        """Match an opened file with the stored identity of its source: ``(lines done, byte
+        position to resume at)``. A file replaced at the same path (another device/inode, or
+        other first bytes) or truncated below the committed position is read from its start
+        (and a warning says so); a file never seen before, or an offset stored without an
+        identity (an older database), counts lines as before."""
+        st = os.fstat(fh.fileno())
+        ident = f"{st.st_dev}:{st.st_ino}"
+        with self._reader() as conn:
+            row = conn.execute(sa.select(rt_sources).where(rt_sources.c.source == name)).mappings().first()
+        pos: int | None = None
+        if row is not None and done:
+            fp = _fingerprint(fh, row["fp_len"])
+            why = ("replaced (another file at this path)" if row["identity"] != ident and fp != row["fingerprint"]
+                   else "truncated" if st.st_size < row["position"]
+                   else "rewritten (its first bytes changed)" if fp != row["fingerprint"] else None)
+            if why is None:  # the same file (also after a move within the device): resume at the byte
+                pos = int(row["position"])
+            else:
+                log.warning(f"source file {why}: reading it from the start",
+                            extra={"fields": {"source": name, "lines_done_before": done}})
+                with self._unit() as u:
+                    u.conn.execute(sa.update(rt_offsets).where(rt_offsets.c.source == name).values(offset=0))
+                    u.conn.execute(sa.delete(rt_sources).where(rt_sources.c.source == name))
+                done = 0
+        # else: a new file, or an offset from before file identities: count lines (and record it)
+        fh.seek(0)
+        self._src_ident[name] = (ident, fh)
+        self._src_pos = {0: 0}
+        return done, pos
+
+    def _run_source_ops(self, ops: list[tuple], name: str) -> list[Any]:
+        """Run a source's ops; while the database is unreachable, back off and try again from
+        the source's committed offset (component ``source`` in :meth:`health`)."""
+        comp = "source"
+        while True:
+            try:
+                res = self._run_ops(ops, name)
+            except Exception as e:
+                if fault_kind(e) != "transient" or self._stop.is_set():
+                    raise
+                self._stop.wait(self._failed(comp, e))
+                try:
+                    done = self.offset(name)
+                except Exception as e2:  # noqa: BLE001 - still down: the next try says so
+                    self._failed(comp, e2)
+                    continue
+                ops = [op for op in ops if op[1] is None or op[1] > done]
+                continue
+            self._worked(comp)
+            return res
 
     def _line_op(self, line: bytes, k: int, follow_clock: bool) -> tuple:
         text = line.strip()
         if not text:
             return ("skip", k)
-        raw = text.decode("utf-8", "replace")
+        raw = text.decode("utf-8", "backslashreplace")
         try:
             obj = parse_json(text)
-            inp = self._coerce(obj, "$")
+            inp = self._coerce(obj, "$", follow=follow_clock)
         except InputError as e:
             return ("reject", k, e.path, e.message, raw)
         return ("input", k, inp, follow_clock)
@@ -804,16 +1115,27 @@ class Runtime:
 
     def run_forever(self, *, tick: float = 1.0, adapters_every: float = 1.0) -> None:
         """Fire due timers on the clock until :meth:`shutdown` (or Ctrl-C); pump the adapters
-        in their own threads."""
+        in their own threads.
+
+        Both loops are supervised: an error (a database outage, a bug) is logged, the
+        component is reported degraded in :meth:`health`, and the loop tries again after a
+        backoff (0.2 s doubling to 30 s, with jitter) until it works again."""
         self._stop.clear()
-        threads = [threading.Thread(target=self._pump_loop, args=(a, adapters_every), daemon=True, name=f"adapter-{i}")
+        threads = [threading.Thread(target=self._pump_loop, args=(a, adapters_every, f"sender-{i}"), daemon=True,
+                                    name=f"adapter-{i}")
                    for i, a in enumerate(self.adapters)]
         for th in threads:
             th.start()
         log.info("timer loop started", extra={"fields": {"tick": tick}})
+        self._component("timers")
         try:
             while not self._stop.is_set():
-                self.advance_to(None)
+                try:
+                    self.advance_to(None)
+                except Exception as e:  # noqa: BLE001 - supervised: report, back off, try again
+                    self._stop.wait(self._failed("timers", e))
+                    continue
+                self._worked("timers")
                 nw = self._min_wake
                 wait = tick
                 if nw is not None:
@@ -823,18 +1145,50 @@ class Runtime:
             self._stop.set()
             for th in threads:
                 th.join(timeout=10)
+            self._components.pop("timers", None)
             log.info("timer loop stopped")
 
-    def _pump_loop(self, adapter: Any, every: float) -> None:
+    def _pump_loop(self, adapter: Any, every: float, name: str = "sender") -> None:
+        self._component(name)
         while not self._stop.is_set():
             try:
                 n = adapter.pump(self.outbox)
                 busy = bool(n and any(n.values()))
-            except Exception:  # noqa: BLE001 - an adapter must not stop the runtime
-                log.exception("adapter failed")
-                busy = False
+            except Exception as e:  # noqa: BLE001 - an adapter must not stop the runtime
+                self._stop.wait(self._failed(name, e))
+                continue
+            self._worked(name)
             if not busy:
                 self._stop.wait(every)
+        self._components.pop(name, None)
+
+    # ------------------------------------------------------------------ supervision
+    def _component(self, name: str) -> None:
+        self._components[name] = {"ok": True, "since": time.time(), "error": None, "failures": 0, "streak": 0}
+
+    def _failed(self, name: str, e: BaseException) -> float:
+        """Record a failure of a supervised loop; returns how long to back off."""
+        c = self._components.setdefault(name, {"ok": True, "since": time.time(), "error": None, "failures": 0,
+                                               "streak": 0})
+        kind = fault_kind(e)
+        if c["ok"]:
+            c.update(ok=False, since=time.time())
+        c["failures"] += 1
+        c["streak"] += 1
+        c["error"] = safe_text(f"{type(e).__name__}: {e}", 500)
+        c["kind"] = kind
+        delay = min(30.0, 0.2 * 2 ** min(c["streak"] - 1, 10)) * (0.8 + 0.4 * random.random())
+        lvl = log.warning if kind == "transient" else log.error
+        lvl(f"{name} failed: retrying", exc_info=e if kind != "transient" else None,
+            extra={"fields": {"component": name, "kind": kind, "error": c["error"], "retry_in": round(delay, 2),
+                              "failures": c["streak"]}})
+        return delay
+
+    def _worked(self, name: str) -> None:
+        c = self._components.get(name)
+        if c is not None and not c["ok"]:
+            log.info(f"{name} recovered", extra={"fields": {"component": name, "after": round(time.time() - c["since"], 3)}})
+            c.update(ok=True, since=time.time(), error=None, streak=0, kind=None)
 
     def pump_adapters(self) -> list[Any]:
         """Run each adapter's ``pump`` once (synchronously)."""
@@ -999,22 +1353,37 @@ class Runtime:
             return u.user(user_id, 0).states if exists else None
 
     def health(self) -> dict[str, Any]:
-        """Counts for monitoring: users, outbox by status, refused inputs, journeys' status."""
-        with self._reader() as conn:
-            users = conn.execute(sa.select(sa.func.count()).select_from(rt_users)).scalar()
-            rej = dict(conn.execute(sa.select(rt_rejected.c.kind, sa.func.count()).group_by(rt_rejected.c.kind)).all())
-        return {
-            "status": "ok",
-            "clock": self.clock.now(),
+        """For monitoring: ``status`` is ``ok``, or ``degraded`` while the database cannot be
+        read or a supervised loop (timers, senders, a file source) is failing (its
+        ``components`` entry says since when and why); then the counts: users, outbox by
+        status, refused inputs, journeys' status."""
+        comps = {k: {kk: vv for kk, vv in v.items() if kk != "streak"} for k, v in list(self._components.items())}
+        out: dict[str, Any] = {"status": "ok", "clock": self.clock.now(), "components": comps}
+        try:
+            with self._reader() as conn:
+                users = conn.execute(sa.select(sa.func.count()).select_from(rt_users)).scalar()
+                rej = dict(conn.execute(sa.select(rt_rejected.c.kind, sa.func.count()).group_by(rt_rejected.c.kind)).all())
+                nw = conn.execute(sa.select(sa.func.min(rt_users.c.next_wake))).scalar()
+            outbox = self.outbox.counts()
+            deliveries = self.outbox.counts(by_destination=True)
+        except Exception as e:  # noqa: BLE001 - health must answer while the database is down
+            out.update(status="degraded", database=safe_text(f"{type(e).__name__}: {e}", 500))
+            return out
+        if not all(c["ok"] for c in comps.values()):
+            out["status"] = "degraded"
+        out.update({
             "users": int(users or 0),
-            "next_wake": self.next_wake(),
-            "outbox": self.outbox.counts(),
-            "rejected": int(rej.get("malformed", 0)),
+            "next_wake": nw,
+            "outbox": outbox,
+            "deliveries": deliveries,
+            "rejected": int(sum(n for k, n in rej.items() if k != "error")),
             "errors": int(rej.get("error", 0)),
+            "quarantined": len(self._quarantined),
             "journeys": {jid: self.status(jid) for jid in self.js.ids},
             "versions": {jid: sorted(vs) for jid, vs in self.js.versions.items()},
             "metrics": dict(self.metrics),
-        }
+        })
+        return out
 
 
 def _raw(item: Any) -> str | None:

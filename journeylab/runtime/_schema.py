@@ -11,9 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-__all__ = ["meta", "open_database", "SCHEMA_VERSION"]
+from journeylab.errors import JourneyError, StorageError
 
-SCHEMA_VERSION = 1
+__all__ = ["meta", "open_database", "migrate", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 2
 
 meta = sa.MetaData()
 _Seq = sa.BigInteger().with_variant(sa.Integer, "sqlite")  # rowid alias on SQLite
@@ -99,6 +101,16 @@ rt_offsets = sa.Table(
     sa.Column("source", sa.String(1000), primary_key=True),
     sa.Column("offset", sa.BigInteger, nullable=False),
 )
+#: which file a file source's offset belongs to: device and inode, a fingerprint of its
+#: first bytes, and the byte position after the last committed line
+rt_sources = sa.Table(
+    "rt_sources", meta,
+    sa.Column("source", sa.String(1000), primary_key=True),
+    sa.Column("identity", sa.String(100), nullable=False),  # "device:inode"
+    sa.Column("fingerprint", sa.String(64), nullable=False),  # sha256 of the first fp_len bytes
+    sa.Column("fp_len", sa.Integer, nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
 #: inputs refused (malformed) or that failed in the engine, with where and why
 rt_rejected = sa.Table(
     "rt_rejected", meta,
@@ -110,6 +122,38 @@ rt_rejected = sa.Table(
     sa.Column("path", sa.String(500), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("raw", sa.Text, nullable=True),
+)
+
+
+#: where messages go: each active destination gets every message written while it is active
+rt_destinations = sa.Table(
+    "rt_destinations", meta,
+    sa.Column("name", sa.String(1000), primary_key=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("added_at", sa.Float, nullable=False),
+)
+#: one row per message and destination: its own delivery state, retries and lease
+rt_deliveries = sa.Table(
+    "rt_deliveries", meta,
+    sa.Column("message_id", sa.String(700), primary_key=True),
+    sa.Column("destination", sa.String(1000), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | leased | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("not_before", sa.Float, nullable=False, default=0.0),  # next attempt / lease end
+    sa.Column("lease_owner", sa.String(32), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),  # start of the retry horizon
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("sent_at", sa.Float, nullable=True),
+    sa.Index("ix_rt_deliveries_due", "destination", "status", "not_before"),
+)
+
+#: users whose timers failed in the engine: taken out of the timer index, their inputs set aside
+rt_quarantine = sa.Table(
+    "rt_quarantine", meta,
+    sa.Column("user_id", sa.String(255), primary_key=True),
+    sa.Column("at", sa.Float, nullable=False),  # wall time of the failure
+    sa.Column("clock", sa.BigInteger, nullable=False),  # the runtime's clock then
+    sa.Column("reason", sa.Text, nullable=False),
 )
 
 
@@ -125,7 +169,10 @@ def open_database(db_url: str | Path, *, synchronous: str = "NORMAL", echo: bool
     if "://" not in url:
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
     if url.startswith("sqlite:///") and url not in ("sqlite:///", "sqlite:///:memory:"):
-        Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StorageError(f"cannot create the database's folder: {e}", url) from None
     kw: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -155,15 +202,35 @@ def open_database(db_url: str | Path, *, synchronous: str = "NORMAL", echo: bool
             conn.exec_driver_sql("BEGIN" if ro else "BEGIN IMMEDIATE")
     else:
         engine = sa.create_engine(url, pool_pre_ping=True, **kw)
-    meta.create_all(engine)
-    with engine.begin() as conn:
-        row = conn.execute(sa.select(rt_meta.c.value).where(rt_meta.c.key == "schema_version")).first()
-        if row is None:
-            conn.execute(sa.insert(rt_meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-        elif int(row[0]) > SCHEMA_VERSION:
-            from journeylab.errors import JourneyError
+    try:
+        migrate(engine)
+    except JourneyError:
+        engine.dispose()
+        raise
+    except Exception as e:  # noqa: BLE001 - what the driver says, as the library's error
+        engine.dispose()
+        from journeylab._migrations import cannot_use
 
-            raise JourneyError(
-                f"this database holds runtime schema {row[0]}; this journeylab knows schema {SCHEMA_VERSION}: upgrade journeylab"
-            )
+        raise cannot_use(e, engine.url.render_as_string(hide_password=True)) from e
     return engine
+
+
+def migrate(engine: sa.Engine) -> str:
+    """Bring the runtime's tables to the newest revision (alembic, see
+    :mod:`journeylab.runtime.migrations`), in one transaction; returns the revision."""
+    from journeylab._migrations import upgrade
+
+    def legacy(conn: sa.Connection) -> str | None:
+        if not sa.inspect(conn).has_table("rt_meta"):
+            return None  # a new database
+        row = conn.execute(sa.select(rt_meta.c.value).where(rt_meta.c.key == "schema_version")).first()
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
+            raise StorageError(f"this database holds runtime schema {row[0]}; this journeylab knows schema "
+                               f"{SCHEMA_VERSION}: upgrade journeylab", engine.url.render_as_string(hide_password=True))
+        return "0001"  # schema 1, from before migrations
+
+    with engine.begin() as conn:
+        head = upgrade(conn, Path(__file__).with_name("migrations"), "rt_alembic_version", what="runtime", legacy=legacy)
+        if not conn.execute(sa.select(rt_meta.c.value).where(rt_meta.c.key == "schema_version")).first():
+            conn.execute(sa.insert(rt_meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+    return head

@@ -4,7 +4,7 @@ from journeylab.sim.behaviour import BehaviourModel, ChannelBehaviour, GoalLift,
 from journeylab.sim.cohort import Cohort
 from journeylab.sim.reference import reference
 from journeylab.sim.result import SimulationResult
-from journeylab.sim.simulator import relevant_events, simulate
+from journeylab.sim.simulator import Simulation, relevant_events, simulate
 
-__all__ = ["BehaviourModel", "ChannelBehaviour", "GoalLift", "Latency", "Cohort", "SimulationResult", "simulate", "reference",
+__all__ = ["BehaviourModel", "ChannelBehaviour", "GoalLift", "Latency", "Cohort", "SimulationResult", "simulate", "Simulation", "reference",
            "relevant_events"]

@@ -4,9 +4,9 @@ For a journey the batched engine can run (:func:`journeylab.engine.batch.unsuppo
 simulation keeps every user's state in arrays: SimPy jumps from period to period where some
 user has something due, and in each period :meth:`BatchEngine.run_until` moves every such user
 through their timers, events and simulated responses, a round at a time, with array
-operations. The preparation (filtering, ordering, profiles) is the per-user loop's; the output
-(trace chunks, sends, responses, profile changes) has the same form, so a result does not say
-which loop made it — except in its speed.
+operations. The preparation (:class:`~journeylab.sim.prepare.Prepared`) is shared with the per-user loop
+(:mod:`journeylab.sim.loop`), and so is the output's form (trace chunks, sends, responses,
+profile changes): a result does not say which loop made it — except in its speed.
 """
 
 from __future__ import annotations
@@ -15,14 +15,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import simpy
 
 from journeylab.engine.batch import NEVER, BatchEngine, EventColumn, Events, Responses
+from journeylab.engine.types import TRACE_EVENTS
 from journeylab.model.nodes import NODE_KINDS
 from journeylab.sim.behaviour import BehaviourModel, draw_array
-from journeylab.sim.simulator import _Run
+from journeylab.sim.prepare import Prepared
+from journeylab.sim.result import props_text
 
-__all__ = ["BatchedRun", "responder"]
+__all__ = ["BatchedLoop", "responder"]
 
 
 def responder(behaviour: BehaviourModel, seed: int, node_ids: list[str], kinds: list[str], end: int):
@@ -67,11 +71,20 @@ def responder(behaviour: BehaviourModel, seed: int, node_ids: list[str], kinds: 
     return respond
 
 
-class BatchedRun(_Run):
-    """A :class:`~journeylab.sim.simulator._Run` whose period loop is the batched engine's."""
+class BatchedLoop:
+    """The batched period loop over one part of the users (every user, or ``u % parts == k``)."""
 
-    def _materialize(self, part: tuple[int, int] | None) -> None:
-        users = self._user
+    def __init__(self, prep: Prepared) -> None:
+        self.prep = prep
+        self.js = prep.js
+        self.start, self.end, self.seed, self.period = prep.start, prep.end, prep.seed, prep.period
+        self.behaviour = prep.behaviour
+        self.created = prep.created
+        self.user_ids = prep.user_ids
+
+    def materialize(self, part: tuple[int, int] | None) -> None:
+        p = self.prep
+        users = p.user
         if part is None:
             sel = np.arange(len(users))
             mine = np.arange(len(self.user_ids))
@@ -83,22 +96,16 @@ class BatchedRun(_Run):
         local = np.full(len(self.user_ids), -1, dtype=np.int64)
         local[mine] = np.arange(len(mine))
         self._mine = mine
-        order = np.argsort(users[sel], kind="stable")  # by user, then (already) time and input order
-        idx = sel[order]
-        codes, names = pd.factorize(self._names[idx])
+        idx = sel  # already by user, then time and input order
+        codes, names = pd.factorize(p.names[idx])
         props = {}
-        for c, arr in self._props.items():
-            pc, pv = pd.factorize(arr[idx], use_na_sentinel=True)
-            props[c] = EventColumn(pc.astype(np.int64), list(pv))
-        self._events = Events(local[users[idx]], self._ts[idx], codes.astype(np.int32), list(names), props)
-        prof = {}
-        for c, values in self.prof_cols:
-            col = np.empty(len(mine), dtype=object)
-            col[:] = [values[u] for u in mine.tolist()]
-            prof[c] = col
-        self._prof = prof
+        for c, arr in p.props.items():
+            pcodes, pv = pd.factorize(arr[idx], use_na_sentinel=True)
+            props[c] = EventColumn(pcodes.astype(np.int64), list(pv))
+        self._events = Events(local[users[idx]], p.ts[idx], codes.astype(np.int32), list(names), props)
+        self._prof = {c: np.asarray(values, dtype=object)[mine] for c, values in p.prof_cols}
 
-    def _loop(self, report: Any) -> None:
+    def run(self, report: Any) -> None:
         (jid, _eng), = [(jid, e) for jid, e in self.js.latest.items()]
         d = self.js.latest[jid].definition
         user_ids = [self.user_ids[u] for u in self._mine.tolist()]
@@ -138,31 +145,43 @@ class BatchedRun(_Run):
             if report is not None:
                 report(p)
 
-    def _chunk(self) -> dict[str, Any]:
+    def chunk(self) -> dict[str, Any]:
+        """This part's output in the per-user loop's columnar form, built with Arrow: trace codes,
+        and sends, responses and profile changes as tables."""
         eng: BatchEngine = self._eng
         mine = self._mine
         jid, ver = eng.d.id, eng.version
         tr = eng.trace_columns()
         n = len(tr["ts"])
-        # sends, responses and profile changes, in the per-user loop's tuple forms
+        users = pa.array(eng.user_ids, type=pa.string())
+        nodes = pa.array(eng.node_ids, type=pa.string())
         s = eng.sends()
-        uid = eng.user_ids
-        mids = [f"{jid}:{ver}:{uid[u]}:{k}:{eng.node_ids[nd]}:{v}"
-                for u, k, nd, v in zip(s["user"].tolist(), s["n"].tolist(), s["node"].tolist(), s["visit"].tolist(),
-                                       strict=True)]
-        sends = [(mids[i], jid, ver, uid[u], eng.node_ids[nd], eng.channel[nd], t)
-                 for i, (u, nd, t) in enumerate(zip(s["user"].tolist(), s["node"].tolist(), s["ts"].tolist(), strict=True))]
+        su = users.take(pa.array(s["user"]))
+        sn = nodes.take(pa.array(s["node"]))
+        mids = pc.binary_join_element_wise(jid, str(ver), su, pc.cast(pa.array(s["n"]), pa.string()), sn,
+                                           pc.cast(pa.array(s["visit"]), pa.string()), ":")
+        channels = pa.array(eng.channel, type=pa.string()).take(pa.array(s["node"]))
+        sends = pa.table({"message_id": mids, "journey": pa.array([jid] * len(su), type=pa.string()),
+                          "version": pa.array(np.full(len(su), ver, dtype=np.int64)), "user_id": su, "node": sn,
+                          "channel": channels, "ts": pa.array(s["ts"])})
         r = eng.responses()
-        kinds = {1: "viewed", 2: "clicked", 3: "event"}
-        lifts = eng.lift
-        responses = []
-        for u, t, num, k, m in zip(r["user"].tolist(), r["ts"].tolist(), r["number"].tolist(), r["kind"].tolist(),
-                                   r["message"].tolist(), strict=True):
-            if k == 3:
-                name, props = lifts[int(s["node"][m])]
-                responses.append((uid[u], t, num, "event", "", name, dict(props) or None))
-            else:
-                responses.append((uid[u], t, num, kinds[k], mids[m], "", None))
+        lift_names = [eng.lift.get(i, ("", {}))[0] for i in range(len(eng.node_ids))]
+        lift_props = [props_text(eng.lift.get(i, ("", {}))[1]) for i in range(len(eng.node_ids))]
+        kind_names = pa.array(["", "viewed", "clicked", "event"], type=pa.string())
+        rk = r["kind"].astype(np.int64)
+        is_event = rk == 3
+        rnode = s["node"][r["message"]] if len(r["message"]) else np.zeros(0, dtype=np.int64)
+        responses = pa.table({
+            "user_id": users.take(pa.array(r["user"])),
+            "ts": pa.array(r["ts"]),
+            "seq": pa.array(r["number"]),
+            "kind": kind_names.take(pa.array(rk)),
+            "message_id": pc.if_else(pa.array(is_event), "", mids.take(pa.array(r["message"]))),
+            "event": pc.if_else(pa.array(~is_event), "",
+                                pa.array(lift_names, type=pa.string()).take(pa.array(rnode))),
+            "props": pc.if_else(pa.array(~is_event), pa.scalar(None, pa.string()),
+                                pa.array(lift_props, type=pa.string()).take(pa.array(rnode))),
+        })
         chunk: dict[str, Any] = {"n": n, "sends": sends, "responses": responses, "changes": list(eng.changes)}
         if not n:
             return chunk
@@ -171,8 +190,6 @@ class BatchedRun(_Run):
         chunk["version"] = np.full(n, ver, dtype=np.int32)
         chunk["journey"] = (np.zeros(n, dtype=np.uint8), [jid])
         chunk["node"] = (tr["node"], list(eng.node_ids))
-        from journeylab.engine.types import TRACE_EVENTS
-
         chunk["event"] = (tr["event"].astype(np.int64), list(TRACE_EVENTS))
         chunk["port"] = (tr["port"], list(eng.ports))
         chunk["detail"] = (tr["detail"], list(eng.details) or [""])

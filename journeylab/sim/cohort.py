@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from journeylab.errors import CohortError
@@ -46,8 +47,23 @@ def read_table(source: Any, what: str) -> pd.DataFrame:
     raise CohortError(f"expected a DataFrame or a file path, got {type(source).__name__}", what)
 
 
+def _text(col: pd.Series) -> pd.Series:
+    """A column of identifiers as text; a categorical one keeps its codes (only its categories
+    are made text: no string per row)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        if cats.dtype == object or pd.api.types.is_string_dtype(cats.dtype):
+            return col
+        return col.cat.rename_categories([str(c) for c in cats])
+    return col.astype(str)
+
+
 def _isin(values: pd.Series, universe: pd.Series) -> pd.Series:
     """``values.isin(universe)`` through Arrow's hash kernels (several times faster on strings)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # test the categories, read the codes
+        cats = values.cat.categories
+        hit = np.append(_isin(pd.Series(cats.astype(str), dtype=object), universe).to_numpy(), False)
+        return pd.Series(hit[values.cat.codes.to_numpy()], index=values.index)
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -58,13 +74,45 @@ def _isin(values: pd.Series, universe: pd.Series) -> pd.Series:
         return values.isin(set(universe))
 
 
-def _as_utc(col: pd.Series, where: str, timezone: str | None) -> pd.Series:
+def _is_aware(col: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(col) and getattr(col.dt, "tz", None) is not None
+
+
+#: timestamps a cohort may hold: the runtime's bounds (1970 to 2200)
+_TS_MIN, _TS_MAX = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2200-01-01", tz="UTC")
+
+
+def _first(mask: pd.Series) -> int:
+    return int(mask.to_numpy().nonzero()[0][0])
+
+
+def _missing(col: pd.Series, table: str, what: str, row: Any = None) -> None:
+    """Refuse a missing value (None, NaN) in a column of identifiers, with its row (``row``
+    maps a position to the caller's row number)."""
+    na = col.isna()
+    if na.any():
+        i = _first(na)
+        raise CohortError(f"missing {what}", f"{table}[{row(i) if row is not None else i}].{col.name}")
+
+
+def _as_utc(col: pd.Series, where: str, timezone: str | None, row: Any = None) -> pd.Series:
+    """Timestamps as UTC (naive ones read in ``timezone``); errors name the row (``row`` maps a
+    position to the caller's row number)."""
     s = col
+
+    def _row(where: str, i: int) -> str:
+        return _row_path(where, row(i) if row is not None else i)
+
     if not pd.api.types.is_datetime64_any_dtype(s):
         try:
             s = pd.to_datetime(s, format="ISO8601", utc=False)
         except (ValueError, TypeError) as e:
-            raise CohortError(f"cannot read timestamps: {e}", where) from None
+            try:  # which row: the first that does not read alone
+                i = _first(pd.Series([_unreadable(v) for v in s], index=s.index))
+            except (ValueError, TypeError, IndexError):
+                raise CohortError(f"cannot read timestamps: {e}", where) from None
+            raise CohortError(f"cannot read timestamp {s.iloc[i]!r}: give an ISO 8601 instant such as "
+                              "'2026-10-01T09:00:00+05:30'", _row(where, i)) from None
     if getattr(s.dt, "tz", None) is None:
         if timezone is None:
             raise CohortError(
@@ -75,7 +123,24 @@ def _as_utc(col: pd.Series, where: str, timezone: str | None) -> pd.Series:
             s = s.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
         except Exception as e:
             raise CohortError(f"cannot localize timestamps to {timezone!r}: {e}", where) from None
+    out = (s < _TS_MIN) | (s >= _TS_MAX)
+    if out.any():
+        i = _first(out)
+        raise CohortError(f"timestamp {s.iloc[i].isoformat()} is out of range (1970 to 2200)", _row(where, i))
     return s.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+
+
+def _row_path(where: str, i: int) -> str:
+    """``events.ts`` and row 12 -> ``events[12].ts``."""
+    return where.replace(".", f"[{i}].", 1)
+
+
+def _unreadable(v: Any) -> bool:
+    try:
+        pd.to_datetime(v, format="ISO8601")
+    except (ValueError, TypeError):
+        return True
+    return False
 
 
 class Cohort:
@@ -86,6 +151,9 @@ class Cohort:
     * ``events``: ``user_id``, ``ts`` (timezone-aware; naive only with ``timezone=``),
       ``event`` and property columns; optional ``event_id`` (must be unique: checked here with
       ``check_ids=True``, and always by the simulator over the events a journey acts on).
+    * ``events_of``: event names to keep (the simulator passes the names its journeys can act
+      on): every other row is dropped before any check or copy, which on a real event log is
+      most of it; ``span`` then keeps the first and last instants of the whole table.
 
     Events are sorted by time (stable: rows at one instant keep their input order);
     ``sort=False`` keeps the given row order, for callers that order events themselves (the
@@ -102,6 +170,7 @@ class Cohort:
         name: str = "cohort",
         check_ids: bool = False,
         sort: bool = True,
+        events_of: Any = None,
     ) -> None:
         p = read_table(profiles, "profiles")
         e = read_table(events, "events")
@@ -110,6 +179,26 @@ class Cohort:
         for c in _CORE:
             if c not in e.columns:
                 raise CohortError(f"missing column {c!r} (needs {', '.join(_CORE)})", "events")
+        _missing(p["user_id"], "profiles", "user_id")
+        _missing(e["user_id"], "events", "user_id")  # (on every row: cheap, and bad data is said)
+        _missing(e["event"], "events", "event name")
+        #: the first and last event instants of the whole events table (before ``events_of``)
+        self.span: tuple[Any, Any] | None = None
+        if events_of is not None:  # keep only the events that can matter, before checking anything
+            if len(e):
+                ts_all = _as_utc(e["ts"], "events.ts", timezone) if not _is_aware(e["ts"]) else e["ts"]
+                self.span = (ts_all.min(), ts_all.max())
+            keep = _isin(_text(e["event"]), pd.Series(sorted(events_of), dtype=object)).to_numpy()
+            rows = np.flatnonzero(keep)
+            e = e.iloc[rows]
+        else:
+            rows = None
+        #: each kept event's row in the caller's events table (``None``: every row, in order)
+        self.event_rows: np.ndarray | None = rows
+
+        def row(i: int) -> int:  # the caller's row number of position i (errors name it)
+            return int(rows[i]) if rows is not None else i
+
         p = p.copy(deep=False)  # copy-on-write: the caller's frame is never touched
         p["user_id"] = p["user_id"].astype(str)
         dup = p["user_id"].duplicated()
@@ -117,17 +206,17 @@ class Cohort:
             i = int(dup.to_numpy().nonzero()[0][0])
             raise CohortError(f"user_id {p['user_id'].iloc[i]!r} appears twice", f"profiles[{i}].user_id")
         e = e.copy(deep=False)
-        e["user_id"] = e["user_id"].astype(str)
-        e["event"] = e["event"].astype(str)
+        e["user_id"] = _text(e["user_id"])
+        e["event"] = _text(e["event"])
         if e["ts"].isna().any():
             i = int(e["ts"].isna().to_numpy().nonzero()[0][0])
-            raise CohortError("missing timestamp", f"events[{i}].ts")
-        e["ts"] = _as_utc(e["ts"], "events.ts", timezone)
+            raise CohortError("missing timestamp", f"events[{row(i)}].ts")
+        e["ts"] = _as_utc(e["ts"], "events.ts", timezone, row)
         if check_ids and "event_id" in e.columns and not e["event_id"].is_unique:
             d = e["event_id"].duplicated()
             if d.any():
                 i = int(d.to_numpy().nonzero()[0][0])
-                raise CohortError(f"event_id {e['event_id'].iloc[i]!r} appears twice", f"events[{i}].event_id")
+                raise CohortError(f"event_id {e['event_id'].iloc[i]!r} appears twice", f"events[{row(i)}].event_id")
         known = _isin(e["user_id"], p["user_id"])
         if not known.all():
             if unknown_users == "error":
@@ -136,28 +225,34 @@ class Cohort:
                 raise CohortError(
                     f"user {e['user_id'].iloc[i]!r} is not in profiles ({n} event rows of unknown users); "
                     "pass unknown_users='add' to give them empty profiles or 'drop' to skip their events",
-                    f"events[{i}].user_id",
+                    f"events[{row(i)}].user_id",
                 )
             if unknown_users == "drop":
                 e = e[known]
+                if self.event_rows is not None:
+                    self.event_rows = self.event_rows[known.to_numpy()]
+                    rows = self.event_rows
             elif unknown_users == "add":
                 extra = pd.DataFrame({"user_id": pd.unique(e.loc[~known, "user_id"])})
                 p = pd.concat([p, extra], ignore_index=True)
             else:
                 raise CohortError("unknown_users must be 'error', 'add' or 'drop'", "unknown_users")
         if sort and not e["ts"].is_monotonic_increasing:
-            e = e.sort_values("ts", kind="stable")
+            order = np.argsort(e["ts"].to_numpy(), kind="stable")
+            e = e.iloc[order]
+            if self.event_rows is not None:
+                self.event_rows = self.event_rows[order]
         self.profiles: pd.DataFrame = p.reset_index(drop=True)
         self.events: pd.DataFrame = e.reset_index(drop=True)
         self.name = name
 
     @classmethod
-    def from_dataset(cls, name: str) -> Cohort:
+    def from_dataset(cls, name: str, *, events_of: Any = None) -> Cohort:
         """A bundled dataset (see ``journeylab.datasets.names()``)."""
         from journeylab.datasets import load
 
         ds = load(name)
-        return cls(ds.profiles, ds.events, name=name)
+        return cls(ds.profiles, ds.events, name=name, events_of=events_of)
 
     @property
     def n_users(self) -> int:

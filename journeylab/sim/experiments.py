@@ -4,7 +4,8 @@ Every function returns a tidy DataFrame, one row per statistic: ``scope`` (``jou
 ``node``), ``journey``, ``node`` (empty for journey scope), ``stat``, then the estimate
 columns. Replication ``r`` uses seed ``seed + r``; comparisons and sweeps reuse the same
 seeds for every variant (common random numbers), so differences come from the variants,
-not from the draws.
+not from the draws. The cohort is prepared once (:class:`~journeylab.sim.Simulation`) and the
+runs are spread over the cores, one whole run per process (``workers=`` to choose).
 
 >>> import pandas as pd
 >>> from journeylab.examples import purchase_promo
@@ -27,8 +28,7 @@ import pandas as pd
 
 from journeylab.errors import JourneyDefinitionError
 from journeylab.model.journey import JourneyDef
-from journeylab.sim.cohort import Cohort
-from journeylab.sim.simulator import as_cohort, as_definitions, simulate
+from journeylab.sim.simulator import as_definitions
 
 __all__ = ["replicate", "sweep", "compare", "vary", "run_stats", "summarize"]
 
@@ -65,18 +65,58 @@ def summarize(long: pd.DataFrame, by: Sequence[str] = (), *, confidence: float =
     return out
 
 
-def _runs(
-    journeys: Any, cohort: Cohort, start: Any, end: Any, n: int, seed: int, progress: Any, label: str, **kw: Any
-) -> pd.DataFrame:
-    rows = []
-    for r in range(n):
-        res = simulate(journeys, cohort, start, end, seed=seed + r, **kw)
-        s = run_stats(res)
-        s.insert(0, "replication", r)
-        rows.append(s)
-        if progress is not None:
-            progress.update(1)
-    return pd.concat(rows, ignore_index=True)
+_POOL_JOBS: list[Any] = []  # what forked run workers read: the prepared simulations
+
+
+def _run_one(i: int, seed: int) -> pd.DataFrame:  # runs in a worker (forked) or here
+    res = _POOL_JOBS[i].run(seed, workers=1)
+    return run_stats(res)
+
+
+def _run_all(sims: list[Any], tasks: list[tuple[int, int]], progress: Any, workers: int | None) -> list[pd.DataFrame]:
+    """Run ``(simulation index, seed)`` tasks, over every core when there are several tasks: each
+    task is one whole simulation in one process (runs are independent), the prepared simulations
+    inherited by forked workers, never pickled. Results come back in task order."""
+    import os
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    n = workers if workers is not None else (min(len(os.sched_getaffinity(0)), 8) if sys.platform == "linux" else 1)
+    n = max(1, min(n, len(tasks)))
+    _POOL_JOBS[:] = sims
+    try:
+        if n == 1 or not hasattr(os, "fork"):
+            out = []
+            for i, sd in tasks:
+                out.append(_run_one(i, sd))
+                if progress is not None:
+                    progress.update(1)
+            return out
+        with ProcessPoolExecutor(max_workers=n, mp_context=get_context("fork")) as pool:
+            futures = [pool.submit(_run_one, i, sd) for i, sd in tasks]
+            out = []
+            for f in futures:
+                out.append(f.result())
+                if progress is not None:
+                    progress.update(1)
+            return out
+    finally:
+        _POOL_JOBS.clear()
+
+
+def _long(frames: list[pd.DataFrame], seeds: list[int], seed0: int) -> pd.DataFrame:
+    for f, sd in zip(frames, seeds, strict=True):
+        f.insert(0, "replication", sd - seed0)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _simulation(journeys: Any, cohort: Any, start: Any, end: Any, kw: dict[str, Any]) -> Any:
+    from journeylab.sim.simulator import Simulation
+
+    kw = dict(kw)
+    workers = kw.pop("workers", None)
+    return Simulation(journeys, cohort, start, end, **kw), workers
 
 
 def _bar(total: int, desc: str, show: bool) -> Any:
@@ -107,10 +147,11 @@ def replicate(
     """
     if n < 1:
         raise JourneyDefinitionError("n must be at least 1", "n")
-    c = as_cohort(cohort)
+    sim, workers = _simulation(journeys, cohort, start, end, kw)  # prepared once
+    seeds = [seed + r for r in range(n)]
     bar = _bar(n, "replications", progress)
     try:
-        long = _runs(journeys, c, start, end, n, seed, bar, "replications", **kw)
+        long = _long(_run_all([sim], [(0, sd) for sd in seeds], bar, workers), seeds, seed)
     finally:
         if bar is not None:
             bar.close()
@@ -168,18 +209,23 @@ def sweep(
     ``variant=lambda defn, value: ...``. Every value uses the same seeds.
     """
     base = as_definitions(journey)
-    c = as_cohort(cohort)
-    bar = _bar(len(values) * replications, "sweep", progress)
-    frames = []
+    first = [variant(base[0], v) if variant is not None else vary(base[0], v, node=node, field=field, setting=setting)
+             for v in values]
+    sim, workers = _simulation([first[0], *base[1:]], cohort, start, end, kw)
+    sims = [sim, *(sim.with_journeys([f, *base[1:]]) for f in first[1:])]  # the cohort prepared once
+    seeds = [seed + r for r in range(replications)]
+    tasks = [(i, sd) for i in range(len(values)) for sd in seeds]
+    bar = _bar(len(tasks), "sweep", progress)
     try:
-        for v in values:
-            first = variant(base[0], v) if variant is not None else vary(base[0], v, node=node, field=field, setting=setting)
-            long = _runs([first, *base[1:]], c, start, end, replications, seed, bar, "sweep", **kw)
-            long.insert(0, "setting", [v] * len(long))
-            frames.append(long)
+        stats = _run_all(sims, tasks, bar, workers)
     finally:
         if bar is not None:
             bar.close()
+    frames = []
+    for i, v in enumerate(values):
+        long = _long(stats[i * replications:(i + 1) * replications], seeds, seed)
+        long.insert(0, "setting", [v] * len(long))
+        frames.append(long)
     long = pd.concat(frames, ignore_index=True)
     long["setting"] = long["setting"].map(_label)
     out = summarize(long, by=["setting"], confidence=confidence)
@@ -231,14 +277,17 @@ def compare(
     its confidence interval (the same seeds are used for both variants). Statistics are
     matched by node id, so give both variants the same journey id.
     """
-    c = as_cohort(cohort)
+    sa, workers = _simulation(a, cohort, start, end, kw)
+    sb = sa.with_journeys(b)
+    seeds = [seed + r for r in range(replications)]
     bar = _bar(2 * replications, "compare", progress)
     try:
-        la = _runs(a, c, start, end, replications, seed, bar, "compare", **kw)
-        lb = _runs(b, c, start, end, replications, seed, bar, "compare", **kw)
+        stats = _run_all([sa, sb], [(i, sd) for i in (0, 1) for sd in seeds], bar, workers)
     finally:
         if bar is not None:
             bar.close()
+    la = _long(stats[:replications], seeds, seed)
+    lb = _long(stats[replications:], seeds, seed)
     la = la.assign(journey="")
     lb = lb.assign(journey="")
     m = la.merge(lb, on=["replication", *KEY], how="outer", suffixes=("_a", "_b")).fillna({"value_a": 0.0, "value_b": 0.0})

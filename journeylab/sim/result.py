@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
@@ -15,9 +16,43 @@ from journeylab import stats
 from journeylab.model.journey import JourneyDef
 from journeylab.trace import sends_frame
 
-__all__ = ["SimulationResult", "changes_frame", "apply_changes"]
+__all__ = ["SimulationResult", "changes_frame", "apply_changes", "responses_frame", "responses_table"]
 
 _CHANGE_COLUMNS = ["user_id", "ts", "journey", "node", "property", "value"]
+
+
+RESPONSE_COLUMNS = ("user_id", "ts", "seq", "kind", "message_id", "event", "props")
+
+
+def responses_table(rows: list[tuple[Any, ...]]) -> Any:
+    """Simulated responses as rows ``(user_id, ts epoch s, seq, kind, message_id, event, props)``
+    in an Arrow table (the columnar form the simulator's workers hand over); ``props`` is a goal-lift
+    event's properties as JSON text (None when it has none)."""
+    import pyarrow as pa
+
+    cols = list(zip(*rows, strict=True)) or [[] for _ in RESPONSE_COLUMNS]
+    types = [pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string()]
+    return pa.table({c: pa.array(v, type=t) for c, v, t in zip(RESPONSE_COLUMNS, cols, types, strict=True)})
+
+
+def responses_frame(tables: list[Any]) -> pd.DataFrame:
+    """Responses in canonical order (by instant, user id, the user's own sequence number)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = pa.concat_tables(tables) if tables else responses_table([])
+    if t.num_rows > 1:
+        t = t.take(pc.sort_indices(t, sort_keys=[("ts", "ascending"), ("user_id", "ascending"), ("seq", "ascending")]))
+    df = t.to_pandas()
+    df["ts"] = pd.to_datetime(df["ts"].to_numpy(dtype="int64"), unit="s", utc=True)
+    df["props"] = pd.Series([json.loads(x) if isinstance(x, str) and x else None for x in df["props"]], index=df.index,
+                            dtype=object)
+    return df
+
+
+def props_text(props: dict[str, Any] | None) -> str | None:
+    """A goal-lift event's properties as the JSON text ``responses`` keep (None: none)."""
+    return json.dumps(props, sort_keys=True) if props else None
 
 
 def changes_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
@@ -56,8 +91,8 @@ class SimulationResult:
     * ``journey_stats``: entered, active, exits by reason, conversions per goal, rate, time to goal.
     * ``waiting_over_time``, ``messages_per_day``, ``waiting_users``, ``edge_flows``.
     * ``sends`` and ``responses``: the messages, and the simulated responses to them
-      (``viewed``/``clicked`` feedback and goal-lift ``event`` rows with their ``props``, with
-      ``seq`` giving the order at one instant) — replayable through the production runtime.
+      (``viewed``/``clicked`` feedback and goal-lift ``event`` rows with their ``props``, with ``seq`` giving the
+      order at one instant) — replayable through the production runtime.
     * ``profile_changes``: what Profile Update nodes changed (``user_id, ts, journey, node,
       property, value``, in canonical order); ``final_profiles``: the cohort's profiles with
       those changes applied (a table, one row per user).
@@ -80,16 +115,18 @@ class SimulationResult:
     profiles: pd.DataFrame | None = None  # the cohort's profiles as given (not copied)
 
     @classmethod
-    def from_run(cls, run: Any, defs: list[JourneyDef], cohort: Any, start: pd.Timestamp, end: pd.Timestamp, seed: int) -> SimulationResult:
+    def from_chunks(cls, chunks: list[dict[str, Any]], user_ids: list[str], defs: list[JourneyDef], cohort: Any,
+                    start: pd.Timestamp, end: pd.Timestamp, seed: int) -> SimulationResult:
+        """The result of a run from its loops' chunks (one per worker)."""
+        from journeylab.sim.output import merge_trace
+
         # canonical orders: sends by (time, user, message id), responses by (time, user, seq)
-        sends = sends_frame(t for c in run.chunks for t in c["sends"])
-        rows = sorted((t for c in run.chunks for t in c["responses"]), key=itemgetter(1, 0, 2))
-        resp = pd.DataFrame(rows, columns=["user_id", "ts", "seq", "kind", "message_id", "event", "props"])
-        resp["ts"] = pd.to_datetime(resp["ts"], unit="s", utc=True)
+        sends = sends_frame([c["sends"] for c in chunks])
+        resp = responses_frame([c["responses"] for c in chunks])
         return cls(
-            profile_changes=changes_frame([c for ch in run.chunks for c in ch.get("changes", ())]),
+            profile_changes=changes_frame([c for ch in chunks for c in ch.get("changes", ())]),
             profiles=getattr(cohort, "profiles", None),
-            trace=run.trace_frame(),
+            trace=merge_trace(chunks, user_ids),
             journeys=list(defs),
             start=start,
             end=end,

@@ -82,7 +82,9 @@ class ParquetCohort:
             filt.append(("event", "in", list(events)))
         names = pq.ParquetFile(base / "events.parquet").schema_arrow.names
         cols = None if columns is None else [c for c in dict.fromkeys(["user_id", "ts", "event", *columns]) if c in names]
-        table = pq.read_table(base / "events.parquet", columns=cols, filters=filt or None)
+        # identifiers and names read as dictionaries: their codes, no string per row
+        coded = [c for c in ("user_id", "event", *(columns or ())) if c in names and c not in ("ts", "event_id")]
+        table = pq.read_table(base / "events.parquet", columns=cols, filters=filt or None, read_dictionary=coded)
         ev = to_frame(table)
         if sort:
             ev = ev.sort_values("ts", kind="stable", ignore_index=True)

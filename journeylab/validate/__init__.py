@@ -34,7 +34,7 @@ from typing import Any
 import msgspec
 
 from journeylab.errors import JourneyDefinitionError
-from journeylab.model.io import from_dict, from_json
+from journeylab.model.io import bad_values, from_dict, from_json
 from journeylab.model.journey import FORMAT_VERSION, JourneyDef
 from journeylab.validate._base import _title
 from journeylab.validate._graph import GraphChecks
@@ -106,6 +106,12 @@ def _coerce(defn: Any) -> JourneyDef | Issue:
     return defn
 
 
+def _value_issues(d: JourneyDef) -> list[Issue]:
+    """NaN, infinity, integers beyond 64 bits and lone surrogates anywhere in a definition built
+    in Python (JSON input has them refused by the parser): JSON would not give them back."""
+    return [Issue("error", "invalid-value", p, f"{r[:1].upper()}{r[1:]}.") for p, r in bad_values(msgspec.to_builtins(d))]
+
+
 def validate(defn: Any) -> ValidationReport:
     """Check a journey; returns a :class:`ValidationReport` (never raises on a bad journey).
 
@@ -121,7 +127,14 @@ def validate(defn: Any) -> ValidationReport:
     d = _coerce(defn)
     if isinstance(d, Issue):
         return ValidationReport((d,))
-    return ValidationReport(tuple(_Checker(d).run()))
+    bad = _value_issues(d)
+    if any(i.message.startswith("Integer out of range") for i in bad):
+        return ValidationReport(tuple(bad))  # the rules below do arithmetic on numbers
+    issues = list(_Checker(d).run())
+    # a value a rule already reports (a NaN Split percent, a NaN position) is not reported twice
+    seen = [i.path for i in issues]
+    issues += [b for b in bad if not any(b.path == s or b.path.startswith((s + ".", s + "[")) for s in seen)]
+    return ValidationReport(tuple(issues))
 
 
 def check(data: Any) -> JourneyDef:

@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from settle import after_kernel_round_trip, cytoscape, wait_until_settled
 from test_widget_browser import _run_all, _wait_for
 
 from journeylab.examples import EXAMPLES
@@ -198,10 +199,11 @@ def test_nothing_hidden_on_any_example_canvas(jupyter_lab, page, tmp_path) -> No
             page.locator(f".{cls}").scroll_into_view_if_needed()
             page.wait_for_function(f"() => {{ const g = ({GEOMETRY})('{cls}'); return g && g.count > 0; }}",
                                    timeout=30_000)
+            canvas = cytoscape(f".{cls} .custom-widget")
             if kind == "plain":  # Auto Align & Space, clicked in the browser
-                page.click(f".{cls} button:has-text('Auto Align')")
-                page.wait_for_timeout(700)
-            page.wait_for_timeout(300)
+                after_kernel_round_trip(page, lambda cls=cls: page.click(f".{cls} button:has-text('Auto Align')"), canvas)
+            else:
+                wait_until_settled(page, canvas)
             geo = page.evaluate(GEOMETRY, cls)
             check(geo, f"{ex} ({'after Auto Align & Space' if kind == 'plain' else 'after show_stats'})")
             pixels = page.evaluate(PIXELS, cls)
@@ -219,7 +221,7 @@ def test_nothing_hidden_on_any_example_canvas(jupyter_lab, page, tmp_path) -> No
     cls = "jl-badges-case"
     page.locator(f".{cls}").scroll_into_view_if_needed()
     page.wait_for_function(f"() => {{ const g = ({GEOMETRY})('{cls}'); return g && g.count > 0; }}", timeout=30_000)
-    page.wait_for_timeout(500)
+    wait_until_settled(page, cytoscape(f".{cls} .custom-widget"))
     geo = page.evaluate(GEOMETRY, cls)
     check(geo, "badges case")
     kinds = sorted(b["role"] for b in geo["badges"])
@@ -257,6 +259,7 @@ builder
 """
 
 CY = "document.querySelector('.journeylab-builder .custom-widget')._cyreg.cy"
+MOUSE_CANVAS = cytoscape(".journeylab-builder .custom-widget")
 
 
 def _click_node(page, selector: str) -> None:  # noqa: ANN001
@@ -293,19 +296,19 @@ def test_build_and_connect_a_journey_with_the_mouse(jupyter_lab, page, tmp_path)
     assert state["connectors"] == [["action_1", "yes", "push_1"], ["push_1", "next", "email_1"]]
     # 4. connect by mouse: click the entry, then its "timeout" port handle, then the email
     page.wait_for_function(f"() => {CY}.nodes('[role = \"node\"]').length === 3", timeout=15_000)
-    page.wait_for_timeout(500)
+    wait_until_settled(page, MOUSE_CANVAS)
     _click_node(page, '[scene_id = "action_1"][role = "node"]')
     page.wait_for_function(f"() => {CY}.nodes('[role = \"port\"][port = \"timeout\"]').length === 1", timeout=15_000)
-    page.wait_for_timeout(300)
+    wait_until_settled(page, MOUSE_CANVAS)
     _click_node(page, '[role = "port"][port = "timeout"]')
     page.wait_for_function(f"() => {CY}.nodes('.port-armed').length === 1", timeout=15_000)
-    page.wait_for_timeout(300)
+    wait_until_settled(page, MOUSE_CANVAS)
     _click_node(page, '[scene_id = "email_1"][role = "node"]')
     state = _wait_for(out, lambda s: len(s.get("connectors", [])) == 3)
     assert state["connectors"] == [["action_1", "timeout", "email_1"], ["action_1", "yes", "push_1"],
                                    ["push_1", "next", "email_1"]], state
     page.wait_for_function(f"() => {CY}.edges().length === 3", timeout=15_000)
-    page.wait_for_timeout(500)
+    wait_until_settled(page, MOUSE_CANVAS)
     labels = page.evaluate(f"() => {CY}.nodes('[role = \"edge-label\"]').map(n => n.data('label')).sort()")
     assert labels == ["next", "timeout", "yes"]
     shot = tmp_path / "mouse.png"

@@ -1,8 +1,9 @@
 """The notebooks exported to HTML open offline with every chart drawn and the journey graphs visible.
 
-Each notebook is exported exactly as an analyst would share it,
-``jupyter nbconvert --execute --to html`` (in a temporary folder), then opened from disk in
-headless Debian Chromium (/usr/bin/chromium, never downloaded) through Playwright with every
+Each notebook, as executed once in this test run (by nbval, see ``conftest.py`` at the
+repository root; ``executed_notebooks``), is exported to HTML by nbconvert's ``HTMLExporter``,
+what ``jupyter nbconvert --to html`` and ``scripts/export_notebooks.sh`` use, then opened from
+disk in headless Debian Chromium (/usr/bin/chromium, never downloaded) through Playwright with every
 request that is not ``file://`` aborted — the CDN scripts of the page template (require.js,
 MathJax, the widget manager) fail, plotly.js must be embedded. The test checks that every
 Plotly figure drew (``.main-svg`` with ``path`` elements), that the journey graphs (static
@@ -12,15 +13,10 @@ each notebook is kept at /tmp/journeylab_nb_<name>.png for a person to look at.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from settle import wait_until_settled
 
 pytestmark = pytest.mark.browser
 
@@ -48,53 +44,38 @@ ALL_DRAWN = """() => {
 }"""
 
 
-def _export(path: Path, workdir: Path) -> tuple[Path | None, str, float]:
-    """``jupyter nbconvert --execute --to html`` in ``workdir``; (html, log, seconds)."""
-    shutil.copy(path, workdir / path.name)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "nbconvert",
-            "--execute",
-            "--to",
-            "html",
-            "--ExecutePreprocessor.timeout=600",
-            path.name,
-        ],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    html = workdir / f"{path.stem}.html"
-    log = (proc.stdout + proc.stderr)[-6000:]
-    return (html if proc.returncode == 0 and html.exists() else None), log, time.perf_counter() - t0
+def _export(executed: Path, out: Path) -> Path:
+    """The executed notebook as one self-contained HTML page (plotly.js embedded)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    html = out / f"{executed.stem}.html"
+    html.write_text(body, encoding="utf-8")
+    return html
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path | None, str, float]]:
+def exported(executed_notebooks, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path | None, str]]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM}")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the dev extra)")
     pytest.importorskip("nbconvert", reason="nbconvert is not installed (the dev extra)")
-    pytest.importorskip("ipykernel", reason="ipykernel is not installed (the notebook extra)")
-    # the slowest first, two at a time
-    order = sorted(NOTEBOOKS, key=lambda p: p.stem != "08_scaling_out")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {p.stem: pool.submit(_export, p, tmp_path_factory.mktemp(p.stem)) for p in order}
-        return {name: f.result() for name, f in futures.items()}
+    out = tmp_path_factory.mktemp("notebooks-html")
+    pages: dict[str, tuple[Path | None, str]] = {}
+    for name in NAMES:
+        run = executed_notebooks(name)
+        if run.failed:
+            pages[name] = (None, f"{name}.ipynb failed when executed by {run.by} (cells {run.failed})")
+        else:
+            pages[name] = (_export(run.path, out), "")
+    return pages
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_exported_notebook_draws_offline(exported: dict, chromium: object, name: str) -> None:
-    html, log, seconds = exported[name]
-    assert html is not None, f"nbconvert --execute failed for {name}.ipynb:\n{log}"
+    html, log = exported[name]
+    assert html is not None, log
     context = chromium.new_context(viewport={"width": 1300, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -114,7 +95,7 @@ def test_exported_notebook_draws_offline(exported: dict, chromium: object, name:
     try:
         page.goto(html.as_uri(), wait_until="load")
         page.wait_for_function(ALL_DRAWN, timeout=60_000)
-        page.wait_for_timeout(500)  # let the last figures finish their layout
+        wait_until_settled(page)  # the last figures have finished their layout
         figures = page.evaluate(FIGURES)
         # where a notebook shows the live canvas, the page (no widget manager offline) shows the
         # builder's static picture in its place

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from settle import wait_until_settled
 
 pytestmark = pytest.mark.browser
 
@@ -78,7 +79,7 @@ def test_report_draws_every_chart_offline(chromium: object, tmp_path: Path) -> N
         page = view.page
         page.goto(path.as_uri())
         page.wait_for_function(ALL_DRAWN, timeout=30_000)
-        page.wait_for_timeout(300)
+        wait_until_settled(page)
         drawn = page.evaluate("""() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(d => ({
             id: d.id, svg: d.querySelectorAll('.main-svg').length, paths: d.querySelectorAll('path').length,
             width: d.getBoundingClientRect().width, height: d.getBoundingClientRect().height,

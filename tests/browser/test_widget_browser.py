@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from settle import after_kernel_round_trip, cytoscape, wait_until_settled
 
 pytestmark = pytest.mark.browser
 
@@ -120,7 +121,7 @@ def test_builder_canvas_draws_and_selects(jupyter_lab, page, tmp_path) -> None: 
 
     # click the push node on the canvas: the Python side selects it
     page.locator(CANVAS).scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
+    wait_until_settled(page, cytoscape(CANVAS))
     box = page.locator(CANVAS).bounding_box()
     pos = page.evaluate(
         f"() => {CY}.nodes().filter(n => n.data('node_id') === 'push' && n.data('role') === 'node')[0].renderedPosition()"
@@ -130,7 +131,7 @@ def test_builder_canvas_draws_and_selects(jupyter_lab, page, tmp_path) -> None: 
     assert state.get("selected") == "push", state
     page.wait_for_selector(".journeylab-builder .jp-OutputArea-output, .journeylab-builder code:has-text('push')")
     page.wait_for_function(f"() => {CY}.nodes('.selected').length >= 1", timeout=10_000)
-    page.wait_for_timeout(400)
+    wait_until_settled(page, cytoscape(CANVAS))
 
     shot = tmp_path / "journeylab_widget.png"
     page.locator(".journeylab-builder").screenshot(path=str(shot))
@@ -144,8 +145,8 @@ def test_builder_canvas_draws_and_selects(jupyter_lab, page, tmp_path) -> None: 
     page.wait_for_function(f"() => ({count})() === {expected + 1}", timeout=15_000)
     page.click(".journeylab-builder button:has-text('Undo')")
     page.wait_for_function(f"() => ({count})() === {expected}", timeout=15_000)
-    page.click(".journeylab-builder button:has-text('Auto Align')")
-    page.wait_for_timeout(600)
+    after_kernel_round_trip(page, lambda: page.click(".journeylab-builder button:has-text('Auto Align')"),
+                            cytoscape(CANVAS))
     # Add selected the new node; Undo removed it, so nothing is selected any more, on both sides
     assert _wait_for(out, lambda s: s.get("selected") is None).get("selected", "?") is None
     assert page.evaluate(f"() => {CY}.nodes('.selected').length") == 0
@@ -234,7 +235,7 @@ def test_builder_stats_overlay(jupyter_lab, page, tmp_path) -> None:  # noqa: AN
         " return el && el._cyreg && el._cyreg.cy.nodes('[role = \"node\"]').length === 9; }",
         timeout=30_000,
     )
-    page.wait_for_timeout(500)
+    wait_until_settled(page, cytoscape(CANVAS))
     labels = page.evaluate(f"() => {CY}.edges().map(e => e.data('label'))")
     assert "yes: 700" in labels and "viewed: 300" in labels and "B 50%: 96" in labels
     assert page.evaluate(f"() => {CY}.nodes('[role = \"phantom\"]').length") == 1

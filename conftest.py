@@ -1,0 +1,207 @@
+"""Test set-up for the whole repository: the tutorial notebooks run through nbval.
+
+``python -m pytest`` collects ``notebooks/`` first (``testpaths`` in pyproject.toml) and nbval
+runs every code cell of every notebook as a test item, in one kernel per notebook started
+from the environment running pytest (``--nbval-lax --nbval-current-env`` in ``addopts``).
+Lax mode: a cell must run without an error; its outputs are compared with the stored ones only
+in cells tagged ``nbval-check-output`` (after the sanitizers of
+``notebooks/nbval_sanitize.cfg``). This file adds what nbval leaves to its users:
+
+* every kernel imports journeylab from this checkout (``PYTHONPATH``), and works in a scratch
+  folder of its own (notebooks write exports to ``out/``), not in ``notebooks/``;
+* the outputs of each notebook are kept and the executed notebook is written once its last
+  cell has run, for the tests that look at executed notebooks (``executed_notebooks``: sizes,
+  plotly.js copies, the pages exported to HTML in a browser), so each notebook executes once
+  per test run. ``JOURNEYLAB_EXECUTED_NOTEBOOKS=DIR`` keeps them in DIR (CI builds the
+  documentation site from them); by default they go to pytest's temporary folder;
+* a table of seconds per notebook at the end of the run.
+
+When the notebooks were not collected in this run (``python -m pytest tests/...``), the
+``executed_notebooks`` fixture executes the ones a test asks for with nbclient instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SANITIZE = ROOT / "notebooks" / "nbval_sanitize.cfg"
+
+
+@dataclass
+class Executed:
+    """One executed tutorial notebook: where it was written, how long it took, what failed."""
+
+    name: str
+    path: Path | None = None
+    seconds: float = 0.0
+    failed: list[int] = field(default_factory=list)  # code cells (nbval numbering) that did not run
+    by: str = "nbval"
+    differ: list[int] = field(default_factory=list)  # cells that ran but show other outputs than stored
+
+
+@dataclass
+class _Run:
+    nb: object
+    workdir: Path
+    started: float
+    outputs: dict[int, list] = field(default_factory=dict)
+    failed: list[int] = field(default_factory=list)
+    differ: list[int] = field(default_factory=list)
+
+
+_EXECUTED = pytest.StashKey[dict[str, Executed]]()
+_RUNS = pytest.StashKey[dict[str, _Run]]()
+_OUT = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # kernels, subprocesses and the documentation build import journeylab from this checkout
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if str(ROOT) not in parts:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *parts])
+    opt = config.option
+    nbval = getattr(opt, "nbval_lax", False) or getattr(opt, "nbval", False)
+    if nbval and getattr(opt, "nbval_sanitize_with", None) is None:
+        opt.nbval_sanitize_with = str(SANITIZE)
+    config.stash[_EXECUTED] = {}
+    config.stash[_RUNS] = {}
+
+
+def _out_dir(config: pytest.Config) -> Path:
+    if _OUT not in config.stash:
+        keep = os.environ.get("JOURNEYLAB_EXECUTED_NOTEBOOKS")
+        if keep:
+            out = Path(keep).resolve()
+            out.mkdir(parents=True, exist_ok=True)
+        else:
+            out = Path(config._tmp_path_factory.mktemp("executed-notebooks"))  # type: ignore[attr-defined]
+        config.stash[_OUT] = out
+    return config.stash[_OUT]
+
+
+def _is_cell(item: pytest.Item) -> bool:
+    return type(item).__name__ == "IPyNbCell" and hasattr(item.parent, "kernel")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item):  # type: ignore[no-untyped-def]
+    yield  # nbval's collector has started the notebook's kernel
+    if not _is_cell(item) or item.cell_num != 0:  # type: ignore[attr-defined]
+        return
+    name = Path(str(item.parent.fspath)).stem  # type: ignore[union-attr]
+    workdir = Path(item.config._tmp_path_factory.mktemp(f"nb-{name}"))  # type: ignore[attr-defined]
+    kernel = item.parent.kernel  # type: ignore[union-attr]
+    if kernel is not None and kernel.is_alive():
+        # a scratch working folder; nothing is added to the notebook's namespace
+        msg_id = kernel.execute_cell_input(f"__import__('os').chdir({str(workdir)!r})", allow_stdin=False)
+        kernel.await_reply(msg_id, timeout=60)
+        kernel.await_idle(msg_id, 60)
+    item.config.stash[_RUNS][name] = _Run(copy.deepcopy(item.parent.nb), workdir, time.perf_counter())  # type: ignore[union-attr]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    if not _is_cell(item) or call.when != "call":
+        return
+    run = item.config.stash[_RUNS].get(Path(str(item.parent.fspath)).stem)  # type: ignore[union-attr]
+    if run is None:
+        return
+    run.outputs[item.cell_num] = list(item.test_outputs or [])  # type: ignore[attr-defined]
+    if outcome.get_result().failed:
+        # a cell that ran to the end but shows another output than the stored one leaves a
+        # complete executed notebook; one that raised (or timed out) does not
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if exc is not None and str(exc) == "Cell outputs differ":
+            run.differ.append(item.cell_num)  # type: ignore[attr-defined]
+        else:
+            run.failed.append(item.cell_num)  # type: ignore[attr-defined]
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if not _is_cell(item) or (nextitem is not None and nextitem.parent is item.parent):
+        return
+    name = Path(str(item.parent.fspath)).stem  # type: ignore[union-attr]
+    run = item.config.stash[_RUNS].pop(name, None)
+    if run is None:
+        return
+    import nbformat
+
+    nb = run.nb
+    n = 0
+    for cell in nb.cells:  # type: ignore[attr-defined]
+        if cell.cell_type != "code":
+            continue
+        outs = run.outputs.get(n)
+        cell.outputs = [nbformat.from_dict(dict(o)) for o in outs] if outs is not None else []
+        cell.execution_count = n + 1 if outs is not None else None
+        for o in cell.outputs:
+            if o.output_type == "execute_result":
+                o.execution_count = cell.execution_count
+        n += 1
+    path = _out_dir(item.config) / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    item.config.stash[_EXECUTED][name] = Executed(name, path, time.perf_counter() - run.started, run.failed,
+                                                  differ=run.differ)
+
+
+def _execute_with_nbclient(name: str, out: Path, workdir: Path) -> Executed:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    t0 = time.perf_counter()
+    failed: list[int] = []
+    try:
+        client.execute()
+    except CellExecutionError:
+        failed = [-1]
+    path = out / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return Executed(name, path, time.perf_counter() - t0, failed, by="nbclient")
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(request: pytest.FixtureRequest) -> Callable[[str], Executed]:
+    """``get(name)``: the tutorial notebook ``name`` as executed in this test run (by nbval,
+    or now by nbclient when nbval did not run it)."""
+    config = request.config
+    done = config.stash[_EXECUTED]
+
+    def get(name: str) -> Executed:
+        if name not in done:
+            pytest.importorskip("nbclient", reason="nbclient is not installed (the dev extra)")
+            pytest.importorskip("ipykernel", reason="ipykernel is not installed (the notebook extra)")
+            workdir = Path(config._tmp_path_factory.mktemp(f"nb-{name}"))  # type: ignore[attr-defined]
+            done[name] = _execute_with_nbclient(name, _out_dir(config), workdir)
+        return done[name]
+
+    return get
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    done = config.stash.get(_EXECUTED, {})
+    if not done:
+        return
+    tr = terminalreporter
+    tr.section("notebooks")
+    total = 0.0
+    for name in sorted(done):
+        e = done[name]
+        total += e.seconds
+        state = "ok" if not e.failed else f"FAILED (cells {e.failed})"
+        if e.differ:
+            state += f", outputs differ from the stored ones in cells {e.differ}"
+        tr.write_line(f"{name:36} {e.seconds:6.1f} s  {e.by:8} {state}")
+    tr.write_line(f"{'executed notebooks':36} {total:6.1f} s  in {_out_dir(config)}")

@@ -1,0 +1,16 @@
+"""Alembic environment: the connection comes from ``config.attributes["connection"]``."""
+
+from alembic import context
+
+from journeylab.runtime._schema import meta
+
+try:
+    config = context.config
+except AttributeError:  # imported outside alembic (doctest collection): nothing to do
+    config = None
+
+if config is not None:
+    conn = config.attributes["connection"]
+    context.configure(connection=conn, target_metadata=meta, version_table="rt_alembic_version", render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,55 @@
+"""The simulator's output: the trace merged from the loops' columnar chunks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from journeylab.trace import empty_trace, trace_frame
+
+__all__ = ["merge_trace", "STRING_COLUMNS"]
+
+#: trace columns a chunk carries factorized, as ``(codes, labels)``, with their record field
+STRING_COLUMNS = (("journey", 2), ("node", 4), ("event", 5), ("port", 6), ("detail", 7))
+
+
+def merge_trace(chunks: list[dict[str, Any]], user_ids: list[str]) -> pd.DataFrame:
+        """The trace in canonical order: by instant, then user id, each user's rows in order.
+
+        Each chunk is already in that order and a user's rows all sit in one chunk, so a
+        stable merge by (time, user code) gives the same frame for any number of workers."""
+        chunks = [c for c in chunks if c["n"]]
+        if not chunks:
+            return empty_trace()
+        ts = np.concatenate([c["ts"] for c in chunks])
+        codes = np.concatenate([c["user"] for c in chunks]).astype(np.int64)
+        if len(chunks) == 1:
+            order = np.arange(len(ts))
+        elif len(user_ids) < 1 << 24 and np.abs(ts).max() < 1 << 38:  # one key: merges the sorted runs
+            order = np.argsort(ts * len(user_ids) + codes, kind="stable")
+        else:
+            order = np.lexsort((codes, ts))
+        frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes[order]), "ts": ts[order]}
+        for name, _ in STRING_COLUMNS:
+            cats = sorted({v for c in chunks for v in c[name][1]})
+            index = {v: i for i, v in enumerate(cats)}
+            merged = np.concatenate([np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks])
+            frame[name] = pd.Categorical.from_codes(merged[order], categories=cats)
+        frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64)[order]
+        return trace_frame(**frame)
+
+
+
+
+def _take_strings(values: list[str], codes: np.ndarray) -> Any:
+    """``values[codes]`` as the string column pandas would make of it, built by Arrow's take
+    when pandas stores strings in Arrow (no Python string per row)."""
+    dtype = pd.Series(["x"]).dtype
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+        return np.asarray(values, dtype=object)[codes]
+    return pd.array(pa.array(values, type=pa.large_string()).take(pa.array(codes)), dtype=dtype)
+
+

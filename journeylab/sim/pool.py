@@ -1,0 +1,118 @@
+"""Running a prepared simulation on several cores: users split between forked workers.
+
+Users never share state, so the users ``u % workers == k`` of a :class:`Prepared` run are a
+simulation of their own. A standard :class:`~concurrent.futures.ProcessPoolExecutor` with the
+``fork`` start method runs the parts: the workers inherit the prepared run copy-on-write (it is
+never pickled), each runs its loop and returns its columnar chunk, and the parent merges them
+(the result is the same for any number of workers). Progress comes back through a small shared
+array; an error in a worker is raised in the caller with the worker's traceback as a note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from typing import Any
+
+from journeylab.sim.prepare import Prepared, _no_gc
+
+__all__ = ["run_parts", "auto_workers", "PARALLEL_FROM"]
+
+#: events (or always-present users) from which forking pays off
+PARALLEL_FROM = 20_000
+
+# what the forked workers read: set in the parent just before the pool forks them
+_JOB: dict[str, Any] = {}
+
+
+def auto_workers(prep: Prepared) -> int:
+    """Worker processes for a run: the available cores when the run is large enough to gain
+    from them and this platform forks cheaply and safely (Linux), else 1."""
+    if sys.platform != "linux" or not hasattr(os, "fork"):
+        return 1
+    if prep.n_events + (len(prep.user_ids) if prep.js.needs_all_users else 0) < PARALLEL_FROM:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), 8))
+
+
+def _part(k: int, parts: int) -> dict[str, Any]:  # pragma: no cover - runs in a forked worker
+    """One worker's part: its users' loop, its chunk back to the parent."""
+    import gc
+
+    gc.disable()  # the worker's objects live until it exits: nothing to collect
+    prep, loop_cls, done = _JOB["prep"], _JOB["loop"], _JOB["done"]
+    try:
+        loop = loop_cls(prep)
+        loop.materialize((k, parts) if parts > 1 else None)
+
+        def report(p: int) -> None:
+            done[k] = p
+
+        loop.run(report)
+        return loop.chunk()
+    except BaseException as e:
+        e.add_note(f"in simulation worker {k} of {parts}:\n{traceback.format_exc()}")
+        raise
+
+
+def run_parts(prep: Prepared, loop_cls: type, workers: int, progress: Any = None,
+              meanwhile: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+    """Run ``loop_cls`` over the prepared run: in this process (``workers == 1``) or over
+    ``workers`` forked processes. ``meanwhile`` runs here while the workers work (an error in
+    it stops them). Returns the chunks, one per part."""
+
+    def show(p: int) -> None:
+        if progress is not None:
+            progress.n = max(0, min(p + 1, progress.total or 0))
+            progress.refresh()
+
+    if workers <= 1:
+        if meanwhile is not None:
+            meanwhile()
+        loop = loop_cls(prep)
+        loop.materialize(None)
+        with _no_gc():
+            loop.run(show if progress is not None else None)
+            return [loop.chunk()]
+    ctx = get_context("fork")
+    done = ctx.Array("q", [-1] * workers, lock=False)
+    _JOB.update(prep=prep, loop=loop_cls, done=done)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # "fork with threads" (3.12+)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    ok = False
+    try:
+        futures = [pool.submit(_part, k, workers) for k in range(workers)]
+        if meanwhile is not None:
+            meanwhile()
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
+            show(min(done))
+            for f in finished:
+                if f.exception() is not None:
+                    raise f.exception()  # type: ignore[misc]
+        chunks = [f.result() for f in futures]
+        ok = True
+        return chunks
+    finally:
+        _JOB.clear()
+        if ok:  # the workers are done: let the pool reap them in the background
+            pool.shutdown(wait=False)
+        else:  # stop whatever still runs
+            procs = list(getattr(pool, "_processes", {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for p in procs:
+                with contextlib.suppress(Exception):
+                    p.kill()
+            for p in procs:
+                with contextlib.suppress(Exception):
+                    p.join(timeout=5)
+            time.sleep(0)

@@ -1,0 +1,218 @@
+"""Preparing a cohort for a simulation: what the journeys can act on, ordered once.
+
+:class:`Prepared` keeps, for one set of journeys over one span, the cohort's events the
+journeys can act on (everything else is dropped first: on a real event log most rows), as
+numpy arrays in user order (each user's events by time, input order at one instant); the users
+(by id); and the profile columns the journeys read. Both period loops (per user, batched) read
+it, in this process or in forked workers, and experiments run many simulations over one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import gc
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from journeylab.engine.multi import JourneySet
+from journeylab.errors import CohortError
+from journeylab.sim.behaviour import BehaviourModel
+from journeylab.sim.cohort import Cohort
+
+__all__ = ["Prepared"]
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a run allocates millions of small, long-lived
+    records and frees almost none, so collections would only rescan them over and over."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check_ids(ids: tuple[pd.Series, np.ndarray, np.ndarray | None] | None) -> None:
+    """Duplicate event ids among the events the journeys act on (rows ``idx`` of the events'
+    ``event_id`` column) are an input error."""
+    if ids is None:
+        return
+    col, idx, rows = ids
+    sub = col.iloc[idx]
+    if sub.is_unique:
+        return
+    first = int(sub.duplicated().to_numpy().nonzero()[0][0])
+    row = int(idx[first]) if rows is None else int(rows[idx[first]])  # the caller's row number
+    raise CohortError(f"event_id {sub.iloc[first]!r} appears twice", f"events[{row}].event_id")
+
+
+class Prepared:
+    """A cohort prepared for a set of journeys over ``[start, end)`` (see the module docstring).
+
+    ``period`` (seconds) is the step of the simulator's clock; ``seed`` and ``behaviour`` are the
+    simulated responses' (they travel with the prepared run to the workers).
+    """
+
+    def __init__(self, js: JourneySet, cohort: Cohort, start: int, end: int, seed: int, behaviour: BehaviourModel,
+                 period: int) -> None:
+        self.js = js
+        self.start, self.end, self.seed, self.period = start, end, seed, period
+        self.behaviour = behaviour
+        self._prepare(cohort)
+
+    def _prepare(self, cohort: Cohort) -> None:
+        js = self.js
+        ev = cohort.events
+        lead = js.inputs.lead
+        self.created = self.start - lead  # user clocks start where the history we feed starts
+        ts_all = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
+        ncodes, nlabels = _encode(ev["event"])  # event names and users hashed once, by Arrow
+        names = np.asarray(nlabels.to_pylist(), dtype=object)
+        mask = _named(ncodes, names, js.relevant_events) & (ts_all < self.end) & (ts_all >= self.start - lead)
+        idx = np.flatnonzero(mask)
+        ncodes = ncodes[idx]
+        ucodes, ulabels = _encode(ev["user_id"], idx)
+        keep = self._within_bounds(ncodes, names, ucodes, ts_all[idx])
+        idx, ucodes, ncodes = idx[keep], ucodes[keep], ncodes[keep]
+        need = js.inputs.event_props
+        cols = sorted({c for v in need.values() for c in v} & set(ev.columns))
+        sub = ev[cols].iloc[idx]
+        # checked by run(); errors name the caller's row
+        self.ids = (ev["event_id"], idx, getattr(cohort, "event_rows", None)) if "event_id" in ev.columns else None
+        ts = ts_all[idx]
+        prof = cohort.profiles
+        if js.needs_all_users:
+            ids = _arrow_strings(prof["user_id"])
+            users: list[str] = ids.take(pc.sort_indices(ids)).to_pylist()
+            codes = _positions_in(ulabels, pd.Series(users, dtype=object))[ucodes]
+        else:  # the users with events left, in user id order (new strings, laid out in that order)
+            present = np.flatnonzero(np.bincount(ucodes, minlength=len(ulabels)))
+            mine = ulabels.take(pa.array(present))
+            by_name = pc.sort_indices(mine)
+            users = mine.take(by_name).to_pylist()
+            remap = np.full(len(ulabels), -1, dtype=np.int64)
+            remap[present[by_name.to_numpy()]] = np.arange(len(present))
+            codes = remap[ucodes]
+        self.user_ids: list[str] = users
+        per = np.where(ts < self.start, -1, (ts - self.start) // self.period).astype(np.int64)
+        order = np.lexsort((ts, codes))  # by user, then time; stable: input order at one instant
+        self.ts = ts[order]
+        self.user = codes[order]
+        self.per = per[order]
+        self.names = names[ncodes[order]]
+        self.need = need
+        self.props = {c: sub[c].to_numpy(dtype=object)[order] for c in cols}
+        # profiles: per column, the values of our users in user order (None where missing)
+        pos = _positions_in(users, prof["user_id"])
+        found = pos >= 0
+        wanted = [c for c in prof.columns if c != "user_id" and c in js.inputs.profile]
+        self.prof_cols: list[tuple[str, Any]] = []  # (property, object array: a value per user)
+        for c in wanted:
+            col = prof[c].iloc[pos[found]]
+            values = np.full(len(users), None, dtype=object)
+            values[found] = col.to_numpy(dtype=object)
+            values[np.flatnonzero(found)[col.isna().to_numpy()]] = None
+            self.prof_cols.append((c, values))
+
+    def for_journeys(self, js: JourneySet, seed: int, behaviour: BehaviourModel) -> Prepared:
+        """The same prepared events for other journeys acting on the same inputs (or another seed)."""
+        other = copy.copy(self)
+        other.js, other.seed, other.behaviour = js, seed, behaviour
+        return other
+
+    @property
+    def n_events(self) -> int:
+        """Cohort events the journeys can react to (after prefiltering)."""
+        return len(self.ts)
+
+    def _within_bounds(self, ncodes: np.ndarray, names: np.ndarray, codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """Which events (name codes into ``names``, user codes, instants) any journey can
+        still react to, by the engines' bounds."""
+        n_users = int(codes.max()) + 1 if len(codes) else 0
+        keep = np.zeros(len(codes), dtype=bool)
+        big = np.iinfo(np.int64).max
+
+        def named(which: Iterable[str]) -> np.ndarray:
+            return _named(ncodes, names, which)
+
+        for eng in self.js.all_engines():
+            rel = named(eng.relevant_events)
+            bounds = eng.activity_bounds()
+            ctl = self.js.control(eng.id)
+            if bounds is None:
+                keep |= rel
+                continue
+            triggers, exempt, tail, first_only = bounds
+            first_only = first_only and len(ctl.timeline) == 1
+            trig = named(triggers)
+            first = np.full(n_users, big, dtype=np.int64)
+            np.minimum.at(first, codes[trig], ts[trig])
+            lo = first[codes]
+            if tail is None:
+                hi = np.full(len(codes), big, dtype=np.int64)
+            else:
+                if first_only:
+                    started = trig & (ts >= self.start)
+                    anchor = np.full(n_users, big - tail, dtype=np.int64)
+                    np.minimum.at(anchor, codes[started], ts[started])
+                else:
+                    anchor = np.full(n_users, -(big // 2), dtype=np.int64)
+                    np.maximum.at(anchor, codes[trig], ts[trig])
+                hi = anchor[codes] + tail
+            ex = named(exempt) if exempt else np.zeros(len(codes), bool)
+            has = lo < big
+            keep |= rel & has & ((ts >= lo) | ex) & (ts <= hi)
+        return keep
+
+def _named(codes: np.ndarray, names: np.ndarray, which: Iterable[str]) -> np.ndarray:
+    """Which rows (``codes`` into ``names``) carry one of the names in ``which``."""
+    wanted = set(which)
+    lookup = np.fromiter((n in wanted for n in names), dtype=bool, count=len(names))
+    return lookup[codes]
+
+
+def _arrow_strings(values: pd.Series) -> pa.Array:
+    """A string column as one Arrow array (zero-copy when pandas already stores it in Arrow)."""
+    arr = values.array
+    a = pa.array(arr) if hasattr(arr, "__arrow_array__") else pa.array(values.to_numpy(dtype=object), type=pa.string())
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+def _encode(values: pd.Series, rows: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array]:
+    """Integer codes and distinct labels (an Arrow array) of a string column, or of some rows
+    (a categorical column gives its own codes: nothing is hashed)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        labels = pa.array([str(c) for c in values.cat.categories], type=pa.string())
+        return (codes if rows is None else codes[rows]), labels
+    a = _arrow_strings(values)
+    if rows is not None:
+        a = a.take(pa.array(rows))
+    d = pc.dictionary_encode(a)
+    return d.indices.to_numpy(zero_copy_only=False).astype(np.int64), d.dictionary
+
+
+def _positions_in(values: Any, universe: pd.Series) -> np.ndarray:
+    """Where each value sits in ``universe`` (-1: absent), hashed by Arrow."""
+    found = pc.index_in(pa.array(values, type=pa.string()), value_set=_arrow_strings(universe).cast(pa.string()))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _take_strings(values: list[str], codes: np.ndarray) -> Any:
+    """``values[codes]`` as the string column pandas would make of it, built by Arrow's take
+    when pandas stores strings in Arrow (no Python string per row)."""
+    dtype = pd.Series(["x"]).dtype
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+        return np.asarray(values, dtype=object)[codes]
+    return pd.array(pa.array(values, type=pa.large_string()).take(pa.array(codes)), dtype=dtype)
+
+
