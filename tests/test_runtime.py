@@ -26,7 +26,7 @@ from runtime_helpers import (
 from journeylab import examples
 from journeylab.engine import Control, Event, Feedback, ReferenceDriver
 from journeylab.errors import LifecycleError
-from journeylab.model import Action, Delay, Journey, Webhook
+from journeylab.model import Action, Delay, Journey, ProfileMatch, ProfileUpdate, PropertyFilter, Webhook
 from journeylab.model.io import to_json
 from journeylab.runtime import InputError, ReplayClock, Runtime, configure_logging, input_to_json
 from journeylab.sim.replay import event_inputs
@@ -428,6 +428,27 @@ def test_numpy_and_datetime_values_are_stored_as_json(tmp_path):
     rt.ingest(Event("r", T0 + 5, "Ride Completed", {"km": np.float64(2.5)}))
     p = rt.user_states("r")["ride-tier"].profile
     assert p == {"ride_count": 10, "since": "2026-01-01T00:00:00+00:00", "tier": "Platinum"}
+    rt.close()
+
+
+def test_profile_updates_of_every_journey_are_kept_between_transactions(db_url):  # noqa: F811
+    """A user's journeys share one profile, also when the user is read back from the database
+    (a Profile Update in the second journey listed was lost after each transaction)."""
+    other = Journey("Other", id="other")
+    other.add(Action(id="a", event="Ping"))
+    rides = Journey("Rides", id="rides", reentry=True)
+    rides.add(Action(id="ride", event="Ride"))
+    rides.then("ride", "yes", ProfileUpdate(id="count", property="ride_count", op="increment"))
+    rides.then("count", "next", ProfileMatch(id="third", profile=[PropertyFilter(property="ride_count", op=">=", value=3)]))
+    t0 = int(START.timestamp()) + 8 * 3600
+    rt = Runtime([other.definition, rides.definition], db_url, clock=ReplayClock(START), profiles={"r": {"ride_count": 0}})
+    for i in range(3):  # one transaction each
+        rt.ingest(Event("r", t0 + i * 3600, "Ride"))
+    t = rt.trace()
+    assert t.loc[t["event"] == "profile_updated", "detail"].tolist() == [
+        "ride_count: 0 -> 1", "ride_count: 1 -> 2", "ride_count: 2 -> 3"]
+    assert t.loc[(t["node"] == "third") & (t["event"] == "left"), "port"].tolist() == ["no", "no", "yes"]
+    assert rt.user_states("r")["other"].profile == {"ride_count": 3}
     rt.close()
 
 

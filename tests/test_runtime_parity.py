@@ -81,6 +81,41 @@ def test_runtime_parity_larger_cohorts(name, seed, db_url):  # noqa: F811
     rt.close()
 
 
+def test_goal_lift_properties_are_replayed(tmp_path):
+    """A simulated goal-lift event keeps its properties in ``responses``, so the runtime (and
+    the reference driver) replaying them meet the same property-filtered goal."""
+    import datetime as dt
+
+    from journeylab.engine import Control, ReferenceDriver
+    from journeylab.model import Action, ActionGoal, Delay, Journey, PropertyFilter, Push
+    from journeylab.sim import BehaviourModel, GoalLift, Latency
+
+    j = Journey("Promo", id="promo")
+    j.add(Action(id="go", event="Go"))
+    j.then("go", "yes", Push(id="p"))
+    j.then("p", "next", Delay(id="wait", duration=dt.timedelta(days=1)))
+    j.add_goal(ActionGoal(name="Big order", event="Charged", filters=[PropertyFilter(property="amount", op=">", value=50)]))
+    beh = BehaviourModel.default().with_channel(
+        "push", delivery=1.0, view=1.0, view_latency=Latency.fixed(minutes=1), click=1.0,
+        click_latency=Latency.fixed(minutes=1), lift=GoalLift("Charged", 1.0, Latency.fixed(minutes=5), props={"amount": 80}))
+    prof = pd.DataFrame({"user_id": ["u"], "push_token": ["t"]})
+    ev = pd.DataFrame({"user_id": ["u"], "ts": [START + pd.Timedelta(hours=1)], "event": ["Go"]})
+    res = simulate(j, (prof, ev), START, END, behaviour=beh)
+    lift = res.responses[res.responses["kind"] == "event"]
+    assert lift["props"].tolist() == [{"amount": 80}]
+    assert res.journey_stats["conversions"] == 1
+    inputs = replay_inputs(ev, res.responses)
+    rt = Runtime([j.definition], f"sqlite:///{tmp_path / 'rt.db'}", clock=ReplayClock(START), profiles=profiles_of(prof))
+    rt.replay(inputs, until=END_S)
+    assert rows(rt.trace()) == rows(res.trace)
+    rt.close()
+    drv = ReferenceDriver([j.definition], controls={"promo": Control.running_from(int(START.timestamp()))},
+                          profiles=profiles_of(prof))
+    drv.feed(inputs)
+    drv.run_until(END_S)
+    assert [tuple(r) for r in drv.canonical_trace()] == rows(res.trace)
+
+
 def test_simulator_and_runtime_report_one_stats_type_and_one_trace_schema(tmp_path):
     """Both drivers give the trace with the schema of journeylab.trace (names, order, dtypes)
     and statistics of the one type journeylab.stats.Stats, equal figure for figure."""

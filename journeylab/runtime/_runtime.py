@@ -194,7 +194,9 @@ class _Unit:
                     continue
                 d = _dec.decode(text)
                 d["profile"] = profile
-                states[jid] = _state_from(d)
+                st = _state_from(d)
+                st.profile = profile  # one profile shared by the user's journeys (from_dict copies it)
+                states[jid] = st
                 texts[jid] = text.encode() if isinstance(text, str) else text
             for jid in js.ids:
                 if jid not in states:

@@ -24,6 +24,7 @@ from journeylab.engine.types import TRACE_EVENTS
 from journeylab.model.nodes import NODE_KINDS
 from journeylab.sim.behaviour import BehaviourModel, draw_array
 from journeylab.sim.prepare import Prepared
+from journeylab.sim.result import props_text
 
 __all__ = ["BatchedLoop", "responder"]
 
@@ -165,6 +166,7 @@ class BatchedLoop:
                           "channel": channels, "ts": pa.array(s["ts"])})
         r = eng.responses()
         lift_names = [eng.lift.get(i, ("", {}))[0] for i in range(len(eng.node_ids))]
+        lift_props = [props_text(eng.lift.get(i, ("", {}))[1]) for i in range(len(eng.node_ids))]
         kind_names = pa.array(["", "viewed", "clicked", "event"], type=pa.string())
         rk = r["kind"].astype(np.int64)
         is_event = rk == 3
@@ -177,6 +179,8 @@ class BatchedLoop:
             "message_id": pc.if_else(pa.array(is_event), "", mids.take(pa.array(r["message"]))),
             "event": pc.if_else(pa.array(~is_event), "",
                                 pa.array(lift_names, type=pa.string()).take(pa.array(rnode))),
+            "props": pc.if_else(pa.array(~is_event), pa.scalar(None, pa.string()),
+                                pa.array(lift_props, type=pa.string()).take(pa.array(rnode))),
         })
         chunk: dict[str, Any] = {"n": n, "sends": sends, "responses": responses, "changes": list(eng.changes)}
         if not n:

@@ -29,7 +29,7 @@ from journeylab.engine.types import Action, Event, Feedback, ProfileChanged, Sen
 from journeylab.sim.behaviour import draw
 from journeylab.sim.output import STRING_COLUMNS
 from journeylab.sim.prepare import Prepared
-from journeylab.sim.result import responses_table
+from journeylab.sim.result import props_text, responses_table
 from journeylab.trace import sends_table
 
 __all__ = ["PerUserLoop"]
@@ -57,7 +57,7 @@ class PerUserLoop:
         self.send_rows: list[tuple[Any, ...]] = []
         self.row_runs: list[int] = []  # flat (user code, row count) pairs, in emission order
         self.sends: list[Send] = []
-        self.responses: list[tuple[str, int, int, str, str, str]] = []
+        self.responses: list[tuple[str, int, int, str, str, str, str | None]] = []
         self.changes: list[ProfileChanged] = []  # what Profile Update nodes changed
         self.pending: dict[int, list[tuple[int, int, Any]]] = {}
         self._seq = 0
@@ -291,9 +291,9 @@ class PerUserLoop:
         heapq.heappush(self.pending.setdefault(u, []), (inp.ts, self._seq, inp))
         n = self._useq[u] = self._useq.get(u, 0) + 1  # the user's own count: shard-independent
         if type(inp) is Feedback:
-            self.responses.append((inp.user_id, inp.ts, n, inp.kind, inp.message_id, ""))
+            self.responses.append((inp.user_id, inp.ts, n, inp.kind, inp.message_id, "", None))
         else:
-            self.responses.append((inp.user_id, inp.ts, n, "event", "", inp.name))
+            self.responses.append((inp.user_id, inp.ts, n, "event", "", inp.name, props_text(inp.props)))
 
     # ------------------------------------------------------------------ output
     def _flush(self) -> None:

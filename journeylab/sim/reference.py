@@ -121,7 +121,8 @@ def _responses(responses: pd.DataFrame | None, lo: int, hi: int) -> list[Input]:
             continue
         uid, kind = str(row["user_id"]), str(row["kind"])
         if kind == "event":
-            out.append(Event(uid, ts[i], str(row["event"]), {}))
+            props = row.get("props")
+            out.append(Event(uid, ts[i], str(row["event"]), dict(props) if isinstance(props, dict) else {}))
             continue
         if kind not in ("viewed", "clicked", "delivered"):
             raise CohortError(f"kind must be viewed, clicked, delivered or event, not {kind!r}", f"responses[{i}].kind")

@@ -43,7 +43,8 @@ def replay_inputs(events: pd.DataFrame, responses: pd.DataFrame | None = None) -
     resp: list[Input] = []
     for i, row in enumerate(responses.itertuples(index=False)):
         if row.kind == "event":
-            resp.append(Event(str(row.user_id), rts[i], str(row.event), {}))
+            props = getattr(row, "props", None)
+            resp.append(Event(str(row.user_id), rts[i], str(row.event), dict(props) if isinstance(props, dict) else {}))
         else:
             resp.append(Feedback(str(row.user_id), rts[i], str(row.message_id), row.kind))
     keyed = [((e.ts, 0, i), e) for i, e in enumerate(evs)]

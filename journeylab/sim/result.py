@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
@@ -20,16 +21,17 @@ __all__ = ["SimulationResult", "changes_frame", "apply_changes", "responses_fram
 _CHANGE_COLUMNS = ["user_id", "ts", "journey", "node", "property", "value"]
 
 
-RESPONSE_COLUMNS = ("user_id", "ts", "seq", "kind", "message_id", "event")
+RESPONSE_COLUMNS = ("user_id", "ts", "seq", "kind", "message_id", "event", "props")
 
 
 def responses_table(rows: list[tuple[Any, ...]]) -> Any:
-    """Simulated responses as rows ``(user_id, ts epoch s, seq, kind, message_id, event)`` in an
-    Arrow table (the columnar form the simulator's workers hand over)."""
+    """Simulated responses as rows ``(user_id, ts epoch s, seq, kind, message_id, event, props)``
+    in an Arrow table (the columnar form the simulator's workers hand over); ``props`` is a goal-lift
+    event's properties as JSON text (None when it has none)."""
     import pyarrow as pa
 
     cols = list(zip(*rows, strict=True)) or [[] for _ in RESPONSE_COLUMNS]
-    types = [pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string()]
+    types = [pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string()]
     return pa.table({c: pa.array(v, type=t) for c, v, t in zip(RESPONSE_COLUMNS, cols, types, strict=True)})
 
 
@@ -43,7 +45,14 @@ def responses_frame(tables: list[Any]) -> pd.DataFrame:
         t = t.take(pc.sort_indices(t, sort_keys=[("ts", "ascending"), ("user_id", "ascending"), ("seq", "ascending")]))
     df = t.to_pandas()
     df["ts"] = utc_seconds(df["ts"].to_numpy(dtype="int64"))
+    df["props"] = pd.Series([json.loads(x) if isinstance(x, str) and x else None for x in df["props"]], index=df.index,
+                            dtype=object)
     return df
+
+
+def props_text(props: dict[str, Any] | None) -> str | None:
+    """A goal-lift event's properties as the JSON text ``responses`` keep (None: none)."""
+    return json.dumps(props, sort_keys=True) if props else None
 
 
 def changes_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
@@ -82,7 +91,7 @@ class SimulationResult:
     * ``journey_stats``: entered, active, exits by reason, conversions per goal, rate, time to goal.
     * ``waiting_over_time``, ``messages_per_day``, ``waiting_users``, ``edge_flows``.
     * ``sends`` and ``responses``: the messages, and the simulated responses to them
-      (``viewed``/``clicked`` feedback and goal-lift ``event`` rows, with ``seq`` giving the
+      (``viewed``/``clicked`` feedback and goal-lift ``event`` rows with their ``props``, with ``seq`` giving the
       order at one instant) — replayable through the production runtime.
     * ``profile_changes``: what Profile Update nodes changed (``user_id, ts, journey, node,
       property, value``, in canonical order); ``final_profiles``: the cohort's profiles with
