@@ -108,26 +108,23 @@ KNOWN_BUGS: dict[str, bool] = {
     # Fixed (issue 21): Journey Trigger entries depended on the order journeys are listed; when
     # True, the shuffle property of trigger-joined journeys is expected to fail.
     "trigger_entry_depends_on_list_order": False,
-    # A Custom List user with events but no profile: the reference driver and the simulator
-    # enter them at the scheduled run, the runtime does not (it first meets them at their
-    # first event and skips the runs before): custom lists name users with a profile only.
-    "runtime_skips_custom_list_users_without_profile": True,
-    # The simulator feeds events from `start - lead` on, and for sessions (Page Count,
-    # Referrer) the lead is one session gap (`Engine.inputs.lead`, engine/core.py): a session
-    # that began earlier loses its first page views, so the simulator counts fewer pages than
-    # the reference driver and the runtime. While open, no page views before the start.
-    "sim_cuts_sessions_that_began_before_the_start": True,
-    # A Profile Update of a datetime profile property: the trace detail prints the old value
-    # as the runtime stores it ('2026-03-06T00:00:00+00:00', JSON) but as the Python object in
-    # the reference driver and the simulator (Timestamp('2026-03-06 00:00:00+0000', tz='UTC')).
-    # While open, Profile Update nodes leave the datetime property alone.
-    "profile_update_detail_of_datetime_values": True,
-    # A loop through a Date Time node's 'yes' port validates (the validator counts 'yes' as
-    # waiting), but a user who comes back to the node at exactly its date leaves by 'yes' at
-    # once, again and again: every driver raises EngineInvariantError ("moved 10000 times at
-    # one instant"). While open, loops never close through a Date Time 'yes'. (If the fix is
-    # that validation refuses such loops, this narrowing stays and the flag goes.)
-    "date_time_yes_loop_spins": True,
+    # Fixed: a Custom List user with events but no profile: the reference driver and the
+    # simulator entered them at the scheduled run, the runtime did not (it first met them at
+    # their first event and skipped the runs before); the runtime now registers listed users
+    # at start. When True, custom lists name users with a profile only.
+    "runtime_skips_custom_list_users_without_profile": False,
+    # Fixed: the simulator fed events from `start - lead` on, and for sessions (Page Count,
+    # Referrer) the lead is one session gap: a session that began earlier lost its first page
+    # views, so the simulator counted fewer pages than the reference driver and the runtime.
+    # Now the preparation feeds each open session back to its first view (`session_heads`,
+    # sim/prepare.py). When True, no page views before the start.
+    "sim_cuts_sessions_that_began_before_the_start": False,
+    # Fixed: a Profile Update of a datetime profile property printed the old value in the trace
+    # detail as the runtime stores it ('2026-03-06T00:00:00+00:00', JSON) but as the Python
+    # object in the reference driver and the simulator (Timestamp('2026-03-06 00:00:00+0000',
+    # tz='UTC')); now every driver prints ISO text (`_shown`, engine/core.py). When True,
+    # Profile Update nodes leave the datetime property alone.
+    "profile_update_detail_of_datetime_values": False,
     # Fixed: the batched engine (simulate's default where it runs the journeys) raised TypeError
     # ("unhashable type: 'list'", BatchEngine._pred) on a property filter with op "in" (its
     # value is a list); the per-user engine, the reference driver and the runtime ran it.
@@ -470,7 +467,9 @@ def _waits(node: Any, port: str) -> bool:
     if kind == "delay":
         return node.duration is not None or node.at_time is not None
     if kind == "date_time":
-        return port == "timeout" or (port == "yes" and not KNOWN_BUGS["date_time_yes_loop_spins"])
+        # a loop through 'yes' spins (a user back at the date leaves again at once): validation
+        # refuses it ("spin-cycle"), so loops never close through it
+        return port == "timeout"
     if kind in ("action", "inaction", "past_behavior", "page_visit", "referrer", "page_count"):
         return True
     if kind in CHANNEL_CLASSES:

@@ -75,6 +75,30 @@ def test_page_visit_referrer_and_page_count_entries_with_sessions(driver):
     assert entries == {("visit", 60), ("count", 120), ("ref", 1920)}
 
 
+def test_a_session_that_began_before_the_start_counts_its_earlier_pages(driver):
+    """The journey starts at 10:00; a session runs from 09:00 in views 20 minutes apart (each
+    within the 30-minute gap), so the view at 10:05 is its 5th page: 'count' (3rd page of a
+    session) does not enter — the session's 3rd page was before the start — and 'five' (5th
+    page) enters at 10:05. The simulators used to feed pages from one gap before the start only
+    and counted 10:05 as the 3rd page. Another user's session breaks at 09:20 -> 10:00 (a
+    40-minute gap): their 10:00 view starts a new session."""
+    start = at(10)
+    jc = Journey("Count", id="count", start=dt.datetime.fromtimestamp(start, dt.UTC))
+    jc.add(PageCount(id="c", count=3))
+    jc.then("c", "yes", Push(id="p"))
+    j5 = Journey("Five", id="five", start=dt.datetime.fromtimestamp(start, dt.UTC))
+    j5.add(PageCount(id="c", count=5))
+    j5.then("c", "yes", Push(id="p"))
+    pv = "Page Viewed"
+    evs = sorted([*(Event("u", at(9, m), pv, {"url": "/"}) for m in (0, 20, 40)), Event("u", at(10, 0), pv, {"url": "/"}),
+                  Event("u", at(10, 5), pv, {"url": "/"}), Event("u", at(10, 10), pv, {"url": "/"}),
+                  Event("w", at(9, 0), pv, {"url": "/"}), Event("w", at(9, 20), pv, {"url": "/"}),
+                  *(Event("w", at(10, m), pv, {"url": "/"}) for m in (0, 1, 2))], key=lambda e: e.ts)
+    drv = run(driver, [jc, j5], evs, until=at(12), profiles={"u": PUSH, "w": PUSH}, start=start, created=at(0))
+    entries = sorted((r.journey, r.user_id, r.ts) for r in drv.trace if r.detail == "entry")
+    assert entries == [("count", "w", at(10, 2)), ("five", "u", at(10, 5))]
+
+
 def test_segments_after_entry_inaction_date_time_and_past_behavior(driver):
     j = Journey("Mid", id="mid")
     j.add(Action(id="s", event="Start"))
@@ -192,6 +216,18 @@ def test_custom_list_entry_and_profile_array_ops(driver):
     if driver in KEEPS_STATE:  # the simulators do not keep final profiles
         assert drv.profile("a") == {"shows": ["Gotham"], "trials": 2}
         assert drv.profile("b") == {"shows": ["Gotham"], "trials": -1}
+
+
+def test_custom_list_users_enter_whatever_the_driver_knows_of_them(driver):
+    """A list names 'a' (a profile), 'e' (events only) and 'z' (neither): all three enter at the
+    run in every driver: the runtime registers listed users up front, the simulator adds them
+    to its users, and the sharded backend gives each to exactly one shard."""
+    j = Journey("POS", id="pos", start=dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC))
+    j.add(CustomList(id="list", users=["a", "z", "e"]))
+    j.then("list", "yes", ProfileUpdate(id="n", property="n", op="increment"))
+    drv = run(driver, [j], [Event("e", at(1), "Browsed", {}, "x1")], until=at(12), profiles={"a": {}}, created=at(0))
+    entries = [(r.user_id, r.ts) for r in drv.trace if r.detail == "entry"]
+    assert sorted(entries) == [("a", at(10)), ("e", at(10)), ("z", at(10))]
 
 
 def test_late_and_duplicate_inputs_follow_the_policy():

@@ -454,7 +454,7 @@ def test_issue_carries_the_node_id():
         (Inaction(id="w", absent="Opened", within=H), "yes"),
         (Inaction(id="w", absent="Opened", within=H), "no"),
         (PastBehavior(id="w", did=[EventCount(event="Opened")]), "no"),
-        (DateTime(id="w", property="renewal"), "yes"),
+        (DateTime(id="w", property="renewal", window=H), "timeout"),
         (PageVisit(id="w", url="/cart", window=H), "yes"),
         (Referrer(id="w", source="facebook", window=H), "timeout"),
         (PageCount(id="w", count=3, window=H), "yes"),
@@ -474,6 +474,16 @@ def test_loop_through_not_sent_spins():
     d = J(E, Push(id="w"), ProfileUpdate(id="u", property="n"), conns=[("in", "yes", "w"), ("w", "not_sent", "u"),
                                                                       ("u", "next", "w")])
     assert one(validate(d), "spin-cycle").path == "$.connectors[1]"
+
+
+def test_loop_through_date_time_yes_spins():
+    """A user back at a Date Time node at no time later arrives at its very date and leaves by
+    'yes' at once, again and again: every driver used to raise "moved 10000 times at one
+    instant"; validation refuses the loop."""
+    d = J(E, DateTime(id="w", property="renewal"), ProfileUpdate(id="u", property="n", op="increment"),
+          conns=[("in", "yes", "w"), ("w", "yes", "u"), ("u", "next", "w")])
+    issue = one(validate(d), "spin-cycle")
+    assert issue.path == "$.connectors[1]" and issue.severity == "error"
 
 
 def test_two_separate_spinning_loops_are_both_reported():

@@ -29,7 +29,7 @@ import msgspec
 import numpy as np
 
 from journeylab.engine.clock import ClockArrays, LocalClock
-from journeylab.engine.core import as_epoch, is_missing, is_set_and_true
+from journeylab.engine.core import as_epoch, is_missing, is_set_and_true, update_detail, updated_value
 from journeylab.engine.draws import mix_array, split_draw_array, stable_hash, user_key_array
 from journeylab.engine.state import Control
 from journeylab.engine.types import TRACE_EVENTS
@@ -850,24 +850,12 @@ class BatchEngine:
         col = self._column(node.property)
         self._truthy_cache.pop(node.property, None)
         details = np.empty(len(u), dtype=np.int64)
-        op, val = node.op, node.value
         for i, (x, tx) in enumerate(zip(u.tolist(), t.tolist(), strict=True)):
             old = col[x]
             old = None if is_missing(old) else old
-            if op == "set":
-                new: Any = val
-            elif op in ("increment", "decrement"):
-                step = 1 if val is None else val
-                base = old if isinstance(old, int | float) and not isinstance(old, bool) and old == old else 0
-                new = base + step if op == "increment" else base - step
-            elif op == "add":
-                cur = list(old) if isinstance(old, list | tuple) else ([] if old is None else [old])
-                new = cur if val in cur else [*cur, val]
-            else:
-                cur = list(old) if isinstance(old, list | tuple) else ([] if old is None else [old])
-                new = [y for y in cur if y != val]
+            new = updated_value(node, old)
             col[x] = new
-            details[i] = self._detail(f"{node.property}: {old!r} -> {new!r}")
+            details[i] = self._detail(update_detail(node, old, new))
             self.changes.append((self.user_ids[x], tx, self.d.id, node.id, node.property, new))
         self._emit(u, t, nd, "profile_updated", 0, details)
 

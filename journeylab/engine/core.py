@@ -185,6 +185,9 @@ class Engine:
         self.custom_lists = {
             n.id: frozenset(lists.get(n.id, n.users)) for n in journey.nodes if isinstance(n, CustomList)
         }
+        #: every user a Custom List names: they enter at its run whether or not a driver has
+        #: seen a profile or an event of theirs, so every driver registers them up front
+        self.listed_users: frozenset[str] = frozenset().union(*self.custom_lists.values())
 
         # entry criteria
         entries = journey.entry_nodes()
@@ -848,22 +851,10 @@ class Engine:
     def _update_profile(self, st: UserState, e: Enrollment, node: ProfileUpdate, t: int, out: list[Action]) -> None:
         p = st.profile
         old = p.get(node.property)
-        op, val = node.op, node.value
-        if op == "set":
-            new: Any = val
-        elif op in ("increment", "decrement"):
-            step = 1 if val is None else val
-            base = old if isinstance(old, int | float) and not isinstance(old, bool) and old == old else 0
-            new = base + step if op == "increment" else base - step
-        elif op == "add":
-            cur = list(old) if isinstance(old, list | tuple) else ([] if old is None else [old])
-            new = cur if val in cur else [*cur, val]
-        else:  # remove
-            cur = list(old) if isinstance(old, list | tuple) else ([] if old is None else [old])
-            new = [x for x in cur if x != val]
+        new = updated_value(node, old)
         p[node.property] = new
         out.append(
-            _new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "profile_updated", "", f"{node.property}: {old!r} -> {new!r}"))
+            _new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "profile_updated", "", update_detail(node, old, new)))
         )
         out.append(ProfileChanged(st.user_id, t, self.id, node.id, node.property, new))
 
@@ -983,3 +974,35 @@ def is_set_and_true(v: Any) -> bool:
     """Reachability: a profile property reaches the user when it is set and true
     (``True``, a non-empty text, a non-zero number); missing (``None``, NaN) does not."""
     return not is_missing(v) and bool(v)
+
+
+def updated_value(node: ProfileUpdate, old: Any) -> Any:
+    """The value a Profile Update node writes, given the property's value before (``None`` when
+    missing): ``set`` the node's value; ``increment``/``decrement`` by it (1 when empty) from the
+    old number (0 when not a number); ``add``/``remove`` it to/from the old list (a single old
+    value counts as a list of one)."""
+    op, val = node.op, node.value
+    if op == "set":
+        return val
+    if op in ("increment", "decrement"):
+        step = 1 if val is None else val
+        base = old if isinstance(old, int | float) and not isinstance(old, bool) and old == old else 0
+        return base + step if op == "increment" else base - step
+    cur = list(old) if isinstance(old, list | tuple) else ([] if old is None else [old])
+    if op == "add":
+        return cur if val in cur else [*cur, val]
+    return [x for x in cur if x != val]  # remove
+
+
+def update_detail(node: ProfileUpdate, old: Any, new: Any) -> str:
+    """The trace detail of a Profile Update: ``"property: old -> new"``."""
+    return f"{node.property}: {_shown(old)} -> {_shown(new)}"
+
+
+def _shown(value: Any) -> str:
+    """A profile value as the trace prints it: dates and datetimes as their ISO text (the form
+    a durable store keeps them in), so every driver prints the same detail; anything else as
+    its ``repr``."""
+    if isinstance(value, dt.date):  # datetime and pandas.Timestamp included
+        return repr(value.isoformat())
+    return repr(value)

@@ -86,6 +86,13 @@ class JourneySet:
         if len(self.ids) == 1 and len(self.versions[self.ids[0]]) == 1:
             self._solo = (self.ids[0], self.latest[self.ids[0]])
         self.needs_all_users = any(e.needs_all_users for e in self.all_engines())
+        #: page-view events that make sessions, and the longest session gap of the journeys that
+        #: count them: a session open at the start may have begun any time before it
+        paging = [e for e in self.all_engines() if e.page_events]
+        self.session_events: frozenset[str] = frozenset().union(*(e.page_events for e in paging))
+        self.session_gap: int = max((e.gap for e in paging), default=0)
+        #: the users any Custom List names (see :attr:`Engine.listed_users`)
+        self.listed_users: frozenset[str] = frozenset().union(*(e.listed_users for e in self.all_engines()))
 
     @property
     def solo(self) -> tuple[str, Engine] | None:

@@ -62,7 +62,7 @@ class ReferenceDriver:
         self._heap: list[tuple[int, str]] = []
         self.now = created
         if self.set.needs_all_users:
-            for uid in sorted(self.profiles):
+            for uid in sorted(self.set.listed_users.union(self.profiles)):  # listed users enter, profile or not
                 self._user(uid)
 
     def _user(self, uid: str) -> dict[str, UserState]:

@@ -430,6 +430,7 @@ class Runtime:
     * ``adapters``: senders such as :class:`WebhookSender` that :meth:`run_forever` pumps.
     * ``profiles``: ``{user_id: {...}}`` registered up front (users with no events yet, for
       scheduled and date-time entries), their clocks starting at ``created`` (default: now).
+      Users named in ``custom_lists`` are registered too (with an empty profile if none given).
     * ``autopublish``: journeys loaded for the first time are published at the clock's now
       (a JSON ``status`` of ``paused`` or ``stopped`` is applied too); otherwise they stay
       drafts until :meth:`publish`.
@@ -524,8 +525,11 @@ class Runtime:
             self._quarantined = {r[0] for r in conn.execute(sa.select(rt_quarantine.c.user_id))}
         self._reload()
         self._publish_pending()
-        if profiles:
-            self.add_profiles(profiles, created=created)
+        # users named by a Custom List are known from the start, profile or not: the list's
+        # scheduled run enters them like every other driver does (profiles given win)
+        listed = {uid: {} for uid in sorted(self.js.listed_users)}
+        if profiles or listed:
+            self.add_profiles({**listed, **(profiles or {})}, created=created)
         self._min_wake = self.next_wake()
         log.info("runtime started", extra={"fields": {"db": str(self.engine.url.render_as_string(hide_password=True)),
                                                       "journeys": self.js.ids, "clock": repr(self.clock)}})

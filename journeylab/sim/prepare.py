@@ -79,6 +79,12 @@ class Prepared:
         ncodes, nlabels = _encode(ev["event"])  # event names and users hashed once, by Arrow
         names = np.asarray(nlabels.to_pylist(), dtype=object)
         mask = _named(ncodes, names, js.relevant_events) & (ts_all < self.end) & (ts_all >= self.start - lead)
+        if js.session_events:
+            heads = session_heads(ev["user_id"], ts_all, _named(ncodes, names, js.session_events) & (ts_all < self.end),
+                                  self.start - lead, js.session_gap)
+            if len(heads):
+                mask[heads] = True
+                self.created = min(self.created, int(ts_all[heads].min()))  # clocks from the first view fed
         idx = np.flatnonzero(mask)
         ncodes = ncodes[idx]
         ucodes, ulabels = _encode(ev["user_id"], idx)
@@ -94,6 +100,8 @@ class Prepared:
         if js.needs_all_users:
             ids = _arrow_strings(prof["user_id"])
             users: list[str] = ids.take(pc.sort_indices(ids)).to_pylist()
+            if js.listed_users:  # listed users the cohort does not know enter too (no profile)
+                users = sorted(js.listed_users.union(users))
             codes = _positions_in(ulabels, pd.Series(users, dtype=object))[ucodes]
         else:  # the users with events left, in user id order (new strings, laid out in that order)
             present = np.flatnonzero(np.bincount(ucodes, minlength=len(ulabels)))
@@ -186,6 +194,25 @@ class Prepared:
             has = lo < big
             keep |= rel & has & ((ts >= lo) | ex) & (ts <= hi)
         return keep
+
+def session_heads(user_ids: pd.Series, ts: np.ndarray, paging: np.ndarray, lo: int, gap: int) -> np.ndarray:
+    """Rows before ``lo`` a driver that feeds events from ``lo`` on must feed as well: the page
+    views (rows where ``paging``) of each user's session still open at ``lo`` — a chain of
+    page views less than ``gap`` seconds apart that reaches ``lo`` — back to its first view,
+    so a session that began earlier counts its pages as every other driver does."""
+    rows = np.flatnonzero(paging)
+    if not len(rows) or not (ts[rows] < lo).any():
+        return rows[:0]
+    users, _ = _encode(user_ids, rows)
+    t = ts[rows]
+    order = np.lexsort((t, users))
+    u, t, rows = users[order], t[order], rows[order]
+    new = np.r_[True, (u[1:] != u[:-1]) | (t[1:] - t[:-1] >= gap)]  # a view that starts a session
+    session = np.cumsum(new) - 1
+    reaches = np.zeros(int(session[-1]) + 1, dtype=bool)
+    reaches[session[t >= lo]] = True  # sessions with a view at or after lo
+    return rows[reaches[session] & (t < lo)]
+
 
 def _named(codes: np.ndarray, names: np.ndarray, which: Iterable[str]) -> np.ndarray:
     """Which rows (``codes`` into ``names``) carry one of the names in ``which``."""

@@ -24,6 +24,7 @@ from journeylab.engine.multi import JourneySet
 from journeylab.engine.reference import ReferenceDriver, canonical
 from journeylab.engine.types import Event, Feedback, Input
 from journeylab.errors import CohortError
+from journeylab.sim.prepare import session_heads
 from journeylab.sim.replay import event_inputs
 from journeylab.sim.result import SimulationResult, changes_frame
 from journeylab.sim.simulator import (
@@ -72,13 +73,19 @@ def reference(
     s0, e0 = int(start_ts.timestamp()), int(end_ts.timestamp())
     controls = lifecycle_controls(defs, s0, lifecycle)
     lists = _load_lists(defs, custom_lists)
-    lead = JourneySet(defs).inputs.lead
-    # user clocks start where the history that matters starts
-    drv = ReferenceDriver(defs, controls=controls, profiles=_profiles(c.profiles), created=s0 - lead, seed=seed,
-                          custom_lists=lists, validate=False)
+    js = JourneySet(defs)
     secs = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
-    window = ev[(secs >= s0 - lead) & (secs < e0)]
-    drv.feed(_merge(event_inputs(window), _responses(responses, s0 - lead, e0)))
+    lo = s0 - js.inputs.lead
+    keep = (secs >= lo) & (secs < e0)
+    if js.session_events:  # sessions still open at lo: their earlier page views too
+        keep[session_heads(ev["user_id"], secs, ev["event"].isin(js.session_events).to_numpy() & (secs < e0), lo,
+                           js.session_gap)] = True
+    window = ev[keep]
+    # user clocks start where the history that matters starts
+    first = int(secs[keep].min()) if keep.any() else lo
+    drv = ReferenceDriver(defs, controls=controls, profiles=_profiles(c.profiles), created=min(lo, first), seed=seed,
+                          custom_lists=lists, validate=False)
+    drv.feed(_merge(event_inputs(window), _responses(responses, lo, e0)))
     drv.run_until(e0 - 1)
     sends = sends_frame(tuple(s)[:7] for s in drv.sends)
     return SimulationResult(

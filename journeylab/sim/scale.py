@@ -30,10 +30,11 @@ from pandas.api.types import union_categoricals
 
 from journeylab.errors import JourneyDefinitionError, MissingExtraError
 from journeylab.model.journey import JourneyDef
+from journeylab.model.nodes import CustomList
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort
 from journeylab.sim.result import changes_frame
-from journeylab.sim.simulator import as_cohort, as_definitions, resolve_span
+from journeylab.sim.simulator import _load_lists, as_cohort, as_definitions, resolve_span
 from journeylab.trace import as_trace, empty_trace
 from journeylab.validate import check_journeys
 
@@ -331,12 +332,21 @@ def simulate_sharded(
         "start": start_ts, "end": end_ts, "seed": seed, "behaviour": behaviour, "lifecycle": lifecycle,
         "custom_lists": custom_lists, "period": period,
     }
+    # every Custom List resolved once (given, file or inline), then each shard gets its own users
+    # (a listed user with no profile or events enters in exactly one shard)
+    lists = _load_lists(defs, custom_lists)
+    for d in defs:
+        for n in d.nodes:
+            if isinstance(n, CustomList) and n.id not in lists.get(d.id, {}):
+                lists.setdefault(d.id, {})[n.id] = [str(u) for u in n.users]
     payloads = []
     if mem is not None:
         p_shard = shard_of(mem.profiles["user_id"], shards)
         e_shard = shard_of(mem.events["user_id"], shards)
     for k in range(shards):
-        pl = dict(base, shard=k)
+        pl = dict(base, shard=k, custom_lists={
+            jid: {nid: [u for u, s in zip(ids, shard_of(ids, shards).tolist() if ids else [], strict=True) if s == k]
+                  for nid, ids in by_node.items()} for jid, by_node in lists.items()})
         if parquet is not None:
             pl["parquet"] = parquet.path
             pl["buckets"] = [b for b in range(N_BUCKETS) if b % shards == k]

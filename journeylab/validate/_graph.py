@@ -31,7 +31,10 @@ def _waits(node: Any, port: str) -> bool:
         # A Delay until a profile date that has already passed ends at once.
         return node.duration is not None or node.at_time is not None
     if isinstance(node, DateTime):
-        return port != "no"  # 'no': the date is already past at arrival, leaves at once
+        # 'no': the date is already past at arrival. 'yes' waits for the date the first time
+        # round, but a user who comes back at no time later arrives at that very date and
+        # leaves by 'yes' at once, for ever: in a loop, only 'timeout' lets time pass.
+        return port == "timeout"
     if isinstance(node, (Action, Inaction, PastBehavior, PageVisit, Referrer, PageCount)):
         return True
     if isinstance(node, Engagement):
