@@ -117,13 +117,16 @@ class Inputs(NamedTuple):
 
     * ``events``: event names; ``event_props``: per event name, the properties read;
     * ``profile``: profile properties read; ``lead``: seconds before the start from which
-      events still matter (past-behaviour look-back, inaction waits, sessions).
+      events still matter (past-behaviour look-back, inaction waits, sessions);
+    * ``anytime``: event names that matter however long before the start they happened
+      (consent events: an unsubscribe a year ago still holds).
     """
 
     events: frozenset[str]
     event_props: dict[str, frozenset[str]]
     profile: frozenset[str]
     lead: int
+    anytime: frozenset[str] = frozenset()
 
     @staticmethod
     def union(parts: list[Inputs]) -> Inputs:
@@ -136,6 +139,7 @@ class Inputs(NamedTuple):
             props,
             frozenset().union(*(p.profile for p in parts)),
             max((p.lead for p in parts), default=0),
+            frozenset().union(*(p.anytime for p in parts)),
         )
 
 
@@ -168,9 +172,12 @@ TRACE_EVENTS: tuple[str, ...] = (
     "clicked",
     "profile_updated",  # detail "property: old -> new"
     "exited",  # left the journey (detail: reason)
+    "migrated",  # moved to a new version of the journey at the same node (detail "v1 -> v2")
 )
 EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "completed", "stopped")
-DISCARD_REASONS: tuple[str, ...] = ("unreachable", "dnd", "frequency", "limit")
+#: why a send is discarded: no address for the channel, DND (discard mode), outside the delivery
+#: window, over a journey's campaign limit, no consent (opted out), over an account frequency cap
+DISCARD_REASONS: tuple[str, ...] = ("unreachable", "dnd", "frequency", "limit", "consent", "cap")
 
 
 class Send(NamedTuple):
