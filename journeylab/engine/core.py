@@ -241,7 +241,7 @@ class Engine:
         lead = max((sec for _, sec in reads.lookback), default=0)
         #: what the journey can act on: drivers keep these inputs and may drop everything else
         self.inputs = Inputs(reads.events, dict(reads.event_props), reads.profile,
-                             max(lead, self.gap) if reads.sessions else lead, frozenset(self.consent_events))
+                             max(lead, self.gap) if reads.sessions else lead)
         self.relevant_events: frozenset[str] = self.inputs.events
         #: whether every user of the cohort must be evaluated (not only those with events)
         self.needs_all_users = bool(self.scheduled_entries or self.date_entries)

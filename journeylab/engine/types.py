@@ -117,16 +117,13 @@ class Inputs(NamedTuple):
 
     * ``events``: event names; ``event_props``: per event name, the properties read;
     * ``profile``: profile properties read; ``lead``: seconds before the start from which
-      events still matter (past-behaviour look-back, inaction waits, sessions);
-    * ``anytime``: event names that matter however long before the start they happened
-      (consent events: an unsubscribe a year ago still holds).
+      events still matter (past-behaviour look-back, inaction waits, sessions).
     """
 
     events: frozenset[str]
     event_props: dict[str, frozenset[str]]
     profile: frozenset[str]
     lead: int
-    anytime: frozenset[str] = frozenset()
 
     @staticmethod
     def union(parts: list[Inputs]) -> Inputs:
@@ -139,7 +136,6 @@ class Inputs(NamedTuple):
             props,
             frozenset().union(*(p.profile for p in parts)),
             max((p.lead for p in parts), default=0),
-            frozenset().union(*(p.anytime for p in parts)),
         )
 
 

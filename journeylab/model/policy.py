@@ -16,7 +16,7 @@ An :class:`AccountPolicy` holds
 The default policy has no caps and honours the standard consent properties; a cohort that has
 none of them is unaffected. The engine core reads the policy
 (:class:`~journeylab.engine.Engine`, :class:`~journeylab.engine.JourneySet`); drivers only
-pass it on (``simulate(..., policy=...)``, ``Runtime(..., policy=...)``, ``Workspace.policy``).
+pass it on (``simulate(..., policy=...)``, ``Runtime(..., policy=...)``, ``ReferenceDriver(..., policy=...)``).
 
 >>> p = AccountPolicy(caps=[Cap(max=1, per="day", channel="push")])
 >>> p.consent.blocked("email", {"email_opt_out": True}), p.consent.blocked("email", {})
@@ -29,7 +29,7 @@ journeylab.errors.JourneyDefinitionError: $.settings.caps[0].per: Invalid enum v
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -46,6 +46,8 @@ __all__ = [
     "policy_from_json",
     "policy_to_json",
     "as_policy",
+    "flag_true",
+    "flag_false",
 ]
 
 _S = dict(frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True)
@@ -63,9 +65,15 @@ class Cap(msgspec.Struct, **_S):
     True
     """
 
-    max: int
+    max: Annotated[int, msgspec.Meta(ge=1)]
     per: Literal["day", "week"] = "day"
     channel: str | None = None
+
+    def __post_init__(self) -> None:
+        from journeylab.model.nodes import NODE_KINDS
+
+        if self.channel is not None and (self.channel not in NODE_KINDS or NODE_KINDS[self.channel].family != "engagement"):
+            raise ValueError(f"unknown channel {self.channel!r}")
 
 
 class ConsentEvent(msgspec.Struct, **_S):
@@ -134,10 +142,10 @@ class Consent(msgspec.Struct, **_S):
     def blocked(self, channel: str, profile: dict[str, Any]) -> bool:
         """Whether the profile says no to messages on ``channel``."""
         prop = self.opt_out.get(channel)
-        if prop is not None and (_true(profile.get(prop)) or (self.unsubscribed and _true(profile.get(self.unsubscribed)))):
+        if prop is not None and (flag_true(profile.get(prop)) or (self.unsubscribed and flag_true(profile.get(self.unsubscribed)))):
             return True
         on = self.enabled.get(channel)
-        return on is not None and _false(profile.get(on))
+        return on is not None and flag_false(profile.get(on))
 
     def changes(self, event: ConsentEvent, props: dict[str, Any]) -> dict[str, bool]:
         """The profile properties an occurrence of ``event`` (with ``props``) sets, and to what.
@@ -159,7 +167,13 @@ class Consent(msgspec.Struct, **_S):
         return {p: value for p in self.opt_out.values()}
 
 
-def _true(v: Any) -> bool:
+def flag_true(v: Any) -> bool:
+    """Whether a consent property says yes: ``True``, a non-zero number, or the text ``true``,
+    ``yes``, ``y``, ``t`` or ``1`` (any case); missing (``None``, NaN) does not.
+
+    >>> flag_true("Yes"), flag_true("false"), flag_true(1), flag_true(None)
+    (True, False, True, False)
+    """
     if v is None or (isinstance(v, float) and v != v):
         return False
     if isinstance(v, str):
@@ -167,7 +181,13 @@ def _true(v: Any) -> bool:
     return bool(v)
 
 
-def _false(v: Any) -> bool:
+def flag_false(v: Any) -> bool:
+    """Whether a consent property explicitly says no: ``False``, zero, or the text ``false``,
+    ``no``, ``n``, ``f`` or ``0`` (any case); missing (``None``, NaN) does not.
+
+    >>> flag_false("no"), flag_false(0), flag_false(None), flag_false("maybe")
+    (True, True, False, False)
+    """
     if v is None or (isinstance(v, float) and v != v):
         return False
     if isinstance(v, str):
@@ -192,6 +212,14 @@ class AccountPolicy(msgspec.Struct, **_S):
     timezone: str = "UTC"
     timezone_property: str = "timezone"
 
+    def __post_init__(self) -> None:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ValueError, OSError, TypeError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"not an IANA timezone: {self.timezone!r}") from None
+
 
 #: the policy when none is given: no caps, the standard consent properties
 DEFAULT_POLICY = AccountPolicy()
@@ -204,7 +232,8 @@ def _wrap(err: Exception) -> JourneyDefinitionError:
     msg = e.message
     if e.path.endswith(".per") and msg.startswith("Invalid enum value"):
         msg += ": a cap counts messages per 'day' or per 'week'"
-    return JourneyDefinitionError(msg, POLICY_ROOT + e.path[1:])
+    path = e.path + (".timezone" if msg.startswith("not an IANA timezone") else "")
+    return JourneyDefinitionError(msg, POLICY_ROOT + path[1:])
 
 
 def policy_from_dict(data: dict[str, Any]) -> AccountPolicy:

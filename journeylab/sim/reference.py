@@ -50,6 +50,7 @@ def reference(
     custom_lists: dict[str, dict[str, Any]] | None = None,
     responses: pd.DataFrame | None = None,
     validate: bool = True,
+    policy: Any = None,
 ) -> SimulationResult:
     """Run journeys over a cohort through the reference driver; see the module docstring.
 
@@ -72,10 +73,10 @@ def reference(
     s0, e0 = int(start_ts.timestamp()), int(end_ts.timestamp())
     controls = lifecycle_controls(defs, s0, lifecycle)
     lists = _load_lists(defs, custom_lists)
-    lead = JourneySet(defs).inputs.lead
+    lead = JourneySet(defs, policy=policy).inputs.lead
     # user clocks start where the history that matters starts
     drv = ReferenceDriver(defs, controls=controls, profiles=_profiles(c.profiles), created=s0 - lead, seed=seed,
-                          custom_lists=lists, validate=False)
+                          custom_lists=lists, validate=False, policy=policy)
     secs = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
     window = ev[(secs >= s0 - lead) & (secs < e0)]
     drv.feed(_merge(event_inputs(window), _responses(responses, s0 - lead, e0)))
