@@ -168,7 +168,6 @@ TRACE_EVENTS: tuple[str, ...] = (
     "clicked",
     "profile_updated",  # detail "property: old -> new"
     "exited",  # left the journey (detail: reason)
-    "migrated",  # moved to a new version of the journey at the same node (detail "v1 -> v2")
 )
 EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "completed", "stopped")
 #: why a send is discarded: no address for the channel, DND (discard mode), outside the delivery
