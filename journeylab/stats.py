@@ -405,30 +405,39 @@ def summarize(trace: pd.DataFrame, versions: Sequence[JourneyDef]) -> Stats:
 
 def messages_per_user_day(trace: pd.DataFrame, *, timezone: str = "UTC") -> pd.DataFrame:
     """Messages each user was sent per account-local day, across every journey of the trace:
-    ``user_id, day, messages, journeys`` (one row per user and day with at least one send).
+    ``user_id, day, messages, journeys`` and ``capped`` (sends discarded that day because an
+    account frequency cap was reached); one row per user and day with a send or a capped one.
 
     >>> import pandas as pd
     >>> t = pd.DataFrame({"user_id": ["a", "a", "b"], "ts": pd.to_datetime([0, 3600, 0], unit="s", utc=True),
-    ...                   "journey": ["j1", "j2", "j1"], "version": 1, "node": "p", "event": "sent", "port": "",
-    ...                   "detail": "push"})
-    >>> messages_per_user_day(t)[["user_id", "messages", "journeys"]].values.tolist()
-    [['a', 2, 2], ['b', 1, 1]]
+    ...                   "journey": ["j1", "j2", "j1"], "version": 1, "node": "p", "event": ["sent", "discarded", "sent"],
+    ...                   "port": "", "detail": ["push", "cap", "push"]})
+    >>> messages_per_user_day(t)[["user_id", "messages", "journeys", "capped"]].values.tolist()
+    [['a', 1, 1, 1], ['b', 1, 1, 0]]
     """
-    s = trace[_s(trace["event"]) == "sent"]
+    ev = _s(trace["event"])
+    sent = (ev == "sent").to_numpy()
+    capped = ((ev == "discarded") & (_s(trace["detail"]) == "cap")).to_numpy()
+    s = trace[sent | capped]
     if s.empty:
         return pd.DataFrame({"user_id": pd.Series(dtype=object), "day": pd.Series(dtype="datetime64[ns]"),
-                             "messages": pd.Series(dtype="int64"), "journeys": pd.Series(dtype="int64")})
+                             "messages": pd.Series(dtype="int64"), "journeys": pd.Series(dtype="int64"),
+                             "capped": pd.Series(dtype="int64")})
     day = s["ts"].dt.tz_convert(timezone).dt.tz_localize(None).dt.normalize()
+    is_sent = sent[sent | capped]
     d = pd.DataFrame({"user_id": s["user_id"].astype(str).to_numpy(), "day": day.to_numpy(),
-                      "journey": _s(s["journey"]).astype(str).to_numpy()})
-    g = d.groupby(["user_id", "day"], sort=True).agg(messages=("journey", "size"), journeys=("journey", "nunique"))
-    return g.reset_index().astype({"messages": "int64", "journeys": "int64"})
+                      "journey": pd.Series(_s(s["journey"]).astype(str).to_numpy()).where(is_sent),
+                      "sent": is_sent, "capped": ~is_sent})
+    g = d.groupby(["user_id", "day"], sort=True).agg(messages=("sent", "sum"), journeys=("journey", "nunique"),
+                                                     capped=("capped", "sum"))
+    return g.reset_index().astype({"messages": "int64", "journeys": "int64", "capped": "int64"})
 
 
 def message_load(trace: pd.DataFrame, *, timezone: str = "UTC", top: int = 4) -> pd.DataFrame:
     """Per account-local day, how many messages users got across every journey: ``day``,
     ``users`` (users sent anything), ``messages``, ``mean`` and ``max`` messages per messaged
-    user, and ``users_1`` … ``users_<top>+``: how many users got 1, 2, … ``top`` or more.
+    user, ``users_1`` … ``users_<top>+``: how many users got 1, 2, … ``top`` or more, and
+    ``capped``: sends discarded because an account frequency cap was reached.
 
     >>> import pandas as pd
     >>> t = pd.DataFrame({"user_id": ["a", "a", "b"], "ts": pd.to_datetime([0, 3600, 0], unit="s", utc=True),
@@ -438,7 +447,10 @@ def message_load(trace: pd.DataFrame, *, timezone: str = "UTC", top: int = 4) ->
     [[2, 3, 2, 1, 1]]
     """
     per = messages_per_user_day(trace, timezone=timezone)
-    cols = ["day", "users", "messages", "mean", "max", *[f"users_{k}" for k in range(1, top)], f"users_{top}+"]
+    cap_days = per.groupby("day")["capped"].sum()
+    per = per[per["messages"] > 0]
+    cols = ["day", "users", "messages", "mean", "max", *[f"users_{k}" for k in range(1, top)], f"users_{top}+",
+            "capped"]
     if per.empty:
         return pd.DataFrame(columns=cols)
     g = per.groupby("day")["messages"]
@@ -448,4 +460,7 @@ def message_load(trace: pd.DataFrame, *, timezone: str = "UTC", top: int = 4) ->
     for k in range(1, top):
         out[f"users_{k}"] = dist[k]
     out[f"users_{top}+"] = dist[top]
-    return out.reset_index()[cols]
+    out = out.reindex(out.index.union(cap_days.index))
+    out["capped"] = cap_days.reindex(out.index, fill_value=0)
+    out = out.fillna(0).astype({c: "int64" for c in cols[1:] if c != "mean"})
+    return out.reset_index(names="day")[cols]

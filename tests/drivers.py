@@ -120,6 +120,7 @@ class Scenario:
     created: int | None = None
     shards: int = 2
     runtime_batch: int = 500  # inputs per runtime transaction (1: one unit per input, as ingest() does)
+    policy: Any = None  # the account policy (None: the default)
 
     @property
     def user_clock_start(self) -> int:
@@ -215,7 +216,7 @@ def run_simulator(scn: Scenario, driver: str) -> Outcome:
         kw = {"backend": "processes", "shards": scn.shards}
     res = simulate(list(scn.journeys), cohort, _ts(scn.start), _ts(scn.end), seed=scn.seed,
                    behaviour=scn.behaviour or BehaviourModel.silent(), lifecycle=lifecycle or None,
-                   custom_lists=scn.custom_lists or None, **kw)
+                   custom_lists=scn.custom_lists or None, policy=scn.policy, **kw)
     responses = res.responses if len(res.responses) else pd.DataFrame(columns=RESPONSE_COLUMNS)
     return Outcome(driver, rows_of(res.trace), _canonical_sends(_sends_of(res.sends)), None,
                    responses.reset_index(drop=True))
@@ -242,7 +243,8 @@ def _split(inputs: list[Input], t: int, i: int) -> int:
 def run_reference(scn: Scenario, responses: pd.DataFrame | None) -> Outcome:
     defs = list(scn.journeys)
     drv = ReferenceDriver(defs, controls={d.id: Control.running_from(scn.start) for d in defs}, profiles=scn.profiles,
-                          created=scn.user_clock_start, seed=scn.seed, custom_lists=scn.custom_lists or None)
+                          created=scn.user_clock_start, seed=scn.seed, custom_lists=scn.custom_lists or None,
+                          policy=scn.policy)
     inputs = inputs_of(scn, responses)
     i = 0
     for t, jid, status in scn.ops():
@@ -268,7 +270,7 @@ def run_runtime(scn: Scenario, responses: pd.DataFrame | None, db_url: str = "sq
     inputs = inputs_of(scn, responses)
     first = min([created, *(x.ts for x in inputs[:1])])
     rt = Runtime(defs, db_url, clock=ReplayClock(first), profiles=scn.profiles, created=created, seed=scn.seed,
-                 custom_lists=scn.custom_lists or None, autopublish=False)
+                 custom_lists=scn.custom_lists or None, autopublish=False, policy=scn.policy)
     try:
         i = _split(inputs, scn.start, 0)
         batch = scn.runtime_batch
@@ -351,7 +353,8 @@ def run_all(scn: Scenario, drivers: Sequence[str] = DRIVERS) -> dict[str, Outcom
 def scripted_scenario(journeys: Sequence[JourneyDef], inputs: Sequence[Input], *, until: int,
                       profiles: dict[str, dict] | None = None,
                       start: int = 0, controls: dict[str, Control] | None = None, seed: int = 0,
-                      created: int | None = None, custom_lists: dict | None = None) -> tuple[Scenario, pd.DataFrame]:
+                      created: int | None = None, custom_lists: dict | None = None,
+                      policy: Any = None) -> tuple[Scenario, pd.DataFrame]:
     """A worked example's inputs as a scenario: events become the cohort, feedback the
     scripted responses, and each journey's control timeline its lifecycle (published at its
     first running instant, which must be ``start``). Returns the scenario and the responses
@@ -378,7 +381,7 @@ def scripted_scenario(journeys: Sequence[JourneyDef], inputs: Sequence[Input], *
         start=start, end=until + 1, seed=seed, lifecycle=lifecycle, custom_lists=custom_lists or {},
         behaviour=ScriptedResponses({ch: b for ch, b in BehaviourModel.silent().channels.items()}, {},
                                     {k: tuple(v) for k, v in script.items()}),
-        created=start if created is None else created,
+        created=start if created is None else created, policy=policy,
     )
     return scn, pd.DataFrame(resp_rows, columns=RESPONSE_COLUMNS)
 
@@ -441,4 +444,5 @@ def scenario_of(case: Any, shards: int = 2) -> Scenario:
         journeys=list(case.journeys), profiles=case.profile_dicts(), events=case.events, start=case.start, end=case.end,
         seed=case.seed, lifecycle={k: list(v) for k, v in case.lifecycle.items()}, custom_lists=case.custom_lists,
         behaviour=case.behaviour, shards=shards, runtime_batch=case.runtime_batch,
+        policy=getattr(case, "policy", None),
     )

@@ -36,8 +36,10 @@ from journeylab.engine.clock import LocalClock
 from journeylab.model import (
     DND_CHANNELS,
     FREQUENCY_CHANNELS,
+    AccountPolicy,
     Action,
     ActionGoal,
+    Cap,
     Connector,
     CustomList,
     Dates,
@@ -89,6 +91,7 @@ __all__ = [
     "cases",
     "journey_sets",
     "merge",
+    "policies",
 ]
 
 #: Known bugs. While a flag is True the strategies avoid what triggers the bug (so the
@@ -151,6 +154,11 @@ SPANS: tuple[tuple[str, int], ...] = (
 )
 HISTORY_DAYS = 2  # events start this long before the simulated period
 
+#: the profile property of a user's own timezone (the default policy's), and the zones drawn for it
+TZ_PROP = "timezone"
+USER_TIMEZONES: tuple[str, ...] = ("America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC")
+#: the default policy's consent events (not namespaced: a batch's cases never share users)
+CONSENT_EVENTS: tuple[str, ...] = ("Unsubscribed", "Subscribed")
 EVENTS: tuple[str, ...] = ("Added To Cart", "Charged", "App Launched", "Ürün Görüntülendi", "plan.changed")
 PAGE_EVENT = "Page Viewed"
 #: (name, kind) of profile properties; odd names are used unless a known bug is open
@@ -512,6 +520,8 @@ def settings_for(draw, ctx: Ctx, scheduled: bool) -> Settings:
         dnd=dnd,
         limits=limits,
         session_gap=draw(st.sampled_from([dt.timedelta(minutes=30), dt.timedelta(minutes=10), dt.timedelta(hours=1)])),
+        priority=draw(st.sampled_from([0, 0, 1, 2])),
+        local_time=draw(coin(1, 3)),
     )
 
 
@@ -670,6 +680,7 @@ class Case:
     custom_lists: dict[str, dict[str, list[str]]]
     behaviour: BehaviourModel
     runtime_batch: int = 500  # inputs per runtime transaction
+    policy: AccountPolicy | None = None  # the account policy (one per batch: the sharded run shares it)
 
     @property
     def n_journeys(self) -> int:
@@ -761,6 +772,11 @@ def cohorts(draw, names: Names, defs: Sequence[JourneyDef], start: int, end: int
             reachable = [f"{key}-{i}"] * 3 + ["", None] if key == "push_token" else [f"{key}-{i}"] * 3 + [None]
             row[key] = draw(st.sampled_from(reachable))
         row["first_name"] = draw(st.sampled_from(["Asha", None]))
+        # the account policy's inputs: the user's own timezone, consent (see ``policies``)
+        row[TZ_PROP] = draw(st.sampled_from([*USER_TIMEZONES, None, None, "Mars/Olympus"]))
+        row["email_opt_out"] = draw(st.sampled_from([None, None, False, True, "yes", "false"]))
+        row["push_enabled"] = draw(st.sampled_from([None, None, True, False]))
+        row["unsubscribed"] = draw(st.sampled_from([None] * 6 + [True]))
         for base, kind in props:
             row[names.prop(base)] = draw(st.none() | values_for(kind))
         row[names.prop(LIST_PROP)] = draw(st.sampled_from([None, ["Lost"], ["Gotham", "Lost"]]))
@@ -791,6 +807,10 @@ def cohorts(draw, names: Names, defs: Sequence[JourneyDef], start: int, end: int
             burst = draw(st.sampled_from(["one", "one", "tie", "window", "pages", "session_across_start"]))
             name = draw(st.sampled_from(ev_names))
             rows.append((t, u, name, draw(_event_props_values(name, names))))
+            if draw(coin(1, 8)):  # a consent change (channel-wide or all channels) at that instant
+                consent = draw(st.sampled_from(CONSENT_EVENTS))
+                ch = draw(st.sampled_from([None, "email", "push", "sms"]))
+                rows.append((t, u, consent, {} if ch is None else {"channel": ch}))
             if burst == "tie":  # same user, same second
                 name2 = draw(st.sampled_from(ev_names))
                 rows.append((t, u, name2, draw(_event_props_values(name2, names))))
@@ -857,6 +877,20 @@ def _event_props_values(draw, name: str, names: Names) -> dict[str, Any]:
         if draw(coin(1, 3)):
             out[names.prop(base)] = draw(values_for(kind))
     return out
+
+
+@st.composite
+def policies(draw) -> AccountPolicy | None:
+    """An account policy for a batch: often the default (None), else frequency caps per local day
+    or week on one channel or all, the account timezone caps count in, or consent turned off."""
+    if draw(coin(1, 3)):
+        return None
+    pers = draw(st.sampled_from([[], ["day"], ["week"], ["day", "week"], ["week", "day"]]))
+    caps = [Cap(max=draw(st.integers(1, 3)), per=per, channel=draw(st.none() | st.sampled_from(["push", "email", "sms", "in_app"])))
+            for per in pers]
+    consent = draw(st.sampled_from(["default", "default", "off"]))
+    return AccountPolicy(caps=caps, timezone=draw(st.sampled_from(TIMEZONES)),
+                         **({"consent": None} if consent == "off" else {}))
 
 
 @st.composite
@@ -974,6 +1008,7 @@ def batches(draw, *, min_size: int = 1, max_size: int = 6, min_journeys: int = 1
     start = int(pd.Timestamp(day, tz="UTC").timestamp())
     seed = draw(st.integers(0, 3))
     model = draw(behaviours())
+    policy = draw(policies())
     n = draw(st.integers(min_size, max_size))
     out = []
     for i in range(n):
@@ -982,7 +1017,7 @@ def batches(draw, *, min_size: int = 1, max_size: int = 6, min_journeys: int = 1
         model = c.behaviour  # node behaviours accumulate: the batch runs with one model
         out.append(c)
     final = out[-1].behaviour
-    return Batch(tuple(Case(**{**c.__dict__, "behaviour": final}) for c in out))
+    return Batch(tuple(Case(**{**c.__dict__, "behaviour": final, "policy": policy}) for c in out))
 
 
 def merge(cases_: Sequence[Case]) -> Case:
@@ -1007,6 +1042,6 @@ def merge(cases_: Sequence[Case]) -> Case:
         start=first.start, end=first.end, seed=first.seed,
         lifecycle={k: v for c in cases_ for k, v in c.lifecycle.items()},
         custom_lists={k: v for c in cases_ for k, v in c.custom_lists.items()},
-        behaviour=cases_[-1].behaviour,
+        behaviour=cases_[-1].behaviour, policy=first.policy,
     )
 

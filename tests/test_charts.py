@@ -546,7 +546,8 @@ def test_message_load_per_user_per_day_across_journeys():
     for _, r in load.iterrows():
         counts = per.xs(r["day"], level=1)
         assert r["max"] == counts.max() and r["users_1"] == (counts == 1).sum() and r["users_4+"] == (counts >= 4).sum()
-    assert set(res.messages_per_user_day.columns) == {"user_id", "day", "messages", "journeys"}
+    assert set(res.messages_per_user_day.columns) == {"user_id", "day", "messages", "journeys", "capped"}
+    assert res.messages_per_user_day["capped"].sum() == 0  # no account caps in this run
     assert res.messages_per_user_day["journeys"].max() <= 2
     assert st.message_load(t.iloc[:0]).empty
     fig = charts.message_load_chart(res)

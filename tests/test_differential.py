@@ -470,6 +470,8 @@ def features(case: Case) -> set[str]:
         seen.update("frequency" for n in d.nodes if getattr(n, "frequency", None))
         seen.update("midnight_range" for r in (s.dnd.ranges if s.dnd else []) if r.end < r.start)
         seen.update("odd_event_property" for n in d.nodes for f in getattr(n, "filters", ()) if not f.property.isidentifier())
+        seen.update(["local_time"] if s.local_time else [])
+        seen.update(["priority"] if s.priority else [])
     if any(kind_of(n) == "journey_trigger" for d in case.journeys for n in d.nodes):
         seen.add("trigger_pair")
     seen.update(["lifecycle"] if case.lifecycle else [])
@@ -479,6 +481,14 @@ def features(case: Case) -> set[str]:
     seen.update(["same_second_ties"] if case.events.duplicated(["user_id", "ts"]).any() else [])
     seen.update(["event_ids"] if "event_id" in case.events.columns else [])
     seen.add(f"runtime_batch:{case.runtime_batch}")
+    # the account policy (#18): caps, consent (profile flags and events), users' timezones
+    p = case.policy
+    seen.update(f"cap:{c.per}" for c in (p.caps if p is not None else ()))
+    seen.update(["consent:off"] if p is not None and p.consent is None else [])
+    seen.update(["consent_event"] if case.events["event"].isin(["Unsubscribed", "Subscribed"]).any() else [])
+    for prop in ("email_opt_out", "push_enabled", "unsubscribed", "timezone"):
+        if prop in case.profiles.columns and case.profiles[prop].notna().any():
+            seen.add(f"profile:{prop}")
     return seen
 
 
@@ -490,7 +500,9 @@ def required_features() -> set[str]:
              "journey_timeout", "live_start", "live_end", "schedule:OneTime", "schedule:Dates", "schedule:Recurring",
              "minute:True", "port:viewed", "port:clicked", "port:not_sent", "port:timeout", "send_at", "frequency", "midnight_range",
              "odd_event_property", "trigger_pair", "lifecycle", "custom_lists", "unknown_user", "before_start",
-             "same_second_ties", "event_ids", "runtime_batch:1", "runtime_batch:500"}
+             "same_second_ties", "event_ids", "runtime_batch:1", "runtime_batch:500", "local_time", "priority",
+             "cap:day", "cap:week", "consent:off", "consent_event", "profile:email_opt_out", "profile:push_enabled",
+             "profile:unsubscribed", "profile:timezone"}
     want |= {f"update:{op}" for op in ("set", "add", "remove", "increment", "decrement")}
     if not KNOWN_BUGS["hourly_offset_any_minute"]:
         want.add("minute:False")

@@ -344,8 +344,11 @@ def test_property_names_that_are_not_identifiers_are_read_like_the_reference_dri
     from journeylab.engine import Engine
 
     inputs = Engine(j.definition).inputs
-    assert inputs.profile == {"Customer Type", "push_token", "First Name"}
-    assert inputs.event_props == {"Bought": {"plan-tier", "Ürün"}} and inputs.lead == 0
+    # ...and, for the push it sends, the default account policy's consent properties of push
+    assert inputs.profile == {"Customer Type", "push_token", "First Name", "push_opt_out", "unsubscribed",
+                              "push_enabled"}
+    assert inputs.event_props == {"Bought": {"plan-tier", "Ürün"}, "Unsubscribed": {"channel"},
+                                  "Subscribed": {"channel"}} and inputs.lead == 0
 
 
 @pytest.mark.parametrize("name", sorted(JOURNEYS))

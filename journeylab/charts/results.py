@@ -842,7 +842,8 @@ def message_load_chart(
 ) -> go.Figure:
     """How many messages a user gets per day, across every journey: for each account-local
     day, the users who got 1, 2, … ``top`` or more messages (stacked bars, darker = more), and
-    the most any one user got that day (a line with markers on the right axis).
+    the most any one user got that day (a line with markers on the right axis), and the sends
+    an account frequency cap stopped that day (a dotted line, when there are any).
 
     ``data``: a result (every journey of the run; the first journey's timezone), a trace
     (``timezone``, default UTC), or a :func:`journeylab.stats.message_load` frame. The table
@@ -876,6 +877,12 @@ def message_load_chart(
             line={"color": "#dc2626", "width": 2}, marker={"size": 6},
             hovertemplate="%{x|%a %d %b}<br>most messages to one user: <b>%{y}</b><extra></extra>",
         ))
+        if "capped" in load.columns and load["capped"].any():
+            fig.add_trace(go.Scatter(
+                name="sends stopped by an account cap", x=load["day"], y=load["capped"].to_numpy(), mode="lines+markers",
+                line={"color": "#0f766e", "width": 2, "dash": "dot"}, marker={"size": 6, "symbol": "x"},
+                hovertemplate="%{x|%a %d %b}<br>sends stopped by an account cap: <b>%{y:,}</b><extra></extra>",
+            ))
         fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False,
                                   "title": {"text": "max per user", "standoff": 6}, "dtick": 1, "automargin": True})
     users = int(load["users"].sum()) if len(load) else 0

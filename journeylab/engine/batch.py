@@ -17,7 +17,8 @@ simulated responses to the messages through a callback (see :class:`Responder`).
 
 Not every journey is batched: :func:`unsupported` says why a journey needs the per-user engine
 (several journeys or versions, journey triggers, schedules and custom lists, date-time and
-past-behaviour entries, page-view segments and sessions); the simulator then uses that.
+past-behaviour entries, page-view segments and sessions, local-time delivery, account frequency
+caps; consent events in the cohort, see :func:`consent_events`); the simulator then uses that.
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ from journeylab.model.nodes import (
     Split,
     kind_of,
 )
+from journeylab.model.policy import as_policy, flag_false, flag_true
 from journeylab.model.settings import ActionGoal, PastBehaviorGoal
 
-__all__ = ["BatchEngine", "Events", "EventColumn", "Responses", "unsupported"]
+__all__ = ["BatchEngine", "Events", "EventColumn", "Responses", "unsupported", "consent_events"]
 
 NEVER = 1 << 62
 OUT = -1
@@ -66,13 +68,22 @@ _WAIT = -1  # an arrival rule's answer: the user waits at the node
 _GONE = -2  # ... the user left the journey (force exit)
 
 
-def unsupported(definitions: Sequence[JourneyDef], *, watched: bool = False) -> str | None:
-    """Why these journeys need the per-user engine (``None``: the batched engine runs them)."""
+def unsupported(definitions: Sequence[JourneyDef], *, watched: bool = False, policy: Any = None) -> str | None:
+    """Why these journeys need the per-user engine under the account ``policy`` (``None``: the
+    batched engine runs them). Consent read from the profile is batched; consent *events*
+    (an unsubscribe during the run) are not: the driver checks its events for them (see
+    :func:`consent_events`)."""
     if len(definitions) != 1:
         return "several journeys or versions run together (journey triggers, shared profiles)"
     d = definitions[0]
     if watched:
         return "another journey listens to this one"
+    if d.settings.local_time:
+        return "local-time delivery (each user's own timezone)"
+    pol = as_policy(policy)
+    channels = {kind_of(n) for n in d.nodes if isinstance(n, Engagement)}
+    if any(c.channel is None or c.channel in channels for c in pol.caps):
+        return "account frequency caps"
     entries = {n.id for n in d.entry_nodes()}
     inaction_entries = 0
     for n in d.nodes:
@@ -87,6 +98,16 @@ def unsupported(definitions: Sequence[JourneyDef], *, watched: bool = False) -> 
     if inaction_entries > 1:
         return "several Inaction entries"
     return None
+
+
+def consent_events(definitions: Sequence[JourneyDef], policy: Any = None) -> frozenset[str]:
+    """The event names that change consent during a run of these journeys (the batched engine
+    does not apply them: a driver whose events hold any uses the per-user engine)."""
+    c = as_policy(policy).consent
+    if c is None:
+        return frozenset()
+    channels = {kind_of(n) for d in definitions for n in d.nodes if isinstance(n, Engagement)}
+    return frozenset(e.event for e in c.events) if channels & c.channels() else frozenset()
 
 
 class EventColumn(NamedTuple):
@@ -148,8 +169,10 @@ class BatchEngine:
         responder: Responder | None = None,
         lift: dict[int, tuple[str, dict[str, Any]]] | None = None,
         user_keys: np.ndarray | None = None,
+        policy: Any = None,
     ) -> None:
-        reason = unsupported([journey])
+        pol = as_policy(policy)
+        reason = unsupported([journey], policy=pol)
         if reason:
             raise EngineInvariantError(f"the batched engine cannot run this journey: {reason}")
         self.d = journey
@@ -237,6 +260,10 @@ class BatchEngine:
         self.phantom = np.array([isinstance(n, Engagement) and (self.conn[i, self.pix["viewed"]] >= 0
                                                                or self.conn[i, self.pix["clicked"]] >= 0)
                                  for i, n in enumerate(self.nodes)])
+        c = pol.consent
+        #: consent (the account policy's), when the journey sends on a channel that needs it
+        self.consent = c if c is not None and set(self.channel) & c.channels() else None
+        self._flag_cache: dict[tuple[str, bool], np.ndarray] = {}
         self.limits = list(s.limits)
         self.lim_key = [np.full(U, -(1 << 62), dtype=np.int64) for _ in self.limits]
         self.lim_cnt = [np.zeros(U, dtype=np.int64) for _ in self.limits]
@@ -818,6 +845,32 @@ class BatchEngine:
             self._truthy_cache[prop] = table
         return table[u]
 
+    def _flag(self, prop: str, yes: bool, u: np.ndarray) -> np.ndarray:
+        """:func:`~journeylab.model.policy.flag_true` (``yes``) or ``flag_false`` of each user's
+        ``prop``, from a per-column table (a Profile Update of the column drops it)."""
+        table = self._flag_cache.get((prop, yes))
+        if table is None:
+            col = self._column(prop)
+            table = np.fromiter(map(flag_true if yes else flag_false, col.tolist()), dtype=bool, count=len(col))
+            self._flag_cache[prop, yes] = table
+        return table[u]
+
+    def _blocked(self, u: np.ndarray, ch: str) -> np.ndarray:
+        """:meth:`Consent.blocked <journeylab.model.Consent.blocked>` for arrays of users."""
+        c = self.consent
+        out = np.zeros(len(u), dtype=bool)
+        if c is None:
+            return out
+        prop = c.opt_out.get(ch)
+        if prop is not None:
+            out |= self._flag(prop, True, u)
+            if c.unsubscribed:
+                out |= self._flag(c.unsubscribed, True, u)
+        on = c.enabled.get(ch)
+        if on is not None:
+            out |= self._flag(on, False, u)
+        return out
+
     def _profile_ok(self, u: np.ndarray, filters: Sequence[Any]) -> np.ndarray:
         ok = np.ones(len(u), dtype=bool)
         for f in filters:
@@ -849,6 +902,8 @@ class BatchEngine:
     def _update_profile(self, u: np.ndarray, t: np.ndarray, nd: int, node: ProfileUpdate) -> None:
         col = self._column(node.property)
         self._truthy_cache.pop(node.property, None)
+        self._flag_cache.pop((node.property, True), None)
+        self._flag_cache.pop((node.property, False), None)
         details = np.empty(len(u), dtype=np.int64)
         for i, (x, tx) in enumerate(zip(u.tolist(), t.tolist(), strict=True)):
             old = col[x]
@@ -886,9 +941,14 @@ class BatchEngine:
         ch = self.channel[nd]
         out = np.full(len(u), _WAIT, dtype=np.int64)
         todo = np.ones(len(u), dtype=bool)
+        if self.consent is not None:
+            no = self._blocked(u, ch)
+            if no.any():
+                out[no] = self._discard(u[no], t[no], nd, "consent")
+                todo &= ~no
         dnd = self.d.settings.dnd
         if dnd is not None and ch in dnd.channels:
-            ind = self.ca.in_ranges(t, dnd.ranges)
+            ind = self.ca.in_ranges(t, dnd.ranges) & todo
             if ind.any():
                 if dnd.mode == "defer":
                     du, dt_ = u[ind], t[ind]

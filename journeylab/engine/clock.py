@@ -27,7 +27,7 @@ from journeylab.errors import EngineInvariantError
 from journeylab.model.conditions import WEEKDAYS, DayRange
 from journeylab.model.settings import Dates, OneTime, Recurring, Schedule
 
-__all__ = ["LocalClock", "ClockArrays"]
+__all__ = ["LocalClock", "ClockArrays", "clock_for", "user_clock"]
 
 _QUARTER = 900
 _DAY = 86400
@@ -205,6 +205,41 @@ class LocalClock:
         """(ISO year, ISO week) of the local date of ``t``."""
         iso = self.local_date(t).isocalendar()
         return (iso[0], iso[1])
+
+
+@lru_cache(maxsize=4096)
+def clock_for(timezone: str, hourly_offset_minutes: int = 0) -> LocalClock | None:
+    """The (shared) :class:`LocalClock` of an IANA timezone name, or ``None`` when the name is
+    not a timezone (a profile may hold anything).
+
+    >>> clock_for("Asia/Kolkata").tz.key, clock_for("Mars/Olympus")
+    ('Asia/Kolkata', None)
+    """
+    if not isinstance(timezone, str) or not timezone or len(timezone) > 255:
+        return None
+    try:
+        return LocalClock(timezone, hourly_offset_minutes)
+    except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError (bad key), OSError (unreadable file)
+        return None
+
+
+def user_clock(profile: dict[str, Any], prop: str, fallback: LocalClock) -> LocalClock:
+    """A user's own clock: the timezone named by the profile property ``prop``, else
+    ``fallback`` (the account's). The one place per-user local time comes from.
+
+    >>> from journeylab.engine.types import to_epoch
+    >>> c = user_clock({"timezone": "America/New_York"}, "timezone", LocalClock("UTC"))
+    >>> t = to_epoch(dt.datetime(2026, 3, 9, 12, 0, tzinfo=dt.UTC))
+    >>> c.local(c.next_time_of_day(t, dt.time(9, 0))).isoformat()
+    '2026-03-09T09:00:00-04:00'
+    >>> user_clock({"timezone": "nowhere"}, "timezone", LocalClock("UTC")).tz.key
+    'UTC'
+    """
+    v = profile.get(prop)
+    if v is None or not isinstance(v, str):
+        return fallback
+    c = clock_for(v, fallback.minute)
+    return fallback if c is None else c
 
 
 class ClockArrays:

@@ -27,7 +27,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from journeylab.engine.clock import LocalClock
+from journeylab.engine.clock import LocalClock, clock_for, user_clock
 from journeylab.engine.draws import split_draw, stable_hash, user_key
 from journeylab.engine.state import Control, Enrollment, UserState
 from journeylab.engine.types import (
@@ -71,6 +71,7 @@ from journeylab.model.nodes import (
 from journeylab.model.nodes import (
     Action as ActionSeg,
 )
+from journeylab.model.policy import AccountPolicy, ConsentEvent, as_policy
 from journeylab.model.settings import ActionGoal, PastBehaviorGoal
 
 __all__ = ["Engine", "Control", "UserState", "TIMER_RULES"]
@@ -81,6 +82,7 @@ _MAX_MOVES = 10_000
 _new = tuple.__new__
 _NEVER = 1 << 62
 _SEEN_IDS = 64
+_LEDGER_SPAN = 8 * 86400  # the ledger keeps a week and a day: the longest cap period (a local ISO week)
 
 #: Every timer of the engine, in the order they go at one instant (SPEC §1: what falls due by
 #: time first, in this order). ``next_wake`` and firing both come from this one list
@@ -159,6 +161,7 @@ class Engine:
         seed: int = 0,
         watched: Iterable[str] = (),
         custom_lists: dict[str, Iterable[str]] | None = None,
+        policy: AccountPolicy | None = None,
     ) -> None:
         self.definition = journey
         self.id = journey.id
@@ -167,6 +170,7 @@ class Engine:
         s = journey.settings
         self.settings = s
         self.clock = LocalClock(s.timezone, s.hourly_offset_minutes)
+        self._policy(as_policy(policy), journey)
         self.nodes: dict[str, Any] = {n.id: n for n in journey.nodes}
         self.kinds: dict[str, str] = {n.id: kind_of(n) for n in journey.nodes}
         self.conn: dict[tuple[str, str], str] = {(c.source, c.port): c.target for c in journey.connectors}
@@ -236,7 +240,7 @@ class Engine:
                 lookback[c.event] = max(lookback.get(c.event, 0), src.days * 86400)
         self.lookback = lookback
         reads = merge_reads([*(NODE_KINDS[self.kinds[n.id]].reads(n) for n in journey.nodes),
-                             *(g.reads() for g in journey.goals)])
+                             *(g.reads() for g in journey.goals), self._policy_reads()])
         lead = max((sec for _, sec in reads.lookback), default=0)
         #: what the journey can act on: drivers keep these inputs and may drop everything else
         self.inputs = Inputs(reads.events, dict(reads.event_props), reads.profile,
@@ -259,6 +263,44 @@ class Engine:
         self._content_cache: dict[str, bool] = {
             n.id: any("{{" in v for v in n.content.values()) for n in journey.nodes if isinstance(n, Engagement)
         }
+
+    def _policy(self, policy: AccountPolicy, journey: JourneyDef) -> None:
+        """What the account policy means for this journey: consent for its channels, the caps
+        that concern them, the users' clocks (see :mod:`journeylab.model.policy`)."""
+        self.policy = policy
+        channels = {kind_of(n) for n in journey.nodes if isinstance(n, Engagement)}
+        c = policy.consent
+        #: consent rules, when the journey sends on a channel that needs consent
+        self.consent = c if c is not None and channels & c.channels() else None
+        self.channels = frozenset(channels)
+        self.consent_events: dict[str, list[ConsentEvent]] = {}
+        if self.consent is not None:
+            for ev in self.consent.events:
+                self.consent_events.setdefault(ev.event, []).append(ev)
+        self.caps = [cap for cap in policy.caps if cap.channel is None or cap.channel in channels]
+        self.tz_prop = policy.timezone_property
+        self.local_time = journey.settings.local_time
+        self.cap_clock = clock_for(policy.timezone) or LocalClock("UTC")
+
+    def _policy_reads(self) -> Any:
+        """The inputs the account policy makes the journey read."""
+        from journeylab.model.nodes import Reads
+
+        profile: set[str] = set()
+        if self.consent is not None:
+            for ch in self.channels:
+                profile |= self.consent.properties(ch)
+        if self.local_time or self.caps:
+            profile.add(self.tz_prop)
+        props = tuple((name, frozenset({e.channel_property for e in evs if e.channel is None}))
+                      for name, evs in self.consent_events.items())
+        return Reads(frozenset(self.consent_events), tuple(p for p in props if p[1]), frozenset(profile))
+
+    def local_clock(self, st: UserState) -> LocalClock:
+        """The clock of the local-time rules (fixed send times, DND, delivery windows, delays
+        until a time of day): the user's own timezone when the journey sends in local time,
+        else the account's."""
+        return user_clock(st.profile, self.tz_prop, self.clock) if self.local_time else self.clock
 
     # ================================================================== public API
     def new_user(self, user_id: str, profile: dict[str, Any] | None = None, created: int = 0) -> UserState:
@@ -383,7 +425,7 @@ class Engine:
         if self.scheduled_entries or self.date_entries or self.trigger_entries:
             return None
         triggers = frozenset(self.entry_by_event) | frozenset(self.inaction_by_event)
-        exempt = frozenset(self.lookback) | self.page_events
+        exempt = frozenset(self.lookback) | self.page_events | frozenset(self.consent_events)
         tail: int | None = None
         if self.timeout is not None:
             within = max((int(n.within.total_seconds()) for n in self.inaction_entries), default=0)
@@ -440,6 +482,8 @@ class Engine:
             st.session_count += 1
             st.session_last = t
             first_in_session = st.session_count == 1
+        if name in self.consent_events:
+            self._consent_change(st, t, name, props, out)
         if (
             name in self.absent_by_event
             and st.pending
@@ -480,6 +524,16 @@ class Engine:
                     return True
                 return False
         return False
+
+    def _consent_change(self, st: UserState, t: int, name: str, props: dict, out: list[Action]) -> None:
+        """A consent event (an unsubscribe...) changes the profile at once: a send attempt from
+        this instant on sees it (the profile is shared by the user's journeys)."""
+        assert self.consent is not None
+        for ev in self.consent_events[name]:
+            for prop, value in self.consent.changes(ev, props).items():
+                if st.profile.get(prop) is not value:
+                    st.profile[prop] = value
+                    out.append(ProfileChanged(st.user_id, t, self.id, "", prop, value))
 
     def _node_reacts(self, st: UserState, e: Enrollment, name: str, props: dict, first: bool) -> str | None:
         node = self.nodes[e.node]
@@ -840,7 +894,7 @@ class Engine:
             return t + self._secs[node.id, "duration"]
         if node.at_time is not None:
             # the next such time strictly after arrival: a delay always lets time pass
-            return self.clock.next_time_of_day(t + 1, node.at_time, node.weekdays)
+            return self.local_clock(st).next_time_of_day(t + 1, node.at_time, node.weekdays)
         if node.property is not None:
             v = as_epoch(st.profile.get(node.property))
             if v is None:
@@ -873,7 +927,7 @@ class Engine:
         if reach is not None and not is_set_and_true(st.profile.get(reach)):
             return self._discard(st, e, node, t, "unreachable", out)
         if node.send_at is not None:
-            at = self.clock.next_time_of_day(t, node.send_at)
+            at = self.local_clock(st).next_time_of_day(t, node.send_at)
             if at > t:
                 e.due = at
                 e.due_kind = "send"
@@ -882,19 +936,24 @@ class Engine:
 
     def _send(self, st: UserState, e: Enrollment, node: Engagement, t: int, out: list[Action]) -> str | None:
         ch = self.kinds[node.id]
+        if self.consent is not None and self.consent.blocked(ch, st.profile):
+            return self._discard(st, e, node, t, "consent", out)
         dnd = self.settings.dnd
-        if dnd is not None and ch in dnd.channels and self.clock.in_ranges(t, dnd.ranges):
+        clock = user_clock(st.profile, self.tz_prop, self.clock) if self.local_time else self.clock
+        if dnd is not None and ch in dnd.channels and clock.in_ranges(t, dnd.ranges):
             if dnd.mode == "defer":
-                end = self.clock.range_end(t, dnd.ranges)
+                end = clock.range_end(t, dnd.ranges)
                 out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "deferred", "", "dnd")))
                 e.due = end
                 e.due_kind = "send"
                 return None
             return self._discard(st, e, node, t, "dnd", out)
-        if ch in FREQUENCY_CHANNELS and node.frequency is not None and not self.clock.in_ranges(t, node.frequency):
+        if ch in FREQUENCY_CHANNELS and node.frequency is not None and not clock.in_ranges(t, node.frequency):
             return self._discard(st, e, node, t, "frequency", out)
         if self.settings.limits and self._over_limit(st, ch, t):
             return self._discard(st, e, node, t, "limit", out)
+        if self.caps and self._over_cap(st, ch, t):
+            return self._discard(st, e, node, t, "cap", out)
         mid = f"{self.id}:{e.version}:{st.user_id}:{e.n}:{node.id}:{e.visit}"
         out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "sent", "", ch)))
         out.append(_new(Send, (mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile), e.n,
@@ -903,6 +962,11 @@ class Engine:
             out.append(NodePassed(st.user_id, t, self.id, node.id, "sent"))
         if self.settings.limits:
             st.sends.append((t, ch))
+        if self.caps:
+            led = st.ledger
+            if led and led[0][0] < t - _LEDGER_SPAN:
+                led[:] = [x for x in led if x[0] >= t - _LEDGER_SPAN]
+            led.append((t, ch))
         st.messages[mid] = [node.id, False, False, False, e.version]
         if node.id in self.phantom:
             e.msg_id = mid
@@ -933,6 +997,25 @@ class Engine:
             else:
                 n = len(sends)
             if n >= lim.max:
+                return True
+        return False
+
+    def _over_cap(self, st: UserState, ch: str, t: int) -> bool:
+        """Whether a send on ``ch`` at ``t`` would go over an account frequency cap: the user's
+        messages from every journey on the cap's channel in the user's local day or ISO week
+        (their own timezone, else the account's)."""
+        clock = user_clock(st.profile, self.tz_prop, self.cap_clock)
+        for cap in self.caps:
+            if cap.channel is not None and cap.channel != ch:
+                continue
+            key: Any = clock.local_date(t) if cap.per == "day" else clock.week_key(t)
+            n = 0
+            for ts, c in st.ledger:
+                if cap.channel is not None and c != cap.channel:
+                    continue
+                if (clock.local_date(ts) if cap.per == "day" else clock.week_key(ts)) == key:
+                    n += 1
+            if n >= cap.max:
                 return True
         return False
 

@@ -9,9 +9,14 @@ uses it, so the simulator, the runtime and the reference driver order work ident
 2. the input, journey by journey, then the journey triggers it caused (so a journey entered
    by a trigger does not see the input that caused the pass, SPEC §3).
 
-"Journey by journey" is by journey id, whatever order the journeys were given in, so results
-never depend on the listing order; triggers go round by round (a trigger entry that passes a
-watched node triggers in the next round).
+"Journey by journey" is by priority (the journey setting, highest first), then by journey id,
+whatever order the journeys were given in, so results never depend on the listing order and a
+higher-priority journey wins the last slot of an account frequency cap; triggers go round by
+round (a trigger entry that passes a watched node triggers in the next round).
+
+The account policy (:class:`~journeylab.model.AccountPolicy`: frequency caps, consent, the
+users' timezones) is given to every engine; the user's states share one profile and one
+message ledger (what the caps count).
 
 A user who is inside a journey stays on the version they entered with; new entries use
 the latest version.
@@ -28,6 +33,7 @@ from journeylab.engine.types import Action, Event, Feedback, Input, Inputs, Node
 from journeylab.errors import EngineInvariantError, JourneyDefinitionError
 from journeylab.model.journey import JourneyDef
 from journeylab.model.nodes import JourneyTrigger
+from journeylab.model.policy import AccountPolicy, as_policy
 
 __all__ = ["JourneySet"]
 
@@ -51,6 +57,7 @@ class JourneySet:
         seed: int = 0,
         controls: dict[str, Control] | None = None,
         custom_lists: dict[str, dict[str, Iterable[str]]] | None = None,
+        policy: AccountPolicy | None = None,
     ) -> None:
         if not journeys:
             raise JourneyDefinitionError("give at least one journey", "$")
@@ -59,6 +66,7 @@ class JourneySet:
             for n in d.nodes:
                 if isinstance(n, JourneyTrigger):
                     watched.setdefault(n.journey, set()).add(n.node)
+        self.policy = as_policy(policy)
         self.ids: list[str] = []
         self.versions: dict[str, dict[int, Engine]] = {}
         for d in journeys:
@@ -68,13 +76,14 @@ class JourneySet:
             if d.version in self.versions[d.id]:
                 raise JourneyDefinitionError(f"journey {d.id!r} version {d.version} given twice", "$")
             self.versions[d.id][d.version] = Engine(
-                d, seed=seed, watched=watched.get(d.id, ()), custom_lists=(custom_lists or {}).get(d.id)
+                d, seed=seed, watched=watched.get(d.id, ()), custom_lists=(custom_lists or {}).get(d.id),
+                policy=self.policy,
             )
         self.latest: dict[str, Engine] = {jid: vs[max(vs)] for jid, vs in self.versions.items()}
         self.controls: dict[str, Control] = dict(controls or {})
-        #: the order in which the journeys see one instant's work: by id, so that results never
-        #: depend on the order the journeys were listed in (SPEC §3)
-        self.order: list[str] = sorted(self.ids)
+        #: the order in which the journeys see one instant's work: by priority (highest first), then
+        #: by id, so that results never depend on the order the journeys were listed in (SPEC §3)
+        self.order: list[str] = sorted(self.ids, key=lambda j: (-self.latest[j].settings.priority, j))
         self.triggers: dict[tuple[str, str], list[str]] = {}
         for jid in self.order:
             for key in self.latest[jid].trigger_entries:
@@ -91,6 +100,9 @@ class JourneySet:
         paging = [e for e in self.all_engines() if e.page_events]
         self.session_events: frozenset[str] = frozenset().union(*(e.page_events for e in paging))
         self.session_gap: int = max((e.gap for e in paging), default=0)
+        #: events whose effect lasts however long ago they happened (consent changes): every
+        #: driver feeds all of them, not only those within the look-back before the start
+        self.lasting_events: frozenset[str] = frozenset().union(*(e.consent_events for e in self.all_engines()))
         #: the users any Custom List names (see :attr:`Engine.listed_users`)
         self.listed_users: frozenset[str] = frozenset().union(*(e.listed_users for e in self.all_engines()))
 
@@ -122,9 +134,24 @@ class JourneySet:
 
     # ------------------------------------------------------------------ users
     def new_user(self, user_id: str, profile: dict[str, Any] | None = None, created: int = 0) -> dict[str, UserState]:
-        """States of one user in every journey, sharing one profile dict."""
+        """States of one user in every journey, sharing one profile dict and one message ledger."""
         prof = dict(profile) if profile else {}
-        return {jid: UserState(user_id, prof, created) for jid in self.ids}
+        ledger: list[tuple[int, str]] = []
+        return {jid: UserState(user_id, prof, created, ledger) for jid in self.ids}
+
+    @staticmethod
+    def link(states: dict[str, UserState]) -> dict[str, UserState]:
+        """Make a user's states (read back from storage one by one) share one profile and one
+        message ledger again: the first state's profile, the longest ledger (every state is
+        stored whenever the shared ledger changes, so they are equal)."""
+        if not states:
+            return states
+        first = next(iter(states.values()))
+        ledger = max((s.ledger for s in states.values()), key=len)
+        for s in states.values():
+            s.profile = first.profile
+            s.ledger = ledger
+        return states
 
     def next_wake(self, states: dict[str, UserState]) -> int | None:
         if self._solo is not None:

@@ -25,6 +25,7 @@ from journeylab.engine.multi import JourneySet
 from journeylab.engine.state import Control, UserState
 from journeylab.engine.types import Action, Input, ProfileChanged, Send, TraceRecord
 from journeylab.model.journey import JourneyDef
+from journeylab.model.policy import AccountPolicy
 from journeylab.validate import check_journeys
 
 __all__ = ["ReferenceDriver", "canonical"]
@@ -48,10 +49,11 @@ class ReferenceDriver:
         seed: int = 0,
         custom_lists: dict[str, dict[str, Iterable[str]]] | None = None,
         validate: bool = True,
+        policy: AccountPolicy | dict | str | None = None,
     ) -> None:
         if validate:  # errors stop here with the report; warnings are shown once
             check_journeys(list(journeys), stacklevel=3)
-        self.set = JourneySet(journeys, seed=seed, controls=controls, custom_lists=custom_lists)
+        self.set = JourneySet(journeys, seed=seed, controls=controls, custom_lists=custom_lists, policy=policy)
         self.profiles = dict(profiles or {})
         self.created = created
         self.users: dict[str, dict[str, UserState]] = {}

@@ -87,9 +87,11 @@ class UserState:
         "seen_ids",
         "last_exit",
         "messages",
+        "ledger",
     )
 
-    def __init__(self, user_id: str, profile: dict[str, Any] | None = None, created: int = 0) -> None:
+    def __init__(self, user_id: str, profile: dict[str, Any] | None = None, created: int = 0,
+                 ledger: list[tuple[int, str]] | None = None) -> None:
         self.user_id = user_id
         self.profile: dict[str, Any] = profile if profile is not None else {}
         self.clock = created  # the last instant processed for this user
@@ -106,12 +108,16 @@ class UserState:
         self.last_exit: int | None = None
         # messages sent to the user: id -> [node, viewed, clicked, delivered, version]
         self.messages: dict[str, list[Any]] = {}
+        # the user's messages from every journey, (ts, channel), for account frequency caps: one
+        # list shared by the user's states in a journey set (like the profile)
+        self.ledger: list[tuple[int, str]] = ledger if ledger is not None else []
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__slots__}
         d["active"] = self.active.to_dict() if self.active is not None else None
         d["history"] = {k: [list(x) for x in v] for k, v in self.history.items()}
         d["sends"] = [list(x) for x in self.sends]
+        d["ledger"] = [list(x) for x in self.ledger]
         return d
 
     @classmethod
@@ -129,6 +135,7 @@ class UserState:
         s.seen_ids = [str(x) for x in d["seen_ids"]]
         s.last_exit = d["last_exit"]
         s.messages = {k: list(v) for k, v in d.get("messages", {}).items()}
+        s.ledger = [(int(a), str(b)) for a, b in d.get("ledger", ())]
         return s
 
 

@@ -170,7 +170,9 @@ TRACE_EVENTS: tuple[str, ...] = (
     "exited",  # left the journey (detail: reason)
 )
 EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "completed", "stopped")
-DISCARD_REASONS: tuple[str, ...] = ("unreachable", "dnd", "frequency", "limit")
+#: why a send is discarded: no address for the channel, DND (discard mode), outside the delivery
+#: window, over a journey's campaign limit, no consent (opted out), over an account frequency cap
+DISCARD_REASONS: tuple[str, ...] = ("unreachable", "dnd", "frequency", "limit", "consent", "cap")
 
 
 class Send(NamedTuple):

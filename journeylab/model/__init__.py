@@ -46,6 +46,17 @@ from journeylab.model.nodes import (
     kind_of,
     ports_of,
 )
+from journeylab.model.policy import (
+    DEFAULT_POLICY,
+    AccountPolicy,
+    Cap,
+    Consent,
+    ConsentEvent,
+    as_policy,
+    policy_from_dict,
+    policy_from_json,
+    policy_to_json,
+)
 from journeylab.model.settings import (
     ActionGoal,
     Connector,
@@ -70,4 +81,6 @@ __all__ = [
     "WebPopup", "WebExitIntent", "Webhook", "Delay", "ForceExit", "ProfileUpdate", "Split", "SplitBranch",
     "ActionGoal", "PastBehaviorGoal", "Goal", "Connector", "Dates", "Dnd", "Limit", "OneTime", "Recurring",
     "Schedule", "Settings",
+    "AccountPolicy", "Cap", "Consent", "ConsentEvent", "DEFAULT_POLICY", "as_policy", "policy_from_dict",
+    "policy_from_json", "policy_to_json",
 ]

@@ -479,6 +479,19 @@ class Journey:
 
         return cls.from_def(from_json(text))
 
+    def preview(self, profile: dict[str, Any] | None = None, events: Any = (), start: Any = None, **kw: Any):  # -> Preview
+        """One user's path, rendered messages and exit reason ("test send"); see
+        :func:`journeylab.preview.preview` (the engine core, for one user).
+
+        >>> from journeylab.examples import purchase_promo
+        >>> p = purchase_promo().preview({"push_token": "t"}, [{"event": "Charged", "ts": "2026-10-01T09:00Z"}])
+        >>> p.path, p.exit_reason
+        (['purchase', 'wait', 'promo'], 'completed')
+        """
+        from journeylab.preview import preview
+
+        return preview(self, profile, events, start, **kw)
+
     def validate(self):  # -> ValidationReport
         """Validate the current definition; see :func:`journeylab.validate`."""
         from journeylab.validate import validate

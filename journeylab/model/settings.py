@@ -135,6 +135,11 @@ class Settings(msgspec.Struct, **_S):
     * ``schedule``: runs for Past Behavior and Custom List entry.
     * ``dnd``, ``limits``: sending rules.
     * ``session_gap``: a web session ends after this long without events.
+    * ``priority``: at one instant, journeys of higher priority go first (so they win the last
+      slot of an account frequency cap, see :class:`~journeylab.model.AccountPolicy`).
+    * ``local_time``: read fixed send times, DND, delivery windows and delays until a time of
+      day in each user's own timezone (the profile property named by the account policy,
+      ``timezone`` by default), falling back to ``timezone`` for users without a valid one.
     """
 
     timezone: str = "UTC"
@@ -147,3 +152,5 @@ class Settings(msgspec.Struct, **_S):
     dnd: Dnd | None = None
     limits: list[Limit] = []
     session_gap: dt.timedelta = dt.timedelta(minutes=30)
+    priority: int = 0
+    local_time: bool = False

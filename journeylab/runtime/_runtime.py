@@ -40,6 +40,7 @@ from journeylab.errors import EngineInvariantError, JourneyDefinitionError, Life
 from journeylab.model import lifecycle
 from journeylab.model.io import from_json, load, to_json
 from journeylab.model.journey import Journey, JourneyDef
+from journeylab.model.policy import as_policy
 from journeylab.runtime._clock import ReplayClock, WallClock, epoch_of
 from journeylab.runtime._faults import fault_kind
 from journeylab.runtime._inputs import (
@@ -201,6 +202,7 @@ class _Unit:
             for jid in js.ids:
                 if jid not in states:
                     states[jid] = UserState(uid, profile, created0)
+            JourneySet.link(states)  # one message ledger for the account caps, like the profile
             u = _User(states, ptext.encode() if isinstance(ptext, str) else ptext, texts, True, nw, created0)
         self.users[uid] = u
         return u
@@ -434,6 +436,9 @@ class Runtime:
     * ``autopublish``: journeys loaded for the first time are published at the clock's now
       (a JSON ``status`` of ``paused`` or ``stopped`` is applied too); otherwise they stay
       drafts until :meth:`publish`.
+    * ``policy``: the account policy the journeys share (:class:`~journeylab.model.AccountPolicy`,
+      its dict or JSON): frequency caps, consent, the users' timezones. Give the same policy at
+      every start; the users' message ledgers are stored with their states.
 
     >>> import datetime as dt
     >>> from journeylab.examples import purchase_promo
@@ -468,8 +473,11 @@ class Runtime:
         retry_horizon: float = 86400.0,
         retry_backoff: float = 1.0,
         destinations: Sequence[str] | None = None,
+        policy: Any = None,
     ) -> None:
         self.clock = clock if clock is not None else WallClock()
+        #: the account policy every journey shares (frequency caps, consent, users' timezones)
+        self.policy = as_policy(policy)
         self.adapters = list(adapters)
         self.max_future = max_future
         self.replay_horizon = replay_horizon
@@ -648,7 +656,7 @@ class Runtime:
         if set_key != self._checked_set:
             check_journeys(defs, warn=False)
             self._checked_set = set_key
-        self.js = JourneySet(defs, seed=self.seed, controls=controls, custom_lists=self.custom_lists)
+        self.js = JourneySet(defs, seed=self.seed, controls=controls, custom_lists=self.custom_lists, policy=self.policy)
         self.definitions = {jid: self.js.latest[jid].definition for jid in self.js.ids}
 
     # ================================================================== units of work

@@ -79,12 +79,15 @@ class Prepared:
         ncodes, nlabels = _encode(ev["event"])  # event names and users hashed once, by Arrow
         names = np.asarray(nlabels.to_pylist(), dtype=object)
         mask = _named(ncodes, names, js.relevant_events) & (ts_all < self.end) & (ts_all >= self.start - lead)
+        early = np.zeros(0, dtype=np.int64)  # rows before start - lead fed all the same
         if js.session_events:
-            heads = session_heads(ev["user_id"], ts_all, _named(ncodes, names, js.session_events) & (ts_all < self.end),
+            early = session_heads(ev["user_id"], ts_all, _named(ncodes, names, js.session_events) & (ts_all < self.end),
                                   self.start - lead, js.session_gap)
-            if len(heads):
-                mask[heads] = True
-                self.created = min(self.created, int(ts_all[heads].min()))  # clocks from the first view fed
+        if js.lasting_events:
+            early = np.union1d(early, np.flatnonzero(_named(ncodes, names, js.lasting_events) & (ts_all < self.start - lead)))
+        if len(early):
+            mask[early] = True
+            self.created = min(self.created, int(ts_all[early].min()))  # clocks from the first event fed
         idx = np.flatnonzero(mask)
         ncodes = ncodes[idx]
         ucodes, ulabels = _encode(ev["user_id"], idx)

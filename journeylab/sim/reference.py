@@ -51,6 +51,7 @@ def reference(
     custom_lists: dict[str, dict[str, Any]] | None = None,
     responses: pd.DataFrame | None = None,
     validate: bool = True,
+    policy: Any = None,
 ) -> SimulationResult:
     """Run journeys over a cohort through the reference driver; see the module docstring.
 
@@ -73,18 +74,20 @@ def reference(
     s0, e0 = int(start_ts.timestamp()), int(end_ts.timestamp())
     controls = lifecycle_controls(defs, s0, lifecycle)
     lists = _load_lists(defs, custom_lists)
-    js = JourneySet(defs)
+    js = JourneySet(defs, policy=policy)
     secs = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
     lo = s0 - js.inputs.lead
     keep = (secs >= lo) & (secs < e0)
     if js.session_events:  # sessions still open at lo: their earlier page views too
         keep[session_heads(ev["user_id"], secs, ev["event"].isin(js.session_events).to_numpy() & (secs < e0), lo,
                            js.session_gap)] = True
+    if js.lasting_events:  # consent changes, however long ago
+        keep |= ev["event"].isin(js.lasting_events).to_numpy() & (secs < e0)
     window = ev[keep]
     # user clocks start where the history that matters starts
     first = int(secs[keep].min()) if keep.any() else lo
     drv = ReferenceDriver(defs, controls=controls, profiles=_profiles(c.profiles), created=min(lo, first), seed=seed,
-                          custom_lists=lists, validate=False)
+                          custom_lists=lists, validate=False, policy=policy)
     drv.feed(_merge(event_inputs(window), _responses(responses, lo, e0)))
     drv.run_until(e0 - 1)
     sends = sends_frame(tuple(s)[:7] for s in drv.sends)

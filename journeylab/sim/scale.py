@@ -31,6 +31,7 @@ from pandas.api.types import union_categoricals
 from journeylab.errors import JourneyDefinitionError, MissingExtraError
 from journeylab.model.journey import JourneyDef
 from journeylab.model.nodes import CustomList
+from journeylab.model.policy import as_policy, policy_to_json
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort
 from journeylab.sim.result import changes_frame
@@ -205,13 +206,14 @@ def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
     if payload.get("parquet"):
         from journeylab.sim.simulator import _read_parquet_cohort
 
-        cohort = _read_parquet_cohort(ParquetCohort(payload["parquet"]), defs, payload["buckets"])
+        cohort = _read_parquet_cohort(ParquetCohort(payload["parquet"]), defs, payload["buckets"], payload["policy"])
     else:
         cohort = Cohort(payload["profiles"], payload["events"], sort=False)
     behaviour = payload["behaviour"]
     res = simulate(
         defs, cohort, payload["start"], payload["end"], seed=payload["seed"], behaviour=behaviour,
         lifecycle=payload["lifecycle"], custom_lists=payload["custom_lists"], period=payload["period"], workers=1,
+        policy=payload["policy"],
         validate=False,  # validated once, before the shards were sent
     )
     return {
@@ -278,6 +280,7 @@ def simulate_sharded(
     shards: int | None = None,
     client: Any = None,
     workers: int | None = None,
+    policy: Any = None,
 ):
     """:func:`journeylab.sim.simulate` over shards of users; see the module docstring.
 
@@ -330,7 +333,7 @@ def simulate_sharded(
     base = {
         "journeys": [msgspec.json.encode(d) for d in defs],
         "start": start_ts, "end": end_ts, "seed": seed, "behaviour": behaviour, "lifecycle": lifecycle,
-        "custom_lists": custom_lists, "period": period,
+        "custom_lists": custom_lists, "period": period, "policy": policy_to_json(as_policy(policy)),
     }
     # every Custom List resolved once (given, file or inline), then each shard gets its own users
     # (a listed user with no profile or events enters in exactly one shard)

@@ -36,6 +36,7 @@ from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
 from journeylab.model.nodes import CustomList
+from journeylab.model.policy import as_policy
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort, read_table
 from journeylab.sim.pool import auto_workers, run_parts
@@ -149,6 +150,7 @@ def simulate(
     workers: int | None = None,
     validate: bool = True,
     engine: str = "auto",
+    policy: Any = None,
 ):
     """Run journeys over a cohort from ``start`` to ``end`` and return a :class:`SimulationResult`.
 
@@ -169,6 +171,8 @@ def simulate(
     * ``validate``: the journeys are validated first (:func:`journeylab.validate.check_journeys`):
       errors stop the run with :class:`~journeylab.errors.InvalidJourneyError`, warnings are shown
       once as :class:`~journeylab.errors.JourneyWarning`.
+    * ``policy``: the account policy the journeys share (:class:`~journeylab.model.AccountPolicy`,
+      its dict or JSON; default: no frequency caps, the standard consent properties).
 
     >>> import pandas as pd
     >>> from journeylab.examples import purchase_promo
@@ -186,10 +190,10 @@ def simulate(
         return simulate_sharded(
             journeys, cohort, start, end, seed=seed, behaviour=behaviour, lifecycle=lifecycle,
             custom_lists=custom_lists, period=period, progress=progress, backend=backend, shards=shards,
-            client=client,
+            client=client, policy=policy,
         )
     sim = Simulation(journeys, cohort, start, end, behaviour=behaviour, lifecycle=lifecycle, custom_lists=custom_lists,
-                     period=period, validate=validate, engine=engine, seed=seed)
+                     period=period, validate=validate, engine=engine, seed=seed, policy=policy)
     return sim.run(seed, workers=workers, progress=progress)
 
 
@@ -222,10 +226,12 @@ class Simulation:
         validate: bool = True,
         engine: str = "auto",
         seed: int = 0,
+        policy: Any = None,
         _base: Simulation | None = None,
     ) -> None:
         t0 = time.perf_counter()
         defs = as_definitions(journeys)
+        self.policy = as_policy(policy)
         if validate:
             check_journeys(defs, stacklevel=4)
         if _base is not None:  # the same cohort and span as another simulation
@@ -233,11 +239,11 @@ class Simulation:
         else:
             parquet = _as_parquet(cohort)
             if parquet is not None:
-                c = _read_parquet_cohort(parquet, defs)
+                c = _read_parquet_cohort(parquet, defs, policy=self.policy)
                 first, last = parquet.span() if start is None or end is None else (None, None)
             else:
                 # only the events these journeys can act on are kept, before the cohort is checked
-                c = as_cohort(cohort, JourneySet(defs).inputs.events)
+                c = as_cohort(cohort, JourneySet(defs, policy=self.policy).inputs.events)
                 if c.span is not None:
                     first, last = c.span
                 else:
@@ -261,15 +267,17 @@ class Simulation:
         else:
             self._prep = Prepared(js, c, s0, e0, seed, self.behaviour, P)
         self._sig = sig
+        self._loop = _consent_fallback(self._loop, js, self._prep, engine)
         self.timings = {"cohort_s": t1 - t0, "prepare_s": time.perf_counter() - t1}
 
     def _journey_set(self, seed: int) -> JourneySet:
-        return JourneySet(self.defs, seed=seed, controls=self._controls, custom_lists=self._lists)
+        return JourneySet(self.defs, seed=seed, controls=self._controls, custom_lists=self._lists, policy=self.policy)
 
     def with_journeys(self, journeys: Any, **kw: Any) -> Simulation:
         """The same cohort and span with other journeys (a variant of a sweep): the prepared
         events are reused when the new journeys act on the same inputs."""
         return Simulation(journeys, self.cohort, behaviour=kw.pop("behaviour", self.behaviour), _base=self,
+                          policy=kw.pop("policy", self.policy),
                           period=dt.timedelta(seconds=self.period), **kw)
 
     @property
@@ -333,7 +341,7 @@ def _loop_class(js: JourneySet, behaviour: BehaviourModel, engine: str) -> type:
     if engine == "per-user":
         return PerUserLoop
     defs = [e.definition for e in js.all_engines()]
-    reason = unsupported(defs, watched=any(e.watched for e in js.all_engines()))
+    reason = unsupported(defs, watched=any(e.watched for e in js.all_engines()), policy=js.policy)
     if reason is None:
         lifts = {b.lift.event for b in [*behaviour.channels.values(), *behaviour.nodes.values()] if b.lift}
         if lifts & set(js.all_engines()[0].lookback):
@@ -342,6 +350,25 @@ def _loop_class(js: JourneySet, behaviour: BehaviourModel, engine: str) -> type:
         return BatchedLoop
     if engine == "batched":
         raise JourneyDefinitionError(f"the batched engine cannot run these journeys: {reason}", "engine")
+    return PerUserLoop
+
+
+def _consent_fallback(loop: type, js: JourneySet, prep: Prepared, engine: str) -> type:
+    """The per-user loop instead of the batched one when the prepared events change consent
+    during the run (an ``Unsubscribed`` event: the batched engine reads consent from the
+    profile only, see :func:`journeylab.engine.batch.consent_events`)."""
+    from journeylab.engine.batch import consent_events
+    from journeylab.sim.batched import BatchedLoop
+    from journeylab.sim.loop import PerUserLoop
+
+    if loop is not BatchedLoop:
+        return loop
+    names = consent_events([e.definition for e in js.all_engines()], js.policy)
+    if not names or not len(prep.names) or not names & set(pd.unique(prep.names).tolist()):
+        return loop
+    if engine == "batched":
+        raise JourneyDefinitionError("the batched engine cannot run these journeys: the cohort has consent events "
+                                     f"({', '.join(sorted(names))})", "engine")
     return PerUserLoop
 
 
@@ -354,10 +381,10 @@ def _as_parquet(cohort: Any) -> Any:
     return cohort if isinstance(cohort, ParquetCohort) else None
 
 
-def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef], buckets: Any = None) -> Cohort:
+def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef], buckets: Any = None, policy: Any = None) -> Cohort:
     """A cohort directory (or some of its buckets) read with only the events, event columns and
-    profile columns these journeys can act on (see :class:`~journeylab.engine.Inputs`)."""
-    inputs = JourneySet(defs).inputs
+    profile columns these journeys can act on under ``policy`` (see :class:`~journeylab.engine.Inputs`)."""
+    inputs = JourneySet(defs, policy=policy).inputs
     # the simulator reads event ids only to check they are distinct: skipped when the file says so
     ids = set() if cohort.unique_event_ids() else {"event_id"}
     cols = sorted({c for v in inputs.event_props.values() for c in v} | ids)
