@@ -101,23 +101,24 @@ class Prepared:
         ts = ts_all[idx]
         prof = cohort.profiles
         if js.needs_all_users:
-            ids = _arrow_strings(prof["user_id"])
-            users: list[str] = ids.take(pc.sort_indices(ids)).to_pylist()
+            ids = _arrow_strings(prof["user_id"]).cast(pa.string())
+            user_arr = ids.take(pc.sort_indices(ids))
             if js.listed_users:  # listed users the cohort does not know enter too (no profile)
-                users = sorted(js.listed_users.union(users))
-            codes = _positions_in(ulabels, pd.Series(users, dtype=object))[ucodes]
+                user_arr = pa.array(sorted(js.listed_users.union(user_arr.to_pylist())), type=pa.string())
+            codes = _positions_in(ulabels, user_arr)[ucodes]
         else:  # the users with events left, in user id order (new strings, laid out in that order)
             present = np.flatnonzero(np.bincount(ucodes, minlength=len(ulabels)))
             mine = ulabels.take(pa.array(present))
             by_name = pc.sort_indices(mine)
-            users = mine.take(by_name).to_pylist()
+            user_arr = mine.take(by_name).cast(pa.string())
             remap = np.full(len(ulabels), -1, dtype=np.int64)
             remap[present[by_name.to_numpy()]] = np.arange(len(present))
             codes = remap[ucodes]
-        self.user_ids: list[str] = users
+        users: list[str] = user_arr.to_pylist()
+        self.user_ids = users
         self._keys: dict[str, np.ndarray] = {}
         per = np.where(ts < self.start, -1, (ts - self.start) // self.period).astype(np.int64)
-        order = np.lexsort((ts, codes))  # by user, then time; stable: input order at one instant
+        order = _by_user_then_time(codes, ts)
         self.ts = ts[order]
         self.user = codes[order]
         self.per = per[order]
@@ -125,7 +126,7 @@ class Prepared:
         self.need = need
         self.props = {c: sub[c].to_numpy(dtype=object)[order] for c in cols}
         # profiles: per column, the values of our users in user order (None where missing)
-        pos = _positions_in(users, prof["user_id"])
+        pos = _positions_in(user_arr, _arrow_strings(prof["user_id"]))
         found = pos >= 0
         wanted = [c for c in prof.columns if c != "user_id" and c in js.inputs.profile]
         self.prof_cols: list[tuple[str, Any]] = []  # (property, object array: a value per user)
@@ -245,10 +246,22 @@ def _encode(values: pd.Series, rows: np.ndarray | None = None) -> tuple[np.ndarr
     return d.indices.to_numpy(zero_copy_only=False).astype(np.int64), d.dictionary
 
 
-def _positions_in(values: Any, universe: pd.Series) -> np.ndarray:
-    """Where each value sits in ``universe`` (-1: absent), hashed by Arrow."""
-    found = pc.index_in(pa.array(values, type=pa.string()), value_set=_arrow_strings(universe).cast(pa.string()))
+def _positions_in(values: pa.Array, universe: pa.Array) -> np.ndarray:
+    """Where each of the strings ``values`` sits in ``universe`` (-1: absent), hashed by Arrow."""
+    found = pc.index_in(values.cast(pa.string()), value_set=universe.cast(pa.string()))
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _by_user_then_time(codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """The order of rows by user code, then time; stable, so rows at one instant keep their input
+    order. One stable sort of a combined 64-bit key (half the time of ``np.lexsort``) when it fits."""
+    if not len(ts):
+        return np.zeros(0, dtype=np.int64)
+    lo = int(ts.min())
+    span = int(ts.max()) - lo + 1
+    if (int(codes.max()) + 1) * span >= 2**62:
+        return np.lexsort((ts, codes))
+    return np.argsort(codes * span + (ts - lo), kind="stable")
 
 
 def _take_strings(values: list[str], codes: np.ndarray) -> Any:
