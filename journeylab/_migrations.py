@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -32,7 +33,8 @@ def upgrade(conn: sa.Connection, location: Path, version_table: str, *, what: st
     cfg.set_main_option("script_location", str(location))
     cfg.attributes["connection"] = conn
     script = ScriptDirectory.from_config(cfg)
-    head = script.get_current_head()
+    # every migrations folder of the package ships its revisions (package-data versions/*.py)
+    head = cast(str, script.get_current_head())
     current = MigrationContext.configure(conn, opts={"version_table": version_table}).get_current_revision()
     if current is not None and current not in {r.revision for r in script.walk_revisions()}:
         raise StorageError(f"this database holds {what} schema revision {current!r}, newer than this journeylab "

@@ -20,7 +20,7 @@ import json
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["add_run_parser", "run_command", "redrive_command"]
 
@@ -202,7 +202,8 @@ def _read_profiles(path: str) -> dict[str, dict[str, Any]]:
     if len(missing):  # it would become the user "nan"
         raise SystemExit(f"error: {path}: profiles[{missing[0]}].user_id: missing user_id")
     out: dict[str, dict[str, Any]] = {}
-    for r in df.to_dict("records"):
+    # the columns of a file's header are strings
+    for r in cast("list[dict[str, Any]]", df.to_dict("records")):
         uid = str(r.pop("user_id"))
         out[uid] = {k: v for k, v in r.items() if v is not None and v == v}
     return out

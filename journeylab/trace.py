@@ -28,7 +28,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,7 +71,11 @@ def _category(values: Any, name: str) -> pd.Categorical:
 def _strings(values: Any) -> Any:
     if isinstance(values, pd.api.extensions.ExtensionArray) and values.dtype == _STR:
         return values
-    return pd.array(np.asarray(values, dtype=object), dtype=_STR)
+    arr = np.asarray(values, dtype=object)
+    if isinstance(_STR, pd.StringDtype):  # pandas 3
+        return pd.array(arr, dtype=_STR)
+    # pandas 2: pandas-stubs (written for pandas 3) has no overload for an object ndarray with dtype=object
+    return pd.array(arr, dtype=object)  # type: ignore[arg-type]
 
 
 def utc_seconds(seconds: Any) -> pd.DatetimeIndex:
@@ -139,7 +143,7 @@ def sends_table(rows: Iterable[tuple[Any, ...]]) -> Any:
     an Arrow table (the columnar form drivers hand over)."""
     import pyarrow as pa
 
-    cols = list(zip(*rows, strict=True)) or [[] for _ in SEND_COLUMNS]
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) or [[] for _ in SEND_COLUMNS]
     types = [pa.string(), pa.string(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.int64()]
     return pa.table({c: pa.array(v, type=t) for c, v, t in zip(SEND_COLUMNS, cols, types, strict=True)})
 

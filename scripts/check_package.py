@@ -6,7 +6,7 @@ the wheel installed in a fresh virtual environment (a phase of ``.ci/run``).
 1. ``python -m build`` (the sdist, then the wheel built from the sdist, so the sdist must be
    complete too) into a temporary folder (``--keep DIR``: into DIR, kept);
 2. every file of the package in the source tree (modules, bundled datasets, example
-   journeys, the JSON schema) must be in the wheel and in the sdist, the wheel
+   journeys, the JSON schema, the ``py.typed`` marker) must be in the wheel and in the sdist, the wheel
    must carry nothing else but its metadata, and it must declare the ``journeylab`` command;
 3. a fresh virtual environment gets the wheel with its base dependencies only (no extras);
 4. from that environment, in an empty folder: ``journeylab simulate cart_abandonment
@@ -52,6 +52,9 @@ def check_contents(wheel: Path, sdist: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         entry_points = next((z.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt")), "")
+    # every file under journeylab/ is wanted; py.typed (PEP 561) is named too so that the check
+    # cannot pass on a tree that has lost it
+    want |= {"journeylab/py.typed"}
     missing = sorted(want - names)
     if missing:
         raise SystemExit(f"the wheel lacks {len(missing)} files of the package: {missing}")

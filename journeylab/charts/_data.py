@@ -8,14 +8,23 @@ definition (or what the trace says of it), its timezone and period.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from journeylab import stats
+from journeylab.model.journey import Journey, JourneyDef
 from journeylab.model.nodes import NODE_KINDS, kind_of, ports_of
+
+if TYPE_CHECKING:
+    from journeylab.sim.result import SimulationResult
+
+#: a funnel path item: a node id, ``(node, stat)``, ``"entered"``, ``"goal"`` or ``"goal:<name>"``
+PathItem = str | tuple[str, str]
 
 __all__ = [
     "Source", "NodeInfo", "Stage", "Step", "source", "main_line", "funnel_stages", "busiest_path", "path_steps",
@@ -54,8 +63,8 @@ class Source:
     timezone: str = "UTC"
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
-    result: Any = None
-    definition: Any = None
+    result: SimulationResult | None = None
+    definition: JourneyDef | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -91,7 +100,13 @@ def _s(x: pd.Series) -> pd.Series:
     return x.astype(str) if isinstance(x.dtype, pd.CategoricalDtype) else x
 
 
-def _info_from_def(d: Any) -> tuple[dict[str, NodeInfo], list[tuple[str, str, str]], list[str]]:
+def _stat(ns: pd.DataFrame, node: str, stat: str) -> float:
+    """``float(ns.loc[node, stat])``, column first (pandas-stubs types a cell of a column, not
+    of a frame); the statistics frames hold numbers only."""
+    return float(ns[stat].loc[node])
+
+
+def _info_from_def(d: JourneyDef) -> tuple[dict[str, NodeInfo], list[tuple[str, str, str]], list[str]]:
     entries = {n.id for n in d.entry_nodes()}
     nodes = {}
     for n in d.nodes:
@@ -138,20 +153,23 @@ def _info_from_trace(t: pd.DataFrame) -> tuple[dict[str, NodeInfo], list[tuple[s
     return nodes, conns, goals
 
 
-def source(data: Any, *, journey: str | None = None, definition: Any = None) -> Source:
+def source(
+    data: SimulationResult | pd.DataFrame, *, journey: str | None = None, definition: Journey | JourneyDef | None = None
+) -> Source:
     """A :class:`Source` from a simulation result (``journey`` picks one of several) or a
     trace DataFrame (``definition``: a Journey or JourneyDef, optional)."""
-    if hasattr(data, "trace") and hasattr(data, "journeys"):
+    d: JourneyDef | None
+    if not isinstance(data, pd.DataFrame) and hasattr(data, "trace") and hasattr(data, "journeys"):
         d = data.definition(journey)
         t = data.trace[_s(data.trace["journey"]) == d.id]
         nodes, conns, goals = _info_from_def(d)
         return Source(t, d.id, d.name or d.id, nodes, conns, goals, d.settings.timezone, data.start, data.end, data, d)
     if isinstance(data, pd.DataFrame):
-        d = getattr(definition, "definition", definition)
+        d = definition.definition if isinstance(definition, Journey) else definition
         if d is not None:
             journey = journey or d.id
         if journey is None:
-            js = pd.unique(_s(data["journey"])) if len(data) else []
+            js: Any = pd.unique(_s(data["journey"])) if len(data) else []  # an array or []
             if len(js) > 1:
                 raise ValueError(f"the trace holds several journeys ({', '.join(map(str, js))}): pass journey=...")
             journey = str(js[0]) if len(js) else ""
@@ -214,7 +232,7 @@ _PORT_WORD = {"yes": "qualified", "no": "did not qualify", "timeout": "timed out
               "viewed": "viewed", "clicked": "clicked", "not_sent": "not sent"}
 
 
-def funnel_stages(src: Source, path: Any = None, *, responses: bool = True, goals: bool = True) -> list[Stage]:
+def funnel_stages(src: Source, path: Iterable[PathItem] | None = None, *, responses: bool = True, goals: bool = True) -> list[Stage]:
     """The stages of a funnel along ``path`` (default: :func:`main_line`).
 
     ``path`` items: a node id (its natural stages: the entry node → ``Entered``; a segment →
@@ -227,14 +245,14 @@ def funnel_stages(src: Source, path: Any = None, *, responses: bool = True, goal
     ns = src.node_stats
     js = src.journey_stats
     default = path is None
-    items: list[Any] = list(main_line(src)) if default else list(path)
+    items: list[PathItem] = list(main_line(src)) if path is None else list(path)
     if default and goals:
         items += [f"goal:{g}" for g in src.goals] or []
     node_ids = [x for x in items if isinstance(x, str) and x in src.nodes]
     out: list[Stage] = []
 
     def nstat(node: str, stat: str) -> float:
-        return float(ns.loc[node, stat]) if node in ns.index and stat in ns.columns else 0.0
+        return _stat(ns, node, stat) if node in ns.index and stat in ns.columns else 0.0
 
     for item in items:
         if isinstance(item, tuple | list):
@@ -333,7 +351,9 @@ def time_to_goal(src: Source) -> pd.DataFrame:
     return out
 
 
-def waiting_over_time(trace: pd.DataFrame, *, freq: str = "1h", end: Any = None) -> pd.DataFrame:
+def waiting_over_time(
+    trace: pd.DataFrame, *, freq: str = "1h", end: pd.Timestamp | datetime | str | None = None
+) -> pd.DataFrame:
     """Users at each node over time: ``ts, node, users`` at the end of each ``freq`` (one journey)."""
     return stats.waiting_over_time(trace, freq=freq, end=end)
 
@@ -367,15 +387,14 @@ def outflows(src: Source, node: str) -> dict[tuple[str, str], float]:
     ns = src.node_stats
     if node not in ns.index:
         return {}
-    row = ns.loc[node]
     out: dict[tuple[str, str], float] = {}
     for c in ns.columns:
-        if c.startswith("left_") and row[c]:
-            out[("port", c[5:])] = float(row[c])
-        elif c.startswith("exited_") and row[c]:
-            out[("exit", c[7:])] = float(row[c])
-    if row.get("waiting", 0):
-        out[("waiting", "")] = float(row["waiting"])
+        if c.startswith("left_") and ns[c].loc[node]:
+            out[("port", c[5:])] = _stat(ns, node, c)
+        elif c.startswith("exited_") and ns[c].loc[node]:
+            out[("exit", c[7:])] = _stat(ns, node, c)
+    if "waiting" in ns.columns and ns["waiting"].loc[node]:
+        out[("waiting", "")] = _stat(ns, node, "waiting")
     return out
 
 
@@ -389,7 +408,7 @@ def busiest_path(src: Source) -> list[tuple[str, str]]:
     if not entries:
         return [(n, "entry") for n in list(src.nodes)[:1]]
     ns = src.node_stats
-    start = max(entries, key=lambda n: (float(ns.loc[n, "entered"]) if n in ns.index else 0.0, -entries.index(n)))
+    start = max(entries, key=lambda n: (_stat(ns, n, "entered") if n in ns.index else 0.0, -entries.index(n)))
     conn = {(s, p): t for s, p, t in src.connectors}
     path: list[tuple[str, str]] = [(start, "entry")]
     seen = {start}
@@ -409,7 +428,7 @@ def busiest_path(src: Source) -> list[tuple[str, str]]:
         return path
 
 
-def path_steps(src: Source, path: Any = None) -> list[Step]:
+def path_steps(src: Source, path: Iterable[str] | None = None) -> list[Step]:
     """The steps of a funnel along ``path`` (node ids in order; default :func:`busiest_path`),
     each with the users who got there along the path's connectors and, between steps, where
     the others went (ports to elsewhere, exits by reason, still waiting)."""
@@ -432,7 +451,7 @@ def path_steps(src: Source, path: Any = None) -> list[Step]:
         if node == "exit":
             reason, _, port = via.partition("|")
             stat = f"left_{port}" if port else f"exited_{reason}"
-            value = float(ns.loc[prev, stat]) if prev in ns.index and stat in ns.columns else 0.0
+            value = _stat(ns, prev, stat) if prev is not None and prev in ns.index and stat in ns.columns else 0.0
             word = _EXIT_WORD.get(reason, reason)
             label = f"Exit: {word}" + (f" (by {port})" if port else "")
             if reason == "goal" and len(src.goals) == 1:
@@ -441,9 +460,9 @@ def path_steps(src: Source, path: Any = None) -> list[Step]:
             continue
         info = src.nodes[node]
         if via == "entry" or via == "reached":
-            value, stat = (float(ns.loc[node, "entered"]) if node in ns.index else 0.0), "entered"
+            value, stat = (_stat(ns, node, "entered") if node in ns.index else 0.0), "entered"
         else:
-            value = float(ns.loc[prev, f"left_{via}"]) if prev in ns.index and f"left_{via}" in ns.columns else 0.0
+            value = _stat(ns, prev, f"left_{via}") if prev is not None and prev in ns.index and f"left_{via}" in ns.columns else 0.0
             stat = f"left_{via}"
         label = src.label(node)
         kind = "entry" if via == "entry" else ("segment" if info.family == "segment" else info.kind)

@@ -25,14 +25,17 @@ it they are read off the trace), every other argument is a keyword, and it retur
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
 from journeylab.charts import _style as S
 from journeylab.charts._data import (
+    PathItem,
     Source,
+    _stat,
     funnel_stages,
     path_steps,
     send_attempts,
@@ -43,6 +46,9 @@ from journeylab.charts._data import (
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
+
+    from journeylab.model.journey import Journey, JourneyDef
+    from journeylab.sim.result import SimulationResult
 
 __all__ = [
     "funnel",
@@ -106,11 +112,11 @@ def _stage_color(kind: str, shade: float) -> str:
 
 
 def funnel(
-    result_or_trace: Any,
-    path: Any = None,
+    result_or_trace: SimulationResult | pd.DataFrame,
+    path: Sequence[PathItem] | None = None,
     *,
     journey: str | None = None,
-    definition: Any = None,
+    definition: Journey | JourneyDef | None = None,
     ci: pd.DataFrame | None = None,
     responses: bool = True,
     goals: bool = True,
@@ -137,11 +143,12 @@ def funnel(
     """
     src = source(result_or_trace, journey=journey, definition=definition)
     if not stages and (path is None or all(isinstance(x, str) and x in src.nodes for x in path)):
-        return _path_funnel(src, path, ci=ci, title=title, height=height)
+        # every item of the path is a node id: checked just above
+        return _path_funnel(src, cast("Sequence[str] | None", path), ci=ci, title=title, height=height)
     return _stage_funnel(src, path, ci=ci, responses=responses, goals=goals, title=title, height=height)
 
 
-def _path_funnel(src: Source, path: Any, *, ci: pd.DataFrame | None, title: str | None, height: int | None) -> go.Figure:
+def _path_funnel(src: Source, path: Sequence[str] | None, *, ci: pd.DataFrame | None, title: str | None, height: int | None) -> go.Figure:
     go = _go()
     steps = path_steps(src, path)
     run = [s.value for s in steps]
@@ -176,8 +183,8 @@ def _path_funnel(src: Source, path: Any, *, ci: pd.DataFrame | None, title: str 
             for name, n in s.drop.items():
                 h += f"<br>&nbsp;&nbsp;{_esc(name)}: {_n(n)}"
             if left[i] > 0:
-                top = next(iter(s.drop.items()), None)
-                note += f"  → {conv_text} go on · {_n(left[i])} leave" + (f" ({_esc(top[0])}: {_n(top[1])})" if top else "")
+                most = next(iter(s.drop.items()), None)
+                note += f"  → {conv_text} go on · {_n(left[i])} leave" + (f" ({_esc(most[0])}: {_n(most[1])})" if most else "")
             else:
                 note += "  → all go on"
         hover.append(h)
@@ -216,7 +223,7 @@ def _path_funnel(src: Source, path: Any, *, ci: pd.DataFrame | None, title: str 
 
 def _stage_funnel(
     src: Source,
-    path: Any,
+    path: Sequence[PathItem] | None,
     *,
     ci: pd.DataFrame | None,
     responses: bool,
@@ -295,7 +302,9 @@ def _conf(ci: pd.DataFrame) -> str:
 # ----------------------------------------------------------------------------- node statistics
 
 
-def _node_frame(data: Any, journey: str | None, definition: Any) -> tuple[pd.DataFrame, Source | None]:
+def _node_frame(
+    data: SimulationResult | pd.DataFrame, journey: str | None, definition: Journey | JourneyDef | None
+) -> tuple[pd.DataFrame, Source | None]:
     """Node statistics and, when the trace is at hand, the source."""
     if isinstance(data, pd.DataFrame) and "event" not in data.columns and "entered" in data.columns:
         return data, None
@@ -304,10 +313,10 @@ def _node_frame(data: Any, journey: str | None, definition: Any) -> tuple[pd.Dat
 
 
 def node_stats_chart(
-    data: Any,
+    data: SimulationResult | pd.DataFrame,
     *,
     journey: str | None = None,
-    definition: Any = None,
+    definition: Journey | JourneyDef | None = None,
     messages: bool = True,
     title: str | None = None,
     height: int | None = None,
@@ -442,10 +451,10 @@ def _hbar(go: Any, name: str, y: list[str], x: Any, color: Any, nodes: list[str]
 
 
 def sankey(
-    data: Any,
+    data: SimulationResult | pd.DataFrame,
     *,
     journey: str | None = None,
-    definition: Any = None,
+    definition: Journey | JourneyDef | None = None,
     exits: bool = True,
     waiting: bool = True,
     title: str | None = None,
@@ -464,7 +473,7 @@ def sankey(
     nodes = list(src.nodes)
     labels = _labels(nodes, src.nodes)
     idx = {n: i for i, n in enumerate(nodes)}
-    n_label = [f"{_wrap(labels[n])}<br>{_n(ns.loc[n, 'entered'])} in" for n in nodes]
+    n_label = [f"{_wrap(labels[n])}<br>{_n(ns['entered'].loc[n])} in" for n in nodes]
     n_color = [S.kind_color(src.nodes[n].kind) for n in nodes]
     n_custom = [["node", n] for n in nodes]
     link: dict[str, list[Any]] = {"source": [], "target": [], "value": [], "color": [], "customdata": [], "label": []}
@@ -479,13 +488,20 @@ def sankey(
 
     flows = src.edge_flows
     branches: list[str] = []
-    for r in flows.itertuples(index=False):
-        if r.users <= 0 or r.source not in idx or r.target not in idx:
+    # Source.edge_flows: one row per connector, node ids and ports as str, users as int
+    f_source: str
+    f_port: str
+    f_target: str
+    f_users: int
+    for f_source, f_port, f_target, f_users in zip(
+        flows["source"], flows["port"], flows["target"], flows["users"], strict=True
+    ):
+        if f_users <= 0 or f_source not in idx or f_target not in idx:
             continue
-        if r.port not in S.PORT_COLORS and r.port not in branches:
-            branches.append(r.port)
-        color = S.port_color(r.port, branches.index(r.port) if r.port in branches else 0)
-        add_link(idx[r.source], idx[r.target], float(r.users), color, ["connector", r.source, r.port, r.target], r.port)
+        if f_port not in S.PORT_COLORS and f_port not in branches:
+            branches.append(f_port)
+        color = S.port_color(f_port, branches.index(f_port) if f_port in branches else 0)
+        add_link(idx[f_source], idx[f_target], float(f_users), color, ["connector", f_source, f_port, f_target], f_port)
     sinks: dict[str, int] = {}
 
     def sink(key: str, label: str, color: str) -> int:
@@ -510,8 +526,8 @@ def sankey(
     if waiting and ns["waiting"].any():
         k = sink("waiting", f"Still inside<br>{_n(ns['waiting'].sum())}", S.WAITING_COLOR)
         for n in nodes:
-            if ns.loc[n, "waiting"] > 0:
-                add_link(idx[n], k, float(ns.loc[n, "waiting"]), S.WAITING_COLOR, ["waiting", n, "waiting", ""], "waiting")
+            if ns["waiting"].loc[n] > 0:
+                add_link(idx[n], k, _stat(ns, n, "waiting"), S.WAITING_COLOR, ["waiting", n, "waiting", ""], "waiting")
     fig = go.Figure(
         go.Sankey(
             arrangement="snap",
@@ -533,10 +549,10 @@ def sankey(
 
 
 def waiting_chart(
-    data: Any,
+    data: SimulationResult | pd.DataFrame,
     *,
     journey: str | None = None,
-    definition: Any = None,
+    definition: Journey | JourneyDef | None = None,
     freq: str = "1h",
     nodes: list[str] | None = None,
     title: str | None = None,
@@ -590,7 +606,7 @@ def waiting_chart(
 
 
 def messages_chart(
-    data: Any,
+    data: SimulationResult | pd.DataFrame,
     *,
     journey: str | None = None,
     timezone: str | None = None,
@@ -615,12 +631,12 @@ def messages_chart(
         sends = None
         tz = timezone or "UTC"
     else:
-        if hasattr(data, "trace") and hasattr(data, "journeys"):
-            t = data.trace
-            tz = timezone or data.definition(journey).settings.timezone
-        else:
+        if isinstance(data, pd.DataFrame):  # a trace
             t = data
             tz = timezone or "UTC"
+        else:
+            t = data.trace
+            tz = timezone or data.definition(journey).settings.timezone
         if journey is not None:
             t = t[t["journey"].astype(str) == journey]
         sends = send_attempts(t, tz)
@@ -684,10 +700,10 @@ def messages_chart(
 
 
 def goals_chart(
-    data: Any,
+    data: SimulationResult | pd.DataFrame,
     *,
     journey: str | None = None,
-    definition: Any = None,
+    definition: Journey | JourneyDef | None = None,
     value: str = "rate",
     ci: pd.DataFrame | None = None,
     title: str | None = None,
@@ -766,10 +782,10 @@ def _minutes(m: float) -> str:
 
 
 def time_to_goal_chart(
-    data: Any,
+    data: SimulationResult | pd.DataFrame,
     *,
     journey: str | None = None,
-    definition: Any = None,
+    definition: Journey | JourneyDef | None = None,
     unit: str = "auto",
     nbins: int = 30,
     cumulative: bool = True,
@@ -833,7 +849,7 @@ def time_to_goal_chart(
 
 
 def message_load_chart(
-    data: Any,
+    data: SimulationResult | pd.DataFrame,
     *,
     timezone: str | None = None,
     top: int = 4,
@@ -855,10 +871,10 @@ def message_load_chart(
     if isinstance(data, pd.DataFrame) and "users" in data.columns and "day" in data.columns:
         load, tz = data, timezone or "UTC"
     else:
-        if hasattr(data, "trace") and hasattr(data, "journeys"):
-            t, tz = data.trace, timezone or data.journey.settings.timezone
-        else:
+        if isinstance(data, pd.DataFrame):  # a trace
             t, tz = data, timezone or "UTC"
+        else:
+            t, tz = data.trace, timezone or data.journey.settings.timezone
         load = stats.message_load(t, timezone=tz, top=top)
     cols = [c for c in load.columns if c.startswith("users_")]
     fig = go.Figure()

@@ -8,7 +8,8 @@ dtype (Arrow-backed), ``datetime64[ns, UTC]`` timestamps, and NaN/NaT/None where
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ def release_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
-_malloc_trim = None
+_malloc_trim: Callable[[int], int] | Literal[False] | None = None  # None: not looked up yet; False: unsupported
 
 
 def _bitmap(valid: np.ndarray | None, n: int) -> tuple[pa.Buffer | None, int]:

@@ -20,8 +20,9 @@ benchmark needs (entry on "Added To Cart", inaction "Charged" within 15 min, seg
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -351,8 +352,11 @@ def _generate(prm: _Params, buckets) -> tuple[_Users, list[dict], list[dict], li
     return users, profiles, events, list(chosen)
 
 
-def _bucket_list(buckets) -> list[int]:
-    wanted = [int(buckets)] if np.isscalar(buckets) else sorted({int(b) for b in buckets})
+def _bucket_list(buckets: int | Sequence[int]) -> list[int]:
+    if not np.isscalar(buckets) and isinstance(buckets, Iterable):
+        wanted = sorted({int(b) for b in buckets})
+    else:  # a scalar: one bucket (an int, numpy's too; np.isscalar's guard widens the type)
+        wanted = [int(cast(int, buckets))]
     if any(not 0 <= b < N_BUCKETS for b in wanted):
         raise ValueError(f"buckets are 0..{N_BUCKETS - 1}")
     return wanted

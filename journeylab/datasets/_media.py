@@ -251,23 +251,23 @@ def build(seed: int = SEED) -> tuple[pa.Table, pa.Table, pa.Table]:
     send(trial_user[k], trial_end[k] - 2 * DAY, "Trial Ending")
     lapsed = np.flatnonzero(has_email & ((plan == 0) | (activity < 0.35)) & (rng.random(n) < 0.6))
     for date in ("2026-09-15", "2026-10-20"):
-        d = int(np.searchsorted(days.asi8, pd.Timestamp(date).value))
+        on = int(np.searchsorted(days.asi8, pd.Timestamp(date).value))
         send(
-            lapsed, _local(days, np.full(len(lapsed), d), 11 * 3600 + rng.integers(0, 3600, len(lapsed))), "We Miss You"
+            lapsed, _local(days, np.full(len(lapsed), on), 11 * 3600 + rng.integers(0, 3600, len(lapsed))), "We Miss You"
         )
-    for show in range(len(SHOWS)):  # a new episode every week, 18:00 local on the show's day
-        fans = pushable[(fav[pushable] == show).any(axis=1)]
-        for d in np.flatnonzero(np.asarray(days.day_of_week == _SHOW_DAY[show])):
+    for nth in range(len(SHOWS)):  # a new episode every week, 18:00 local on the show's day
+        fans = pushable[(fav[pushable] == nth).any(axis=1)]
+        for d in np.flatnonzero(np.asarray(days.day_of_week == _SHOW_DAY[nth])):
             send(
                 fans,
                 _local(days, np.full(len(fans), d), 18 * 3600 + rng.integers(0, 300, len(fans))),
                 "New Episode",
-                show,
+                nth,
             )
     for week in range(len(days) // 7 + 1):
         who = pushable[rng.random(len(pushable)) < 0.5 * np.minimum(activity[pushable], 1.5)]
-        d = np.minimum(week * 7 + rng.integers(0, 7, len(who)), len(days) - 1)
-        send(who, _local(days, d, 19 * 3600 + rng.integers(0, 5400, len(who))), "Continue Watching")
+        when = np.minimum(week * 7 + rng.integers(0, 7, len(who)), len(days) - 1)
+        send(who, _local(days, when, 19 * 3600 + rng.integers(0, 5400, len(who))), "Continue Watching")
 
     mu = np.concatenate(m_user)
     mts = np.concatenate(m_ts)

@@ -268,11 +268,13 @@ class ClockArrays:
             a, b = a - 96, b + 96 * 8  # a day before, eight days after
             self._table = np.fromiter((self.c.offset(k * _QUARTER) for k in range(a, b)), dtype=np.int64, count=b - a)
             self._base = a
-        return self._table[q - self._base]
+        offsets: np.ndarray = self._table[q - self._base]
+        return offsets
 
     def local_day(self, t: np.ndarray) -> np.ndarray:
         """Local calendar days as day numbers since 1970-01-01 (``local_date`` as an ordinal)."""
-        return (t + self.offset(t)) // _DAY
+        days: np.ndarray = (t + self.offset(t)) // _DAY
+        return days
 
     def weekday(self, day: np.ndarray) -> np.ndarray:
         """Monday = 0 ... Sunday = 6 of local day numbers (1970-01-01 was a Thursday)."""
@@ -284,7 +286,7 @@ class ClockArrays:
         t = np.asarray(t, dtype=np.int64)
         t = -(-t // 60) * 60
         off = self.offset(t)
-        cand = t + (self.c.minute * 60 - off - t) % 3600
+        cand: np.ndarray = t + (self.c.minute * 60 - off - t) % 3600
         ok = self.offset(cand) == off
         if not ok.all():  # an offset change in between: the scalar rule for those few
             bad = np.flatnonzero(~ok)
@@ -301,7 +303,8 @@ class ClockArrays:
     def week_key(self, t: np.ndarray) -> np.ndarray:
         """A number per local ISO week (Monday first), equal exactly when ``week_key`` is."""
         day = self.local_day(t)
-        return (day - self.weekday(day)) // 7
+        weeks: np.ndarray = (day - self.weekday(day)) // 7
+        return weeks
 
     def next_time_of_day(self, t: np.ndarray, at: dt.time, weekdays: Sequence[str] = ()) -> np.ndarray:
         """:meth:`LocalClock.next_time_of_day` of each instant."""

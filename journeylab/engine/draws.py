@@ -116,7 +116,8 @@ def _splitmix_array(z: np.ndarray) -> np.ndarray:
         z = z + np.uint64(_GOLDEN)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(_C1)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(_C2)
-    return z ^ (z >> np.uint64(31))
+    mixed: np.ndarray = z ^ (z >> np.uint64(31))
+    return mixed
 
 
 def mix_array(*parts: int | np.ndarray) -> np.ndarray:

@@ -35,7 +35,10 @@ from journeylab.model.journey import JourneyDef
 from journeylab.model.nodes import JourneyTrigger
 from journeylab.model.policy import AccountPolicy, as_policy
 
-__all__ = ["JourneySet"]
+__all__ = ["JourneySet", "PolicyLike"]
+
+#: what :func:`~journeylab.model.policy.as_policy` turns into an AccountPolicy (None: the default)
+PolicyLike = AccountPolicy | dict[str, Any] | str | bytes | None
 
 _MAX_CHAIN = 1000
 
@@ -57,7 +60,7 @@ class JourneySet:
         seed: int = 0,
         controls: dict[str, Control] | None = None,
         custom_lists: dict[str, dict[str, Iterable[str]]] | None = None,
-        policy: AccountPolicy | None = None,
+        policy: PolicyLike = None,
     ) -> None:
         if not journeys:
             raise JourneyDefinitionError("give at least one journey", "$")

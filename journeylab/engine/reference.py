@@ -21,11 +21,10 @@ import heapq
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from journeylab.engine.multi import JourneySet
+from journeylab.engine.multi import JourneySet, PolicyLike
 from journeylab.engine.state import Control, UserState
 from journeylab.engine.types import Action, Input, ProfileChanged, Send, TraceRecord
 from journeylab.model.journey import JourneyDef
-from journeylab.model.policy import AccountPolicy
 from journeylab.validate import check_journeys
 
 __all__ = ["ReferenceDriver", "canonical"]
@@ -49,7 +48,7 @@ class ReferenceDriver:
         seed: int = 0,
         custom_lists: dict[str, dict[str, Iterable[str]]] | None = None,
         validate: bool = True,
-        policy: AccountPolicy | dict | str | None = None,
+        policy: PolicyLike = None,
     ) -> None:
         if validate:  # errors stop here with the report; warnings are shown once
             check_journeys(list(journeys), stacklevel=3)

@@ -359,7 +359,7 @@ def random_journeys(max_nodes: int = 8) -> Any:
 
         raise MissingExtraError("hypothesis", "dev") from None
 
-    text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
+    text = st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
     word = st.text("abcdefghijklmnopqrstuvwxyz_ -", min_size=1, max_size=8)
     tz = st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(dt.timedelta(hours=-8))])
     tds = st.timedeltas(min_value=dt.timedelta(days=-400), max_value=dt.timedelta(days=400))

@@ -309,7 +309,7 @@ def _elements(
         )
         ports = connected.get(node.id, {})
         phantom = isinstance(node, Engagement) and any(p in ports for p in ("viewed", "clicked"))
-        if phantom:
+        if phantom and isinstance(node, Engagement):  # phantom implies an engagement node; this narrows it
             pid = phantom_id(node.id)
             plines = [f"{KIND_STYLE['phantom']['icon']} Response window", fmt_duration(node.response_window)]
             pw, ph = box_size(plines, min_w=110)
@@ -443,10 +443,10 @@ def _route_edges(nodes: list[SceneNode], edges: list[SceneEdge], lay: Layered | 
                 x = start[0] + 8 + lw + 6
             x = max(x, col[a.id][1] + 6)
             pts.append((round(x, 1), y0))
-            via = lay.through.get((a.id, b.id), []) if lay is not None else []
-            for dx, dy in via:
-                left, right = _column_at(lay, dx)
-                pts += [(round(left - 6, 1), dy), (round(right + 6, 1), dy)]
+            if lay is not None:
+                for dx, dy in lay.through.get((a.id, b.id), []):
+                    left, right = _column_at(lay, dx)
+                    pts += [(round(left - 6, 1), dy), (round(right + 6, 1), dy)]
             pts.append((round(min(col[b.id][0] - 10, end[0] - 10), 1), y1))
             pts.append(end)
             e.points, e.back = tuple(pts), False
@@ -522,8 +522,9 @@ def journey_scene(
     if conversions is None:
         conversions = _goal_counts(node_stats, d, stats)
     nodes, edges, goals = _elements(d, stats, waiting_users, issues, conversions)
-    lay = _layout_all(nodes, edges)
-    auto = lay.positions
+    auto_lay = _layout_all(nodes, edges)
+    auto = auto_lay.positions
+    lay: Layered | None = auto_lay  # None when the stored positions are used
     stored = {n.id: (n.position.x, n.position.y) for n in d.nodes if n.position is not None}
     by_id = {n.id: n for n in nodes}
     use_auto = layout == "auto" or not stored

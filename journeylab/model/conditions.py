@@ -7,7 +7,9 @@ round-trips through JSON without loss.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 import msgspec
@@ -26,17 +28,23 @@ __all__ = [
 ]
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 FilterOp = Literal["=", "!=", ">", "<", ">=", "<=", "contains", "in", "exists"]
 UrlMatch = Literal["exact", "prefix", "contains", "regex"]
+
+
+# the comparing ops of a PropertyFilter (operator.eq(a, b) is ``a == b``...)
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq, "!=": operator.ne, ">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le,
+}
 
 
 class _Base(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     pass
 
 
-class PropertyFilter(_Base, kw_only=True):
+class PropertyFilter(_Base, frozen=True, kw_only=True):
     """A condition on one property of an event or of a user profile.
 
     >>> f = PropertyFilter(property="item", op="=", value="Red Nike Shoes")
@@ -60,18 +68,8 @@ class PropertyFilter(_Base, kw_only=True):
         have = props[self.property]
         want = self.value
         try:
-            if op == "=":
-                return have == want
-            if op == "!=":
-                return have != want
-            if op == ">":
-                return have > want
-            if op == "<":
-                return have < want
-            if op == ">=":
-                return have >= want
-            if op == "<=":
-                return have <= want
+            if op in _COMPARE:
+                return _COMPARE[op](have, want)
             if op == "contains":
                 if isinstance(have, str):
                     return str(want) in have
@@ -83,7 +81,7 @@ class PropertyFilter(_Base, kw_only=True):
         return False  # pragma: no cover - Literal exhausts the ops
 
 
-class EventMatch(_Base, kw_only=True):
+class EventMatch(_Base, frozen=True, kw_only=True):
     """An event name with optional property filters."""
 
     event: str
@@ -93,7 +91,7 @@ class EventMatch(_Base, kw_only=True):
         return name == self.event and all(f.test(props) for f in self.filters)
 
 
-class EventCount(_Base, kw_only=True):
+class EventCount(_Base, frozen=True, kw_only=True):
     """``did <event> at least <at_least> times`` (with optional property filters)."""
 
     event: str
@@ -104,7 +102,7 @@ class EventCount(_Base, kw_only=True):
         return name == self.event and all(f.test(props) for f in self.filters)
 
 
-class DayRange(_Base, kw_only=True):
+class DayRange(_Base, frozen=True, kw_only=True):
     """A local time range on some weekdays: ``[start, end)``.
 
     When ``end <= start`` the range runs past midnight into the next day (22:00-08:00).
@@ -128,7 +126,7 @@ class DayRange(_Base, kw_only=True):
         return yesterday in self.days and t < self.end
 
 
-class Position(_Base, kw_only=True):
+class Position(_Base, frozen=True, kw_only=True):
     """Where a node sits on the canvas (pixels); optional, travels in the JSON."""
 
     x: float

@@ -143,7 +143,8 @@ def to_dict(d: JourneyDef) -> dict[str, Any]:
     >>> to_dict(j.definition)["nodes"][0]["duration"]
     'PT30M'
     """
-    return _iso(msgspec.to_builtins(d, builtin_types=(dt.timedelta,)))
+    out: dict[str, Any] = _iso(msgspec.to_builtins(d, builtin_types=(dt.timedelta,)))  # a struct: a dict
+    return out
 
 
 def from_dict(data: Any) -> JourneyDef:
@@ -203,7 +204,8 @@ def save(d: JourneyDef, path: str | Path) -> Path:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the journey format shipped with the package."""
-    return json.loads(resources.files("journeylab.model").joinpath(SCHEMA_FILE).read_text())
+    schema: dict[str, Any] = json.loads(resources.files("journeylab.model").joinpath(SCHEMA_FILE).read_text())
+    return schema
 
 
 def _generate_schema() -> dict[str, Any]:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -30,6 +30,10 @@ from journeylab.model.conditions import Position
 from journeylab.model.lifecycle import Status
 from journeylab.model.nodes import Engagement, Node, ports_of
 from journeylab.model.settings import Connector, Goal, Settings
+
+if TYPE_CHECKING:
+    from journeylab.preview import Preview
+    from journeylab.validate import ValidationReport
 
 __all__ = ["JourneyDef", "Journey", "Status", "FORMAT_VERSION"]
 
@@ -479,7 +483,9 @@ class Journey:
 
         return cls.from_def(from_json(text))
 
-    def preview(self, profile: dict[str, Any] | None = None, events: Any = (), start: Any = None, **kw: Any):  # -> Preview
+    def preview(
+        self, profile: dict[str, Any] | None = None, events: Sequence[Any] = (), start: Any = None, **kw: Any
+    ) -> Preview:
         """One user's path, rendered messages and exit reason ("test send"); see
         :func:`journeylab.preview.preview` (the engine core, for one user).
 
@@ -492,7 +498,7 @@ class Journey:
 
         return preview(self, profile, events, start, **kw)
 
-    def validate(self):  # -> ValidationReport
+    def validate(self) -> ValidationReport:
         """Validate the current definition; see :func:`journeylab.validate`."""
         from journeylab.validate import validate
 

@@ -28,7 +28,7 @@ import hmac
 import ipaddress
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from journeylab.errors import ArgumentError, MissingExtraError
@@ -236,7 +236,7 @@ def serve(runtime: Any, host: str = "127.0.0.1", port: int = 8765, *, timers: bo
 
     class _Server(uvicorn.Server):
         @contextmanager
-        def capture_signals(self):  # type: ignore[override]
+        def capture_signals(self) -> Iterator[None]:
             # uvicorn re-raises SIGTERM after shutting down (exit status -15); we exit cleanly
             def stop(signum: int, frame: Any) -> None:
                 self.should_exit = True

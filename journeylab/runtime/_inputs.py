@@ -76,7 +76,7 @@ class _ProfileIn(msgspec.Struct, forbid_unknown_fields=True):
     type: str = "profile"
 
 
-_STRUCTS: dict[str, type] = {"event": _EventIn, "feedback": _FeedbackIn, "profile": _ProfileIn}
+_STRUCTS: dict[str, type[msgspec.Struct]] = {"event": _EventIn, "feedback": _FeedbackIn, "profile": _ProfileIn}
 _NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean", "null": "null",
           "array": "an array", "object": "an object", "int | float | str | null": "an ISO 8601 instant or epoch seconds",
           "str | null": "a string"}

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 import msgspec
 import sqlalchemy as sa
@@ -67,6 +67,9 @@ from journeylab.runtime._schema import (
     rt_versions,
 )
 from journeylab.validate import check_journeys
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Runtime", "IngestResult"]
 
@@ -318,7 +321,7 @@ class _Unit:
         while limit is None or n < limit:
             self.flush_users()
             self.cur.execute(self.sql.min_wake)
-            w = self.cur.fetchone()[0]
+            w = cast("Sequence[int | None]", self.cur.fetchone())[0]  # min(): always one row
             rt._min_wake = w  # exact, in this transaction
             if w is None or w > t:
                 break
@@ -535,7 +538,7 @@ class Runtime:
         self._publish_pending()
         # users named by a Custom List are known from the start, profile or not: the list's
         # scheduled run enters them like every other driver does (profiles given win)
-        listed = {uid: {} for uid in sorted(self.js.listed_users)}
+        listed: dict[str, dict[str, Any]] = {uid: {} for uid in sorted(self.js.listed_users)}
         if profiles or listed:
             self.add_profiles({**listed, **(profiles or {})}, created=created)
         self._min_wake = self.next_wake()
@@ -1324,7 +1327,7 @@ class Runtime:
             return d.version
 
     # ================================================================== reading
-    def trace(self, journey: str | None = None):  # -> pandas.DataFrame
+    def trace(self, journey: str | None = None) -> pd.DataFrame:
         """The stored trace in canonical order (by instant, then user id, each user's rows in
         the order they happened), with the simulator's columns."""
         from journeylab.trace import empty_trace, trace_frame
@@ -1336,7 +1339,7 @@ class Runtime:
             rows = conn.execute(q.order_by(rt_trace.c.seq)).all()
         if not rows:
             return empty_trace()
-        rows.sort(key=lambda r: (r[2], r[1]))  # canonical order (stable: a user's rows keep theirs)
+        rows = sorted(rows, key=lambda r: (r[2], r[1]))  # canonical order (stable: a user's rows keep theirs)
         _, user, ts, jid, version, node, event, port, detail = zip(*rows, strict=True)
         return trace_frame(user, [int(t) for t in ts], jid, version, node, event, port, detail)
 
@@ -1374,7 +1377,7 @@ class Runtime:
         try:
             with self._reader() as conn:
                 users = conn.execute(sa.select(sa.func.count()).select_from(rt_users)).scalar()
-                rej = dict(conn.execute(sa.select(rt_rejected.c.kind, sa.func.count()).group_by(rt_rejected.c.kind)).all())
+                rej: dict[str, int] = dict(conn.execute(sa.select(rt_rejected.c.kind, sa.func.count()).group_by(rt_rejected.c.kind)).all())
                 nw = conn.execute(sa.select(sa.func.min(rt_users.c.next_wake))).scalar()
             outbox = self.outbox.counts()
             deliveries = self.outbox.counts(by_destination=True)

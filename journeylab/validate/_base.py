@@ -4,6 +4,7 @@ checks used by nodes, goals and settings alike (durations, local times, filters,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from journeylab.model.conditions import WEEKDAYS, DayRange, EventCount, EventMatch, PropertyFilter
@@ -40,7 +41,7 @@ def _hhmm(t: dt.time) -> str:
     return t.strftime("%H:%M") if not t.second and not t.microsecond else t.isoformat()
 
 
-def _days(days: list[str]) -> str:
+def _days(days: Sequence[str]) -> str:
     if sorted(set(days), key=WEEKDAYS.index) == list(WEEKDAYS):
         return "every day"
     return ", ".join(d.capitalize() for d in sorted(set(days), key=WEEKDAYS.index))
@@ -108,7 +109,7 @@ class _Base:
                     node,
                 )
 
-    def event_list(self, items: list[EventCount] | list[EventMatch], path: str, node: str | None) -> None:
+    def event_list(self, items: Sequence[EventCount | EventMatch], path: str, node: str | None) -> None:
         for j, e in enumerate(items):
             if not e.event:
                 self.err("empty-event", f"{path}[{j}].event", "An event condition has no event name.", node)

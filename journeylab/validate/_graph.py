@@ -208,10 +208,10 @@ class GraphChecks(_Base):
         for n in d.nodes:
             if nodes.get(n.id) is not n or n.id not in incoming:
                 continue
-            ports = out.get(n.id, {})
+            leaving = out.get(n.id, {})
             info = NODE_KINDS[kind_of(n)]
             if info.family == "segment" and "timeout" in info.ports:
-                self.waiting_segment(n, ports)
+                self.waiting_segment(n, leaving)
             if isinstance(n, Inaction) and n.event:
                 self.warn(
                     "inaction-event-ignored",

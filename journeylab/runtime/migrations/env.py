@@ -1,9 +1,15 @@
 """Alembic environment: the connection comes from ``config.attributes["connection"]``."""
 
+from typing import TYPE_CHECKING
+
 from alembic import context
 
 from journeylab.runtime._schema import meta
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+config: "Config | None"  # evaluated at run time (module level): quoted
 try:
     config = context.config
 except AttributeError:  # imported outside alembic (doctest collection): nothing to do
