@@ -35,6 +35,7 @@ from journeylab.engine.draws import mix_array, split_draw_array, stable_hash, us
 from journeylab.engine.state import Control
 from journeylab.engine.types import TRACE_EVENTS
 from journeylab.errors import EngineInvariantError
+from journeylab.model.conditions import EventCount, EventMatch, PropertyFilter
 from journeylab.model.journey import JourneyDef
 from journeylab.model.nodes import (
     FREQUENCY_CHANNELS,
@@ -145,7 +146,7 @@ class _Pred(NamedTuple):
     """A test of one event: its name and its property filters (profile filters come later)."""
 
     event: str
-    filters: tuple
+    filters: tuple[PropertyFilter, ...]
 
 
 class BatchEngine:
@@ -228,6 +229,8 @@ class BatchEngine:
             n = self.inaction
             self.in_node = self.nix[n.id]
             self.in_within = int(n.within.total_seconds())
+            if n.event is None:  # pragma: no cover - validation refuses it (inaction-needs-event)
+                raise EngineInvariantError(f"Inaction entry {n.id!r} has no first event")
             self.p_start = self._pred(n.event, n.filters)
             self.p_absent = self._pred(n.absent, n.absent_filters)
         self.goals_action = [(g, self._pred(g.event, g.filters)) for g in journey.goals if isinstance(g, ActionGoal)]
@@ -241,9 +244,12 @@ class BatchEngine:
             elif isinstance(n, Inaction):
                 self.listen[i] = self._pred(n.absent, n.absent_filters)
         self.pb_conds: dict[int, int] = {}  # id(condition) -> predicate
-        for src in [*(n for n in self.nodes if isinstance(n, PastBehavior)), *self.goals_pb]:
-            for c in [*src.did, *src.did_not]:
-                self.pb_conds[id(c)] = self._pred(c.event, c.filters)
+        pb_sources: list[PastBehavior | PastBehaviorGoal] = [*(n for n in self.nodes if isinstance(n, PastBehavior)),
+                                                              *self.goals_pb]
+        for src in pb_sources:
+            conds: list[EventCount | EventMatch] = [*src.did, *src.did_not]
+            for cond in conds:
+                self.pb_conds[id(cond)] = self._pred(cond.event, cond.filters)
         self.ev_bits = self._event_bits()
         self.pos = [np.flatnonzero(self.ev_bits & np.int64(1 << k)) for k in range(len(self.preds))]
         self.cand = [np.zeros(U, dtype=np.int64) for _ in self.preds]  # per user, a lower bound into pos
@@ -260,9 +266,9 @@ class BatchEngine:
         self.phantom = np.array([isinstance(n, Engagement) and (self.conn[i, self.pix["viewed"]] >= 0
                                                                or self.conn[i, self.pix["clicked"]] >= 0)
                                  for i, n in enumerate(self.nodes)])
-        c = pol.consent
+        consent = pol.consent
         #: consent (the account policy's), when the journey sends on a channel that needs it
-        self.consent = c if c is not None and set(self.channel) & c.channels() else None
+        self.consent = consent if consent is not None and set(self.channel) & consent.channels() else None
         self._flag_cache: dict[tuple[str, bool], np.ndarray] = {}
         self.limits = list(s.limits)
         self.lim_key = [np.full(U, -(1 << 62), dtype=np.int64) for _ in self.limits]
@@ -453,7 +459,8 @@ class BatchEngine:
         t_in = np.minimum(te, tr)
         timer = tt <= t_in
         t = np.where(timer, tt, t_in)
-        self._next_t[users] = t  # as known now: users done for this period keep it
+        if self._next_t is not None:  # as known now: users done for this period keep it
+            self._next_t[users] = t
         keep = t < t_end
         users, t, timer, rule, ei, ri = users[keep], t[keep], timer[keep], rule[keep], ei[keep], ri[keep]
         te, tr = te[keep], tr[keep]
@@ -757,7 +764,8 @@ class BatchEngine:
     def _arrive(self, u: np.ndarray, t: np.ndarray, nd: int) -> np.ndarray:
         """A node's arrival rule for the users who just arrived: the port each leaves by at once,
         or ``_WAIT``/``_GONE``."""
-        node = self.nodes[nd]
+        # narrowed by its kind's timing (NODE_KINDS), a table mypy cannot follow
+        node: Any = self.nodes[nd]
         timing = NODE_KINDS[self.kinds[nd]].timing
         out = np.full(len(u), _WAIT, dtype=np.int64)
         if timing == "window":
@@ -938,6 +946,7 @@ class BatchEngine:
         """A send attempt now: DND, frequency, limits, then the send. Returns the port to leave by
         (or ``_WAIT``)."""
         node = self.nodes[nd]
+        assert isinstance(node, Engagement)  # only engagement nodes send
         ch = self.channel[nd]
         out = np.full(len(u), _WAIT, dtype=np.int64)
         todo = np.ones(len(u), dtype=bool)
@@ -997,7 +1006,9 @@ class BatchEngine:
         if self.conn[nd, self.pix["not_sent"]] >= 0:
             return np.full(len(u), self.pix["not_sent"], dtype=np.int64)
         if self.phantom[nd] and self.conn[nd, self.pix["next"]] < 0:
-            self.window_end[u] = t + int(self.nodes[nd].response_window.total_seconds())
+            node = self.nodes[nd]
+            assert isinstance(node, Engagement)  # phantom: an engagement node
+            self.window_end[u] = t + int(node.response_window.total_seconds())
             return np.full(len(u), _WAIT, dtype=np.int64)
         return np.full(len(u), self.pix["next"], dtype=np.int64)
 

@@ -24,7 +24,7 @@ is ignored — see docs/engine.md.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from journeylab.engine.clock import LocalClock, clock_for, user_clock
@@ -45,7 +45,7 @@ from journeylab.engine.types import (
     Wake,
 )
 from journeylab.errors import EngineInvariantError
-from journeylab.model.conditions import match_text
+from journeylab.model.conditions import EventCount, EventMatch, PropertyFilter, match_text
 from journeylab.model.journey import JourneyDef
 from journeylab.model.nodes import (
     FREQUENCY_CHANNELS,
@@ -499,7 +499,7 @@ class Engine:
                     st.pending.append(t)
                     break
 
-    def _act(self, st: UserState, t: int, name: str, props: dict, first: bool, control: Control,
+    def _act(self, st: UserState, t: int, name: str, props: dict[str, Any], first: bool, control: Control,
              out: list[Action]) -> bool:
         """The event's one action in the journey: a goal, a move at the user's node, or a live
         entry. Returns whether it acted."""
@@ -525,7 +525,7 @@ class Engine:
                 return False
         return False
 
-    def _consent_change(self, st: UserState, t: int, name: str, props: dict, out: list[Action]) -> None:
+    def _consent_change(self, st: UserState, t: int, name: str, props: dict[str, Any], out: list[Action]) -> None:
         """A consent event (an unsubscribe...) changes the profile at once: a send attempt from
         this instant on sees it (the profile is shared by the user's journeys)."""
         assert self.consent is not None
@@ -535,7 +535,7 @@ class Engine:
                     st.profile[prop] = value
                     out.append(ProfileChanged(st.user_id, t, self.id, "", prop, value))
 
-    def _node_reacts(self, st: UserState, e: Enrollment, name: str, props: dict, first: bool) -> str | None:
+    def _node_reacts(self, st: UserState, e: Enrollment, name: str, props: dict[str, Any], first: bool) -> str | None:
         node = self.nodes[e.node]
         if isinstance(node, ActionSeg):
             if name == node.event and _all(node.filters, props) and _all(node.profile, st.profile):
@@ -555,7 +555,7 @@ class Engine:
             return "yes"
         return None
 
-    def _entry_matches(self, st: UserState, n: Any, name: str, props: dict, first: bool) -> bool:
+    def _entry_matches(self, st: UserState, n: Any, name: str, props: dict[str, Any], first: bool) -> bool:
         if isinstance(n, ActionSeg):
             return name == n.event and _all(n.filters, props) and _all(n.profile, st.profile)
         if isinstance(n, PageVisit):
@@ -824,7 +824,8 @@ class Engine:
         e.msg_id = None
         out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, node_id, "entered", "", "")))
         rule, node = self._arrive_at[node_id]
-        return rule(st, e, node, t, out)
+        port: str | None = rule(st, e, node, t, out)
+        return port
 
     # arrival rules, one per node kind (dispatch table built in __init__)
     def _arr_window(self, st: UserState, e: Enrollment, node: Any, t: int, out: list[Action]) -> str | None:
@@ -1025,7 +1026,8 @@ class Engine:
         return {k: render(v, profile) for k, v in node.content.items()}
 
     # ================================================================== evaluation
-    def _pb_ok(self, st: UserState, did: list, did_not: list, days: int, profile: list, t: int) -> bool:
+    def _pb_ok(self, st: UserState, did: list[EventCount], did_not: list[EventMatch], days: int,
+               profile: list[PropertyFilter], t: int) -> bool:
         lo = t - days * 86400
         for c in did:
             n = 0
@@ -1034,14 +1036,14 @@ class Engine:
                     n += 1
             if n < c.at_least:
                 return False
-        for c in did_not:
-            for ts, props in st.history.get(c.event, ()):
-                if lo <= ts < t and _all(c.filters, props):
+        for m in did_not:
+            for ts, props in st.history.get(m.event, ()):
+                if lo <= ts < t and _all(m.filters, props):
                     return False
         return _all(profile, st.profile)
 
 
-def _all(filters: list, props: dict) -> bool:
+def _all(filters: Sequence[PropertyFilter], props: dict[str, Any]) -> bool:
     for f in filters:  # noqa: SIM110 - a plain loop is the fastest form here
         if not f.test(props):
             return False

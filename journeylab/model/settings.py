@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import msgspec
 
@@ -39,7 +39,7 @@ class ActionGoal(msgspec.Struct, tag_field="kind", tag="action", **_S):
         props = ((self.event, frozenset(f.property for f in self.filters)),) if self.filters else ()
         return Reads(frozenset({self.event}), props)
 
-    def matches(self, name: str, props: dict) -> bool:
+    def matches(self, name: str, props: dict[str, Any]) -> bool:
         if name != self.event:
             return False
         for f in self.filters:  # noqa: SIM110 - a plain loop is the fastest form here
