@@ -344,7 +344,7 @@ def test_property_names_that_are_not_identifiers_are_read_like_the_reference_dri
     from journeylab.engine import Engine
 
     inputs = Engine(j.definition).inputs
-    assert inputs.profile == {"Customer Type", "push_token", "First Name"}
+    assert inputs.profile == {"Customer Type", "push_token", "First Name", "unsubscribed"}  # opt-outs too
     assert inputs.event_props == {"Bought": {"plan-tier", "Ürün"}} and inputs.lead == 0
 
 

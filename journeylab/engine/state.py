@@ -87,6 +87,7 @@ class UserState:
         "seen_ids",
         "last_exit",
         "messages",
+        "attribution",
     )
 
     def __init__(self, user_id: str, profile: dict[str, Any] | None = None, created: int = 0) -> None:
@@ -106,6 +107,8 @@ class UserState:
         self.last_exit: int | None = None
         # messages sent to the user: id -> [node, viewed, clicked, delivered, version]
         self.messages: dict[str, list[Any]] = {}
+        # after a non-goal exit with an attribution window: [until, exit node, version]
+        self.attribution: list[Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__slots__}
@@ -129,6 +132,8 @@ class UserState:
         s.seen_ids = [str(x) for x in d["seen_ids"]]
         s.last_exit = d["last_exit"]
         s.messages = {k: list(v) for k, v in d.get("messages", {}).items()}
+        a = d.get("attribution")
+        s.attribution = [int(a[0]), str(a[1]), int(a[2])] if a else None
         return s
 
 

@@ -74,7 +74,8 @@ class ProfileSet(NamedTuple):
 
 
 class Feedback(NamedTuple):
-    """Delivery feedback for a sent message: ``delivered``, ``viewed`` or ``clicked``.
+    """Delivery feedback for a sent message: ``delivered``, ``viewed``, ``clicked``, or
+    ``unsubscribed`` (the user opted out of the message's channel, e.g. by its unsubscribe link).
 
     The message is named by its ``message_id``, or — when the id is not known, as in a
     hand-written test or a what-if — by the engagement ``node`` that sent it (optionally
@@ -87,7 +88,7 @@ class Feedback(NamedTuple):
     user_id: str
     ts: int
     message_id: str = ""
-    kind: Literal["delivered", "viewed", "clicked"] = "viewed"
+    kind: Literal["delivered", "viewed", "clicked", "unsubscribed"] = "viewed"
     node: str = ""
     journey: str = ""
 
@@ -168,6 +169,9 @@ TRACE_EVENTS: tuple[str, ...] = (
     "clicked",
     "profile_updated",  # detail "property: old -> new"
     "exited",  # left the journey (detail: reason)
+    "held",  # assigned to a control branch of a Split (port: the branch): held there, never messaged
+    "unsubscribed",  # feedback: the user opted out of the channel of a message (detail: channel)
+    "converted",  # a goal's event within the attribution window after a non-goal exit (detail: goal:<name>)
 )
 EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "completed", "stopped")
 DISCARD_REASONS: tuple[str, ...] = ("unreachable", "dnd", "frequency", "limit")

@@ -135,6 +135,10 @@ class Settings(msgspec.Struct, **_S):
     * ``schedule``: runs for Past Behavior and Custom List entry.
     * ``dnd``, ``limits``: sending rules.
     * ``session_gap``: a web session ends after this long without events.
+    * ``attribution_window``: a user who left without meeting a goal still converts when
+      they do an action goal's event within this time after their exit (their last message
+      is never later than the exit): a ``converted`` trace row, counted as a conversion of
+      the journey, of the Split branch and of the last message of that enrollment.
     """
 
     timezone: str = "UTC"
@@ -147,3 +151,4 @@ class Settings(msgspec.Struct, **_S):
     dnd: Dnd | None = None
     limits: list[Limit] = []
     session_gap: dt.timedelta = dt.timedelta(minutes=30)
+    attribution_window: dt.timedelta | None = None

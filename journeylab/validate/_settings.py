@@ -72,6 +72,19 @@ class SettingsChecks(_Base):
             )
         self.positive(s.journey_timeout, "$.settings.journey_timeout", "The journey timeout", None)
         self.positive(s.session_gap, "$.settings.session_gap", "The session gap", None)
+        self.positive(s.attribution_window, "$.settings.attribution_window", "The attribution window", None)
+        if s.journey_timeout is None:
+            for i, n in enumerate(self.d.nodes):
+                for j, b in enumerate(getattr(n, "branches", None) or ()):
+                    if getattr(b, "control", False):
+                        self.warn(
+                            "control-without-timeout",
+                            f"$.nodes[{i}].branches[{j}].control",
+                            f"Users of control branch '{b.name}' of Split node '{n.id}' are held until a goal; "
+                            f"without a journey timeout they stay for ever: set one so that every branch is "
+                            f"followed for a comparable time.",
+                            n.id,
+                        )
         if not 0 <= s.hourly_offset_minutes <= 59:
             self.err(
                 "hourly-offset",
