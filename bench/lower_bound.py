@@ -19,6 +19,7 @@ import pandas as pd
 
 DAY = 86400
 HOUR = 3600
+TIES = 64
 
 
 def _first_after(user: np.ndarray, key: np.ndarray, ev_user: np.ndarray, ev_key: np.ndarray) -> np.ndarray:
@@ -39,8 +40,14 @@ def run_lower_bound(profiles: pd.DataFrame, events: pd.DataFrame, start: int, en
     u, t = codes[order].astype(np.int64), ts[order]
     name = ev["event"].to_numpy()[order]
     # an event's place among the user's events: its time, and its input order at one instant
+    # (seconds since the first event) * TIES + the event's index among the user's events at that
+    # instant: small enough that user * 2**40 + key never overflows (30 days * 64 < 2**28)
     rank = np.arange(len(t))
-    key = (t - t.min()) * len(t) + rank if len(t) else t
+    group = np.r_[True, (u[1:] != u[:-1]) | (t[1:] != t[:-1])] if len(t) else np.zeros(0, bool)
+    tie = rank - np.maximum.accumulate(np.where(group, rank, 0))
+    if len(t) and tie.max() >= TIES:
+        raise ValueError(f"more than {TIES} events of one user at one instant")
+    key = (t - t.min()) * TIES + tie if len(t) else t
     c = Counter()
 
     # entry: each user's first cart at or after the start
@@ -76,7 +83,7 @@ def run_lower_bound(profiles: pd.DataFrame, events: pd.DataFrame, start: int, en
     # App Launched within 24 h of arrival (at or after it: the timer came first), the goal first
     launched = np.flatnonzero(name == "App Launched")
     la_user, la_key, la_t = u[launched], key[launched], t[launched]
-    arrive_key = (arrive - t.min()) * len(t) - 1 if len(t) else arrive  # before any event at that instant
+    arrive_key = (arrive - t.min()) * TIES - 1 if len(t) else arrive  # before any event at that instant
     lx = _first_after(eu, arrive_key, la_user, la_key)
     l_t = np.where(lx >= 0, la_t[np.maximum(lx, 0)], np.iinfo(np.int64).max)
     l_key = np.where(lx >= 0, la_key[np.maximum(lx, 0)], np.iinfo(np.int64).max)

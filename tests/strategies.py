@@ -113,9 +113,9 @@ KNOWN_BUGS: dict[str, bool] = {
     # first event and skips the runs before): custom lists name users with a profile only.
     "runtime_skips_custom_list_users_without_profile": True,
     # The simulator feeds events from `start - lead` on, and for sessions (Page Count,
-    # Referrer) the lead is one session gap: a session that began earlier loses its first
-    # page views, so the simulator counts fewer pages than the reference driver and the
-    # runtime (`_lead_seconds` in sim/simulator.py). While open, no page views before the start.
+    # Referrer) the lead is one session gap (`Engine.inputs.lead`, engine/core.py): a session
+    # that began earlier loses its first page views, so the simulator counts fewer pages than
+    # the reference driver and the runtime. While open, no page views before the start.
     "sim_cuts_sessions_that_began_before_the_start": True,
     # A Profile Update of a datetime profile property: the trace detail prints the old value
     # as the runtime stores it ('2026-03-06T00:00:00+00:00', JSON) but as the Python object in

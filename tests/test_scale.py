@@ -55,3 +55,32 @@ def test_parquet_cohort_read_per_shard(tmp_path):
     a = simulate(examples.reference_journey(), (p, e), seed=1)
     b = simulate(examples.reference_journey(), ParquetCohort(str(tmp_path)), seed=1, backend="processes", shards=5)
     same(a, b)
+
+
+def test_parquet_event_ids_checked_unless_the_writer_vouches(tmp_path):
+    """``write_cohort`` numbers event ids per bucket and says so in the file, so the simulator
+    does not read them; a file from elsewhere has its ids read and checked."""
+    import pyarrow.parquet as pq
+
+    from journeylab.datasets import read_cohort, write_cohort
+    from journeylab.errors import CohortError
+
+    ours = tmp_path / "ours"
+    write_cohort(ours, 300, seed=4)
+    assert ParquetCohort(str(ours)).unique_event_ids()
+    profiles, events = read_cohort(ours)
+    assert events["event_id"].is_unique
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    profiles.to_parquet(theirs / "profiles.parquet")
+    rel = events.index[events["event"].isin(["Added To Cart", "Charged"])]
+    events.loc[rel[3], "event_id"] = events.loc[rel[0], "event_id"]  # one id twice, among acted-on events
+    events.to_parquet(theirs / "events.parquet")
+    assert not ParquetCohort(str(theirs)).unique_event_ids()
+    assert pq.read_schema(theirs / "events.parquet").metadata is not None  # pandas metadata only
+    with pytest.raises(CohortError, match=r"event_id .* appears twice"):
+        simulate(examples.reference_journey(), ParquetCohort(str(theirs)), seed=1)
+    clean = events.drop_duplicates("event_id")
+    clean.to_parquet(theirs / "events.parquet")
+    simulate(examples.reference_journey(), ParquetCohort(str(theirs)), seed=1)

@@ -489,6 +489,8 @@ def _cohort_tables(n_users, days, events_per_user, seed, start, tz, buckets) -> 
 
 # Parquet options of events.parquet: dictionaries only where values repeat, delta encodings
 # for the sorted timestamps and the sequential ids, statistics only where filters use them.
+UNIQUE_KEY = b"journeylab.unique"  # schema metadata: the columns whose values the writer made distinct
+
 _EVENTS_PARQUET = {
     "compression": "zstd",
     "use_dictionary": ["user_id", "event", "url", "referrer", "utm_source", "item", "category", "bucket"],
@@ -540,7 +542,10 @@ def write_cohort(
             fields.append(p)
             table = _events_table(e, A.numbered("e", _event_ids(b, len(e["ts"])), 10), users)
             if writer is None:
-                writer = pq.ParquetWriter(paths["events"], table.schema, **_EVENTS_PARQUET)
+                # event ids are distinct by construction (bucket and row numbered): the file says
+                # so, and a reader may skip checking them (``ParquetCohort.unique_event_ids``)
+                schema = table.schema.with_metadata({**(table.schema.metadata or {}), UNIQUE_KEY: b"event_id"})
+                writer = pq.ParquetWriter(paths["events"], schema, **_EVENTS_PARQUET)
             writer.write_table(table, row_group_size=max(len(table), 1))
     finally:
         if writer is not None:

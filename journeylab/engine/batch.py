@@ -29,7 +29,7 @@ import msgspec
 import numpy as np
 
 from journeylab.engine.clock import ClockArrays, LocalClock
-from journeylab.engine.core import as_epoch
+from journeylab.engine.core import as_epoch, is_missing, is_set_and_true
 from journeylab.engine.draws import mix_array, split_draw_array, stable_hash, user_key_array
 from journeylab.engine.state import Control
 from journeylab.engine.types import TRACE_EVENTS
@@ -151,6 +151,7 @@ class BatchEngine:
         created: int,
         responder: Responder | None = None,
         lift: dict[int, tuple[str, dict[str, Any]]] | None = None,
+        user_keys: np.ndarray | None = None,
     ) -> None:
         reason = unsupported([journey])
         if reason:
@@ -164,6 +165,7 @@ class BatchEngine:
         self.user_ids = user_ids
         self.U = U = len(user_ids)
         self.profile = profile
+        self._truthy_cache: dict[str, np.ndarray] = {}
         self.ev = events
         self.responder = responder
         self.lift = lift or {}
@@ -173,7 +175,8 @@ class BatchEngine:
         self.end = int(s.end.timestamp()) if s.end else None
         self.reentry = s.reentry
         self._jhash = stable_hash(journey.id)
-        self.ukey = user_key_array(user_ids)  # each user's key for random draws
+        # each user's key for random draws (the driver may have them: they depend on the id only)
+        self.ukey = user_key_array(user_ids) if user_keys is None else user_keys
 
         # ---- nodes, ports, connectors
         self.nodes = list(journey.nodes)
@@ -259,7 +262,6 @@ class BatchEngine:
         self.ev_ptr = self.ev_lo.copy()
         self.pend0 = np.full(U, NEVER, dtype=np.int64)  # an inaction entry's first pending wait
         self.pend_more: dict[int, list[int]] = {}  # ... and the rest, for the few users with several
-        self.seq = np.zeros(U, dtype=np.int64)
 
         # ---- messages (one row per send) and responses
         self.m_user: list[np.ndarray] = []
@@ -341,15 +343,13 @@ class BatchEngine:
         if not len(users):
             return
         n = len(users)
-        seq = self.seq[users].copy()
-        self.seq[users] += 1
         d = self._detail(detail) if isinstance(detail, str) else detail
 
         def col(v: Any, dtype: Any) -> np.ndarray:
             return np.full(n, v, dtype=dtype) if np.isscalar(v) else np.asarray(v, dtype=dtype)
 
-        self.rows.append((users.astype(np.int64), col(t, np.int64), seq, col(node, np.int64), col(_E[event], np.int8),
-                          col(port, np.int64), col(d, np.int64)))
+        self.rows.append((users.astype(np.int32), col(t, np.int64), col(node, np.int32), col(_E[event], np.int8),
+                          col(port, np.int32), col(d, np.int32)))
 
     def trace_columns(self) -> dict[str, Any]:
         """The trace in canonical order (by instant, user, then each user's own order), as
@@ -359,7 +359,7 @@ class BatchEngine:
         if not self.blocks:
             z = np.zeros(0, dtype=np.int64)
             return {"user": z, "ts": z, "node": z, "event": z, "port": z, "detail": z}
-        user, ts, _seq, node, event, port, detail = (np.concatenate(c) for c in zip(*self.blocks, strict=True))
+        user, ts, node, event, port, detail = (np.concatenate(c) for c in zip(*self.blocks, strict=True))
         return {"user": user, "ts": ts, "node": node, "event": event, "port": port, "detail": detail}
 
     def sends(self) -> dict[str, np.ndarray]:
@@ -412,8 +412,8 @@ class BatchEngine:
         lo = int(ts.min())
         if (int(ts.max()) - lo + 1) * max(self.U, 1) < 1 << 62:
             order = np.argsort((ts - lo) * max(self.U, 1) + user, kind="stable")
-        else:  # pragma: no cover - spans of centuries
-            order = np.lexsort((cols[2], user, ts))
+        else:  # pragma: no cover - spans of centuries (lexsort is stable: emission order kept)
+            order = np.lexsort((user, ts))
         self.blocks.append(tuple(c[order] for c in cols))
 
     def _next_all(self, users: np.ndarray) -> np.ndarray:
@@ -813,6 +813,15 @@ class BatchEngine:
             col = self.profile[prop] = np.full(self.U, None, dtype=object)
         return col
 
+    def _truthy(self, prop: str, u: np.ndarray) -> np.ndarray:
+        """Whether each user's ``prop`` is set and true (reachability), from a per-column table
+        computed once (a Profile Update of the column drops it)."""
+        table = self._truthy_cache.get(prop)
+        if table is None:
+            table = _truthy_table(self._column(prop))
+            self._truthy_cache[prop] = table
+        return table[u]
+
     def _profile_ok(self, u: np.ndarray, filters: Sequence[Any]) -> np.ndarray:
         ok = np.ones(len(u), dtype=bool)
         for f in filters:
@@ -824,10 +833,10 @@ class BatchEngine:
                     r = cache.get(v)
                 except TypeError:  # unhashable (a list)
                     r = None
-                    res[i] = f.test({} if _missing(v) else {f.property: v})
+                    res[i] = f.test({} if is_missing(v) else {f.property: v})
                     continue
                 if r is None:
-                    r = f.test({} if _missing(v) else {f.property: v})
+                    r = f.test({} if is_missing(v) else {f.property: v})
                     cache[v] = r
                 res[i] = r
             ok &= res
@@ -837,17 +846,18 @@ class BatchEngine:
         vals = self._column(prop)[u]
         out = np.empty(len(u), dtype=np.int64)
         for i, v in enumerate(vals.tolist()):
-            e = None if _missing(v) else as_epoch(v)
+            e = None if is_missing(v) else as_epoch(v)
             out[i] = NEVER if e is None else e
         return out
 
     def _update_profile(self, u: np.ndarray, t: np.ndarray, nd: int, node: ProfileUpdate) -> None:
         col = self._column(node.property)
+        self._truthy_cache.pop(node.property, None)
         details = np.empty(len(u), dtype=np.int64)
         op, val = node.op, node.value
         for i, (x, tx) in enumerate(zip(u.tolist(), t.tolist(), strict=True)):
             old = col[x]
-            old = None if _missing(old) else old
+            old = None if is_missing(old) else old
             if op == "set":
                 new: Any = val
             elif op in ("increment", "decrement"):
@@ -871,8 +881,7 @@ class BatchEngine:
         reach = NODE_KINDS[self.kinds[nd]].reachability
         ok = np.ones(len(u), dtype=bool)
         if reach is not None:
-            vals = self._column(reach)[u]
-            ok = np.fromiter((_truthy(v) for v in vals.tolist()), dtype=bool, count=len(u))
+            ok = self._truthy(reach, u)
             if (~ok).any():
                 out[~ok] = self._discard(u[~ok], t[~ok], nd, "unreachable")
         w = np.flatnonzero(ok)
@@ -1026,7 +1035,11 @@ class BatchEngine:
         order = np.lexsort((cseq, cts, cu))
         self.r_user, self.r_ts, self.r_seq, self.r_kind, self.r_msg = (cu[order], cts[order], cseq[order], ck[order],
                                                                         cm[order])
-        self.r_ptr = np.searchsorted(self.r_user, np.arange(self.U), "left")
+        # each present user's pointer at their first response (an absent user's old pointer can
+        # only land on another user's entry, which _next_response does not take for theirs)
+        ru_sorted = self.r_user
+        first = np.flatnonzero(np.r_[True, ru_sorted[1:] != ru_sorted[:-1]]) if len(ru_sorted) else ru_sorted
+        self.r_ptr[ru_sorted[first]] = first
 
     def _on_response(self, u: np.ndarray, t: np.ndarray) -> None:
         # each user's head response (the queue may have been rebuilt since it was chosen)
@@ -1143,11 +1156,14 @@ def _present(values: np.ndarray, n: int) -> np.ndarray:
     return np.flatnonzero(np.bincount(values, minlength=n))
 
 
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and v != v)
-
-
-def _truthy(v: Any) -> bool:
-    if _missing(v):
-        return False
-    return bool(v)
+def _truthy_table(col: np.ndarray) -> np.ndarray:
+    """:func:`~journeylab.engine.core.is_set_and_true` of every value of an object column, in
+    numpy's C loops: ``bool(v)``, except ``None`` and NaN (the values not equal to themselves)."""
+    try:
+        with np.errstate(invalid="ignore"):
+            table = col.astype(bool) & (col != None) & (col == col)  # noqa: E711, PLR0124 - elementwise
+        if isinstance(table, np.ndarray) and table.dtype == bool and table.shape == col.shape:
+            return table
+    except (TypeError, ValueError):  # values that do not compare or convert elementwise
+        pass
+    return np.fromiter(map(is_set_and_true, col.tolist()), dtype=bool, count=len(col))

@@ -903,7 +903,7 @@ class Engine:
     # ================================================================== sending
     def _arr_engagement(self, st: UserState, e: Enrollment, node: Engagement, t: int, out: list[Action]) -> str | None:
         reach = NODE_KINDS[self.kinds[node.id]].reachability
-        if reach is not None and not _truthy(st.profile.get(reach)):
+        if reach is not None and not is_set_and_true(st.profile.get(reach)):
             return self._discard(st, e, node, t, "unreachable", out)
         if opted_out(st.profile, self.kinds[node.id]):  # unsubscribed from the channel: unreachable on it
             return self._discard(st, e, node, t, "unreachable", out)
@@ -1027,9 +1027,12 @@ def _all(filters: list, props: dict) -> bool:
     return True
 
 
-def _truthy(v: Any) -> bool:
-    if v is None:
-        return False
-    if isinstance(v, float) and v != v:
-        return False
-    return bool(v)
+def is_missing(v: Any) -> bool:
+    """A profile value that is not there: ``None`` or NaN."""
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def is_set_and_true(v: Any) -> bool:
+    """Reachability: a profile property reaches the user when it is set and true
+    (``True``, a non-empty text, a non-zero number); missing (``None``, NaN) does not."""
+    return not is_missing(v) and bool(v)

@@ -118,7 +118,7 @@ class BatchedLoop:
                     lift[i] = (b.lift.event, dict(b.lift.props))
         eng = BatchEngine(
             d, self.js.control(jid), seed=self.seed, user_ids=user_ids, profile=self._prof, events=self._events,
-            created=self.created, lift=lift,
+            created=self.created, lift=lift, user_keys=self.prep.user_keys(self._mine),
             responder=responder(self.behaviour, self.seed, [n.id for n in d.nodes],
                                 [type(n).__struct_config__.tag for n in d.nodes], self.end),
         )

@@ -62,7 +62,7 @@ def _isin(values: pd.Series, universe: pd.Series) -> pd.Series:
     """``values.isin(universe)`` through Arrow's hash kernels (several times faster on strings)."""
     if isinstance(values.dtype, pd.CategoricalDtype):  # test the categories, read the codes
         cats = values.cat.categories
-        hit = np.append(_isin(pd.Series(cats.astype(str), dtype=object), universe).to_numpy(), False)
+        hit = np.append(_isin(pd.Series(cats), universe).to_numpy(), False)
         return pd.Series(hit[values.cat.codes.to_numpy()], index=values.index)
     try:
         import pyarrow as pa

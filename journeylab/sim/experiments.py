@@ -93,6 +93,8 @@ def _run_all(sims: list[Any], tasks: list[tuple[int, int]], progress: Any, worke
                 if progress is not None:
                     progress.update(1)
             return out
+        for sim in sims:  # computed once here, inherited by every forked run
+            sim._prep.user_keys()
         with ProcessPoolExecutor(max_workers=n, mp_context=get_context("fork")) as pool:
             futures = [pool.submit(_run_one, i, sd) for i, sd in tasks]
             out = []

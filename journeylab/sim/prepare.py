@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from journeylab.engine.draws import user_key_array
 from journeylab.engine.multi import JourneySet
 from journeylab.errors import CohortError
 from journeylab.sim.behaviour import BehaviourModel
@@ -103,6 +104,7 @@ class Prepared:
             remap[present[by_name.to_numpy()]] = np.arange(len(present))
             codes = remap[ucodes]
         self.user_ids: list[str] = users
+        self._keys: dict[str, np.ndarray] = {}
         per = np.where(ts < self.start, -1, (ts - self.start) // self.period).astype(np.int64)
         order = np.lexsort((ts, codes))  # by user, then time; stable: input order at one instant
         self.ts = ts[order]
@@ -122,6 +124,18 @@ class Prepared:
             values[found] = col.to_numpy(dtype=object)
             values[np.flatnonzero(found)[col.isna().to_numpy()]] = None
             self.prof_cols.append((c, values))
+
+    def user_keys(self, users: np.ndarray | None = None) -> np.ndarray:
+        """The users' keys for random draws (:func:`~journeylab.engine.draws.user_key_array`; all
+        users by default): once computed for every user (``users=None``: done before a pool of
+        runs forks) they are read, not computed again, by every run of this preparation."""
+        box = self.__dict__.setdefault("_keys", {})  # shared by the copies for_journeys makes
+        keys = box.get("all")
+        if keys is None and users is None:
+            keys = box["all"] = user_key_array(self.user_ids)
+        if keys is None:
+            return user_key_array([self.user_ids[u] for u in users.tolist()])
+        return keys if users is None else keys[users]
 
     def for_journeys(self, js: JourneySet, seed: int, behaviour: BehaviourModel) -> Prepared:
         """The same prepared events for other journeys acting on the same inputs (or another seed)."""
@@ -192,7 +206,7 @@ def _encode(values: pd.Series, rows: np.ndarray | None = None) -> tuple[np.ndarr
     (a categorical column gives its own codes: nothing is hashed)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy().astype(np.int64)
-        labels = pa.array([str(c) for c in values.cat.categories], type=pa.string())
+        labels = _arrow_strings(pd.Series(values.cat.categories)).cast(pa.string())
         return (codes if rows is None else codes[rows]), labels
     a = _arrow_strings(values)
     if rows is not None:

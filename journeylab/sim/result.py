@@ -14,7 +14,7 @@ import pandas as pd
 
 from journeylab import stats
 from journeylab.model.journey import JourneyDef
-from journeylab.trace import sends_frame
+from journeylab.trace import sends_frame, utc_seconds
 
 __all__ = ["SimulationResult", "changes_frame", "apply_changes", "responses_frame", "responses_table"]
 
@@ -44,7 +44,7 @@ def responses_frame(tables: list[Any]) -> pd.DataFrame:
     if t.num_rows > 1:
         t = t.take(pc.sort_indices(t, sort_keys=[("ts", "ascending"), ("user_id", "ascending"), ("seq", "ascending")]))
     df = t.to_pandas()
-    df["ts"] = pd.to_datetime(df["ts"].to_numpy(dtype="int64"), unit="s", utc=True)
+    df["ts"] = utc_seconds(df["ts"].to_numpy(dtype="int64"))
     df["props"] = pd.Series([json.loads(x) if isinstance(x, str) and x else None for x in df["props"]], index=df.index,
                             dtype=object)
     return df
@@ -60,7 +60,7 @@ def changes_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     canonical order (by instant, then user id, each user's changes in the order they happened)."""
     ordered = sorted(rows, key=itemgetter(1, 0))
     df = pd.DataFrame(ordered, columns=_CHANGE_COLUMNS)
-    df["ts"] = pd.to_datetime(df["ts"].astype("int64"), unit="s", utc=True).dt.as_unit("ns")
+    df["ts"] = utc_seconds(df["ts"].to_numpy(dtype="int64"))
     df["value"] = df["value"].astype(object)
     return df
 

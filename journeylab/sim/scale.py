@@ -56,53 +56,134 @@ class ParquetCohort:
         *,
         events: list[str] | None = None,
         columns: list[str] | None = None,
+        profile_columns: list[str] | None = None,
         sort: bool = True,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(profiles, events)`` of some buckets (all by default), events sorted by time
         (``sort=False``: in file order, which the simulator orders itself).
 
-        ``events`` keeps only those event names and ``columns`` only those event columns
-        (plus ``user_id, ts, event``): both are pushed down to the Parquet reader, so a
-        journey that reacts to a few events reads a small part of a large cohort.
+        ``events`` keeps only those event names, ``columns`` only those event columns (plus
+        ``user_id, ts, event``) and ``profile_columns`` only those profile columns (plus
+        ``user_id``): a journey that reacts to a few events reads a small part of a large
+        cohort. Identifiers and names are read as dictionaries (categoricals: no string per row),
+        and row groups of other buckets are not read at all.
         """
-        if events is None and columns is None:
+        if events is None and columns is None and profile_columns is None:
             from journeylab.datasets import read_cohort
 
             return read_cohort(self.path, buckets=buckets)
+        import pyarrow as pa
+        import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
         from journeylab.datasets._arrow import to_frame
 
         base = Path(self.path)
-        filt: list[tuple[str, str, Any]] = []
-        if buckets is not None:
-            filt.append(("bucket", "in", list(buckets)))
-        profiles = to_frame(pq.read_table(base / "profiles.parquet", filters=filt or None))
+
+        def load(name: str, cols: list[str] | None, coded: list[str]) -> pa.Table:
+            f = pq.ParquetFile(base / name, read_dictionary=coded)
+            names = f.schema_arrow.names
+            want = None if cols is None else [c for c in dict.fromkeys(cols) if c in names]
+            groups = _row_groups(f, buckets)
+            t = f.read_row_groups(groups, columns=want) if groups is not None else f.read(columns=want)
+            if buckets is not None and "bucket" in names and groups is None:  # buckets not laid out by row group
+                b = f.read(columns=["bucket"]).column("bucket")
+                t = t.filter(pc.is_in(b, value_set=pa.array(list(buckets), type=b.type)))
+            return t
+
+        pcols = None if profile_columns is None else ["user_id", *profile_columns]
+        profiles = to_frame(load("profiles.parquet", pcols, []))
+        ecols = None if columns is None else ["user_id", "ts", "event", *columns]
+        ev_names = pq.ParquetFile(base / "events.parquet").schema_arrow.names
+        coded = [c for c in ("user_id", "event", *(columns or ())) if c in ev_names and c not in ("ts", "event_id")]
+        # event ids are long, distinct texts: decoded only for the kept rows (a filtered scan);
+        # everything else is read whole (dictionaries, cheap) and filtered by the event's name
+        want_ids = "event_id" in ev_names and (ecols is None or "event_id" in ecols)
+        table = load("events.parquet", None if ecols is None else [c for c in ecols if c != "event_id"], coded)
         if events is not None:
-            filt.append(("event", "in", list(events)))
-        names = pq.ParquetFile(base / "events.parquet").schema_arrow.names
-        cols = None if columns is None else [c for c in dict.fromkeys(["user_id", "ts", "event", *columns]) if c in names]
-        # identifiers and names read as dictionaries: their codes, no string per row
-        coded = [c for c in ("user_id", "event", *(columns or ())) if c in names and c not in ("ts", "event_id")]
-        table = pq.read_table(base / "events.parquet", columns=cols, filters=filt or None, read_dictionary=coded)
+            table = table.filter(_isin_chunked(table.column("event"), list(events)))
+        if want_ids:
+            filt = [("event", "in", list(events))] if events is not None else []
+            if buckets is not None:
+                filt.append(("bucket", "in", list(buckets)))
+            ids = pq.read_table(base / "events.parquet", columns=["event_id"], filters=filt or None).column("event_id")
+            if len(ids) != table.num_rows:  # pragma: no cover - the two reads disagree: fall back to one
+                table = load("events.parquet", ecols, coded)
+                if events is not None:
+                    table = table.filter(_isin_chunked(table.column("event"), list(events)))
+            else:
+                table = table.append_column("event_id", ids)
         ev = to_frame(table)
         if sort:
             ev = ev.sort_values("ts", kind="stable", ignore_index=True)
         return profiles, ev
 
     def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First and last event instants (read from the ``ts`` column only)."""
+        """First and last event instants (from the files' column statistics when they have them,
+        else from the ``ts`` column)."""
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        ts = pq.read_table(Path(self.path) / "events.parquet", columns=["ts"]).column("ts")
-        mm = pc.min_max(ts).as_py()
-        return pd.Timestamp(mm["min"]).tz_convert("UTC"), pd.Timestamp(mm["max"]).tz_convert("UTC")
+        f = pq.ParquetFile(Path(self.path) / "events.parquet")
+        md = f.metadata
+        i = f.schema_arrow.get_field_index("ts")
+        stats = [md.row_group(k).column(i).statistics for k in range(md.num_row_groups)]
+        if stats and all(st is not None and st.has_min_max for st in stats):
+            lo, hi = min(st.min for st in stats), max(st.max for st in stats)
+        else:
+            mm = pc.min_max(f.read(columns=["ts"]).column("ts")).as_py()
+            lo, hi = mm["min"], mm["max"]
+        return pd.Timestamp(lo).tz_convert("UTC"), pd.Timestamp(hi).tz_convert("UTC")
+
+    def unique_event_ids(self) -> bool:
+        """True when ``events.parquet`` says its writer made the ``event_id`` values distinct
+        (:func:`~journeylab.datasets.write_cohort` does): they need not be read to be checked."""
+        import pyarrow.parquet as pq
+
+        from journeylab.datasets._cohort import UNIQUE_KEY
+
+        meta = pq.read_schema(Path(self.path) / "events.parquet").metadata or {}
+        return b"event_id" in meta.get(UNIQUE_KEY, b"").split(b",")
 
     def n_users(self) -> int:
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(Path(self.path) / "profiles.parquet").metadata.num_rows
+
+
+def _isin_chunked(col: Any, values: list[str]) -> Any:
+    """Whether each value of a (dictionary-encoded) column is one of ``values``: each chunk's
+    small dictionary is tested, then read through the indices (no string per row)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wanted = pa.array(values, type=pa.string())
+    parts = []
+    for chunk in col.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            hit = pc.is_in(chunk.dictionary.cast(pa.string()), value_set=wanted)
+            parts.append(pc.fill_null(hit.take(chunk.indices), False))
+        else:
+            parts.append(pc.fill_null(pc.is_in(chunk.cast(pa.string()), value_set=wanted), False))
+    return pa.chunked_array(parts, type=pa.bool_())
+
+
+def _row_groups(f: Any, buckets: list[int] | None) -> list[int] | None:
+    """The row groups holding these buckets, when each row group holds one bucket (as
+    ``write_cohort`` lays them out); ``None``: read everything (and filter)."""
+    if buckets is None or "bucket" not in f.schema_arrow.names:
+        return None
+    md = f.metadata
+    i = f.schema_arrow.get_field_index("bucket")
+    wanted = set(buckets)
+    groups = []
+    for k in range(md.num_row_groups):
+        st = md.row_group(k).column(i).statistics
+        if st is None or not st.has_min_max or st.min != st.max:
+            return None
+        if st.min in wanted:
+            groups.append(k)
+    return groups
 
 
 def shard_of(user_ids: Any, shards: int) -> np.ndarray:

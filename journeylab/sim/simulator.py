@@ -373,11 +373,14 @@ def _as_parquet(cohort: Any) -> Any:
 
 
 def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef], buckets: Any = None) -> Cohort:
-    """A cohort directory (or some of its buckets) read with only the events and columns these
-    journeys can act on (see :class:`~journeylab.engine.Inputs`)."""
+    """A cohort directory (or some of its buckets) read with only the events, event columns and
+    profile columns these journeys can act on (see :class:`~journeylab.engine.Inputs`)."""
     inputs = JourneySet(defs).inputs
-    cols = sorted({c for v in inputs.event_props.values() for c in v} | {"event_id"})
-    profiles, events = cohort.read(buckets, events=sorted(inputs.events), columns=cols, sort=False)
+    # the simulator reads event ids only to check they are distinct: skipped when the file says so
+    ids = set() if cohort.unique_event_ids() else {"event_id"}
+    cols = sorted({c for v in inputs.event_props.values() for c in v} | ids)
+    profiles, events = cohort.read(buckets, events=sorted(inputs.events), columns=cols,
+                                   profile_columns=sorted(inputs.profile), sort=False)
     return Cohort(profiles, events, name=cohort.name, sort=False)  # the run orders events itself
 
 
