@@ -51,6 +51,7 @@ __all__ = [
     "branch_stats",
     "message_conversions",
     "SPLIT_PORTS",
+    "split_branches",
     "empty_trace",
 ]
 
@@ -351,7 +352,7 @@ def branch_stats(trace: pd.DataFrame, journey: str | None = None, *, splits: Seq
                  branches: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
     """Per Split branch: ``split, branch, users`` (enrollments drawn into it), ``conversions``
     (goal exits and conversions within the attribution window), ``conversion_rate``,
-    ``messages``, ``messages_per_user``, ``unsubscribes``, ``time_to_goal_median_min`` and
+    ``messages``, ``messages_per_user``, ``unsubscribes``, ``unsubscribes_per_user``, ``time_to_goal_median_min`` and
     ``time_to_goal_mean_min`` (entry to conversion). ``branches`` lists ``(split, branch)`` pairs
     to report even when nobody went there (a definition's branches).
 
@@ -387,8 +388,9 @@ def branch_stats(trace: pd.DataFrame, journey: str | None = None, *, splits: Seq
     users = out["users"].where(out["users"] > 0)
     out["conversion_rate"] = (out["conversions"] / users).fillna(0.0)
     out["messages_per_user"] = (out["messages"] / users).fillna(0.0)
+    out["unsubscribes_per_user"] = (out["unsubscribes"] / users).fillna(0.0)
     cols = ["split", "branch", "users", "conversions", "conversion_rate", "messages", "messages_per_user",
-            "unsubscribes", "time_to_goal_median_min", "time_to_goal_mean_min"]
+            "unsubscribes", "unsubscribes_per_user", "time_to_goal_median_min", "time_to_goal_mean_min"]
     return out[cols]
 
 
@@ -411,8 +413,8 @@ def message_conversions(trace: pd.DataFrame, journey: str | None = None) -> pd.D
 def journey_stats(trace: pd.DataFrame, journey: str | None = None, goals: list[str] | None = None) -> pd.Series:
     """Entered, active, exits by reason, conversions per goal, conversion rate, time to goal;
     with an attribution window, conversions after exit count too (``conversions_attributed``
-    says how many); ``messages``, ``messages_per_user`` and ``unsubscribes`` (opt-outs its
-    messages caused)."""
+    says how many); ``messages``, ``messages_per_user``, ``unsubscribes`` (opt-outs its
+    messages caused) and ``unsubscribes_per_user``."""
     en = enrollments(trace, journey)
     n = len(en)
     reasons = en["reason"].dropna()
@@ -437,6 +439,7 @@ def journey_stats(trace: pd.DataFrame, journey: str | None = None, goals: list[s
     out["messages"] = int(en["messages"].sum())
     out["messages_per_user"] = (out["messages"] / n) if n else 0.0
     out["unsubscribes"] = int(en["unsubscribes"].sum())
+    out["unsubscribes_per_user"] = (out["unsubscribes"] / n) if n else 0.0
     return pd.Series(out, name=journey or (str(trace["journey"].iloc[0]) if len(trace) else ""))
 
 

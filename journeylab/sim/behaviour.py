@@ -336,7 +336,9 @@ class BehaviourModel:
         try:
             import statsmodels.api as sm
         except ImportError:  # pragma: no cover - depends on the environment
-            raise ImportError("fitting opt-outs needs statsmodels: pip install 'journeylab[experiments]'") from None
+            from journeylab.errors import MissingExtraError
+
+            raise MissingExtraError("statsmodels", "experiments") from None
         m = messages[["user_id", "channel", "ts", "unsubscribed"]].copy()
         m["ts"] = pd.to_datetime(m["ts"], utc=True)
         m["unsubscribed"] = m["unsubscribed"].fillna(False).astype(bool)
@@ -345,15 +347,15 @@ class BehaviourModel:
         for ch, g in m.groupby("channel", sort=True):
             if len(g) < min_sends or not g["unsubscribed"].any() or g["unsubscribed"].all():
                 continue
-            secs = (g["ts"].astype("int64") // 10**9).to_numpy()
-            users = g["user_id"].astype(str).to_numpy()
-            n_day = np.empty(len(g))
-            n_week = np.empty(len(g))
-            for uid in np.unique(users):  # counts in (t - 1 day, t] and (t - 7 days, t], this send included
-                ix = np.flatnonzero(users == uid)
-                t = secs[ix]
-                n_day[ix] = np.arange(1, len(t) + 1) - np.searchsorted(t, t - 86400, side="right")
-                n_week[ix] = np.arange(1, len(t) + 1) - np.searchsorted(t, t - 7 * 86400, side="right")
+            secs = g["ts"].dt.as_unit("s").astype("int64").to_numpy()  # whatever unit the column came in
+            secs = secs - secs.min()
+            users = pd.factorize(g["user_id"].astype(str))[0].astype(np.int64)
+            # sorted by (user, time): one key per send, users far apart, so a window's start is
+            # found by one search over every user; counts in (t - 1 day, t] and (t - 7 days, t]
+            key = users * (int(secs.max()) + 8 * 86400) + secs
+            pos = np.arange(1, len(key) + 1)
+            n_day = pos - np.searchsorted(key, key - 86400, side="right")
+            n_week = pos - np.searchsorted(key, key - 7 * 86400, side="right")
             x = sm.add_constant(np.column_stack([n_day, n_week]), has_constant="add")
             fit = sm.Logit(g["unsubscribed"].to_numpy(dtype=float), x).fit(disp=0)
             a, b, c = (float(v) for v in fit.params)

@@ -55,6 +55,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "split-negative": ("error", "a Split branch with a negative or non-finite percentage"),
     "control-branch-connector": ("error", "a connector leaves a control (hold-out) branch of a Split"),
     "control-without-timeout": ("warning", "a Split has a control branch but the journey has no journey timeout"),
+    "control-uneven-tracking": ("warning", "a Split has a control branch and the attribution window is shorter than the journey timeout"),
     "invalid-timezone": ("error", "the timezone is not an IANA timezone name"),
     "non-positive-duration": ("error", "a window, duration or timeout of zero or less"),
     "delay-form": ("error", "a Delay without exactly one of duration, time of day or profile property"),
