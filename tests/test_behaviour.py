@@ -111,3 +111,14 @@ def test_the_trace_statistics_count_opt_outs_per_enrollment():
     en = stats.enrollments(r.trace, "daily")
     assert en["unsubscribes"].sum() == (r.trace["event"] == "unsubscribed").sum()
     assert r.journey_stats["unsubscribes_per_user"] == pytest.approx(en["unsubscribes"].sum() / len(en))
+
+
+def test_the_reference_driver_replays_a_fatigue_runs_opt_outs():
+    from journeylab.sim import reference
+    from journeylab.trace import trace_rows
+
+    coh = _cohort(40)
+    res = simulate(_daily(3), coh, START, END, seed=2, behaviour=FATIGUE)
+    assert (res.responses["kind"] == "unsubscribed").any()
+    ref = reference(_daily(3), coh, START, END, seed=2, responses=res.responses)
+    assert trace_rows(ref.trace) == trace_rows(res.trace)

@@ -177,3 +177,24 @@ def test_replicate_intervals_cover_the_true_value_about_95_percent_of_the_time()
     covered = float(((s["ci_low"] <= 18.0) & (s["ci_high"] >= 18.0)).mean())
     print(f"\ninterval coverage: {covered:.3f} of {experiments} 95 % intervals contain the true value")
     assert 0.88 <= covered <= 0.99
+
+
+def test_conversions_after_exit_are_credited_to_the_branch_and_the_last_message():
+    from journeylab import stats
+    from journeylab.sim import simulate
+
+    j, coh, behaviour = _holdout(n=200)
+    res = simulate(j, coh, START, END, seed=4, behaviour=behaviour)
+    b = res.branch_stats.set_index("branch")
+    m = stats.message_conversions(res.trace, "holdout").set_index("node")
+    en = res.enrollments
+    # push-branch users leave at the push (completed): all their conversions are attributed, to the push
+    assert en.loc[en["branch"] == "push", "reason"].eq("completed").all()
+    assert m.loc["promo", "conversions"] == b.loc["push", "conversions"] == en.query("branch == 'push'")["attributed"].sum()
+    assert m.loc["promo", "sent"] == b.loc["push", "messages"] == b.loc["push", "users"]
+    # control users are held at the Split: their conversions are goal exits there, credited to no message
+    held = en[en["branch"] == "control"]
+    assert not held["attributed"].any() and held["last_message"].isna().all()
+    assert set(held["reason"].dropna()) <= {"goal:Purchase", "journey_timeout"}
+    g = stats.goal_stats(res.trace, "holdout", by_branch=True, splits=["ab"]).set_index("branch")
+    assert g.loc["push", "attributed"] == g.loc["push", "conversions"] and g.loc["control", "attributed"] == 0

@@ -24,6 +24,7 @@ __all__ = [
     "Action",
     "TRACE_COLUMNS",
     "TRACE_EVENTS",
+    "FEEDBACK_KINDS",
     "EXIT_REASONS",
     "DISCARD_REASONS",
     "to_epoch",
@@ -156,6 +157,8 @@ class TraceRecord(NamedTuple):
 TRACE_COLUMNS: tuple[str, ...] = TraceRecord._fields
 
 #: every ``event`` value a trace row can have
+#: what a :class:`Feedback` may say about a sent message
+FEEDBACK_KINDS: tuple[str, ...] = ("delivered", "viewed", "clicked", "unsubscribed")
 TRACE_EVENTS: tuple[str, ...] = (
     "entered",  # arrived at a node (detail "entry" at an entry node: a journey entry)
     "left",  # left a node by ``port``
