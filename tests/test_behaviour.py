@@ -104,6 +104,10 @@ def test_opt_out_coefficients_are_fitted_from_a_history_with_an_unsubscribed_col
     assert fit.per_week == pytest.approx(truth.per_week, abs=0.08)
     with pytest.raises(JourneyDefinitionError, match="lacks columns"):
         BehaviourModel.fit_opt_out(hist.drop(columns=["user_id"]))
+    # BehaviourModel.fit fits the opt-outs too when the history has the columns
+    full = hist.assign(delivered=True, viewed_ts=pd.NaT, clicked_ts=pd.NaT)
+    model = BehaviourModel.fit(full)
+    assert model.channels["push"].opt_out == fit and model.fatigue
 
 
 def test_the_trace_statistics_count_opt_outs_per_enrollment():
