@@ -615,9 +615,10 @@ def journeys(draw, ctx: Ctx, jid: str, sources: Sequence[JourneyDef] = (), *, sh
     kinds = [draw(st.sampled_from(MID_KINDS)) for _ in range(draw(st.integers(1, 7)))]
     if showcase:
         kinds = draw(st.permutations([*SHOWCASE_MIDS, *kinds[:2]]))
-    if experiment:
-        kinds.insert(0, "split:control")
-        s = msgspec.structs.replace(s, attribution_window=draw(durations))
+    if experiment:  # a control Split first, a message after it, a short journey timeout, a long attribution window
+        kinds[:0] = ["split:control", draw(st.sampled_from(["push", "email", "sms"]))]
+        s = msgspec.structs.replace(s, attribution_window=draw(st.sampled_from([1440, 2880]).map(_minutes) | durations),
+                                    journey_timeout=draw(st.sampled_from([60, 360, 1440]).map(_minutes)))
     elif "split" in kinds and draw(coin(1, 2)):  # a Split right after the entry: its users meet the branches
         kinds.remove("split")
         kinds.insert(0, "split")
@@ -651,7 +652,11 @@ def journeys(draw, ctx: Ctx, jid: str, sources: Sequence[JourneyDef] = (), *, sh
         if not choices:
             continue
         conns.append(Connector(source=nodes[k].id, port=port, target=draw(st.sampled_from(choices))))
-    d = JourneyDef(id=jid, name=f"Journey {jid}", settings=s, nodes=nodes, connectors=conns, goals=draw(goals_for(ctx)))
+    goals = draw(goals_for(ctx))
+    if experiment and not any(isinstance(g, ActionGoal) for g in goals):  # something to convert after exit
+        goal = ActionGoal(name=goals[-1].name if len(goals) == 3 else f"goal {len(goals)}", event=draw(event_names(ctx.names)))
+        goals = [*goals[:2], goal] if len(goals) == 3 else [*goals, goal]
+    d = JourneyDef(id=jid, name=f"Journey {jid}", settings=s, nodes=nodes, connectors=conns, goals=goals)
     _check_valid(d)
     return d
 
@@ -905,11 +910,15 @@ def behaviours(draw, *, fatigue: bool | None = None) -> BehaviourModel:
         st.sampled_from([5, 30, 120]).map(lambda m: Latency.exponential(minutes=m)),
     )
     channels = {}
-    fatigue = draw(coin(1, 3)) if fatigue is None else fatigue  # users opt out of channels, more so the more they are sent (issue 17)
+    forced = fatigue is not None
+    # users opt out of channels, more so the more they are sent (issue 17)
+    fatigue = draw(coin(1, 3)) if fatigue is None else fatigue
     for ch in CHANNEL_CLASSES:
         opt_out = None
         if fatigue:
-            opt_out = OptOut(intercept=draw(st.sampled_from([-2.0, 0.0, -4.0])), per_day=draw(st.sampled_from([0.0, 1.0])),
+            # forced (the experiment rules' run): opt-outs likely from the first message
+            opt_out = OptOut(intercept=draw(st.sampled_from([0.0, -1.0] if forced else [-2.0, 0.0, -4.0])),
+                             per_day=draw(st.sampled_from([0.0, 1.0])),
                              per_week=draw(st.sampled_from([0.0, 0.5])), latency=draw(latency))
         channels[ch] = ChannelBehaviour(
             delivery=draw(st.sampled_from([1.0, 0.8])), view=draw(st.sampled_from([0.0, 0.5, 0.9])),

@@ -154,8 +154,9 @@ def test_sample_sizes_match_cohens_table():
 
 def test_replicate_intervals_cover_the_true_value_about_95_percent_of_the_time():
     """A push viewed with probability 0.3 by each of 60 users: the expected views are 18. Over
-    100 experiments of 4 replications each (distinct seeds), the share of 95 % t-intervals that
-    contain 18 is close to 0.95 (binomial sd over 100 experiments: 0.022)."""
+    60 experiments of 4 replications each (distinct seeds), the share of 95 % t-intervals that
+    contain 18 is close to 0.95 (binomial sd over 60 experiments: 0.028; a longer run over 400
+    experiments gave 0.953, see docs/decisions.md)."""
     from journeylab.model import Action, Journey, Push
     from journeylab.sim import BehaviourModel
 
@@ -166,7 +167,7 @@ def test_replicate_intervals_cover_the_true_value_about_95_percent_of_the_time()
     coh = (pd.DataFrame({"user_id": users, "push_token": "t"}),
            pd.DataFrame({"user_id": users, "ts": START + pd.Timedelta(hours=9), "event": "Go"}))
     behaviour = BehaviourModel.default().with_channel("push", delivery=1.0, view=0.3)
-    experiments, reps = 100, 4
+    experiments, reps = 60, 4
     raw = replicate(j, coh, START, START + pd.Timedelta(days=1), n=experiments * reps, seed=1000, raw=True,
                     behaviour=behaviour)
     views = raw.query("scope == 'node' and node == 'push' and stat == 'viewed'").sort_values("replication")
@@ -176,7 +177,7 @@ def test_replicate_intervals_cover_the_true_value_about_95_percent_of_the_time()
                   by=["replication"])
     covered = float(((s["ci_low"] <= 18.0) & (s["ci_high"] >= 18.0)).mean())
     print(f"\ninterval coverage: {covered:.3f} of {experiments} 95 % intervals contain the true value")
-    assert 0.88 <= covered <= 0.99
+    assert 0.87 <= covered < 1.0  # not too narrow, and not so wide that every one covers (0.95^60: 5 %)
 
 
 def test_conversions_after_exit_are_credited_to_the_branch_and_the_last_message():
