@@ -48,6 +48,10 @@ __all__ = [
     "waiting_over_time",
     "messages_per_day",
     "enrollments",
+    "branch_stats",
+    "message_conversions",
+    "SPLIT_PORTS",
+    "split_branches",
     "empty_trace",
 ]
 
@@ -68,6 +72,9 @@ NODE_STAT_COLUMNS = [
     "profile_updated",
     "exited",
     *[f"exited_{r}" for r in ("goal", "journey_timeout", "force_exit", "stopped", "completed")],
+    "held",
+    "unsubscribed",
+    "converted",
 ]
 #: why a user leaves a journey (the ``detail`` of an ``exited`` row; goals as ``goal:<name>``)
 EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "stopped", "completed")
@@ -182,7 +189,7 @@ def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str]
     by_reason = _Tab(node, _codes(t["detail"]), rows_of("discarded"))
     for r in DISCARD_REASONS:
         out[f"discarded_{r}"] = by_reason.column(r, index)
-    for e in ("delivered", "viewed", "clicked", "profile_updated", "exited"):
+    for e in ("delivered", "viewed", "clicked", "profile_updated", "exited", "held", "unsubscribed", "converted"):
         out[e] = counts.column(e, index)
     # exits by reason straight from the node (a completion — leaving by a port with no
     # connector — follows its `left` row and is already counted under that port)
@@ -197,6 +204,7 @@ def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str]
     by_exit = _Tab(node, (rc[reason[0]], names), direct)
     for r in EXIT_REASONS:
         out[f"exited_{r}"] = by_exit.column(r, index)
+    out = {c: out[c] for c in [*NODE_STAT_COLUMNS[:4], *ports, *NODE_STAT_COLUMNS[4 + len(PORT_COLUMNS):]]}
     return pd.DataFrame(out, index=pd.Index(index, name="node"), dtype="int64")
 
 
@@ -257,23 +265,156 @@ def exits(trace: pd.DataFrame, journey: str | None = None) -> pd.DataFrame:
     return g.rename("users").reset_index().rename(columns={"detail": "reason"})
 
 
-def enrollments(trace: pd.DataFrame, journey: str | None = None) -> pd.DataFrame:
-    """One row per enrollment: ``user_id, n, entered_at, entry_node, exited_at, reason``."""
+#: ports that are not Split branches (used to tell branches when the Split nodes are not named)
+SPLIT_PORTS: frozenset[str] = frozenset({"yes", "no", "timeout", "next", "viewed", "clicked", "not_sent"})
+
+
+def enrollments(trace: pd.DataFrame, journey: str | None = None, *, splits: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per enrollment: ``user_id, n, entered_at, entry_node, exited_at, reason``, then
+    what experiments read:
+
+    * ``split``, ``branch``: the first Split the enrollment passed and the branch it was drawn
+      into (a control branch too); ``splits`` names the Split nodes (default: every node left by
+      a port that is not one of :data:`SPLIT_PORTS`, and every node that held a user);
+    * ``messages``, ``unsubscribes``: messages sent, opt-outs caused (even after the exit);
+    * ``goal``, ``converted_at``, ``attributed``: the conversion — a goal exit, or a goal's event
+      within the attribution window after a non-goal exit (``attributed``);
+    * ``last_message``: the node that sent the last message before the conversion (before the
+      end when there is none): the message a conversion is credited to.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"user_id": "a", "ts": pd.to_datetime([0, 0, 0, 0, 60, 60, 120], unit="s", utc=True),
+    ...     "journey": "j", "version": 1, "node": ["in", "in", "s", "s", "p", "p", "p"],
+    ...     "event": ["entered", "left", "entered", "left", "entered", "sent", "exited"],
+    ...     "port": ["", "yes", "", "B", "", "", ""], "detail": ["entry", "", "", "", "", "push", "goal:Buy"]})
+    >>> enrollments(t)[["split", "branch", "messages", "goal", "attributed", "last_message"]].values.tolist()
+    [['s', 'B', 1, 'Buy', False, 'p']]
+    """
     t = _one_journey(trace, journey)
-    ev = _s(t["event"])
-    ent = t[(ev == "entered") & (_s(t["detail"]) == "entry")][["user_id", "ts", "node"]].copy()
-    ent["n"] = ent.groupby("user_id", sort=False).cumcount()
-    ex = t[ev == "exited"][["user_id", "ts", "detail"]].copy()
-    ex["n"] = ex.groupby("user_id", sort=False).cumcount()
-    m = ent.merge(ex, on=["user_id", "n"], how="left", suffixes=("", "_exit"))
-    m = m.rename(columns={"ts": "entered_at", "node": "entry_node", "ts_exit": "exited_at", "detail": "reason"})
-    m["n"] = m["n"] + 1
+    ev = _s(t["event"]).astype(str).to_numpy()
+    detail = _s(t["detail"]).astype(str).to_numpy()
+    node = _s(t["node"]).astype(str).to_numpy()
+    port = _s(t["port"]).astype(str).to_numpy()
+    users = t["user_id"].astype(str).to_numpy()
+    ts = t["ts"].to_numpy()
+    is_entry = (ev == "entered") & (detail == "entry")
+    # the enrollment each row belongs to: rows of a user after their k-th entry (feedback and
+    # conversions after the exit too, until the next entry)
+    enr = pd.Series(is_entry.astype(np.int64)).groupby(users, sort=False).cumsum().to_numpy()
+    ent = pd.DataFrame({"user_id": users[is_entry], "n": enr[is_entry], "entered_at": ts[is_entry],
+                        "entry_node": node[is_entry]})
+    ex = ev == "exited"
+    exits = pd.DataFrame({"user_id": users[ex], "n": enr[ex], "exited_at": ts[ex], "reason": detail[ex]})
+    m = ent.merge(exits.drop_duplicates(["user_id", "n"]), on=["user_id", "n"], how="left")
+    for c in ("entered_at", "exited_at"):
+        m[c] = pd.to_datetime(m[c], utc=True) if len(m) else pd.Series(dtype="datetime64[ns, UTC]")
     m["reason"] = m["reason"].astype(object).where(m["reason"].notna(), None)
-    return m[["user_id", "n", "entered_at", "entry_node", "exited_at", "reason"]].reset_index(drop=True)
+    key = ["user_id", "n"]
+    # split branches
+    if splits is None:
+        branch_rows = ((ev == "left") & ~np.isin(port, list(SPLIT_PORTS))) | (ev == "held")
+    else:
+        branch_rows = ((ev == "left") & np.isin(node, list(splits))) | (ev == "held")
+    br = pd.DataFrame({"user_id": users[branch_rows], "n": enr[branch_rows], "split": node[branch_rows],
+                       "branch": port[branch_rows]}).drop_duplicates(key)
+    m = m.merge(br, on=key, how="left")
+    # messages and opt-outs per enrollment
+    for name, event in (("messages", "sent"), ("unsubscribes", "unsubscribed")):
+        rows = ev == event
+        c = pd.DataFrame({"user_id": users[rows], "n": enr[rows]}).groupby(key, sort=False).size().rename(name)
+        m = m.merge(c, left_on=key, right_index=True, how="left")
+        m[name] = m[name].fillna(0).astype("int64")
+    # conversions: a goal exit, or a conversion after exit (attribution window); the last message before it
+    goal_exit = ex & np.char.startswith(detail.astype(str), "goal:")
+    conv = goal_exit | (ev == "converted")
+    sent = ev == "sent"
+    sel = conv | sent
+    seq = pd.DataFrame({"user_id": users[sel], "n": enr[sel], "node": np.where(sent[sel], node[sel], None),
+                        "conv": conv[sel], "ts": ts[sel], "detail": detail[sel], "attributed": (ev == "converted")[sel]})
+    seq["last"] = seq.groupby(key, sort=False)["node"].ffill()
+    cv = seq[seq["conv"]].drop_duplicates(key)
+    cv = pd.DataFrame({"user_id": cv["user_id"], "n": cv["n"], "goal": cv["detail"].str[5:],
+                       "converted_at": cv["ts"], "attributed": cv["attributed"].astype(bool), "last_conv": cv["last"]})
+    m = m.merge(cv, on=key, how="left")
+    last_any = seq[~seq["conv"]].drop_duplicates(key, keep="last")[["user_id", "n", "node"]]
+    m = m.merge(last_any.rename(columns={"node": "last_any"}), on=key, how="left")
+    m["last_message"] = m["last_conv"].where(m["goal"].notna(), m["last_any"])
+    m["attributed"] = m["attributed"].astype("boolean").fillna(False).astype(bool)
+    m["converted_at"] = pd.to_datetime(m["converted_at"], utc=True) if len(m) else pd.Series(dtype="datetime64[ns, UTC]")
+    for c in ("split", "branch", "goal", "last_message"):
+        m[c] = m[c].astype(object).where(m[c].notna(), None)
+    cols = ["user_id", "n", "entered_at", "entry_node", "exited_at", "reason", "split", "branch", "messages",
+            "unsubscribes", "goal", "converted_at", "attributed", "last_message"]
+    return m[cols].reset_index(drop=True)
+
+
+def branch_stats(trace: pd.DataFrame, journey: str | None = None, *, splits: Sequence[str] | None = None,
+                 branches: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """Per Split branch: ``split, branch, users`` (enrollments drawn into it), ``conversions``
+    (goal exits and conversions within the attribution window), ``conversion_rate``,
+    ``messages``, ``messages_per_user``, ``unsubscribes``, ``unsubscribes_per_user``, ``time_to_goal_median_min`` and
+    ``time_to_goal_mean_min`` (entry to conversion). ``branches`` lists ``(split, branch)`` pairs
+    to report even when nobody went there (a definition's branches).
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"user_id": ["a"] * 4 + ["b"] * 3, "ts": pd.to_datetime([0] * 7, unit="s", utc=True),
+    ...     "journey": "j", "version": 1, "node": ["in", "in", "s", "s", "in", "in", "s"],
+    ...     "event": ["entered", "left", "entered", "held", "entered", "left", "entered"],
+    ...     "port": ["", "yes", "", "hold", "", "yes", ""], "detail": ["entry", "", "", "", "entry", "", ""]})
+    >>> branch_stats(t, branches=[("s", "A"), ("s", "hold")])[["branch", "users", "conversions"]].values.tolist()
+    [['A', 0, 0], ['hold', 1, 0]]
+    """
+    en = enrollments(trace, journey, splits=splits)
+    en = en[en["branch"].notna()].copy()
+    en["minutes"] = (en["converted_at"] - en["entered_at"]).dt.total_seconds() / 60.0
+    en["converted"] = en["goal"].notna()
+    g = en.groupby(["split", "branch"], sort=True)
+    out = pd.DataFrame({
+        "users": g.size(),
+        "conversions": g["converted"].sum(),
+        "messages": g["messages"].sum(),
+        "unsubscribes": g["unsubscribes"].sum(),
+        "time_to_goal_median_min": g["minutes"].median(),
+        "time_to_goal_mean_min": g["minutes"].mean(),
+    })
+    if branches is not None:
+        idx = pd.MultiIndex.from_tuples(list(branches), names=["split", "branch"])
+        out = out.reindex(idx.append(out.index.difference(idx)))
+        out[["users", "conversions", "messages", "unsubscribes"]] = out[["users", "conversions", "messages",
+                                                                          "unsubscribes"]].fillna(0)
+    out = out.reset_index()
+    for c in ("users", "conversions", "messages", "unsubscribes"):
+        out[c] = out[c].astype("int64")
+    users = out["users"].where(out["users"] > 0)
+    out["conversion_rate"] = (out["conversions"] / users).fillna(0.0)
+    out["messages_per_user"] = (out["messages"] / users).fillna(0.0)
+    out["unsubscribes_per_user"] = (out["unsubscribes"] / users).fillna(0.0)
+    cols = ["split", "branch", "users", "conversions", "conversion_rate", "messages", "messages_per_user",
+            "unsubscribes", "unsubscribes_per_user", "time_to_goal_median_min", "time_to_goal_mean_min"]
+    return out[cols]
+
+
+def message_conversions(trace: pd.DataFrame, journey: str | None = None) -> pd.DataFrame:
+    """Per engagement node: ``node, sent, conversions`` (conversions credited to the node: it
+    sent the last message before them, last touch; conversions within the attribution window
+    included) and ``conversions_per_message``."""
+    en = enrollments(trace, journey)
+    t = _one_journey(trace, journey)
+    sent = t[_s(t["event"]) == "sent"]
+    s_count = sent.groupby(_s(sent["node"]).astype(str), observed=True).size()
+    c_count = en[en["goal"].notna() & en["last_message"].notna()].groupby("last_message").size()
+    nodes = sorted(set(s_count.index) | set(c_count.index))
+    out = pd.DataFrame({"node": nodes, "sent": [int(s_count.get(n, 0)) for n in nodes],
+                        "conversions": [int(c_count.get(n, 0)) for n in nodes]})
+    out["conversions_per_message"] = (out["conversions"] / out["sent"].where(out["sent"] > 0)).fillna(0.0)
+    return out
 
 
 def journey_stats(trace: pd.DataFrame, journey: str | None = None, goals: list[str] | None = None) -> pd.Series:
-    """Entered, active, exits by reason, conversions per goal, conversion rate, time to goal."""
+    """Entered, active, exits by reason, conversions per goal, conversion rate, time to goal;
+    with an attribution window, conversions after exit count too (``conversions_attributed``
+    says how many); ``messages``, ``messages_per_user``, ``unsubscribes`` (opt-outs its
+    messages caused) and ``unsubscribes_per_user``."""
     en = enrollments(trace, journey)
     n = len(en)
     reasons = en["reason"].dropna()
@@ -285,26 +426,42 @@ def journey_stats(trace: pd.DataFrame, journey: str | None = None, goals: list[s
     base = reasons.str.split(":").str[0] if len(reasons) else pd.Series([], dtype=object)
     for r in ("goal", "journey_timeout", "force_exit", "completed", "stopped"):
         out[f"exits_{r}"] = int((base == r).sum())
-    goal_rows = en[en["reason"].fillna("").str.startswith("goal:")]
-    names = list(goals or []) + sorted(set(goal_rows["reason"].str[5:]) - set(goals or []))
+    conv = en[en["goal"].notna()]
+    names = list(goals or []) + sorted(set(conv["goal"]) - set(goals or []))
     for g in names:
-        out[f"conversions_{g}"] = int((goal_rows["reason"] == f"goal:{g}").sum())
-    out["conversions"] = len(goal_rows)
-    out["conversion_rate"] = (len(goal_rows) / n) if n else 0.0
-    ttg = (goal_rows["exited_at"] - goal_rows["entered_at"]).dt.total_seconds() / 60.0
+        out[f"conversions_{g}"] = int((conv["goal"] == g).sum())
+    out["conversions"] = len(conv)
+    out["conversions_attributed"] = int(conv["attributed"].sum())
+    out["conversion_rate"] = (len(conv) / n) if n else 0.0
+    ttg = (conv["converted_at"] - conv["entered_at"]).dt.total_seconds() / 60.0
     out["time_to_goal_median_min"] = float(ttg.median()) if len(ttg) else float("nan")
     out["time_to_goal_mean_min"] = float(ttg.mean()) if len(ttg) else float("nan")
+    out["messages"] = int(en["messages"].sum())
+    out["messages_per_user"] = (out["messages"] / n) if n else 0.0
+    out["unsubscribes"] = int(en["unsubscribes"].sum())
+    out["unsubscribes_per_user"] = (out["unsubscribes"] / n) if n else 0.0
     return pd.Series(out, name=journey or (str(trace["journey"].iloc[0]) if len(trace) else ""))
 
 
-def goal_stats(trace: pd.DataFrame, journey: str | None = None) -> pd.DataFrame:
-    """Per goal: conversions, conversion rate, time to goal (median, mean, minutes)."""
-    en = enrollments(trace, journey)
-    g = en[en["reason"].fillna("").str.startswith("goal:")].copy()
-    g["goal"] = g["reason"].str[5:]
-    g["minutes"] = (g["exited_at"] - g["entered_at"]).dt.total_seconds() / 60.0
-    agg = g.groupby("goal").agg(conversions=("user_id", "size"), median_min=("minutes", "median"), mean_min=("minutes", "mean"))
-    agg["conversion_rate"] = agg["conversions"] / max(len(en), 1)
+def goal_stats(trace: pd.DataFrame, journey: str | None = None, *, by_branch: bool = False,
+               splits: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per goal: conversions (within the attribution window after exit too; ``attributed``
+    says how many), conversion rate, time to goal (median, mean, minutes). With ``by_branch``,
+    one row per goal and Split branch (``split``, ``branch`` columns; the rate over the branch's
+    enrollments)."""
+    en = enrollments(trace, journey, splits=splits)
+    g = en[en["goal"].notna()].copy()
+    g["minutes"] = (g["converted_at"] - g["entered_at"]).dt.total_seconds() / 60.0
+    keys = ["split", "branch", "goal"] if by_branch else ["goal"]
+    agg = g.groupby(keys).agg(conversions=("user_id", "size"), attributed=("attributed", "sum"),
+                              median_min=("minutes", "median"), mean_min=("minutes", "mean"))
+    agg["attributed"] = agg["attributed"].astype("int64")
+    if by_branch:
+        sizes = en.groupby(["split", "branch"]).size()
+        denom = np.array([sizes.get((a, b), 0) for a, b, _ in agg.index], dtype=float)
+        agg["conversion_rate"] = agg["conversions"] / np.maximum(denom, 1)
+    else:
+        agg["conversion_rate"] = agg["conversions"] / max(len(en), 1)
     return agg.reset_index()
 
 
@@ -360,12 +517,14 @@ class Stats(NamedTuple):
 
     * ``journey``: entered, active, exits by reason, conversions per goal, rate, time to goal;
     * ``nodes``: one row per node (see :func:`node_stats`);
-    * ``goals``: one row per goal (see :func:`goal_stats`).
+    * ``goals``: one row per goal (see :func:`goal_stats`);
+    * ``branches``: one row per Split branch (see :func:`branch_stats`).
     """
 
     journey: pd.Series
     nodes: pd.DataFrame
     goals: pd.DataFrame
+    branches: pd.DataFrame = pd.DataFrame()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures (NaN as ``None``)."""
@@ -379,6 +538,7 @@ class Stats(NamedTuple):
             "journey": {k: clean(v) for k, v in self.journey.items()},
             "nodes": {str(n): {k: clean(v) for k, v in row.items()} for n, row in self.nodes.iterrows()},
             "goals": [{k: clean(v) for k, v in row.items()} for row in self.goals.to_dict("records")],
+            "branches": [{k: clean(v) for k, v in row.items()} for row in self.branches.to_dict("records")],
         }
 
 
@@ -400,7 +560,25 @@ def summarize(trace: pd.DataFrame, versions: Sequence[JourneyDef]) -> Stats:
             if n.id not in nodes:
                 nodes.append(n.id)
     goals = [g.name for g in versions[-1].goals]
-    return Stats(journey_stats(trace, jid, goals=goals), node_stats(trace, jid, nodes=nodes), goal_stats(trace, jid))
+    splits, pairs = split_branches(versions)
+    return Stats(journey_stats(trace, jid, goals=goals), node_stats(trace, jid, nodes=nodes),
+                 goal_stats(trace, jid, splits=splits),
+                 branch_stats(trace, jid, splits=splits, branches=[p for p in pairs if p[0] in splits]))
+
+
+def split_branches(versions: Sequence[JourneyDef]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The Split node ids of a journey's versions and their ``(split, branch)`` pairs, in order."""
+    from journeylab.model.nodes import Split
+
+    splits: list[str] = []
+    pairs: list[tuple[str, str]] = []
+    for d in versions:
+        for n in d.nodes:
+            if isinstance(n, Split):
+                if n.id not in splits:
+                    splits.append(n.id)
+                pairs += [(n.id, b.name) for b in n.branches if (n.id, b.name) not in pairs]
+    return splits, pairs
 
 
 def messages_per_user_day(trace: pd.DataFrame, *, timezone: str = "UTC") -> pd.DataFrame:

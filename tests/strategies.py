@@ -6,7 +6,9 @@ node kind of ``NODE_KINDS`` and every setting: every timezone class (UTC, half-h
 45-minute zones, half-hour DST, New York DST, Lord Howe's 30-minute DST), any hourly minute,
 DND (defer/discard, ranges across midnight), campaign limits and frequency windows, re-entry,
 journey timeouts, action and past-behaviour goals, live start/end, schedules, custom lists,
-odd property names, and journeys joined by Journey Triggers.
+odd property names, journeys joined by Journey Triggers, and the experiment rules (issue 17):
+control (hold-out) Split branches, attribution windows after exit, users who opted out of
+channels and behaviour models whose users opt out the more they are sent (fatigue).
 
 Cohorts are full of ties: several events of one user at one second, events on (local) hour
 boundaries and exactly at the end of windows, events before the start, and users that have
@@ -36,6 +38,7 @@ from journeylab.engine.clock import LocalClock
 from journeylab.model import (
     DND_CHANNELS,
     FREQUENCY_CHANNELS,
+    OPT_OUT_PROPERTY,
     AccountPolicy,
     Action,
     ActionGoal,
@@ -80,7 +83,7 @@ from journeylab.model import (
     ports_of,
 )
 from journeylab.model.conditions import WEEKDAYS
-from journeylab.sim import BehaviourModel, ChannelBehaviour, GoalLift, Latency
+from journeylab.sim import BehaviourModel, ChannelBehaviour, GoalLift, Latency, OptOut
 
 __all__ = [
     "KNOWN_BUGS",
@@ -450,7 +453,11 @@ def mid_node(draw, ctx: Ctx, nid: str, kind: str) -> Any:
         cuts = sorted(draw(st.lists(st.integers(0, 100), min_size=k - 1, max_size=k - 1)))
         shares = [b - a for a, b in zip([0, *cuts], [*cuts, 100], strict=True)]
         labels = draw(st.sampled_from([("A", "B", "C"), ("control", "variant 1", "variant-2")]))
-        return Split(id=nid, branches=[SplitBranch(name=labels[i], percent=float(s)) for i, s in enumerate(shares)])
+        # a control (hold-out) branch: its users are held at the Split, never messaged (issue 17)
+        # (the largest share, so that the run meets it; Hypothesis leans to small cuts)
+        hold = max(range(k), key=shares.__getitem__) if form == "control" or draw(coin(1, 2)) else None
+        return Split(id=nid, branches=[SplitBranch(name=labels[i], percent=float(s), control=i == hold)
+                                       for i, s in enumerate(shares)])
     raise AssertionError(kind)  # pragma: no cover
 
 
@@ -464,6 +471,8 @@ def _out_ports(node: Any, *, entry: bool, engagement_mode: str) -> list[str]:
             return ["next", "not_sent"]
         return ["viewed", "clicked", "timeout", "not_sent"]
     ports = list(ports_of(node))
+    if kind == "split":  # nothing may follow a control branch
+        ports = [b.name for b in node.branches if not b.control]
     if "timeout" in ports and getattr(node, "window", None) is None:
         ports.remove("timeout")
     return ports
@@ -522,6 +531,8 @@ def settings_for(draw, ctx: Ctx, scheduled: bool) -> Settings:
         session_gap=draw(st.sampled_from([dt.timedelta(minutes=30), dt.timedelta(minutes=10), dt.timedelta(hours=1)])),
         priority=draw(st.sampled_from([0, 0, 1, 2])),
         local_time=draw(coin(1, 3)),
+        # conversions after a non-goal exit (issue 17): on the round figures and at random
+        attribution_window=draw(st.none() | durations) if draw(coin(1, 3)) else None,
     )
 
 
@@ -567,12 +578,14 @@ SHOWCASE_MIDS = ("delay:duration", "delay:at_time", "delay:property", "profile_u
 
 
 @st.composite
-def journeys(draw, ctx: Ctx, jid: str, sources: Sequence[JourneyDef] = (), *, showcase: bool = False) -> JourneyDef:
+def journeys(draw, ctx: Ctx, jid: str, sources: Sequence[JourneyDef] = (), *, showcase: bool = False,
+             experiment: bool = False) -> JourneyDef:
     """One random valid journey; with ``sources``, it may start with a Journey Trigger on
     one of their nodes (and does when ``sources`` is given and a coin says so). A ``showcase``
     journey holds every Delay form and Profile Update operation, and starts with a Custom List
     and an Action filtered on an event property with an odd name (every batch has one, so a
-    run of a few batches covers every form)."""
+    run of a few batches covers every form). An ``experiment`` journey starts with a Split
+    that has a control branch and has an attribution window (issue 17)."""
     s = draw(settings_for(ctx, scheduled=True))
     ctx = Ctx(ctx.names, ctx.start, ctx.end, ctx.users, s.dnd, ctx.props, ctx.known)
     pre = jid + "_"  # node ids are unique across the journeys of a batch (behaviour models name them)
@@ -611,6 +624,13 @@ def journeys(draw, ctx: Ctx, jid: str, sources: Sequence[JourneyDef] = (), *, sh
     kinds = [draw(st.sampled_from(MID_KINDS)) for _ in range(draw(st.integers(1, 7)))]
     if showcase:
         kinds = draw(st.permutations([*SHOWCASE_MIDS, *kinds[:2]]))
+    if experiment:  # a control Split first, a message after it, a short journey timeout, a long attribution window
+        kinds[:0] = ["split:control", draw(st.sampled_from(["push", "email", "sms"]))]
+        s = msgspec.structs.replace(s, attribution_window=draw(st.sampled_from([1440, 2880]).map(_minutes) | durations),
+                                    journey_timeout=draw(st.sampled_from([60, 360, 1440]).map(_minutes)))
+    elif "split" in kinds and draw(coin(1, 2)):  # a Split right after the entry: its users meet the branches
+        kinds.remove("split")
+        kinds.insert(0, "split")
     mids = [draw(mid_node(ctx, f"{pre}n{i}", k)) for i, k in enumerate(kinds)]
     modes = {nd.id: draw(st.sampled_from(["next", "response"])) for nd in mids if kind_of(nd) in CHANNEL_CLASSES}
     open_ports: list[tuple[int, str]] = []  # (node position, port) still unconnected
@@ -641,7 +661,11 @@ def journeys(draw, ctx: Ctx, jid: str, sources: Sequence[JourneyDef] = (), *, sh
         if not choices:
             continue
         conns.append(Connector(source=nodes[k].id, port=port, target=draw(st.sampled_from(choices))))
-    d = JourneyDef(id=jid, name=f"Journey {jid}", settings=s, nodes=nodes, connectors=conns, goals=draw(goals_for(ctx)))
+    goals = draw(goals_for(ctx))
+    if experiment and not any(isinstance(g, ActionGoal) for g in goals):  # something to convert after exit
+        goal = ActionGoal(name=goals[-1].name if len(goals) == 3 else f"goal {len(goals)}", event=draw(event_names(ctx.names)))
+        goals = [*goals[:2], goal] if len(goals) == 3 else [*goals, goal]
+    d = JourneyDef(id=jid, name=f"Journey {jid}", settings=s, nodes=nodes, connectors=conns, goals=goals)
     _check_valid(d)
     return d
 
@@ -780,6 +804,8 @@ def cohorts(draw, names: Names, defs: Sequence[JourneyDef], start: int, end: int
         for base, kind in props:
             row[names.prop(base)] = draw(st.none() | values_for(kind))
         row[names.prop(LIST_PROP)] = draw(st.sampled_from([None, ["Lost"], ["Gotham", "Lost"]]))
+        if draw(coin(1, 6)):  # opted out of channels before the run: unreachable on them (issue 17)
+            row[OPT_OUT_PROPERTY] = draw(st.sampled_from(["push", ["email", "sms"], [], None]))
         offset = draw(st.none() | st.integers(-86400, 5 * 86400))
         if offset is not None:
             when = pd.Timestamp((start + offset) // 900 * 900, unit="s", tz="UTC")
@@ -909,17 +935,28 @@ def lifecycles(draw, defs: Sequence[JourneyDef], start: int, end: int) -> dict[s
 
 
 @st.composite
-def behaviours(draw) -> BehaviourModel:
-    """Channel behaviour for a batch: views and clicks often, latencies on round numbers too."""
+def behaviours(draw, *, fatigue: bool | None = None) -> BehaviourModel:
+    """Channel behaviour for a batch: views and clicks often, latencies on round numbers too;
+    users opting out the more they are sent (``fatigue``: None = sometimes)."""
     latency = st.one_of(
         st.sampled_from([1, 60, 900, 1800, 3600]).map(lambda s: Latency.fixed(seconds=s)),
         st.sampled_from([5, 30, 120]).map(lambda m: Latency.exponential(minutes=m)),
     )
     channels = {}
+    forced = fatigue is not None
+    # users opt out of channels, more so the more they are sent (issue 17)
+    fatigue = draw(coin(1, 3)) if fatigue is None else fatigue
     for ch in CHANNEL_CLASSES:
+        opt_out = None
+        if fatigue:
+            # forced (the experiment rules' run): opt-outs likely from the first message
+            opt_out = OptOut(intercept=draw(st.sampled_from([0.0, -1.0] if forced else [-2.0, 0.0, -4.0])),
+                             per_day=draw(st.sampled_from([0.0, 1.0])),
+                             per_week=draw(st.sampled_from([0.0, 0.5])), latency=draw(latency))
         channels[ch] = ChannelBehaviour(
             delivery=draw(st.sampled_from([1.0, 0.8])), view=draw(st.sampled_from([0.0, 0.5, 0.9])),
             view_latency=draw(latency), click=draw(st.sampled_from([0.0, 0.5, 1.0])), click_latency=draw(latency),
+            opt_out=opt_out,
         )
     return BehaviourModel(channels)
 
@@ -937,13 +974,13 @@ def _with_lifts(draw, model: BehaviourModel, names: Names, defs: Sequence[Journe
             lift = GoalLift(event=draw(event_names(names)), probability=draw(st.sampled_from([0.5, 1.0])),
                             latency=Latency.fixed(seconds=draw(st.sampled_from([1, 60, 3600]))), props=props)
             nodes[nd.id] = ChannelBehaviour(base.delivery, max(base.view, 0.5), base.view_latency, max(base.click, 0.5),
-                                            base.click_latency, lift)
+                                            base.click_latency, lift, base.opt_out)
     return nodes
 
 
 @st.composite
 def journey_sets(draw, ctx: Ctx, *, min_size: int = 1, max_size: int = 3, triggers: bool | None = None,
-                 showcase: bool = False) -> list[JourneyDef]:
+                 showcase: bool = False, experiment: bool = False) -> list[JourneyDef]:
     """1-3 journeys of a case; later ones may start from a Journey Trigger on an earlier one
     (``triggers``: None = sometimes, True = the second always does, False = never)."""
     n = draw(st.integers(min_size, max_size))
@@ -953,7 +990,8 @@ def journey_sets(draw, ctx: Ctx, *, min_size: int = 1, max_size: int = 3, trigge
         if triggers is True and i == 1:
             d = _forced_trigger(draw, ctx, ctx.names.journey(i), out)
         else:
-            d = draw(journeys(ctx, ctx.names.journey(i), sources, showcase=showcase and i == 0))
+            d = draw(journeys(ctx, ctx.names.journey(i), sources, showcase=showcase and i == 0,
+                              experiment=experiment and i == 0))
         out.append(d)
     return out
 
@@ -972,7 +1010,7 @@ def _forced_trigger(draw, ctx: Ctx, jid: str, sources: list[JourneyDef]) -> Jour
 @st.composite
 def cases(draw, ns: str = "k0_", *, start: int | None = None, days: int | None = None, seed: int | None = None,
           behaviour: BehaviourModel | None = None, min_journeys: int = 1, max_journeys: int = 3,
-          triggers: bool | None = None, showcase: bool = False) -> Case:
+          triggers: bool | None = None, showcase: bool = False, experiment: bool = False) -> Case:
     names = Names(ns)
     if start is None:
         day, days = draw(st.sampled_from(SPANS))
@@ -983,9 +1021,10 @@ def cases(draw, ns: str = "k0_", *, start: int | None = None, days: int | None =
     unknown = [names.unknown(i) for i in range(n_unknown)]
     users = [names.user(i) for i in range(n_known)] + unknown
     ctx = Ctx(names, start, end, users, known=[u for u in users if u not in unknown])
-    defs = draw(journey_sets(ctx, min_size=min_journeys, max_size=max_journeys, triggers=triggers, showcase=showcase))
+    defs = draw(journey_sets(ctx, min_size=min_journeys, max_size=max_journeys, triggers=triggers, showcase=showcase,
+                             experiment=experiment))
     profiles, events = draw(cohorts(names, defs, start, end, users, unknown))
-    model = behaviour if behaviour is not None else draw(behaviours())
+    model = behaviour if behaviour is not None else draw(behaviours(fatigue=True if experiment else None))
     nodes = _with_lifts(draw, model, names, defs)
     model = BehaviourModel(dict(model.channels), {**model.nodes, **nodes})
     lists: dict[str, dict[str, list[str]]] = {}
@@ -1002,18 +1041,21 @@ def cases(draw, ns: str = "k0_", *, start: int | None = None, days: int | None =
 
 @st.composite
 def batches(draw, *, min_size: int = 1, max_size: int = 6, min_journeys: int = 1, max_journeys: int = 3,
-            triggers: bool | None = None) -> Batch:
-    """Cases sharing one period, seed and behaviour model; names ``k0_``, ``k1_``, ..."""
+            triggers: bool | None = None, experiment: bool = False) -> Batch:
+    """Cases sharing one period, seed and behaviour model; names ``k0_``, ``k1_``, ...
+    (``experiment``: every case's first journey starts with a control Split and has an
+    attribution window, and users tire of messages: see :func:`journeys`)."""
     day, days = draw(st.sampled_from(SPANS))
     start = int(pd.Timestamp(day, tz="UTC").timestamp())
     seed = draw(st.integers(0, 3))
-    model = draw(behaviours())
+    model = draw(behaviours(fatigue=True if experiment else None))
     policy = draw(policies())
     n = draw(st.integers(min_size, max_size))
     out = []
     for i in range(n):
         c = draw(cases(f"k{i}_", start=start, days=days, seed=seed, behaviour=model, min_journeys=min_journeys,
-                       max_journeys=max_journeys, triggers=triggers, showcase=i == 0))
+                       max_journeys=max_journeys, triggers=triggers, showcase=i == 0 and not experiment,
+                       experiment=experiment))
         model = c.behaviour  # node behaviours accumulate: the batch runs with one model
         out.append(c)
     final = out[-1].behaviour

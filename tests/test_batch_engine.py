@@ -48,3 +48,44 @@ def test_the_batched_engine_runs_most_test_journeys():
     batched = [n for n in JOURNEYS
                if _loop_class(JourneySet(as_definitions(JOURNEYS[n]())), BehaviourModel.default(), "auto") is BatchedLoop]
     assert len(batched) >= len(JOURNEYS) // 2, batched
+
+
+def test_the_experiment_rules_send_journeys_to_the_per_user_engine():
+    """Issue 17: the batched engine declares control branches and attribution windows
+    unsupported, and the simulator runs fatigue models and opted-out cohorts per user; with
+    ``engine="batched"`` it says why; with ``auto`` the result is the per-user engine's."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from journeylab.engine.batch import unsupported
+    from journeylab.errors import JourneyDefinitionError
+    from journeylab.model import Action, Journey, Push, Split, SplitBranch
+    from journeylab.sim import BehaviourModel
+
+    j = Journey("Hold", id="hold", journey_timeout=dt.timedelta(days=1))
+    j.add(Action(id="go", event="App Launched"))
+    j.then("go", "yes", Split(id="s", branches=[SplitBranch(name="A", percent=80),
+                                                SplitBranch(name="hold", percent=20, control=True)]))
+    j.then("s", "A", Push(id="p"))
+    assert unsupported([j.definition]) == "a control branch (held users)"
+    plain = Journey("Plain", id="plain", attribution_window=dt.timedelta(hours=6))
+    plain.add(Action(id="go", event="App Launched"))
+    plain.then("go", "yes", Push(id="p"))
+    assert unsupported([plain.definition]) == "an attribution window (conversions after exit)"
+    prof, ev = cohort(80, seed=4)
+    with pytest.raises(JourneyDefinitionError, match="engine: the batched engine cannot run these journeys: a control"):
+        simulate(j, (prof, ev), START, END, engine="batched")
+    fatigue = BehaviourModel.default().with_fatigue(["push"], intercept=-2.0)
+    bare = Journey("Bare", id="bare")
+    bare.add(Action(id="go", event="App Launched"))
+    bare.then("go", "yes", Push(id="p"))
+    with pytest.raises(JourneyDefinitionError, match="users opt out"):
+        simulate(bare, (prof, ev), START, END, engine="batched", behaviour=fatigue)
+    opted = prof.assign(opted_out_channels=pd.Series([["push"]] * 10 + [None] * (len(prof) - 10), dtype=object))
+    with pytest.raises(JourneyDefinitionError, match="opted out of channels"):
+        simulate(bare, (opted, ev), START, END, engine="batched")
+    for journey, coh, kw in ((j, (prof, ev), {}), (bare, (opted, ev), {}), (bare, (prof, ev), {"behaviour": fatigue})):
+        auto = simulate(journey, coh, START, END, seed=2, **kw)
+        per_user = simulate(journey, coh, START, END, seed=2, engine="per-user", **kw)
+        assert trace_rows(auto.trace) == trace_rows(per_user.trace)

@@ -33,7 +33,7 @@ from strategies import KNOWN_BUGS, TIMEZONES, Batch, Case, batches, merge
 
 from journeylab.engine import Event, TraceRecord
 from journeylab.engine.multi import JourneySet
-from journeylab.model import NODE_KINDS, ActionGoal, Inaction, kind_of, to_json
+from journeylab.model import NODE_KINDS, OPT_OUT_PROPERTY, ActionGoal, Inaction, kind_of, to_json
 from journeylab.runtime._inputs import normalize
 
 #: journeys checked per driver in this process (the long run prints them)
@@ -41,6 +41,8 @@ CHECKED: Counter[str] = Counter()
 #: what the checked cases exercised (see ``features``)
 COVERED: set[str] = set()
 
+#: trace events of the experiment rules (issue 17): control branches, opt-outs, conversions after exit
+EXPERIMENT_EVENTS = ("held", "unsubscribed", "converted")
 PER_CASE = ("reference", "simulate", "simulate-per-user", "simulate-2", "runtime")
 CONTEXT = 4  # rows shown before and after the first difference
 
@@ -216,6 +218,7 @@ def check_spec_invariants(case: Case, rows: Sequence[Row]) -> None:
     for recs in by.values():
         inside: str | None = None
         moving = False
+        exited_at: str | None = None  # the node of the last exit (a conversion after exit is credited there)
         for r in (TraceRecord(*x) for x in recs):
             if r.event == "entered":
                 assert (inside is None) if r.detail == "entry" else moving, f"entered while elsewhere: {r}"
@@ -225,8 +228,11 @@ def check_spec_invariants(case: Case, rows: Sequence[Row]) -> None:
                 moving = True
             elif r.event == "exited":
                 assert inside == r.node, f"exit from elsewhere: {r}"
-                inside, moving = None, False
-            elif r.event not in ("viewed", "clicked", "delivered"):
+                inside, moving, exited_at = None, False, r.node
+            elif r.event == "converted":  # within the attribution window after a non-goal exit
+                assert inside is None and r.node == exited_at, f"converted while inside or not where they left: {r}"
+                exited_at = None  # once per enrollment
+            elif r.event not in ("viewed", "clicked", "delivered", "unsubscribed"):  # feedback: any time
                 assert inside == r.node and not moving, f"{r.event} outside the user's node: {r}"
 
 
@@ -302,6 +308,7 @@ def check_batch(batch: Batch, per_case: Sequence[str] = PER_CASE, sharded: bool 
             CHECKED[d] += case.n_journeys
         CHECKED["rows"] += len(outs["reference"].rows)
         COVERED.update(features(case))
+        COVERED.update(f"trace:{r[5]}" for r in outs["reference"].rows if r[5] in EXPERIMENT_EVENTS)
     if not sharded:
         return
     whole = _guarded(merge(batch.cases), "sharded",
@@ -351,6 +358,24 @@ def test_every_driver_gives_the_reference_trace():
         assert min(done.values()) >= MIN_JOURNEYS, done
         # it exercised every node kind, every setting and every shape of cohort
         assert required_features() - COVERED == set(), f"never generated: {sorted(required_features() - COVERED)}"
+
+
+def test_the_experiment_rules_through_every_driver():
+    """Issue 17: journeys that start with a control Split and have an attribution window, users
+    who tire of messages and opt out; every driver gives the reference trace, and the rules
+    acted (held users, opt-outs, conversions after exit)."""
+    before = Counter(CHECKED)
+
+    @settings(DEFAULT, max_examples=int(os.environ.get("JOURNEYLAB_DIFF_EXPERIMENTS", "4")))
+    @given(batch=batches(min_size=5, max_size=6, experiment=True))
+    def experiments(batch):
+        check_batch(batch)
+
+    COVERED.clear()
+    experiments()
+    done = {d: CHECKED[d] - before[d] for d in DRIVERS}
+    assert len(set(done.values())) == 1 and min(done.values()) > 0, done
+    assert {f"trace:{e}" for e in EXPERIMENT_EVENTS} - COVERED == set(), f"rules that never acted: {COVERED}"
 
 
 # --------------------------------------------------------------------------- order of journeys
@@ -472,6 +497,8 @@ def features(case: Case) -> set[str]:
         seen.update("odd_event_property" for n in d.nodes for f in getattr(n, "filters", ()) if not f.property.isidentifier())
         seen.update(["local_time"] if s.local_time else [])
         seen.update(["priority"] if s.priority else [])
+        seen.update("control_branch" for n in d.nodes if kind_of(n) == "split" and any(b.control for b in n.branches))
+        seen.update(["attribution_window"] if s.attribution_window else [])
     if any(kind_of(n) == "journey_trigger" for d in case.journeys for n in d.nodes):
         seen.add("trigger_pair")
     seen.update(["lifecycle"] if case.lifecycle else [])
@@ -489,6 +516,9 @@ def features(case: Case) -> set[str]:
     for prop in ("email_opt_out", "push_enabled", "unsubscribed", "timezone"):
         if prop in case.profiles.columns and case.profiles[prop].notna().any():
             seen.add(f"profile:{prop}")
+    seen.update(["fatigue"] if case.behaviour is not None and case.behaviour.fatigue else [])
+    seen.update(["opted_out_profile"] if OPT_OUT_PROPERTY in case.profiles.columns
+                and case.profiles[OPT_OUT_PROPERTY].map(lambda v: bool(v)).any() else [])
     return seen
 
 
@@ -502,7 +532,9 @@ def required_features() -> set[str]:
              "odd_event_property", "trigger_pair", "lifecycle", "custom_lists", "unknown_user", "before_start",
              "same_second_ties", "event_ids", "runtime_batch:1", "runtime_batch:500", "local_time", "priority",
              "cap:day", "cap:week", "consent:off", "consent_event", "profile:email_opt_out", "profile:push_enabled",
-             "profile:unsubscribed", "profile:timezone"}
+             "profile:unsubscribed", "profile:timezone",
+             # the experiment rules (issue 17), and trace rows showing that they acted
+             "control_branch", "attribution_window", "fatigue", "opted_out_profile"}
     want |= {f"update:{op}" for op in ("set", "add", "remove", "increment", "decrement")}
     if not KNOWN_BUGS["hourly_offset_any_minute"]:
         want.add("minute:False")

@@ -14,6 +14,7 @@ from test_engine_examples import at, run
 from journeylab.engine import Control, Event, Feedback, ProfileSet, ReferenceDriver, to_epoch
 from journeylab.model import (
     Action,
+    ActionGoal,
     CustomList,
     DateTime,
     DayRange,
@@ -292,3 +293,89 @@ def test_timers_due_at_one_instant_go_in_the_order_of_the_one_timer_list(driver)
     g.add_goal(PastBehaviorGoal(name="Active", did=[EventCount(event="Go")], days=1))
     drv = run(driver, [g], [Event("u", t0, "Go")], until=t0 + 86400)
     assert [(r.event, r.detail, r.ts) for r in drv.trace if r.event == "exited"] == [("exited", "goal:Active", at(0, day=1))]
+
+
+# ------------------------------------------------------------------ experiments (issue 17)
+
+
+def _holdout_journey(**settings) -> Journey:
+    j = Journey("Holdout", id="hold", journey_timeout=dt.timedelta(days=1), **settings)
+    j.add(Action(id="go", event="Go"))
+    j.then("go", "yes", Split(id="ab", branches=[SplitBranch(name="A", percent=50),
+                                                 SplitBranch(name="hold", percent=50, control=True)]))
+    j.then("ab", "A", Push(id="p"))
+    j.add_goal(ActionGoal(name="Purchase", event="Charged"))
+    return j
+
+
+def test_a_control_branch_is_never_messaged_and_its_goals_are_tracked(driver):
+    t = at(9)
+    users = [f"u{i:02d}" for i in range(24)]
+    evs = [Event(u, t, "Go") for u in users] + [Event(u, t + 3600, "Charged") for u in users[::2]]
+    drv = run(driver, [_holdout_journey()], evs, until=t + 2 * 86400, profiles={u: dict(PUSH) for u in users})
+    held = {r.user_id for r in drv.trace if r.event == "held"}
+    assert {(r.node, r.port) for r in drv.trace if r.event == "held"} == {("ab", "hold")}
+    assert 0 < len(held) < len(users)  # the split drew users into both branches
+    sent = {s.user_id for s in drv.sends}
+    assert sent == set(users) - held  # every A user got the push, no control user did
+    exits = {r.user_id: (r.node, r.detail, r.ts - t) for r in drv.trace if r.event == "exited"}
+    for u in held:  # held at the Split until the goal or the journey timeout
+        assert exits[u] == (("ab", "goal:Purchase", 3600) if u in users[::2] else ("ab", "journey_timeout", 86400))
+    assert not [r for r in drv.trace if r.user_id in held and ((r.event == "left" and r.node == "ab")
+                                                               or r.event in ("sent", "discarded"))]
+
+
+def test_a_goal_event_within_the_attribution_window_after_exit_converts_once(driver):
+    j = Journey("Promo", id="promo", attribution_window=2 * H)
+    j.add(Action(id="go", event="Go"))
+    j.then("go", "yes", Push(id="p"))  # leaving the push by `next` completes the journey at once
+    j.add_goal(ActionGoal(name="Purchase", event="Charged"))
+    t = at(9)
+    evs = [Event(u, t, "Go") for u in ("a", "b", "c", "d")]
+    evs += [Event("a", t + 3600, "Charged"),  # within 2 h: a conversion after exit
+            Event("b", t + 3 * 3600, "Charged"),  # too late
+            Event("c", t + 1800, "Charged"), Event("c", t + 3600, "Charged"),  # counted once
+            Event("d", t + 2 * 3600, "Charged")]  # exactly at the end of the window: too late
+    drv = run(driver, [j], evs, until=t + 86400, profiles={u: dict(PUSH) for u in "abcd"})
+    conv = [(r.user_id, r.node, r.detail, r.ts - t) for r in drv.trace if r.event == "converted"]
+    assert conv == [("c", "p", "goal:Purchase", 1800), ("a", "p", "goal:Purchase", 3600)]
+    assert all(r.detail == "completed" for r in drv.trace if r.event == "exited")
+
+
+def test_without_an_attribution_window_a_purchase_after_exit_is_no_conversion(driver):
+    j = Journey("Promo", id="promo")
+    j.add(Action(id="go", event="Go"))
+    j.then("go", "yes", Push(id="p"))
+    j.add_goal(ActionGoal(name="Purchase", event="Charged"))
+    t = at(9)
+    drv = run(driver, [j], [Event("a", t, "Go"), Event("a", t + 600, "Charged")], until=t + 86400,
+              profiles={"a": dict(PUSH)})
+    assert not [r for r in drv.trace if r.event == "converted"]
+
+
+def test_an_unsubscribed_feedback_makes_the_user_unreachable_on_that_channel(driver):
+    j = Journey("Twice", id="tw", reentry=True)
+    j.add(Action(id="go", event="Go"))
+    j.then("go", "yes", Push(id="p"))
+    j.then("p", "next", Email(id="m"))
+    t = at(9)
+    mid = "tw:1:a:1:p:1"
+    evs = [Event("a", t, "Go"), Feedback("a", t + 60, mid, "unsubscribed"), Event("a", t + 3600, "Go")]
+    drv = run(driver, [j], evs, until=t + 86400, profiles={"a": dict(PUSH)})
+    assert [(r.node, r.detail, r.ts - t) for r in drv.trace if r.event == "unsubscribed"] == [("p", "push", 60)]
+    # the second enrollment: the push is discarded as unreachable, the email (another channel) still goes
+    second = [(r.node, r.event, r.detail) for r in drv.trace if r.ts == t + 3600 and r.event in ("sent", "discarded")]
+    assert second == [("p", "discarded", "unreachable"), ("m", "sent", "email")]
+    if driver in KEEPS_STATE:
+        assert drv.profile("a")["opted_out_channels"] == ["push"]
+
+
+def test_a_profile_that_opted_out_of_a_channel_is_unreachable_on_it(driver):
+    j = Journey("Opted", id="op")
+    j.add(Action(id="go", event="Go"))
+    j.then("go", "yes", Push(id="p"))
+    t = at(9)
+    prof = {"a": {**PUSH, "opted_out_channels": ["push", "sms"]}, "b": {**PUSH, "opted_out_channels": "email"}, "c": dict(PUSH)}
+    drv = run(driver, [j], [Event(u, t, "Go") for u in "abc"], until=t + 3600, profiles=prof)
+    assert sorted(s.user_id for s in drv.sends) == ["b", "c"]
+    assert [(r.user_id, r.detail) for r in drv.trace if r.event == "discarded"] == [("a", "unreachable")]

@@ -50,7 +50,7 @@ def _mimes(nb: object) -> dict[str, int]:
     return out
 
 
-def test_there_are_eight_notebooks() -> None:
+def test_there_are_nine_notebooks() -> None:
     assert NAMES == [
         "01_quickstart",
         "02_timeouts",
@@ -60,6 +60,7 @@ def test_there_are_eight_notebooks() -> None:
         "06_build_it_visually",
         "07_simulation_to_production",
         "08_scaling_out",
+        "09_experiments_and_optimisation",
     ]
 
 

@@ -135,3 +135,39 @@ def test_simulator_and_runtime_report_one_stats_type_and_one_trace_schema(tmp_pa
     pd.testing.assert_frame_equal(a.goals, b.goals)
     assert a.to_dict() == b.to_dict() and int(a.journey["entered"]) > 0
     rt.close()
+
+
+def test_branches_control_and_attribution_statistics_agree_between_simulator_and_runtime(tmp_path):
+    """Issue 17: a Split with a control branch and an attribution window; the runtime's
+    statistics (branches, conversions after exit, opt-outs) are the simulator's."""
+    import datetime as dt
+
+    from journeylab.model import Action, ActionGoal, Journey, Push, Split, SplitBranch
+    from journeylab.sim import BehaviourModel, GoalLift, Latency
+
+    j = Journey("Promo test", id="promo-test", journey_timeout=dt.timedelta(days=2), reentry=True,
+                attribution_window=dt.timedelta(hours=12))
+    j.add(Action(id="cart", event="Added To Cart"))
+    j.then("cart", "yes", Split(id="ab", branches=[SplitBranch(name="push", percent=60),
+                                                   SplitBranch(name="hold", percent=40, control=True)]))
+    j.then("ab", "push", Push(id="promo"))
+    j.add_goal(ActionGoal(name="Purchase", event="Charged"))
+    behaviour = (BehaviourModel.default()
+                 .with_channel("push", view=0.6, click=0.5, lift=GoalLift("Charged", 0.5, Latency.fixed(minutes=30)))
+                 .with_fatigue(["push"], intercept=-3.0, per_day=0.5))
+    prof, ev = cohort(n=150, per_user=20, seed=5)
+    res = simulate([j], (prof, ev), START, END, seed=7, behaviour=behaviour)
+    inputs = replay_inputs(ev[ev["ts"] < END], res.responses)
+    rt = Runtime([j.definition], f"sqlite:///{tmp_path / 'rt.db'}", clock=ReplayClock(START), profiles=profiles_of(prof),
+                 created=START - pd.Timedelta(days=30), seed=7)
+    rt.replay(inputs, until=END_S, batch=200)
+    assert rows(rt.trace()) == rows(res.trace)
+    got, want = rt.stats("promo-test"), res.stats("promo-test")
+    pd.testing.assert_series_equal(got.journey, want.journey, check_names=False)
+    pd.testing.assert_frame_equal(got.branches, want.branches)
+    pd.testing.assert_frame_equal(got.goals, want.goals)
+    js = want.journey
+    assert js["conversions_attributed"] > 0 and js["unsubscribes"] > 0  # both rules acted
+    b = want.branches.set_index("branch")
+    assert b.loc["hold", "messages"] == 0 and b.loc["hold", "conversions"] > 0 and b.loc["push", "messages"] > 0
+    rt.close()

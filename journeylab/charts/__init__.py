@@ -7,10 +7,10 @@ default. The numbers come from the trace (:mod:`journeylab.stats`). See ``docs/c
 * the journey: :func:`journey_figure` (the graph with counts), :func:`journey_svg`;
 * one run: :func:`funnel`, :func:`node_stats_chart`, :func:`sankey`, :func:`waiting_chart`,
   :func:`messages_chart`, :func:`goals_chart`, :func:`time_to_goal_chart`;
-* experiments: :func:`sweep_chart`, :func:`compare_chart`.
+* experiments: :func:`sweep_chart`, :func:`compare_chart`, :func:`uplift_chart`, :func:`pareto_chart`.
 """
 
-from journeylab.charts.experiments import compare_chart, sweep_chart
+from journeylab.charts.experiments import compare_chart, pareto_chart, sweep_chart, uplift_chart
 from journeylab.charts.journey_graph import journey_figure, journey_svg  # noqa: F401
 from journeylab.charts.results import (
     funnel,
@@ -36,4 +36,6 @@ __all__ = [
     "time_to_goal_chart",
     "sweep_chart",
     "compare_chart",
+    "uplift_chart",
+    "pareto_chart",
 ]

@@ -1,4 +1,5 @@
-"""Figures of experiments: a statistic against a swept setting, and two variants compared.
+"""Figures of experiments: a statistic against a swept setting, variants compared, Split
+branches against their control (uplift).
 
 They take the tidy frames of :mod:`journeylab.sim.experiments` — one row per statistic with
 ``scope`` (``journey`` or ``node``), ``node`` (empty for journey scope), ``stat``, ``mean``,
@@ -27,7 +28,7 @@ from journeylab.charts import _style as S
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
 
-__all__ = ["sweep_chart", "compare_chart", "stat_key"]
+__all__ = ["sweep_chart", "compare_chart", "uplift_chart", "stat_key"]
 
 
 def stat_key(item: Any) -> tuple[str, str, str]:
@@ -238,4 +239,133 @@ def compare_chart(
     fig.update_annotations(font={"size": 13, "color": "#374151"}, xanchor="left")
     for a, dom in zip(fig.layout.annotations, (fig.layout.xaxis.domain, fig.layout.xaxis2.domain), strict=False):
         a.x = dom[0]
+    return fig
+
+
+def uplift_chart(
+    df: pd.DataFrame,
+    stats: Sequence[str] | None = None,
+    *,
+    relative: bool = False,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Each Split branch against its control: the uplift with its confidence interval.
+
+    ``df`` is the frame of :func:`journeylab.sim.experiments.uplift`; one panel per statistic
+    (default: every statistic in it), one row per branch, a diamond at the mean difference
+    (``relative``: the relative uplift, in percent) and its interval; green where the interval
+    lies above zero, red below, grey across it.
+
+    >>> import pandas as pd
+    >>> u = pd.DataFrame({"journey": "j", "split": "s", "branch": ["A", "B"], "control": "hold",
+    ...     "stat": "conversion_rate", "mean_branch": [0.3, 0.22], "mean_control": 0.2, "diff": [0.1, 0.02],
+    ...     "diff_ci_low": [0.05, -0.01], "diff_ci_high": [0.15, 0.05], "relative": [0.5, 0.1],
+    ...     "relative_ci_low": [0.25, -0.05], "relative_ci_high": [0.75, 0.25], "n": 10})
+    >>> fig = uplift_chart(u)
+    >>> list(fig.data[0].y), list(fig.data[0].marker.color)
+    (['s: A', 's: B'], ['#15803d', '#6b7280'])
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    if df.empty:
+        raise ValueError("no uplift to show: the frame is empty (no branch beside a control?)")
+    names = list(stats) if stats is not None else list(dict.fromkeys(df["stat"].astype(str)))
+    col, lo_c, hi_c = ("relative", "relative_ci_low", "relative_ci_high") if relative else ("diff", "diff_ci_low", "diff_ci_high")
+    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=[S.pretty(n) for n in names])
+    for i, stat in enumerate(names, start=1):
+        sub = df[df["stat"].astype(str) == stat]
+        k = 100.0 if relative or _is_rate(stat) else 1.0
+        labels = [f"{a}: {b}" for a, b in zip(sub["split"], sub["branch"], strict=True)]
+        d = (sub[col].astype(float) * k).tolist()
+        lo = (sub[lo_c].astype(float) * k).tolist()
+        hi = (sub[hi_c].astype(float) * k).tolist()
+        colors = ["#15803d" if a > 0 else ("#b91c1c" if b < 0 else "#6b7280") for a, b in zip(lo, hi, strict=True)]
+        unit = "%" if relative else (" pp" if k == 100.0 else "")
+        fig.add_trace(go.Scatter(
+            y=labels, x=d, mode="markers", showlegend=False,
+            marker={"size": 12, "color": colors, "symbol": "diamond", "line": {"color": "white", "width": 1}},
+            error_x={"type": "data", "symmetric": False, "array": [h - m for h, m in zip(hi, d, strict=True)],
+                     "arrayminus": [m - low for m, low in zip(d, lo, strict=True)], "color": "#374151",
+                     "thickness": 1.5, "width": 5},
+            customdata=[[a, b, c] for a, b, c in zip(lo, hi, sub["control"].astype(str), strict=True)],
+            hovertemplate=f"%{{y}} vs %{{customdata[2]}}<br>uplift <b>%{{x:+,.2f}}{unit}</b><br>"
+                          f"CI %{{customdata[0]:+,.2f}} – %{{customdata[1]:+,.2f}}<extra></extra>",
+        ), row=1, col=i)
+        fig.add_vline(x=0, line={"color": "#9ca3af", "width": 1}, row=1, col=i)
+        fig.update_xaxes(title_text=("relative uplift, %" if relative else f"difference{unit}"), row=1, col=i)
+    runs = int(df["n"].max()) if "n" in df.columns and len(df) else 0
+    S.style(fig, title=title or "Uplift against control",
+            subtitle=f"each branch minus its control, same seeds, {runs} runs · green: better than control "
+                     f"(CI above 0), red: worse",
+            legend="right", subplot_titles=True, height=height or max(320, 160 + 48 * df["branch"].nunique()))
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def pareto_chart(
+    trials: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """The optimiser's candidates on two figures, the Pareto frontier drawn through the best.
+
+    ``trials`` is :attr:`journeylab.sim.optimize.OptimizationResult.trials`: per candidate
+    the figures ``<x>``, ``<y>`` with ``<name>_ci_low`` / ``<name>_ci_high`` (error bars when
+    present), ``feasible`` and ``pareto``. Feasible candidates are blue, the frontier is
+    joined by a line, refused or infeasible ones are grey; hovering shows the candidate's
+    settings.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"trial": [0, 1, 2], "wait": ["1 h", "2 h", "4 h"], "conversions": [5.0, 7.0, 6.0],
+    ...                   "messages": [1.0, 2.0, 3.0], "feasible": True, "pareto": [True, True, False], "error": ""})
+    >>> fig = pareto_chart(t, x="messages", y="conversions")
+    >>> [tr.name for tr in fig.data], list(fig.data[0].y)
+    (['Pareto frontier', 'feasible', 'infeasible'], [5.0, 7.0])
+    """
+    import plotly.graph_objects as go
+
+    for c in (x, y):
+        if c not in trials.columns:
+            raise ValueError(f"the trials have no figure {c!r}; they have {[k for k in trials.columns if k != 'error']}")
+    skip = {"trial", "feasible", "pareto", "error"}
+    params = [c for c in trials.columns if c not in skip and not c.endswith(("_ci_low", "_ci_high"))
+              and trials[c].dtype == object]
+    t = trials[trials.get("error", pd.Series("", index=trials.index)).fillna("") == ""]
+
+    def text(df: pd.DataFrame) -> list[str]:
+        return ["<br>".join(f"{html.escape(p)}: {html.escape(str(r[p]))}" for p in params) + f"<br>trial {int(r['trial'])}"
+                for _, r in df.iterrows()]
+
+    def bars(df: pd.DataFrame, c: str) -> dict[str, Any] | None:
+        if f"{c}_ci_low" not in df.columns:
+            return None
+        return {"type": "data", "symmetric": False, "array": (df[f"{c}_ci_high"] - df[c]).clip(lower=0).tolist(),
+                "arrayminus": (df[c] - df[f"{c}_ci_low"]).clip(lower=0).tolist(), "color": "#9ca3af", "thickness": 1}
+
+    front = t[t["pareto"]].sort_values(x, kind="stable")
+    feas = t[t["feasible"] & ~t["pareto"]]
+    bad = t[~t["feasible"]]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(name="Pareto frontier", x=front[x].tolist(), y=front[y].tolist(), mode="lines+markers",
+                             line={"color": S.QUALITATIVE[1], "width": 2, "shape": "hv"},
+                             marker={"size": 11, "color": S.QUALITATIVE[1], "symbol": "diamond"},
+                             error_x=bars(front, x), error_y=bars(front, y), text=text(front),
+                             hovertemplate="%{text}<br>%{x:,.4g}, %{y:,.4g}<extra>frontier</extra>"))
+    fig.add_trace(go.Scatter(name="feasible", x=feas[x].tolist(), y=feas[y].tolist(), mode="markers",
+                             marker={"size": 8, "color": S.QUALITATIVE[0], "opacity": 0.75}, text=text(feas),
+                             hovertemplate="%{text}<br>%{x:,.4g}, %{y:,.4g}<extra></extra>"))
+    fig.add_trace(go.Scatter(name="infeasible", x=bad[x].tolist(), y=bad[y].tolist(), mode="markers",
+                             marker={"size": 8, "color": "#d1d5db", "symbol": "x"}, text=text(bad),
+                             hovertemplate="%{text}<br>%{x:,.4g}, %{y:,.4g}<extra>violates a constraint</extra>"))
+    S.style(fig, title=title or "Optimiser: candidates and the Pareto frontier",
+            subtitle=f"{len(t)} candidates · error bars: confidence intervals over the replications",
+            legend="right", height=height or 420)
+    fig.update_xaxes(title=S.pretty(x))
+    fig.update_yaxes(title=S.pretty(y))
     return fig

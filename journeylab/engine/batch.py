@@ -98,6 +98,10 @@ def unsupported(definitions: Sequence[JourneyDef], *, watched: bool = False, pol
                 return f"a {kind} entry"
     if inaction_entries > 1:
         return "several Inaction entries"
+    if d.settings.attribution_window is not None:
+        return "an attribution window (conversions after exit)"
+    if any(getattr(b, "control", False) for n in d.nodes if isinstance(n, Split) for b in n.branches):
+        return "a control branch (held users)"
     return None
 
 

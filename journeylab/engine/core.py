@@ -50,6 +50,7 @@ from journeylab.model.journey import JourneyDef
 from journeylab.model.nodes import (
     FREQUENCY_CHANNELS,
     NODE_KINDS,
+    OPT_OUT_PROPERTY,
     CustomList,
     DateTime,
     Delay,
@@ -66,6 +67,7 @@ from journeylab.model.nodes import (
     Split,
     kind_of,
     merge_reads,
+    opted_out,
     render,
 )
 from journeylab.model.nodes import (
@@ -263,6 +265,13 @@ class Engine:
         self._content_cache: dict[str, bool] = {
             n.id: any("{{" in v for v in n.content.values()) for n in journey.nodes if isinstance(n, Engagement)
         }
+        # experiments (issue 17): control branches hold their users; conversions after exit
+        #: (split node, branch) pairs that are control (hold-out) branches
+        self.control_branches = frozenset(
+            (n.id, b.name) for n in journey.nodes if isinstance(n, Split) for b in n.branches if b.control
+        )
+        #: seconds after a non-goal exit in which an action goal's event still converts (None: off)
+        self.attribution = _secs(s.attribution_window)
 
     def _policy(self, policy: AccountPolicy, journey: JourneyDef) -> None:
         """What the account policy means for this journey: consent for its channels, the caps
@@ -429,7 +438,7 @@ class Engine:
         tail: int | None = None
         if self.timeout is not None:
             within = max((int(n.within.total_seconds()) for n in self.inaction_entries), default=0)
-            tail = within + self.timeout
+            tail = within + self.timeout + (self.attribution or 0)
         first_only = (
             not self.settings.reentry
             and not self.inaction_entries
@@ -445,6 +454,8 @@ class Engine:
 
     def is_done(self, st: UserState, control: Control) -> bool:
         """True when nothing can ever happen to this user in this journey again."""
+        if st.attribution is not None and st.clock < st.attribution[0]:
+            return False  # a goal event may still convert them (attribution window)
         return st.active is None and not self._may_ever_enter(st, control)
 
     # ================================================================== inputs
@@ -516,6 +527,8 @@ class Engine:
                     self._move(st, port, t, out)
                     return True
             return False
+        if st.attribution is not None:  # an observation, not the event's action (it may still enter)
+            self._attribute(st, t, name, props, out)
         # not inside: live entry
         for n in self.entry_by_event.get(name, ()):
             if self._entry_matches(st, n, name, props, first):
@@ -583,6 +596,9 @@ class Engine:
         node_id = rec[0]
         v = rec[4]
         e = st.active
+        if fb.kind == "unsubscribed":
+            self._opt_out(st, t, v, node_id, out)
+            return
         if fb.kind == "delivered":
             if not rec[3]:
                 rec[3] = True
@@ -768,6 +784,7 @@ class Engine:
 
     def _enter(self, st: UserState, node: Any, t: int, out: list[Action]) -> None:
         st.entries += 1
+        st.attribution = None  # later conversions belong to the new enrollment
         e = Enrollment(st.entries, self.version, t)
         st.active = e
         e.node = node.id
@@ -783,6 +800,8 @@ class Engine:
         out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, e.node, "exited", "", reason)))
         st.active = None
         st.last_exit = t
+        if self.attribution is not None and not reason.startswith("goal:"):
+            st.attribution = [t + self.attribution, e.node, e.version]
 
     # ================================================================== moving
     def _move(self, st: UserState, port: str, t: int, out: list[Action]) -> None:
@@ -879,7 +898,12 @@ class Engine:
         return "next"
 
     def _arr_split(self, st: UserState, e: Enrollment, node: Split, t: int, out: list[Action]) -> str | None:
-        return self._split(st, e, node)
+        port = self._split(st, e, node)
+        if self.control_branches and (node.id, port) in self.control_branches:
+            # a control (hold-out) branch: assigned, held here, never messaged; goals still exit them
+            out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "held", port, "")))
+            return None
+        return port
 
     def _arr_entry_only(self, st: UserState, e: Enrollment, node: Any, t: int, out: list[Action]) -> str | None:
         return "yes"  # entry-only kinds mid-journey are refused by validation
@@ -926,6 +950,8 @@ class Engine:
     def _arr_engagement(self, st: UserState, e: Enrollment, node: Engagement, t: int, out: list[Action]) -> str | None:
         reach = NODE_KINDS[self.kinds[node.id]].reachability
         if reach is not None and not is_set_and_true(st.profile.get(reach)):
+            return self._discard(st, e, node, t, "unreachable", out)
+        if opted_out(st.profile, self.kinds[node.id]):  # unsubscribed from the channel: unreachable on it
             return self._discard(st, e, node, t, "unreachable", out)
         if node.send_at is not None:
             at = self.local_clock(st).next_time_of_day(t, node.send_at)
@@ -1019,6 +1045,34 @@ class Engine:
             if n >= cap.max:
                 return True
         return False
+    def _opt_out(self, st: UserState, t: int, version: int, node_id: str, out: list[Action]) -> None:
+        """An ``unsubscribed`` feedback: the user opts out of the message's channel (the profile's
+        :data:`~journeylab.model.OPT_OUT_PROPERTY` gains it; shared with the user's other journeys),
+        recorded once per user and channel on the node that sent the message."""
+        ch = self.kinds[node_id]
+        if opted_out(st.profile, ch):
+            return
+        cur = st.profile.get(OPT_OUT_PROPERTY)
+        have = [cur] if isinstance(cur, str) else list(cur) if isinstance(cur, list | tuple | set | frozenset) else []
+        new = sorted({*map(str, have), ch})
+        st.profile[OPT_OUT_PROPERTY] = new
+        out.append(_new(TraceRecord, (st.user_id, t, self.id, version, node_id, "unsubscribed", "", ch)))
+        out.append(ProfileChanged(st.user_id, t, self.id, node_id, OPT_OUT_PROPERTY, new))
+
+    def _attribute(self, st: UserState, t: int, name: str, props: dict[str, Any], out: list[Action]) -> None:
+        """After a non-goal exit: an action goal's event within the attribution window is a
+        conversion of that enrollment (a ``converted`` row at the node of the exit), once."""
+        if st.attribution is None:
+            return
+        until, node, version = st.attribution
+        if t >= until:
+            st.attribution = None
+            return
+        for g in self.action_goals.get(name, ()):
+            if g.matches(name, props):
+                out.append(_new(TraceRecord, (st.user_id, t, self.id, version, node, "converted", "", f"goal:{g.name}")))
+                st.attribution = None
+                return
 
     def _render(self, node: Engagement, profile: dict[str, Any]) -> dict[str, str]:
         if not self._content_cache.get(node.id):

@@ -36,7 +36,7 @@ _C2 = 0x94D049BB133111EB
 #: what a draw is for: one counter each, so draws of one message are independent
 PURPOSES: dict[str, int] = {
     "split": 1, "delivered": 2, "viewed": 3, "view_latency": 4, "clicked": 5, "click_latency": 6, "lift": 7,
-    "lift_latency": 8,
+    "lift_latency": 8, "opt_out": 9, "opt_out_latency": 10,
 }
 
 

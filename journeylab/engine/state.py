@@ -88,6 +88,7 @@ class UserState:
         "last_exit",
         "messages",
         "ledger",
+        "attribution",
     )
 
     def __init__(self, user_id: str, profile: dict[str, Any] | None = None, created: int = 0,
@@ -111,6 +112,8 @@ class UserState:
         # the user's messages from every journey, (ts, channel), for account frequency caps: one
         # list shared by the user's states in a journey set (like the profile)
         self.ledger: list[tuple[int, str]] = ledger if ledger is not None else []
+        # after a non-goal exit with an attribution window: [until, exit node, version]
+        self.attribution: list[Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__slots__}
@@ -136,6 +139,8 @@ class UserState:
         s.last_exit = d["last_exit"]
         s.messages = {k: list(v) for k, v in d.get("messages", {}).items()}
         s.ledger = [(int(a), str(b)) for a, b in d.get("ledger", ())]
+        a = d.get("attribution")
+        s.attribution = [int(a[0]), str(a[1]), int(a[2])] if a else None
         return s
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "Action",
     "TRACE_COLUMNS",
     "TRACE_EVENTS",
+    "FEEDBACK_KINDS",
     "EXIT_REASONS",
     "DISCARD_REASONS",
     "to_epoch",
@@ -74,7 +75,8 @@ class ProfileSet(NamedTuple):
 
 
 class Feedback(NamedTuple):
-    """Delivery feedback for a sent message: ``delivered``, ``viewed`` or ``clicked``.
+    """Delivery feedback for a sent message: ``delivered``, ``viewed``, ``clicked``, or
+    ``unsubscribed`` (the user opted out of the message's channel, e.g. by its unsubscribe link).
 
     The message is named by its ``message_id``, or — when the id is not known, as in a
     hand-written test or a what-if — by the engagement ``node`` that sent it (optionally
@@ -87,7 +89,7 @@ class Feedback(NamedTuple):
     user_id: str
     ts: int
     message_id: str = ""
-    kind: Literal["delivered", "viewed", "clicked"] = "viewed"
+    kind: Literal["delivered", "viewed", "clicked", "unsubscribed"] = "viewed"
     node: str = ""
     journey: str = ""
 
@@ -155,6 +157,8 @@ class TraceRecord(NamedTuple):
 TRACE_COLUMNS: tuple[str, ...] = TraceRecord._fields
 
 #: every ``event`` value a trace row can have
+#: what a :class:`Feedback` may say about a sent message
+FEEDBACK_KINDS: tuple[str, ...] = ("delivered", "viewed", "clicked", "unsubscribed")
 TRACE_EVENTS: tuple[str, ...] = (
     "entered",  # arrived at a node (detail "entry" at an entry node: a journey entry)
     "left",  # left a node by ``port``
@@ -168,6 +172,9 @@ TRACE_EVENTS: tuple[str, ...] = (
     "clicked",
     "profile_updated",  # detail "property: old -> new"
     "exited",  # left the journey (detail: reason)
+    "held",  # assigned to a control branch of a Split (port: the branch): held there, never messaged
+    "unsubscribed",  # feedback: the user opted out of the channel of a message (detail: channel)
+    "converted",  # a goal's event within the attribution window after a non-goal exit (detail: goal:<name>)
 )
 EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "completed", "stopped")
 #: why a send is discarded: no address for the channel, DND (discard mode), outside the delivery

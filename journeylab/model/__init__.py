@@ -16,6 +16,7 @@ from journeylab.model.nodes import (
     DND_CHANNELS,
     FREQUENCY_CHANNELS,
     NODE_KINDS,
+    OPT_OUT_PROPERTY,
     Action,
     CustomList,
     DateTime,
@@ -44,6 +45,7 @@ from journeylab.model.nodes import (
     WebPush,
     WhatsApp,
     kind_of,
+    opted_out,
     ports_of,
 )
 from journeylab.model.policy import (
@@ -75,7 +77,7 @@ __all__ = [
     "WEEKDAYS", "DayRange", "EventCount", "EventMatch", "Position", "PropertyFilter", "match_text",
     "from_dict", "from_json", "json_schema", "load", "save", "to_dict", "to_json",
     "FORMAT_VERSION", "Journey", "JourneyDef", "Status",
-    "CHANNELS", "DND_CHANNELS", "FREQUENCY_CHANNELS", "NODE_KINDS", "KindInfo", "Node", "kind_of", "ports_of",
+    "CHANNELS", "OPT_OUT_PROPERTY", "opted_out", "DND_CHANNELS", "FREQUENCY_CHANNELS", "NODE_KINDS", "KindInfo", "Node", "kind_of", "ports_of",
     "Action", "Inaction", "PastBehavior", "DateTime", "PageVisit", "Referrer", "PageCount", "ProfileMatch",
     "JourneyTrigger", "CustomList", "Engagement", "Push", "Email", "Sms", "WhatsApp", "WebPush", "InApp",
     "WebPopup", "WebExitIntent", "Webhook", "Delay", "ForceExit", "ProfileUpdate", "Split", "SplitBranch",

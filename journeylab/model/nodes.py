@@ -62,6 +62,8 @@ __all__ = [
     "render",
     "NODE_KINDS",
     "CHANNELS",
+    "OPT_OUT_PROPERTY",
+    "opted_out",
     "DND_CHANNELS",
     "FREQUENCY_CHANNELS",
     "ports_of",
@@ -264,11 +266,20 @@ class ProfileUpdate(NodeBase, tag="profile_update", kw_only=True):
     value: Any = None
 
 
-class SplitBranch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One path of a random split: its port ``name`` and its share in percent."""
+class SplitBranch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """One path of a random split: its port ``name`` and its share in percent.
+
+    A ``control`` branch is a hold-out group: its users are assigned (a ``held`` trace row),
+    never messaged and kept at the Split until a goal, the journey timeout or a stop, so their
+    goals are tracked like everyone else's; nothing may follow a control branch.
+
+    >>> SplitBranch(name="holdout", percent=10, control=True).control
+    True
+    """
 
     name: str
     percent: float
+    control: bool = False
 
 
 class Split(NodeBase, tag="split", kw_only=True):
@@ -432,7 +443,7 @@ def _reads(n: Any) -> Reads:  # noqa: PLR0911 - one branch per node family
     if isinstance(n, Engagement):
         reach = NODE_KINDS[kind_of(n)].reachability
         names = {p for text in n.content.values() for p, _ in placeholders(text)}
-        return Reads(profile=frozenset(names | ({reach} if reach else set())))
+        return Reads(profile=frozenset(names | ({reach} if reach else set()) | {OPT_OUT_PROPERTY}))
     if isinstance(n, Delay):
         return Reads(profile=frozenset({n.property}) if n.property else frozenset())
     if isinstance(n, ProfileUpdate):
@@ -487,6 +498,29 @@ CHANNELS: tuple[str, ...] = (
     "webhook",
 )
 DND_CHANNELS: tuple[str, ...] = ("push", "sms", "email", "web_push")
+
+#: The profile property that lists the channels a user opted out of (unsubscribed from): a
+#: list of channel names (or one name). A user who opted out of a channel is unreachable on it,
+#: whatever its reachability property says. An ``unsubscribed`` feedback adds the channel.
+OPT_OUT_PROPERTY = "opted_out_channels"
+
+
+def opted_out(profile: dict[str, Any], channel: str) -> bool:
+    """Whether the profile says the user opted out of ``channel`` (see :data:`OPT_OUT_PROPERTY`).
+
+    >>> opted_out({"opted_out_channels": ["push", "email"]}, "push"), opted_out({"opted_out_channels": "sms"}, "push")
+    (True, False)
+    >>> opted_out({}, "push")
+    False
+    """
+    v = profile.get(OPT_OUT_PROPERTY)
+    if v is None:
+        return False
+    if isinstance(v, str):
+        return v == channel
+    if isinstance(v, list | tuple | set | frozenset):
+        return channel in v
+    return False
 FREQUENCY_CHANNELS: tuple[str, ...] = ("in_app", "web_popup", "web_exit_intent")
 
 _ENGAGEMENT_PORTS = ("next", "viewed", "clicked", "not_sent", "timeout")

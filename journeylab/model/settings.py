@@ -140,6 +140,10 @@ class Settings(msgspec.Struct, **_S):
     * ``local_time``: read fixed send times, DND, delivery windows and delays until a time of
       day in each user's own timezone (the profile property named by the account policy,
       ``timezone`` by default), falling back to ``timezone`` for users without a valid one.
+    * ``attribution_window``: a user who left without meeting a goal still converts when
+      they do an action goal's event within this time after their exit (their last message
+      is never later than the exit): a ``converted`` trace row, counted as a conversion of
+      the journey, of the Split branch and of the last message of that enrollment.
     """
 
     timezone: str = "UTC"
@@ -154,3 +158,4 @@ class Settings(msgspec.Struct, **_S):
     session_gap: dt.timedelta = dt.timedelta(minutes=30)
     priority: int = 0
     local_time: bool = False
+    attribution_window: dt.timedelta | None = None

@@ -35,13 +35,13 @@ from typing import Any
 
 import msgspec
 
-from journeylab.engine.types import Event, Feedback, Input, ProfileSet
+from journeylab.engine.types import FEEDBACK_KINDS, Event, Feedback, Input, ProfileSet
 from journeylab.errors import InputError
 
 __all__ = ["InputError", "parse_input", "parse_json", "parse_body", "input_to_json", "normalize", "json_value",
            "safe_text", "check_ts", "check_ids", "MIN_TS", "MAX_TS"]
 
-_KINDS = ("delivered", "viewed", "clicked")
+_KINDS = FEEDBACK_KINDS
 _MAX_ID = 255
 MIN_TS = 0  # 1970-01-01
 MAX_TS = 7_258_118_400  # 2200-01-01: anything later is a mistake (or milliseconds)

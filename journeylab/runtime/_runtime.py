@@ -879,7 +879,7 @@ class Runtime:
         self._run_ops([("reject", offset, path, reason, raw)], source)
 
     def feedback(self, message_id: str, kind: str, ts: Any = None, user_id: str | None = None) -> str:
-        """Delivery feedback (``delivered``, ``viewed``, ``clicked``) for a sent message."""
+        """Delivery feedback (``delivered``, ``viewed``, ``clicked``, ``unsubscribed``) for a sent message."""
         obj: dict[str, Any] = {"type": "feedback", "message_id": message_id, "kind": kind}
         if ts is not None:
             obj["ts"] = epoch_of(ts)

@@ -1,10 +1,10 @@
 """The simulator: cohorts, behaviour models, the SimPy run and experiments."""
 
-from journeylab.sim.behaviour import BehaviourModel, ChannelBehaviour, GoalLift, Latency
+from journeylab.sim.behaviour import BehaviourModel, ChannelBehaviour, GoalLift, Latency, OptOut
 from journeylab.sim.cohort import Cohort
 from journeylab.sim.reference import reference
 from journeylab.sim.result import SimulationResult
 from journeylab.sim.simulator import Simulation, relevant_events, simulate
 
-__all__ = ["BehaviourModel", "ChannelBehaviour", "GoalLift", "Latency", "Cohort", "SimulationResult", "simulate", "Simulation", "reference",
+__all__ = ["BehaviourModel", "ChannelBehaviour", "GoalLift", "Latency", "OptOut", "Cohort", "SimulationResult", "simulate", "Simulation", "reference",
            "relevant_events"]

@@ -40,7 +40,7 @@ import numpy as np
 from journeylab.engine.draws import PURPOSES, mix, mix_array, uniform, uniform_array
 from journeylab.errors import JourneyDefinitionError
 
-__all__ = ["Latency", "ChannelBehaviour", "GoalLift", "BehaviourModel", "draw", "draw_array"]
+__all__ = ["Latency", "ChannelBehaviour", "GoalLift", "OptOut", "BehaviourModel", "draw", "draw_array"]
 
 _ND = NormalDist()
 
@@ -154,6 +154,38 @@ class GoalLift:
 
 
 @dataclass(frozen=True)
+class OptOut:
+    """Fatigue: the chance that a delivered message makes the user opt out of its channel.
+
+    ``p = 1 / (1 + exp(-(intercept + per_day * n_day + per_week * n_week)))`` where ``n_day`` and
+    ``n_week`` count the messages on the channel delivered to the user in the last 24 hours and
+    7 days, across every journey of the run, this message included: the more a user is sent,
+    the likelier they unsubscribe. An opt-out arrives ``latency`` after the message as an
+    ``unsubscribed`` feedback; the engine then treats the user as unreachable on the channel.
+
+    >>> f = OptOut(intercept=-6.0, per_day=1.0)
+    >>> round(f.probability(1, 1), 4), round(f.probability(3, 3), 4)
+    (0.0067, 0.0474)
+    """
+
+    intercept: float = -7.0
+    per_day: float = 0.0
+    per_week: float = 0.0
+    latency: Latency = field(default_factory=lambda: Latency.fixed(minutes=1))
+
+    def __post_init__(self) -> None:
+        for name in ("intercept", "per_day", "per_week"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+                raise JourneyDefinitionError(f"{name} must be a finite number, got {v!r}", f"$.opt_out.{name}")
+
+    def probability(self, n_day: int, n_week: int) -> float:
+        """The opt-out probability after the ``n_day``-th message of the day (``n_week``-th of the week)."""
+        x = self.intercept + self.per_day * n_day + self.per_week * n_week
+        return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
+
+
+@dataclass(frozen=True)
 class ChannelBehaviour:
     """Response of users to one channel (or one node)."""
 
@@ -163,6 +195,7 @@ class ChannelBehaviour:
     click: float = 0.0  # probability of a click given a view
     click_latency: Latency = field(default_factory=lambda: Latency.exponential(minutes=3))
     lift: GoalLift | None = None
+    opt_out: OptOut | None = None  # fatigue: unsubscribes that grow with the messages received
 
     def __post_init__(self) -> None:
         for name in ("delivery", "view", "click"):
@@ -222,7 +255,8 @@ class BehaviourModel:
 
         ``messages`` has ``channel``, ``ts`` (send), ``delivered`` (bool), ``viewed_ts`` and
         ``clicked_ts`` (NaT when none). Channels with fewer than ``min_sends`` sends keep
-        their defaults.
+        their defaults. With ``user_id`` and ``unsubscribed`` columns the opt-out model is
+        fitted too (:meth:`fit_opt_out`): fatigue as the history shows it.
         """
         import numpy as np
         import pandas as pd
@@ -259,7 +293,74 @@ class BehaviourModel:
                 click=float(clicked.sum() / max(viewed.sum(), 1)),
                 click_latency=lognorm(g.loc[clicked, "clicked_ts"] - g.loc[clicked, "viewed_ts"], base.click_latency),
             )
+        if {"user_id", "unsubscribed"} <= set(messages.columns):
+            for ch, oo in cls.fit_opt_out(messages, min_sends=min_sends).items():
+                out[ch] = replace(out.get(ch, ChannelBehaviour()), opt_out=oo)
         return cls(out)
+
+    @property
+    def fatigue(self) -> bool:
+        """Whether some channel or node lets users opt out (then the per-user loop runs)."""
+        return any(b.opt_out is not None for b in [*self.channels.values(), *self.nodes.values()])
+
+    def with_fatigue(self, channels: Any = None, **opt_out: Any) -> BehaviourModel:
+        """A copy where ``channels`` (default: every channel) carry an :class:`OptOut` with these fields.
+
+        >>> m = BehaviourModel.default().with_fatigue(["push"], intercept=-5.0, per_day=0.8)
+        >>> m.channels["push"].opt_out.per_day, m.channels["email"].opt_out is None, m.fatigue
+        (0.8, True, True)
+        """
+        names = list(self.channels) if channels is None else [channels] if isinstance(channels, str) else list(channels)
+        out = self
+        for ch in names:
+            out = out.with_channel(ch, opt_out=OptOut(**opt_out))
+        return out
+
+    @staticmethod
+    def fit_opt_out(messages: Any, *, min_sends: int = 30) -> dict[str, OptOut]:
+        """Fit an :class:`OptOut` per channel from a history of sends with an ``unsubscribed`` column.
+
+        ``messages`` has ``user_id``, ``channel``, ``ts`` and ``unsubscribed`` (true when that
+        message made the user opt out); ``n_day``/``n_week`` are counted per user and channel
+        from the history itself, and a logistic regression (statsmodels, the ``experiments``
+        extra) gives the three coefficients. Channels with fewer than ``min_sends`` sends, or no
+        opt-out at all, are left out.
+        """
+        import numpy as np
+        import pandas as pd
+
+        need = {"user_id", "channel", "ts", "unsubscribed"}
+        missing = need - set(messages.columns)
+        if missing:
+            raise JourneyDefinitionError(f"messages history lacks columns {sorted(missing)}", "messages")
+        try:
+            import statsmodels.api as sm
+        except ImportError:  # pragma: no cover - depends on the environment
+            from journeylab.errors import MissingExtraError
+
+            raise MissingExtraError("statsmodels", "experiments") from None
+        m = messages[["user_id", "channel", "ts", "unsubscribed"]].copy()
+        m["ts"] = pd.to_datetime(m["ts"], utc=True)
+        m["unsubscribed"] = m["unsubscribed"].fillna(False).astype(bool)
+        m = m.sort_values(["user_id", "channel", "ts"], kind="stable")
+        out: dict[str, OptOut] = {}
+        for ch, g in m.groupby("channel", sort=True):
+            if len(g) < min_sends or not g["unsubscribed"].any() or g["unsubscribed"].all():
+                continue
+            secs = g["ts"].dt.as_unit("s").astype("int64").to_numpy()  # whatever unit the column came in
+            secs = secs - secs.min()
+            users = pd.factorize(g["user_id"].astype(str))[0].astype(np.int64)
+            # sorted by (user, time): one key per send, users far apart, so a window's start is
+            # found by one search over every user; counts in (t - 1 day, t] and (t - 7 days, t]
+            key = users * (int(secs.max()) + 8 * 86400) + secs
+            pos = np.arange(1, len(key) + 1)
+            n_day = pos - np.searchsorted(key, key - 86400, side="right")
+            n_week = pos - np.searchsorted(key, key - 7 * 86400, side="right")
+            x = sm.add_constant(np.column_stack([n_day, n_week]), has_constant="add")
+            fit = sm.Logit(g["unsubscribed"].to_numpy(dtype=float), x).fit(disp=0)
+            a, b, c = (float(v) for v in fit.params)
+            out[str(ch)] = OptOut(intercept=a, per_day=b, per_week=c)
+        return out
 
     def describe(self) -> Any:
         """A table of the model's parameters (one row per channel and node override)."""
@@ -278,6 +379,8 @@ class BehaviourModel:
                         "click": b.click,
                         "click_latency": _lat(b.click_latency),
                         "lift": f"{b.lift.event} p={b.lift.probability}" if b.lift else "",
+                        "opt_out": (f"logit {b.opt_out.intercept:g} + {b.opt_out.per_day:g}/day + "
+                                    f"{b.opt_out.per_week:g}/week") if b.opt_out else "",
                     }
                 )
         return pd.DataFrame(rows)

@@ -13,6 +13,7 @@ event count grows with distinct periods, not with users. The batched loop
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from itertools import chain
 from operator import itemgetter
@@ -60,6 +61,7 @@ class PerUserLoop:
         self.responses: list[tuple[str, int, int, str, str, str, str | None]] = []
         self.changes: list[ProfileChanged] = []  # what Profile Update nodes changed
         self.pending: dict[int, list[tuple[int, int, Any]]] = {}
+        self.received: dict[int, dict[str, list[int]]] = {}  # fatigue: delivery instants per user, channel
         self._seq = 0
         self._useq: dict[int, int] = {}
         self.calendar: dict[int, set[int]] = {}
@@ -267,11 +269,15 @@ class PerUserLoop:
     def _respond(self, u: int, s: Send) -> None:
         """Draw the user's response to a message from the behaviour model."""
         b = self.behaviour.for_node(s.channel, s.node)
-        if b.view <= 0.0:
+        if b.view <= 0.0 and b.opt_out is None:
             return
         key = message_key(stable_hash(s.journey), s.version, user_key(s.user_id), s.n, stable_hash(s.node), s.visit)
         seed = self.seed
-        if draw(seed, key, "delivered") >= b.delivery or draw(seed, key, "viewed") >= b.view:
+        if draw(seed, key, "delivered") >= b.delivery:
+            return
+        if b.opt_out is not None:
+            self._fatigue(u, s, b.opt_out, key)
+        if b.view <= 0.0 or draw(seed, key, "viewed") >= b.view:
             return
         tv = s.ts + b.view_latency.sample(draw(seed, key, "view_latency"))
         self._push(u, Feedback(s.user_id, tv, s.id, "viewed"))
@@ -282,6 +288,21 @@ class PerUserLoop:
             if lift is not None and draw(seed, key, "lift") < lift.probability:
                 tl = tc + lift.latency.sample(draw(seed, key, "lift_latency"))
                 self._push(u, Event(s.user_id, tl, lift.event, dict(lift.props)))
+
+    def _fatigue(self, u: int, s: Send, oo: Any, key: int) -> None:
+        """Fatigue (:class:`~journeylab.sim.behaviour.OptOut`): count the messages on the channel
+        delivered to the user in the last day and week, across journeys, and draw an opt-out;
+        it reaches the engine as an ``unsubscribed`` feedback (the engine makes the user
+        unreachable on the channel)."""
+        per = self.received.setdefault(u, {})
+        hist = per.setdefault(s.channel, [])
+        hist.append(s.ts)
+        while hist[0] <= s.ts - 7 * 86400:
+            hist.pop(0)
+        n_day = len(hist) - bisect_right(hist, s.ts - 86400)
+        if draw(self.seed, key, "opt_out") < oo.probability(n_day, len(hist)):
+            t = s.ts + oo.latency.sample(draw(self.seed, key, "opt_out_latency"))
+            self._push(u, Feedback(s.user_id, t, s.id, "unsubscribed"))
 
     def _push(self, u: int, inp: Any) -> None:
         """Queue a simulated input for the user (delivered after cohort events at one instant)."""

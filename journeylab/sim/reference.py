@@ -22,7 +22,7 @@ import pandas as pd
 
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.reference import ReferenceDriver, canonical
-from journeylab.engine.types import Event, Feedback, Input
+from journeylab.engine.types import FEEDBACK_KINDS, Event, Feedback, Input
 from journeylab.errors import CohortError
 from journeylab.sim.prepare import session_heads
 from journeylab.sim.replay import event_inputs
@@ -134,8 +134,8 @@ def _responses(responses: pd.DataFrame | None, lo: int, hi: int) -> list[Input]:
             props = row.get("props")
             out.append(Event(uid, ts[i], str(row["event"]), dict(props) if isinstance(props, dict) else {}))
             continue
-        if kind not in ("viewed", "clicked", "delivered"):
-            raise CohortError(f"kind must be viewed, clicked, delivered or event, not {kind!r}", f"responses[{i}].kind")
+        if kind not in FEEDBACK_KINDS:
+            raise CohortError(f"kind must be {', '.join(FEEDBACK_KINDS)} or event, not {kind!r}", f"responses[{i}].kind")
         mid = row.get("message_id") or ""
         node = row.get("node") or ""
         if not mid and not node:

@@ -201,7 +201,20 @@ class SimulationResult:
 
     @cached_property
     def goal_stats(self) -> pd.DataFrame:
-        return stats.goal_stats(self.trace, self.journey.id)
+        splits, _ = stats.split_branches([v for v in self.journeys if v.id == self.journey.id])
+        return stats.goal_stats(self.trace, self.journey.id, splits=splits)
+
+    def branch_stats_of(self, journey: str | None = None) -> pd.DataFrame:
+        """Per Split branch of one journey (default: the first): users, conversions (within the
+        attribution window too), messages, opt-outs, time to goal (see :func:`journeylab.stats.branch_stats`)."""
+        d = self.definition(journey)
+        splits, pairs = stats.split_branches([v for v in self.journeys if v.id == d.id])
+        return stats.branch_stats(self.trace, d.id, splits=splits, branches=pairs)
+
+    @cached_property
+    def branch_stats(self) -> pd.DataFrame:
+        """Per Split branch of the first journey (see :meth:`branch_stats_of`)."""
+        return self.branch_stats_of(None)
 
     @cached_property
     def edge_flows(self) -> pd.DataFrame:

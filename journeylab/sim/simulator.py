@@ -35,7 +35,7 @@ from journeylab.engine.state import Control
 from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
-from journeylab.model.nodes import CustomList
+from journeylab.model.nodes import OPT_OUT_PROPERTY, CustomList
 from journeylab.model.policy import as_policy
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort, read_table
@@ -260,6 +260,13 @@ class Simulation:
         self.behaviour = behaviour or BehaviourModel.default()
         js = self._journey_set(seed)
         self._loop = _loop_class(js, self.behaviour, engine)
+        if self._loop.__name__ == "BatchedLoop" and _has_opt_outs(c):
+            if engine == "batched":
+                raise JourneyDefinitionError("the batched engine cannot run these journeys: the profiles say some users "
+                                             f"opted out of channels ('{OPT_OUT_PROPERTY}')", "engine")
+            from journeylab.sim.loop import PerUserLoop
+
+            self._loop = PerUserLoop  # opt-outs are read by the per-user engine
         t1 = time.perf_counter()
         sig = _signature(js)
         if _base is not None and _base._sig == sig:  # the same inputs: the prepared events serve again
@@ -322,6 +329,15 @@ class Simulation:
         return res
 
 
+def _has_opt_outs(cohort: Cohort) -> bool:
+    """Whether the cohort's profiles say some user opted out of a channel (:data:`OPT_OUT_PROPERTY`)."""
+    prof = getattr(cohort, "profiles", None)
+    if prof is None or OPT_OUT_PROPERTY not in getattr(prof, "columns", ()):
+        return False
+    col = prof[OPT_OUT_PROPERTY]
+    return bool(col.map(lambda v: v is not None and v == v and (not isinstance(v, list | tuple) or len(v) > 0)).any())
+
+
 def _signature(js: JourneySet) -> Any:
     """What the preparation of a cohort depends on: equal signatures prepare the same events."""
     inputs = js.inputs
@@ -346,6 +362,8 @@ def _loop_class(js: JourneySet, behaviour: BehaviourModel, engine: str) -> type:
         lifts = {b.lift.event for b in [*behaviour.channels.values(), *behaviour.nodes.values()] if b.lift}
         if lifts & set(js.all_engines()[0].lookback):
             reason = "a goal-lift event is counted by a past-behaviour condition"
+    if reason is None and behaviour.fatigue:
+        reason = "the behaviour model lets users opt out (fatigue)"
     if reason is None:
         return BatchedLoop
     if engine == "batched":

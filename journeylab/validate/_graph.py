@@ -16,6 +16,7 @@ from journeylab.model.nodes import (
     PageVisit,
     PastBehavior,
     Referrer,
+    Split,
     kind_of,
     ports_of,
 )
@@ -82,6 +83,14 @@ class GraphChecks(_Base):
                 )
                 continue
             used[(c.source, c.port)] = k
+            if isinstance(src, Split) and any(b.control and b.name == c.port for b in src.branches):
+                self.err(
+                    "control-branch-connector",
+                    cp,
+                    f"Branch '{c.port}' of Split node '{c.source}' is a control branch: its users are held at the "
+                    f"Split and never messaged, so nothing can follow it; delete this connector to '{c.target}'.",
+                    c.source,
+                )
             incoming.setdefault(c.target, []).append(k)
             out.setdefault(c.source, {})[c.port] = k
             edges.append((k, src, c.port, c.target))

@@ -72,6 +72,28 @@ class SettingsChecks(_Base):
             )
         self.positive(s.journey_timeout, "$.settings.journey_timeout", "The journey timeout", None)
         self.positive(s.session_gap, "$.settings.session_gap", "The session gap", None)
+        self.positive(s.attribution_window, "$.settings.attribution_window", "The attribution window", None)
+        for i, n in enumerate(self.d.nodes):
+            for j, b in enumerate(getattr(n, "branches", None) or ()):
+                if not getattr(b, "control", False):
+                    continue
+                where = f"$.nodes[{i}].branches[{j}].control"
+                if s.journey_timeout is None:
+                    self.warn(
+                        "control-without-timeout", where,
+                        f"Users of control branch '{b.name}' of Split node '{n.id}' are held until a goal; "
+                        f"without a journey timeout they stay for ever: set one so that every branch is "
+                        f"followed for a comparable time.",
+                        n.id,
+                    )
+                elif s.attribution_window is None or s.attribution_window < s.journey_timeout:
+                    self.warn(
+                        "control-uneven-tracking", where,
+                        f"Users of control branch '{b.name}' of Split node '{n.id}' are followed for the goal until "
+                        f"the journey timeout, users of the other branches only until they leave the journey: set "
+                        f"an attribution window of at least the journey timeout for a fair comparison.",
+                        n.id,
+                    )
         if not 0 <= s.hourly_offset_minutes <= 59:
             self.err(
                 "hourly-offset",
