@@ -168,6 +168,8 @@ TRACE_EVENTS: tuple[str, ...] = (
     "clicked",
     "profile_updated",  # detail "property: old -> new"
     "exited",  # left the journey (detail: reason)
+    "migrated",  # moved to a newer version of the journey at the same node (version: the new one; detail "from v<N>")
+    "not_migrated",  # stayed on its version when a newer one was published with migration (detail: why)
 )
 EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "completed", "stopped")
 #: why a send is discarded: no address for the channel, DND (discard mode), outside the delivery
