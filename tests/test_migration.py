@@ -127,3 +127,16 @@ def test_runtime_publish_version_migrates_and_survives_a_restart(tmp_path):
         assert sent == [["a", 2, "mail"], ["b", 1, "push"]]
     finally:
         rt.close()
+
+
+def test_publishing_the_only_version_changes_nothing_in_the_batched_engine():
+    """A ``publish v1`` entry with one version is a version change to itself: the batched
+    engine (one version) reads the status from the timeline without it, like the engine."""
+    v1, _ = versions()
+    prof = pd.DataFrame([{"user_id": u, **PROFILE} for u in "ad"])
+    ev = pd.DataFrame({"user_id": ["a", "d"], "ts": pd.to_datetime([INPUTS[0].ts, INPUTS[3].ts], unit="s", utc=True),
+                       "event": ["Signed Up", "Signed Up"]})
+    plain = simulate(v1, Cohort(prof, ev), "2026-03-02T00:00Z", "2026-03-05T00:00Z")
+    again = simulate(v1, Cohort(prof, ev), "2026-03-02T00:00Z", "2026-03-05T00:00Z",
+                     lifecycle={"onb": [("2026-03-02T12:00Z", "publish v1 migrate")]})
+    assert again.trace.equals(plain.trace) and plain.trace["event"].eq("sent").sum() == 2

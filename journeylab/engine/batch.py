@@ -312,8 +312,10 @@ class BatchEngine:
         self.changes: list[tuple[str, int, str, str, str, Any]] = []
         stops = control.stop_at
         self.stop_at = stops
-        self._status_t = np.array([t for t, _ in control.timeline] or [0], dtype=np.int64)
-        self._status_run = np.array([s == "running" for _, s in control.timeline] or [False])
+        # the statuses (a "publish v<N>" entry changes the version, not the status: Control.status_at)
+        statuses = [(t, s) for t, s in control.timeline if not s.startswith("publish")]
+        self._status_t = np.array([t for t, _ in statuses] or [0], dtype=np.int64)
+        self._status_run = np.array([s == "running" for _, s in statuses] or [False])
         self._next_t: np.ndarray | None = None  # each user's next instant, as last computed
 
     # ================================================================== setup helpers
