@@ -242,12 +242,18 @@ def _split(inputs: list[Input], t: int, i: int) -> int:
 
 def run_reference(scn: Scenario, responses: pd.DataFrame | None) -> Outcome:
     defs = list(scn.journeys)
-    drv = ReferenceDriver(defs, controls={d.id: Control.running_from(scn.start) for d in defs}, profiles=scn.profiles,
+    controls = {d.id: Control.running_from(scn.start) for d in defs}
+    for t, jid, status in scn.ops():  # versions published during the run: known up front (they are data)
+        if status.startswith("publish"):
+            controls[jid] = controls[jid].with_status(t, status)
+    drv = ReferenceDriver(defs, controls=controls, profiles=scn.profiles,
                           created=scn.user_clock_start, seed=scn.seed, custom_lists=scn.custom_lists or None,
                           policy=scn.policy)
     inputs = inputs_of(scn, responses)
     i = 0
     for t, jid, status in scn.ops():
+        if status.startswith("publish"):
+            continue
         j = _split(inputs, t, i)
         drv.feed(inputs[i:j])
         drv.control(jid, t, status)
@@ -265,7 +271,9 @@ def run_runtime(scn: Scenario, responses: pd.DataFrame | None, db_url: str = "sq
     journeys are published at ``start`` and paused / resumed / stopped at their moments."""
     from journeylab.runtime import ReplayClock, Runtime
 
-    defs = list(scn.journeys)
+    later = {(jid, int(status.split()[1][1:])) for _, jid, status in scn.ops() if status.startswith("publish")}
+    by_version = {(d.id, d.version): d for d in scn.journeys}
+    defs = [d for d in scn.journeys if (d.id, d.version) not in later]  # the rest are published during the run
     created = scn.user_clock_start
     inputs = inputs_of(scn, responses)
     first = min([created, *(x.ts for x in inputs[:1])])
@@ -277,14 +285,17 @@ def run_runtime(scn: Scenario, responses: pd.DataFrame | None, db_url: str = "sq
         rt.replay(inputs[:i], batch=batch)
         rt.advance_to(scn.start - 1)
         rt.clock.advance_to(scn.start)
-        for d in defs:
-            rt.publish(d.id)
+        for jid in dict.fromkeys(d.id for d in defs):
+            rt.publish(jid)
         for t, jid, status in scn.ops():
             j = _split(inputs, t, i)
             rt.replay(inputs[i:j], batch=batch)
             rt.advance_to(t - 1)
             rt.clock.advance_to(t)  # the change happens at t; timers due at t run after it
-            {"paused": rt.pause, "running": rt.resume, "stopped": rt.stop}[status](jid)
+            if status.startswith("publish"):
+                rt.publish_version(by_version[jid, int(status.split()[1][1:])], migrate=status.endswith(" migrate"))
+            else:
+                {"paused": rt.pause, "running": rt.resume, "stopped": rt.stop}[status](jid)
             i = j
         rt.replay(inputs[i:], until=scn.end - 1, batch=batch)
         out = rt.outbox.rows()

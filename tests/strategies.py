@@ -427,6 +427,11 @@ def mid_node(draw, ctx: Ctx, nid: str, kind: str) -> Any:
         if kind in FREQUENCY_CHANNELS:
             frequency = draw(st.none() | st.lists(day_ranges(max_hours=14), min_size=0, max_size=2))
         content = {"title": "Hi {{first_name|there}}", "body": "{{" + n.prop(draw(st.sampled_from(ctx.props))[0]) + "}}"}
+        if draw(st.booleans()):  # a Jinja template: the triggering event's and the profile's properties, filters
+            ev = n.prop(draw(st.sampled_from(EVENT_PROPS))[0])
+            pr = n.prop(draw(st.sampled_from(ctx.props))[0])
+            content["text"] = ("{{ event[" + repr(ev) + "] | default('-') }} / {{ profile[" + repr(pr)
+                               + "] | default('?') | string | upper }}")
         return cls(id=nid, content=content, send_at=send_at, response_window=draw(durations), frequency=frequency)
     if kind == "delay":
         form = form or draw(st.sampled_from(["duration", "at_time", "property"]))
@@ -1010,7 +1015,10 @@ def _forced_trigger(draw, ctx: Ctx, jid: str, sources: list[JourneyDef]) -> Jour
 @st.composite
 def cases(draw, ns: str = "k0_", *, start: int | None = None, days: int | None = None, seed: int | None = None,
           behaviour: BehaviourModel | None = None, min_journeys: int = 1, max_journeys: int = 3,
-          triggers: bool | None = None, showcase: bool = False, experiment: bool = False) -> Case:
+          triggers: bool | None = None, showcase: bool = False, experiment: bool = False,
+          new_version: bool | None = None) -> Case:
+    """One case; ``new_version``: None = sometimes a version 2 of a journey is published during
+    the run, True = whenever a journey can have one (see :func:`new_versions`), False = never."""
     names = Names(ns)
     if start is None:
         day, days = draw(st.sampled_from(SPANS))
@@ -1032,11 +1040,59 @@ def cases(draw, ns: str = "k0_", *, start: int | None = None, days: int | None =
         for nd in d.nodes:
             if isinstance(nd, CustomList) and (showcase or draw(coin(2, 3))):  # a list given to the run overrides
                 lists.setdefault(d.id, {})[nd.id] = draw(st.lists(st.sampled_from(ctx.list_users()), max_size=3, unique=True))
+    lifecycle = draw(lifecycles(defs, start, end))
+    if new_version is not False:
+        defs = defs + draw(new_versions(ctx, defs, lifecycle, events, force=bool(new_version)))
     return Case(
         ns=ns, journeys=tuple(defs), profiles=profiles, events=events, start=start, end=end,
-        seed=seed if seed is not None else draw(st.integers(0, 3)), lifecycle=draw(lifecycles(defs, start, end)),
+        seed=seed if seed is not None else draw(st.integers(0, 3)), lifecycle=lifecycle,
         custom_lists=lists, behaviour=model, runtime_batch=draw(st.sampled_from([1, 500, 3])),
     )
+
+
+@st.composite
+def new_versions(draw, ctx: Ctx, defs: Sequence[JourneyDef], lifecycle: dict[str, tuple[tuple[int, str], ...]],
+                 events: pd.DataFrame, force: bool = False) -> list[JourneyDef]:
+    """Sometimes a version 2 of one journey, published during the run (``publish v2``, or with
+    migration): version 1 with its messages' texts changed and one node after the entry renamed
+    (users waiting there cannot move), turned into another channel (neither can they) or kept.
+    Only journeys without lifecycle changes (publishing after a stop is refused) and outside
+    journey triggers."""
+    linked = {n.journey for d in defs for n in d.nodes if isinstance(n, JourneyTrigger)}
+    linked |= {d.id for d in defs if any(isinstance(n, JourneyTrigger) for n in d.nodes)}
+    free = [d for d in defs if d.id not in lifecycle and d.id not in linked]
+    if not free or not (force or draw(coin(1, 2))):
+        return []
+    d = draw(st.sampled_from(free))
+    replace = msgspec.structs.replace
+    nodes = [replace(n, content={k: v + " (v2)" for k, v in n.content.items()}) if kind_of(n) in CHANNEL_CLASSES else n
+             for n in d.nodes]
+    conns = list(d.connectors)
+    entries = {n.id for n in d.entry_nodes()}
+    inner = [i for i, n in enumerate(nodes) if n.id not in entries]
+    if inner:
+        i = draw(st.sampled_from(inner))
+        n = nodes[i]
+        change = draw(st.sampled_from(["none", "rename", "kind"]))
+        if change == "rename":
+            new_id = n.id + "_v2"
+            nodes[i] = replace(n, id=new_id)
+            conns = [replace(c, source=new_id if c.source == n.id else c.source,
+                             target=new_id if c.target == n.id else c.target) for c in conns]
+        elif change == "kind" and kind_of(n) in CHANNEL_CLASSES:
+            other = draw(st.sampled_from(sorted(set(CHANNEL_CLASSES) - {kind_of(n)})))
+            nodes[i] = CHANNEL_CLASSES[other](id=n.id, content=dict(n.content), response_window=n.response_window)
+    v2 = replace(d, version=d.version + 1, nodes=nodes, connectors=conns)
+    # soon after an event of the cohort (someone may be waiting then), or any time
+    ts = sorted({int(pd.Timestamp(x).timestamp()) for x in events["ts"]} if len(events) else set())
+    ts = [x for x in ts if ctx.start < x < ctx.end - 86400]
+    if ts and draw(st.sampled_from([True, True, True, False])):  # Hypothesis leans to the first
+        mid = len(ts) // 2  # from the middle of the events first (people are inside then, more likely)
+        at = draw(st.sampled_from(ts[mid:] + ts[:mid])) + draw(st.sampled_from([3600, 6 * 3600, 900, 86400, 60]))
+    else:
+        at = draw(instants(ctx.start, (ctx.start + ctx.end) // 2, lo=ctx.start + 1))
+    lifecycle[d.id] = ((at, f"publish v{v2.version}" + draw(st.sampled_from([" migrate", " migrate", ""]))),)
+    return [v2]
 
 
 @st.composite

@@ -29,7 +29,7 @@ from drivers import DRIVERS, Outcome, Row, inputs_of, run, scenario_of
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from runtime_helpers import _slow_only_when_asked  # noqa: F401 - fixture
-from strategies import KNOWN_BUGS, TIMEZONES, Batch, Case, batches, merge
+from strategies import KNOWN_BUGS, TIMEZONES, Batch, Case, batches, cases, merge
 
 from journeylab.engine import Event, TraceRecord
 from journeylab.engine.multi import JourneySet
@@ -378,6 +378,41 @@ def test_the_experiment_rules_through_every_driver():
     assert {f"trace:{e}" for e in EXPERIMENT_EVENTS} - COVERED == set(), f"rules that never acted: {COVERED}"
 
 
+def _publish_while_waiting(case: Case) -> Case:
+    """The case with its version change moved to an instant when someone waits inside the
+    journey (read from the reference trace without the change), so migrations happen."""
+    import dataclasses
+
+    [(jid, [(_, status)])] = [(k, list(v)) for k, v in case.lifecycle.items() if any(s.startswith("publish") for _, s in v)]
+    base = dataclasses.replace(case, journeys=tuple(d for d in case.journeys if d.id != jid or d.version == 1),
+                               lifecycle={k: v for k, v in case.lifecycle.items() if k != jid})
+    waits = sorted(r[1] for r in run(scenario_of(base), "reference").rows
+                   if r[2] == jid and r[5] == "entered" and r[7] != "entry" and r[1] + 1 < case.end)
+    if not waits:
+        return case
+    return dataclasses.replace(case, lifecycle={**case.lifecycle, jid: ((waits[len(waits) // 2] + 1, status),)})
+
+
+def test_versions_published_during_the_run_through_every_driver():
+    """#18 item 5: a version 2 published during the run (with migration or not) while someone
+    waits inside: every driver gives the reference trace, migrated and refused users included."""
+    seen: Counter = Counter()
+
+    @settings(DEFAULT, max_examples=int(os.environ.get("JOURNEYLAB_DIFF_EXAMPLES", "12")))
+    @given(case=cases("k0_", new_version=True))
+    def every_driver(case):
+        if any(d.version > 1 for d in case.journeys):
+            case = _publish_while_waiting(case)
+        check_batch(Batch((case,)))
+        ref = run(scenario_of(case), "reference")
+        seen.update(r[5] for r in ref.rows if r[5] in ("migrated", "not_migrated"))
+        seen.update("v2" for r in ref.rows if r[3] == 2)
+
+    every_driver()
+    print(f"\nversions run: {dict(seen)}")
+    assert seen["migrated"] > 0 and seen["v2"] > 0, seen
+
+
 # --------------------------------------------------------------------------- order of journeys
 
 
@@ -502,6 +537,8 @@ def features(case: Case) -> set[str]:
     if any(kind_of(n) == "journey_trigger" for d in case.journeys for n in d.nodes):
         seen.add("trigger_pair")
     seen.update(["lifecycle"] if case.lifecycle else [])
+    seen.update(("version:migrate" if status.endswith("migrate") else "version:stay")
+                for changes in case.lifecycle.values() for _, status in changes if status.startswith("publish"))
     seen.update(["custom_lists"] if case.custom_lists else [])
     seen.update(["unknown_user"] if set(case.events["user_id"]) - set(case.profiles["user_id"]) else [])
     seen.update(["before_start"] if (case.events["ts"] < pd.Timestamp(case.start, unit="s", tz="UTC")).any() else [])
@@ -532,7 +569,7 @@ def required_features() -> set[str]:
              "odd_event_property", "trigger_pair", "lifecycle", "custom_lists", "unknown_user", "before_start",
              "same_second_ties", "event_ids", "runtime_batch:1", "runtime_batch:500", "local_time", "priority",
              "cap:day", "cap:week", "consent:off", "consent_event", "profile:email_opt_out", "profile:push_enabled",
-             "profile:unsubscribed", "profile:timezone",
+             "profile:unsubscribed", "profile:timezone", "version:migrate", "version:stay",
              # the experiment rules (issue 17), and trace rows showing that they acted
              "control_branch", "attribution_window", "fatigue", "opted_out_profile"}
     want |= {f"update:{op}" for op in ("set", "add", "remove", "increment", "decrement")}

@@ -235,6 +235,12 @@ CASES = [
     ("placeholder-content", J(E, Email(id="p", content={"subject": "Subject", "body": "Hi {{first_name}}"}),
                               conns=[("in", "yes", "p")]), "warning", "placeholder-content", "$.nodes[1].content",
      "Email node 'p' still has the placeholder text of a new node in 'subject': write the message before it goes out."),
+    ("template-syntax", J(E, Push(id="p", content={"title": "Hi {{ profile.first_name "}), conns=[("in", "yes", "p")]),
+     "error", "template-syntax", "$.nodes[1].content.title",
+     "The 'title' text of Push node 'p' is not a valid template: unexpected end of template, expected 'end of print "
+     "statement' (line 1)."),
+    ("template-unknown-name", J(E, Push(id="p", content={"title": "{{ 'Hi ' ~ name }}"}), conns=[("in", "yes", "p")]),
+     "warning", "template-unknown-name", "$.nodes[1].content.title", "...uses 'name', which is always empty"),
     ("frequency-empty", J(E, InApp(id="p", frequency=[]), conns=[("in", "yes", "p")]), "warning", "frequency-empty",
      "$.nodes[1].frequency",
      "In-App node 'p' has campaign frequency on but no delivery window, so every message will be discarded."),
@@ -410,10 +416,11 @@ def test_rule(defn, severity, code, path, message):
 
 
 SET_CODES = {"duplicate-version", "trigger-unknown-node", "trigger-journey-absent"}  # journeys run together
+COHORT_CODES = {"template-property-missing"}  # validate(..., cohort=): tests/test_templates.py
 
 
 def test_every_code_has_a_case():
-    assert {c[3] for c in CASES} | SET_CODES == set(CODES)
+    assert {c[3] for c in CASES} | SET_CODES | COHORT_CODES == set(CODES)
 
 
 def test_journeys_run_together_are_checked_as_a_set():

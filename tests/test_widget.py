@@ -632,3 +632,34 @@ def test_show_stats_lays_the_journey_out_again_and_counts_add_up() -> None:
     goal = b.scene.node("goal::Purchase")
     assert goal.conversions == int(res.journey_stats["conversions_Purchase"])
     assert f"converted {goal.conversions:,}" in goal.label
+
+
+def test_highlight_a_users_path_from_a_preview_and_from_a_simulation():
+    """#18 item 4: the boxes a user entered and the connectors they left by are styled ``on-path``;
+    the rest are not; clearing removes it. From a preview and from a result's trace + user id."""
+    import pandas as pd
+
+    from journeylab.examples import cart_abandonment
+    from journeylab.widget import JourneyBuilder
+
+    b = JourneyBuilder(cart_abandonment())
+    p = b.journey.preview({"push_token": "t", "email": "a@x"}, [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"},
+                                                               {"event": "Charged", "ts": "2026-10-01T20:00Z"}])
+    assert b.highlight_path(p) == {"cart", "push", "wait"}
+
+    def on(kind: str) -> set[str]:
+        items = b._sync.nodes if kind == "node" else b._sync.edges
+        return {k for k, w in items.items() if "on-path" in w.classes.split()}
+
+    assert {k for k in on("node") if "~" not in k} == {"cart", "push", "wait"}
+    edges = on("edge")
+    assert edges and all(k.split("|")[0] in ("cart", "push") for k in edges)  # wait was left by the goal
+    assert {b._sync.edges[k].data["port"] for k in edges} == {"yes", "next"}
+    b.clear_highlight()
+    assert not on("node") and not on("edge")
+    trace = pd.DataFrame([r._asdict() for r in p.steps]).assign(user_id="ana", journey=p.journey)
+    assert b.highlight_path(trace, user="ana") == {"cart", "push", "wait"}
+    with pytest.raises(LookupError, match="'bob' has no rows"):
+        b.highlight_path(trace, user="bob")
+    with pytest.raises(ValueError, match="user="):
+        b.highlight_path(trace)

@@ -59,9 +59,10 @@ OUT = -1
 _E = {name: i for i, name in enumerate(TRACE_EVENTS)}
 # due kinds (what a node waits for at ``due``)
 _INACTION, _PB, _AT, _DELAY, _SEND = 1, 2, 3, 4, 5
-# timer rules, in engine.core.TIMER_RULES order
-(_STOPPED, _GOAL_EVALUATION, _JOURNEY_TIMEOUT, _WINDOW_END, _NODE_TIMEOUT, _NODE_DUE, _INACTION_WAIT_INSIDE,
- _INACTION_ENTRY) = range(8)
+# timer rules, in engine.core.TIMER_RULES order (no version change here: publishing a version during
+# a run needs two versions of the journey, which the batched engine does not run — see unsupported)
+(_STOPPED, _VERSION_CHANGE, _GOAL_EVALUATION, _JOURNEY_TIMEOUT, _WINDOW_END, _NODE_TIMEOUT, _NODE_DUE,
+ _INACTION_WAIT_INSIDE, _INACTION_ENTRY) = range(9)
 _NONE_RULE = 99
 _BATCHED_KINDS = {"action", "inaction", "past_behavior", "date_time", "profile", "delay", "force_exit",
                   "profile_update", "split", *(k for k, i in NODE_KINDS.items() if i.family == "engagement")}
@@ -75,7 +76,8 @@ def unsupported(definitions: Sequence[JourneyDef], *, watched: bool = False, pol
     (an unsubscribe during the run) are not: the driver checks its events for them (see
     :func:`consent_events`)."""
     if len(definitions) != 1:
-        return "several journeys or versions run together (journey triggers, shared profiles)"
+        return ("several journeys or versions run together (journey triggers, shared profiles, a version "
+                "published during the run)")
     d = definitions[0]
     if watched:
         return "another journey listens to this one"
@@ -320,8 +322,10 @@ class BatchEngine:
         self.changes: list[tuple[str, int, str, str, str, Any]] = []
         stops = control.stop_at
         self.stop_at = stops
-        self._status_t = np.array([t for t, _ in control.timeline] or [0], dtype=np.int64)
-        self._status_run = np.array([s == "running" for _, s in control.timeline] or [False])
+        # the statuses (a "publish v<N>" entry changes the version, not the status: Control.status_at)
+        statuses = [(t, s) for t, s in control.timeline if not s.startswith("publish")]
+        self._status_t = np.array([t for t, _ in statuses] or [0], dtype=np.int64)
+        self._status_run = np.array([s == "running" for _, s in statuses] or [False])
         self._next_t: np.ndarray | None = None  # each user's next instant, as last computed
 
     # ================================================================== setup helpers

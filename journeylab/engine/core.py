@@ -47,6 +47,7 @@ from journeylab.engine.types import (
 from journeylab.errors import EngineInvariantError
 from journeylab.model.conditions import EventCount, EventMatch, PropertyFilter, match_text
 from journeylab.model.journey import JourneyDef
+from journeylab.model.lifecycle import migration_plan
 from journeylab.model.nodes import (
     FREQUENCY_CHANNELS,
     NODE_KINDS,
@@ -63,18 +64,19 @@ from journeylab.model.nodes import (
     PastBehavior,
     ProfileMatch,
     ProfileUpdate,
+    Reads,
     Referrer,
     Split,
     kind_of,
     merge_reads,
     opted_out,
-    render,
 )
 from journeylab.model.nodes import (
     Action as ActionSeg,
 )
 from journeylab.model.policy import AccountPolicy, ConsentEvent, as_policy
 from journeylab.model.settings import ActionGoal, PastBehaviorGoal
+from journeylab.model.templates import render_content, template_reads
 
 __all__ = ["Engine", "Control", "UserState", "TIMER_RULES"]
 
@@ -92,6 +94,7 @@ _LEDGER_SPAN = 8 * 86400  # the ledger keeps a week and a day: the longest cap p
 TIMER_RULES: tuple[str, ...] = (
     # a user inside the journey
     "stopped",  # the journey was stopped: everyone inside exits
+    "version_change",  # a new version is published: migrate (or not) who is inside; others enter it from now
     "goal_evaluation",  # the daily evaluation of past-behaviour goals
     "journey_timeout",  # entry + journey timeout
     "window_end",  # a qualifying or phantom window ends: marked timed out (or waiting)
@@ -103,8 +106,16 @@ TIMER_RULES: tuple[str, ...] = (
     "date_entry",  # a date-time entry's instant
     "scheduled_run",  # a scheduled run (past behaviour, custom list)
 )
-(_STOPPED, _GOAL_EVALUATION, _JOURNEY_TIMEOUT, _WINDOW_END, _NODE_TIMEOUT, _NODE_DUE, _INACTION_WAIT_INSIDE,
- _INACTION_ENTRY, _DATE_ENTRY, _SCHEDULED_RUN) = range(len(TIMER_RULES))
+(_STOPPED, _VERSION_CHANGE, _GOAL_EVALUATION, _JOURNEY_TIMEOUT, _WINDOW_END, _NODE_TIMEOUT, _NODE_DUE,
+ _INACTION_WAIT_INSIDE, _INACTION_ENTRY, _DATE_ENTRY, _SCHEDULED_RUN) = range(len(TIMER_RULES))
+
+
+def _next_change(control: Control, mark: int) -> int | None:
+    """The first version change after ``mark`` (the user has been through those up to it)."""
+    for at, _, _ in control.version_changes:
+        if at > mark:
+            return at
+    return None
 
 
 def _secs(d: dt.timedelta | None) -> int | None:
@@ -164,10 +175,16 @@ class Engine:
         watched: Iterable[str] = (),
         custom_lists: dict[str, Iterable[str]] | None = None,
         policy: AccountPolicy | None = None,
+        versions: Iterable[JourneyDef] = (),
     ) -> None:
         self.definition = journey
         self.id = journey.id
         self.version = journey.version
+        #: for each later version run alongside (``versions``): whether users at each node can
+        #: move to it (:func:`journeylab.model.lifecycle.migration_plan`), read by :meth:`migrate`
+        self.migration_plans: dict[int, dict[str, str | None]] = {
+            v.version: migration_plan(journey, v) for v in versions if v.id == journey.id and v.version > journey.version
+        }
         self.seed = seed
         s = journey.settings
         self.settings = s
@@ -241,8 +258,14 @@ class Engine:
             for c in [*src.did, *src.did_not]:
                 lookback[c.event] = max(lookback.get(c.event, 0), src.days * 86400)
         self.lookback = lookback
+        #: event properties the messages' templates read (``{{ event.item }}``): an entry keeps them
+        self.template_event_props: frozenset[str] = frozenset().union(
+            *(template_reads(v)[1] for n in journey.nodes if isinstance(n, Engagement) for v in n.content.values()))
+        entry_events = sorted(self.entry_by_event.keys() | self.inaction_by_event.keys())
         reads = merge_reads([*(NODE_KINDS[self.kinds[n.id]].reads(n) for n in journey.nodes),
-                             *(g.reads() for g in journey.goals), self._policy_reads()])
+                             *(g.reads() for g in journey.goals), self._policy_reads(),
+                             Reads(event_props=tuple((ev, self.template_event_props) for ev in entry_events)
+                                   if self.template_event_props else ())])
         lead = max((sec for _, sec in reads.lookback), default=0)
         #: what the journey can act on: drivers keep these inputs and may drop everything else
         self.inputs = Inputs(reads.events, dict(reads.event_props), reads.profile,
@@ -263,7 +286,7 @@ class Engine:
         self._hash = stable_hash(self.id)
         self._node_hash = {n.id: stable_hash(n.id) for n in journey.nodes}
         self._content_cache: dict[str, bool] = {
-            n.id: any("{{" in v for v in n.content.values()) for n in journey.nodes if isinstance(n, Engagement)
+            n.id: any("{" in v for v in n.content.values()) for n in journey.nodes if isinstance(n, Engagement)
         }
         # experiments (issue 17): control branches hold their users; conversions after exit
         #: (split node, branch) pairs that are control (hold-out) branches
@@ -383,6 +406,10 @@ class Engine:
         if e is not None:
             if control.stop_at is not None:
                 best, rule = (control.stop_at if control.stop_at > st.clock else st.clock), _STOPPED
+            if control.version_changes:
+                x = _next_change(control, st.version_mark)
+                if x is not None and x < best:
+                    best, rule = x, _VERSION_CHANGE
             if self.pb_goals:
                 x = self.clock.next_daily(e.goal_mark)
                 if x < best:
@@ -409,8 +436,15 @@ class Engine:
             return None if rule < 0 else (best, rule)
         if not self._may_ever_enter(st, control):
             return None
+        if control.version_changes:
+            # a user outside wakes at a version change: from then on the new version is theirs
+            x = _next_change(control, st.version_mark)
+            if x is not None:
+                best, rule = x, _VERSION_CHANGE
         if st.pending:
-            best, rule = self._pending_due(st), _INACTION_ENTRY
+            x = self._pending_due(st)
+            if x < best:
+                best, rule = x, _INACTION_ENTRY
         for n in self.date_entries:
             at = self._date_entry_at(st, n)
             if at is not None and at < best:
@@ -501,6 +535,7 @@ class Engine:
             and any(_all(n.absent_filters, props) for n in self.absent_by_event[name])
         ):
             st.pending.clear()
+            st.pending_props.clear()
         acted = self._act(st, t, name, props, first_in_session, control, out)
         # an event that acted in the journey (met a goal, moved the user, ended or started the
         # enrollment) does not also start an inaction entry's wait (SPEC §3)
@@ -508,6 +543,7 @@ class Engine:
             for n in self.inaction_by_event[name]:
                 if all(f.test(props) for f in n.filters):
                     st.pending.append(t)
+                    st.pending_props.append(self._trigger_props(props))
                     break
 
     def _act(self, st: UserState, t: int, name: str, props: dict[str, Any], first: bool, control: Control,
@@ -533,7 +569,7 @@ class Engine:
         for n in self.entry_by_event.get(name, ()):
             if self._entry_matches(st, n, name, props, first):
                 if self._can_enter(st, t, control):
-                    self._enter(st, n, t, out)
+                    self._enter(st, n, t, out, self._trigger_props(props))
                     return True
                 return False
         return False
@@ -650,6 +686,54 @@ class Engine:
     def _fire_stopped(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
         self._exit(st, t, "stopped", out)
 
+    def _fire_version_change(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
+        st.version_mark = t
+        for at, version, migrate in control.version_changes:
+            if at == t and migrate:
+                self.migrate(st, version, t, out)
+
+    def migrate(self, st: UserState, version: int, t: int, out: list[Action]) -> bool:
+        """Move the user inside an older version of this journey to ``version`` (published at
+        ``t`` with migration on): to the node of the same id, if ``version`` still has it with the
+        same kind. Returns whether the user moved.
+
+        The rule of what a migrated enrollment keeps: everything — its number, entry instant
+        (the journey timeout counts from the first entry, with the new version's timeout), arrival
+        instant, visit counters, the timers already set at its node (window end, node timeout,
+        delay end, send time: computed under the old version, they keep their instants), the
+        message its response window waits on, the triggering event. Only its version changes; the
+        new version's rules apply from its next timer, event or move. Trace: ``migrated`` at the
+        node (version: the new one; detail ``from v<old>``), or ``not_migrated`` (the old version;
+        detail: why — the node is gone or changed kind) and the user stays on the old version.
+
+        >>> import datetime as dt
+        >>> from journeylab.model import Action, Delay, JourneyDef
+        >>> from journeylab.engine import Control, Engine, Event
+        >>> from journeylab.model import Connector
+        >>> v1 = JourneyDef(id="j", nodes=[Action(id="a", event="E"), Delay(id="d", duration=dt.timedelta(days=1))],
+        ...                 connectors=[Connector(source="a", port="yes", target="d")])
+        >>> v2 = JourneyDef(id="j", version=2, nodes=v1.nodes, connectors=v1.connectors)
+        >>> eng = Engine(v1, versions=[v2])
+        >>> st = eng.new_user("u")
+        >>> _ = eng.step(st, Event("u", 10, "E"), Control.running_from(0))
+        >>> out = []
+        >>> eng.migrate(st, 2, 20, out), st.active.version, st.active.due, [(r.event, r.detail) for r in out]
+        (True, 2, 86410, [('migrated', 'from v1')])
+        """
+        e = st.active
+        if e is None or e.version >= version:
+            return False
+        plan = self.migration_plans.get(version)
+        why = (plan.get(e.node, f"node {e.node!r} is not in version {version}") if plan is not None
+               else f"version {version} of journey {self.id!r} is not part of this run")
+        if why is not None:
+            out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, e.node, "not_migrated", "", why)))
+            return False
+        old = e.version
+        e.version = version
+        out.append(_new(TraceRecord, (st.user_id, t, self.id, version, e.node, "migrated", "", f"from v{old}")))
+        return True
+
     def _fire_goal_evaluation(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
         e = st.active
         assert e is not None
@@ -693,7 +777,7 @@ class Engine:
     def _fire_inaction_entry(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
         matured = self._drop_matured(st, t)
         if matured is not None and self._can_enter(st, t, control):
-            self._enter(st, matured, t, out)
+            self._enter(st, matured[0], t, out, matured[1])
 
     def _fire_date_entry(self, st: UserState, t: int, control: Control, out: list[Action]) -> None:
         for n in self.date_entries:
@@ -740,12 +824,14 @@ class Engine:
         within = min(int(n.within.total_seconds()) for n in self.inaction_entries)
         return st.pending[0] + within
 
-    def _drop_matured(self, st: UserState, t: int) -> Inaction | None:
+    def _drop_matured(self, st: UserState, t: int) -> tuple[Inaction, dict[str, Any]] | None:
+        """The inaction entry whose wait matured by ``t`` (dropped from the pending waits), with
+        the properties of the event that started it."""
         for n in self.inaction_entries:
             w = int(n.within.total_seconds())
             if st.pending and st.pending[0] + w <= t:
                 st.pending.pop(0)
-                return n
+                return n, (st.pending_props.pop(0) if st.pending_props else {})
         return None  # pragma: no cover
 
     def _date_entry_at(self, st: UserState, n: DateTime) -> int | None:
@@ -782,11 +868,13 @@ class Engine:
             return False
         return not (self.end is not None and t >= self.end)
 
-    def _enter(self, st: UserState, node: Any, t: int, out: list[Action]) -> None:
+    def _enter(self, st: UserState, node: Any, t: int, out: list[Action], trigger: dict[str, Any] | None = None) -> None:
         st.entries += 1
         st.attribution = None  # later conversions belong to the new enrollment
         e = Enrollment(st.entries, self.version, t)
         st.active = e
+        if trigger:
+            e.trigger = trigger
         e.node = node.id
         e.visits[node.id] = 1
         e.visit = 1
@@ -983,7 +1071,7 @@ class Engine:
             return self._discard(st, e, node, t, "cap", out)
         mid = f"{self.id}:{e.version}:{st.user_id}:{e.n}:{node.id}:{e.visit}"
         out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "sent", "", ch)))
-        out.append(_new(Send, (mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile), e.n,
+        out.append(_new(Send, (mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile, e), e.n,
                                e.visit)))
         if node.id in self.watched:
             out.append(NodePassed(st.user_id, t, self.id, node.id, "sent"))
@@ -1074,10 +1162,18 @@ class Engine:
                 st.attribution = None
                 return
 
-    def _render(self, node: Engagement, profile: dict[str, Any]) -> dict[str, str]:
+    def _trigger_props(self, props: dict[str, Any]) -> dict[str, Any]:
+        """The triggering event's properties an enrollment keeps for its messages' templates
+        (only those the templates read: nothing when no template reads the event)."""
+        keep = self.template_event_props
+        return {k: props[k] for k in keep if k in props} if keep else {}
+
+    def _render(self, node: Engagement, profile: dict[str, Any], e: Enrollment) -> dict[str, str]:
+        """A message's content rendered for the user: the one place every driver's messages are
+        rendered (:func:`journeylab.model.templates.render_content`)."""
         if not self._content_cache.get(node.id):
             return node.content
-        return {k: render(v, profile) for k, v in node.content.items()}
+        return render_content(node.content, profile, e.trigger)
 
     # ================================================================== evaluation
     def _pb_ok(self, st: UserState, did: list[EventCount], did_not: list[EventMatch], days: int,

@@ -80,7 +80,7 @@ class JourneySet:
                 raise JourneyDefinitionError(f"journey {d.id!r} version {d.version} given twice", "$")
             self.versions[d.id][d.version] = Engine(
                 d, seed=seed, watched=watched.get(d.id, ()), custom_lists=(custom_lists or {}).get(d.id),
-                policy=self.policy,
+                policy=self.policy, versions=[x for x in journeys if x.id == d.id],
             )
         self.latest: dict[str, Engine] = {jid: vs[max(vs)] for jid, vs in self.versions.items()}
         self.controls: dict[str, Control] = dict(controls or {})
@@ -127,12 +127,20 @@ class JourneySet:
         self.controls[jid] = control
 
     def engine_for(self, jid: str, st: UserState) -> Engine:
-        """The engine that owns the user now: their enrollment's version, else the latest."""
+        """The engine that owns the user now: their enrollment's version, else the version live
+        at the user's clock (the latest, unless the lifecycle publishes versions during the run;
+        every user wakes at such a change, see :class:`~journeylab.engine.Control`)."""
         e = st.active
+        vs = self.versions[jid]
         if e is not None:
-            eng = self.versions[jid].get(e.version)
+            eng = vs.get(e.version)
             if eng is not None:
                 return eng
+        ctl = self.controls.get(jid)
+        if ctl is not None and ctl.version_changes:
+            v = ctl.version_at(st.clock, vs)
+            if v is not None and v in vs:
+                return vs[v]
         return self.latest[jid]
 
     # ------------------------------------------------------------------ users

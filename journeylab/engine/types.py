@@ -175,6 +175,8 @@ TRACE_EVENTS: tuple[str, ...] = (
     "held",  # assigned to a control branch of a Split (port: the branch): held there, never messaged
     "unsubscribed",  # feedback: the user opted out of the channel of a message (detail: channel)
     "converted",  # a goal's event within the attribution window after a non-goal exit (detail: goal:<name>)
+    "migrated",  # moved to a newer version of the journey at the same node (version: the new one; detail "from v<N>")
+    "not_migrated",  # stayed on its version when a newer one was published with migration (detail: why)
 )
 EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "completed", "stopped")
 #: why a send is discarded: no address for the channel, DND (discard mode), outside the delivery

@@ -498,8 +498,9 @@ class Journey:
 
         return preview(self, profile, events, start, **kw)
 
-    def validate(self) -> ValidationReport:
-        """Validate the current definition; see :func:`journeylab.validate`."""
+    def validate(self, *, cohort: Any = None) -> ValidationReport:
+        """Validate the current definition (templates also against ``cohort`` when given);
+        see :func:`journeylab.validate.validate`."""
         from journeylab.validate import validate
 
-        return validate(self._def)
+        return validate(self._def, cohort=cohort)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from journeylab.validate import ValidationReport
 
 __all__ = [
+    "migration_plan",
     "Status",
     "STATUSES",
     "Transition",
@@ -154,3 +155,37 @@ def publish_check(d: JourneyDef) -> ValidationReport:
         lines = "\n".join(f"  {e.path}: {e.message}" for e in report.errors)
         raise LifecycleError(f"journey {d.id!r} cannot be published, validation found errors:\n{lines}")
     return report
+
+
+def migration_plan(old: JourneyDef, new: JourneyDef) -> dict[str, str | None]:
+    """Whether users waiting at each node of ``old`` can move to ``new`` (version migration):
+    node id -> ``None`` (they move to the node of the same id) or why they stay on ``old``
+    (the node is gone, or is of another kind now).
+
+    >>> from journeylab.model import Action, Delay, Email, JourneyDef, Push
+    >>> import datetime as dt
+    >>> v1 = JourneyDef(id="j", version=1, nodes=[Action(id="a", event="E"), Delay(id="wait", duration=dt.timedelta(days=1)),
+    ...                                          Push(id="p"), Push(id="q")])
+    >>> v2 = JourneyDef(id="j", version=2, nodes=[Action(id="a", event="E"), Delay(id="wait", duration=dt.timedelta(days=2)),
+    ...                                          Email(id="p")])
+    >>> migration_plan(v1, v2)
+    {'a': None, 'wait': None, 'p': "node 'p' is a push in version 1 and an email in version 2", 'q': "node 'q' is not in version 2"}
+    """
+    from journeylab.model.nodes import kind_of
+
+    kinds = {n.id: kind_of(n) for n in new.nodes}
+    plan: dict[str, str | None] = {}
+    for n in old.nodes:
+        k = kind_of(n)
+        if n.id not in kinds:
+            plan[n.id] = f"node {n.id!r} is not in version {new.version}"
+        elif kinds[n.id] != k:
+            plan[n.id] = (f"node {n.id!r} is {_a(k)} in version {old.version} and {_a(kinds[n.id])} in version "
+                          f"{new.version}")
+        else:
+            plan[n.id] = None
+    return plan
+
+
+def _a(kind: str) -> str:
+    return ("an " if kind[:1] in "aeiou" else "a ") + kind

@@ -191,13 +191,15 @@ class Engagement(NodeBase, kw_only=True):
     """A message on one channel.
 
     ``content`` is the "What" of the message (title, body, subject, url...) and may use
-    profile placeholders such as ``{{first_name}}``; it is the only part editable after
+    templates: ``{{ profile.first_name | default("there") }}``, ``{{ event.item }}`` (the
+    triggering event) or the older ``{{first_name|there}}`` (:mod:`journeylab.model.templates`);
+    it is the only part editable after
     publishing. ``send_at`` fixes a local time of day for the send. ``response_window`` is
     the phantom node's qualifying window used when ``viewed``/``clicked`` connectors are drawn.
     ``frequency`` (in-app, web pop-up, exit intent only) lists the delivery windows.
     """
 
-    content: dict[str, str] = {}
+    content: dict[str, str] = {}  # Jinja2 templates (journeylab.model.templates)
     send_at: dt.time | None = None
     response_window: dt.timedelta = dt.timedelta(days=1)
     frequency: list[DayRange] | None = None
@@ -399,21 +401,17 @@ def placeholders(text: str) -> list[tuple[str, str | None]]:
     return [(m.group(1), m.group(2)) for m in _PLACEHOLDER.finditer(text)]
 
 
-def render(text: str, profile: dict[str, Any]) -> str:
-    """Fill a message text's placeholders from the profile (a missing or NaN value gives the
-    placeholder's default, else nothing).
+def render(text: str, profile: dict[str, Any], event: dict[str, Any] | None = None) -> str:
+    """A message text rendered for a user: Jinja2's sandbox over ``profile`` and the triggering
+    ``event``, legacy ``{{property|default}}`` placeholders included (see
+    :mod:`journeylab.model.templates`).
 
     >>> render("Hi {{first_name|there}}!", {}), render("Hi {{first_name|there}}!", {"first_name": "Ana"})
     ('Hi there!', 'Hi Ana!')
     """
+    from journeylab.model.templates import render_text
 
-    def sub(m: re.Match[str]) -> str:
-        v = profile.get(m.group(1))
-        if v is None or v != v:
-            return m.group(2) or ""
-        return str(v)
-
-    return _PLACEHOLDER.sub(sub, text)
+    return render_text(text, profile, event)
 
 
 def _reads(n: Any) -> Reads:  # noqa: PLR0911 - one branch per node family
@@ -442,7 +440,9 @@ def _reads(n: Any) -> Reads:  # noqa: PLR0911 - one branch per node family
         return Reads(profile=_props(n.profile))
     if isinstance(n, Engagement):
         reach = NODE_KINDS[kind_of(n)].reachability
-        names = {p for text in n.content.values() for p, _ in placeholders(text)}
+        from journeylab.model.templates import template_reads
+
+        names = {p for text in n.content.values() for p in template_reads(text)[0]}
         return Reads(profile=frozenset(names | ({reach} if reach else set()) | {OPT_OUT_PROPERTY}))
     if isinstance(n, Delay):
         return Reads(profile=frozenset({n.property}) if n.property else frozenset())

@@ -1303,12 +1303,19 @@ class Runtime:
                 del u.users[uid]
             last = ids[-1]
 
-    def publish_version(self, definition: JourneyDef | Journey | str | Path) -> int:
+    def publish_version(self, definition: JourneyDef | Journey | str | Path, *, migrate: bool = False) -> int:
         """Add a new version of a journey (or a new journey, as a draft). New entrants use
-        it at once; users inside an older version finish on theirs. Returns the version."""
+        it at once. Users inside an older version finish on theirs, or, with ``migrate=True``,
+        move now to the node of the same id in the new version (refused, with the reason in the
+        trace as ``not_migrated``, for nodes the new version lacks or that changed kind: those
+        users stay; see :meth:`journeylab.engine.Engine.migrate`). Returns the version.
+
+        The change is a ``publish v<N>[ migrate]`` entry in the journey's lifecycle timeline
+        (stored with it), so the version in force at any instant survives a restart."""
         d = _as_def(definition)
         with self._lock:
             lifecycle.publish_check(d)
+            published = False
             if d.id in self.js.versions:
                 st = self.status(d.id)
                 if st == "stopped":
@@ -1317,13 +1324,24 @@ class Runtime:
                 same = lifecycle.locked_part(self.js.versions[d.id][top].definition) == lifecycle.locked_part(d)
                 if d.version < top or (d.version == top and not same):
                     raise LifecycleError(f"journey {d.id!r} already has version {top}: give version {top + 1} or later")
-            self._fire(self.clock.now() - 1)
+                published = bool(self.js.control(d.id).timeline)
+            elif migrate:
+                raise LifecycleError(f"journey {d.id!r} is new: there is nobody to migrate")
+            now = self.clock.now()
+            self._fire(now - 1)
             with self._unit() as u:
                 self._store_definitions(u.conn, [d])
             self._reload()
-            with self._unit() as u:
-                self._recompute(u)
-            log.info("journey version published", extra={"fields": {"journey": d.id, "version": d.version}})
+            if published:
+                # the version in force from now on (and the migration) is part of the timeline
+                self._control(d.id, self.js.control(d.id).with_version(now, d.version, migrate=migrate), now,
+                              recompute=True)
+                self._fire(now)
+            else:
+                with self._unit() as u:
+                    self._recompute(u)
+            log.info("journey version published", extra={"fields": {"journey": d.id, "version": d.version,
+                                                                    "migrate": migrate}})
             return d.version
 
     # ================================================================== reading

@@ -167,8 +167,11 @@ class SimulationResult:
         return stats.summarize(self.trace, [v for v in self.journeys if v.id == d.id])
 
     def node_stats_of(self, journey: str | None = None) -> pd.DataFrame:
+        """Node statistics of one journey (default: the first), its nodes over every version run
+        (a version published during the run may add nodes)."""
         d = self.definition(journey)
-        return stats.node_stats(self.trace, d.id, nodes=[n.id for n in d.nodes])
+        nodes = list(dict.fromkeys(n.id for v in self.journeys if v.id == d.id for n in v.nodes))
+        return stats.node_stats(self.trace, d.id, nodes=nodes)
 
     @cached_property
     def node_stats(self) -> pd.DataFrame:

@@ -414,16 +414,34 @@ def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef], buckets: Any = Non
 def lifecycle_controls(defs: Sequence[JourneyDef], start: int,
                        lifecycle: dict[str, list[tuple[Any, str]]] | None) -> dict[str, Control]:
     """Each journey's lifecycle over a run: published (running) at ``start``, then the given
-    ``(instant, status)`` changes per journey id (``running``, ``paused``, ``stopped``)."""
+    ``(instant, status)`` changes per journey id (``running``, ``paused``, ``stopped``, or
+    ``publish v<N>`` / ``publish v<N> migrate``: version N, given among the journeys, is published
+    then — before it the older versions take new entrants; with ``migrate`` the users inside move
+    to it, see :meth:`journeylab.engine.Engine.migrate`)."""
+    from journeylab.engine.state import parse_publish
+
     controls = {d.id: Control.running_from(start) for d in defs}
+    versions: dict[str, set[int]] = {}
+    for d in defs:
+        versions.setdefault(d.id, set()).add(d.version)
     for jid, changes in (lifecycle or {}).items():
         if jid not in controls:
             raise JourneyDefinitionError(f"no journey with id {jid!r} in this run", f"lifecycle.{jid}")
         ctl = controls[jid]
         for k, (when, status) in enumerate(changes):
-            if status not in ("running", "paused", "stopped"):
-                raise JourneyDefinitionError("status must be running, paused or stopped", f"lifecycle.{jid}[{k}]")
-            ctl = ctl.with_status(int(to_utc(when, f"lifecycle.{jid}[{k}]").timestamp()), status)
+            where = f"lifecycle.{jid}[{k}]"
+            if status.startswith("publish"):
+                try:
+                    v, _ = parse_publish(status)
+                except ValueError as e:
+                    raise JourneyDefinitionError(str(e), where) from None
+                if v not in versions[jid]:
+                    raise JourneyDefinitionError(f"version {v} of journey {jid!r} is not among the journeys of this run "
+                                                 f"(it has {', '.join(map(str, sorted(versions[jid])))})", where)
+            elif status not in ("running", "paused", "stopped"):
+                raise JourneyDefinitionError("status must be running, paused, stopped or 'publish v<N>[ migrate]'",
+                                             where)
+            ctl = ctl.with_status(int(to_utc(when, where).timestamp()), status)
         controls[jid] = ctl
     return controls
 

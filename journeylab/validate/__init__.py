@@ -112,11 +112,17 @@ def _value_issues(d: JourneyDef) -> list[Issue]:
     return [Issue("error", "invalid-value", p, f"{r[:1].upper()}{r[1:]}.") for p, r in bad_values(msgspec.to_builtins(d))]
 
 
-def validate(defn: Any) -> ValidationReport:
+def validate(defn: Any, *, cohort: Any = None) -> ValidationReport:
     """Check a journey; returns a :class:`ValidationReport` (never raises on a bad journey).
 
     ``defn`` is a :class:`~journeylab.model.JourneyDef`, a :class:`~journeylab.model.Journey`,
     a JSON-like dict or JSON text (bad input is then one ``invalid-format`` error).
+
+    With ``cohort`` (a :class:`~journeylab.sim.Cohort`, or a profiles DataFrame with
+    ``user_id``), message templates are also checked against it: a profile property no user has
+    (no column, or empty for everyone) and a triggering-event property no entry event of the
+    cohort carries are warnings (``template-property-missing``) — every message would print the
+    template's default there.
 
     >>> from journeylab.model import JourneyDef, Delay
     >>> import datetime as dt
@@ -134,7 +140,42 @@ def validate(defn: Any) -> ValidationReport:
     # a value a rule already reports (a NaN Split percent, a NaN position) is not reported twice
     seen = [i.path for i in issues]
     issues += [b for b in bad if not any(b.path == s or b.path.startswith((s + ".", s + "[")) for s in seen)]
+    if cohort is not None:
+        issues += _cohort_issues(d, cohort)
     return ValidationReport(tuple(issues))
+
+
+def _has_values(frame: Any, column: str) -> bool:
+    return column in frame.columns and bool(frame[column].notna().any())
+
+
+def _cohort_issues(d: JourneyDef, cohort: Any) -> list[Issue]:
+    """Template properties the cohort never has (see :func:`validate`)."""
+    from journeylab.model.nodes import Action, Engagement, Inaction
+    from journeylab.model.templates import template_reads
+
+    profiles = getattr(cohort, "profiles", cohort)
+    events = getattr(cohort, "events", None)
+    if not hasattr(profiles, "columns"):
+        raise TypeError(f"validate(cohort=...) takes a Cohort or a profiles DataFrame, not {type(cohort).__name__}")
+    has_in = {e.event for e in d.nodes if isinstance(e, Action)} | {e.event for e in d.nodes
+                                                                    if isinstance(e, Inaction) and e.event}
+    entry_rows = events[events["event"].isin(sorted(has_in))] if events is not None and len(has_in) else None
+    out: list[Issue] = []
+    for i, n in enumerate(d.nodes):
+        if not isinstance(n, Engagement):
+            continue
+        for k, v in n.content.items():
+            prof, evp, _ = template_reads(v)
+            at = f"$.nodes[{i}].content.{k}" if k.isidentifier() else f"$.nodes[{i}].content[{k!r}]"
+            miss = [f"profile property {p!r}" for p in sorted(prof) if not _has_values(profiles, p)]
+            if entry_rows is not None:
+                miss += [f"event property {p!r}" for p in sorted(evp) if not _has_values(entry_rows, p)]
+            if miss:
+                out.append(Issue("warning", "template-property-missing", at,
+                                 f"The {k!r} text of {_title(n)} node '{n.id}' reads {', '.join(miss)}, which no user "
+                                 f"of the cohort has: every message prints the template's default there.", n.id))
+    return out
 
 
 def check(data: Any) -> JourneyDef:

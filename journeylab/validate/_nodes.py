@@ -161,7 +161,26 @@ class NodeChecks(_Base):
                 f"{', '.join(repr(k) for k in stale)}: write the message before it goes out.",
                 n.id,
             )
+        self.templates(p, n)
         self.dnd_conflict(p, n)
+
+    def templates(self, p: str, n: Engagement) -> None:
+        """Every content field parses as a template and names only ``profile`` and ``event``."""
+        from journeylab.model.templates import check_template, template_reads
+
+        for k, v in n.content.items():
+            at = f"{p}.content.{k}" if k.isidentifier() else f"{p}.content[{k!r}]"
+            why = check_template(v)
+            if why is not None:
+                self.err("template-syntax", at, f"The {k!r} text of {_title(n)} node '{n.id}' is not a valid "
+                         f"template: {why}.", n.id)
+                continue
+            other = sorted(template_reads(v)[2])
+            if other:
+                self.warn("template-unknown-name", at,
+                          f"The {k!r} text of {_title(n)} node '{n.id}' uses {', '.join(repr(x) for x in other)}, which "
+                          f"is always empty: a template sees 'profile' (profile.first_name) and 'event' "
+                          f"(the triggering event's properties, event.item).", n.id)
 
     def dnd_conflict(self, p: str, n: Engagement) -> None:
         dnd = self.d.settings.dnd

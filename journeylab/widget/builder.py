@@ -39,7 +39,7 @@ from journeylab.model.conditions import EventCount
 from journeylab.model.journey import Journey, JourneyDef
 from journeylab.model.nodes import NODE_KINDS, Engagement, kind_of, ports_of
 from journeylab.model.settings import ActionGoal, PastBehaviorGoal
-from journeylab.widget.canvas import CanvasSync, scene_elements
+from journeylab.widget.canvas import CanvasSync, path_keys, scene_elements
 from journeylab.widget.canvas_style import CY_LAYOUT, CYTOSCAPE_STYLE, MIN_ZOOM
 from journeylab.widget.forms import SettingsForm, StructForm, parse_filters
 from journeylab.widget.palette import default_node, new_node_id, palette_options
@@ -98,6 +98,8 @@ class JourneyBuilder(W.VBox):
         self._stats: dict[str, dict[str, int]] | None = None
         self._waiting: dict[str, list[Any]] | None = None
         self._armed: tuple[str, str] | None = None
+        self._path: tuple[set[str], set[tuple[str, str]]] | None = None  # a user's path (highlight_path)
+        self._path_keys: set[str] = set()
         self._height_px = float(height[:-2]) if height.endswith("px") else 520.0
         self._conversions: dict[str, int] | None = None  # (node, port) clicked, waiting for its target
         self._form: StructForm | None = None
@@ -698,6 +700,7 @@ class JourneyBuilder(W.VBox):
         sel = self.selected if editable and self.selected is not None and self.edge_selected() is None else None
         nodes, edges = scene_elements(scene, ports=self._free_ports(sel) if sel else (), port_of=sel,
                                       armed=self._armed[1] if self._armed else None)
+        self._path_keys = path_keys(scene, *self._path) if self._path is not None else set()
         self._sync.show(nodes, edges, self._cls)
         view = self._view(scene)
         if view != self.canvas.cytoscape_layout:
@@ -717,8 +720,33 @@ class JourneyBuilder(W.VBox):
     def edge_selected(self) -> str | None:
         return self.selected_edge
 
+    def highlight_path(self, source: Any, user: str | None = None) -> set[str]:
+        """Highlight one user's path on the canvas: the boxes they entered and the connectors
+        they left by get a violet halo and line. ``source`` is a
+        :class:`~journeylab.preview.Preview` (``journey.preview(...)``), or a simulation
+        result (or trace DataFrame) with ``user``. Returns the highlighted node ids.
+
+        Examples
+        --------
+        >>> from journeylab.examples import cart_abandonment
+        >>> b = JourneyBuilder(cart_abandonment())
+        >>> p = b.journey.preview({"push_token": "t"}, [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"}])
+        >>> sorted(b.highlight_path(p))
+        ['cart', 'charged', 'push', 'reminder', 'wait']
+        """
+        from journeylab.widget.canvas import user_path
+
+        self._path = user_path(source, user, self.journey.id)
+        self._redraw()
+        return set(self._path[0])
+
+    def clear_highlight(self) -> None:
+        """Remove the highlighted user path."""
+        self._path = None
+        self._redraw()
+
     def _cls(self, classes: list[str], key: str, is_edge: bool = False) -> str:
-        extra = []
+        extra = ["on-path"] if key in self._path_keys else []
         if not is_edge and self.selected is not None and key == self.selected:
             extra.append("selected")
         if is_edge and self.selected_edge is not None and key == self.selected_edge:

@@ -159,6 +159,55 @@ def scene_elements(scene: Scene, *, ports: Sequence[str] = (), port_of: str | No
     return nodes, edges
 
 
+_RESPONSE_PORTS = ("viewed", "clicked", "timeout")
+
+
+def user_path(source: Any, user: str | None = None, journey: str | None = None) -> tuple[set[str], set[tuple[str, str]]]:
+    """The nodes one user entered and the ``(node, port)`` pairs they left by, from a
+    :class:`~journeylab.preview.Preview` or from a trace (a simulation result's ``trace``, or
+    any object with one, and ``user``; ``journey`` narrows a trace of several journeys).
+
+    >>> from journeylab.examples import cart_abandonment
+    >>> p = cart_abandonment().preview({"push_token": "t"}, [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"}])
+    >>> nodes, left = user_path(p)
+    >>> sorted(nodes), ("cart", "yes") in left
+    (['cart', 'charged', 'push', 'reminder', 'wait'], True)
+    """
+    steps = getattr(source, "steps", None)
+    if steps is not None:
+        rows = [(s.node, s.event, s.port) for s in steps]
+    else:
+        trace = getattr(source, "trace", source)
+        if user is None:
+            raise ValueError("give the user id whose path to show (user=...) with a trace or a simulation result")
+        if not hasattr(trace, "columns") or not {"user_id", "node", "event", "port"} <= set(trace.columns):
+            raise TypeError(f"expected a Preview, a simulation result or a trace DataFrame, not {type(source).__name__}")
+        t = trace[trace["user_id"].astype(str) == str(user)]
+        if journey is not None:
+            t = t[t["journey"].astype(str) == journey]
+        if t.empty:
+            raise LookupError(f"user {user!r} has no rows in this trace" + (f" for journey {journey!r}" if journey else ""))
+        rows = list(zip(t["node"].astype(str), t["event"].astype(str), t["port"].astype(str), strict=True))
+    visited = {n for n, ev, _ in rows if ev == "entered"}
+    left = {(n, port) for n, ev, port in rows if ev == "left" and port}
+    return visited, left
+
+
+def path_keys(scene: Scene, visited: set[str], left: set[tuple[str, str]]) -> set[str]:
+    """The canvas element keys (boxes, phantom windows, connectors and their labels) on a user's
+    path (see :func:`user_path`)."""
+    keys: set[str] = set()
+    for n in scene.nodes:
+        if n.role == "node" and n.node_id in visited or n.role == "phantom" and any((n.node_id, p) in left for p in _RESPONSE_PORTS):
+            keys.add(n.id)
+    for e in scene.edges:
+        on = ((e.node_id, e.port) in left if e.role == "connector"
+              else e.role == "window" and any((e.node_id, p) in left for p in _RESPONSE_PORTS))
+        if on:
+            keys.update((e.id, f"{e.id}~label"))
+    return keys
+
+
 class CanvasSync:
     """Keeps a cytoscape widget showing the latest elements: the same keys update in place,
     new keys rebuild (with fresh cytoscape ids: ipycytoscape re-adds views before it removes

@@ -17,6 +17,7 @@ FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 NODE_FONT_PX = 11.0  # text in boxes at zoom 1 (the layout measures boxes for 11 px text, 15 px lines)
 LABEL_FONT_PX = 11.0  # edge labels and badges at zoom 1
 READABLE_PX = 10.0  # the smallest text the canvas ever shows
+PATH_COLOR = "#7c3aed"  # one user's path on the canvas (violet: no channel or port uses it)
 #: the canvas never zooms out further than this (fit included): the smallest text stays readable
 MIN_ZOOM = round(READABLE_PX / LABEL_FONT_PX, 3)
 
@@ -128,6 +129,12 @@ CYTOSCAPE_STYLE: list[dict[str, Any]] = [
     {"selector": "edge.loop", "style": {"curve-style": "bezier"}},
     {"selector": "edge.window", "style": {"line-style": "dashed"}},
     {"selector": "edge.selected", "style": {"width": 3.5, "line-color": "#1d4ed8", "target-arrow-color": "#1d4ed8"}},
+    # one user's path (JourneyBuilder.highlight_path): a violet halo on its boxes and connector
+    # labels, thick violet connectors
+    {"selector": "node.on-path", "style": {"underlay-color": PATH_COLOR, "underlay-opacity": 0.35, "underlay-padding": 6,
+                                           "underlay-shape": "round-rectangle"}},
+    {"selector": "edge.on-path", "style": {"width": 4.5, "line-color": PATH_COLOR, "target-arrow-color": PATH_COLOR,
+                                           "z-index": 1}},
 ]
 
 CY_LAYOUT: dict[str, Any] = {"name": "preset", "fit": True, "padding": 24, "animate": False}

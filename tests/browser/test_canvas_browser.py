@@ -8,7 +8,8 @@ box other than its own ends; every badge (validation, users waiting) has a highe
 its box, touches it, and its colour is what the canvas shows at its centre (pixels read back
 from cytoscape's canvases); and text is at least 10 px at the default view with the side panel
 open. A journey with warnings, an error and users waiting checks the badges with its warned
-node selected (the yellow border stays under the selection halo). A second test builds a three-node journey with the mouse and connects it by clicking a
+node selected (the yellow border stays under the selection halo). Another draws one user's preview
+path highlighted (/tmp/journeylab_canvas_path.png). A test builds a three-node journey with the mouse and connects it by clicking a
 port handle and then the target. Screenshots: /tmp/journeylab_canvas_<example>.png,
 /tmp/journeylab_mouse.png.
 """
@@ -178,20 +179,24 @@ def _open(page, lab, name):  # noqa: ANN001
     _run_all(page, lab, name)
 
 
-def test_nothing_hidden_on_any_example_canvas(jupyter_lab, page, tmp_path) -> None:  # noqa: ANN001
+def _run_cell(page, lab, src: str, out: Path, stem: str, wait: float) -> None:  # noqa: ANN001
+    """Open a one-cell notebook running ``src`` and wait (up to ``wait`` s) for it to write ``out``."""
     import nbformat
 
-    out = tmp_path / "ready.txt"
-    name = f"canvas_{uuid.uuid4().hex[:8]}.ipynb"
-    src = _CELL.format(tests=str(ROOT / "tests"), names=NAMES, out=str(out))
+    name = f"{stem}_{uuid.uuid4().hex[:8]}.ipynb"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, jupyter_lab.root / name)
-    _open(page, jupyter_lab, name)
-    deadline = time.monotonic() + 240
+    nbformat.write(nb, lab.root / name)
+    _open(page, lab, name)
+    deadline = time.monotonic() + wait
     while not out.exists() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert out.exists(), "the notebook did not finish"
+
+
+def test_nothing_hidden_on_any_example_canvas(jupyter_lab, page, tmp_path) -> None:  # noqa: ANN001
+    out = tmp_path / "ready.txt"
+    _run_cell(page, jupyter_lab, _CELL.format(tests=str(ROOT / "tests"), names=NAMES, out=str(out)), out, "canvas", 240)
     measured = {}
     for ex in NAMES:
         for kind in ("plain", "stats"):
@@ -314,3 +319,42 @@ def test_build_and_connect_a_journey_with_the_mouse(jupyter_lab, page, tmp_path)
     shot = tmp_path / "mouse.png"
     page.locator(".journeylab-builder").screenshot(path=str(shot))
     shutil.copy(shot, "/tmp/journeylab_mouse.png")
+
+
+_PATH = """
+import pathlib
+from journeylab.examples import cart_abandonment
+from journeylab.widget import JourneyBuilder
+b = JourneyBuilder(cart_abandonment(), height="460px")
+b.add_class("jl-path-case")
+p = b.journey.preview({{"push_token": "t", "email": "a@x", "first_name": "Ana"}},
+                      [{{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"}}])
+b.highlight_path(p)
+display(b)
+pathlib.Path({out!r}).write_text(",".join(p.path))
+"""
+
+
+def test_a_users_path_is_highlighted_on_the_canvas(jupyter_lab, page, tmp_path) -> None:  # noqa: ANN001
+    """#18 item 4: the boxes and connectors of one user's preview path drawn violet (halo and
+    line), everything else as before. Screenshot: /tmp/journeylab_canvas_path.png."""
+    out = tmp_path / "path.txt"
+    _run_cell(page, jupyter_lab, _PATH.format(out=str(out)), out, "path", 120)
+    path = out.read_text().split(",")
+    cls = "jl-path-case"
+    page.wait_for_function(f"() => {{ const g = ({GEOMETRY})('{cls}'); return g && g.count > 0; }}", timeout=30_000)
+    wait_until_settled(page, cytoscape(f".{cls} .custom-widget"))
+    drawn = page.evaluate(f"""() => {{ const cy = document.querySelector('.{cls} .custom-widget')._cyreg.cy;
+        return {{nodes: cy.nodes('.on-path[role = "node"]').map(n => n.data('scene_id')).sort(),
+                 off: cy.nodes('[role = "node"]').filter(n => !n.hasClass('on-path')).map(n => n.data('scene_id')),
+                 underlay: cy.nodes('.on-path[role = "node"]').map(n => [n.style('underlay-color'), n.style('underlay-opacity')]),
+                 edges: cy.edges('.on-path').map(e => [e.data('node_id'), e.data('port'), e.style('line-color')]),
+                 plain: cy.edges().filter(e => !e.hasClass('on-path')).map(e => e.style('line-color'))}}; }}""")
+    assert drawn["nodes"] == sorted(path)
+    assert all(c == "rgb(124,58,237)" and float(o) > 0 for c, o in drawn["underlay"]), drawn["underlay"]
+    assert sorted((n, p) for n, p, _ in drawn["edges"]) == [("cart", "yes"), ("charged", "timeout"), ("push", "next"),
+                                                           ("wait", "next")]
+    assert {c for _, _, c in drawn["edges"]} == {"rgb(124,58,237)"}
+    assert "rgb(124,58,237)" not in drawn["plain"]
+    page.locator(f".{cls}").screenshot(path=str(tmp_path / "path.png"))
+    shutil.copy(tmp_path / "path.png", "/tmp/journeylab_canvas_path.png")
