@@ -66,11 +66,13 @@ def as_definitions(journeys: Any) -> list[JourneyDef]:
 
 
 def relevant_events(journeys: Any) -> list[str]:
-    """The event names the given journeys can react to (everything else is dropped early).
+    """The event names the given journeys can react to (everything else is dropped early):
+    those of their nodes and goals, and the default account policy's consent events for the
+    channels they send on.
 
     >>> from journeylab.examples import reference_journey
     >>> relevant_events(reference_journey())
-    ['Added To Cart', 'App Launched', 'Charged']
+    ['Added To Cart', 'App Launched', 'Charged', 'Subscribed', 'Unsubscribed']
     """
     return sorted(JourneySet(as_definitions(journeys)).relevant_events)
 
