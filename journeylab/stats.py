@@ -296,7 +296,8 @@ def enrollments(trace: pd.DataFrame, journey: str | None = None, *, splits: Sequ
     node = _s(t["node"]).astype(str).to_numpy()
     port = _s(t["port"]).astype(str).to_numpy()
     users = t["user_id"].astype(str).to_numpy()
-    ts = t["ts"].to_numpy()
+    # UTC instants as datetime64 (a tz-aware column's plain to_numpy() makes a Timestamp per row)
+    ts = t["ts"].to_numpy(dtype="datetime64[ns]")
     is_entry = (ev == "entered") & (detail == "entry")
     # the enrollment each row belongs to: rows of a user after their k-th entry (feedback and
     # conversions after the exit too, until the next entry)
@@ -364,6 +365,8 @@ def branch_stats(trace: pd.DataFrame, journey: str | None = None, *, splits: Seq
     >>> branch_stats(t, branches=[("s", "A"), ("s", "hold")])[["branch", "users", "conversions"]].values.tolist()
     [['A', 0, 0], ['hold', 1, 0]]
     """
+    if splits is not None and not splits and not branches:  # no Split: no branch rows (same columns)
+        trace = trace.iloc[:0]
     en = enrollments(trace, journey, splits=splits)
     en = en[en["branch"].notna()].copy()
     en["minutes"] = (en["converted_at"] - en["entered_at"]).dt.total_seconds() / 60.0
