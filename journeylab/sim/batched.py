@@ -23,7 +23,7 @@ from journeylab.engine.batch import NEVER, BatchEngine, EventColumn, Events, Res
 from journeylab.engine.types import TRACE_EVENTS
 from journeylab.model.nodes import NODE_KINDS
 from journeylab.sim.behaviour import BehaviourModel, draw_array
-from journeylab.sim.prepare import Prepared
+from journeylab.sim.prepare import LoopBase
 from journeylab.sim.result import props_text
 
 __all__ = ["BatchedLoop", "responder"]
@@ -71,16 +71,8 @@ def responder(behaviour: BehaviourModel, seed: int, node_ids: list[str], kinds: 
     return respond
 
 
-class BatchedLoop:
+class BatchedLoop(LoopBase):
     """The batched period loop over one part of the users (every user, or ``u % parts == k``)."""
-
-    def __init__(self, prep: Prepared) -> None:
-        self.prep = prep
-        self.js = prep.js
-        self.start, self.end, self.seed, self.period = prep.start, prep.end, prep.seed, prep.period
-        self.behaviour = prep.behaviour
-        self.created = prep.created
-        self.user_ids = prep.user_ids
 
     def materialize(self, part: tuple[int, int] | None) -> None:
         p = self.prep

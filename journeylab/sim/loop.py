@@ -29,7 +29,7 @@ from journeylab.engine.state import UserState
 from journeylab.engine.types import Action, Event, Feedback, ProfileChanged, Send, TraceRecord
 from journeylab.sim.behaviour import draw
 from journeylab.sim.output import STRING_COLUMNS
-from journeylab.sim.prepare import Prepared
+from journeylab.sim.prepare import LoopBase, Prepared
 from journeylab.sim.result import props_text, responses_table
 from journeylab.trace import sends_table
 
@@ -43,16 +43,11 @@ _SEND_FIELDS = itemgetter(0, 1, 2, 3, 4, 5, 6)  # Send without its content
 
 
 
-class PerUserLoop:
+class PerUserLoop(LoopBase):
     """The period loop over one part of the users (every user, or ``u % parts == k``)."""
 
     def __init__(self, prep: Prepared) -> None:
-        self.prep = prep
-        self.js = prep.js
-        self.start, self.end, self.seed, self.period = prep.start, prep.end, prep.seed, prep.period
-        self.behaviour = prep.behaviour
-        self.created = prep.created
-        self.user_ids = prep.user_ids
+        super().__init__(prep)
         self.rows: list[TraceRecord] = []  # this period's trace records (moved to `cols` after it)
         self.cols: dict[int, list[tuple[Any, ...]]] = {k: [] for k in _ROW_FIELDS}  # per field: a tuple a period
         self.send_rows: list[tuple[Any, ...]] = []

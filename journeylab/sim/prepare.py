@@ -264,12 +264,13 @@ def _by_user_then_time(codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
     return np.argsort(codes * span + (ts - lo), kind="stable")
 
 
-def _take_strings(values: list[str], codes: np.ndarray) -> Any:
-    """``values[codes]`` as the string column pandas would make of it, built by Arrow's take
-    when pandas stores strings in Arrow (no Python string per row)."""
-    dtype = pd.Series(["x"]).dtype
-    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
-        return np.asarray(values, dtype=object)[codes]
-    return pd.array(pa.array(values, type=pa.large_string()).take(pa.array(codes)), dtype=dtype)
+class LoopBase:
+    """What every period loop reads from its prepared run (the per-user and the batched one)."""
 
-
+    def __init__(self, prep: Prepared) -> None:
+        self.prep = prep
+        self.js = prep.js
+        self.start, self.end, self.seed, self.period = prep.start, prep.end, prep.seed, prep.period
+        self.behaviour = prep.behaviour
+        self.created = prep.created
+        self.user_ids = prep.user_ids
