@@ -19,6 +19,7 @@ runtime produce the same trace, so these figures mean the same in both.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -291,62 +292,116 @@ def enrollments(trace: pd.DataFrame, journey: str | None = None, *, splits: Sequ
     [['s', 'B', 1, 'Buy', False, 'p']]
     """
     t = _one_journey(trace, journey)
-    ev = _s(t["event"]).astype(str).to_numpy()
-    detail = _s(t["detail"]).astype(str).to_numpy()
-    node = _s(t["node"]).astype(str).to_numpy()
-    port = _s(t["port"]).astype(str).to_numpy()
-    users = t["user_id"].astype(str).to_numpy()
+    ev_c, ev_l = _codes(t["event"])
+    det_c, det_l = _codes(t["detail"])
+    node_c, node_l = _codes(t["node"])
+    port_c, port_l = _codes(t["port"])
+    user_c, user_l = _codes(t["user_id"])
     # UTC instants as datetime64 (a tz-aware column's plain to_numpy() makes a Timestamp per row)
     ts = t["ts"].to_numpy(dtype="datetime64[ns]")
-    is_entry = (ev == "entered") & (detail == "entry")
+
+    def where(codes: np.ndarray, labels: list[Any], test: Any) -> np.ndarray:
+        """Rows whose label passes ``test`` (each label tested once; code -1: missing, never)."""
+        return np.array([bool(test(v)) for v in labels] + [False], dtype=bool)[codes]
+
+    event = {e: where(ev_c, ev_l, e.__eq__) for e in ("entered", "exited", "left", "held", "sent", "unsubscribed",
+                                                       "converted")}
+    is_entry = event["entered"] & where(det_c, det_l, "entry".__eq__)
     # the enrollment each row belongs to: rows of a user after their k-th entry (feedback and
-    # conversions after the exit too, until the next entry)
-    enr = pd.Series(is_entry.astype(np.int64)).groupby(users, sort=False).cumsum().to_numpy()
-    ent = pd.DataFrame({"user_id": users[is_entry], "n": enr[is_entry], "entered_at": ts[is_entry],
-                        "entry_node": node[is_entry]})
-    ex = ev == "exited"
-    exits = pd.DataFrame({"user_id": users[ex], "n": enr[ex], "exited_at": ts[ex], "reason": detail[ex]})
-    m = ent.merge(exits.drop_duplicates(["user_id", "n"]), on=["user_id", "n"], how="left")
-    for c in ("entered_at", "exited_at"):
-        m[c] = pd.to_datetime(m[c], utc=True) if len(m) else pd.Series(dtype="datetime64[ns, UTC]")
-    m["reason"] = m["reason"].astype(object).where(m["reason"].notna(), None)
-    key = ["user_id", "n"]
-    # split branches
+    # conversions after the exit too, until the next entry); 0 before the first
+    enr = pd.Series(is_entry.astype(np.int64)).groupby(user_c, sort=False).cumsum().to_numpy()
+    key = user_c.astype(np.int64) * (int(enr.max(initial=0)) + 1) + enr
+    entry_rows = np.flatnonzero(is_entry)
+    by_key = np.argsort(key[entry_rows], kind="stable")
+    sorted_keys = key[entry_rows][by_key]
+    n_enr = len(entry_rows)
+
+    def enrollment_of(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows that belong to an enrollment, the enrollment of each)."""
+        if not n_enr:
+            return rows[:0], rows[:0]
+        pos = np.minimum(np.searchsorted(sorted_keys, key[rows]), n_enr - 1)
+        ok = sorted_keys[pos] == key[rows]
+        return rows[ok], by_key[pos[ok]]
+
+    def pick(mask: np.ndarray, last: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(enrollments, their first / last row of ``mask``, in trace order)."""
+        rows, en = enrollment_of(np.flatnonzero(mask))
+        if last:
+            rows, en = rows[::-1], en[::-1]
+        en, first = np.unique(en, return_index=True)
+        return en, rows[first]
+
+    def labelled(n: int, codes: np.ndarray, labels: list[Any], at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Per enrollment the label of the picked row, None where nothing was picked."""
+        out = np.full(n, None, dtype=object)
+        lab = np.array([*labels, None], dtype=object)
+        out[at[0]] = lab[codes[at[1]]]
+        return out
+
+    def instants(n: int, at: tuple[np.ndarray, np.ndarray]) -> pd.Series:
+        out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        out[at[0]] = ts[at[1]]
+        return pd.Series(pd.to_datetime(out, utc=True))
+
+    exit_at = pick(event["exited"])
+    # split branches: the first branch row of the enrollment
     if splits is None:
-        branch_rows = ((ev == "left") & ~np.isin(port, list(SPLIT_PORTS))) | (ev == "held")
+        port_ok = where(port_c, port_l, lambda p: p not in SPLIT_PORTS)
+        branch_rows = (event["left"] & port_ok) | event["held"]
     else:
-        branch_rows = ((ev == "left") & np.isin(node, list(splits))) | (ev == "held")
-    br = pd.DataFrame({"user_id": users[branch_rows], "n": enr[branch_rows], "split": node[branch_rows],
-                       "branch": port[branch_rows]}).drop_duplicates(key)
-    m = m.merge(br, on=key, how="left")
+        branch_rows = (event["left"] & where(node_c, node_l, set(splits).__contains__)) | event["held"]
+    branch_at = pick(branch_rows)
     # messages and opt-outs per enrollment
-    for name, event in (("messages", "sent"), ("unsubscribes", "unsubscribed")):
-        rows = ev == event
-        c = pd.DataFrame({"user_id": users[rows], "n": enr[rows]}).groupby(key, sort=False).size().rename(name)
-        m = m.merge(c, left_on=key, right_index=True, how="left")
-        m[name] = m[name].fillna(0).astype("int64")
-    # conversions: a goal exit, or a conversion after exit (attribution window); the last message before it
-    goal_exit = ex & np.char.startswith(detail.astype(str), "goal:")
-    conv = goal_exit | (ev == "converted")
-    sent = ev == "sent"
-    sel = conv | sent
-    seq = pd.DataFrame({"user_id": users[sel], "n": enr[sel], "node": np.where(sent[sel], node[sel], None),
-                        "conv": conv[sel], "ts": ts[sel], "detail": detail[sel], "attributed": (ev == "converted")[sel]})
-    seq["last"] = seq.groupby(key, sort=False)["node"].ffill()
-    cv = seq[seq["conv"]].drop_duplicates(key)
-    cv = pd.DataFrame({"user_id": cv["user_id"], "n": cv["n"], "goal": cv["detail"].str[5:],
-                       "converted_at": cv["ts"], "attributed": cv["attributed"].astype(bool), "last_conv": cv["last"]})
-    m = m.merge(cv, on=key, how="left")
-    last_any = seq[~seq["conv"]].drop_duplicates(key, keep="last")[["user_id", "n", "node"]]
-    m = m.merge(last_any.rename(columns={"node": "last_any"}), on=key, how="left")
-    m["last_message"] = m["last_conv"].where(m["goal"].notna(), m["last_any"])
-    m["attributed"] = m["attributed"].astype("boolean").fillna(False).astype(bool)
-    m["converted_at"] = pd.to_datetime(m["converted_at"], utc=True) if len(m) else pd.Series(dtype="datetime64[ns, UTC]")
-    for c in ("split", "branch", "goal", "last_message"):
-        m[c] = m[c].astype(object).where(m[c].notna(), None)
-    cols = ["user_id", "n", "entered_at", "entry_node", "exited_at", "reason", "split", "branch", "messages",
-            "unsubscribes", "goal", "converted_at", "attributed", "last_message"]
-    return m[cols].reset_index(drop=True)
+    counts = {name: np.bincount(enrollment_of(np.flatnonzero(event[e]))[1], minlength=n_enr).astype(np.int64)
+              for name, e in (("messages", "sent"), ("unsubscribes", "unsubscribed"))}
+    # conversions: a goal exit, or a conversion after exit (attribution window); the message
+    # credited with it is the last one sent before it (before the end when there is none)
+    is_goal = where(det_c, det_l, lambda d: str(d).startswith("goal:"))
+    conv_at = pick((event["exited"] & is_goal) | event["converted"])
+    sent_rows, sent_en = enrollment_of(np.flatnonzero(event["sent"]))
+    last_sent_at = pick(event["sent"], last=True)
+    last_message = labelled(n_enr, node_c, node_l, last_sent_at)
+    if len(conv_at[0]) and len(sent_rows):
+        # per converting enrollment: its sent rows before the conversion row, the latest of them
+        order = np.lexsort((sent_rows, sent_en))  # by enrollment, then trace order
+        se, sr = sent_en[order], sent_rows[order]
+        conv_row = np.full(n_enr, -1, dtype=np.int64)
+        conv_row[conv_at[0]] = conv_at[1]
+        # the last sent row of its enrollment that is before the conversion: searchsorted per enrollment
+        keyed = se.astype(np.int64) * (len(ts) + 1) + sr
+        probe = conv_at[0].astype(np.int64) * (len(ts) + 1) + conv_at[1]
+        i = np.searchsorted(keyed, probe) - 1
+        ok = (i >= 0) & (se[np.maximum(i, 0)] == conv_at[0])
+        before = np.full(len(conv_at[0]), None, dtype=object)
+        node_lab = np.array([*node_l, None], dtype=object)
+        before[ok] = node_lab[node_c[sr[i[ok]]]]
+        last_message[conv_at[0]] = before
+    elif len(conv_at[0]):
+        last_message[conv_at[0]] = None
+    goal = np.full(n_enr, None, dtype=object)
+    det_lab = np.array([str(d)[5:] if str(d).startswith("goal:") else None for d in det_l] + [None], dtype=object)
+    goal[conv_at[0]] = det_lab[det_c[conv_at[1]]]
+    attributed = np.zeros(n_enr, dtype=bool)
+    attributed[conv_at[0]] = event["converted"][conv_at[1]]
+    users = np.array(user_l, dtype=object)
+    m = pd.DataFrame({
+        "user_id": pd.Series(users[user_c[entry_rows]].astype(str)),
+        "n": enr[entry_rows].astype(np.int64),
+        "entered_at": pd.Series(pd.to_datetime(ts[entry_rows], utc=True)),
+        "entry_node": pd.Series(np.array(node_l, dtype=object)[node_c[entry_rows]].astype(str)),
+        "exited_at": instants(n_enr, exit_at),
+        "reason": pd.Series(labelled(n_enr, det_c, det_l, exit_at), dtype=object),
+        "split": pd.Series(labelled(n_enr, node_c, node_l, branch_at), dtype=object),
+        "branch": pd.Series(labelled(n_enr, port_c, port_l, branch_at), dtype=object),
+        "messages": counts["messages"],
+        "unsubscribes": counts["unsubscribes"],
+        "goal": pd.Series(goal, dtype=object),
+        "converted_at": instants(n_enr, conv_at),
+        "attributed": attributed,
+        "last_message": pd.Series(last_message, dtype=object),
+    })
+    return m
 
 
 def branch_stats(trace: pd.DataFrame, journey: str | None = None, *, splits: Sequence[str] | None = None,
@@ -420,15 +475,16 @@ def journey_stats(trace: pd.DataFrame, journey: str | None = None, goals: list[s
     messages caused) and ``unsubscribes_per_user``."""
     en = enrollments(trace, journey)
     n = len(en)
-    reasons = en["reason"].dropna()
     out: dict[str, Any] = {
         "entered": n,
         "users": int(en["user_id"].nunique()),
         "active": int(en["reason"].isna().sum()),
     }
-    base = reasons.str.split(":").str[0] if len(reasons) else pd.Series([], dtype=object)
+    by_reason: Counter[str] = Counter()
+    for reason, k in en["reason"].value_counts().items():  # few distinct reasons: read each once
+        by_reason[str(reason).split(":")[0]] += int(k)
     for r in ("goal", "journey_timeout", "force_exit", "completed", "stopped"):
-        out[f"exits_{r}"] = int((base == r).sum())
+        out[f"exits_{r}"] = by_reason[r]
     conv = en[en["goal"].notna()]
     names = list(goals or []) + sorted(set(conv["goal"]) - set(goals or []))
     for g in names:

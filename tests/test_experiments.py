@@ -199,3 +199,87 @@ def test_conversions_after_exit_are_credited_to_the_branch_and_the_last_message(
     assert set(held["reason"].dropna()) <= {"goal:Purchase", "journey_timeout"}
     g = stats.goal_stats(res.trace, "holdout", by_branch=True, splits=["ab"]).set_index("branch")
     assert g.loc["push", "attributed"] == g.loc["push", "conversions"] and g.loc["control", "attributed"] == 0
+
+
+def _enrollments_by_hand(trace: pd.DataFrame, journey: str) -> pd.DataFrame:
+    """What :func:`journeylab.stats.enrollments` says, computed the plain way: row by row, user
+    by user (the oracle for the array code)."""
+    from journeylab.stats import SPLIT_PORTS
+
+    out: list[dict] = []
+    current: dict[str, dict] = {}
+    for r in trace[trace["journey"] == journey].itertuples(index=False):
+        ev, detail = str(r.event), str(r.detail)
+        if ev == "entered" and detail == "entry":
+            n = current[r.user_id]["n"] + 1 if r.user_id in current else 1
+            current[r.user_id] = e = {"user_id": r.user_id, "n": n, "entered_at": r.ts, "entry_node": str(r.node),
+                                      "exited_at": pd.NaT, "reason": None, "split": None, "branch": None,
+                                      "messages": 0, "unsubscribes": 0, "goal": None, "converted_at": pd.NaT,
+                                      "attributed": False, "last_sent": None, "last_message": None}
+            out.append(e)
+            continue
+        e = current.get(r.user_id)
+        if e is None:
+            continue
+        if ev == "exited" and e["reason"] is None:
+            e["exited_at"], e["reason"] = r.ts, detail
+        if e["branch"] is None and ((ev == "left" and str(r.port) not in SPLIT_PORTS) or ev == "held"):
+            e["split"], e["branch"] = str(r.node), str(r.port)
+        if ev == "sent":
+            e["messages"] += 1
+            e["last_sent"] = str(r.node)
+        if ev == "unsubscribed":
+            e["unsubscribes"] += 1
+        if e["goal"] is None and ((ev == "exited" and detail.startswith("goal:")) or ev == "converted"):
+            e["goal"], e["converted_at"], e["attributed"] = detail[5:], r.ts, ev == "converted"
+            e["last_message"] = e["last_sent"]
+    for e in out:
+        sent = e.pop("last_sent")
+        if e["goal"] is None:
+            e["last_message"] = sent
+    cols = ["user_id", "n", "entered_at", "entry_node", "exited_at", "reason", "split", "branch", "messages",
+            "unsubscribes", "goal", "converted_at", "attributed", "last_message"]
+    frame = pd.DataFrame(out, columns=cols)
+    for c in ("entered_at", "exited_at", "converted_at"):
+        frame[c] = pd.to_datetime(frame[c], utc=True)
+    for c in ("reason", "split", "branch", "goal", "last_message"):
+        frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
+    return frame
+
+
+def test_enrollments_agree_with_a_row_by_row_reading_of_the_trace():
+    """The array code of ``enrollments`` (what every experiment statistic reads) against the
+    plain row-by-row reading, on random journeys with control branches, re-entries, opt-outs
+    and conversions after the exit (the differential harness's experiment cases)."""
+    from drivers import run, scenario_of
+    from hypothesis import HealthCheck, Phase, given, settings
+    from strategies import batches
+
+    from journeylab import stats
+
+    seen = {"enrollments": 0, "conversions": 0, "branches": 0, "attributed": 0, "unsubscribes": 0}
+
+    @settings(max_examples=12, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck),
+              phases=(Phase.explicit, Phase.generate))  # a failure shows the case as drawn (shrinking them is slow)
+    @given(batches(min_size=3, max_size=3, experiment=True))
+    def check(batch):
+        for case in batch.cases:
+            rows = run(scenario_of(case), "simulate").rows
+            if not rows:
+                continue
+            t = pd.DataFrame(rows, columns=["user_id", "ts", "journey", "version", "node", "event", "port", "detail"])
+            t["ts"] = pd.to_datetime(t["ts"], unit="s", utc=True)
+            for c in ("journey", "node", "event", "port", "detail"):
+                t[c] = t[c].astype("category")
+            for j in t["journey"].unique():
+                got = stats.enrollments(t, j)
+                want = _enrollments_by_hand(t, j)
+                pd.testing.assert_frame_equal(got.astype(object), want.astype(object), check_dtype=False)
+                seen["enrollments"] += len(got)
+                seen["conversions"] += int(got["goal"].notna().sum())
+                seen["branches"] += int(got["branch"].notna().sum())
+                seen["attributed"] += int(got["attributed"].sum())
+                seen["unsubscribes"] += int(got["unsubscribes"].sum())
+
+    check()
+    assert seen["enrollments"] > 30 and seen["conversions"] > 0 and seen["branches"] > 0, seen

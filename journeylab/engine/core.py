@@ -182,8 +182,14 @@ class Engine:
         self.version = journey.version
         #: for each later version run alongside (``versions``): whether users at each node can
         #: move to it (:func:`journeylab.model.lifecycle.migration_plan`), read by :meth:`migrate`
+        versions = [v for v in versions if v.id == journey.id]
         self.migration_plans: dict[int, dict[str, str | None]] = {
-            v.version: migration_plan(journey, v) for v in versions if v.id == journey.id and v.version > journey.version
+            v.version: migration_plan(journey, v) for v in versions if v.version > journey.version
+        }
+        #: the kind of each node of every version run alongside: the feedback on a message an
+        #: earlier version sent may reach this version's engine (the user's journey moved on)
+        self.version_kinds: dict[tuple[int, str], str] = {
+            (v.version, n.id): kind_of(n) for v in (*versions, journey) for n in v.nodes
         }
         self.seed = seed
         s = journey.settings
@@ -1137,7 +1143,7 @@ class Engine:
         """An ``unsubscribed`` feedback: the user opts out of the message's channel (the profile's
         :data:`~journeylab.model.OPT_OUT_PROPERTY` gains it; shared with the user's other journeys),
         recorded once per user and channel on the node that sent the message."""
-        ch = self.kinds[node_id]
+        ch = self.version_kinds[version, node_id]
         if opted_out(st.profile, ch):
             return
         cur = st.profile.get(OPT_OUT_PROPERTY)

@@ -239,10 +239,10 @@ class JourneySet:
             next(iter(states.values())).profile.update(inp.props)
         elif isinstance(inp, Event | Trigger):
             for jid in self.order:
-                if isinstance(inp, Event) and inp.name not in self.latest[jid].relevant_events:
-                    st = states[jid]
-                    if st.active is None or inp.name not in self.engine_for(jid, st).relevant_events:
-                        continue
+                # the version that owns the user now decides (a version published later in the
+                # run may not care for the event: a consent event before it still counts)
+                if isinstance(inp, Event) and inp.name not in self.engine_for(jid, states[jid]).relevant_events:
+                    continue
                 self._step(states, jid, inp, out, passes)
         else:
             raise TypeError(f"not an engine input: {inp!r}")

@@ -302,10 +302,19 @@ def test_build_and_connect_a_journey_with_the_mouse(jupyter_lab, page, tmp_path)
     # 4. connect by mouse: click the entry, then its "timeout" port handle, then the email
     page.wait_for_function(f"() => {CY}.nodes('[role = \"node\"]').length === 3", timeout=15_000)
     wait_until_settled(page, MOUSE_CANVAS)
-    _click_node(page, '[scene_id = "action_1"][role = "node"]')
-    page.wait_for_function(f"() => {CY}.nodes('[role = \"port\"][port = \"timeout\"]').length === 1", timeout=15_000)
+    # the port handles shown must be the entry's (a click lost while the canvas was busy leaves
+    # the email selected, and the email has a timeout port too): click until they are
+    port = '[role = "port"][port = "timeout"][node_id = "action_1"]'
+    for attempt in range(3):
+        _click_node(page, '[scene_id = "action_1"][role = "node"]')
+        try:
+            page.wait_for_function(f"() => {CY}.nodes({json.dumps(port)}).length === 1", timeout=10_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
     wait_until_settled(page, MOUSE_CANVAS)
-    _click_node(page, '[role = "port"][port = "timeout"]')
+    _click_node(page, port)
     page.wait_for_function(f"() => {CY}.nodes('.port-armed').length === 1", timeout=15_000)
     wait_until_settled(page, MOUSE_CANVAS)
     _click_node(page, '[scene_id = "email_1"][role = "node"]')
