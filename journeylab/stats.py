@@ -322,8 +322,8 @@ def enrollments(trace: pd.DataFrame, journey: str | None = None, *, splits: Sequ
     # messages and opt-outs per enrollment
     for name, event in (("messages", "sent"), ("unsubscribes", "unsubscribed")):
         rows = ev == event
-        c = pd.DataFrame({"user_id": users[rows], "n": enr[rows]}).groupby(key, sort=False).size().rename(name)
-        m = m.merge(c, left_on=key, right_index=True, how="left")
+        counts = pd.DataFrame({"user_id": users[rows], "n": enr[rows]}).groupby(key, sort=False).size().rename(name)
+        m = m.merge(counts, left_on=key, right_index=True, how="left")
         m[name] = m[name].fillna(0).astype("int64")
     # conversions: a goal exit, or a conversion after exit (attribution window); the last message before it
     goal_exit = ex & np.char.startswith(detail.astype(str), "goal:")
