@@ -24,7 +24,7 @@ is ignored — see docs/engine.md.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from journeylab.engine.clock import LocalClock, clock_for, user_clock
@@ -173,7 +173,7 @@ class Engine:
         *,
         seed: int = 0,
         watched: Iterable[str] = (),
-        custom_lists: dict[str, Iterable[str]] | None = None,
+        custom_lists: Mapping[str, Iterable[str]] | None = None,
         policy: AccountPolicy | None = None,
         versions: Iterable[JourneyDef] = (),
     ) -> None:

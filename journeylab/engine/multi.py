@@ -24,7 +24,7 @@ the latest version.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from journeylab.engine.core import Engine
@@ -59,7 +59,7 @@ class JourneySet:
         *,
         seed: int = 0,
         controls: dict[str, Control] | None = None,
-        custom_lists: dict[str, dict[str, Iterable[str]]] | None = None,
+        custom_lists: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
         policy: PolicyLike = None,
     ) -> None:
         if not journeys:

@@ -18,7 +18,7 @@ the yardstick the simulator and the production runtime are compared with.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from journeylab.engine.multi import JourneySet, PolicyLike
@@ -46,7 +46,7 @@ class ReferenceDriver:
         profiles: dict[str, dict[str, Any]] | None = None,
         created: int = 0,
         seed: int = 0,
-        custom_lists: dict[str, dict[str, Iterable[str]]] | None = None,
+        custom_lists: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
         validate: bool = True,
         policy: PolicyLike = None,
     ) -> None:

@@ -13,6 +13,7 @@ __all__ = [
     "Event",
     "ProfileSet",
     "Feedback",
+    "FeedbackKind",
     "Trigger",
     "Wake",
     "Input",
@@ -74,6 +75,10 @@ class ProfileSet(NamedTuple):
     props: dict[str, Any]
 
 
+#: what a :class:`Feedback` says about a sent message (its values: :data:`FEEDBACK_KINDS`)
+FeedbackKind = Literal["delivered", "viewed", "clicked", "unsubscribed"]
+
+
 class Feedback(NamedTuple):
     """Delivery feedback for a sent message: ``delivered``, ``viewed``, ``clicked``, or
     ``unsubscribed`` (the user opted out of the message's channel, e.g. by its unsubscribe link).
@@ -89,7 +94,7 @@ class Feedback(NamedTuple):
     user_id: str
     ts: int
     message_id: str = ""
-    kind: Literal["delivered", "viewed", "clicked", "unsubscribed"] = "viewed"
+    kind: FeedbackKind = "viewed"
     node: str = ""
     journey: str = ""
 
@@ -158,7 +163,7 @@ TRACE_COLUMNS: tuple[str, ...] = TraceRecord._fields
 
 #: every ``event`` value a trace row can have
 #: what a :class:`Feedback` may say about a sent message
-FEEDBACK_KINDS: tuple[str, ...] = ("delivered", "viewed", "clicked", "unsubscribed")
+FEEDBACK_KINDS: tuple[FeedbackKind, ...] = ("delivered", "viewed", "clicked", "unsubscribed")
 TRACE_EVENTS: tuple[str, ...] = (
     "entered",  # arrived at a node (detail "entry" at an entry node: a journey entry)
     "left",  # left a node by ``port``

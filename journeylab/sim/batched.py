@@ -21,7 +21,7 @@ import simpy
 
 from journeylab.engine.batch import NEVER, BatchEngine, EventColumn, Events, Responses
 from journeylab.engine.types import TRACE_EVENTS
-from journeylab.model.nodes import NODE_KINDS
+from journeylab.model.nodes import NODE_KINDS, kind_of
 from journeylab.sim.behaviour import BehaviourModel, draw_array
 from journeylab.sim.prepare import LoopBase
 from journeylab.sim.result import props_text
@@ -103,7 +103,7 @@ class BatchedLoop(LoopBase):
         user_ids = [self.user_ids[u] for u in self._mine.tolist()]
         lift = {}
         for i, n in enumerate(d.nodes):
-            kind = NODE_KINDS[type(n).__struct_config__.tag]
+            kind = NODE_KINDS[kind_of(n)]
             if kind.family == "engagement":
                 b = self.behaviour.for_node(kind.kind, n.id)
                 if b.lift is not None:
@@ -112,7 +112,7 @@ class BatchedLoop(LoopBase):
             d, self.js.control(jid), seed=self.seed, user_ids=user_ids, profile=self._prof, events=self._events,
             created=self.created, lift=lift, user_keys=self.prep.user_keys(self._mine), policy=self.js.policy,
             responder=responder(self.behaviour, self.seed, [n.id for n in d.nodes],
-                                [type(n).__struct_config__.tag for n in d.nodes], self.end),
+                                [kind_of(n) for n in d.nodes], self.end),
         )
         self._eng = eng
         env = simpy.Environment(initial_time=0)

@@ -278,7 +278,8 @@ def _label(v: Any) -> Any:
         if isinstance(name, str):
             return name
         if hasattr(v, "max") and hasattr(v, "per"):  # a campaign limit
-            return f"{v.max}/{v.per}" + (f" {v.channel}" if getattr(v, "channel", None) else "")
+            channel = getattr(v, "channel", None)
+            return f"{v.max}/{v.per}" + (f" {channel}" if channel else "")
         if hasattr(v, "mode") and hasattr(v, "ranges"):  # DND
             return f"DND {v.mode}"
         fields = msgspec.structs.asdict(v)

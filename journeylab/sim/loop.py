@@ -27,6 +27,7 @@ from journeylab.engine.draws import message_key, stable_hash, user_key
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.state import UserState
 from journeylab.engine.types import Action, Event, Feedback, ProfileChanged, Send, TraceRecord
+from journeylab.errors import EngineInvariantError
 from journeylab.sim.behaviour import draw
 from journeylab.sim.output import STRING_COLUMNS
 from journeylab.sim.prepare import LoopBase, Prepared
@@ -233,7 +234,9 @@ class PerUserLoop(LoopBase):
                     props = ev_props[i] if ev_props is not None else _EMPTY
                     nw = event(st, _new(Event, (user_ids[u], te, ev_name[i], props, None)), ctl, out)
                     i += 1
-                else:
+                else:  # a simulated response is due first (tp == m)
+                    if not pend:  # pragma: no cover - tp == m < p_end: the user has a response pending
+                        raise EngineInvariantError(f"user {user_ids[u]!r}: no pending response due at {m}")
                     inp = heappop(pend)[2]
                     nw = feedback(st, inp, ctl, out) if type(inp) is Feedback else event(st, inp, ctl, out)
                 w = _INF if nw is None else nw

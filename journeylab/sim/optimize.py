@@ -33,7 +33,7 @@ import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
@@ -45,7 +45,8 @@ from journeylab.model.nodes import Split, SplitBranch
 
 __all__ = ["Objective", "OptimizationResult", "optimize", "weight_grid", "apply_params"]
 
-_DIRECTIONS = ("maximize", "minimize")
+Direction = Literal["maximize", "minimize"]
+_DIRECTIONS: tuple[Direction, ...] = ("maximize", "minimize")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Objective:
 
     name: str
     fn: Callable[[pd.Series], float]
-    direction: str = "maximize"
+    direction: Direction = "maximize"
 
     def __post_init__(self) -> None:
         if self.direction not in _DIRECTIONS:
@@ -76,7 +77,7 @@ class Objective:
         return float(self.fn(figures))
 
 
-def _stat(name: str, direction: str = "maximize") -> Objective:
+def _stat(name: str, direction: Direction = "maximize") -> Objective:
     def get(s: pd.Series) -> float:
         if name not in s.index:
             raise JourneyDefinitionError(f"the runs have no statistic {name!r}; journey statistics are e.g. "
@@ -385,7 +386,7 @@ def optimize(
             errs = validate(cand).errors
             if errs:
                 row["error"] = "; ".join(f"{e.path}: {e.message}" for e in errs[:3])
-        if not row["error"]:
+        if cand is not None and not row["error"]:  # (without a candidate, the error says why)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # a candidate's validation warnings are the user's journey's
                 sim = sim0.with_journeys([cand, *others])

@@ -37,7 +37,7 @@ def merge_trace(chunks: list[dict[str, Any]], user_ids: list[str]) -> pd.DataFra
             cats = sorted({v for c in chunks for v in c[name][1]})
             index = {v: i for i, v in enumerate(cats)}
             merged = np.concatenate([np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks])
-            frame[name] = pd.Categorical.from_codes(merged[order], categories=cats)
+            frame[name] = pd.Categorical.from_codes(merged[order], dtype=pd.CategoricalDtype(cats))
         frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64)[order]
         return trace_frame(**frame)
 

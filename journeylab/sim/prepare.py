@@ -143,10 +143,10 @@ class Prepared:
         runs forks) they are read, not computed again, by every run of this preparation."""
         box = self.__dict__.setdefault("_keys", {})  # shared by the copies for_journeys makes
         keys = box.get("all")
-        if keys is None and users is None:
-            keys = box["all"] = user_key_array(self.user_ids)
         if keys is None:
-            return user_key_array([self.user_ids[u] for u in users.tolist()])
+            if users is not None:
+                return user_key_array([self.user_ids[u] for u in users.tolist()])
+            keys = box["all"] = user_key_array(self.user_ids)
         return keys if users is None else keys[users]
 
     def for_journeys(self, js: JourneySet, seed: int, behaviour: BehaviourModel) -> Prepared:

@@ -140,7 +140,7 @@ def _responses(responses: pd.DataFrame | None, lo: int, hi: int) -> list[Input]:
         node = row.get("node") or ""
         if not mid and not node:
             raise CohortError("a response names its message: give message_id or node", f"responses[{i}]")
-        out.append(Feedback(uid, ts[i], str(mid), kind, str(node), str(row.get("journey") or "")))  # type: ignore[arg-type]
+        out.append(Feedback(uid, ts[i], str(mid), kind, str(node), str(row.get("journey") or "")))
     return out
 
 

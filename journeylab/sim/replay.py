@@ -7,12 +7,12 @@ input order first, then the simulated responses in the order they were drawn.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from journeylab.engine.types import Event, Feedback, Input
+from journeylab.engine.types import Event, Feedback, FeedbackKind, Input
 
 __all__ = ["replay_inputs", "event_inputs"]
 
@@ -38,7 +38,7 @@ def replay_inputs(events: pd.DataFrame, responses: pd.DataFrame | None = None) -
     """Cohort events and recorded responses merged in the simulator's order."""
     evs = event_inputs(events)
     if responses is None or responses.empty:
-        return evs
+        return list(evs)  # typed as a list of inputs (a list[Event] is not a list[Input])
     rts = responses["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64).tolist()
     resp: list[Input] = []
     for i, row in enumerate(responses.itertuples(index=False)):
@@ -46,8 +46,9 @@ def replay_inputs(events: pd.DataFrame, responses: pd.DataFrame | None = None) -
             props = getattr(row, "props", None)
             resp.append(Event(str(row.user_id), rts[i], str(row.event), dict(props) if isinstance(props, dict) else {}))
         else:
-            resp.append(Feedback(str(row.user_id), rts[i], str(row.message_id), row.kind))
-    keyed = [((e.ts, 0, i), e) for i, e in enumerate(evs)]
+            # a result's responses are feedback of the kinds the simulator draws, or events
+            resp.append(Feedback(str(row.user_id), rts[i], str(row.message_id), cast(FeedbackKind, row.kind)))
+    keyed: list[tuple[tuple[int, int, int], Input]] = [((e.ts, 0, i), e) for i, e in enumerate(evs)]
     seqs = responses["seq"].tolist()
     keyed += [((r.ts, 1, seqs[i]), r) for i, r in enumerate(resp)]
     keyed.sort(key=lambda x: x[0])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -30,7 +31,7 @@ def responses_table(rows: list[tuple[Any, ...]]) -> Any:
     event's properties as JSON text (None when it has none)."""
     import pyarrow as pa
 
-    cols = list(zip(*rows, strict=True)) or [[] for _ in RESPONSE_COLUMNS]
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) or [[] for _ in RESPONSE_COLUMNS]
     types = [pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string()]
     return pa.table({c: pa.array(v, type=t) for c, v, t in zip(RESPONSE_COLUMNS, cols, types, strict=True)})
 
@@ -76,7 +77,8 @@ def apply_changes(profiles: pd.DataFrame | None, changes: pd.DataFrame) -> pd.Da
             base[prop] = None
         base[prop] = base[prop].astype(object)
     last = changes.groupby(["user_id", "property"], sort=False)["value"].last()
-    for (uid, prop), value in last.items():
+    for key, value in last.items():
+        uid, prop = cast(tuple[Hashable, Hashable], key)  # grouped by two columns: the keys are pairs
         base.at[uid, prop] = value
     return base.reset_index()
 

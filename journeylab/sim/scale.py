@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from journeylab.errors import JourneyDefinitionError, MissingExtraError
+from journeylab.errors import EngineInvariantError, JourneyDefinitionError, MissingExtraError
 from journeylab.model.journey import JourneyDef
 from journeylab.model.nodes import CustomList
 from journeylab.model.policy import as_policy, policy_to_json
@@ -105,7 +105,9 @@ class ParquetCohort:
         if events is not None:
             table = table.filter(_isin_chunked(table.column("event"), list(events)))
         if want_ids:
-            filt = [("event", "in", list(events))] if events is not None else []
+            filt: list[tuple[str, str, list[str] | list[int]]] = []  # (column, "in", values)
+            if events is not None:
+                filt.append(("event", "in", list(events)))
             if buckets is not None:
                 filt.append(("bucket", "in", list(buckets)))
             ids = pq.read_table(base / "events.parquet", columns=["event_id"], filters=filt or None).column("event_id")
@@ -354,6 +356,8 @@ def simulate_sharded(
             pl["parquet"] = parquet.path
             pl["buckets"] = [b for b in range(N_BUCKETS) if b % shards == k]
         else:
+            if mem is None:  # pragma: no cover - the cohort is read into memory when it is no directory
+                raise EngineInvariantError("simulate_sharded: neither a cohort directory nor a cohort in memory")
             pl["profiles"] = mem.profiles[p_shard == k]
             pl["events"] = mem.events[e_shard == k]
         payloads.append(pl)

@@ -122,7 +122,7 @@ def to_utc(t: Any, what: str) -> pd.Timestamp:
     True
     """
     if isinstance(t, int | float | np.integer | np.floating) and not isinstance(t, bool):
-        if t != t or abs(t) > 253402300799:  # NaN or beyond year 9999
+        if t != t or not -253402300799 <= t <= 253402300799:  # NaN or beyond year 9999
             raise JourneyDefinitionError(f"{t!r} is not an instant (epoch seconds)", what)
         return pd.Timestamp(int(t), unit="s", tz="UTC")
     try:
@@ -213,6 +213,12 @@ class Simulation:
     >>> [int(sim.run(seed).node_stats.loc["promo", "sent"]) for seed in (1, 2)]
     [2, 2]
     """
+
+    cohort: Cohort
+    start: pd.Timestamp
+    end: pd.Timestamp
+    _sig: tuple[object, ...]
+    _prep: Prepared
 
     def __init__(
         self,
@@ -340,7 +346,7 @@ def _has_opt_outs(cohort: Cohort) -> bool:
     return bool(col.map(lambda v: v is not None and v == v and (not isinstance(v, list | tuple) or len(v) > 0)).any())
 
 
-def _signature(js: JourneySet) -> Any:
+def _signature(js: JourneySet) -> tuple[object, ...]:
     """What the preparation of a cohort depends on: equal signatures prepare the same events."""
     inputs = js.inputs
     return (inputs.events, tuple(sorted(inputs.event_props.items())), inputs.profile, inputs.lead,

@@ -882,12 +882,13 @@ class JourneyBuilder(W.VBox):
             f"<span style='color:#6b7280'>({info.family}; ports: {html.escape(ports)})</span>{note}{issue_html}"
         )
         self.node_stats_box.value = self._stats_html(nid)
-        if node is not self._form_node:
-            self._form = StructForm(node, tz=self.journey.settings.timezone)
+        form = self._form
+        if form is None or node is not self._form_node:
+            form = self._form = StructForm(node, tz=self.journey.settings.timezone)
             self._form_node = node
-            self.node_form_box.children = (self._form.widget,)
+            self.node_form_box.children = (form.widget,)
         # after publishing only the content of an engagement node can change
-        for name, ed in self._form.editors.items():
+        for name, ed in form.editors.items():
             ctl = getattr(ed, "control", None)
             if ctl is not None and hasattr(ctl, "disabled"):
                 ctl.disabled = published and not (name == "content" and isinstance(node, Engagement))

@@ -240,7 +240,7 @@ class CanvasSync:
         for n in nodes:
             node = cy.Node(data={"id": cy_id[n["key"]], **n["data"]}, position=dict(n["position"]),
                            classes=classes_of(n["classes"], n["key"], False), grabbable=n["grabbable"])
-            node._jl_classes = n["classes"]  # type: ignore[attr-defined]
+            node._jl_classes = n["classes"]
             new_nodes[n["key"]] = node
         new_edges: dict[str, cy.Edge] = {}
         for e in edges:
@@ -248,7 +248,7 @@ class CanvasSync:
                 data={"id": f"{e['key']}#{g}", "source": cy_id[e["source"]], "target": cy_id[e["target"]], **e["data"]},
                 classes=classes_of(e["classes"], e["key"], True),
             )
-            edge._jl_classes = e["classes"]  # type: ignore[attr-defined]
+            edge._jl_classes = e["classes"]
             new_edges[e["key"]] = edge
         old = [*self.nodes.values(), *self.edges.values()]
         self.nodes, self.edges = new_nodes, new_edges
@@ -269,13 +269,13 @@ class CanvasSync:
                 node.data = data
             if dict(node.position) != n["position"]:
                 node.position = dict(n["position"])
-            node._jl_classes = n["classes"]  # type: ignore[attr-defined]
+            node._jl_classes = n["classes"]
         for e in edges:
             edge = self.edges[e["key"]]
             data = {"id": edge.data["id"], "source": edge.data["source"], "target": edge.data["target"], **e["data"]}
             if dict(edge.data) != data:
                 edge.data = data
-            edge._jl_classes = e["classes"]  # type: ignore[attr-defined]
+            edge._jl_classes = e["classes"]
 
     def restyle(self, classes_of: Any) -> None:
         for key, node in self.nodes.items():

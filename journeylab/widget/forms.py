@@ -366,9 +366,9 @@ def editor_for(name: str, typ: Any, *, default: Any = None, tz: str = "UTC") -> 
             if item.cls in table:
                 parse, fmt, ph = table[item.cls]
                 if optional:
-                    return _text_editor(name, lambda s, p=parse: p(s) if s.strip() else None, lambda v, f=fmt: f(v or []),
+                    return _text_editor(name, lambda s: parse(s) if s.strip() else None, lambda v: fmt(v or []),
                                         area=True, placeholder=ph)
-                return _text_editor(name, parse, lambda v, f=fmt: f(v or []), area=True, placeholder=ph)
+                return _text_editor(name, parse, lambda v: fmt(v or []), area=True, placeholder=ph)
     # anything else: JSON
     target = typ
 
