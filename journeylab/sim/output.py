@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ __all__ = ["merge_trace", "STRING_COLUMNS"]
 STRING_COLUMNS = (("journey", 2), ("node", 4), ("event", 5), ("port", 6), ("detail", 7))
 
 
-def merge_trace(chunks: list[dict[str, Any]], user_ids: list[str]) -> pd.DataFrame:
+def merge_trace(chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array) -> pd.DataFrame:
         """The trace in canonical order: by instant, then user id, each user's rows in order.
 
         Each chunk is already in that order and a user's rows all sit in one chunk, so a
@@ -25,9 +26,10 @@ def merge_trace(chunks: list[dict[str, Any]], user_ids: list[str]) -> pd.DataFra
         if not chunks:
             return empty_trace()
         ts = np.concatenate([c["ts"] for c in chunks])
-        codes = np.concatenate([c["user"] for c in chunks]).astype(np.int64)
+        codes = np.concatenate([c["user"] for c in chunks]).astype(np.int64, copy=False)
+        order: np.ndarray | slice
         if len(chunks) == 1:
-            order = np.arange(len(ts))
+            order = slice(None)  # already in order: nothing to move
         elif len(user_ids) < 1 << 24 and np.abs(ts).max() < 1 << 38:  # one key: merges the sorted runs
             order = np.argsort(ts * len(user_ids) + codes, kind="stable")
         else:
@@ -38,18 +40,21 @@ def merge_trace(chunks: list[dict[str, Any]], user_ids: list[str]) -> pd.DataFra
             index = {v: i for i, v in enumerate(cats)}
             merged = np.concatenate([np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks])
             frame[name] = pd.Categorical.from_codes(merged[order], dtype=pd.CategoricalDtype(cats))
-        frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64)[order]
+        frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64, copy=False)[order]
         return trace_frame(**frame)
 
 
 
 
-def _take_strings(values: list[str], codes: np.ndarray) -> Any:
+def _take_strings(values: Sequence[str] | pa.Array, codes: np.ndarray) -> Any:
     """``values[codes]`` as the string column pandas would make of it, built by Arrow's take
-    when pandas stores strings in Arrow (no Python string per row)."""
+    when pandas stores strings in Arrow (no Python string per row). ``values`` may already be
+    an Arrow array (a prepared run keeps its user ids as one)."""
     dtype = pd.Series(["x"]).dtype
     if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
-        return np.asarray(values, dtype=object)[codes]
-    return pd.array(pa.array(values, type=pa.large_string()).take(pa.array(codes)), dtype=dtype)
+        listed = values.to_pylist() if isinstance(values, pa.Array) else values
+        return np.asarray(listed, dtype=object)[codes]
+    arr = values if isinstance(values, pa.Array) else pa.array(values, type=pa.large_string())
+    return pd.array(arr.take(pa.array(codes)), dtype=dtype)
 
 

@@ -116,6 +116,8 @@ class Prepared:
             codes = remap[ucodes]
         users: list[str] = user_arr.to_pylist()
         self.user_ids = users
+        #: the same ids as one Arrow array: each run's trace takes its user column from it
+        self.user_id_array: pa.Array = user_arr.cast(pa.large_string())
         self._keys: dict[str, np.ndarray] = {}
         per = np.where(ts < self.start, -1, (ts - self.start) // self.period).astype(np.int64)
         order = _by_user_then_time(codes, ts)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
+import pyarrow as pa
 
 from journeylab import stats
 from journeylab.model.journey import JourneyDef
@@ -117,7 +118,7 @@ class SimulationResult:
     profiles: pd.DataFrame | None = None  # the cohort's profiles as given (not copied)
 
     @classmethod
-    def from_chunks(cls, chunks: list[dict[str, Any]], user_ids: list[str], defs: list[JourneyDef], cohort: Any,
+    def from_chunks(cls, chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array, defs: list[JourneyDef], cohort: Any,
                     start: pd.Timestamp, end: pd.Timestamp, seed: int) -> SimulationResult:
         """The result of a run from its loops' chunks (one per worker)."""
         from journeylab.sim.output import merge_trace

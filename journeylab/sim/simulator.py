@@ -331,7 +331,8 @@ class Simulation:
                 bar.close()
         t1 = time.perf_counter()
         with _no_gc():
-            res = SimulationResult.from_chunks(chunks, prep.user_ids, self.defs, self.cohort, self.start, self.end, seed)
+            res = SimulationResult.from_chunks(chunks, prep.user_id_array, self.defs, self.cohort, self.start, self.end,
+                                               seed)
         res.timings = {**self.timings, "run_s": t1 - t0, "results_s": time.perf_counter() - t1,
                        "workers": float(n_workers)}
         return res
