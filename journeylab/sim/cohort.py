@@ -111,8 +111,10 @@ def _as_utc(col: pd.Series, where: str, timezone: str | None, row: Any = None) -
                 i = _first(pd.Series([_unreadable(v) for v in s], index=s.index))
             except (ValueError, TypeError, IndexError):
                 raise CohortError(f"cannot read timestamps: {e}", where) from None
-            raise CohortError(f"cannot read timestamp {s.iloc[i]!r}: give an ISO 8601 instant such as "
-                              "'2026-10-01T09:00:00+05:30'", _row(where, i)) from None
+            raise CohortError(
+                f"cannot read timestamp {s.iloc[i]!r}: give an ISO 8601 instant such as '2026-10-01T09:00:00+05:30'",
+                _row(where, i),
+            ) from None
     if getattr(s.dt, "tz", None) is None:
         if timezone is None:
             raise CohortError(
