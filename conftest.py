@@ -150,8 +150,9 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         n += 1
     path = _out_dir(item.config) / f"{name}.ipynb"
     nbformat.write(nb, path)
-    item.config.stash[_EXECUTED][name] = Executed(name, path, time.perf_counter() - run.started, run.failed,
-                                                  differ=run.differ)
+    item.config.stash[_EXECUTED][name] = Executed(
+        name, path, time.perf_counter() - run.started, run.failed, differ=run.differ
+    )
 
 
 def _execute_with_nbclient(name: str, out: Path, workdir: Path) -> Executed:

@@ -51,14 +51,25 @@ def make_events(n: int, users: int, seed: int = 0, span: int = 5 * 86400) -> lis
 
 def profiles(users: int) -> dict[str, dict]:
     rng = np.random.default_rng(1)
-    return {f"u{i:05d}": {"push_token": "tok" if rng.random() < 0.7 else None, "email": "x@example.com", "first_name": "Sam"}
-            for i in range(users)}
+    return {
+        f"u{i:05d}": {
+            "push_token": "tok" if rng.random() < 0.7 else None,
+            "email": "x@example.com",
+            "first_name": "Sam",
+        }
+        for i in range(users)
+    }
 
 
 def throughput(events, users: int, *, synchronous: str = "NORMAL", batch: int = 1) -> tuple[float, dict]:
     d = tempfile.mkdtemp(prefix="jl-bench-")
-    rt = Runtime(journeys(), os.path.join(d, "rt.db"), clock=ReplayClock(START), profiles=profiles(users),
-                 synchronous=synchronous)
+    rt = Runtime(
+        journeys(),
+        os.path.join(d, "rt.db"),
+        clock=ReplayClock(START),
+        profiles=profiles(users),
+        synchronous=synchronous,
+    )
     t0 = time.perf_counter()
     service = np.empty(len(events))
     if batch == 1:
@@ -69,7 +80,9 @@ def throughput(events, users: int, *, synchronous: str = "NORMAL", batch: int = 
             rt.ingest(Event(uid, ts, name, props, f"e{k}"))
             service[k] = pc() - a
     else:
-        rt.replay((Event(uid, ts, name, props, f"e{k}") for k, (uid, ts, name, props) in enumerate(events)), batch=batch)
+        rt.replay(
+            (Event(uid, ts, name, props, f"e{k}") for k, (uid, ts, name, props) in enumerate(events)), batch=batch
+        )
     dt_ = time.perf_counter() - t0
     h = rt.health()
     rt.close()
@@ -97,8 +110,14 @@ def latency(events, rate: float, users: int) -> dict[str, float]:
     total = time.perf_counter() - t0
     rt.close()
     ms = lat * 1000
-    return {"rate": rate, "achieved": n / total, "p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)),
-            "p99": float(np.percentile(ms, 99)), "max": float(ms.max())}
+    return {
+        "rate": rate,
+        "achieved": n / total,
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "p99": float(np.percentile(ms, 99)),
+        "max": float(ms.max()),
+    }
 
 
 def main(argv=None) -> int:
@@ -109,16 +128,22 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     import platform
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"SQLite {__import__('sqlite3').sqlite_version}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"SQLite {__import__('sqlite3').sqlite_version}, load average {os.getloadavg()[0]:.1f}"
+    )
     evs = make_events(a.events, a.users)
     print(f"stream: {a.events} events, {a.users} users, 4 journeys (reference, purchase promo, trigger pair)")
     runs = sorted((throughput(evs, a.users) for _ in range(a.repeat)), key=lambda r: r[0])
     rate, info = runs[len(runs) // 2]
-    print(f"throughput, 1 event per transaction, synchronous=NORMAL: {rate:8.0f} events/s "
-          f"(runs: {', '.join(f'{r:.0f}' for r, _ in runs)}; {info['outbox']} messages, {info['timers']} timer wake-ups)")
-    print(f"  time per event at that rate (closed loop, timers included): p50 {info['p50']:.2f} ms, "
-          f"p95 {info['p95']:.2f} ms, p99 {info['p99']:.2f} ms")
+    print(
+        f"throughput, 1 event per transaction, synchronous=NORMAL: {rate:8.0f} events/s "
+        f"(runs: {', '.join(f'{r:.0f}' for r, _ in runs)}; {info['outbox']} messages, {info['timers']} timer wake-ups)"
+    )
+    print(
+        f"  time per event at that rate (closed loop, timers included): p50 {info['p50']:.2f} ms, "
+        f"p95 {info['p95']:.2f} ms, p99 {info['p99']:.2f} ms"
+    )
     full, _ = throughput(evs, a.users, synchronous="FULL")
     print(f"throughput, 1 event per transaction, synchronous=FULL:   {full:8.0f} events/s")
     batched, _ = throughput(evs, a.users, batch=100)
@@ -127,8 +152,10 @@ def main(argv=None) -> int:
     print("  target/s  achieved/s   p50 ms   p95 ms   p99 ms   max ms")
     for frac in (0.5, 0.65, 0.8, 1.0):
         r = latency(evs, rate * frac, a.users)
-        print(f"  {r['rate']:8.0f}  {r['achieved']:10.0f} {r['p50']:8.2f} {r['p95']:8.2f} {r['p99']:8.2f} {r['max']:8.1f}"
-              f"   ({int(frac * 100)} % of the measured rate)")
+        print(
+            f"  {r['rate']:8.0f}  {r['achieved']:10.0f} {r['p50']:8.2f} {r['p95']:8.2f} {r['p99']:8.2f} {r['max']:8.1f}"
+            f"   ({int(frac * 100)} % of the measured rate)"
+        )
     return 0
 
 

@@ -31,9 +31,17 @@ def _single(path: str) -> None:
     t0 = time.perf_counter()
     res = simulate(reference_journey(), ParquetCohort(path), seed=1, workers=1)  # reads what the journey needs
     wall = time.perf_counter() - t0
-    print(json.dumps({"wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "rows": len(res.trace), "entered": int(res.journey_stats["entered"]),
-                      "digest": _digest(res.trace)}))
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rows": len(res.trace),
+                "entered": int(res.journey_stats["entered"]),
+                "digest": _digest(res.trace),
+            }
+        )
+    )
 
 
 def _sharded(path: str, workers: int, shards: int) -> None:
@@ -45,8 +53,19 @@ def _sharded(path: str, workers: int, shards: int) -> None:
     res = simulate(reference_journey(), ParquetCohort(path), seed=1, backend="processes", shards=shards)
     wall = time.perf_counter() - t0
     peaks = [v for k, v in res.timings.items() if k.endswith("_peak_mb")]
-    print(json.dumps({"wall": wall, "worker_peak_mb": max(peaks), "parent_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "rows": len(res.trace), "entered": int(res.journey_stats["entered"]), "digest": _digest(res.trace), "workers": workers}))
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "worker_peak_mb": max(peaks),
+                "parent_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rows": len(res.trace),
+                "entered": int(res.journey_stats["entered"]),
+                "digest": _digest(res.trace),
+                "workers": workers,
+            }
+        )
+    )
 
 
 def _digest(trace) -> str:
@@ -71,9 +90,13 @@ def main() -> None:
     ap.add_argument("--users", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--shards", type=int, default=16)
-    ap.add_argument("--against", choices=["single", "shards"], default="single",
-                    help="compare the sharded run with one process (default) or, where one process would not fit "
-                         "in memory, with the same run over twice as many shards")
+    ap.add_argument(
+        "--against",
+        choices=["single", "shards"],
+        default="single",
+        help="compare the sharded run with one process (default) or, where one process would not fit "
+        "in memory, with the same run over twice as many shards",
+    )
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -84,7 +107,9 @@ def main() -> None:
         return
     from journeylab.datasets import write_cohort
 
-    print(f"{'users':>10} {'1 process s':>12} {'peak MB':>8} {f'{a.workers} workers s':>12} {'worker peak MB':>15} {'speed-up':>9}  trace")
+    print(
+        f"{'users':>10} {'1 process s':>12} {'peak MB':>8} {f'{a.workers} workers s':>12} {'worker peak MB':>15} {'speed-up':>9}  trace"
+    )
     for n in a.users:
         path = DATA / f"cohort_{n}"
         if not (path / "events.parquet").exists():
@@ -95,14 +120,20 @@ def main() -> None:
         if a.against == "single":
             s = _run("--child", "single", str(path))
             same = "identical" if s["digest"] == m["digest"] and s["rows"] == m["rows"] else "DIFFER"
-            print(f"{n:>10,} {s['wall']:>12.1f} {s['peak_mb']:>8.0f} {m['wall']:>12.1f} {m['worker_peak_mb']:>15.0f} "
-                  f"{s['wall'] / m['wall']:>8.2f}x  {same} ({s['rows']:,} rows)", flush=True)
+            print(
+                f"{n:>10,} {s['wall']:>12.1f} {s['peak_mb']:>8.0f} {m['wall']:>12.1f} {m['worker_peak_mb']:>15.0f} "
+                f"{s['wall'] / m['wall']:>8.2f}x  {same} ({s['rows']:,} rows)",
+                flush=True,
+            )
         else:
             o = _run("--child", "sharded", str(path), str(a.workers), str(2 * a.shards))
             same = "identical" if o["digest"] == m["digest"] and o["rows"] == m["rows"] else "DIFFER"
-            print(f"{n:>10,} {'-':>12} {'-':>8} {m['wall']:>12.1f} {m['worker_peak_mb']:>15.0f} {'-':>9}  {same} to "
-                  f"{2 * a.shards} shards ({o['wall']:.1f} s, worker peak {o['worker_peak_mb']:.0f} MB; "
-                  f"parent peak {m['parent_peak_mb']:.0f} MB; {m['rows']:,} rows)", flush=True)
+            print(
+                f"{n:>10,} {'-':>12} {'-':>8} {m['wall']:>12.1f} {m['worker_peak_mb']:>15.0f} {'-':>9}  {same} to "
+                f"{2 * a.shards} shards ({o['wall']:.1f} s, worker peak {o['worker_peak_mb']:.0f} MB; "
+                f"parent peak {m['parent_peak_mb']:.0f} MB; {m['rows']:,} rows)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -74,8 +74,11 @@ class _TreeMemory:
 
 
 def _counts_of(ns) -> dict[str, int]:  # noqa: ANN001 - a node stats frame
-    return {f"{node}.{col}": int(ns.loc[node, col]) for node in ns.index
-            for col in ("entered", "left_yes", "left_next", "left_timeout", "exited")}
+    return {
+        f"{node}.{col}": int(ns.loc[node, col])
+        for node in ns.index
+        for col in ("entered", "left_yes", "left_next", "left_timeout", "exited")
+    }
 
 
 def _child(kind: str, n: int, path: str, seed: int) -> None:
@@ -89,9 +92,16 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
         from journeylab.sim import BehaviourModel, Latency, simulate
         from journeylab.sim.scale import ParquetCohort
 
-        behaviour = BehaviourModel.default().with_channel("push", view=0.3, view_latency=Latency.exponential(minutes=10))
-        res = simulate(reference_journey(), ParquetCohort(path), seed=seed, behaviour=behaviour,
-                       workers=1 if kind == "journeylab-1" else None)
+        behaviour = BehaviourModel.default().with_channel(
+            "push", view=0.3, view_latency=Latency.exponential(minutes=10)
+        )
+        res = simulate(
+            reference_journey(),
+            ParquetCohort(path),
+            seed=seed,
+            behaviour=behaviour,
+            workers=1 if kind == "journeylab-1" else None,
+        )
         counts = _counts_of(res.node_stats)
         timings = res.timings
         rows = len(res.trace)
@@ -112,13 +122,25 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
         counts = {k: int(v) for k, v in c.items()}
         rows = 0
     wall = time.perf_counter() - t0
-    print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_mb": mem.stop(), "counts": counts, "rows": rows,
-                      "timings": timings}))
+    print(
+        json.dumps(
+            {
+                "kind": kind,
+                "n": n,
+                "wall": wall,
+                "peak_mb": mem.stop(),
+                "counts": counts,
+                "rows": rows,
+                "timings": timings,
+            }
+        )
+    )
 
 
 def _measure(kind: str, n: int, path: str, seed: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(n), path, str(seed)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(n), path, str(seed)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -155,12 +177,15 @@ def _sweep(pairs: int) -> None:
     walls = []
     for _ in range(pairs):
         t0 = time.perf_counter()
-        out = sweep(reference_journey(), ParquetCohort(path), node="launched", field="window", values=values,
-                    replications=20)
+        out = sweep(
+            reference_journey(), ParquetCohort(path), node="launched", field="window", values=values, replications=20
+        )
         walls.append(time.perf_counter() - t0)
         assert out["value"].nunique() == len(values)
-    print(f"sweep: 10 values x 20 replicates = 200 simulations of 100,000 users: {_mmm(walls)} s (min/median/max "
-          f"of {pairs})")
+    print(
+        f"sweep: 10 values x 20 replicates = 200 simulations of 100,000 users: {_mmm(walls)} s (min/median/max "
+        f"of {pairs})"
+    )
 
 
 def main() -> None:
@@ -176,8 +201,10 @@ def main() -> None:
         kind, n, path, seed = args.child
         _child(kind, int(n), path, int(seed))
         return
-    print(f"{'users':>9} | {'journeylab s':>17} | {'1 worker s':>17} | {'naive SimPy s':>17} | {'pandas bound s':>17} | "
-          f"{'naive/journeylab':>17} | {'peak MB':>6}")
+    print(
+        f"{'users':>9} | {'journeylab s':>17} | {'1 worker s':>17} | {'naive SimPy s':>17} | {'pandas bound s':>17} | "
+        f"{'naive/journeylab':>17} | {'peak MB':>6}"
+    )
     prev = None
     for n in args.sizes:
         path = _cohort(n, args.seed)
@@ -196,13 +223,18 @@ def main() -> None:
         wall = {k: [r["wall"] for r in v] for k, v in res.items()}
         ratios = [b["wall"] / a["wall"] for a, b in zip(res["journeylab"], res["naive"], strict=False)]
         peak = max(r["peak_mb"] for r in res["journeylab"])
-        print(f"{n:>9,} | {_mmm(wall['journeylab']):>17} | {_mmm(wall['journeylab-1']):>17} | "
-              f"{_mmm(wall['naive']):>17} | {_mmm(wall['lower']):>17} | {_mmm(ratios, '{:.1f}x'):>17} | {peak:>6.0f}",
-              flush=True)
+        print(
+            f"{n:>9,} | {_mmm(wall['journeylab']):>17} | {_mmm(wall['journeylab-1']):>17} | "
+            f"{_mmm(wall['naive']):>17} | {_mmm(wall['lower']):>17} | {_mmm(ratios, '{:.1f}x'):>17} | {peak:>6.0f}",
+            flush=True,
+        )
         t = ref["timings"]
-        print(f"{'':>9}   {ref['rows']:,} trace rows, node counts equal in all; journeylab's time: cohort "
-              f"{t['cohort_s']:.2f} s, prepare {t['prepare_s']:.2f} s, run {t['run_s']:.2f} s on "
-              f"{int(t['workers'])} worker(s), results {t['results_s']:.2f} s", flush=True)
+        print(
+            f"{'':>9}   {ref['rows']:,} trace rows, node counts equal in all; journeylab's time: cohort "
+            f"{t['cohort_s']:.2f} s, prepare {t['prepare_s']:.2f} s, run {t['run_s']:.2f} s on "
+            f"{int(t['workers'])} worker(s), results {t['results_s']:.2f} s",
+            flush=True,
+        )
         med = statistics.median(wall["journeylab"])
         if prev is not None:
             print(f"{'':>9}   growth x{med / prev[1]:.1f} for x{n / prev[0]:.0f} users (medians)", flush=True)

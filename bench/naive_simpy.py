@@ -105,7 +105,9 @@ def run_naive(profiles: pd.DataFrame, events: pd.DataFrame, start: int, end: int
     counts: Counter = Counter()
     ts = events["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
     keep = ts >= start
-    ev = pd.DataFrame({"user_id": events["user_id"].to_numpy()[keep], "ts": ts[keep], "event": events["event"].to_numpy()[keep]})
+    ev = pd.DataFrame(
+        {"user_id": events["user_id"].to_numpy()[keep], "ts": ts[keep], "event": events["event"].to_numpy()[keep]}
+    )
     prof = profiles.set_index("user_id")
     push = prof["push_token"].notna().to_dict()
     email = prof["email"].notna().to_dict()

@@ -71,8 +71,10 @@ def main(root: str) -> int:
                 ids = parsed[target].ids if target in parsed else parse(target).ids
                 if unquote(parts.fragment) not in ids:
                     broken.append(f"{page.relative_to(site)}: {link} (no id {parts.fragment!r} there)")
-    print(f"{len(pages)} pages, {local} local links checked, {sum(external.values())} links to other sites "
-          f"(not fetched: {', '.join(f'{h} ×{n}' for h, n in external.most_common())})")
+    print(
+        f"{len(pages)} pages, {local} local links checked, {sum(external.values())} links to other sites "
+        f"(not fetched: {', '.join(f'{h} ×{n}' for h, n in external.most_common())})"
+    )
     for b in broken:
         print("BROKEN", b)
     return 1 if broken else 0

@@ -45,6 +45,7 @@ def __getattr__(name: str):  # PEP 562: load the heavier parts on first use
         return value
     raise AttributeError(f"module 'journeylab' has no attribute {name!r}")
 
+
 __all__ = [
     "__version__",
     "CohortError",

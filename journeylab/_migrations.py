@@ -17,8 +17,9 @@ from journeylab.errors import StorageError
 __all__ = ["upgrade", "cannot_use"]
 
 
-def upgrade(conn: sa.Connection, location: Path, version_table: str, *, what: str,
-            legacy: Callable[[sa.Connection], str | None]) -> str:
+def upgrade(
+    conn: sa.Connection, location: Path, version_table: str, *, what: str, legacy: Callable[[sa.Connection], str | None]
+) -> str:
     """Bring ``what``'s tables to the newest revision, inside ``conn``'s transaction (all of it or
     nothing). A database without the version table is asked to ``legacy``: the revision its tables
     already are (written before migrations existed; it is stamped so), or ``None`` (a new
@@ -37,8 +38,11 @@ def upgrade(conn: sa.Connection, location: Path, version_table: str, *, what: st
     head = cast(str, script.get_current_head())
     current = MigrationContext.configure(conn, opts={"version_table": version_table}).get_current_revision()
     if current is not None and current not in {r.revision for r in script.walk_revisions()}:
-        raise StorageError(f"this database holds {what} schema revision {current!r}, newer than this journeylab "
-                           f"knows ({head!r}): upgrade journeylab", conn.engine.url.render_as_string(hide_password=True))
+        raise StorageError(
+            f"this database holds {what} schema revision {current!r}, newer than this journeylab "
+            f"knows ({head!r}): upgrade journeylab",
+            conn.engine.url.render_as_string(hide_password=True),
+        )
     if current is None:
         stamp = legacy(conn)
         if stamp is not None:

@@ -46,7 +46,11 @@ def _simulate(args: argparse.Namespace) -> int:
         cohort = Cohort(args.profiles, args.events, timezone=args.timezone, unknown_users=args.unknown_users)
     behaviour = None
     if args.fit_messages:
-        behaviour = BehaviourModel.fit(pd.read_parquet(args.fit_messages) if args.fit_messages.endswith(".parquet") else pd.read_csv(args.fit_messages))
+        behaviour = BehaviourModel.fit(
+            pd.read_parquet(args.fit_messages)
+            if args.fit_messages.endswith(".parquet")
+            else pd.read_csv(args.fit_messages)
+        )
     elif args.dataset:
         from journeylab.datasets import load
 
@@ -54,11 +58,21 @@ def _simulate(args: argparse.Namespace) -> int:
         if ds.messages is not None:
             behaviour = BehaviourModel.fit(ds.messages)
     t0 = time.perf_counter()
-    res = simulate(_journeys(args.journeys), cohort, args.start, args.end, seed=args.seed, behaviour=behaviour, progress=args.progress,
-                   workers=args.workers)
+    res = simulate(
+        _journeys(args.journeys),
+        cohort,
+        args.start,
+        args.end,
+        seed=args.seed,
+        behaviour=behaviour,
+        progress=args.progress,
+        workers=args.workers,
+    )
     took = time.perf_counter() - t0
     print(f"{cohort!r}")
-    print(f"simulated {', '.join(d.id for d in res.journeys)} from {res.start:%Y-%m-%d %H:%M} to {res.end:%Y-%m-%d %H:%M} UTC, seed {res.seed}, in {took:.1f} s")
+    print(
+        f"simulated {', '.join(d.id for d in res.journeys)} from {res.start:%Y-%m-%d %H:%M} to {res.end:%Y-%m-%d %H:%M} UTC, seed {res.seed}, in {took:.1f} s"
+    )
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(res.summary().to_string(float_format=lambda x: f"{x:.3f}"))
     if args.out:
@@ -112,7 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--events", help="events table (CSV or Parquet: user_id, ts, event, properties...)")
     s.add_argument("--profiles", help="profiles table (CSV or Parquet: user_id, properties...)")
     s.add_argument("--timezone", help="zone of naive event timestamps (they are refused otherwise)")
-    s.add_argument("--unknown-users", default="error", choices=["error", "add", "drop"], help="events of users not in profiles")
+    s.add_argument(
+        "--unknown-users", default="error", choices=["error", "add", "drop"], help="events of users not in profiles"
+    )
     s.add_argument("--start", help="start instant, e.g. 2026-10-01T00:00Z (default: the first event's day)")
     s.add_argument("--end", help="end instant (default: just after the last event)")
     s.add_argument("--seed", type=int, default=0)
@@ -120,7 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="directory for trace, node_stats and journey_stats (Parquet and CSV)")
     s.add_argument("--report", help="write a self-contained HTML report here")
     s.add_argument("--progress", action="store_true", help="show a progress bar")
-    s.add_argument("--workers", type=int, help="processes for the run (default: every core for a large run; 1: one process)")
+    s.add_argument(
+        "--workers", type=int, help="processes for the run (default: every core for a large run; 1: one process)"
+    )
     s.set_defaults(fn=_simulate)
 
     v = sub.add_parser("validate", help="validate journey JSON files")

@@ -35,42 +35,86 @@ def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Run exported journeys on events from a JSON-lines file, stdin or HTTP.",
     )
     r.add_argument("journeys", nargs="+", help="journey JSON files (several journeys, or versions of one)")
-    r.add_argument("--db", default="sqlite:///journeylab.db", help="SQLAlchemy URL or SQLite file (default: %(default)s)")
+    r.add_argument(
+        "--db", default="sqlite:///journeylab.db", help="SQLAlchemy URL or SQLite file (default: %(default)s)"
+    )
     r.add_argument("--source", default="http", help="FILE (JSON lines), - (stdin) or http (default: %(default)s)")
-    r.add_argument("--host", default="127.0.0.1",
-                   help="HTTP host (default: %(default)s; beyond loopback a token is required)")
-    r.add_argument("--token-file", default=None,
-                   help="bearer token for HTTP (every request but GET /health); or set JOURNEYLAB_TOKEN")
-    r.add_argument("--allow-host", action="append", default=[],
-                   help="a Host header name to accept besides loopback names and --host (repeatable)")
-    r.add_argument("--max-body", type=int, default=5 * 1024 * 1024, help="largest HTTP body in bytes (default: %(default)s)")
+    r.add_argument(
+        "--host", default="127.0.0.1", help="HTTP host (default: %(default)s; beyond loopback a token is required)"
+    )
+    r.add_argument(
+        "--token-file",
+        default=None,
+        help="bearer token for HTTP (every request but GET /health); or set JOURNEYLAB_TOKEN",
+    )
+    r.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        help="a Host header name to accept besides loopback names and --host (repeatable)",
+    )
+    r.add_argument(
+        "--max-body", type=int, default=5 * 1024 * 1024, help="largest HTTP body in bytes (default: %(default)s)"
+    )
     r.add_argument("--port", type=int, default=None, help=f"HTTP port (default {DEFAULT_PORT} with --source http)")
-    r.add_argument("--clock", choices=("wall", "replay"), default="wall", help="wall: real time; replay: follow the inputs")
+    r.add_argument(
+        "--clock", choices=("wall", "replay"), default="wall", help="wall: real time; replay: follow the inputs"
+    )
     r.add_argument("--start", help="replay clock start (ISO instant with offset); journeys are published then")
     r.add_argument("--until", help="replay: advance the clock to this instant after the input")
-    r.add_argument("--profiles", help="users to register up front: a JSON object {user_id: {...}} or a CSV/Parquet table with user_id")
-    r.add_argument("--webhook", action="append", default=[],
-                   help="POST every message to this URL (repeatable: each URL gets every message)")
-    r.add_argument("--webhook-header", action="append", default=[], metavar="'NAME: VALUE'",
-                   help="a header sent with every webhook request (repeatable)")
-    r.add_argument("--webhook-secret-file", default=None,
-                   help="sign webhook bodies with the key in this file (X-Journeylab-Signature, HMAC-SHA256); "
-                        "or set JOURNEYLAB_WEBHOOK_SECRET")
-    r.add_argument("--webhook-retries", type=int, default=1,
-                   help="tries per message in one pass before the outbox schedules it again (default: %(default)s: "
-                        "no receiver holds back the other messages)")
-    r.add_argument("--webhook-timeout", type=float, default=10.0, help="seconds per webhook request (default: %(default)s)")
-    r.add_argument("--retry-horizon", type=float, default=86400.0,
-                   help="seconds a message is retried before it is failed (default: %(default)s, 24 h)")
+    r.add_argument(
+        "--profiles",
+        help="users to register up front: a JSON object {user_id: {...}} or a CSV/Parquet table with user_id",
+    )
+    r.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        help="POST every message to this URL (repeatable: each URL gets every message)",
+    )
+    r.add_argument(
+        "--webhook-header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a header sent with every webhook request (repeatable)",
+    )
+    r.add_argument(
+        "--webhook-secret-file",
+        default=None,
+        help="sign webhook bodies with the key in this file (X-Journeylab-Signature, HMAC-SHA256); "
+        "or set JOURNEYLAB_WEBHOOK_SECRET",
+    )
+    r.add_argument(
+        "--webhook-retries",
+        type=int,
+        default=1,
+        help="tries per message in one pass before the outbox schedules it again (default: %(default)s: "
+        "no receiver holds back the other messages)",
+    )
+    r.add_argument(
+        "--webhook-timeout", type=float, default=10.0, help="seconds per webhook request (default: %(default)s)"
+    )
+    r.add_argument(
+        "--retry-horizon",
+        type=float,
+        default=86400.0,
+        help="seconds a message is retried before it is failed (default: %(default)s, 24 h)",
+    )
     r.add_argument("--batch", type=int, default=1, help="inputs per transaction from a file (default: %(default)s)")
     r.add_argument("--seed", type=int, default=None, help="seed of Split nodes (stored in the database)")
     r.add_argument("--no-publish", action="store_true", help="do not publish journeys loaded for the first time")
     r.add_argument("--synchronous", default="NORMAL", help="SQLite synchronous setting: NORMAL or FULL")
     r.add_argument("--log-level", default="INFO")
     r.set_defaults(fn=run_command)
-    d = subparsers.add_parser("redrive", help="put failed webhook deliveries back in the outbox (due now)",
-                              description="Put failed deliveries back: due at once, attempts and retry horizon anew.")
-    d.add_argument("--db", default="sqlite:///journeylab.db", help="SQLAlchemy URL or SQLite file (default: %(default)s)")
+    d = subparsers.add_parser(
+        "redrive",
+        help="put failed webhook deliveries back in the outbox (due now)",
+        description="Put failed deliveries back: due at once, attempts and retry horizon anew.",
+    )
+    d.add_argument(
+        "--db", default="sqlite:///journeylab.db", help="SQLAlchemy URL or SQLite file (default: %(default)s)"
+    )
     d.add_argument("--destination", default=None, help="only this destination (a webhook URL); default: all")
     d.add_argument("ids", nargs="*", help="only these message ids; default: every failed one")
     d.set_defaults(fn=redrive_command)
@@ -127,8 +171,10 @@ def run_command(args: argparse.Namespace) -> int:
         from journeylab.runtime._http import is_loopback
 
         if not is_loopback(args.host):
-            print(f"error: refusing to listen on {args.host!r} without a token: set JOURNEYLAB_TOKEN or --token-file",
-                  file=sys.stderr)
+            print(
+                f"error: refusing to listen on {args.host!r} without a token: set JOURNEYLAB_TOKEN or --token-file",
+                file=sys.stderr,
+            )
             return 2
     if args.clock == "replay":
         clock: Any = ReplayClock(epoch_of(args.start) if args.start else 0)
@@ -141,11 +187,22 @@ def run_command(args: argparse.Namespace) -> int:
         print("error: --clock replay reads a file or stdin (--source FILE|-)", file=sys.stderr)
         return 2
     headers, secret = _headers(args.webhook_header), _secret(args.webhook_secret_file)
-    adapters = [WebhookSender(u, headers=headers, secret=secret, timeout=args.webhook_timeout,
-                              retries=args.webhook_retries) for u in args.webhook]
+    adapters = [
+        WebhookSender(u, headers=headers, secret=secret, timeout=args.webhook_timeout, retries=args.webhook_retries)
+        for u in args.webhook
+    ]
     profiles = _read_profiles(args.profiles) if args.profiles else None
-    rt = Runtime(args.journeys, args.db, clock=clock, adapters=adapters, seed=args.seed, profiles=profiles,
-                 autopublish=not args.no_publish, synchronous=args.synchronous, retry_horizon=args.retry_horizon)
+    rt = Runtime(
+        args.journeys,
+        args.db,
+        clock=clock,
+        adapters=adapters,
+        seed=args.seed,
+        profiles=profiles,
+        autopublish=not args.no_publish,
+        synchronous=args.synchronous,
+        retry_horizon=args.retry_horizon,
+    )
     stop = threading.Event()
 
     def _term(signum: int, frame: Any) -> None:
@@ -173,8 +230,15 @@ def run_command(args: argparse.Namespace) -> int:
         if args.source == "http" or args.port is not None:
             from journeylab.runtime import serve
 
-            serve(rt, args.host, args.port or DEFAULT_PORT, timers=True, token=token, allowed_hosts=args.allow_host,
-                  max_body=args.max_body)
+            serve(
+                rt,
+                args.host,
+                args.port or DEFAULT_PORT,
+                timers=True,
+                token=token,
+                allowed_hosts=args.allow_host,
+                max_body=args.max_body,
+            )
         else:
             signal.signal(signal.SIGTERM, _term)
             with contextlib.suppress(KeyboardInterrupt):
@@ -211,4 +275,10 @@ def _read_profiles(path: str) -> dict[str, dict[str, Any]]:
 
 def _summary(rt: Any) -> dict[str, Any]:
     h = rt.health()
-    return {"users": h["users"], "outbox": h["outbox"], "rejected": h["rejected"], "errors": h["errors"], "clock": h["clock"]}
+    return {
+        "users": h["users"],
+        "outbox": h["outbox"],
+        "rejected": h["rejected"],
+        "errors": h["errors"],
+        "clock": h["clock"],
+    }

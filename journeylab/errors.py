@@ -108,6 +108,4 @@ class MissingExtraError(JourneyError, ImportError):
     """An optional part was used without its extra installed."""
 
     def __init__(self, module: str, extra: str) -> None:
-        super().__init__(
-            f"{module} is needed for this feature; install it with: pip install 'journeylab[{extra}]'"
-        )
+        super().__init__(f"{module} is needed for this feature; install it with: pip install 'journeylab[{extra}]'")

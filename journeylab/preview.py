@@ -74,14 +74,22 @@ class Preview(NamedTuple):
     def _repr_html_(self) -> str:
         from html import escape
 
-        rows = "".join(f"<tr><td>{s.ts:%Y-%m-%d %H:%M}</td><td>{escape(s.node)}</td><td>{escape(s.event)}</td>"
-                       f"<td>{escape(s.port)}</td><td>{escape(s.detail)}</td></tr>" for s in self.steps)
-        msgs = "".join(f"<li>{m.ts:%Y-%m-%d %H:%M} <b>{escape(m.channel)}</b> ({escape(m.node)}): "
-                       f"{escape(' | '.join(f'{k}: {v}' for k, v in m.content.items()))}</li>" for m in self.messages)
+        rows = "".join(
+            f"<tr><td>{s.ts:%Y-%m-%d %H:%M}</td><td>{escape(s.node)}</td><td>{escape(s.event)}</td>"
+            f"<td>{escape(s.port)}</td><td>{escape(s.detail)}</td></tr>"
+            for s in self.steps
+        )
+        msgs = "".join(
+            f"<li>{m.ts:%Y-%m-%d %H:%M} <b>{escape(m.channel)}</b> ({escape(m.node)}): "
+            f"{escape(' | '.join(f'{k}: {v}' for k, v in m.content.items()))}</li>"
+            for m in self.messages
+        )
         left = self.exit_reason or f"still waiting at {self.waiting_at}"
-        return (f"<div><b>Preview of {escape(self.journey)}</b> — {escape(left)}"
-                f"<table><tr><th>time (UTC)</th><th>node</th><th>event</th><th>port</th><th>detail</th></tr>{rows}"
-                f"</table><ul>{msgs}</ul></div>")
+        return (
+            f"<div><b>Preview of {escape(self.journey)}</b> — {escape(left)}"
+            f"<table><tr><th>time (UTC)</th><th>node</th><th>event</th><th>port</th><th>detail</th></tr>{rows}"
+            f"</table><ul>{msgs}</ul></div>"
+        )
 
 
 def _instant(v: Any, where: str) -> int:
@@ -97,15 +105,24 @@ def _events(events: Iterable[Any]) -> list[Event]:
             out.append(e._replace(user_id=PREVIEW_USER))
             continue
         if not isinstance(e, dict) or "event" not in e or "ts" not in e:
-            raise JourneyDefinitionError("an event is a dict with 'event' and 'ts' (and its properties)",
-                                         f"events[{i}]")
+            raise JourneyDefinitionError(
+                "an event is a dict with 'event' and 'ts' (and its properties)", f"events[{i}]"
+            )
         props = {k: v for k, v in e.items() if k not in ("event", "ts", "user_id")}
         out.append(Event(PREVIEW_USER, _instant(e["ts"], f"events[{i}].ts"), str(e["event"]), props))
     return sorted(out, key=lambda e: e.ts)
 
 
-def preview(journey: Any, profile: dict[str, Any] | None = None, events: Sequence[Any] = (), start: Any = None, *,
-            until: Any = None, policy: Any = None, others: Sequence[Any] = ()) -> Preview:
+def preview(
+    journey: Any,
+    profile: dict[str, Any] | None = None,
+    events: Sequence[Any] = (),
+    start: Any = None,
+    *,
+    until: Any = None,
+    policy: Any = None,
+    others: Sequence[Any] = (),
+) -> Preview:
     """Run ``journey`` for one user and show what happens to them.
 
     Parameters
@@ -151,9 +168,13 @@ def preview(journey: Any, profile: dict[str, Any] | None = None, events: Sequenc
     last = max([s0, *(e.ts for e in evs)])
     end = last + 30 * 86400 if until is None else _instant(until, "until")
     defs = [d, *(getattr(o, "definition", o) for o in others)]
-    drv = ReferenceDriver(defs, controls={x.id: Control.running_from(s0) for x in defs},
-                          profiles={PREVIEW_USER: dict(profile or {})}, created=min([s0, *(e.ts for e in evs)]),
-                          policy=policy)
+    drv = ReferenceDriver(
+        defs,
+        controls={x.id: Control.running_from(s0) for x in defs},
+        profiles={PREVIEW_USER: dict(profile or {})},
+        created=min([s0, *(e.ts for e in evs)]),
+        policy=policy,
+    )
     drv.feed(evs)
     drv.run_until(end)
     mine = [r for r in drv.canonical_trace() if r.journey == d.id]

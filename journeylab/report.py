@@ -74,8 +74,13 @@ def _plotly_notebook_renderer_embeds() -> bool:
     except ImportError:  # pragma: no cover - plotly is a dependency
         return False
     names = str(pio.renderers.default or "").split("+")
-    ok = [n for n in names if n in pio.renderers and isinstance(pio.renderers[n], NotebookRenderer)
-          and not getattr(pio.renderers[n], "connected", False)]
+    ok = [
+        n
+        for n in names
+        if n in pio.renderers
+        and isinstance(pio.renderers[n], NotebookRenderer)
+        and not getattr(pio.renderers[n], "connected", False)
+    ]
     if not ok:
         return False
     try:
@@ -100,8 +105,9 @@ def figure_div(fig: Any, div_id: str, *, height: int | None = None) -> str:
     spec = json.loads(fig.to_json())
     h = height or spec.get("layout", {}).get("height") or 450
     w = spec.get("layout", {}).get("width")
-    payload = json.dumps({"data": spec.get("data", []), "layout": spec.get("layout", {}), "config": _CONFIG},
-                         separators=(",", ":"))
+    payload = json.dumps(
+        {"data": spec.get("data", []), "layout": spec.get("layout", {}), "config": _CONFIG}, separators=(",", ":")
+    )
     payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
     style = f"height:{int(h)}px;" + (f"width:{int(w)}px;" if w else "width:100%;")
     did = json.dumps(div_id)
@@ -156,26 +162,36 @@ def _duration(minutes: float) -> str:
     return f"{minutes / 1440:,.1f} days"
 
 
-def _table(df: pd.DataFrame, *, index: bool = True, cls: str = "jl-table", headers: dict[str, str] | None = None) -> str:
+def _table(
+    df: pd.DataFrame, *, index: bool = True, cls: str = "jl-table", headers: dict[str, str] | None = None
+) -> str:
     from journeylab.charts._style import pretty
 
     headers = headers or {}
     cols = list(df.columns)
     head = ([f"<th>{_esc(df.index.name or '')}</th>"] if index else []) + [
-        f"<th>{_esc(headers.get(c, pretty(str(c))))}</th>" for c in cols]
+        f"<th>{_esc(headers.get(c, pretty(str(c))))}</th>" for c in cols
+    ]
     rows = []
     for idx, r in df.iterrows():
         cells = ([f'<th scope="row">{_esc(idx)}</th>'] if index else []) + [
-            f'<td class="{"num" if _is_num(r[c]) else ""}">{_fmt(r[c], str(c))}</td>' for c in cols]
+            f'<td class="{"num" if _is_num(r[c]) else ""}">{_fmt(r[c], str(c))}</td>' for c in cols
+        ]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="{cls}"><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 #: column headers of the summary table (durations carry their unit in the cell: "5.3 h")
 SUMMARY_HEADERS = {
-    "entered": "entered", "active": "still inside", "conversions": "converted", "conversion_rate": "conversion rate",
-    "messages_sent": "messages sent", "exits_completed": "exits: completed", "exits_journey_timeout":
-    "exits: journey timeout", "exits_force_exit": "exits: force exit", "time_to_goal_median_min": "median time to goal",
+    "entered": "entered",
+    "active": "still inside",
+    "conversions": "converted",
+    "conversion_rate": "conversion rate",
+    "messages_sent": "messages sent",
+    "exits_completed": "exits: completed",
+    "exits_journey_timeout": "exits: journey timeout",
+    "exits_force_exit": "exits: force exit",
+    "time_to_goal_median_min": "median time to goal",
 }
 
 
@@ -210,8 +226,10 @@ def _ci_table(ci: pd.DataFrame) -> str:
     """Journey-level statistics of a replicate frame: mean and interval, rates in percent."""
     from journeylab.charts._style import pretty
 
-    m = ci[ci["stat"].astype(str).isin(["entered", "active", "conversions", "conversion_rate", "time_to_goal_median_min"])
-           | ci["stat"].astype(str).str.startswith("conversions_")]
+    m = ci[
+        ci["stat"].astype(str).isin(["entered", "active", "conversions", "conversion_rate", "time_to_goal_median_min"])
+        | ci["stat"].astype(str).str.startswith("conversions_")
+    ]
     if "scope" in ci.columns:
         m = m[m["scope"].astype(str) == "journey"]
     if "journey" in ci.columns and ci["journey"].astype(str).nunique() > 1:
@@ -221,11 +239,19 @@ def _ci_table(ci: pd.DataFrame) -> str:
     rows = []
     for name, (_, r) in zip(idx, m.iterrows(), strict=True):
         stat = str(r["stat"])
-        f = (lambda v: f"{v:.1%}") if "rate" in stat else ((lambda v: _duration(v)) if stat.endswith("_min") else
-                                                           (lambda v: f"{v:,.1f}"))
-        rows.append({"statistic": name, "mean": f(float(r["mean"])),
-                     "confidence interval": f"{f(float(r['ci_low']))} – {f(float(r['ci_high']))}",
-                     "runs": int(r.get("n", 0))})
+        f = (
+            (lambda v: f"{v:.1%}")
+            if "rate" in stat
+            else ((lambda v: _duration(v)) if stat.endswith("_min") else (lambda v: f"{v:,.1f}"))
+        )
+        rows.append(
+            {
+                "statistic": name,
+                "mean": f(float(r["mean"])),
+                "confidence interval": f"{f(float(r['ci_low']))} – {f(float(r['ci_high']))}",
+                "runs": int(r.get("n", 0)),
+            }
+        )
     return _table(pd.DataFrame(rows), index=False)
 
 
@@ -253,9 +279,15 @@ def _kpis(result: Any) -> str:
         ("Median time to goal", _duration(js.get("time_to_goal_median_min", float("nan"))), result.journey.name or ""),
         ("Still in a journey", f"{active:,}", "at the end of the period"),
     ]
-    return '<div class="jl-kpis">' + "".join(
-        f'<div class="jl-kpi"><div class="jl-kpi-label">{_esc(a)}</div><div class="jl-kpi-value">{_esc(b)}</div>'
-        f'<div class="jl-kpi-note">{_esc(c)}</div></div>' for a, b, c in tiles) + "</div>"
+    return (
+        '<div class="jl-kpis">'
+        + "".join(
+            f'<div class="jl-kpi"><div class="jl-kpi-label">{_esc(a)}</div><div class="jl-kpi-value">{_esc(b)}</div>'
+            f'<div class="jl-kpi-note">{_esc(c)}</div></div>'
+            for a, b, c in tiles
+        )
+        + "</div>"
+    )
 
 
 def _period(result: Any) -> str:
@@ -337,13 +369,19 @@ class _Builder:
     def card(self, title: str, lead: str, body: str, *, scroll: bool = False) -> str:
         """A section with a heading and a lead line above its body."""
         inner = f'<div class="jl-scroll">{body}</div>' if scroll else body
-        return (f'<section class="jl-card"><h2>{_esc(title)}</h2>'
-                + (f'<p class="jl-lead">{_esc(lead)}</p>' if lead else "") + inner + "</section>")
+        return (
+            f'<section class="jl-card"><h2>{_esc(title)}</h2>'
+            + (f'<p class="jl-lead">{_esc(lead)}</p>' if lead else "")
+            + inner
+            + "</section>"
+        )
 
     def figure(self, fig: Any, name: str, caption: str) -> str:
         """A section holding one titled figure and a caption under it."""
-        return (f'<section class="jl-card jl-fig" data-figure="{_esc(name)}">{self.div(fig, name)}'
-                f'<p class="jl-caption">{_esc(caption)}</p></section>')
+        return (
+            f'<section class="jl-card jl-fig" data-figure="{_esc(name)}">{self.div(fig, name)}'
+            f'<p class="jl-caption">{_esc(caption)}</p></section>'
+        )
 
 
 def report_html(
@@ -364,8 +402,14 @@ def report_html(
     meta = "".join(f"<div><dt>{_esc(k)}</dt><dd>{_esc(v)}</dd></div>" for k, v in _meta(result))
     out: list[str] = [_kpis(result)]
     summary = _summary_frame(result)
-    out.append(b.card("Summary", "One row per journey: enrollments, users still inside at the end, conversions and exits.",
-                      _table(summary, headers=SUMMARY_HEADERS), scroll=True))
+    out.append(
+        b.card(
+            "Summary",
+            "One row per journey: enrollments, users still inside at the end, conversions and exits.",
+            _table(summary, headers=SUMMARY_HEADERS),
+            scroll=True,
+        )
+    )
     for d in result.journeys:
         multi = len(result.journeys) > 1
         if multi:
@@ -375,49 +419,100 @@ def report_html(
         js = result.journey_stats_of(d.id)
         conv = {g.name: int(js.get(f"conversions_{g.name}", 0)) for g in d.goals}
         graph = C.journey_figure(d, ns, max_width=_GRAPH_WIDTH, conversions=conv)
-        out.append(b.card("The journey", "Nodes left to right as on the canvas, with what happened at each node and "
-                          "how many users took each connector (orange badge: users still waiting).",
-                          b.div(graph, f"graph-{d.id}"), scroll=True))
+        out.append(
+            b.card(
+                "The journey",
+                "Nodes left to right as on the canvas, with what happened at each node and "
+                "how many users took each connector (orange badge: users still waiting).",
+                b.div(graph, f"graph-{d.id}"),
+                scroll=True,
+            )
+        )
         if entered:
-            out.append(b.card("Where everyone is, node by node", "The users who entered each node add up: still "
-                              "waiting there, gone on by one of its ports, or out of the journey from it (by reason).",
-                              _table(where_everyone_is(ns, d)), scroll=True))
+            out.append(
+                b.card(
+                    "Where everyone is, node by node",
+                    "The users who entered each node add up: still "
+                    "waiting there, gone on by one of its ports, or out of the journey from it (by reason).",
+                    _table(where_everyone_is(ns, d)),
+                    scroll=True,
+                )
+            )
         if entered == 0:
             out.append(b.card("No entries", "", '<p class="jl-empty">No user entered this journey in the period.</p>'))
             continue
-        out.append(b.figure(C.funnel(result, journey=d.id, ci=ci), f"funnel-{d.id}",
-                            "The journey's main line stage by stage: entered, qualified at segments, sent / viewed / "
-                            "clicked at engagement nodes, converted; the share is of those who entered."))
-        out.append(b.figure(C.node_stats_chart(result, journey=d.id), f"node-stats-{d.id}",
-                            "Left: where the users who reached each node went (each bar adds up to those who entered). "
-                            "Right: the fate of every send attempt at engagement nodes."))
-        out.append(b.figure(C.sankey(result, journey=d.id), f"sankey-{d.id}",
-                            "Users along each connector, coloured by port (yes green, timeout orange, next grey...), "
-                            "and where they left the journey."))
+        out.append(
+            b.figure(
+                C.funnel(result, journey=d.id, ci=ci),
+                f"funnel-{d.id}",
+                "The journey's main line stage by stage: entered, qualified at segments, sent / viewed / "
+                "clicked at engagement nodes, converted; the share is of those who entered.",
+            )
+        )
+        out.append(
+            b.figure(
+                C.node_stats_chart(result, journey=d.id),
+                f"node-stats-{d.id}",
+                "Left: where the users who reached each node went (each bar adds up to those who entered). "
+                "Right: the fate of every send attempt at engagement nodes.",
+            )
+        )
+        out.append(
+            b.figure(
+                C.sankey(result, journey=d.id),
+                f"sankey-{d.id}",
+                "Users along each connector, coloured by port (yes green, timeout orange, next grey...), "
+                "and where they left the journey.",
+            )
+        )
         w = C.waiting_chart(result, journey=d.id)
         if w.data:
-            out.append(b.figure(w, f"waiting-{d.id}", "Users held at each node (qualifying windows, delays, DND) hour by hour."))
+            out.append(
+                b.figure(
+                    w, f"waiting-{d.id}", "Users held at each node (qualifying windows, delays, DND) hour by hour."
+                )
+            )
         if d.goals:
             g = C.goals_chart(result, journey=d.id, ci=ci)
             t = C.time_to_goal_chart(result, journey=d.id)
-            out.append('<div class="jl-grid">'
-                       + b.figure(g, f"goals-{d.id}", "Conversions over enrollments, per goal.")
-                       + b.figure(t, f"time-to-goal-{d.id}", "Time from entry to the goal exit; dashed: the median.")
-                       + "</div>")
+            out.append(
+                '<div class="jl-grid">'
+                + b.figure(g, f"goals-{d.id}", "Conversions over enrollments, per goal.")
+                + b.figure(t, f"time-to-goal-{d.id}", "Time from entry to the goal exit; dashed: the median.")
+                + "</div>"
+            )
     if len(result.trace) and (result.trace["event"].astype(str) == "sent").any():
-        out.append(b.figure(C.messages_chart(result), "messages", "Messages sent per channel per account-local day, "
-                            "and by local hour of day: DND holds night sends back until it ends."))
+        out.append(
+            b.figure(
+                C.messages_chart(result),
+                "messages",
+                "Messages sent per channel per account-local day, "
+                "and by local hour of day: DND holds night sends back until it ends.",
+            )
+        )
     if ci is not None and len(ci):
-        out.append(b.card("Monte Carlo replications", "Means and confidence intervals over replications (funnel and "
-                          "goal figures above show them as error bars).", _ci_table(ci), scroll=True))
+        out.append(
+            b.card(
+                "Monte Carlo replications",
+                "Means and confidence intervals over replications (funnel and "
+                "goal figures above show them as error bars).",
+                _ci_table(ci),
+                scroll=True,
+            )
+        )
     if sweep is not None and len(sweep):
-        out.append(b.figure(C.sweep_chart(sweep, sweep_stat), "sweep",
-                            "A statistic against the swept setting; band: confidence interval of the mean."))
+        out.append(
+            b.figure(
+                C.sweep_chart(sweep, sweep_stat),
+                "sweep",
+                "A statistic against the swept setting; band: confidence interval of the mean.",
+            )
+        )
     if compare is not None and len(compare):
         out.append(b.figure(C.compare_chart(compare), "compare", "The same cohort and seeds for both variants."))
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="generator" content="journeylab {_esc(__version__)}">'
         f"<title>{_esc(heading)}</title><style>{_CSS}</style>\n{plotlyjs_script()}\n</head><body>"
@@ -493,13 +588,20 @@ def result_html(result: Any, *, include_plotlyjs: bool | str = "auto") -> str:
     parts = [f"<style>{_NB_CSS}</style>", '<div class="jl-result">']
     if embed:
         parts.append(plotlyjs_script())
-    parts.append(f'<div class="jl-title">SimulationResult: {_esc(d.name or d.id)}</div><div class="jl-sub">{_esc(meta)}</div>')
+    parts.append(
+        f'<div class="jl-title">SimulationResult: {_esc(d.name or d.id)}</div><div class="jl-sub">{_esc(meta)}</div>'
+    )
     parts.append(f'<div class="jl-scroll">{_table(_summary_frame(result), headers=SUMMARY_HEADERS)}</div>')
     try:
         js = result.journey_stats_of(d.id)
-        svg = C.journey_svg(d, result.node_stats_of(d.id),
-                            conversions={g.name: int(js.get(f"conversions_{g.name}", 0)) for g in d.goals})
-        parts.append(f'<details><summary>Journey graph with counts</summary><div class="jl-scroll">{svg}</div></details>')
+        svg = C.journey_svg(
+            d,
+            result.node_stats_of(d.id),
+            conversions={g.name: int(js.get(f"conversions_{g.name}", 0)) for g in d.goals},
+        )
+        parts.append(
+            f'<details><summary>Journey graph with counts</summary><div class="jl-scroll">{svg}</div></details>'
+        )
     except Exception:  # the display must not fail because the picture does
         pass
     if int(result.node_stats_of(d.id)["entered"].sum()):

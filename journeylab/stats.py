@@ -110,7 +110,9 @@ class _Tab:
     """Counts of (row label, column label) pairs over some rows, read by label: a crosstab
     that stays fast on large traces."""
 
-    def __init__(self, a: tuple[np.ndarray, list[Any]], b: tuple[np.ndarray, list[Any]], rows: np.ndarray | None = None):
+    def __init__(
+        self, a: tuple[np.ndarray, list[Any]], b: tuple[np.ndarray, list[Any]], rows: np.ndarray | None = None
+    ):
         ac, self.a_labels = a
         bc, self.b_labels = b
         if rows is not None:
@@ -205,7 +207,7 @@ def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str]
     by_exit = _Tab(node, (rc[reason[0]], names), direct)
     for r in EXIT_REASONS:
         out[f"exited_{r}"] = by_exit.column(r, index)
-    out = {c: out[c] for c in [*NODE_STAT_COLUMNS[:4], *ports, *NODE_STAT_COLUMNS[4 + len(PORT_COLUMNS):]]}
+    out = {c: out[c] for c in [*NODE_STAT_COLUMNS[:4], *ports, *NODE_STAT_COLUMNS[4 + len(PORT_COLUMNS) :]]}
     return pd.DataFrame(out, index=pd.Index(index, name="node"), dtype="int64")
 
 
@@ -241,8 +243,9 @@ def conservation(node_stats: pd.DataFrame) -> pd.DataFrame:
     """
     left = node_stats[[c for c in node_stats.columns if c.startswith("left_")]].sum(axis=1)
     exited = node_stats[[f"exited_{r}" for r in EXIT_REASONS if f"exited_{r}" in node_stats.columns]].sum(axis=1)
-    out = pd.DataFrame({"entered": node_stats["entered"], "waiting": node_stats["waiting"], "left": left,
-                        "exited": exited})
+    out = pd.DataFrame(
+        {"entered": node_stats["entered"], "waiting": node_stats["waiting"], "left": left, "exited": exited}
+    )
     out["unaccounted"] = out["entered"] - out["waiting"] - out["left"] - out["exited"]
     return out.astype("int64")
 
@@ -254,7 +257,9 @@ def edge_flows(trace: pd.DataFrame, definition: Any, journey: str | None = None)
     counts = left.groupby([_s(left["node"]), _s(left["port"])], observed=True).size()
     rows = []
     for c in definition.connectors:
-        rows.append({"source": c.source, "port": c.port, "target": c.target, "users": int(counts.get((c.source, c.port), 0))})
+        rows.append(
+            {"source": c.source, "port": c.port, "target": c.target, "users": int(counts.get((c.source, c.port), 0))}
+        )
     return pd.DataFrame(rows, columns=["source", "port", "target", "users"])
 
 
@@ -270,7 +275,9 @@ def exits(trace: pd.DataFrame, journey: str | None = None) -> pd.DataFrame:
 SPLIT_PORTS: frozenset[str] = frozenset({"yes", "no", "timeout", "next", "viewed", "clicked", "not_sent"})
 
 
-def enrollments(trace: pd.DataFrame, journey: str | None = None, *, splits: Sequence[str] | None = None) -> pd.DataFrame:
+def enrollments(
+    trace: pd.DataFrame, journey: str | None = None, *, splits: Sequence[str] | None = None
+) -> pd.DataFrame:
     """One row per enrollment: ``user_id, n, entered_at, entry_node, exited_at, reason``, then
     what experiments read:
 
@@ -304,8 +311,10 @@ def enrollments(trace: pd.DataFrame, journey: str | None = None, *, splits: Sequ
         """Rows whose label passes ``test`` (each label tested once; code -1: missing, never)."""
         return np.array([bool(test(v)) for v in labels] + [False], dtype=bool)[codes]
 
-    event = {e: where(ev_c, ev_l, e.__eq__) for e in ("entered", "exited", "left", "held", "sent", "unsubscribed",
-                                                       "converted")}
+    event = {
+        e: where(ev_c, ev_l, e.__eq__)
+        for e in ("entered", "exited", "left", "held", "sent", "unsubscribed", "converted")
+    }
     is_entry = event["entered"] & where(det_c, det_l, "entry".__eq__)
     # the enrollment each row belongs to: rows of a user after their k-th entry (feedback and
     # conversions after the exit too, until the next entry); 0 before the first
@@ -353,8 +362,10 @@ def enrollments(trace: pd.DataFrame, journey: str | None = None, *, splits: Sequ
         branch_rows = (event["left"] & where(node_c, node_l, set(splits).__contains__)) | event["held"]
     branch_at = pick(branch_rows)
     # messages and opt-outs per enrollment
-    counts = {name: np.bincount(enrollment_of(np.flatnonzero(event[e]))[1], minlength=n_enr).astype(np.int64)
-              for name, e in (("messages", "sent"), ("unsubscribes", "unsubscribed"))}
+    counts = {
+        name: np.bincount(enrollment_of(np.flatnonzero(event[e]))[1], minlength=n_enr).astype(np.int64)
+        for name, e in (("messages", "sent"), ("unsubscribes", "unsubscribed"))
+    }
     # conversions: a goal exit, or a conversion after exit (attribution window); the message
     # credited with it is the last one sent before it (before the end when there is none)
     is_goal = where(det_c, det_l, lambda d: str(d).startswith("goal:"))
@@ -385,27 +396,34 @@ def enrollments(trace: pd.DataFrame, journey: str | None = None, *, splits: Sequ
     attributed = np.zeros(n_enr, dtype=bool)
     attributed[conv_at[0]] = event["converted"][conv_at[1]]
     users = np.array(user_l, dtype=object)
-    m = pd.DataFrame({
-        "user_id": pd.Series(users[user_c[entry_rows]].astype(str)),
-        "n": enr[entry_rows].astype(np.int64),
-        "entered_at": pd.Series(pd.to_datetime(ts[entry_rows], utc=True)),
-        "entry_node": pd.Series(np.array(node_l, dtype=object)[node_c[entry_rows]].astype(str)),
-        "exited_at": instants(n_enr, exit_at),
-        "reason": pd.Series(labelled(n_enr, det_c, det_l, exit_at), dtype=object),
-        "split": pd.Series(labelled(n_enr, node_c, node_l, branch_at), dtype=object),
-        "branch": pd.Series(labelled(n_enr, port_c, port_l, branch_at), dtype=object),
-        "messages": counts["messages"],
-        "unsubscribes": counts["unsubscribes"],
-        "goal": pd.Series(goal, dtype=object),
-        "converted_at": instants(n_enr, conv_at),
-        "attributed": attributed,
-        "last_message": pd.Series(last_message, dtype=object),
-    })
+    m = pd.DataFrame(
+        {
+            "user_id": pd.Series(users[user_c[entry_rows]].astype(str)),
+            "n": enr[entry_rows].astype(np.int64),
+            "entered_at": pd.Series(pd.to_datetime(ts[entry_rows], utc=True)),
+            "entry_node": pd.Series(np.array(node_l, dtype=object)[node_c[entry_rows]].astype(str)),
+            "exited_at": instants(n_enr, exit_at),
+            "reason": pd.Series(labelled(n_enr, det_c, det_l, exit_at), dtype=object),
+            "split": pd.Series(labelled(n_enr, node_c, node_l, branch_at), dtype=object),
+            "branch": pd.Series(labelled(n_enr, port_c, port_l, branch_at), dtype=object),
+            "messages": counts["messages"],
+            "unsubscribes": counts["unsubscribes"],
+            "goal": pd.Series(goal, dtype=object),
+            "converted_at": instants(n_enr, conv_at),
+            "attributed": attributed,
+            "last_message": pd.Series(last_message, dtype=object),
+        }
+    )
     return m
 
 
-def branch_stats(trace: pd.DataFrame, journey: str | None = None, *, splits: Sequence[str] | None = None,
-                 branches: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
+def branch_stats(
+    trace: pd.DataFrame,
+    journey: str | None = None,
+    *,
+    splits: Sequence[str] | None = None,
+    branches: Sequence[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
     """Per Split branch: ``split, branch, users`` (enrollments drawn into it), ``conversions``
     (goal exits and conversions within the attribution window), ``conversion_rate``,
     ``messages``, ``messages_per_user``, ``unsubscribes``, ``unsubscribes_per_user``, ``time_to_goal_median_min`` and
@@ -427,19 +445,22 @@ def branch_stats(trace: pd.DataFrame, journey: str | None = None, *, splits: Seq
     en["minutes"] = (en["converted_at"] - en["entered_at"]).dt.total_seconds() / 60.0
     en["converted"] = en["goal"].notna()
     g = en.groupby(["split", "branch"], sort=True)
-    out = pd.DataFrame({
-        "users": g.size(),
-        "conversions": g["converted"].sum(),
-        "messages": g["messages"].sum(),
-        "unsubscribes": g["unsubscribes"].sum(),
-        "time_to_goal_median_min": g["minutes"].median(),
-        "time_to_goal_mean_min": g["minutes"].mean(),
-    })
+    out = pd.DataFrame(
+        {
+            "users": g.size(),
+            "conversions": g["converted"].sum(),
+            "messages": g["messages"].sum(),
+            "unsubscribes": g["unsubscribes"].sum(),
+            "time_to_goal_median_min": g["minutes"].median(),
+            "time_to_goal_mean_min": g["minutes"].mean(),
+        }
+    )
     if branches is not None:
         idx = pd.MultiIndex.from_tuples(list(branches), names=["split", "branch"])
         out = out.reindex(idx.append(out.index.difference(idx)))
-        out[["users", "conversions", "messages", "unsubscribes"]] = out[["users", "conversions", "messages",
-                                                                          "unsubscribes"]].fillna(0)
+        out[["users", "conversions", "messages", "unsubscribes"]] = out[
+            ["users", "conversions", "messages", "unsubscribes"]
+        ].fillna(0)
     out = out.reset_index()
     for c in ("users", "conversions", "messages", "unsubscribes"):
         out[c] = out[c].astype("int64")
@@ -447,8 +468,19 @@ def branch_stats(trace: pd.DataFrame, journey: str | None = None, *, splits: Seq
     out["conversion_rate"] = (out["conversions"] / users).fillna(0.0)
     out["messages_per_user"] = (out["messages"] / users).fillna(0.0)
     out["unsubscribes_per_user"] = (out["unsubscribes"] / users).fillna(0.0)
-    cols = ["split", "branch", "users", "conversions", "conversion_rate", "messages", "messages_per_user",
-            "unsubscribes", "unsubscribes_per_user", "time_to_goal_median_min", "time_to_goal_mean_min"]
+    cols = [
+        "split",
+        "branch",
+        "users",
+        "conversions",
+        "conversion_rate",
+        "messages",
+        "messages_per_user",
+        "unsubscribes",
+        "unsubscribes_per_user",
+        "time_to_goal_median_min",
+        "time_to_goal_mean_min",
+    ]
     return out[cols]
 
 
@@ -462,8 +494,13 @@ def message_conversions(trace: pd.DataFrame, journey: str | None = None) -> pd.D
     s_count = sent.groupby(_s(sent["node"]).astype(str), observed=True).size()
     c_count = en[en["goal"].notna() & en["last_message"].notna()].groupby("last_message").size()
     nodes = sorted(set(s_count.index) | set(c_count.index))
-    out = pd.DataFrame({"node": nodes, "sent": [int(s_count.get(n, 0)) for n in nodes],
-                        "conversions": [int(c_count.get(n, 0)) for n in nodes]})
+    out = pd.DataFrame(
+        {
+            "node": nodes,
+            "sent": [int(s_count.get(n, 0)) for n in nodes],
+            "conversions": [int(c_count.get(n, 0)) for n in nodes],
+        }
+    )
     out["conversions_per_message"] = (out["conversions"] / out["sent"].where(out["sent"] > 0)).fillna(0.0)
     return out
 
@@ -502,8 +539,9 @@ def journey_stats(trace: pd.DataFrame, journey: str | None = None, goals: list[s
     return pd.Series(out, name=journey or (str(trace["journey"].iloc[0]) if len(trace) else ""))
 
 
-def goal_stats(trace: pd.DataFrame, journey: str | None = None, *, by_branch: bool = False,
-               splits: Sequence[str] | None = None) -> pd.DataFrame:
+def goal_stats(
+    trace: pd.DataFrame, journey: str | None = None, *, by_branch: bool = False, splits: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Per goal: conversions (within the attribution window after exit too; ``attributed``
     says how many), conversion rate, time to goal (median, mean, minutes). With ``by_branch``,
     one row per goal and Split branch (``split``, ``branch`` columns; the rate over the branch's
@@ -512,8 +550,12 @@ def goal_stats(trace: pd.DataFrame, journey: str | None = None, *, by_branch: bo
     g = en[en["goal"].notna()].copy()
     g["minutes"] = (g["converted_at"] - g["entered_at"]).dt.total_seconds() / 60.0
     keys = ["split", "branch", "goal"] if by_branch else ["goal"]
-    agg = g.groupby(keys).agg(conversions=("user_id", "size"), attributed=("attributed", "sum"),
-                              median_min=("minutes", "median"), mean_min=("minutes", "mean"))
+    agg = g.groupby(keys).agg(
+        conversions=("user_id", "size"),
+        attributed=("attributed", "sum"),
+        median_min=("minutes", "median"),
+        mean_min=("minutes", "mean"),
+    )
     agg["attributed"] = agg["attributed"].astype("int64")
     if by_branch:
         sizes = en.groupby(["split", "branch"]).size()
@@ -620,9 +662,12 @@ def summarize(trace: pd.DataFrame, versions: Sequence[JourneyDef]) -> Stats:
                 nodes.append(n.id)
     goals = [g.name for g in versions[-1].goals]
     splits, pairs = split_branches(versions)
-    return Stats(journey_stats(trace, jid, goals=goals), node_stats(trace, jid, nodes=nodes),
-                 goal_stats(trace, jid, splits=splits),
-                 branch_stats(trace, jid, splits=splits, branches=[p for p in pairs if p[0] in splits]))
+    return Stats(
+        journey_stats(trace, jid, goals=goals),
+        node_stats(trace, jid, nodes=nodes),
+        goal_stats(trace, jid, splits=splits),
+        branch_stats(trace, jid, splits=splits, branches=[p for p in pairs if p[0] in splits]),
+    )
 
 
 def split_branches(versions: Sequence[JourneyDef]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -657,16 +702,29 @@ def messages_per_user_day(trace: pd.DataFrame, *, timezone: str = "UTC") -> pd.D
     capped = ((ev == "discarded") & (_s(trace["detail"]) == "cap")).to_numpy()
     s = trace[sent | capped]
     if s.empty:
-        return pd.DataFrame({"user_id": pd.Series(dtype=object), "day": pd.Series(dtype="datetime64[ns]"),
-                             "messages": pd.Series(dtype="int64"), "journeys": pd.Series(dtype="int64"),
-                             "capped": pd.Series(dtype="int64")})
+        return pd.DataFrame(
+            {
+                "user_id": pd.Series(dtype=object),
+                "day": pd.Series(dtype="datetime64[ns]"),
+                "messages": pd.Series(dtype="int64"),
+                "journeys": pd.Series(dtype="int64"),
+                "capped": pd.Series(dtype="int64"),
+            }
+        )
     day = s["ts"].dt.tz_convert(timezone).dt.tz_localize(None).dt.normalize()
     is_sent = sent[sent | capped]
-    d = pd.DataFrame({"user_id": s["user_id"].astype(str).to_numpy(), "day": day.to_numpy(),
-                      "journey": pd.Series(_s(s["journey"]).astype(str).to_numpy()).where(is_sent),
-                      "sent": is_sent, "capped": ~is_sent})
-    g = d.groupby(["user_id", "day"], sort=True).agg(messages=("sent", "sum"), journeys=("journey", "nunique"),
-                                                     capped=("capped", "sum"))
+    d = pd.DataFrame(
+        {
+            "user_id": s["user_id"].astype(str).to_numpy(),
+            "day": day.to_numpy(),
+            "journey": pd.Series(_s(s["journey"]).astype(str).to_numpy()).where(is_sent),
+            "sent": is_sent,
+            "capped": ~is_sent,
+        }
+    )
+    g = d.groupby(["user_id", "day"], sort=True).agg(
+        messages=("sent", "sum"), journeys=("journey", "nunique"), capped=("capped", "sum")
+    )
     return g.reset_index().astype({"messages": "int64", "journeys": "int64", "capped": "int64"})
 
 
@@ -686,8 +744,16 @@ def message_load(trace: pd.DataFrame, *, timezone: str = "UTC", top: int = 4) ->
     per = messages_per_user_day(trace, timezone=timezone)
     cap_days = per.groupby("day")["capped"].sum()
     per = per[per["messages"] > 0]
-    cols = ["day", "users", "messages", "mean", "max", *[f"users_{k}" for k in range(1, top)], f"users_{top}+",
-            "capped"]
+    cols = [
+        "day",
+        "users",
+        "messages",
+        "mean",
+        "max",
+        *[f"users_{k}" for k in range(1, top)],
+        f"users_{top}+",
+        "capped",
+    ]
     if per.empty:
         return pd.DataFrame(columns=cols)
     g = per.groupby("day")["messages"]

@@ -36,8 +36,19 @@ import pandas as pd
 
 from journeylab.engine.types import TRACE_COLUMNS, TRACE_EVENTS, TraceRecord
 
-__all__ = ["TRACE_COLUMNS", "CATEGORY_COLUMNS", "SEND_COLUMNS", "trace_frame", "as_trace", "records_to_frame",
-           "empty_trace", "trace_rows", "sends_frame", "sends_table", "utc_seconds"]
+__all__ = [
+    "TRACE_COLUMNS",
+    "CATEGORY_COLUMNS",
+    "SEND_COLUMNS",
+    "trace_frame",
+    "as_trace",
+    "records_to_frame",
+    "empty_trace",
+    "trace_rows",
+    "sends_frame",
+    "sends_table",
+    "utc_seconds",
+]
 
 #: trace columns stored as categoricals
 CATEGORY_COLUMNS: tuple[str, ...] = ("journey", "node", "event", "port", "detail")
@@ -90,7 +101,11 @@ def utc_seconds(seconds: Any) -> pd.DatetimeIndex:
 
 def _times(ts: Any) -> Any:
     if isinstance(ts, pd.Series | pd.DatetimeIndex) and isinstance(ts.dtype, pd.DatetimeTZDtype):
-        return ts.dt.tz_convert("UTC").dt.as_unit("ns") if isinstance(ts, pd.Series) else ts.tz_convert("UTC").as_unit("ns")
+        return (
+            ts.dt.tz_convert("UTC").dt.as_unit("ns")
+            if isinstance(ts, pd.Series)
+            else ts.tz_convert("UTC").as_unit("ns")
+        )
     arr = np.asarray(ts)
     return pd.DatetimeIndex(arr.astype("M8[ns]"), dtype=_UTC) if arr.dtype.kind == "M" else utc_seconds(arr)
 
@@ -111,8 +126,15 @@ def trace_frame(
     arrays or :class:`pandas.Categorical` values (kept as they are when already in shape).
     """
     n = len(ts)
-    cols = {"user_id": user_id, "journey": journey, "version": version, "node": node, "event": event,
-            "port": port, "detail": detail}
+    cols = {
+        "user_id": user_id,
+        "journey": journey,
+        "version": version,
+        "node": node,
+        "event": event,
+        "port": port,
+        "detail": detail,
+    }
     for k, v in cols.items():
         if len(v) != n:
             raise ValueError(f"trace column {k!r} has {len(v)} values, 'ts' has {n}")
@@ -157,8 +179,9 @@ def sends_frame(parts: Any) -> pd.DataFrame:
     tables = parts if isinstance(parts, list) and all(isinstance(p, pa.Table) for p in parts) else [sends_table(parts)]
     t = pa.concat_tables(tables) if tables else sends_table([])
     if t.num_rows > 1:
-        t = t.take(pc.sort_indices(t, sort_keys=[("ts", "ascending"), ("user_id", "ascending"),
-                                                 ("message_id", "ascending")]))
+        t = t.take(
+            pc.sort_indices(t, sort_keys=[("ts", "ascending"), ("user_id", "ascending"), ("message_id", "ascending")])
+        )
     df = t.to_pandas()
     for c in ("message_id", "journey", "user_id", "node", "channel"):
         if df[c].dtype != _STR:
@@ -191,9 +214,14 @@ def trace_rows(trace: pd.DataFrame) -> list[tuple[str, int, str, int, str, str, 
     ts = t["ts"].dt.as_unit("s").astype("int64").tolist() if len(t) else []
     return list(
         zip(
-            t["user_id"].astype(str).tolist(), ts, t["journey"].astype(str).tolist(),
-            t["version"].astype("int64").tolist(), t["node"].astype(str).tolist(), t["event"].astype(str).tolist(),
-            t["port"].astype(str).tolist(), t["detail"].astype(str).tolist(), strict=True,
+            t["user_id"].astype(str).tolist(),
+            ts,
+            t["journey"].astype(str).tolist(),
+            t["version"].astype("int64").tolist(),
+            t["node"].astype(str).tolist(),
+            t["event"].astype(str).tolist(),
+            t["port"].astype(str).tolist(),
+            t["detail"].astype(str).tolist(),
+            strict=True,
         )
     )
-

@@ -99,10 +99,18 @@ def migrate(engine: sa.Engine) -> str:
         if sa.inspect(conn).has_table("journeylab_meta"):  # what every journeylab reads, migrations or not
             row = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).first()
             if row is not None and int(row[0]) > SCHEMA_VERSION:
-                raise StorageError(f"this workspace was written by a newer journeylab (schema {row[0]}); this one "
-                                   f"reads schema {SCHEMA_VERSION}: upgrade journeylab", url)
-        return upgrade(conn, Path(workspace_migrations.__file__).parent, "journeylab_alembic_version",
-                       what="workspace", legacy=legacy)
+                raise StorageError(
+                    f"this workspace was written by a newer journeylab (schema {row[0]}); this one "
+                    f"reads schema {SCHEMA_VERSION}: upgrade journeylab",
+                    url,
+                )
+        return upgrade(
+            conn,
+            Path(workspace_migrations.__file__).parent,
+            "journeylab_alembic_version",
+            what="workspace",
+            legacy=legacy,
+        )
 
 
 def _sqlite_transactions(engine: sa.Engine) -> None:
@@ -219,7 +227,11 @@ class Workspace:
     def _write(self, conn: sa.Connection, d: JourneyDef, *, insert: bool) -> None:
         now = self._now()
         values = dict(
-            name=d.name, status=d.status, version=d.version, archived=d.archived, definition=to_json(d, indent=0),
+            name=d.name,
+            status=d.status,
+            version=d.version,
+            archived=d.archived,
+            definition=to_json(d, indent=0),
             updated_at=now,
         )
         if insert:
@@ -400,7 +412,9 @@ class Workspace:
                     )
                 conn.execute(
                     sa.insert(_versions).values(
-                        journey_id=journey_id, version=d.version, definition=to_json(d, indent=0),
+                        journey_id=journey_id,
+                        version=d.version,
+                        definition=to_json(d, indent=0),
                         published_at=self._now(),
                     )
                 )

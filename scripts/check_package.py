@@ -70,8 +70,10 @@ def check_contents(wheel: Path, sdist: Path) -> None:
     if missing:
         raise SystemExit(f"the sdist {top} lacks {missing}")
     data = sorted(n for n in want if not n.endswith(".py"))
-    print(f"wheel {wheel.name}: {len(names)} files, every one of the package's {len(want)} "
-          f"({len(data)} data files: {', '.join(Path(d).name for d in data)})")
+    print(
+        f"wheel {wheel.name}: {len(names)} files, every one of the package's {len(want)} "
+        f"({len(data)} data files: {', '.join(Path(d).name for d in data)})"
+    )
     print(f"sdist {sdist.name}: {len(snames)} files, the package complete")
 
 
@@ -84,10 +86,17 @@ def smoke(wheel: Path, work: Path) -> None:
     print(f"installed the wheel and its dependencies in {time.perf_counter() - t0:.0f} s")
     empty = work / "empty"
     empty.mkdir()
-    where = run([str(py), "-c", "import journeylab, journeylab.datasets._registry as r; "
-                 "print(journeylab.__file__); print(r.DATA_DIR); "
-                 "print(sorted(p.name for p in r.DATA_DIR.glob('*.parquet')))"],
-                cwd=empty, capture_output=True).stdout.splitlines()
+    where = run(
+        [
+            str(py),
+            "-c",
+            "import journeylab, journeylab.datasets._registry as r; "
+            "print(journeylab.__file__); print(r.DATA_DIR); "
+            "print(sorted(p.name for p in r.DATA_DIR.glob('*.parquet')))",
+        ],
+        cwd=empty,
+        capture_output=True,
+    ).stdout.splitlines()
     print("\n".join(where))
     if not where[0].startswith(str(venv)):
         raise SystemExit(f"journeylab was imported from {where[0]}, not from the wheel in {venv}")
@@ -95,13 +104,37 @@ def smoke(wheel: Path, work: Path) -> None:
         raise SystemExit("the installed package has no bundled ecommerce dataset")
     # 1. from the package data alone: the bundled example by name, the bundled dataset
     t0 = time.perf_counter()
-    run([str(cmd), "simulate", "cart_abandonment", "--dataset", "ecommerce", "--out", "out",
-         "--report", "out/report.html"], cwd=empty)
+    run(
+        [
+            str(cmd),
+            "simulate",
+            "cart_abandonment",
+            "--dataset",
+            "ecommerce",
+            "--out",
+            "out",
+            "--report",
+            "out/report.html",
+        ],
+        cwd=empty,
+    )
     took = time.perf_counter() - t0
     # 2. the README's job as written, from the checkout, with the installed wheel
     readme = work / "readme"
-    run([str(cmd), "simulate", "examples/cart_abandonment.json", "--dataset", "ecommerce", "--out",
-         str(readme / "out"), "--report", str(readme / "out" / "report.html")], cwd=ROOT)
+    run(
+        [
+            str(cmd),
+            "simulate",
+            "examples/cart_abandonment.json",
+            "--dataset",
+            "ecommerce",
+            "--out",
+            str(readme / "out"),
+            "--report",
+            str(readme / "out" / "report.html"),
+        ],
+        cwd=ROOT,
+    )
     check = (
         "import pandas as pd, sys\n"
         "a = pd.read_parquet(sys.argv[1]); b = pd.read_parquet(sys.argv[2])\n"

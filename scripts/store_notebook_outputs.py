@@ -82,7 +82,8 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a notebook would change")
     args = ap.parse_args()
     paths = [ROOT / "notebooks" / f"{Path(n).stem}.ipynb" for n in args.notebooks] or sorted(
-        (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+        (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
+    )
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     subs = sanitizers()
     changed = []

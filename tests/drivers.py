@@ -36,8 +36,19 @@ from journeylab.sim import BehaviourModel, Cohort, simulate
 from journeylab.sim import simulator as _simulator
 from journeylab.sim.replay import replay_inputs
 
-__all__ = ["DRIVERS", "Row", "Scenario", "Outcome", "ScriptedResponses", "ExampleRun", "run", "run_all", "run_example",
-           "rows_of", "scenario_of"]
+__all__ = [
+    "DRIVERS",
+    "Row",
+    "Scenario",
+    "Outcome",
+    "ScriptedResponses",
+    "ExampleRun",
+    "run",
+    "run_all",
+    "run_example",
+    "rows_of",
+    "scenario_of",
+]
 
 DRIVERS: tuple[str, ...] = ("reference", "simulate", "simulate-per-user", "simulate-2", "sharded", "runtime")
 #: the drivers that expose message contents and final profiles
@@ -178,18 +189,35 @@ def rows_of(trace: pd.DataFrame) -> list[Row]:
     """Trace rows as plain tuples (every driver's frame converts to the same)."""
     t = trace
     return list(
-        zip(t["user_id"].astype(str), t["ts"].dt.as_unit("s").astype("int64").tolist(), t["journey"].astype(str),
-            t["version"].astype("int64").tolist(), t["node"].astype(str), t["event"].astype(str), t["port"].astype(str),
-            t["detail"].astype(str), strict=True)
+        zip(
+            t["user_id"].astype(str),
+            t["ts"].dt.as_unit("s").astype("int64").tolist(),
+            t["journey"].astype(str),
+            t["version"].astype("int64").tolist(),
+            t["node"].astype(str),
+            t["event"].astype(str),
+            t["port"].astype(str),
+            t["detail"].astype(str),
+            strict=True,
+        )
     )
 
 
 def _sends_of(frame: pd.DataFrame) -> list[SendRow]:
     if frame.empty:
         return []
-    return list(zip(frame["message_id"].astype(str), frame["journey"].astype(str), frame["version"].astype("int64").tolist(),
-                    frame["user_id"].astype(str), frame["node"].astype(str), frame["channel"].astype(str),
-                    frame["ts"].dt.as_unit("s").astype("int64").tolist(), strict=True))
+    return list(
+        zip(
+            frame["message_id"].astype(str),
+            frame["journey"].astype(str),
+            frame["version"].astype("int64").tolist(),
+            frame["user_id"].astype(str),
+            frame["node"].astype(str),
+            frame["channel"].astype(str),
+            frame["ts"].dt.as_unit("s").astype("int64").tolist(),
+            strict=True,
+        )
+    )
 
 
 def _canonical_sends(sends: Iterable[SendRow]) -> list[SendRow]:
@@ -214,12 +242,22 @@ def run_simulator(scn: Scenario, driver: str) -> Outcome:
         kw = {"workers": 2}
     elif driver == "sharded":
         kw = {"backend": "processes", "shards": scn.shards}
-    res = simulate(list(scn.journeys), cohort, _ts(scn.start), _ts(scn.end), seed=scn.seed,
-                   behaviour=scn.behaviour or BehaviourModel.silent(), lifecycle=lifecycle or None,
-                   custom_lists=scn.custom_lists or None, policy=scn.policy, **kw)
+    res = simulate(
+        list(scn.journeys),
+        cohort,
+        _ts(scn.start),
+        _ts(scn.end),
+        seed=scn.seed,
+        behaviour=scn.behaviour or BehaviourModel.silent(),
+        lifecycle=lifecycle or None,
+        custom_lists=scn.custom_lists or None,
+        policy=scn.policy,
+        **kw,
+    )
     responses = res.responses if len(res.responses) else pd.DataFrame(columns=RESPONSE_COLUMNS)
-    return Outcome(driver, rows_of(res.trace), _canonical_sends(_sends_of(res.sends)), None,
-                   responses.reset_index(drop=True))
+    return Outcome(
+        driver, rows_of(res.trace), _canonical_sends(_sends_of(res.sends)), None, responses.reset_index(drop=True)
+    )
 
 
 # --------------------------------------------------------------------------- reference driver and runtime
@@ -246,9 +284,15 @@ def run_reference(scn: Scenario, responses: pd.DataFrame | None) -> Outcome:
     for t, jid, status in scn.ops():  # versions published during the run: known up front (they are data)
         if status.startswith("publish"):
             controls[jid] = controls[jid].with_status(t, status)
-    drv = ReferenceDriver(defs, controls=controls, profiles=scn.profiles,
-                          created=scn.user_clock_start, seed=scn.seed, custom_lists=scn.custom_lists or None,
-                          policy=scn.policy)
+    drv = ReferenceDriver(
+        defs,
+        controls=controls,
+        profiles=scn.profiles,
+        created=scn.user_clock_start,
+        seed=scn.seed,
+        custom_lists=scn.custom_lists or None,
+        policy=scn.policy,
+    )
     inputs = inputs_of(scn, responses)
     i = 0
     for t, jid, status in scn.ops():
@@ -262,8 +306,14 @@ def run_reference(scn: Scenario, responses: pd.DataFrame | None) -> Outcome:
     drv.run_until(scn.end - 1)
     sends = [(s.id, s.journey, s.version, s.user_id, s.node, s.channel, s.ts) for s in drv.sends]
     profiles = {u: dict(next(iter(states.values())).profile) for u, states in drv.users.items()}
-    return Outcome("reference", [tuple(r) for r in drv.canonical_trace()], _canonical_sends(sends),
-                   {s.id: dict(s.content) for s in drv.sends}, None, profiles)
+    return Outcome(
+        "reference",
+        [tuple(r) for r in drv.canonical_trace()],
+        _canonical_sends(sends),
+        {s.id: dict(s.content) for s in drv.sends},
+        None,
+        profiles,
+    )
 
 
 def run_runtime(scn: Scenario, responses: pd.DataFrame | None, db_url: str = "sqlite://") -> Outcome:
@@ -277,8 +327,17 @@ def run_runtime(scn: Scenario, responses: pd.DataFrame | None, db_url: str = "sq
     created = scn.user_clock_start
     inputs = inputs_of(scn, responses)
     first = min([created, *(x.ts for x in inputs[:1])])
-    rt = Runtime(defs, db_url, clock=ReplayClock(first), profiles=scn.profiles, created=created, seed=scn.seed,
-                 custom_lists=scn.custom_lists or None, autopublish=False, policy=scn.policy)
+    rt = Runtime(
+        defs,
+        db_url,
+        clock=ReplayClock(first),
+        profiles=scn.profiles,
+        created=created,
+        seed=scn.seed,
+        custom_lists=scn.custom_lists or None,
+        autopublish=False,
+        policy=scn.policy,
+    )
     try:
         i = _split(inputs, scn.start, 0)
         batch = scn.runtime_batch
@@ -299,7 +358,9 @@ def run_runtime(scn: Scenario, responses: pd.DataFrame | None, db_url: str = "sq
             i = j
         rt.replay(inputs[i:], until=scn.end - 1, batch=batch)
         out = rt.outbox.rows()
-        sends = [(m["id"], m["journey"], int(m["version"]), m["user_id"], m["node"], m["channel"], int(m["ts"])) for m in out]
+        sends = [
+            (m["id"], m["journey"], int(m["version"]), m["user_id"], m["node"], m["channel"], int(m["ts"])) for m in out
+        ]
         contents = {m["id"]: _payload(m)["content"] for m in out}
         users = sorted(scn.profiles.keys() | set(scn.events["user_id"]))
         profiles = {}
@@ -361,11 +422,19 @@ def run_all(scn: Scenario, drivers: Sequence[str] = DRIVERS) -> dict[str, Outcom
     return out
 
 
-def scripted_scenario(journeys: Sequence[JourneyDef], inputs: Sequence[Input], *, until: int,
-                      profiles: dict[str, dict] | None = None,
-                      start: int = 0, controls: dict[str, Control] | None = None, seed: int = 0,
-                      created: int | None = None, custom_lists: dict | None = None,
-                      policy: Any = None) -> tuple[Scenario, pd.DataFrame]:
+def scripted_scenario(
+    journeys: Sequence[JourneyDef],
+    inputs: Sequence[Input],
+    *,
+    until: int,
+    profiles: dict[str, dict] | None = None,
+    start: int = 0,
+    controls: dict[str, Control] | None = None,
+    seed: int = 0,
+    created: int | None = None,
+    custom_lists: dict | None = None,
+    policy: Any = None,
+) -> tuple[Scenario, pd.DataFrame]:
     """A worked example's inputs as a scenario: events become the cohort, feedback the
     scripted responses, and each journey's control timeline its lifecycle (published at its
     first running instant, which must be ``start``). Returns the scenario and the responses
@@ -388,11 +457,19 @@ def scripted_scenario(journeys: Sequence[JourneyDef], inputs: Sequence[Input], *
         script.setdefault(f.message_id, []).append((f.ts, f.kind))
         resp_rows.append((f.user_id, _ts(f.ts), k + 1, f.kind, f.message_id, "", None))
     scn = Scenario(
-        journeys=list(journeys), profiles={u: dict(p) for u, p in (profiles or {}).items()}, events=events_frame(events),
-        start=start, end=until + 1, seed=seed, lifecycle=lifecycle, custom_lists=custom_lists or {},
-        behaviour=ScriptedResponses({ch: b for ch, b in BehaviourModel.silent().channels.items()}, {},
-                                    {k: tuple(v) for k, v in script.items()}),
-        created=start if created is None else created, policy=policy,
+        journeys=list(journeys),
+        profiles={u: dict(p) for u, p in (profiles or {}).items()},
+        events=events_frame(events),
+        start=start,
+        end=until + 1,
+        seed=seed,
+        lifecycle=lifecycle,
+        custom_lists=custom_lists or {},
+        behaviour=ScriptedResponses(
+            {ch: b for ch, b in BehaviourModel.silent().channels.items()}, {}, {k: tuple(v) for k, v in script.items()}
+        ),
+        created=start if created is None else created,
+        policy=policy,
     )
     return scn, pd.DataFrame(resp_rows, columns=RESPONSE_COLUMNS)
 
@@ -437,8 +514,9 @@ class ExampleRun:
         return self._profiles[user]
 
 
-def run_example(driver: str, journeys: Sequence[JourneyDef | Any], inputs: Sequence[Input], *, runtime_batch: int = 1,
-                **kw: Any) -> ExampleRun:
+def run_example(
+    driver: str, journeys: Sequence[JourneyDef | Any], inputs: Sequence[Input], *, runtime_batch: int = 1, **kw: Any
+) -> ExampleRun:
     """One worked example through ``driver`` (see :func:`scripted_scenario`); the runtime
     takes one input per transaction, as :meth:`Runtime.ingest` does."""
     defs = [getattr(j, "definition", j) for j in journeys]
@@ -447,13 +525,19 @@ def run_example(driver: str, journeys: Sequence[JourneyDef | Any], inputs: Seque
     return ExampleRun(run(scn, driver, responses))
 
 
-
-
 def scenario_of(case: Any, shards: int = 2) -> Scenario:
     """A :class:`strategies.Case` as a scenario."""
     return Scenario(
-        journeys=list(case.journeys), profiles=case.profile_dicts(), events=case.events, start=case.start, end=case.end,
-        seed=case.seed, lifecycle={k: list(v) for k, v in case.lifecycle.items()}, custom_lists=case.custom_lists,
-        behaviour=case.behaviour, shards=shards, runtime_batch=case.runtime_batch,
+        journeys=list(case.journeys),
+        profiles=case.profile_dicts(),
+        events=case.events,
+        start=case.start,
+        end=case.end,
+        seed=case.seed,
+        lifecycle={k: list(v) for k, v in case.lifecycle.items()},
+        custom_lists=case.custom_lists,
+        behaviour=case.behaviour,
+        shards=shards,
+        runtime_batch=case.runtime_batch,
         policy=getattr(case, "policy", None),
     )

@@ -50,12 +50,18 @@ def cohort(n: int = 300, seed: int = 0, per_user: int = 25) -> tuple[pd.DataFram
     return prof, ev
 
 
-
 def sim_rows(res):
     t = res.trace
     return list(
-        zip(t["user_id"], t["ts"].dt.as_unit("s").astype("int64").tolist(), t["journey"].astype(str), t["version"],
-            t["node"].astype(str), t["event"].astype(str), t["port"].astype(str), t["detail"].astype(str), strict=True)
+        zip(
+            t["user_id"],
+            t["ts"].dt.as_unit("s").astype("int64").tolist(),
+            t["journey"].astype(str),
+            t["version"],
+            t["node"].astype(str),
+            t["event"].astype(str),
+            t["port"].astype(str),
+            t["detail"].astype(str),
+            strict=True,
+        )
     )
-
-

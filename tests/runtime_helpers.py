@@ -32,9 +32,17 @@ def rows(trace: pd.DataFrame) -> list[tuple]:
     """Trace rows as plain tuples (the simulator's and the runtime's compare equal)."""
     t = trace
     return list(
-        zip(t["user_id"].astype(str), t["ts"].dt.as_unit("s").astype("int64").tolist(), t["journey"].astype(str),
-            t["version"].astype("int64").tolist(), t["node"].astype(str), t["event"].astype(str), t["port"].astype(str),
-            t["detail"].astype(str), strict=True)
+        zip(
+            t["user_id"].astype(str),
+            t["ts"].dt.as_unit("s").astype("int64").tolist(),
+            t["journey"].astype(str),
+            t["version"].astype("int64").tolist(),
+            t["node"].astype(str),
+            t["event"].astype(str),
+            t["port"].astype(str),
+            t["detail"].astype(str),
+            strict=True,
+        )
     )
 
 
@@ -57,15 +65,19 @@ def pg_server() -> str:
         d = tempfile.mkdtemp(prefix="journeylab-pg-")
         shutil.rmtree(d)
         try:
-            out = subprocess.run(["bash", str(ROOT / "scripts" / "start_postgres.sh"), d], capture_output=True, text=True,
-                                 timeout=120)
+            out = subprocess.run(
+                ["bash", str(ROOT / "scripts" / "start_postgres.sh"), d], capture_output=True, text=True, timeout=120
+            )
         except (OSError, subprocess.TimeoutExpired) as e:
             out = None
             reason = f"{type(e).__name__}: {e}"
         if out is not None and out.returncode == 0 and out.stdout.strip():
             url = out.stdout.strip().splitlines()[-1]
-            atexit.register(lambda: subprocess.run(["bash", str(ROOT / "scripts" / "start_postgres.sh"), "stop", d],
-                                                   capture_output=True))
+            atexit.register(
+                lambda: subprocess.run(
+                    ["bash", str(ROOT / "scripts" / "start_postgres.sh"), "stop", d], capture_output=True
+                )
+            )
         else:
             if out is not None:
                 reason = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["unknown error"]
@@ -106,14 +118,19 @@ class PgOutage:
         pg_server()  # skips with the reason where PostgreSQL cannot run
         self.dir = tempfile.mkdtemp(prefix="journeylab-pg-outage-")
         shutil.rmtree(self.dir)
-        out = subprocess.run(["bash", str(ROOT / "scripts" / "start_postgres.sh"), self.dir], capture_output=True, text=True,
-                             timeout=120)
+        out = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "start_postgres.sh"), self.dir], capture_output=True, text=True, timeout=120
+        )
         assert out.returncode == 0, out.stderr
         self.url = out.stdout.strip().splitlines()[-1]
 
     def _do(self, what: str) -> None:
-        out = subprocess.run(["bash", str(ROOT / "scripts" / "start_postgres.sh"), what, self.dir], capture_output=True,
-                             text=True, timeout=120)
+        out = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "start_postgres.sh"), what, self.dir],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
 
     def stop(self) -> None:

@@ -19,8 +19,25 @@ def test_reachability_table_is_the_core_rule_value_by_value():
     col = np.empty(len(values), dtype=object)
     col[:] = values
     assert _truthy_table(col).tolist() == [is_set_and_true(v) for v in values]
-    assert _truthy_table(col).tolist() == [False, False, False, True, False, False, True, True, False, True, False,
-                                           True, True, False, True, False, True]
+    assert _truthy_table(col).tolist() == [
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+        True,
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(JOURNEYS))
@@ -45,8 +62,11 @@ def test_the_batched_engine_runs_most_test_journeys():
     from journeylab.sim import BehaviourModel
     from journeylab.sim.batched import BatchedLoop
 
-    batched = [n for n in JOURNEYS
-               if _loop_class(JourneySet(as_definitions(JOURNEYS[n]())), BehaviourModel.default(), "auto") is BatchedLoop]
+    batched = [
+        n
+        for n in JOURNEYS
+        if _loop_class(JourneySet(as_definitions(JOURNEYS[n]())), BehaviourModel.default(), "auto") is BatchedLoop
+    ]
     assert len(batched) >= len(JOURNEYS) // 2, batched
 
 
@@ -65,8 +85,11 @@ def test_the_experiment_rules_send_journeys_to_the_per_user_engine():
 
     j = Journey("Hold", id="hold", journey_timeout=dt.timedelta(days=1))
     j.add(Action(id="go", event="App Launched"))
-    j.then("go", "yes", Split(id="s", branches=[SplitBranch(name="A", percent=80),
-                                                SplitBranch(name="hold", percent=20, control=True)]))
+    j.then(
+        "go",
+        "yes",
+        Split(id="s", branches=[SplitBranch(name="A", percent=80), SplitBranch(name="hold", percent=20, control=True)]),
+    )
     j.then("s", "A", Push(id="p"))
     assert unsupported([j.definition]) == "a control branch (held users)"
     plain = Journey("Plain", id="plain", attribution_window=dt.timedelta(hours=6))

@@ -35,8 +35,14 @@ def _daily(pushes: int) -> Journey:
 def _cohort(n: int = 300) -> tuple[pd.DataFrame, pd.DataFrame]:
     users = [f"u{i:03d}" for i in range(n)]
     prof = pd.DataFrame({"user_id": users, "push_token": "t"})
-    ev = pd.DataFrame([(u, START + pd.Timedelta(days=d, hours=9, minutes=i % 60), "Visit")
-                       for i, u in enumerate(users) for d in range(7)], columns=["user_id", "ts", "event"])
+    ev = pd.DataFrame(
+        [
+            (u, START + pd.Timedelta(days=d, hours=9, minutes=i % 60), "Visit")
+            for i, u in enumerate(users)
+            for d in range(7)
+        ],
+        columns=["user_id", "ts", "event"],
+    )
     return prof, ev.sort_values("ts", kind="stable", ignore_index=True)
 
 
@@ -62,7 +68,9 @@ def test_more_messages_more_opt_outs_and_opted_out_users_are_unreachable():
         out = t[t["event"] == "unsubscribed"].groupby("user_id", observed=True)["ts"].min()
         assert (t[t["event"] == "unsubscribed"]["detail"].astype(str) == "push").all()
         after = t.merge(out.rename("opted").reset_index(), on="user_id")
-        after = after[after["ts"] > after["opted"] + pd.Timedelta(minutes=1)]  # the opt-out arrives 1 min after the send
+        after = after[
+            after["ts"] > after["opted"] + pd.Timedelta(minutes=1)
+        ]  # the opt-out arrives 1 min after the send
         assert not (after["event"] == "sent").any()  # nothing reaches them on push again
         discarded = after[after["event"] == "discarded"]["detail"].astype(str)
         assert len(discarded) > 0 and (discarded == "unreachable").all()

@@ -106,8 +106,18 @@ def test_funnel_follows_the_main_line_with_trace_counts(ref):
     ]
     assert list(bar.y) == [e[0] for e in expected]
     assert list(bar.x) == [float(e[1]) for e in expected]
-    assert [c[2] for c in bar.customdata] == ["entered", "left_yes", "sent", "viewed", "clicked", "left_yes", "sent",
-                                              "viewed", "clicked", "conversions_Purchase"]
+    assert [c[2] for c in bar.customdata] == [
+        "entered",
+        "left_yes",
+        "sent",
+        "viewed",
+        "clicked",
+        "left_yes",
+        "sent",
+        "viewed",
+        "clicked",
+        "conversions_Purchase",
+    ]
     # the shares in the labels are of the first stage
     assert bar.text[2].endswith(f"{expected[2][1] / expected[0][1]:.0%}")
 
@@ -116,32 +126,68 @@ def test_funnel_takes_the_port_that_leads_on(cart):
     """Cart abandonment's action segment leads on by ``timeout``: that is its stage."""
     t = cart.trace
     fig = charts.funnel(cart, responses=False, stages=True)
-    assert list(fig.data[0].y) == ["Entered", "Reminder push: sent", "Did Charged?: timed out", "Reminder email: sent",
-                                   "Goal: Purchase"]
-    assert list(fig.data[0].x) == [float(x) for x in (
-        count(t, event="entered", detail="entry"), count(t, node="push", event="sent"),
-        count(t, node="charged", event="left", port="timeout"), count(t, node="reminder", event="sent"),
-        count(t, event="exited", detail="goal:Purchase"))]
+    assert list(fig.data[0].y) == [
+        "Entered",
+        "Reminder push: sent",
+        "Did Charged?: timed out",
+        "Reminder email: sent",
+        "Goal: Purchase",
+    ]
+    assert list(fig.data[0].x) == [
+        float(x)
+        for x in (
+            count(t, event="entered", detail="entry"),
+            count(t, node="push", event="sent"),
+            count(t, node="charged", event="left", port="timeout"),
+            count(t, node="reminder", event="sent"),
+            count(t, event="exited", detail="goal:Purchase"),
+        )
+    ]
     assert main_line(source(cart)) == ["cart", "push", "wait", "charged", "reminder"]
 
 
 def test_funnel_explicit_path(ref):
     t = ref.trace
     fig = charts.funnel(ref, ["entry", "wait", ("launched", "left_timeout"), "exit", "goal"])
-    assert list(fig.data[0].y) == ["Entered", "Wait 1 day: reached", "Did App Launched?: left timeout", "exit: reached",
-                                   "Converted (any goal)"]
-    assert list(fig.data[0].x) == [float(x) for x in (
-        count(t, event="entered", detail="entry"), count(t, node="wait", event="entered"),
-        count(t, node="launched", event="left", port="timeout"), count(t, node="exit", event="entered"),
-        sum(d.startswith("goal:") for d in rows(t, event="exited")["detail"].astype(str)))]
+    assert list(fig.data[0].y) == [
+        "Entered",
+        "Wait 1 day: reached",
+        "Did App Launched?: left timeout",
+        "exit: reached",
+        "Converted (any goal)",
+    ]
+    assert list(fig.data[0].x) == [
+        float(x)
+        for x in (
+            count(t, event="entered", detail="entry"),
+            count(t, node="wait", event="entered"),
+            count(t, node="launched", event="left", port="timeout"),
+            count(t, node="exit", event="entered"),
+            sum(d.startswith("goal:") for d in rows(t, event="exited")["detail"].astype(str)),
+        )
+    ]
     with pytest.raises(KeyError, match="no node"):
         charts.funnel(ref, ["nope"])
 
 
 def test_funnel_error_bars_from_monte_carlo_intervals(ref):
     stages = [(c[0], c[1], c[2]) for c in charts.funnel(ref, stages=True).data[0].customdata]
-    ci = pd.DataFrame([{"scope": s, "journey": ref.journey.id, "node": n, "stat": st, "mean": 10.0 + i, "std": 1.0,
-                        "n": 8, "ci_low": 10.0 + i - 2, "ci_high": 10.0 + i + 3} for i, (s, n, st) in enumerate(stages)])
+    ci = pd.DataFrame(
+        [
+            {
+                "scope": s,
+                "journey": ref.journey.id,
+                "node": n,
+                "stat": st,
+                "mean": 10.0 + i,
+                "std": 1.0,
+                "n": 8,
+                "ci_low": 10.0 + i - 2,
+                "ci_high": 10.0 + i + 3,
+            }
+            for i, (s, n, st) in enumerate(stages)
+        ]
+    )
     fig = charts.funnel(ref, ci=ci, stages=True)
     bar = fig.data[0]
     assert list(bar.x) == [10.0 + i for i in range(len(stages))]
@@ -160,8 +206,12 @@ def test_funnel_with_real_replications(cohort):
 
     path = [n for n, _ in busiest_path(source(runs[0])) if n != "exit"]  # one path for every run
     fig = charts.funnel(runs[0], path, ci=reps)  # error bars at the end of each step's bar
-    per_run = np.array([[a + b for a, b in zip(charts.funnel(r, path).data[0].x, charts.funnel(r, path).data[1].x,
-                                                strict=True)] for r in runs])
+    per_run = np.array(
+        [
+            [a + b for a, b in zip(charts.funnel(r, path).data[0].x, charts.funnel(r, path).data[1].x, strict=True)]
+            for r in runs
+        ]
+    )
     drawn = np.asarray(fig.data[0].x) + np.asarray(fig.data[1].x)
     assert np.allclose(drawn, per_run.mean(axis=0))
     lo = per_run.mean(axis=0) - np.asarray(fig.data[1].error_x.arrayminus)
@@ -240,8 +290,9 @@ def test_sankey_links_are_the_edge_flows_and_exits(res):
     for (src, port, _), v in conn.items():
         assert v == count(t, node=src, event="left", port=port)
     exits = {(c[1], c[2]): v for s, tg, v, c in links if c[0] == "exit"}
-    raw = Counter(zip(rows(t, event="exited")["node"].astype(str), rows(t, event="exited")["detail"].astype(str),
-                      strict=True))
+    raw = Counter(
+        zip(rows(t, event="exited")["node"].astype(str), rows(t, event="exited")["detail"].astype(str), strict=True)
+    )
     assert exits == {k: float(v) for k, v in raw.items()}
     waiting = {c[1]: v for s, tg, v, c in links if c[0] == "waiting"}
     assert waiting == {k: float(v) for k, v in Counter(final_positions(t).values()).items()}
@@ -367,12 +418,30 @@ def test_goals_chart_lists_every_goal(cohort):
 
 
 def test_goals_chart_with_intervals(ref):
-    ci = pd.DataFrame([
-        {"scope": "journey", "journey": ref.journey.id, "node": "", "stat": "entered", "mean": 200.0, "ci_low": 200.0,
-         "ci_high": 200.0, "n": 5},
-        {"scope": "journey", "journey": ref.journey.id, "node": "", "stat": "conversions_Purchase", "mean": 50.0,
-         "ci_low": 40.0, "ci_high": 56.0, "n": 5},
-    ])
+    ci = pd.DataFrame(
+        [
+            {
+                "scope": "journey",
+                "journey": ref.journey.id,
+                "node": "",
+                "stat": "entered",
+                "mean": 200.0,
+                "ci_low": 200.0,
+                "ci_high": 200.0,
+                "n": 5,
+            },
+            {
+                "scope": "journey",
+                "journey": ref.journey.id,
+                "node": "",
+                "stat": "conversions_Purchase",
+                "mean": 50.0,
+                "ci_low": 40.0,
+                "ci_high": 56.0,
+                "n": 5,
+            },
+        ]
+    )
     bar = charts.goals_chart(ref, ci=ci).data[0]
     assert bar.y[0] == pytest.approx(0.25)
     assert bar.error_y.array[0] == pytest.approx(0.03) and bar.error_y.arrayminus[0] == pytest.approx(0.05)
@@ -413,10 +482,34 @@ def test_figures_of_one_journey_among_several(cohort):
 def sweep_frame():
     rows_ = []
     for i, v in enumerate(["1 h", "6 h", "24 h"]):
-        rows_.append({"value": v, "scope": "journey", "journey": "j", "node": "", "stat": "conversion_rate",
-                      "mean": 0.1 * (i + 1), "std": 0.01, "n": 4, "ci_low": 0.1 * (i + 1) - 0.02, "ci_high": 0.1 * (i + 1) + 0.03})
-        rows_.append({"value": v, "scope": "node", "journey": "j", "node": "push", "stat": "sent",
-                      "mean": 50.0 + i, "std": 1.0, "n": 4, "ci_low": 48.0 + i, "ci_high": 53.0 + i})
+        rows_.append(
+            {
+                "value": v,
+                "scope": "journey",
+                "journey": "j",
+                "node": "",
+                "stat": "conversion_rate",
+                "mean": 0.1 * (i + 1),
+                "std": 0.01,
+                "n": 4,
+                "ci_low": 0.1 * (i + 1) - 0.02,
+                "ci_high": 0.1 * (i + 1) + 0.03,
+            }
+        )
+        rows_.append(
+            {
+                "value": v,
+                "scope": "node",
+                "journey": "j",
+                "node": "push",
+                "stat": "sent",
+                "mean": 50.0 + i,
+                "std": 1.0,
+                "n": 4,
+                "ci_low": 48.0 + i,
+                "ci_high": 53.0 + i,
+            }
+        )
     return pd.DataFrame(rows_)
 
 
@@ -437,32 +530,87 @@ def test_sweep_chart_line_and_band():
 
 def test_sweep_chart_of_a_real_sweep(cohort):
     j = examples.cart_abandonment()
-    sw = sweep(j, cohort, START, END, node="charged", field="window",
-               values=[dt.timedelta(hours=1), dt.timedelta(hours=24)], replications=2, behaviour=BEHAVIOUR)
+    sw = sweep(
+        j,
+        cohort,
+        START,
+        END,
+        node="charged",
+        field="window",
+        values=[dt.timedelta(hours=1), dt.timedelta(hours=24)],
+        replications=2,
+        behaviour=BEHAVIOUR,
+    )
     fig = charts.sweep_chart(sw, "reminder.sent")
     line = fig.data[-1]
     assert list(line.x) == ["1 h", "24 h"]
     for v, y in zip(["1 h", "24 h"], line.y, strict=True):
         j2 = examples.cart_abandonment()
         j2.definition  # noqa: B018 - the sweep varies a copy
-        d = msgspec.structs.replace(j.definition, nodes=[
-            msgspec.structs.replace(n, window=dt.timedelta(hours=int(v.split()[0]))) if n.id == "charged" else n
-            for n in j.definition.nodes])
+        d = msgspec.structs.replace(
+            j.definition,
+            nodes=[
+                msgspec.structs.replace(n, window=dt.timedelta(hours=int(v.split()[0]))) if n.id == "charged" else n
+                for n in j.definition.nodes
+            ],
+        )
         runs = [simulate(d, cohort, START, END, seed=s, behaviour=BEHAVIOUR) for s in range(2)]
         assert y == pytest.approx(np.mean([count(r.trace, node="reminder", event="sent") for r in runs]))
 
 
 def compare_frame():
-    return pd.DataFrame([
-        {"scope": "journey", "node": "", "stat": "entered", "mean_A": 100.0, "mean_B": 100.0, "diff": 0.0, "std": 0.0,
-         "n": 5, "diff_ci_low": 0.0, "diff_ci_high": 0.0},
-        {"scope": "journey", "node": "", "stat": "conversions", "mean_A": 30.0, "mean_B": 36.0, "diff": 6.0, "std": 1.0,
-         "n": 5, "diff_ci_low": 4.0, "diff_ci_high": 8.0},
-        {"scope": "node", "node": "push", "stat": "sent", "mean_A": 80.0, "mean_B": 70.0, "diff": -10.0, "std": 2.0,
-         "n": 5, "diff_ci_low": -13.0, "diff_ci_high": -7.0},
-        {"scope": "node", "node": "wait", "stat": "sent", "mean_A": 0.0, "mean_B": 0.0, "diff": 0.0, "std": 0.0,
-         "n": 5, "diff_ci_low": 0.0, "diff_ci_high": 0.0},
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "scope": "journey",
+                "node": "",
+                "stat": "entered",
+                "mean_A": 100.0,
+                "mean_B": 100.0,
+                "diff": 0.0,
+                "std": 0.0,
+                "n": 5,
+                "diff_ci_low": 0.0,
+                "diff_ci_high": 0.0,
+            },
+            {
+                "scope": "journey",
+                "node": "",
+                "stat": "conversions",
+                "mean_A": 30.0,
+                "mean_B": 36.0,
+                "diff": 6.0,
+                "std": 1.0,
+                "n": 5,
+                "diff_ci_low": 4.0,
+                "diff_ci_high": 8.0,
+            },
+            {
+                "scope": "node",
+                "node": "push",
+                "stat": "sent",
+                "mean_A": 80.0,
+                "mean_B": 70.0,
+                "diff": -10.0,
+                "std": 2.0,
+                "n": 5,
+                "diff_ci_low": -13.0,
+                "diff_ci_high": -7.0,
+            },
+            {
+                "scope": "node",
+                "node": "wait",
+                "stat": "sent",
+                "mean_A": 0.0,
+                "mean_B": 0.0,
+                "diff": 0.0,
+                "std": 0.0,
+                "n": 5,
+                "diff_ci_low": 0.0,
+                "diff_ci_high": 0.0,
+            },
+        ]
+    )
 
 
 def test_compare_chart_means_and_paired_difference():
@@ -489,8 +637,9 @@ def test_compare_chart_of_replicate_frames_per_variant():
 
 def test_compare_chart_of_a_real_comparison(cohort):
     a = examples.cart_abandonment().definition
-    b = msgspec.structs.replace(a, nodes=[msgspec.structs.replace(n, duration=dt.timedelta(hours=4)) if n.id == "wait"
-                                          else n for n in a.nodes])
+    b = msgspec.structs.replace(
+        a, nodes=[msgspec.structs.replace(n, duration=dt.timedelta(hours=4)) if n.id == "wait" else n for n in a.nodes]
+    )
     cmp = compare(a, b, cohort, START, END, replications=2, behaviour=BEHAVIOUR)
     fig = charts.compare_chart(cmp, ["conversions", "reminder.sent"])
     runs_b = [simulate(b, cohort, START, END, seed=s, behaviour=BEHAVIOUR) for s in range(2)]
@@ -501,9 +650,17 @@ def test_compare_chart_of_a_real_comparison(cohort):
 
 
 def test_figures_share_one_look(ref):
-    figs = [charts.funnel(ref), charts.node_stats_chart(ref), charts.sankey(ref), charts.waiting_chart(ref),
-            charts.messages_chart(ref), charts.goals_chart(ref), charts.time_to_goal_chart(ref),
-            charts.sweep_chart(sweep_frame()), charts.compare_chart(compare_frame())]
+    figs = [
+        charts.funnel(ref),
+        charts.node_stats_chart(ref),
+        charts.sankey(ref),
+        charts.waiting_chart(ref),
+        charts.messages_chart(ref),
+        charts.goals_chart(ref),
+        charts.time_to_goal_chart(ref),
+        charts.sweep_chart(sweep_frame()),
+        charts.compare_chart(compare_frame()),
+    ]
     for f in figs:
         assert f.layout.title.text and f.layout.template.layout.font.family.startswith("Inter")
         assert f.layout.height
@@ -525,8 +682,17 @@ def test_docs_examples_run(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, "docs/charts.md", "exec"), {})
     assert (tmp_path / "report.html").stat().st_size > 3_000_000
-    for name in ("funnel", "node_stats_chart", "sankey", "waiting_chart", "messages_chart", "goals_chart",
-                 "time_to_goal_chart", "sweep_chart", "compare_chart"):
+    for name in (
+        "funnel",
+        "node_stats_chart",
+        "sankey",
+        "waiting_chart",
+        "messages_chart",
+        "goals_chart",
+        "time_to_goal_chart",
+        "sweep_chart",
+        "compare_chart",
+    ):
         assert f"charts.{name}(" in doc, name
 
 

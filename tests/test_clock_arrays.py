@@ -11,8 +11,12 @@ from journeylab.engine.clock import ClockArrays, LocalClock
 from journeylab.model import DayRange
 
 ZONES = ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns", "America/New_York", "Australia/Lord_Howe"]
-DST_DAYS = [dt.datetime(2026, 3, 8, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-            dt.datetime(2026, 4, 5, tzinfo=dt.UTC), dt.datetime(2026, 10, 4, tzinfo=dt.UTC)]
+DST_DAYS = [
+    dt.datetime(2026, 3, 8, tzinfo=dt.UTC),
+    dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    dt.datetime(2026, 4, 5, tzinfo=dt.UTC),
+    dt.datetime(2026, 10, 4, tzinfo=dt.UTC),
+]
 
 
 def instants(seed: int) -> np.ndarray:
@@ -36,11 +40,15 @@ def test_arrays_equal_the_scalar_clock(tz, minute):
     assert [dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in days] == [c.local_date(int(x)) for x in t]
     wk = a.week_key(t)
     scalar_wk = [c.week_key(int(x)) for x in t]
-    assert all((wk[i] == wk[j]) == (scalar_wk[i] == scalar_wk[j]) for i in range(0, 3000, 37) for j in range(0, 3000, 41))
+    assert all(
+        (wk[i] == wk[j]) == (scalar_wk[i] == scalar_wk[j]) for i in range(0, 3000, 37) for j in range(0, 3000, 41)
+    )
     for at, wds in [(dt.time(2, 30), ()), (dt.time(9, 0), ("mon", "fri")), (dt.time(1, 30), ("sun",))]:
         assert a.next_time_of_day(t, at, wds).tolist() == [c.next_time_of_day(int(x), at, wds) for x in t]
-    ranges = [DayRange(start=dt.time(22), end=dt.time(2, 30)), DayRange(days=["sat", "sun"], start=dt.time(12),
-                                                                         end=dt.time(14, 15, 30))]
+    ranges = [
+        DayRange(start=dt.time(22), end=dt.time(2, 30)),
+        DayRange(days=["sat", "sun"], start=dt.time(12), end=dt.time(14, 15, 30)),
+    ]
     assert a.in_ranges(t, ranges).tolist() == [c.in_ranges(int(x), ranges) for x in t]
     inside = t[a.in_ranges(t, ranges)]
     assert a.range_end(inside, ranges).tolist() == [c.range_end(int(x), ranges) for x in inside]

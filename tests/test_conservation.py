@@ -70,10 +70,18 @@ def test_counts_add_up_for_the_production_runtime(tmp_path) -> None:  # noqa: AN
     d = examples.cart_abandonment().definition
     prof, ev = helpers.cohort(80, seed=5, per_user=15)
     res = simulate([d], (prof, ev), helpers.START, helpers.END, seed=7)
-    profiles = {r["user_id"]: {k: v for k, v in r.items() if k != "user_id" and v is not None and v == v}
-                for r in prof.to_dict("records")}
-    rt = Runtime([d], f"sqlite:///{tmp_path / 'rt.db'}", clock=ReplayClock(helpers.START), profiles=profiles,
-                 created=helpers.START - pd.Timedelta(days=30), seed=7)
+    profiles = {
+        r["user_id"]: {k: v for k, v in r.items() if k != "user_id" and v is not None and v == v}
+        for r in prof.to_dict("records")
+    }
+    rt = Runtime(
+        [d],
+        f"sqlite:///{tmp_path / 'rt.db'}",
+        clock=ReplayClock(helpers.START),
+        profiles=profiles,
+        created=helpers.START - pd.Timedelta(days=30),
+        seed=7,
+    )
     rt.replay(replay_inputs(ev[ev["ts"] < helpers.END], res.responses), until=int(helpers.END.timestamp()) - 1)
     ns = rt.stats(d.id).nodes
     assert int(ns["entered"].sum()) > 0

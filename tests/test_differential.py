@@ -85,15 +85,21 @@ def _user_of_difference(ref: Sequence[Row], got: Sequence[Row], i: int) -> str:
 
 def describe(case: Case, user: str | None, responses: pd.DataFrame | None) -> list[str]:
     """The offending user's inputs, and everything else needed to run the case again."""
-    out = [f"case {case.ns!r}: start {_iso(case.start)}, end {_iso(case.end)}, seed {case.seed}",
-           f"lifecycle: {case.lifecycle or 'none'}; custom lists given to the run: {case.custom_lists or 'none'}"]
+    out = [
+        f"case {case.ns!r}: start {_iso(case.start)}, end {_iso(case.end)}, seed {case.seed}",
+        f"lifecycle: {case.lifecycle or 'none'}; custom lists given to the run: {case.custom_lists or 'none'}",
+    ]
     if user is not None:
         prof = case.profile_dicts().get(user)
         out.append(f"user {user}: profile {prof!r}" if prof is not None else f"user {user}: no profile (unknown user)")
         ev = case.events[case.events["user_id"] == user]
         out.append(f"events of {user} ({len(ev)}):")
         for r in ev.to_dict("records"):
-            props = {k: v for k, v in r.items() if k not in ("user_id", "ts", "event", "event_id") and v is not None and v == v}
+            props = {
+                k: v
+                for k, v in r.items()
+                if k not in ("user_id", "ts", "event", "event_id") and v is not None and v == v
+            }
             out.append(f"  {r['ts']:%Y-%m-%d %H:%M:%S} {r['event']!r} {props if props else ''}")
         if responses is not None and len(responses):
             mine = responses[responses["user_id"] == user]
@@ -111,8 +117,13 @@ def _iso(t: int) -> str:
 
 def single_user(case: Case, user: str) -> Case:
     """The case with one user's profile and events only (custom lists keep their ids)."""
-    return Case(**{**case.__dict__, "profiles": case.profiles[case.profiles["user_id"] == user].reset_index(drop=True),
-                   "events": case.events[case.events["user_id"] == user].reset_index(drop=True)})
+    return Case(
+        **{
+            **case.__dict__,
+            "profiles": case.profiles[case.profiles["user_id"] == user].reset_index(drop=True),
+            "events": case.events[case.events["user_id"] == user].reset_index(drop=True),
+        }
+    )
 
 
 def compare(case: Case, outs: dict[str, Outcome], *, reduce: bool = True) -> None:
@@ -130,17 +141,25 @@ def compare(case: Case, outs: dict[str, Outcome], *, reduce: bool = True) -> Non
         if o.sends != ref.sends:
             extra = sorted(set(o.sends) - set(ref.sends))[:3]
             missing = sorted(set(ref.sends) - set(o.sends))[:3]
-            problems.append(f"--- {name}: messages differ: {len(o.sends)} vs {len(ref.sends)}; only in {name}: {extra}; "
-                            f"only in reference: {missing}")
+            problems.append(
+                f"--- {name}: messages differ: {len(o.sends)} vs {len(ref.sends)}; only in {name}: {extra}; "
+                f"only in reference: {missing}"
+            )
             user = user or (extra or missing or [(None,) * 4])[0][3]
         if o.contents is not None and o.contents != ref.contents:
-            diff = sorted(k for k in ref.contents.keys() | o.contents.keys() if ref.contents.get(k) != o.contents.get(k))
-            problems.append(f"--- {name}: message contents differ for {diff[:3]}: "
-                            f"{[(ref.contents.get(k), o.contents.get(k)) for k in diff[:3]]}")
+            diff = sorted(
+                k for k in ref.contents.keys() | o.contents.keys() if ref.contents.get(k) != o.contents.get(k)
+            )
+            problems.append(
+                f"--- {name}: message contents differ for {diff[:3]}: "
+                f"{[(ref.contents.get(k), o.contents.get(k)) for k in diff[:3]]}"
+            )
         if o.profiles is not None and ref.profiles is not None:
             for u in sorted(o.profiles.keys() & ref.profiles.keys()):
                 if normalize(o.profiles[u]) != normalize(ref.profiles[u]):
-                    problems.append(f"--- {name}: final profile of {u} differs: {o.profiles[u]!r} vs reference {ref.profiles[u]!r}")
+                    problems.append(
+                        f"--- {name}: final profile of {u} differs: {o.profiles[u]!r} vs reference {ref.profiles[u]!r}"
+                    )
                     user = user or u
                     break
     sims = {k: o for k, o in outs.items() if o.responses is not None}
@@ -148,13 +167,17 @@ def compare(case: Case, outs: dict[str, Outcome], *, reduce: bool = True) -> Non
         base = sims["simulate"].responses
         for name, o in sims.items():
             if name != "simulate" and not _same_responses(base, o.responses):
-                problems.append(f"--- {name}: simulated responses differ from simulate's:\n"
-                                f"{o.responses.head(10).to_string()}\nvs\n{base.head(10).to_string()}")
+                problems.append(
+                    f"--- {name}: simulated responses differ from simulate's:\n"
+                    f"{o.responses.head(10).to_string()}\nvs\n{base.head(10).to_string()}"
+                )
     if not problems:
         return
-    head = [f"drivers disagree on case {case.ns!r} ({case.n_journeys} journeys, {len(case.users())} users, "
-            f"{len(case.events)} events); agree with the reference driver: "
-            f"{[k for k in outs if k != 'reference' and not _differs(ref, outs[k])]}"]
+    head = [
+        f"drivers disagree on case {case.ns!r} ({case.n_journeys} journeys, {len(case.users())} users, "
+        f"{len(case.events)} events); agree with the reference driver: "
+        f"{[k for k in outs if k != 'reference' and not _differs(ref, outs[k])]}"
+    ]
     responses = outs["simulate"].responses if "simulate" in outs else None
     tail = describe(case, user, responses)
     if reduce and user is not None and len(case.users()) > 1:
@@ -202,8 +225,11 @@ def _guarded(case: Case, driver: str, fn):  # noqa: ANN001, ANN202 - a thunk and
 
         m = re.search(r"user '([^']+)'", str(e))
         where = "".join(traceback.format_exception(e)[-4:])
-        raise AssertionError("\n".join([f"{driver} raised {type(e).__name__}: {e}", where]
-                                        + describe(case, m.group(1) if m else None, None))) from e
+        raise AssertionError(
+            "\n".join(
+                [f"{driver} raised {type(e).__name__}: {e}", where] + describe(case, m.group(1) if m else None, None)
+            )
+        ) from e
 
 
 def check_spec_invariants(case: Case, rows: Sequence[Row]) -> None:
@@ -289,9 +315,15 @@ def check_event_acts_once(case: Case, rows: Sequence[Row], inputs: Sequence[obje
             acted = [x for x in at.get((r[0], t), []) if _caused_by(x, a, nodes, entry_ids, goal_events)]
             if acted:
                 raise AssertionError(
-                    "\n".join([f"SPEC §3: the event {a!r} of {r[0]} at {_iso(t)} acted in journey {d.id} "
-                               f"({_fmt_row(acted[0])}) and also started the Inaction wait that entered them at "
-                               f"{_iso(r[1])} ({_fmt_row(r)})"] + describe(case, r[0], None)))
+                    "\n".join(
+                        [
+                            f"SPEC §3: the event {a!r} of {r[0]} at {_iso(t)} acted in journey {d.id} "
+                            f"({_fmt_row(acted[0])}) and also started the Inaction wait that entered them at "
+                            f"{_iso(r[1])} ({_fmt_row(r)})"
+                        ]
+                        + describe(case, r[0], None)
+                    )
+                )
 
 
 def check_batch(batch: Batch, per_case: Sequence[str] = PER_CASE, sharded: bool = True) -> None:
@@ -311,12 +343,20 @@ def check_batch(batch: Batch, per_case: Sequence[str] = PER_CASE, sharded: bool 
         COVERED.update(f"trace:{r[5]}" for r in outs["reference"].rows if r[5] in EXPERIMENT_EVENTS)
     if not sharded:
         return
-    whole = _guarded(merge(batch.cases), "sharded",
-                     lambda: run(scenario_of(merge(batch.cases), shards=2 + len(batch.cases) % 2), "sharded"))
+    whole = _guarded(
+        merge(batch.cases),
+        "sharded",
+        lambda: run(scenario_of(merge(batch.cases), shards=2 + len(batch.cases) % 2), "sharded"),
+    )
     for case, outs in zip(batch.cases, done, strict=True):
         mine = whole.responses[whole.responses["user_id"].astype(str).str.startswith(case.ns)].reset_index(drop=True)
-        part = Outcome("sharded", [r for r in whole.rows if r[0].startswith(case.ns)],
-                       [s for s in whole.sends if s[3].startswith(case.ns)], None, mine)
+        part = Outcome(
+            "sharded",
+            [r for r in whole.rows if r[0].startswith(case.ns)],
+            [s for s in whole.sends if s[3].startswith(case.ns)],
+            None,
+            mine,
+        )
         compare(case, {"reference": outs["reference"], "simulate": outs["simulate"], "sharded": part})
         CHECKED["sharded"] += case.n_journeys
     ns = {c.ns for c in batch.cases}
@@ -366,11 +406,17 @@ def test_every_driver_gives_the_reference_trace():
 
     COVERED.clear()
     default = "JOURNEYLAB_DIFF_EXAMPLES" not in os.environ  # (a shorter run is for a quick look)
-    rounds = until_covered(every_driver, batches(min_size=6, max_size=8), DEFAULT,
-                           lambda: required_features() - COVERED if default else set())
+    rounds = until_covered(
+        every_driver,
+        batches(min_size=6, max_size=8),
+        DEFAULT,
+        lambda: required_features() - COVERED if default else set(),
+    )
     done = {d: CHECKED[d] - before[d] for d in DRIVERS}
-    print(f"\ndifferential default run: {json.dumps(done)} journeys per driver, "
-          f"{CHECKED['rows'] - before['rows']} reference trace rows, {rounds} round(s), {time.perf_counter() - t0:.0f} s")
+    print(
+        f"\ndifferential default run: {json.dumps(done)} journeys per driver, "
+        f"{CHECKED['rows'] - before['rows']} reference trace rows, {rounds} round(s), {time.perf_counter() - t0:.0f} s"
+    )
     assert len(set(done.values())) == 1, done  # every driver saw every journey
     if default:
         assert min(done.values()) >= MIN_JOURNEYS, done
@@ -389,9 +435,12 @@ def test_the_experiment_rules_through_every_driver():
 
     COVERED.clear()
     acted = {f"trace:{e}" for e in EXPERIMENT_EVENTS}
-    rounds = until_covered(experiments, batches(min_size=5, max_size=6, experiment=True),
-                  settings(DEFAULT, max_examples=int(os.environ.get("JOURNEYLAB_DIFF_EXPERIMENTS", "4"))),
-                  lambda: acted - COVERED)
+    rounds = until_covered(
+        experiments,
+        batches(min_size=5, max_size=6, experiment=True),
+        settings(DEFAULT, max_examples=int(os.environ.get("JOURNEYLAB_DIFF_EXPERIMENTS", "4"))),
+        lambda: acted - COVERED,
+    )
     done = {d: CHECKED[d] - before[d] for d in DRIVERS}
     assert len(set(done.values())) == 1 and min(done.values()) > 0, done
     print(f"\nexperiment rules: {min(done.values())} journeys per driver, {rounds} round(s)")
@@ -403,11 +452,19 @@ def _publish_while_waiting(case: Case) -> Case:
     journey (read from the reference trace without the change), so migrations happen."""
     import dataclasses
 
-    [(jid, [(_, status)])] = [(k, list(v)) for k, v in case.lifecycle.items() if any(s.startswith("publish") for _, s in v)]
-    base = dataclasses.replace(case, journeys=tuple(d for d in case.journeys if d.id != jid or d.version == 1),
-                               lifecycle={k: v for k, v in case.lifecycle.items() if k != jid})
-    waits = sorted(r[1] for r in run(scenario_of(base), "reference").rows
-                   if r[2] == jid and r[5] == "entered" and r[7] != "entry" and r[1] + 1 < case.end)
+    [(jid, [(_, status)])] = [
+        (k, list(v)) for k, v in case.lifecycle.items() if any(s.startswith("publish") for _, s in v)
+    ]
+    base = dataclasses.replace(
+        case,
+        journeys=tuple(d for d in case.journeys if d.id != jid or d.version == 1),
+        lifecycle={k: v for k, v in case.lifecycle.items() if k != jid},
+    )
+    waits = sorted(
+        r[1]
+        for r in run(scenario_of(base), "reference").rows
+        if r[2] == jid and r[5] == "entered" and r[7] != "entry" and r[1] + 1 < case.end
+    )
     if not waits:
         return case
     return dataclasses.replace(case, lifecycle={**case.lifecycle, jid: ((waits[len(waits) // 2] + 1, status),)})
@@ -426,9 +483,12 @@ def test_versions_published_during_the_run_through_every_driver():
         seen.update(r[5] for r in ref.rows if r[5] in ("migrated", "not_migrated"))
         seen.update("v2" for r in ref.rows if r[3] == 2)
 
-    until_covered(every_driver, cases("k0_", new_version=True),
-                  settings(DEFAULT, max_examples=int(os.environ.get("JOURNEYLAB_DIFF_EXAMPLES", "12"))),
-                  lambda: {k for k in ("migrated", "v2") if not seen[k]})
+    until_covered(
+        every_driver,
+        cases("k0_", new_version=True),
+        settings(DEFAULT, max_examples=int(os.environ.get("JOURNEYLAB_DIFF_EXAMPLES", "12"))),
+        lambda: {k for k in ("migrated", "v2") if not seen[k]},
+    )
     print(f"\nversions run: {dict(seen)}")
     assert seen["migrated"] > 0 and seen["v2"] > 0, seen
 
@@ -443,15 +503,18 @@ def _per_journey(rows: Sequence[Row]) -> dict[str, list[Row]]:
     return out
 
 
-def _order_report(driver: str, case: Case, shuffled: Case, a: Sequence[Row], b: Sequence[Row],
-                  responses: pd.DataFrame | None) -> None:
+def _order_report(
+    driver: str, case: Case, shuffled: Case, a: Sequence[Row], b: Sequence[Row], responses: pd.DataFrame | None
+) -> None:
     pa, pb = _per_journey(a), _per_journey(b)
     for jid in sorted(pa.keys() | pb.keys()):
         ra, rb = pa.get(jid, []), pb.get(jid, [])
         i = first_difference(ra, rb)
         if i is not None:
-            lines = [f"{driver}: journey {jid} depends on the list order {[j.id for j in case.journeys]} -> "
-                     f"{[j.id for j in shuffled.journeys]}"]
+            lines = [
+                f"{driver}: journey {jid} depends on the list order {[j.id for j in case.journeys]} -> "
+                f"{[j.id for j in shuffled.journeys]}"
+            ]
             lines += _side_by_side("shuffled", ra, rb, i, base="listed")
             user = (ra[i] if i < len(ra) else rb[i])[0]
             raise AssertionError("\n".join(lines + describe(case, user, responses)))
@@ -460,8 +523,10 @@ def _order_report(driver: str, case: Case, shuffled: Case, a: Sequence[Row], b: 
 def check_shuffle(batch: Batch, orders: Sequence[Sequence[int]], drivers: Sequence[str] = PER_CASE) -> None:
     """Each case with its journeys listed in another order gives the same trace per journey,
     through every driver (the sharded backend runs each ordering of the whole batch once)."""
-    shuffled = [Case(**{**c.__dict__, "journeys": tuple(c.journeys[i] for i in order)})
-                for c, order in zip(batch.cases, orders, strict=True)]
+    shuffled = [
+        Case(**{**c.__dict__, "journeys": tuple(c.journeys[i] for i in order)})
+        for c, order in zip(batch.cases, orders, strict=True)
+    ]
     for case, other in zip(batch.cases, shuffled, strict=True):
         a, b = _run_case(case, drivers), _run_case(other, drivers)
         for d in a:
@@ -470,8 +535,14 @@ def check_shuffle(batch: Batch, orders: Sequence[Sequence[int]], drivers: Sequen
     wa = run(scenario_of(merge(batch.cases)), "sharded")
     wb = run(scenario_of(merge(shuffled)), "sharded")
     for case, other in zip(batch.cases, shuffled, strict=True):
-        _order_report("sharded", case, other, [r for r in wa.rows if r[0].startswith(case.ns)],
-                      [r for r in wb.rows if r[0].startswith(case.ns)], None)
+        _order_report(
+            "sharded",
+            case,
+            other,
+            [r for r in wa.rows if r[0].startswith(case.ns)],
+            [r for r in wb.rows if r[0].startswith(case.ns)],
+            None,
+        )
 
 
 @st.composite
@@ -509,11 +580,22 @@ def issue_21_batch() -> tuple[Batch, list[list[int]]]:
     j2.add(JourneyTrigger(id="k0_j2_t0", journey="k0_j1", node="k0_j1_n0"))
     j2.then("k0_j2_t0", "yes", Inaction(id="k0_j2_n0", absent="k0_Y", within=dt.timedelta(hours=1)))
     start = int(pd.Timestamp("2026-03-02", tz="UTC").timestamp())
-    events = pd.DataFrame({"user_id": ["k0_u0"], "ts": pd.to_datetime([start + 10 * 3600], unit="s", utc=True),
-                           "event": ["k0_Y"]})
+    events = pd.DataFrame(
+        {"user_id": ["k0_u0"], "ts": pd.to_datetime([start + 10 * 3600], unit="s", utc=True), "event": ["k0_Y"]}
+    )
     profiles = pd.DataFrame({"user_id": ["k0_u0"], "phone": ["+1"]}, dtype=object)
-    case = Case("k0_", (j1.definition, j2.definition), profiles, events, start, start + 86400, 0, {}, {},
-                BehaviourModel.silent())
+    case = Case(
+        "k0_",
+        (j1.definition, j2.definition),
+        profiles,
+        events,
+        start,
+        start + 86400,
+        0,
+        {},
+        {},
+        BehaviourModel.silent(),
+    )
     return Batch((case,)), [[1, 0]]
 
 
@@ -535,8 +617,13 @@ def features(case: Case) -> set[str]:
         s = d.settings
         seen.update(f"kind:{kind_of(n)}" for n in d.nodes)
         seen.update([f"tz:{s.timezone}", f"reentry:{s.reentry}", f"dnd:{s.dnd.mode if s.dnd else None}"])
-        seen.update(f"delay:{f}" for n in d.nodes if kind_of(n) == "delay"
-                    for f in ("duration", "at_time", "property") if getattr(n, f) is not None)
+        seen.update(
+            f"delay:{f}"
+            for n in d.nodes
+            if kind_of(n) == "delay"
+            for f in ("duration", "at_time", "property")
+            if getattr(n, f) is not None
+        )
         seen.update(f"update:{n.op}" for n in d.nodes if kind_of(n) == "profile_update")
         seen.update(f"goal:{type(g).__name__}" for g in d.goals)
         seen.update(f"limit:{lim.per}" for lim in s.limits)
@@ -549,7 +636,9 @@ def features(case: Case) -> set[str]:
         seen.update("send_at" for n in d.nodes if getattr(n, "send_at", None) is not None)
         seen.update("frequency" for n in d.nodes if getattr(n, "frequency", None))
         seen.update("midnight_range" for r in (s.dnd.ranges if s.dnd else []) if r.end < r.start)
-        seen.update("odd_event_property" for n in d.nodes for f in getattr(n, "filters", ()) if not f.property.isidentifier())
+        seen.update(
+            "odd_event_property" for n in d.nodes for f in getattr(n, "filters", ()) if not f.property.isidentifier()
+        )
         seen.update(["local_time"] if s.local_time else [])
         seen.update(["priority"] if s.priority else [])
         seen.update("control_branch" for n in d.nodes if kind_of(n) == "split" and any(b.control for b in n.branches))
@@ -557,8 +646,12 @@ def features(case: Case) -> set[str]:
     if any(kind_of(n) == "journey_trigger" for d in case.journeys for n in d.nodes):
         seen.add("trigger_pair")
     seen.update(["lifecycle"] if case.lifecycle else [])
-    seen.update(("version:migrate" if status.endswith("migrate") else "version:stay")
-                for changes in case.lifecycle.values() for _, status in changes if status.startswith("publish"))
+    seen.update(
+        ("version:migrate" if status.endswith("migrate") else "version:stay")
+        for changes in case.lifecycle.values()
+        for _, status in changes
+        if status.startswith("publish")
+    )
     seen.update(["custom_lists"] if case.custom_lists else [])
     seen.update(["unknown_user"] if set(case.events["user_id"]) - set(case.profiles["user_id"]) else [])
     seen.update(["before_start"] if (case.events["ts"] < pd.Timestamp(case.start, unit="s", tz="UTC")).any() else [])
@@ -574,24 +667,72 @@ def features(case: Case) -> set[str]:
         if prop in case.profiles.columns and case.profiles[prop].notna().any():
             seen.add(f"profile:{prop}")
     seen.update(["fatigue"] if case.behaviour is not None and case.behaviour.fatigue else [])
-    seen.update(["opted_out_profile"] if OPT_OUT_PROPERTY in case.profiles.columns
-                and case.profiles[OPT_OUT_PROPERTY].map(lambda v: bool(v)).any() else [])
+    seen.update(
+        ["opted_out_profile"]
+        if OPT_OUT_PROPERTY in case.profiles.columns and case.profiles[OPT_OUT_PROPERTY].map(lambda v: bool(v)).any()
+        else []
+    )
     return seen
 
 
 def required_features() -> set[str]:
     want = {f"kind:{k}" for k in NODE_KINDS}
     want |= {f"tz:{tz}" for tz in TIMEZONES}
-    want |= {"reentry:True", "reentry:False", "dnd:defer", "dnd:discard", "delay:duration", "delay:at_time",
-             "delay:property", "goal:ActionGoal", "goal:PastBehaviorGoal", "limit:day", "limit:week", "limit:journey",
-             "journey_timeout", "live_start", "live_end", "schedule:OneTime", "schedule:Dates", "schedule:Recurring",
-             "minute:True", "port:viewed", "port:clicked", "port:not_sent", "port:timeout", "send_at", "frequency", "midnight_range",
-             "odd_event_property", "trigger_pair", "lifecycle", "custom_lists", "unknown_user", "before_start",
-             "same_second_ties", "event_ids", "runtime_batch:1", "runtime_batch:500", "local_time", "priority",
-             "cap:day", "cap:week", "consent:off", "consent_event", "profile:email_opt_out", "profile:push_enabled",
-             "profile:unsubscribed", "profile:timezone", "version:migrate", "version:stay",
-             # the experiment rules (issue 17), and trace rows showing that they acted
-             "control_branch", "attribution_window", "fatigue", "opted_out_profile"}
+    want |= {
+        "reentry:True",
+        "reentry:False",
+        "dnd:defer",
+        "dnd:discard",
+        "delay:duration",
+        "delay:at_time",
+        "delay:property",
+        "goal:ActionGoal",
+        "goal:PastBehaviorGoal",
+        "limit:day",
+        "limit:week",
+        "limit:journey",
+        "journey_timeout",
+        "live_start",
+        "live_end",
+        "schedule:OneTime",
+        "schedule:Dates",
+        "schedule:Recurring",
+        "minute:True",
+        "port:viewed",
+        "port:clicked",
+        "port:not_sent",
+        "port:timeout",
+        "send_at",
+        "frequency",
+        "midnight_range",
+        "odd_event_property",
+        "trigger_pair",
+        "lifecycle",
+        "custom_lists",
+        "unknown_user",
+        "before_start",
+        "same_second_ties",
+        "event_ids",
+        "runtime_batch:1",
+        "runtime_batch:500",
+        "local_time",
+        "priority",
+        "cap:day",
+        "cap:week",
+        "consent:off",
+        "consent_event",
+        "profile:email_opt_out",
+        "profile:push_enabled",
+        "profile:unsubscribed",
+        "profile:timezone",
+        "version:migrate",
+        "version:stay",
+        # the experiment rules (issue 17), and trace rows showing that they acted
+        "control_branch",
+        "attribution_window",
+        "fatigue",
+        "opted_out_profile",
+    }
     want |= {f"update:{op}" for op in ("set", "add", "remove", "increment", "decrement")}
     if not KNOWN_BUGS["hourly_offset_any_minute"]:
         want.add("minute:False")
@@ -608,8 +749,13 @@ def test_ten_thousand_journeys_through_every_driver():
     before = Counter(CHECKED)
     t0 = time.perf_counter()
 
-    @settings(max_examples=target // per_batch + 1, database=None, deadline=None, derandomize=False,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=target // per_batch + 1,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(batch=batches(min_size=per_batch, max_size=per_batch))
     def long_run(batch):
         done = min(CHECKED[d] - before[d] for d in DRIVERS)
@@ -617,8 +763,11 @@ def test_ten_thousand_journeys_through_every_driver():
             return
         check_batch(batch)
         if (min(CHECKED[d] - before[d] for d in DRIVERS)) // 500 > done // 500:  # progress, every 500 journeys
-            print(f"  {min(CHECKED[d] - before[d] for d in DRIVERS)} journeys per driver, "
-                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+            print(
+                f"  {min(CHECKED[d] - before[d] for d in DRIVERS)} journeys per driver, "
+                f"{time.perf_counter() - t0:.0f} s",
+                flush=True,
+            )
 
     # Hypothesis filters some batches (fewer journeys checked than drawn): run more rounds of fresh
     # random examples until every driver has checked the target
@@ -626,8 +775,10 @@ def test_ten_thousand_journeys_through_every_driver():
         long_run()
     wall = time.perf_counter() - t0
     done = {d: CHECKED[d] - before[d] for d in DRIVERS}
-    print(f"\ndifferential long run: {json.dumps(done)} journeys per driver, "
-          f"{CHECKED['rows'] - before['rows']} reference trace rows, {wall:.0f} s wall time")
+    print(
+        f"\ndifferential long run: {json.dumps(done)} journeys per driver, "
+        f"{CHECKED['rows'] - before['rows']} reference trace rows, {wall:.0f} s wall time"
+    )
     assert min(done.values()) >= target
 
 
@@ -653,15 +804,20 @@ def _tiny_case() -> Case:
     j.add(Action(id="e", event="k0_Go"))
     j.then("e", "yes", Push(id="p"))
     start = int(pd.Timestamp("2026-03-02", tz="UTC").timestamp())
-    events = pd.DataFrame({"user_id": ["k0_u0", "k0_u0"], "ts": pd.to_datetime([start + 60, start + 120], unit="s", utc=True),
-                           "event": ["k0_Go", "k0_Go"]})
+    events = pd.DataFrame(
+        {
+            "user_id": ["k0_u0", "k0_u0"],
+            "ts": pd.to_datetime([start + 60, start + 120], unit="s", utc=True),
+            "event": ["k0_Go", "k0_Go"],
+        }
+    )
     profiles = pd.DataFrame({"user_id": ["k0_u0"], "push_token": ["t"]}, dtype=object)
     return Case("k0_", (j.definition,), profiles, events, start, start + 86400, 0, {}, {}, BehaviourModel.silent())
 
 
-
-def _two_versions(v2_node, migrate: bool, events: list[tuple[int, str, dict]], behaviour=None,
-                  publish_at: int = 4 * 3600) -> Case:
+def _two_versions(
+    v2_node, migrate: bool, events: list[tuple[int, str, dict]], behaviour=None, publish_at: int = 4 * 3600
+) -> Case:
     """Journey ``k0_j0`` version 1 (Action ``k0_Go`` -> Push ``p``) and a version 2 whose node
     after the entry is ``v2_node``, published ``publish_at`` seconds after the start; one user
     with a push token; ``events`` as (seconds after the start, name, properties)."""
@@ -679,16 +835,30 @@ def _two_versions(v2_node, migrate: bool, events: list[tuple[int, str, dict]], b
     j2.then("e", "yes", v2_node)
     v2 = replace(j2.definition, version=2)
     start = int(pd.Timestamp("2026-03-02", tz="UTC").timestamp())
-    ev = pd.DataFrame({"user_id": ["k0_u0"] * len(events),
-                       "ts": pd.to_datetime([start + t for t, _, _ in events], unit="s", utc=True),
-                       "event": [n for _, n, _ in events]})
+    ev = pd.DataFrame(
+        {
+            "user_id": ["k0_u0"] * len(events),
+            "ts": pd.to_datetime([start + t for t, _, _ in events], unit="s", utc=True),
+            "event": [n for _, n, _ in events],
+        }
+    )
     for i, (_, _, props) in enumerate(events):
         for k, v in props.items():
             ev.loc[i, k] = v
     profiles = pd.DataFrame({"user_id": ["k0_u0"], "push_token": ["t"]}, dtype=object)
     status = "publish v2 migrate" if migrate else "publish v2"
-    return Case("k0_", (v1, v2), profiles, ev, start, start + 86400, 0, {"k0_j0": ((start + publish_at, status),)}, {},
-                behaviour or BehaviourModel.silent())
+    return Case(
+        "k0_",
+        (v1, v2),
+        profiles,
+        ev,
+        start,
+        start + 86400,
+        0,
+        {"k0_j0": ((start + publish_at, status),)},
+        {},
+        behaviour or BehaviourModel.silent(),
+    )
 
 
 def test_a_consent_event_before_a_later_version_counts():
@@ -698,12 +868,15 @@ def test_a_consent_event_before_a_later_version_counts():
     version that owns the user at the event decides. Every driver: the push is discarded."""
     from journeylab.model import Webhook
 
-    case = _two_versions(Webhook(id="p"), False,
-                         [(-1800, "Unsubscribed", {"channel": "push"}), (3600, "k0_Go", {})])
+    case = _two_versions(Webhook(id="p"), False, [(-1800, "Unsubscribed", {"channel": "push"}), (3600, "k0_Go", {})])
     check_batch(Batch((case,)))
     ref = run(scenario_of(case), "reference")
-    assert [(r[1] - case.start, r[3], r[5], r[7]) for r in ref.rows if r[4] == "p"] == \
-        [(3600, 1, "entered", ""), (3600, 1, "discarded", "consent"), (3600, 1, "left", ""), (3600, 1, "exited", "completed")], ref.rows
+    assert [(r[1] - case.start, r[3], r[5], r[7]) for r in ref.rows if r[4] == "p"] == [
+        (3600, 1, "entered", ""),
+        (3600, 1, "discarded", "consent"),
+        (3600, 1, "left", ""),
+        (3600, 1, "exited", "completed"),
+    ], ref.rows
     assert not ref.sends, ref.sends
 
 
@@ -716,14 +889,18 @@ def test_an_unsubscribe_from_a_message_of_an_earlier_version():
     from journeylab.sim import BehaviourModel
     from journeylab.sim.behaviour import ChannelBehaviour, Latency, OptOut
 
-    tired = BehaviourModel({"push": ChannelBehaviour(opt_out=OptOut(intercept=9.0, latency=Latency.fixed(minutes=120)))})
-    case = _two_versions(Push(id="q", response_window=dt.timedelta(minutes=5)), True, [(3600, "k0_Go", {})], tired,
-                         publish_at=2 * 3600)
+    tired = BehaviourModel(
+        {"push": ChannelBehaviour(opt_out=OptOut(intercept=9.0, latency=Latency.fixed(minutes=120)))}
+    )
+    case = _two_versions(
+        Push(id="q", response_window=dt.timedelta(minutes=5)), True, [(3600, "k0_Go", {})], tired, publish_at=2 * 3600
+    )
     check_batch(Batch((case,)))
     scn = scenario_of(case)
     ref = run(scn, "reference", run(scn, "simulate").responses)
-    assert [(r[1] - case.start, r[3], r[4], r[5], r[7]) for r in ref.rows if r[5] == "unsubscribed"] == \
-        [(3600 + 7200, 1, "p", "unsubscribed", "push")]
+    assert [(r[1] - case.start, r[3], r[4], r[5], r[7]) for r in ref.rows if r[5] == "unsubscribed"] == [
+        (3600 + 7200, 1, "p", "unsubscribed", "push")
+    ]
 
 
 def test_the_spec_check_sees_an_event_that_acts_twice():
@@ -738,8 +915,13 @@ def test_the_spec_check_sees_an_event_that_acts_twice():
     j.then("k0_cart_e0", "yes", Delay(id="k0_cart_n0", duration=dt.timedelta(days=1)))
     j.add_goal(ActionGoal(name="Purchase", event="k0_Added To Cart"))
     start = int(pd.Timestamp("2026-03-02", tz="UTC").timestamp())
-    events = pd.DataFrame({"user_id": ["k0_u0", "k0_u0"], "ts": pd.to_datetime([start, start + 3600], unit="s", utc=True),
-                           "event": ["k0_Added To Cart", "k0_Added To Cart"]})
+    events = pd.DataFrame(
+        {
+            "user_id": ["k0_u0", "k0_u0"],
+            "ts": pd.to_datetime([start, start + 3600], unit="s", utc=True),
+            "event": ["k0_Added To Cart", "k0_Added To Cart"],
+        }
+    )
     profiles = pd.DataFrame({"user_id": ["k0_u0"]}, dtype=object)
     case = Case("k0_", (j.definition,), profiles, events, start, start + 86400, 0, {}, {}, BehaviourModel.silent())
     outs = _run_case(case, ["simulate"])

@@ -46,7 +46,10 @@ def test_repository_links_become_site_links(ext, caplog):
     # a test, by module and name
     link = "../tests/test_engine_examples.py#test_node_timeout_users_a_and_b"
     assert t("decisions", "docs/decisions.md", link) == "tests/test_engine_examples.md#test_node_timeout_users_a_and_b"
-    assert t("decisions", "docs/decisions.md", "../tests/browser/test_canvas_browser.py") == "tests/browser/test_canvas_browser.md"
+    assert (
+        t("decisions", "docs/decisions.md", "../tests/browser/test_canvas_browser.py")
+        == "tests/browser/test_canvas_browser.md"
+    )
     # other sites and anchors of the same page are left alone
     assert t("index", "docs/index.md", "https://nbval.readthedocs.io") is None
     assert t("index", "docs/index.md", "#quick-start") is None
@@ -75,9 +78,11 @@ def test_links_inside_code_are_not_rewritten(ext, monkeypatch):
     class App:
         env = Env()
 
-    text = ("See [the format](format.md) and [`examples/`](../examples/README.md).\n\n"
-            "```python\nx = handlers[j](../examples/README.md)\n```\n"
-            "and `d[k](../pyproject.toml)` inline.\n")
+    text = (
+        "See [the format](format.md) and [`examples/`](../examples/README.md).\n\n"
+        "```python\nx = handlers[j](../examples/README.md)\n```\n"
+        "and `d[k](../pyproject.toml)` inline.\n"
+    )
     source = [text]
     ext.rewrite_links(App(), "concepts", source)
     assert "[`examples/`](bundled/examples.md)" in source[0]

@@ -139,7 +139,13 @@ def cart_inaction() -> Journey:
 
 def test_inaction_qualifies_at_a_plus_t_exactly(driver):
     t0 = at(10)
-    drv = run(driver, [cart_inaction()], [Event("u", t0, "Added To Cart")], until=t0 + 3600, profiles={"u": {"push_token": "x"}})
+    drv = run(
+        driver,
+        [cart_inaction()],
+        [Event("u", t0, "Added To Cart")],
+        until=t0 + 3600,
+        profiles={"u": {"push_token": "x"}},
+    )
     assert rows(drv, "u", {"entered"})[0] == ("abandoned", "entered", "", "entry", t0 + 15 * 60)
     assert rows(drv, "u", {"sent"})[0][4] == t0 + 15 * 60
 
@@ -147,7 +153,12 @@ def test_inaction_qualifies_at_a_plus_t_exactly(driver):
 @pytest.mark.parametrize(("charged_after", "enters"), [(14 * 60 + 59, False), (15 * 60, True), (16 * 60, True)])
 def test_inaction_window_is_half_open(charged_after, enters, driver):
     t0 = at(10)
-    drv = run(driver, [cart_inaction()], [Event("u", t0, "Added To Cart"), Event("u", t0 + charged_after, "Charged")], until=t0 + 3600)
+    drv = run(
+        driver,
+        [cart_inaction()],
+        [Event("u", t0, "Added To Cart"), Event("u", t0 + charged_after, "Charged")],
+        until=t0 + 3600,
+    )
     assert bool(rows(drv, "u", {"entered"})) is enters
 
 
@@ -169,7 +180,13 @@ def test_purchase_then_20_minutes_then_push_with_and_without_reentry(reentry, pu
     if driver in KEEPS_STATE:  # the simulators do not keep message contents
         assert drv.sends[0].content == {"title": "Hi Asha, 20% off"}
     # second purchase while inside (10 min later) is ignored even with re-entry
-    drv = run(driver, [promo(True)], [Event("u", t0, "Charged"), Event("u", t0 + 600, "Charged")], until=t0 + 7200, profiles=prof)
+    drv = run(
+        driver,
+        [promo(True)],
+        [Event("u", t0, "Charged"), Event("u", t0 + 600, "Charged")],
+        until=t0 + 7200,
+        profiles=prof,
+    )
     assert len(drv.sends) == 1
 
 
@@ -183,7 +200,13 @@ def test_journey_1_push_triggers_journey_2(driver):
     j2.then("wait", "next", Email(id="mail"))
     prof = {"sent": {"push_token": "t", "email": "a@x"}, "unreachable": {"email": "b@x"}}
     t0 = at(8)
-    drv = run(driver, [j1, j2], [Event("sent", t0, "App Launched"), Event("unreachable", t0, "App Launched")], until=t0 + 7200, profiles=prof)
+    drv = run(
+        driver,
+        [j1, j2],
+        [Event("sent", t0, "App Launched"), Event("unreachable", t0, "App Launched")],
+        until=t0 + 7200,
+        profiles=prof,
+    )
     j2_entries = [r for r in drv.trace if r.journey == "j2" and r.event == "entered" and r.detail == "entry"]
     assert [(r.user_id, r.ts) for r in j2_entries] == [("sent", t0)]
     assert [(s.user_id, s.journey, s.ts) for s in drv.sends] == [("sent", "j1", t0), ("sent", "j2", t0 + 3600)]
@@ -214,7 +237,11 @@ def test_ride_count_increment_is_seen_at_once_and_sets_platinum(driver):
 def pbs_journey(window: dt.timedelta) -> Journey:
     j = Journey("PBS mid-journey", id="pbs")
     j.add(Action(id="start", event="Signed Up"))
-    j.then("start", "yes", PastBehavior(id="active", did=[EventCount(event="App Launched", at_least=1)], days=7, window=window))
+    j.then(
+        "start",
+        "yes",
+        PastBehavior(id="active", did=[EventCount(event="App Launched", at_least=1)], days=7, window=window),
+    )
     j.then("active", "yes", Push(id="welcome"))
     j.then("active", "timeout", Email(id="fallback"))
     return j
@@ -233,7 +260,13 @@ def test_past_behavior_mid_journey_with_short_window_leaves_by_timeout(window_h,
     # arrives 10:00; the daily evaluation is at 00:00 the next day
     t0 = at(10)
     evs = [Event("u", t0 - 3600, "App Launched"), Event("u", t0, "Signed Up")]
-    drv = run(driver, [pbs_journey(window_h * H)], evs, until=t0 + 3 * 86400, profiles={"u": {"push_token": "t", "email": "e"}})
+    drv = run(
+        driver,
+        [pbs_journey(window_h * H)],
+        evs,
+        until=t0 + 3 * 86400,
+        profiles={"u": {"push_token": "t", "email": "e"}},
+    )
     left = [(r.port, r.ts) for r in drv.trace if r.node == "active" and r.event == "left"]
     assert left == [(port, at(when[0], when[1], day=when[2]))]
 
@@ -247,15 +280,26 @@ def dnd_journey(mode: str) -> Journey:
 
 def test_dnd_defer_sends_at_the_end_of_the_period(driver):
     t0 = at(23, 10)
-    drv = run(driver, [dnd_journey("defer")], [Event("u", t0, "Browsed"), Event("v", at(12), "Browsed")], until=t0 + 86400,
-              profiles={"u": {"push_token": "t"}, "v": {"push_token": "t"}})
+    drv = run(
+        driver,
+        [dnd_journey("defer")],
+        [Event("u", t0, "Browsed"), Event("v", at(12), "Browsed")],
+        until=t0 + 86400,
+        profiles={"u": {"push_token": "t"}, "v": {"push_token": "t"}},
+    )
     assert rows(drv, "u", {"deferred"}) == [("push", "deferred", "", "dnd", t0)]
     assert [(s.user_id, s.ts) for s in drv.sends] == [("v", at(12)), ("u", at(8, day=1))]
 
 
 def test_dnd_discard_drops_the_send_and_the_user_continues(driver):
     t0 = at(23, 10)
-    drv = run(driver, [dnd_journey("discard")], [Event("u", t0, "Browsed")], until=t0 + 86400, profiles={"u": {"push_token": "t"}})
+    drv = run(
+        driver,
+        [dnd_journey("discard")],
+        [Event("u", t0, "Browsed")],
+        until=t0 + 86400,
+        profiles={"u": {"push_token": "t"}},
+    )
     assert drv.sends == []
     assert rows(drv, "u", {"discarded", "left", "exited"})[-3:] == [
         ("push", "discarded", "", "dnd", t0),
@@ -283,8 +327,14 @@ def test_pause_blocks_entries_but_inside_users_keep_moving_and_stop_exits_everyo
     assert [(s.user_id, s.ts - t0) for s in drv.sends] == [("a", 1200), ("c", 7300 + 1200)]
     # stop: users inside exit "stopped" at once, no sends afterwards
     ctl = Control.running_from(0).with_status(t0 + 300, "stopped")
-    drv = run(driver, [j], [Event("a", t0, "Charged"), Event("b", t0 + 400, "Charged")], until=t0 + 86400, profiles=prof,
-              controls={"promo": ctl})
+    drv = run(
+        driver,
+        [j],
+        [Event("a", t0, "Charged"), Event("b", t0 + 400, "Charged")],
+        until=t0 + 86400,
+        profiles=prof,
+        controls={"promo": ctl},
+    )
     assert drv.sends == []
     assert rows(drv, None, {"exited"}) == [("wait", "exited", "", "stopped", t0 + 300)]
 
@@ -300,14 +350,27 @@ def test_goal_wins_over_the_node_and_is_not_reused_for_reentry(driver):
     j2.then("start", "yes", Action(id="again", event="Charged", window=H))
     j2.add_goal(ActionGoal(name="Purchase", event="Charged"))
     t0 = at(9)
-    drv = run(driver, [j, j2], [Event("u", t0, "Added To Cart"), Event("u", t0 + 60, "Charged"), Event("u", t0 + 120, "Charged")],
-              until=t0 + 7200, profiles={"u": {"push_token": "t"}})
+    drv = run(
+        driver,
+        [j, j2],
+        [Event("u", t0, "Added To Cart"), Event("u", t0 + 60, "Charged"), Event("u", t0 + 120, "Charged")],
+        until=t0 + 7200,
+        profiles={"u": {"push_token": "t"}},
+    )
     g = rows(drv, "u", {"exited", "entered"})
     assert ("buy", "exited", "", "goal:Purchase", t0 + 60) in g
     assert not drv.sends
     # in g2 the first Charged enters; the second is a goal (not the node); no re-entry from it
-    g2 = [(r.node, r.event, r.detail, r.ts - t0) for r in drv.trace if r.journey == "g2" and r.event in ("entered", "exited")]
-    assert g2 == [("start", "entered", "entry", 60), ("again", "entered", "", 60), ("again", "exited", "goal:Purchase", 120)]
+    g2 = [
+        (r.node, r.event, r.detail, r.ts - t0)
+        for r in drv.trace
+        if r.journey == "g2" and r.event in ("entered", "exited")
+    ]
+    assert g2 == [
+        ("start", "entered", "entry", 60),
+        ("again", "entered", "", 60),
+        ("again", "exited", "goal:Purchase", 120),
+    ]
 
 
 def test_viewed_connector_phantom_window(driver):
@@ -319,8 +382,13 @@ def test_viewed_connector_phantom_window(driver):
     t0 = at(9, 30)
     prof = {"a": {"push_token": "t", "email": "e"}, "b": {"push_token": "t", "email": "e"}}
     mid_a = "ph:1:a:1:push:1"
-    drv = run(driver, [j], [Event("a", t0, "Go"), Event("b", t0, "Go"), Feedback("a", t0 + 600, mid_a, "viewed")], until=t0 + 86400,
-              profiles=prof)
+    drv = run(
+        driver,
+        [j],
+        [Event("a", t0, "Go"), Event("b", t0, "Go"), Feedback("a", t0 + 600, mid_a, "viewed")],
+        until=t0 + 86400,
+        profiles=prof,
+    )
     assert ("push", "left", "viewed", "", t0 + 600) in rows(drv, "a")
     # b: window ends 11:30, leaves by timeout at the 12:00 evaluation
     assert ("push", "left", "timeout", "", at(12)) in rows(drv, "b")
@@ -333,8 +401,12 @@ def test_an_event_that_acted_does_not_also_start_an_inaction_entry_wait(driver):
     j.add(Inaction(id="cart", event="Added To Cart", absent="Charged", within=15 * M))
     j.then("cart", "yes", Delay(id="wait", duration=24 * H))
     j.add_goal(ActionGoal(name="Again", event="Added To Cart"))
-    drv = run(driver, [j], [Event("u", at(0), "Added To Cart"), Event("u", at(1), "Added To Cart"),
-                    Event("u", at(3), "Added To Cart")], until=at(12))
+    drv = run(
+        driver,
+        [j],
+        [Event("u", at(0), "Added To Cart"), Event("u", at(1), "Added To Cart"), Event("u", at(3), "Added To Cart")],
+        until=at(12),
+    )
     assert rows(drv, "u", {"entered", "exited"}) == [
         ("cart", "entered", "", "entry", at(0, 15)),
         ("wait", "entered", "", "", at(0, 15)),
@@ -363,17 +435,35 @@ def test_a_journey_entered_by_a_trigger_does_not_see_the_event_that_caused_the_p
         j2.then("t", "yes", Inaction(id="n0", absent="Y", within=H))
     traces = []
     for order in ([j1, j2], [j2, j1]):
-        drv = run(driver, order, [Event("u0", at(10), "Y"), Event("u0", at(10, 30), "Z")], until=at(23),
-                  profiles={"u0": {"phone": "+1"}})
+        drv = run(
+            driver,
+            order,
+            [Event("u0", at(10), "Y"), Event("u0", at(10, 30), "Z")],
+            until=at(23),
+            profiles={"u0": {"phone": "+1"}},
+        )
         traces.append(drv.canonical_trace())
         assert rows(drv, "u0", {"entered", "left", "exited"}) == [
-            ("e", "entered", "", "entry", at(10)), ("e", "left", "yes", "", at(10)), ("n0", "entered", "", "", at(10)),
-            ("n0", "left", "next", "", at(10)), ("n0", "exited", "", "completed", at(10)),
-            ("t", "entered", "", "entry", at(10)), ("t", "left", "yes", "", at(10)), ("n0", "entered", "", "", at(10)),
-            ("n0", "left", "next" if goal else "yes", "", at(11)), ("n0", "exited", "", "completed", at(11)),
+            ("e", "entered", "", "entry", at(10)),
+            ("e", "left", "yes", "", at(10)),
+            ("n0", "entered", "", "", at(10)),
+            ("n0", "left", "next", "", at(10)),
+            ("n0", "exited", "", "completed", at(10)),
+            ("t", "entered", "", "entry", at(10)),
+            ("t", "left", "yes", "", at(10)),
+            ("n0", "entered", "", "", at(10)),
+            ("n0", "left", "next" if goal else "yes", "", at(11)),
+            ("n0", "exited", "", "completed", at(11)),
         ]
     assert traces[0] == traces[1]
     # a later event at the same instant does count
-    drv = run(driver, [j2, j1], [Event("u0", at(10), "Y"), Event("u0", at(10), "Y")], until=at(23), profiles={"u0": {"phone": "+1"}})
+    drv = run(
+        driver,
+        [j2, j1],
+        [Event("u0", at(10), "Y"), Event("u0", at(10), "Y")],
+        until=at(23),
+        profiles={"u0": {"phone": "+1"}},
+    )
     assert [(r.node, r.port or r.detail) for r in drv.trace if r.journey == "j2" and r.event in ("left", "exited")] == (
-        [("t", "yes"), ("n0", "goal:Again")] if goal else [("t", "yes"), ("n0", "no"), ("n0", "completed")])
+        [("t", "yes"), ("n0", "goal:Again")] if goal else [("t", "yes"), ("n0", "no"), ("n0", "completed")]
+    )

@@ -49,14 +49,22 @@ def journeys(draw) -> JourneyDef:
     else:
         nodes = [Inaction(id="n0", event="A", absent=draw(st.sampled_from(["B", "C"])), within=draw(mins))]
     for i in range(1, n):
-        k = draw(st.sampled_from(["action", "inaction", "pb", "push", "email", "inapp", "delay", "update", "match", "split", "exit"]))
+        k = draw(
+            st.sampled_from(
+                ["action", "inaction", "pb", "push", "email", "inapp", "delay", "update", "match", "split", "exit"]
+            )
+        )
         nid = f"n{i}"
         if k == "action":
             nodes.append(Action(id=nid, event=draw(st.sampled_from(EVENTS)), window=draw(st.none() | mins)))
         elif k == "inaction":
             nodes.append(Inaction(id=nid, absent=draw(st.sampled_from(EVENTS)), within=draw(mins)))
         elif k == "pb":
-            nodes.append(PastBehavior(id=nid, did=[EventCount(event=draw(st.sampled_from(EVENTS)))], days=2, window=draw(st.none() | mins)))
+            nodes.append(
+                PastBehavior(
+                    id=nid, did=[EventCount(event=draw(st.sampled_from(EVENTS)))], days=2, window=draw(st.none() | mins)
+                )
+            )
         elif k == "push":
             nodes.append(Push(id=nid, response_window=draw(mins), send_at=draw(st.none() | st.just(dt.time(9, 30)))))
         elif k == "email":
@@ -64,7 +72,13 @@ def journeys(draw) -> JourneyDef:
         elif k == "inapp":
             nodes.append(InApp(id=nid, frequency=[DayRange(start=dt.time(8), end=dt.time(20))]))
         elif k == "delay":
-            nodes.append(draw(st.sampled_from([Delay(id=nid, duration=dt.timedelta(minutes=45)), Delay(id=nid, at_time=dt.time(10))])))
+            nodes.append(
+                draw(
+                    st.sampled_from(
+                        [Delay(id=nid, duration=dt.timedelta(minutes=45)), Delay(id=nid, at_time=dt.time(10))]
+                    )
+                )
+            )
         elif k == "update":
             nodes.append(ProfileUpdate(id=nid, property="count", op="increment", value=1))
         elif k == "match":
@@ -82,7 +96,9 @@ def journeys(draw) -> JourneyDef:
         if i == 0:
             ports = ["yes"]
         if isinstance(nd, Push | Email | InApp):
-            ports = draw(st.sampled_from([["next", "not_sent"], ["viewed", "timeout"], ["clicked", "viewed", "timeout"]]))
+            ports = draw(
+                st.sampled_from([["next", "not_sent"], ["viewed", "timeout"], ["clicked", "viewed", "timeout"]])
+            )
         for p in ports:
             if draw(st.booleans()):
                 continue
@@ -105,8 +121,11 @@ def journeys(draw) -> JourneyDef:
         journey_timeout=draw(st.none() | st.integers(60, 3 * 24 * 60).map(lambda m: dt.timedelta(minutes=m))),
         reentry=draw(st.booleans()),
         hourly_offset_minutes=draw(st.sampled_from([0, 15])),
-        dnd=draw(st.none() | st.just(Dnd(ranges=[DayRange(start=dt.time(22), end=dt.time(7))], mode="defer"))
-                 | st.just(Dnd(ranges=[DayRange(start=dt.time(13), end=dt.time(14))], mode="discard"))),
+        dnd=draw(
+            st.none()
+            | st.just(Dnd(ranges=[DayRange(start=dt.time(22), end=dt.time(7))], mode="defer"))
+            | st.just(Dnd(ranges=[DayRange(start=dt.time(13), end=dt.time(14))], mode="discard"))
+        ),
         limits=draw(st.sampled_from([[], [Limit(max=1, per="day")], [Limit(max=2, per="journey", channel="push")]])),
     )
     return JourneyDef(id="j", settings=stt, nodes=nodes, connectors=conns, goals=goals)

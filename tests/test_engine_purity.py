@@ -9,8 +9,24 @@ from pathlib import Path
 
 ENGINE = Path(__file__).resolve().parents[1] / "journeylab" / "engine"
 VALIDATE = ENGINE.parent / "validate"  # the engine's drivers validate on the way in: pure too
-FORBIDDEN = {"simpy", "pandas", "plotly", "ipywidgets", "ipycytoscape", "sqlalchemy", "sqlite3", "dask",
-             "requests", "httpx", "random", "time", "os", "socket", "asyncio", "threading"}
+FORBIDDEN = {
+    "simpy",
+    "pandas",
+    "plotly",
+    "ipywidgets",
+    "ipycytoscape",
+    "sqlalchemy",
+    "sqlite3",
+    "dask",
+    "requests",
+    "httpx",
+    "random",
+    "time",
+    "os",
+    "socket",
+    "asyncio",
+    "threading",
+}
 
 
 def test_engine_sources_import_no_io_or_driver_library():
@@ -26,8 +42,9 @@ def test_engine_sources_import_no_io_or_driver_library():
                 top = name.split(".")[0]
                 assert top not in FORBIDDEN, f"{path.name} imports {name}"
                 if top == "journeylab":
-                    assert name.startswith(("journeylab.engine", "journeylab.model", "journeylab.errors",
-                                            "journeylab.validate")), name
+                    assert name.startswith(
+                        ("journeylab.engine", "journeylab.model", "journeylab.errors", "journeylab.validate")
+                    ), name
 
 
 def test_validation_sources_import_no_io_or_driver_library_at_module_level():

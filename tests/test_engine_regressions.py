@@ -30,8 +30,13 @@ def traces(j: Journey, events: list[tuple[str, float, str]], until_h: float, pro
     drv.run_until(s(until_h) - 1)
     ref = [tuple(r) for r in drv.canonical_trace()]
     prof = pd.DataFrame([{"user_id": u, **p} for u, p in profiles.items()])
-    ev = pd.DataFrame({"user_id": [u for u, _, _ in events], "ts": [T0 + pd.Timedelta(hours=h) for _, h, _ in events],
-                       "event": [n for _, _, n in events]})
+    ev = pd.DataFrame(
+        {
+            "user_id": [u for u, _, _ in events],
+            "ts": [T0 + pd.Timedelta(hours=h) for _, h, _ in events],
+            "event": [n for _, _, n in events],
+        }
+    )
     for workers in (1, 2):
         res = simulate(j, (prof, ev), T0, T0 + pd.Timedelta(hours=until_h), workers=workers)
         assert trace_rows(res.trace) == ref, f"simulate(workers={workers}) differs from the reference driver"
@@ -64,8 +69,11 @@ def test_an_event_that_does_not_act_still_starts_the_wait_with_reentry():
     j.configure(journey_timeout=dt.timedelta(minutes=20))  # inside 00:15-00:35
     rows = traces(j, [("u", 0, "Added To Cart"), ("u", 0.5, "Added To Cart")], 24)
     assert [(h, ev, det) for _, h, node, ev, _, det in rows if ev in ("exited",) or det == "entry"] == [
-        (0.25, "entered", "entry"), (35 / 60, "exited", "journey_timeout"), (0.75, "entered", "entry"),
-        (65 / 60, "exited", "journey_timeout")]
+        (0.25, "entered", "entry"),
+        (35 / 60, "exited", "journey_timeout"),
+        (0.75, "entered", "entry"),
+        (65 / 60, "exited", "journey_timeout"),
+    ]
 
 
 @pytest.mark.parametrize("ends", [True, False])

@@ -43,12 +43,21 @@ PUSH = {"push_token": "t", "email": "e"}
 
 def test_action_entry_property_filters_and_profile_filters(driver):
     j = Journey("Shoes", id="shoes")
-    j.add(Action(id="buy", event="Charged", filters=[PropertyFilter(property="item", op="in", value=["Red Nike Shoes"])],
-                 profile=[PropertyFilter(property="city", op="!=", value="Pune")]))
+    j.add(
+        Action(
+            id="buy",
+            event="Charged",
+            filters=[PropertyFilter(property="item", op="in", value=["Red Nike Shoes"])],
+            profile=[PropertyFilter(property="city", op="!=", value="Pune")],
+        )
+    )
     j.then("buy", "yes", Push(id="p"))
     t = at(9)
-    evs = [Event("a", t, "Charged", {"item": "Blue"}), Event("a", t + 60, "Charged", {"item": "Red Nike Shoes"}),
-           Event("b", t, "Charged", {"item": "Red Nike Shoes"})]
+    evs = [
+        Event("a", t, "Charged", {"item": "Blue"}),
+        Event("a", t + 60, "Charged", {"item": "Red Nike Shoes"}),
+        Event("b", t, "Charged", {"item": "Red Nike Shoes"}),
+    ]
     drv = run(driver, [j], evs, until=t + 3600, profiles={"a": {**PUSH, "city": "Goa"}, "b": {**PUSH, "city": "Pune"}})
     assert [(r.user_id, r.ts - t) for r in drv.trace if r.detail == "entry"] == [("a", 60)]
 
@@ -91,10 +100,18 @@ def test_a_session_that_began_before_the_start_counts_its_earlier_pages(driver):
     j5.add(PageCount(id="c", count=5))
     j5.then("c", "yes", Push(id="p"))
     pv = "Page Viewed"
-    evs = sorted([*(Event("u", at(9, m), pv, {"url": "/"}) for m in (0, 20, 40)), Event("u", at(10, 0), pv, {"url": "/"}),
-                  Event("u", at(10, 5), pv, {"url": "/"}), Event("u", at(10, 10), pv, {"url": "/"}),
-                  Event("w", at(9, 0), pv, {"url": "/"}), Event("w", at(9, 20), pv, {"url": "/"}),
-                  *(Event("w", at(10, m), pv, {"url": "/"}) for m in (0, 1, 2))], key=lambda e: e.ts)
+    evs = sorted(
+        [
+            *(Event("u", at(9, m), pv, {"url": "/"}) for m in (0, 20, 40)),
+            Event("u", at(10, 0), pv, {"url": "/"}),
+            Event("u", at(10, 5), pv, {"url": "/"}),
+            Event("u", at(10, 10), pv, {"url": "/"}),
+            Event("w", at(9, 0), pv, {"url": "/"}),
+            Event("w", at(9, 20), pv, {"url": "/"}),
+            *(Event("w", at(10, m), pv, {"url": "/"}) for m in (0, 1, 2)),
+        ],
+        key=lambda e: e.ts,
+    )
     drv = run(driver, [jc, j5], evs, until=at(12), profiles={"u": PUSH, "w": PUSH}, start=start, created=at(0))
     entries = sorted((r.journey, r.user_id, r.ts) for r in drv.trace if r.detail == "entry")
     assert entries == [("count", "w", at(10, 2)), ("five", "u", at(10, 5))]
@@ -107,9 +124,11 @@ def test_segments_after_entry_inaction_date_time_and_past_behavior(driver):
     j.then("flight", "yes", Push(id="reminder"))
     j.then("flight", "no", Email(id="too_late"))
     t = at(8)
-    prof = {"soon": {**PUSH, "flight": dt.datetime.fromtimestamp(t + 5 * 3600, dt.UTC)},
-            "past": {**PUSH, "flight": (dt.datetime.fromtimestamp(t + 3600, dt.UTC)).isoformat()},
-            "none": PUSH}
+    prof = {
+        "soon": {**PUSH, "flight": dt.datetime.fromtimestamp(t + 5 * 3600, dt.UTC)},
+        "past": {**PUSH, "flight": (dt.datetime.fromtimestamp(t + 3600, dt.UTC)).isoformat()},
+        "none": PUSH,
+    }
     drv = run(driver, [j], [Event(u, t, "Start") for u in prof], until=t + 86400, profiles=prof)
     left = {(r.user_id, r.port, r.ts - t) for r in drv.trace if r.node == "flight" and r.event == "left"}
     assert left == {("soon", "yes", 3 * 3600), ("past", "no", 0), ("none", "no", 0)}
@@ -126,7 +145,9 @@ def test_every_delay_form(driver):
     t = to_epoch(dt.datetime(2026, 3, 2, 9, 0, tzinfo=ist))  # Monday 09:00 IST
     renewal = dt.datetime(2026, 3, 9, 12, 0, tzinfo=ist)
     drv = run(driver, [j], [Event("u", t, "Go")], until=t + 14 * 86400, profiles={"u": {**PUSH, "renewal": renewal}})
-    left = {r.node: dt.datetime.fromtimestamp(r.ts, ist) for r in drv.trace if r.event == "left" and r.node.startswith("d")}
+    left = {
+        r.node: dt.datetime.fromtimestamp(r.ts, ist) for r in drv.trace if r.event == "left" and r.node.startswith("d")
+    }
     assert left["d1"] == dt.datetime(2026, 3, 2, 10, 30, tzinfo=ist)
     assert left["d2"] == dt.datetime(2026, 3, 7, 10, 0, tzinfo=ist)  # next Saturday 10:00
     assert left["d3"] == dt.datetime(2026, 3, 9, 11, 0, tzinfo=ist)
@@ -155,7 +176,11 @@ def test_fixed_send_time_frequency_windows_and_campaign_limits(driver):
     j.add(Action(id="s", event="Go"))
     j.then("s", "yes", Push(id="morning", send_at=dt.time(9, 30)))
     j.then("morning", "next", Push(id="again"))
-    j.then("again", "next", InApp(id="banner", frequency=[DayRange(days=["mon", "tue"], start=dt.time(8), end=dt.time(20))]))
+    j.then(
+        "again",
+        "next",
+        InApp(id="banner", frequency=[DayRange(days=["mon", "tue"], start=dt.time(8), end=dt.time(20))]),
+    )
     j.then("banner", "next", Email(id="mail"))
     t = at(11)  # Monday 11:00
     drv = run(driver, [j], [Event("u", t, "Go")], until=t + 2 * 86400, profiles={"u": PUSH})
@@ -178,26 +203,51 @@ def test_unreachable_goes_by_not_sent_when_drawn(driver):
     j.then("p", "not_sent", Email(id="fallback"))
     drv = run(driver, [j], [Event("u", at(9), "Go")], until=at(10), profiles={"u": {"email": "e"}})
     assert [(r.node, r.event, r.port, r.detail) for r in drv.trace if r.event in ("discarded", "left")][-3:] == [
-        ("p", "discarded", "", "unreachable"), ("p", "left", "not_sent", ""), ("fallback", "left", "next", "")]
+        ("p", "discarded", "", "unreachable"),
+        ("p", "left", "not_sent", ""),
+        ("fallback", "left", "next", ""),
+    ]
 
 
 def test_scheduled_past_behavior_entry_monthly_and_past_behavior_goal(driver):
-    j = Journey("Monthly", id="monthly", timezone="Asia/Kolkata",
-                schedule=Recurring(every="month", day_of_month=1, time=dt.time(10, 0)),
-                journey_timeout=dt.timedelta(days=20), reentry=True)
+    j = Journey(
+        "Monthly",
+        id="monthly",
+        timezone="Asia/Kolkata",
+        schedule=Recurring(every="month", day_of_month=1, time=dt.time(10, 0)),
+        journey_timeout=dt.timedelta(days=20),
+        reentry=True,
+    )
     j.add(PastBehavior(id="due", did=[EventCount(event="Bill Generated")], days=40))
     j.then("due", "yes", Delay(id="wait", duration=dt.timedelta(days=10)))
     j.then("wait", "next", Push(id="remind"))
     j.add_goal(PastBehaviorGoal(name="Paid", did=[EventCount(event="Bill Paid")], days=2))
     ist = ZoneInfo("Asia/Kolkata")
     t0 = to_epoch(dt.datetime(2026, 1, 20, tzinfo=ist))
-    evs = [Event("payer", t0, "Bill Generated"), Event("late", t0, "Bill Generated"),
-           Event("payer", to_epoch(dt.datetime(2026, 2, 3, 15, 0, tzinfo=ist)), "Bill Paid")]
-    drv = run(driver, [j], evs, until=to_epoch(dt.datetime(2026, 3, 15, tzinfo=ist)),
-              profiles={"payer": PUSH, "late": PUSH, "never": PUSH}, start=t0)
-    entries = sorted((r.user_id, dt.datetime.fromtimestamp(r.ts, ist).strftime("%m-%d %H:%M")) for r in drv.trace if r.detail == "entry")
+    evs = [
+        Event("payer", t0, "Bill Generated"),
+        Event("late", t0, "Bill Generated"),
+        Event("payer", to_epoch(dt.datetime(2026, 2, 3, 15, 0, tzinfo=ist)), "Bill Paid"),
+    ]
+    drv = run(
+        driver,
+        [j],
+        evs,
+        until=to_epoch(dt.datetime(2026, 3, 15, tzinfo=ist)),
+        profiles={"payer": PUSH, "late": PUSH, "never": PUSH},
+        start=t0,
+    )
+    entries = sorted(
+        (r.user_id, dt.datetime.fromtimestamp(r.ts, ist).strftime("%m-%d %H:%M"))
+        for r in drv.trace
+        if r.detail == "entry"
+    )
     assert entries == [("late", "02-01 10:00"), ("payer", "02-01 10:00")]  # March: history older than 40 days
-    exits = {r.user_id: (r.detail, dt.datetime.fromtimestamp(r.ts, ist).strftime("%m-%d %H:%M")) for r in drv.trace if r.event == "exited"}
+    exits = {
+        r.user_id: (r.detail, dt.datetime.fromtimestamp(r.ts, ist).strftime("%m-%d %H:%M"))
+        for r in drv.trace
+        if r.event == "exited"
+    }
     assert exits["payer"] == ("goal:Paid", "02-04 00:00")  # past-behaviour goal: next daily evaluation
     assert exits["late"] == ("completed", "02-11 10:00")
 
@@ -260,8 +310,13 @@ def test_profile_set_input_and_feedback_after_exit_is_recorded_but_moves_nobody(
     drv.feed([ProfileSet("u", t - 60, {"push_token": "new"}), Event("u", t, "Go")])
     assert len(drv.sends) == 1
     n = len(drv.trace)
-    drv.feed([Feedback("u", t + 60, drv.sends[0].id, "viewed"), Feedback("u", t + 90, drv.sends[0].id, "viewed"),
-              Feedback("u", t + 99, "p:1:u:1:nope:1", "clicked")])
+    drv.feed(
+        [
+            Feedback("u", t + 60, drv.sends[0].id, "viewed"),
+            Feedback("u", t + 90, drv.sends[0].id, "viewed"),
+            Feedback("u", t + 99, "p:1:u:1:nope:1", "clicked"),
+        ]
+    )
     # the user completed at once; the view of their message still counts, once, and moves nobody
     assert [(r.node, r.event) for r in drv.trace[n:]] == [("push", "viewed")]
     assert drv.users["u"]["p"].active is None
@@ -281,18 +336,22 @@ def test_timers_due_at_one_instant_go_in_the_order_of_the_one_timer_list(driver)
     stop = Control.running_from(0).with_status(t0 + 7200, "stopped")
     drv = run(driver, [j], [Event("u", t0, "Go")], until=t0 + 86400, controls={"t": stop})
     assert [(r.event, r.detail, r.ts - t0) for r in drv.trace if r.event in ("exited", "timed_out")] == [
-        ("exited", "stopped", 7200)]
+        ("exited", "stopped", 7200)
+    ]
     # journey timeout and window end at the same instant: the journey timeout, no timed_out row
     drv = run(driver, [j], [Event("u", t0, "Go")], until=t0 + 86400)
     assert [(r.event, r.detail, r.ts - t0) for r in drv.trace if r.event in ("exited", "timed_out")] == [
-        ("exited", "journey_timeout", 7200)]
+        ("exited", "journey_timeout", 7200)
+    ]
     # a past-behaviour goal evaluated at 00:00 and a journey timeout at 00:00: the goal
     g = Journey("G", id="g", journey_timeout=dt.timedelta(hours=15))
     g.add(Action(id="a", event="Go"))
     g.then("a", "yes", Delay(id="d", duration=dt.timedelta(days=3)))
     g.add_goal(PastBehaviorGoal(name="Active", did=[EventCount(event="Go")], days=1))
     drv = run(driver, [g], [Event("u", t0, "Go")], until=t0 + 86400)
-    assert [(r.event, r.detail, r.ts) for r in drv.trace if r.event == "exited"] == [("exited", "goal:Active", at(0, day=1))]
+    assert [(r.event, r.detail, r.ts) for r in drv.trace if r.event == "exited"] == [
+        ("exited", "goal:Active", at(0, day=1))
+    ]
 
 
 # ------------------------------------------------------------------ experiments (issue 17)
@@ -301,8 +360,13 @@ def test_timers_due_at_one_instant_go_in_the_order_of_the_one_timer_list(driver)
 def _holdout_journey(**settings) -> Journey:
     j = Journey("Holdout", id="hold", journey_timeout=dt.timedelta(days=1), **settings)
     j.add(Action(id="go", event="Go"))
-    j.then("go", "yes", Split(id="ab", branches=[SplitBranch(name="A", percent=50),
-                                                 SplitBranch(name="hold", percent=50, control=True)]))
+    j.then(
+        "go",
+        "yes",
+        Split(
+            id="ab", branches=[SplitBranch(name="A", percent=50), SplitBranch(name="hold", percent=50, control=True)]
+        ),
+    )
     j.then("ab", "A", Push(id="p"))
     j.add_goal(ActionGoal(name="Purchase", event="Charged"))
     return j
@@ -321,8 +385,11 @@ def test_a_control_branch_is_never_messaged_and_its_goals_are_tracked(driver):
     exits = {r.user_id: (r.node, r.detail, r.ts - t) for r in drv.trace if r.event == "exited"}
     for u in held:  # held at the Split until the goal or the journey timeout
         assert exits[u] == (("ab", "goal:Purchase", 3600) if u in users[::2] else ("ab", "journey_timeout", 86400))
-    assert not [r for r in drv.trace if r.user_id in held and ((r.event == "left" and r.node == "ab")
-                                                               or r.event in ("sent", "discarded"))]
+    assert not [
+        r
+        for r in drv.trace
+        if r.user_id in held and ((r.event == "left" and r.node == "ab") or r.event in ("sent", "discarded"))
+    ]
 
 
 def test_a_goal_event_within_the_attribution_window_after_exit_converts_once(driver):
@@ -332,10 +399,13 @@ def test_a_goal_event_within_the_attribution_window_after_exit_converts_once(dri
     j.add_goal(ActionGoal(name="Purchase", event="Charged"))
     t = at(9)
     evs = [Event(u, t, "Go") for u in ("a", "b", "c", "d")]
-    evs += [Event("a", t + 3600, "Charged"),  # within 2 h: a conversion after exit
-            Event("b", t + 3 * 3600, "Charged"),  # too late
-            Event("c", t + 1800, "Charged"), Event("c", t + 3600, "Charged"),  # counted once
-            Event("d", t + 2 * 3600, "Charged")]  # exactly at the end of the window: too late
+    evs += [
+        Event("a", t + 3600, "Charged"),  # within 2 h: a conversion after exit
+        Event("b", t + 3 * 3600, "Charged"),  # too late
+        Event("c", t + 1800, "Charged"),
+        Event("c", t + 3600, "Charged"),  # counted once
+        Event("d", t + 2 * 3600, "Charged"),
+    ]  # exactly at the end of the window: too late
     drv = run(driver, [j], evs, until=t + 86400, profiles={u: dict(PUSH) for u in "abcd"})
     conv = [(r.user_id, r.node, r.detail, r.ts - t) for r in drv.trace if r.event == "converted"]
     assert conv == [("c", "p", "goal:Purchase", 1800), ("a", "p", "goal:Purchase", 3600)]
@@ -348,8 +418,9 @@ def test_without_an_attribution_window_a_purchase_after_exit_is_no_conversion(dr
     j.then("go", "yes", Push(id="p"))
     j.add_goal(ActionGoal(name="Purchase", event="Charged"))
     t = at(9)
-    drv = run(driver, [j], [Event("a", t, "Go"), Event("a", t + 600, "Charged")], until=t + 86400,
-              profiles={"a": dict(PUSH)})
+    drv = run(
+        driver, [j], [Event("a", t, "Go"), Event("a", t + 600, "Charged")], until=t + 86400, profiles={"a": dict(PUSH)}
+    )
     assert not [r for r in drv.trace if r.event == "converted"]
 
 
@@ -375,7 +446,11 @@ def test_a_profile_that_opted_out_of_a_channel_is_unreachable_on_it(driver):
     j.add(Action(id="go", event="Go"))
     j.then("go", "yes", Push(id="p"))
     t = at(9)
-    prof = {"a": {**PUSH, "opted_out_channels": ["push", "sms"]}, "b": {**PUSH, "opted_out_channels": "email"}, "c": dict(PUSH)}
+    prof = {
+        "a": {**PUSH, "opted_out_channels": ["push", "sms"]},
+        "b": {**PUSH, "opted_out_channels": "email"},
+        "c": dict(PUSH),
+    }
     drv = run(driver, [j], [Event(u, t, "Go") for u in "abc"], until=t + 3600, profiles=prof)
     assert sorted(s.user_id for s in drv.sends) == ["b", "c"]
     assert [(r.user_id, r.detail) for r in drv.trace if r.event == "discarded"] == [("a", "unreachable")]

@@ -34,13 +34,28 @@ def test_replications_give_t_intervals_over_the_draws():
 
 def test_sweep_over_a_node_window_and_a_setting():
     hours = [1, 24, 72]
-    s = sweep(examples.reference_journey(), COHORT, START, END, node="launched", field="window",
-              values=[dt.timedelta(hours=h) for h in hours], replications=2)
+    s = sweep(
+        examples.reference_journey(),
+        COHORT,
+        START,
+        END,
+        node="launched",
+        field="window",
+        values=[dt.timedelta(hours=h) for h in hours],
+        replications=2,
+    )
     yes = s.query("node == 'launched' and stat == 'left_yes'").set_index("value")["mean"]
     assert list(yes.index) == ["1 h", "24 h", "72 h"]
     assert yes["1 h"] <= yes["24 h"] <= yes["72 h"]
-    t = sweep(examples.reference_journey(), COHORT, START, END, setting="journey_timeout",
-              values=[dt.timedelta(days=1), dt.timedelta(days=3)], replications=1)
+    t = sweep(
+        examples.reference_journey(),
+        COHORT,
+        START,
+        END,
+        setting="journey_timeout",
+        values=[dt.timedelta(days=1), dt.timedelta(days=3)],
+        replications=1,
+    )
     to = t.query("scope == 'journey' and stat == 'exits_journey_timeout'").set_index("value")["mean"]
     assert to["24 h"] > to["72 h"]
 
@@ -67,6 +82,7 @@ def test_vary_reports_bad_targets_with_a_path():
 
 # ------------------------------------------------------------------ issue 17: branches, uplift, planning
 
+
 def _holdout(q: float = 0.5, n: int = 400):
     """A Split with a push branch and a control branch; 20 % of users buy anyway 5 h after the
     visit, a push makes a user who clicks buy within 30 min with probability ``q``."""
@@ -75,8 +91,14 @@ def _holdout(q: float = 0.5, n: int = 400):
 
     j = Journey("Holdout", id="holdout", journey_timeout=dt.timedelta(days=1), attribution_window=dt.timedelta(days=1))
     j.add(Action(id="visit", event="Visit"))
-    j.then("visit", "yes", Split(id="ab", branches=[SplitBranch(name="push", percent=50),
-                                                    SplitBranch(name="control", percent=50, control=True)]))
+    j.then(
+        "visit",
+        "yes",
+        Split(
+            id="ab",
+            branches=[SplitBranch(name="push", percent=50), SplitBranch(name="control", percent=50, control=True)],
+        ),
+    )
     j.then("ab", "push", Push(id="promo"))
     j.add_goal(ActionGoal(name="Purchase", event="Charged"))
     users = [f"u{i:04d}" for i in range(n)]
@@ -86,8 +108,14 @@ def _holdout(q: float = 0.5, n: int = 400):
     ev = pd.concat([ev, buyers], ignore_index=True).sort_values("ts", kind="stable", ignore_index=True)
     prof = pd.DataFrame({"user_id": users, "push_token": "t"})
     behaviour = BehaviourModel.default().with_channel(
-        "push", delivery=1.0, view=1.0, click=1.0, view_latency=Latency.fixed(minutes=1),
-        click_latency=Latency.fixed(minutes=1), lift=GoalLift("Charged", q, Latency.fixed(minutes=30)))
+        "push",
+        delivery=1.0,
+        view=1.0,
+        click=1.0,
+        view_latency=Latency.fixed(minutes=1),
+        click_latency=Latency.fixed(minutes=1),
+        lift=GoalLift("Charged", q, Latency.fixed(minutes=30)),
+    )
     return j, (prof, ev), behaviour
 
 
@@ -164,17 +192,19 @@ def test_replicate_intervals_cover_the_true_value_about_95_percent_of_the_time()
     j.add(Action(id="go", event="Go"))
     j.then("go", "yes", Push(id="push"))
     users = [f"u{i}" for i in range(60)]
-    coh = (pd.DataFrame({"user_id": users, "push_token": "t"}),
-           pd.DataFrame({"user_id": users, "ts": START + pd.Timedelta(hours=9), "event": "Go"}))
+    coh = (
+        pd.DataFrame({"user_id": users, "push_token": "t"}),
+        pd.DataFrame({"user_id": users, "ts": START + pd.Timedelta(hours=9), "event": "Go"}),
+    )
     behaviour = BehaviourModel.default().with_channel("push", delivery=1.0, view=0.3)
     experiments, reps = 60, 4
-    raw = replicate(j, coh, START, START + pd.Timedelta(days=1), n=experiments * reps, seed=1000, raw=True,
-                    behaviour=behaviour)
+    raw = replicate(
+        j, coh, START, START + pd.Timedelta(days=1), n=experiments * reps, seed=1000, raw=True, behaviour=behaviour
+    )
     views = raw.query("scope == 'node' and node == 'push' and stat == 'viewed'").sort_values("replication")
     assert len(views) == experiments * reps and views["value"].std() > 0
     groups = views.assign(replication=views["replication"] // reps)  # experiment k: seeds 1000 + 4k ... 1000 + 4k + 3
-    s = summarize(groups.assign(scope="node", journey="cov", node="push", branch="", stat="viewed"),
-                  by=["replication"])
+    s = summarize(groups.assign(scope="node", journey="cov", node="push", branch="", stat="viewed"), by=["replication"])
     covered = float(((s["ci_low"] <= 18.0) & (s["ci_high"] >= 18.0)).mean())
     print(f"\ninterval coverage: {covered:.3f} of {experiments} 95 % intervals contain the true value")
     assert 0.87 <= covered < 1.0  # not too narrow, and not so wide that every one covers (0.95^60: 5 %)
@@ -191,7 +221,11 @@ def test_conversions_after_exit_are_credited_to_the_branch_and_the_last_message(
     en = res.enrollments
     # push-branch users leave at the push (completed): all their conversions are attributed, to the push
     assert en.loc[en["branch"] == "push", "reason"].eq("completed").all()
-    assert m.loc["promo", "conversions"] == b.loc["push", "conversions"] == en.query("branch == 'push'")["attributed"].sum()
+    assert (
+        m.loc["promo", "conversions"]
+        == b.loc["push", "conversions"]
+        == en.query("branch == 'push'")["attributed"].sum()
+    )
     assert m.loc["promo", "sent"] == b.loc["push", "messages"] == b.loc["push", "users"]
     # control users are held at the Split: their conversions are goal exits there, credited to no message
     held = en[en["branch"] == "control"]
@@ -212,10 +246,23 @@ def _enrollments_by_hand(trace: pd.DataFrame, journey: str) -> pd.DataFrame:
         ev, detail = str(r.event), str(r.detail)
         if ev == "entered" and detail == "entry":
             n = current[r.user_id]["n"] + 1 if r.user_id in current else 1
-            current[r.user_id] = e = {"user_id": r.user_id, "n": n, "entered_at": r.ts, "entry_node": str(r.node),
-                                      "exited_at": pd.NaT, "reason": None, "split": None, "branch": None,
-                                      "messages": 0, "unsubscribes": 0, "goal": None, "converted_at": pd.NaT,
-                                      "attributed": False, "last_sent": None, "last_message": None}
+            current[r.user_id] = e = {
+                "user_id": r.user_id,
+                "n": n,
+                "entered_at": r.ts,
+                "entry_node": str(r.node),
+                "exited_at": pd.NaT,
+                "reason": None,
+                "split": None,
+                "branch": None,
+                "messages": 0,
+                "unsubscribes": 0,
+                "goal": None,
+                "converted_at": pd.NaT,
+                "attributed": False,
+                "last_sent": None,
+                "last_message": None,
+            }
             out.append(e)
             continue
         e = current.get(r.user_id)
@@ -237,8 +284,22 @@ def _enrollments_by_hand(trace: pd.DataFrame, journey: str) -> pd.DataFrame:
         sent = e.pop("last_sent")
         if e["goal"] is None:
             e["last_message"] = sent
-    cols = ["user_id", "n", "entered_at", "entry_node", "exited_at", "reason", "split", "branch", "messages",
-            "unsubscribes", "goal", "converted_at", "attributed", "last_message"]
+    cols = [
+        "user_id",
+        "n",
+        "entered_at",
+        "entry_node",
+        "exited_at",
+        "reason",
+        "split",
+        "branch",
+        "messages",
+        "unsubscribes",
+        "goal",
+        "converted_at",
+        "attributed",
+        "last_message",
+    ]
     frame = pd.DataFrame(out, columns=cols)
     for c in ("entered_at", "exited_at", "converted_at"):
         frame[c] = pd.to_datetime(frame[c], utc=True)
@@ -259,8 +320,14 @@ def test_enrollments_agree_with_a_row_by_row_reading_of_the_trace():
 
     seen = {"enrollments": 0, "conversions": 0, "branches": 0, "attributed": 0, "unsubscribes": 0}
 
-    @settings(max_examples=12, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck),
-              phases=(Phase.explicit, Phase.generate))  # a failure shows the case as drawn (shrinking them is slow)
+    @settings(
+        max_examples=12,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate),
+    )  # a failure shows the case as drawn (shrinking them is slow)
     @given(batches(min_size=3, max_size=3, experiment=True))
     def check(batch):
         for case in batch.cases:

@@ -19,14 +19,31 @@ from journeylab.sim.experiments import replicate
 
 def browse_abandonment() -> Journey:
     """The journey notebook 06 builds with the widget, step by step."""
-    j = Journey("Browse abandonment", id="browse-abandonment", timezone="Asia/Kolkata",
-                journey_timeout=dt.timedelta(days=2),
-                dnd=Dnd(ranges=[DayRange(start=dt.time(22), end=dt.time(9))]))
+    j = Journey(
+        "Browse abandonment",
+        id="browse-abandonment",
+        timezone="Asia/Kolkata",
+        journey_timeout=dt.timedelta(days=2),
+        dnd=Dnd(ranges=[DayRange(start=dt.time(22), end=dt.time(9))]),
+    )
     j.add(Action(id="action_1", label="Viewed a product", event="Product Viewed"))
-    j.then("action_1", "yes", Inaction(id="inaction_1", label="No cart add in 30 min", absent="Added To Cart",
-                                       within=dt.timedelta(minutes=30)))
-    j.then("inaction_1", "yes", Push(id="push_1", label="Still looking?", response_window=dt.timedelta(hours=6),
-                                     content={"title": "Still thinking about it, {{first_name}}?"}))
+    j.then(
+        "action_1",
+        "yes",
+        Inaction(
+            id="inaction_1", label="No cart add in 30 min", absent="Added To Cart", within=dt.timedelta(minutes=30)
+        ),
+    )
+    j.then(
+        "inaction_1",
+        "yes",
+        Push(
+            id="push_1",
+            label="Still looking?",
+            response_window=dt.timedelta(hours=6),
+            content={"title": "Still thinking about it, {{first_name}}?"},
+        ),
+    )
     j.then("push_1", "clicked", InApp(id="in_app_1", label="5% off banner", content={"title": "5% off"}))
     j.then("push_1", "timeout", Email(id="email_1", label="Reminder email", content={"subject": "Still interested?"}))
     j.add_goal(ActionGoal(name="Cart add", event="Added To Cart"))
@@ -108,7 +125,9 @@ def test_a_named_path_and_confidence_intervals(run) -> None:  # noqa: ANN001
     steps = path_steps(src, ["action_1", "inaction_1", "push_1", "email_1"])
     flows = _from_trace(res.trace)
     assert [s.value for s in steps] == [
-        flows["action_1"]["entered"], flows["action_1"][("port", "yes")], flows["inaction_1"][("port", "yes")],
+        flows["action_1"]["entered"],
+        flows["action_1"][("port", "yes")],
+        flows["inaction_1"][("port", "yes")],
         flows["push_1"][("port", "timeout")],
     ]
     # drop-off at the push: clicked (to the in-app), still waiting, exits — not the timeout
@@ -118,6 +137,7 @@ def test_a_named_path_and_confidence_intervals(run) -> None:  # noqa: ANN001
     err = fig.data[1].error_x
     assert err is not None and len(err.array) == 4
     m = reps[(reps["scope"] == "node") & (reps["node"] == "action_1") & (reps["stat"] == "left_yes")]
-    assert fig.data[0].x[0] + fig.data[1].x[0] == pytest.approx(float(reps[(reps["node"] == "action_1")
-                                                                          & (reps["stat"] == "entered")]["mean"].iloc[0]))
+    assert fig.data[0].x[0] + fig.data[1].x[0] == pytest.approx(
+        float(reps[(reps["node"] == "action_1") & (reps["stat"] == "entered")]["mean"].iloc[0])
+    )
     assert fig.data[0].x[0] == pytest.approx(float(m["mean"].iloc[0]))

@@ -298,8 +298,9 @@ def test_deeply_nested_json_is_a_definition_error():
     nested: object = {"id": "j"}
     for _ in range(3000):
         nested = [nested]
-    _must_be_definition_error_or_ok(from_dict, {"id": "j", "nodes": [{"kind": "profile_update", "id": "u",
-                                                                     "property": "p", "value": nested}]})
+    _must_be_definition_error_or_ok(
+        from_dict, {"id": "j", "nodes": [{"kind": "profile_update", "id": "u", "property": "p", "value": nested}]}
+    )
 
 
 def test_wrong_python_types_are_reported_not_raised():
@@ -355,8 +356,11 @@ def _with_filter_value(token: str) -> str:
     return json.dumps(d).replace('"value": 0', f'"value": {token}')
 
 
-@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999", "9" * 4401, str(2**63), str(-(2**63) - 1)],
-                         ids=["NaN", "Infinity", "-Infinity", "1e999", "4401-digits", "2**63", "-2**63-1"])
+@pytest.mark.parametrize(
+    "token",
+    ["NaN", "Infinity", "-Infinity", "1e999", "9" * 4401, str(2**63), str(-(2**63) - 1)],
+    ids=["NaN", "Infinity", "-Infinity", "1e999", "4401-digits", "2**63", "-2**63-1"],
+)
 def test_reading_a_value_json_cannot_carry_back_is_an_error_with_its_path(tmp_path, token):
     text = _with_filter_value(token)
     with pytest.raises(JourneyDefinitionError) as e:
@@ -368,8 +372,11 @@ def test_reading_a_value_json_cannot_carry_back_is_an_error_with_its_path(tmp_pa
     assert e.value.path == "$.nodes[3].filters[0].value"
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 10**4400, 2**63, -(2**63) - 1],
-                         ids=["nan", "inf", "-inf", "10**4400", "2**63", "-2**63-1"])
+@pytest.mark.parametrize(
+    "value",
+    [float("nan"), float("inf"), float("-inf"), 10**4400, 2**63, -(2**63) - 1],
+    ids=["nan", "inf", "-inf", "10**4400", "2**63", "-2**63-1"],
+)
 def test_a_dict_with_a_value_json_cannot_carry_back_is_an_error_with_its_path(value):
     data = json.loads(_with_filter_value("0"))
     data["nodes"][3]["filters"][0]["value"] = value
@@ -394,8 +401,14 @@ def test_writing_nan_infinity_or_a_lone_surrogate_is_an_error_not_a_silent_null(
     from journeylab.model import PropertyFilter
 
     for value in (float("nan"), float("-inf")):
-        d = msgspec.structs.replace(base, nodes=[*base.nodes[:3], msgspec.structs.replace(
-            node, filters=[PropertyFilter(property="amount", op=">", value=value)]), base.nodes[4]])
+        d = msgspec.structs.replace(
+            base,
+            nodes=[
+                *base.nodes[:3],
+                msgspec.structs.replace(node, filters=[PropertyFilter(property="amount", op=">", value=value)]),
+                base.nodes[4],
+            ],
+        )
         with pytest.raises(JourneyDefinitionError) as e:
             to_json(d)
         assert e.value.path == "$.nodes[3].filters[0].value"

@@ -157,8 +157,9 @@ def test_goal_boxes_show_conversions_and_node_counts_add_up() -> None:
     conv = int(res.journey_stats["conversions_Purchase"])
     assert f"converted {conv:,}" in texts["goal::Purchase"]
     t = res.trace
-    goal_exits_at_wait = int(((t["node"] == "wait") & (t["event"] == "exited")
-                              & (t["detail"].astype(str) == "goal:Purchase")).sum())
+    goal_exits_at_wait = int(
+        ((t["node"] == "wait") & (t["event"] == "exited") & (t["detail"].astype(str) == "goal:Purchase")).sum()
+    )
     assert goal_exits_at_wait > 0 and f"goal {goal_exits_at_wait:,}" in texts["wait"]
     # bare node statistics of a journey with two goals cannot split conversions: no number is made up
     two = cart_abandonment()

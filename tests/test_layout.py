@@ -46,8 +46,11 @@ def branching_journey() -> Journey:
     j.then("push", "clicked", Action(id="bought", event="Charged", window=dt.timedelta(hours=1)))
     j.then("push", "timeout", Sms(id="sms", content={"body": "10% off"}))
     j.then("bought", "timeout", Delay(id="wait", duration=dt.timedelta(days=1)))
-    j.then("wait", "next", Split(id="split", branches=[SplitBranch(name="A", percent=50),
-                                                       SplitBranch(name="B", percent=50)]))
+    j.then(
+        "wait",
+        "next",
+        Split(id="split", branches=[SplitBranch(name="A", percent=50), SplitBranch(name="B", percent=50)]),
+    )
     j.then("split", "A", ForceExit(id="bye"))
     j.connect("split", "B", "cart")  # a loop: drawn as an arc back over the graph
     j.add_goal(ActionGoal(name="Purchase", event="Charged"))
@@ -94,8 +97,11 @@ def test_auto_layout_of_every_example_has_no_overlaps(name: str) -> None:
     scene = journey_scene(j, layout="auto")
     assert not overlapping(boxes(scene), gap=8)
     for c in j.connectors:
-        src = phantom_id(c.source) if c.port in ("viewed", "clicked", "timeout") and phantom_id(c.source) in boxes(
-            scene) else c.source
+        src = (
+            phantom_id(c.source)
+            if c.port in ("viewed", "clicked", "timeout") and phantom_id(c.source) in boxes(scene)
+            else c.source
+        )
         if scene.node(c.target).x > scene.node(src).x:
             continue
         # only an edge closing a cycle may run backwards, and it is routed as an arc over the graph
@@ -150,8 +156,15 @@ def test_scene_labels_carry_counts_and_badges() -> None:
     j = branching_journey()
     stats = {
         "cart": {"entered": 1000, "waiting": 12, "left_yes": 700, "left_no": 250},
-        "push": {"entered": 700, "sent": 650, "viewed": 300, "clicked": 120, "left_viewed": 300,
-                 "left_clicked": 120, "left_timeout": 230},
+        "push": {
+            "entered": 700,
+            "sent": 650,
+            "viewed": 300,
+            "clicked": 120,
+            "left_viewed": 300,
+            "left_clicked": 120,
+            "left_timeout": 230,
+        },
         "split": {"entered": 40, "left_A": 22, "left_B": 18},
     }
 
@@ -175,8 +188,13 @@ def test_scene_labels_carry_counts_and_badges() -> None:
 
 def test_auto_layout_leaves_room_for_every_edge_label() -> None:
     j = branching_journey()
-    stats = {n.id: {"entered": 123456, **{f"left_{p}": 98765 for p in ("yes", "no", "timeout", "next", "viewed",
-                                                                         "clicked", "A", "B")}} for n in j.nodes}
+    stats = {
+        n.id: {
+            "entered": 123456,
+            **{f"left_{p}": 98765 for p in ("yes", "no", "timeout", "next", "viewed", "clicked", "A", "B")},
+        }
+        for n in j.nodes
+    }
     scene = journey_scene(j, stats, layout="auto")
     columns = sorted({n.x for n in scene.nodes if n.role != "goal"})
     for e in scene.edges:
@@ -217,9 +235,15 @@ def test_any_journey_draws_without_overlaps(d: JourneyDef) -> None:
     # nothing hidden: no label over a box or a label, no connector through a box — with large
     # counts on every box and connector too
     assert scene.problems() == []
-    big = {n.id: {"entered": 123456, "waiting": 7, "exited_goal": 3,
-                  **{f"left_{p}": 98765 for p in ("yes", "no", "timeout", "next", "viewed", "clicked", "not_sent")}}
-           for n in d.nodes}
+    big = {
+        n.id: {
+            "entered": 123456,
+            "waiting": 7,
+            "exited_goal": 3,
+            **{f"left_{p}": 98765 for p in ("yes", "no", "timeout", "next", "viewed", "clicked", "not_sent")},
+        }
+        for n in d.nodes
+    }
     assert journey_scene(d, big, layout="auto").problems() == []
     journey_scene(d)  # stored positions, whatever they are, never break the drawing
 

@@ -233,9 +233,7 @@ def test_a_stopped_journey_can_be_copied_into_a_new_draft_version():
 @pytest.mark.parametrize("status", ["scheduled", "running"])
 def test_scheduled_or_running_journeys_cannot_be_archived(status):
     j = published(status)
-    with pytest.raises(
-        LifecycleError, match=f"is {status}: scheduled or running journeys cannot be archived"
-    ):
+    with pytest.raises(LifecycleError, match=f"is {status}: scheduled or running journeys cannot be archived"):
         j.archive()
     assert not j.archived
 
@@ -282,8 +280,9 @@ def test_content_edits_after_publishing_can_be_undone_and_redone():
     assert j.node("push").content == {"title": "B"}
 
 
-@pytest.mark.parametrize("start, change", [("running", "pause"), ("running", "stop"), ("paused", "archive"),
-                                           ("paused", "resume")])
+@pytest.mark.parametrize(
+    "start, change", [("running", "pause"), ("running", "stop"), ("paused", "archive"), ("paused", "resume")]
+)
 def test_undo_and_redo_never_cross_a_lifecycle_change(start, change):
     j = published(start)
     j.set_content("push", {"title": "A"})
@@ -300,8 +299,9 @@ def test_undo_guard_refuses_a_stale_history():
     # a history can only be stale if someone reaches inside; the guard still refuses it
     j = published()
     j.set_content("push", {"title": "A"})
-    j._undo[-1] = j._undo[-1].__class__(**{**{f: getattr(j._undo[-1], f) for f in j._undo[-1].__struct_fields__},
-                                           "status": "draft"})
+    j._undo[-1] = j._undo[-1].__class__(
+        **{**{f: getattr(j._undo[-1], f) for f in j._undo[-1].__struct_fields__}, "status": "draft"}
+    )
     with pytest.raises(LifecycleError, match="cannot be undone"):
         j.undo()
 
@@ -336,13 +336,20 @@ def test_journey_workspace_and_runtime_follow_the_one_transition_table(status, v
         ws.publish(k.id, now=NOW)
         if status in ("paused", "stopped"):
             getattr(ws, {"paused": "pause", "stopped": "stop"}[status])(k.id)
-    outcomes["workspace"] = ws.bulk_pause([k.id]) if verb == "pause" else (
-        ws.bulk_resume([k.id]) if verb == "resume" else ws.bulk_stop([k.id]))
+    outcomes["workspace"] = (
+        ws.bulk_pause([k.id])
+        if verb == "pause"
+        else (ws.bulk_resume([k.id]) if verb == "resume" else ws.bulk_stop([k.id]))
+    )
     outcomes["workspace"] = outcomes["workspace"][k.id]
 
     if status != "scheduled":  # the runtime derives "scheduled" from the start; covered by the others
-        rt = Runtime([cart_abandonment().definition], f"sqlite:///{tmp_path / 'rt.db'}", clock=ReplayClock(NOW),
-                     autopublish=status != "draft")
+        rt = Runtime(
+            [cart_abandonment().definition],
+            f"sqlite:///{tmp_path / 'rt.db'}",
+            clock=ReplayClock(NOW),
+            autopublish=status != "draft",
+        )
         if status in ("paused", "stopped"):
             getattr(rt, {"paused": "pause", "stopped": "stop"}[status])(k.id)
         try:
@@ -351,5 +358,9 @@ def test_journey_workspace_and_runtime_follow_the_one_transition_table(status, v
         except LifecycleError as e:
             outcomes["runtime"] = str(e)
         rt.close()
-    want = "ok" if expect_ok else f"journey 'cart-abandonment' is {status}: it cannot be {lifecycle.TRANSITIONS[verb].done}"
+    want = (
+        "ok"
+        if expect_ok
+        else f"journey 'cart-abandonment' is {status}: it cannot be {lifecycle.TRANSITIONS[verb].done}"
+    )
     assert outcomes == dict.fromkeys(outcomes, want)

@@ -42,9 +42,13 @@ def utc(*a: int) -> int:
 # (zone, arrival, local time of day, the instant it means, what happens that day)
 TIME_OF_DAY = [
     pytest.param(NY, utc(2026, 3, 8, 6, 0), dt.time(2, 30), utc(2026, 3, 8, 7, 30), id="ny-spring-02:30->03:30EDT"),
-    pytest.param(NY, utc(2026, 11, 1, 5, 45), dt.time(1, 30), utc(2026, 11, 2, 6, 30), id="ny-fall-01:30-first-passed->11-02"),
+    pytest.param(
+        NY, utc(2026, 11, 1, 5, 45), dt.time(1, 30), utc(2026, 11, 2, 6, 30), id="ny-fall-01:30-first-passed->11-02"
+    ),
     pytest.param(NY, utc(2026, 11, 1, 5, 0), dt.time(1, 30), utc(2026, 11, 1, 5, 30), id="ny-fall-01:30->first-EDT"),
-    pytest.param(LH, utc(2026, 10, 3, 14, 30), dt.time(2, 15), utc(2026, 10, 3, 15, 45), id="lh-spring-02:15->02:45+11"),
+    pytest.param(
+        LH, utc(2026, 10, 3, 14, 30), dt.time(2, 15), utc(2026, 10, 3, 15, 45), id="lh-spring-02:15->02:45+11"
+    ),
 ]
 
 
@@ -73,7 +77,9 @@ def test_send_at_a_time_of_day_across_dst(zone, arrive, at_time, expect, driver)
     drv = run(driver, [j], [Event("u", arrive, "Go")], until=arrive + 3 * 86400, profiles={"u": PUSH})
     assert [s.ts for s in drv.sends] == [expect]
     assert [(r.event, r.ts) for r in drv.trace if r.node == "p" and r.event in ("entered", "sent")] == [
-        ("entered", arrive), ("sent", expect)]
+        ("entered", arrive),
+        ("sent", expect),
+    ]
 
 
 @pytest.mark.parametrize("zone", ["UTC", NY, LH])
@@ -97,7 +103,9 @@ DND_CASES = [
     # first instant outside the range is 03:00 EDT
     pytest.param(NY, dt.time(0), dt.time(2, 30), utc(2026, 3, 8, 6, 0), utc(2026, 3, 8, 7, 0), id="ny-spring-gap"),
     # a range crossing midnight belongs to the day it starts: 22:00 on 03-07 to 02:30 on 03-08
-    pytest.param(NY, dt.time(22), dt.time(2, 30), utc(2026, 3, 8, 4, 0), utc(2026, 3, 8, 7, 0), id="ny-spring-overnight"),
+    pytest.param(
+        NY, dt.time(22), dt.time(2, 30), utc(2026, 3, 8, 4, 0), utc(2026, 3, 8, 7, 0), id="ny-spring-overnight"
+    ),
     # 00:30 EDT on 11-01 inside [00:00, 01:30): out at the first 01:30 (EDT)
     pytest.param(NY, dt.time(0), dt.time(1, 30), utc(2026, 11, 1, 4, 30), utc(2026, 11, 1, 5, 30), id="ny-fall-first"),
     # 01:10 EST (the second 01:10) reads 01:10 on the wall: inside, out at 01:30 EST
@@ -105,7 +113,9 @@ DND_CASES = [
     # 01:30 +10:30 inside [01:00, 02:15); the wall jumps from 02:00 to 02:30 (+11)
     pytest.param(LH, dt.time(1), dt.time(2, 15), utc(2026, 10, 3, 15, 0), utc(2026, 10, 3, 15, 30), id="lh-spring-gap"),
     # [start, end): arriving at the end exactly sends at once
-    pytest.param(NY, dt.time(0), dt.time(1, 30), utc(2026, 3, 10, 5, 30), utc(2026, 3, 10, 5, 30), id="ny-end-is-outside"),
+    pytest.param(
+        NY, dt.time(0), dt.time(1, 30), utc(2026, 3, 10, 5, 30), utc(2026, 3, 10, 5, 30), id="ny-end-is-outside"
+    ),
 ]
 
 
@@ -122,12 +132,27 @@ def test_dnd_defers_to_the_first_instant_outside_the_range(zone, start, end, arr
 
 # (zone, schedule time, first day, the runs' instants over three days)
 SCHEDULES = [
-    pytest.param(NY, dt.time(2, 30), dt.date(2026, 3, 7),
-                 [utc(2026, 3, 7, 7, 30), utc(2026, 3, 8, 7, 30), utc(2026, 3, 9, 6, 30)], id="ny-spring"),
-    pytest.param(NY, dt.time(1, 30), dt.date(2026, 10, 31),
-                 [utc(2026, 10, 31, 5, 30), utc(2026, 11, 1, 5, 30), utc(2026, 11, 2, 6, 30)], id="ny-fall"),
-    pytest.param(LH, dt.time(2, 15), dt.date(2026, 10, 3),
-                 [utc(2026, 10, 2, 15, 45), utc(2026, 10, 3, 15, 45), utc(2026, 10, 4, 15, 15)], id="lh-spring"),
+    pytest.param(
+        NY,
+        dt.time(2, 30),
+        dt.date(2026, 3, 7),
+        [utc(2026, 3, 7, 7, 30), utc(2026, 3, 8, 7, 30), utc(2026, 3, 9, 6, 30)],
+        id="ny-spring",
+    ),
+    pytest.param(
+        NY,
+        dt.time(1, 30),
+        dt.date(2026, 10, 31),
+        [utc(2026, 10, 31, 5, 30), utc(2026, 11, 1, 5, 30), utc(2026, 11, 2, 6, 30)],
+        id="ny-fall",
+    ),
+    pytest.param(
+        LH,
+        dt.time(2, 15),
+        dt.date(2026, 10, 3),
+        [utc(2026, 10, 2, 15, 45), utc(2026, 10, 3, 15, 45), utc(2026, 10, 4, 15, 15)],
+        id="lh-spring",
+    ),
 ]
 
 
@@ -138,11 +163,23 @@ def test_daily_schedule_across_dst(zone, at_time, day, runs, driver):
     from zoneinfo import ZoneInfo
 
     first = to_epoch(dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(zone)))
-    j = Journey("Daily", id="daily", timezone=zone, reentry=True,
-                schedule=Recurring(every="day", time=at_time, start=day, end=day + dt.timedelta(days=2)))
+    j = Journey(
+        "Daily",
+        id="daily",
+        timezone=zone,
+        reentry=True,
+        schedule=Recurring(every="day", time=at_time, start=day, end=day + dt.timedelta(days=2)),
+    )
     j.add(PastBehavior(id="seen", did=[EventCount(event="Seen")], days=30))
     j.then("seen", "yes", Push(id="p"))
-    drv = run(driver, [j], [Event("u", first - 86400, "Seen")], until=first + 4 * 86400, profiles={"u": PUSH},
-              start=first - 3600, created=first - 2 * 86400)
+    drv = run(
+        driver,
+        [j],
+        [Event("u", first - 86400, "Seen")],
+        until=first + 4 * 86400,
+        profiles={"u": PUSH},
+        start=first - 3600,
+        created=first - 2 * 86400,
+    )
     assert [r.ts for r in drv.trace if r.detail == "entry"] == runs
     assert [s.ts for s in drv.sends] == runs

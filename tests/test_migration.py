@@ -58,15 +58,25 @@ def versions() -> tuple[JourneyDef, JourneyDef]:
     return v1.definition, msgspec.structs.replace(v2.definition, version=2)
 
 
-INPUTS = [Event("a", t(2, 10), "Signed Up"), Event("b", t(2, 10), "Browsed"), Event("c", t(2, 10), "Viewed"),
-          Event("d", t(2, 13), "Signed Up")]
+INPUTS = [
+    Event("a", t(2, 10), "Signed Up"),
+    Event("b", t(2, 10), "Browsed"),
+    Event("c", t(2, 10), "Viewed"),
+    Event("d", t(2, 13), "Signed Up"),
+]
 
 
 def run_with(driver: str, status: str):
     v1, v2 = versions()
-    return run_example(driver, [v1, v2], INPUTS, until=t(5, 0), start=START,
-                       controls={"onb": Control.running_from(START).with_status(PUBLISH, status)},
-                       profiles={u: dict(PROFILE) for u in "abcd"})
+    return run_example(
+        driver,
+        [v1, v2],
+        INPUTS,
+        until=t(5, 0),
+        start=START,
+        controls={"onb": Control.running_from(START).with_status(PUBLISH, status)},
+        profiles={u: dict(PROFILE) for u in "abcd"},
+    )
 
 
 def test_waiting_users_migrate_from_v1_to_v2_with_the_same_trace_in_every_driver(driver):
@@ -75,8 +85,9 @@ def test_waiting_users_migrate_from_v1_to_v2_with_the_same_trace_in_every_driver
     assert rows == [
         TraceRecord("a", PUBLISH, "onb", 2, "wait", "migrated", "", "from v1"),
         TraceRecord("b", PUBLISH, "onb", 1, "slow", "not_migrated", "", "node 'slow' is not in version 2"),
-        TraceRecord("c", PUBLISH, "onb", 1, "k", "not_migrated", "",
-                    "node 'k' is a delay in version 1 and a push in version 2"),
+        TraceRecord(
+            "c", PUBLISH, "onb", 1, "k", "not_migrated", "", "node 'k' is a delay in version 1 and a push in version 2"
+        ),
         # the migrated delay keeps its end (set by v1: one day); then v2's path: the email
         TraceRecord("a", t(3, 10), "onb", 2, "mail", "sent", "", "email"),
         TraceRecord("b", t(3, 10), "onb", 1, "push", "sent", "", "push"),  # stayed: v1 to the end
@@ -84,7 +95,11 @@ def test_waiting_users_migrate_from_v1_to_v2_with_the_same_trace_in_every_driver
         TraceRecord("d", t(4, 13), "onb", 2, "mail", "sent", "", "email"),  # entered v2: its two-day wait
     ]
     assert [(r.user_id, r.version) for r in run.trace if r.event == "entered" and r.detail == "entry"] == [
-        ("a", 1), ("b", 1), ("c", 1), ("d", 2)]
+        ("a", 1),
+        ("b", 1),
+        ("c", 1),
+        ("d", 2),
+    ]
     assert run.trace == run_with("reference", "publish v2 migrate").trace
 
 
@@ -92,18 +107,36 @@ def test_by_default_users_stay_on_their_version_and_new_entrants_take_the_new_on
     run = run_with(driver, "publish v2")
     assert not [r for r in run.trace if r.event in ("migrated", "not_migrated")]
     assert [(r.user_id, r.version, r.node) for r in run.trace if r.event == "sent"] == [
-        ("a", 1, "push"), ("b", 1, "push"), ("c", 1, "push"), ("d", 2, "mail")]
+        ("a", 1, "push"),
+        ("b", 1, "push"),
+        ("c", 1, "push"),
+        ("d", 2, "mail"),
+    ]
 
 
 def test_lifecycle_errors_name_the_entry():
     v1, v2 = versions()
-    cohort = Cohort(pd.DataFrame({"user_id": ["a"]}),
-                    pd.DataFrame({"user_id": ["a"], "ts": [pd.Timestamp("2026-03-02T10:00Z")], "event": ["Signed Up"]}))
+    cohort = Cohort(
+        pd.DataFrame({"user_id": ["a"]}),
+        pd.DataFrame({"user_id": ["a"], "ts": [pd.Timestamp("2026-03-02T10:00Z")], "event": ["Signed Up"]}),
+    )
     with pytest.raises(JourneyDefinitionError) as e:
-        simulate([v1, v2], cohort, "2026-03-02T00:00Z", "2026-03-03T00:00Z", lifecycle={"onb": [("2026-03-02T12:00Z", "publish v3")]})
+        simulate(
+            [v1, v2],
+            cohort,
+            "2026-03-02T00:00Z",
+            "2026-03-03T00:00Z",
+            lifecycle={"onb": [("2026-03-02T12:00Z", "publish v3")]},
+        )
     assert e.value.path == "lifecycle.onb[0]" and "version 3 of journey 'onb' is not among" in e.value.message
     with pytest.raises(JourneyDefinitionError, match="publish v<N>"):
-        simulate([v1, v2], cohort, "2026-03-02T00:00Z", "2026-03-03T00:00Z", lifecycle={"onb": [("2026-03-02T12:00Z", "publish 2")]})
+        simulate(
+            [v1, v2],
+            cohort,
+            "2026-03-02T00:00Z",
+            "2026-03-03T00:00Z",
+            lifecycle={"onb": [("2026-03-02T12:00Z", "publish 2")]},
+        )
 
 
 def test_runtime_publish_version_migrates_and_survives_a_restart(tmp_path):
@@ -116,8 +149,9 @@ def test_runtime_publish_version_migrates_and_survives_a_restart(tmp_path):
     rt.clock.advance_to(PUBLISH)
     assert rt.publish_version(v2, migrate=True) == 2
     tr = rt.trace()
-    assert tr[tr["event"].isin(["migrated", "not_migrated"])][["user_id", "version", "node", "event"]].values.tolist() == [
-        ["a", 2, "wait", "migrated"], ["b", 1, "slow", "not_migrated"]]
+    assert tr[tr["event"].isin(["migrated", "not_migrated"])][
+        ["user_id", "version", "node", "event"]
+    ].values.tolist() == [["a", 2, "wait", "migrated"], ["b", 1, "slow", "not_migrated"]]
     rt.close()
     rt = Runtime([v1, v2], db, clock=ReplayClock(PUBLISH))
     try:
@@ -134,9 +168,19 @@ def test_publishing_the_only_version_changes_nothing_in_the_batched_engine():
     engine (one version) reads the status from the timeline without it, like the engine."""
     v1, _ = versions()
     prof = pd.DataFrame([{"user_id": u, **PROFILE} for u in "ad"])
-    ev = pd.DataFrame({"user_id": ["a", "d"], "ts": pd.to_datetime([INPUTS[0].ts, INPUTS[3].ts], unit="s", utc=True),
-                       "event": ["Signed Up", "Signed Up"]})
+    ev = pd.DataFrame(
+        {
+            "user_id": ["a", "d"],
+            "ts": pd.to_datetime([INPUTS[0].ts, INPUTS[3].ts], unit="s", utc=True),
+            "event": ["Signed Up", "Signed Up"],
+        }
+    )
     plain = simulate(v1, Cohort(prof, ev), "2026-03-02T00:00Z", "2026-03-05T00:00Z")
-    again = simulate(v1, Cohort(prof, ev), "2026-03-02T00:00Z", "2026-03-05T00:00Z",
-                     lifecycle={"onb": [("2026-03-02T12:00Z", "publish v1 migrate")]})
+    again = simulate(
+        v1,
+        Cohort(prof, ev),
+        "2026-03-02T00:00Z",
+        "2026-03-05T00:00Z",
+        lifecycle={"onb": [("2026-03-02T12:00Z", "publish v1 migrate")]},
+    )
     assert again.trace.equals(plain.trace) and plain.trace["event"].eq("sent").sum() == 2

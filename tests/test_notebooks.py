@@ -82,7 +82,9 @@ def test_notebook_is_stored_clean_and_follows_the_conventions(path: Path) -> Non
         # a compared cell carries its reference output (nbval skips cells stored unexecuted),
         # text only and small: plain text, a table, printed lines
         checked += 1
-        assert cell.outputs and cell.execution_count is not None, f"cell {i} of {path.name}: no stored output to compare"
+        assert cell.outputs and cell.execution_count is not None, (
+            f"cell {i} of {path.name}: no stored output to compare"
+        )
         for o in cell.outputs:
             assert o.output_type in ("stream", "execute_result", "display_data"), (i, o.output_type)
             assert set(o.get("data", {})) <= TEXT_MIMES, f"cell {i} of {path.name} stores {set(o.data)}"
@@ -103,7 +105,9 @@ def test_executed_notebook_shows_its_figures(executed_notebooks, name: str) -> N
 
     run = executed_notebooks(name)
     if run.failed:
-        pytest.fail(f"{name}.ipynb failed when executed by {run.by} (cells {run.failed}): see its nbval items", pytrace=False)
+        pytest.fail(
+            f"{name}.ipynb failed when executed by {run.by} (cells {run.failed}): see its nbval items", pytrace=False
+        )
     nb = nbformat.read(run.path, as_version=4)
     mimes = _mimes(nb)
     # every notebook shows Plotly figures (live: the JupyterLab mime type; exported: HTML)
@@ -121,19 +125,23 @@ def test_simulate_forks_its_workers_inside_a_jupyter_kernel(tmp_path, monkeypatc
     from nbformat.v4 import new_code_cell, new_notebook
 
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    nb = new_notebook(cells=[new_code_cell(
-        "import pandas as pd\n"
-        "from journeylab.datasets import generate_cohort\n"
-        "from journeylab.examples import reference_journey\n"
-        "from journeylab.sim import simulate\n"
-        "from journeylab.sim.pool import auto_workers\n"
-        "profiles, events = generate_cohort(3000, seed=5)\n"
-        "one = simulate(reference_journey(), (profiles, events), seed=5, workers=1)\n"
-        "two = simulate(reference_journey(), (profiles, events), seed=5, workers=2, progress=True)\n"
-        "pd.testing.assert_frame_equal(one.trace, two.trace)\n"
-        "assert len(one.trace) > 1000\n"
-        "print('same trace', len(one.trace))"
-    )])
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "import pandas as pd\n"
+                "from journeylab.datasets import generate_cohort\n"
+                "from journeylab.examples import reference_journey\n"
+                "from journeylab.sim import simulate\n"
+                "from journeylab.sim.pool import auto_workers\n"
+                "profiles, events = generate_cohort(3000, seed=5)\n"
+                "one = simulate(reference_journey(), (profiles, events), seed=5, workers=1)\n"
+                "two = simulate(reference_journey(), (profiles, events), seed=5, workers=2, progress=True)\n"
+                "pd.testing.assert_frame_equal(one.trace, two.trace)\n"
+                "assert len(one.trace) > 1000\n"
+                "print('same trace', len(one.trace))"
+            )
+        ]
+    )
     path = tmp_path / "fork.ipynb"
     nbformat.write(nb, path)
     executed, error = _execute(path, tmp_path)
@@ -173,17 +181,35 @@ def test_nbval_compares_tagged_cells_after_sanitizing(tmp_path):
             c.execution_count = 1
         return c
 
-    nb = new_notebook(cells=[
-        cell("print('server at tcp://127.0.0.1:41011, took 2.4 s')", "server at tcp://127.0.0.1:50123, took 0.3 s\n"),
-        cell("print('entered 1591')", "entered 1590\n"),
-        cell("print('anything')", None, compare=False),
-    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = new_notebook(
+        cells=[
+            cell(
+                "print('server at tcp://127.0.0.1:41011, took 2.4 s')", "server at tcp://127.0.0.1:50123, took 0.3 s\n"
+            ),
+            cell("print('entered 1591')", "entered 1590\n"),
+            cell("print('anything')", None, compare=False),
+        ],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
     nbformat.write(nb, tmp_path / "check.ipynb")
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # not this repository's settings
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval-lax", "--nbval-current-env",
-         f"--nbval-sanitize-with={ROOT / 'notebooks' / 'nbval_sanitize.cfg'}", "check.ipynb"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--nbval-lax",
+            "--nbval-current-env",
+            f"--nbval-sanitize-with={ROOT / 'notebooks' / 'nbval_sanitize.cfg'}",
+            "check.ipynb",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     out = ANSI.sub("", proc.stdout)
     assert proc.returncode == 1, out[-3000:]

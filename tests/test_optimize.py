@@ -49,8 +49,14 @@ def _cohort() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 #: a push is always clicked and makes the user buy 3 minutes after it is sent
 BEHAVIOUR = BehaviourModel.default().with_channel(
-    "push", delivery=1.0, view=1.0, click=1.0, view_latency=Latency.fixed(minutes=1),
-    click_latency=Latency.fixed(minutes=1), lift=GoalLift("Charged", 1.0, Latency.fixed(minutes=1)))
+    "push",
+    delivery=1.0,
+    view=1.0,
+    click=1.0,
+    view_latency=Latency.fixed(minutes=1),
+    click_latency=Latency.fixed(minutes=1),
+    lift=GoalLift("Charged", 1.0, Latency.fixed(minutes=1)),
+)
 #: a conversion is worth 1, a message costs 0.5
 PROFIT = Objective("profit", lambda s: s["conversions_Purchase"] - 0.5 * s["messages"])
 
@@ -74,46 +80,85 @@ def test_the_closed_form_has_one_best_wait():
 
 def test_the_optimiser_finds_the_best_wait_within_one_grid_step():
     trials = 20  # of 48 candidates
-    r = optimize(_journey(), _cohort(), START, END, space={"nodes.wait.duration": GRID}, objective=PROFIT,
-                 n_trials=trials, seed=0, replications=2, behaviour=BEHAVIOUR, workers=1)
+    r = optimize(
+        _journey(),
+        _cohort(),
+        START,
+        END,
+        space={"nodes.wait.duration": GRID},
+        objective=PROFIT,
+        n_trials=trials,
+        seed=0,
+        replications=2,
+        behaviour=BEHAVIOUR,
+        workers=1,
+    )
     t = r.trials
     # every simulated figure is the closed form's (all probabilities are 1: the intervals have no width)
-    by_label = {f"{w.total_seconds() / 3600:g} h" if w.total_seconds() % 3600 == 0 else f"{w.total_seconds() / 60:g} min": w
-                for w in GRID}
+    by_label = {
+        f"{w.total_seconds() / 3600:g} h" if w.total_seconds() % 3600 == 0 else f"{w.total_seconds() / 60:g} min": w
+        for w in GRID
+    }
     for _, row in t.iterrows():
         assert row["profit"] == closed_form_profit(by_label[row["nodes.wait.duration"]])
         assert row["profit_ci_low"] == row["profit"] == row["profit_ci_high"]
     chosen = r.journey.node("wait").duration
     assert abs(chosen - BEST) <= STEP
     assert r.n_trials == trials and r.evaluations <= trials
-    first = next(int(row["trial"]) for _, row in t.iterrows() if abs(by_label[row["nodes.wait.duration"]] - BEST) <= STEP)
-    print(f"\noptimiser: within one step of the best wait (12 h) at trial {first + 1}; chosen "
-          f"{chosen.total_seconds() / 3600:g} h after {trials} trials, {r.evaluations} of {len(GRID)} candidates simulated")
+    first = next(
+        int(row["trial"]) for _, row in t.iterrows() if abs(by_label[row["nodes.wait.duration"]] - BEST) <= STEP
+    )
+    print(
+        f"\noptimiser: within one step of the best wait (12 h) at trial {first + 1}; chosen "
+        f"{chosen.total_seconds() / 3600:g} h after {trials} trials, {r.evaluations} of {len(GRID)} candidates simulated"
+    )
     # the chosen journey is returned as validated JSON
     d = from_json(r.to_json())
     assert validate(d).errors == [] and d.node("wait").duration == chosen
 
 
 def test_the_search_is_reproducible_by_seed():
-    kw = dict(space={"nodes.wait.duration": GRID[::4]}, objective=PROFIT, n_trials=6, replications=1,
-              behaviour=BEHAVIOUR, workers=1)
+    kw = dict(
+        space={"nodes.wait.duration": GRID[::4]},
+        objective=PROFIT,
+        n_trials=6,
+        replications=1,
+        behaviour=BEHAVIOUR,
+        workers=1,
+    )
     a = optimize(_journey(), _cohort(), START, END, seed=3, **kw)
     b = optimize(_journey(), _cohort(), START, END, seed=3, **kw)
     pd.testing.assert_frame_equal(a.trials, b.trials)
 
 
 def test_two_objectives_give_a_pareto_frontier_and_constraints_are_kept():
-    r = optimize(_journey(), _cohort(), START, END, space={"nodes.wait.duration": GRID[::3]},
-                 objective={"conversions_Purchase": "maximize", "messages_per_user": "minimize"},
-                 constraints={"messages_per_user": ("<=", 0.6)}, n_trials=12, seed=1, replications=1,
-                 behaviour=BEHAVIOUR, workers=1)
+    r = optimize(
+        _journey(),
+        _cohort(),
+        START,
+        END,
+        space={"nodes.wait.duration": GRID[::3]},
+        objective={"conversions_Purchase": "maximize", "messages_per_user": "minimize"},
+        constraints={"messages_per_user": ("<=", 0.6)},
+        n_trials=12,
+        seed=1,
+        replications=1,
+        behaviour=BEHAVIOUR,
+        workers=1,
+    )
     t = r.trials
     assert (t["feasible"] == (t["messages_per_user"] <= 0.6)).all() and (~t["feasible"]).any()
     for i, a in t.iterrows():  # on the frontier exactly when feasible and no feasible candidate dominates it
-        dominated = any(b["feasible"] and b["conversions_Purchase"] >= a["conversions_Purchase"]
-                        and b["messages_per_user"] <= a["messages_per_user"]
-                        and (b["conversions_Purchase"] > a["conversions_Purchase"]
-                             or b["messages_per_user"] < a["messages_per_user"]) for j, b in t.iterrows() if j != i)
+        dominated = any(
+            b["feasible"]
+            and b["conversions_Purchase"] >= a["conversions_Purchase"]
+            and b["messages_per_user"] <= a["messages_per_user"]
+            and (
+                b["conversions_Purchase"] > a["conversions_Purchase"] or b["messages_per_user"] < a["messages_per_user"]
+            )
+            for j, b in t.iterrows()
+            if j != i
+        )
         assert a["pareto"] == (a["feasible"] and not dominated)
     assert r.best["conversions_Purchase"] == r.pareto["conversions_Purchase"].max()
     fig = r.chart()
@@ -125,9 +170,17 @@ def test_split_weights_settings_and_bad_targets():
     j.add(Action(id="go", event="Go"))
     j.then("go", "yes", Split(id="s", branches=[SplitBranch(name="A", percent=50), SplitBranch(name="B", percent=50)]))
     d = apply_params(j.definition, {"nodes.s.branches": [20, 80], "settings.journey_timeout": dt.timedelta(hours=6)})
-    assert [b.percent for b in d.node("s").branches] == [20.0, 80.0] and d.settings.journey_timeout == dt.timedelta(hours=6)
-    assert weight_grid(3, step=50) == [[0.0, 0.0, 100.0], [0.0, 50.0, 50.0], [0.0, 100.0, 0.0], [50.0, 0.0, 50.0],
-                                       [50.0, 50.0, 0.0], [100.0, 0.0, 0.0]]
+    assert [b.percent for b in d.node("s").branches] == [20.0, 80.0] and d.settings.journey_timeout == dt.timedelta(
+        hours=6
+    )
+    assert weight_grid(3, step=50) == [
+        [0.0, 0.0, 100.0],
+        [0.0, 50.0, 50.0],
+        [0.0, 100.0, 0.0],
+        [50.0, 0.0, 50.0],
+        [50.0, 50.0, 0.0],
+        [100.0, 0.0, 0.0],
+    ]
     with pytest.raises(JourneyDefinitionError, match=r"\$\.nodes\[1\]\.branches: Split node 's' has 2 branches"):
         apply_params(j.definition, {"nodes.s.branches": [20, 30, 50]})
     with pytest.raises(JourneyDefinitionError, match="there is no node 'nope'"):
@@ -135,14 +188,31 @@ def test_split_weights_settings_and_bad_targets():
     with pytest.raises(JourneyDefinitionError, match="a search target is"):
         apply_params(j.definition, {"wait": dt.timedelta(hours=1)})
     with pytest.raises(JourneyDefinitionError, match=r"constraints\.messages"):
-        optimize(j, _cohort(), START, END, space={"nodes.s.branches": [[50, 50]]}, objective="conversions",
-                 constraints={"messages": ("<", 1)})
+        optimize(
+            j,
+            _cohort(),
+            START,
+            END,
+            space={"nodes.s.branches": [[50, 50]]},
+            objective="conversions",
+            constraints={"messages": ("<", 1)},
+        )
 
 
 def test_candidates_that_do_not_validate_are_refused_with_the_reason():
-    r = optimize(_journey(), _cohort(), START, END,
-                 space={"nodes.wait.duration": [dt.timedelta(0), dt.timedelta(hours=12)]}, objective=PROFIT,
-                 n_trials=6, seed=0, replications=1, behaviour=BEHAVIOUR, workers=1)
+    r = optimize(
+        _journey(),
+        _cohort(),
+        START,
+        END,
+        space={"nodes.wait.duration": [dt.timedelta(0), dt.timedelta(hours=12)]},
+        objective=PROFIT,
+        n_trials=6,
+        seed=0,
+        replications=1,
+        behaviour=BEHAVIOUR,
+        workers=1,
+    )
     bad = r.trials[r.trials["nodes.wait.duration"] == "0 h"]
     assert len(bad) == 1 and "$.nodes[1].duration" in bad["error"].iloc[0] and not bad["feasible"].iloc[0]
     assert r.best["nodes.wait.duration"] == "12 h"

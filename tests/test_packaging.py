@@ -26,7 +26,8 @@ PACKAGE = ROOT / "journeylab"
 
 def _data_files() -> list[Path]:
     return sorted(
-        p for p in PACKAGE.rglob("*")
+        p
+        for p in PACKAGE.rglob("*")
         if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
     )
 
@@ -66,7 +67,10 @@ def test_cli_runs_a_bundled_example_by_name(tmp_path, monkeypatch, capsys):
     assert cli.main(["validate", "cart_abandonment"]) == 0
     assert "cart_abandonment: 0 errors" in capsys.readouterr().out
     by_name = tmp_path / "by_name"
-    assert cli.main(["simulate", "cart_abandonment", "--dataset", "ecommerce", "--workers", "1", "--out", str(by_name)]) == 0
+    assert (
+        cli.main(["simulate", "cart_abandonment", "--dataset", "ecommerce", "--workers", "1", "--out", str(by_name)])
+        == 0
+    )
     by_file = tmp_path / "by_file"
     src = str(ROOT / "examples" / "cart_abandonment.json")
     assert cli.main(["simulate", src, "--dataset", "ecommerce", "--workers", "1", "--out", str(by_file)]) == 0

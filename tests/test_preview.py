@@ -30,20 +30,32 @@ def test_cart_abandonment_user_who_never_buys():
 
 
 def test_cart_abandonment_user_who_buys_leaves_by_the_goal():
-    p = cart_abandonment().preview(ANA, [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"},
-                                         {"event": "Charged", "ts": "2026-10-01T20:00Z", "amount": 40}])
+    p = cart_abandonment().preview(
+        ANA,
+        [
+            {"event": "Added To Cart", "ts": "2026-10-01T09:00Z"},
+            {"event": "Charged", "ts": "2026-10-01T20:00Z", "amount": 40},
+        ],
+    )
     assert p.path == ["cart", "push", "wait"]
     assert [m.node for m in p.messages] == ["push"]
     assert p.exit_reason == "goal:Purchase"
 
 
 def test_preview_of_an_opted_out_user_and_one_still_waiting():
-    p = cart_abandonment().preview({**ANA, "push_opt_out": True}, [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"}],
-                                   until="2026-10-01T12:00Z")
+    p = cart_abandonment().preview(
+        {**ANA, "push_opt_out": True},
+        [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"}],
+        until="2026-10-01T12:00Z",
+    )
     assert p.messages == [] and [s.detail for s in p.steps if s.event == "discarded"] == ["consent"]
     assert (p.exit_reason, p.waiting_at) == (None, "wait")
-    off = cart_abandonment().preview({**ANA, "push_opt_out": True}, [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"}],
-                                     until="2026-10-01T12:00Z", policy=AccountPolicy(consent=None))
+    off = cart_abandonment().preview(
+        {**ANA, "push_opt_out": True},
+        [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"}],
+        until="2026-10-01T12:00Z",
+        policy=AccountPolicy(consent=None),
+    )
     assert [m.node for m in off.messages] == ["push"]
 
 

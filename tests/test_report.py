@@ -30,8 +30,12 @@ def cohort():
 @pytest.fixture(scope="module")
 def res(cohort):
     d = examples.reference_journey().definition
-    d = msgspec.structs.replace(d, settings=msgspec.structs.replace(
-        d.settings, dnd=Dnd(ranges=[DayRange(start=dt.time(21, 0), end=dt.time(9, 0))])))
+    d = msgspec.structs.replace(
+        d,
+        settings=msgspec.structs.replace(
+            d.settings, dnd=Dnd(ranges=[DayRange(start=dt.time(21, 0), end=dt.time(9, 0))])
+        ),
+    )
     return simulate(d, cohort, START, END, seed=4, behaviour=BEHAVIOUR)
 
 
@@ -79,7 +83,7 @@ def test_report_is_one_self_contained_file(written):
     # bundle, such as its map tile servers, are strings in code that our figures never use)
     assert not re.search(r"<script[^>]+src=", text)
     start = text.index("(function (define, module, exports) {")
-    text = text[:start] + text[text.index("}).call(window); }</script>", start):]
+    text = text[:start] + text[text.index("}).call(window); }</script>", start) :]
     assert "<link" not in text and "@import" not in text and "@font-face" not in text
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", text)
@@ -89,8 +93,16 @@ def test_report_has_a_div_per_figure(written, res):
     _, text = written
     figs = figures(text)
     j = res.journey.id
-    assert list(figs) == [f"jl-graph-{j}", f"jl-funnel-{j}", f"jl-node-stats-{j}", f"jl-sankey-{j}", f"jl-waiting-{j}",
-                          f"jl-goals-{j}", f"jl-time-to-goal-{j}", "jl-messages"]
+    assert list(figs) == [
+        f"jl-graph-{j}",
+        f"jl-funnel-{j}",
+        f"jl-node-stats-{j}",
+        f"jl-sankey-{j}",
+        f"jl-waiting-{j}",
+        f"jl-goals-{j}",
+        f"jl-time-to-goal-{j}",
+        "jl-messages",
+    ]
     for spec in figs.values():
         assert spec["data"] and spec["config"]["displaylogo"] is False
 
@@ -108,7 +120,7 @@ def test_report_figures_hold_the_trace_numbers(written, res):
     flows = {(c[1], c[2]): v for c, v in zip(sk["customdata"], sk["value"], strict=True) if c[0] == "connector"}
     assert flows[("push", "next")] == count(t, node="push", event="left", port="next")
     graph = figs[f"jl-graph-{j}"]["data"][0]
-    assert graph["customdata"][:len(res.journey.nodes)] == [n.id for n in res.journey.nodes]
+    assert graph["customdata"][: len(res.journey.nodes)] == [n.id for n in res.journey.nodes]
     msgs = figs["jl-messages"]["data"]
     assert sum(sum(tr["y"]) for tr in msgs if tr.get("xaxis", "x") == "x") == count(t, event="sent")
 
@@ -119,9 +131,9 @@ def test_report_header_and_summary(written, res):
     assert "<title>Reference journey: simulation report</title>" in text
     for bit in ("Cohort", "cohort · 250 users", "2026-10-01 00:00 → 2026-10-15 00:00 UTC", "Seed", ">4<"):
         assert bit in text, bit
-    table = text[text.index('<table class="jl-table">'):]
-    table = table[:table.index("</table>")]
-    assert f"<td class=\"num\">{int(s['entered']):,}</td>" in table
+    table = text[text.index('<table class="jl-table">') :]
+    table = table[: table.index("</table>")]
+    assert f'<td class="num">{int(s["entered"]):,}</td>' in table
     assert f"{s['conversion_rate']:.1%}" in table
 
 
@@ -130,10 +142,20 @@ def test_report_with_experiments(res, cohort, tmp_path):
 
     j = res.journey
     ci = replicate(j, cohort, START, END, n=2, behaviour=BEHAVIOUR)
-    sw = sweep(j, cohort, START, END, node="launched", field="window",
-               values=[dt.timedelta(hours=1), dt.timedelta(hours=24)], replications=2, behaviour=BEHAVIOUR)
-    b = msgspec.structs.replace(j, nodes=[msgspec.structs.replace(n, duration=dt.timedelta(hours=4)) if n.id == "wait"
-                                          else n for n in j.nodes])
+    sw = sweep(
+        j,
+        cohort,
+        START,
+        END,
+        node="launched",
+        field="window",
+        values=[dt.timedelta(hours=1), dt.timedelta(hours=24)],
+        replications=2,
+        behaviour=BEHAVIOUR,
+    )
+    b = msgspec.structs.replace(
+        j, nodes=[msgspec.structs.replace(n, duration=dt.timedelta(hours=4)) if n.id == "wait" else n for n in j.nodes]
+    )
     cmp = compare(j, b, cohort, START, END, replications=2, behaviour=BEHAVIOUR)
     text = report.write_report(res, tmp_path / "r.html", title="Experiments", ci=ci, sweep=sw, compare=cmp).read_text()
     figs = figures(text)
@@ -170,8 +192,22 @@ def test_cli_simulate_writes_the_report(cohort, tmp_path):
     examples.write_all(tmp_path)
     src = tmp_path / "cart_abandonment.json"
     out = tmp_path / "out" / "report.html"
-    rc = cli.main(["simulate", str(src), "--profiles", str(tmp_path / "profiles.parquet"), "--events",
-                   str(tmp_path / "events.parquet"), "--start", START, "--end", END, "--report", str(out)])
+    rc = cli.main(
+        [
+            "simulate",
+            str(src),
+            "--profiles",
+            str(tmp_path / "profiles.parquet"),
+            "--events",
+            str(tmp_path / "events.parquet"),
+            "--start",
+            START,
+            "--end",
+            END,
+            "--report",
+            str(out),
+        ]
+    )
     assert rc == 0
     text = out.read_text()
     assert text.count(BANNER) == 1 and "jl-funnel-cart-abandonment" in figures(text)

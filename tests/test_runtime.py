@@ -89,9 +89,20 @@ def test_malformed_input_is_refused_with_path_and_reason(obj, path, reason, tmp_
 def test_bad_lines_do_not_stop_a_stream_or_lose_the_good_lines_around_them(tmp_path):
     rt = Runtime([promo()], tmp_path / "rt.db", clock=ReplayClock(START))
     good = [ev(f"u{i}", T0 + 60 * i, event_id=f"e{i}") for i in range(6)]
-    lines = [json.dumps(good[0]), "{not json", json.dumps(good[1]), json.dumps({"event": "Charged", "ts": T0}),
-             json.dumps(good[2]), "", json.dumps(ev("u9", "2026-10-01T10:00:00")), json.dumps(good[3]),
-             "\xff\xfe garbage", json.dumps(good[4]), json.dumps(good[1]), json.dumps(good[5])]
+    lines = [
+        json.dumps(good[0]),
+        "{not json",
+        json.dumps(good[1]),
+        json.dumps({"event": "Charged", "ts": T0}),
+        json.dumps(good[2]),
+        "",
+        json.dumps(ev("u9", "2026-10-01T10:00:00")),
+        json.dumps(good[3]),
+        "\xff\xfe garbage",
+        json.dumps(good[4]),
+        json.dumps(good[1]),
+        json.dumps(good[5]),
+    ]
     src = tmp_path / "in.jsonl"
     src.write_bytes("\n".join(lines).encode("utf-8", "surrogateescape") + b"\n")
     counts = rt.ingest_jsonl(src)
@@ -111,8 +122,10 @@ def test_ingest_many_keeps_the_good_items_of_a_batch(tmp_path):
     rt = Runtime([promo()], tmp_path / "rt.db", clock=ReplayClock(START))
     res = rt.ingest_many([ev("a", T0), ev("b", T0, props={"x": 1}, colour=1), ev("c", T0 + 1), {"user_id": "d"}])
     assert (res.accepted, res.duplicates) == (2, 0)
-    assert res.rejected == [(1, "$[1].colour", "unknown field 'colour' (a event has: user_id, event, ts, props, event_id, type)"),
-                            (3, "$[3].event", "missing required field 'event'")]
+    assert res.rejected == [
+        (1, "$[1].colour", "unknown field 'colour' (a event has: user_id, event, ts, props, event_id, type)"),
+        (3, "$[3].event", "missing required field 'event'"),
+    ]
     rt.close()
 
 
@@ -148,8 +161,12 @@ def test_duplicate_event_ids_are_ignored_also_after_a_restart(tmp_path):
 
 # ---------------------------------------------------------------------- out of order
 def test_late_event_acts_at_the_users_clock(tmp_path):
-    rt = Runtime([examples.cart_abandonment().definition], tmp_path / "rt.db", clock=ReplayClock(START),
-                 profiles={"a": {"push_token": "t"}})
+    rt = Runtime(
+        [examples.cart_abandonment().definition],
+        tmp_path / "rt.db",
+        clock=ReplayClock(START),
+        profiles={"a": {"push_token": "t"}},
+    )
     rt.advance_to(T0 + 3600)
     rt.ingest(ev("a", T0 + 3600, "Added To Cart"))
     rt.advance_to(T0 + 3600 + 20 * 60)  # no Charged within 15 min: entered, push sent
@@ -174,8 +191,9 @@ def test_out_of_order_streams_match_the_reference_driver(db_url):  # noqa: F811
     assert any(a.ts > b.ts and a.user_id == b.user_id for a, b in zip(stream, stream[1:], strict=False))
     profiles = profiles_of(prof)
     created = T0 - 30 * 86400
-    drv = ReferenceDriver(journeys, controls={d.id: Control.running_from(T0) for d in journeys}, profiles=profiles,
-                          created=created)
+    drv = ReferenceDriver(
+        journeys, controls={d.id: Control.running_from(T0) for d in journeys}, profiles=profiles, created=created
+    )
     drv.feed(stream)
     drv.run_until(int(END.timestamp()) - 1)
     rt = Runtime(journeys, db_url, clock=ReplayClock(START), profiles=profiles, created=created)
@@ -226,8 +244,11 @@ def test_lifecycle_rules_are_the_models(tmp_path):
     rt = Runtime([promo()], tmp_path / "rt.db", clock=ReplayClock(START), autopublish=False)
     assert rt.status("promo") == "draft"
     assert rt.ingest(ev("early", T0 + 1)) == "ok"  # a draft takes no one in
-    for op, msg in [(rt.pause, "is draft: it cannot be paused"), (rt.resume, "is draft: it cannot be resumed"),
-                    (rt.stop, "is draft: it cannot be stopped")]:
+    for op, msg in [
+        (rt.pause, "is draft: it cannot be paused"),
+        (rt.resume, "is draft: it cannot be resumed"),
+        (rt.stop, "is draft: it cannot be stopped"),
+    ]:
         with pytest.raises(LifecycleError, match=msg):
             op("promo")
     rt.clock.advance_to(T0 + 100)
@@ -260,8 +281,11 @@ def test_a_journey_with_validation_errors_is_refused_at_load_and_nothing_is_stor
     j.add(Action(id="a", event="X"))
     j.add(Webhook(id="w"))  # not an entry, not connected: a validation error
     for autopublish in (True, False):  # a draft too: the runtime would have to run it
-        with pytest.raises(LifecycleError, match=r"journey 'bad' version 1 cannot be run, validation found errors:\n"
-                                                 r"  \$\.nodes\[1\]: Nothing leads into Webhook node 'w'"):
+        with pytest.raises(
+            LifecycleError,
+            match=r"journey 'bad' version 1 cannot be run, validation found errors:\n"
+            r"  \$\.nodes\[1\]: Nothing leads into Webhook node 'w'",
+        ):
             Runtime([promo(), j.definition], tmp_path / "rt.db", clock=ReplayClock(START), autopublish=autopublish)
     eng = sa.create_engine(f"sqlite:///{tmp_path / 'rt.db'}")
     with eng.connect() as c:
@@ -285,8 +309,11 @@ def test_a_stored_journey_with_validation_errors_is_refused_with_the_report(tmp_
     with eng.begin() as c:
         c.exec_driver_sql("UPDATE rt_versions SET definition = ? WHERE journey_id = 'promo'", (json.dumps(bad),))
     eng.dispose()
-    with pytest.raises(LifecycleError, match=r"journey 'promo' version 1 \(as stored in the database\) cannot be run, "
-                                             r"validation found errors:\n  \$\.nodes\[3\]: Nothing leads into"):
+    with pytest.raises(
+        LifecycleError,
+        match=r"journey 'promo' version 1 \(as stored in the database\) cannot be run, "
+        r"validation found errors:\n  \$\.nodes\[3\]: Nothing leads into",
+    ):
         Runtime([], db, clock=ReplayClock(START))
 
 
@@ -305,20 +332,34 @@ def test_validation_warnings_are_logged_once_per_journey_version(tmp_path):
     finally:
         configure_logging("WARNING", io.StringIO())
     recs = [json.loads(line) for line in buf.getvalue().splitlines()]
-    warned = [(r["journey"], r["version"], r["warnings"]) for r in recs if r["msg"] == "journey has validation warnings"]
+    warned = [
+        (r["journey"], r["version"], r["warnings"]) for r in recs if r["msg"] == "journey has validation warnings"
+    ]
     assert [(jid, v) for jid, v, _ in warned] == [("wait", 1), ("wait", 2)]
-    assert warned[0][2] == ["$.nodes[2]: Users wait here: users who never qualify at node 'b' stay there until the journey "
-                            "timeout; set a qualifying window and draw a timeout connector to move them on. "
-                            "[no-timeout-connector]"]
+    assert warned[0][2] == [
+        "$.nodes[2]: Users wait here: users who never qualify at node 'b' stay there until the journey "
+        "timeout; set a qualifying window and draw a timeout connector to move them on. "
+        "[no-timeout-connector]"
+    ]
 
 
-@pytest.mark.parametrize(("old", "new", "path"), [
-    ('"name": "Promo"', '"name": "Promo \\udfff"', "$.name"),
-    ('"event": "Charged"', '"event": "Charged", "filters": [{"property": "amount", "op": ">", "value": NaN}]',
-     "$.nodes[0].filters[0].value"),
-    ('"event": "Charged"', '"event": "Charged", "filters": [{"property": "amount", "op": ">", "value": 1e999}]',
-     "$.nodes[0].filters[0].value"),
-], ids=["lone-surrogate", "NaN", "infinity"])
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ('"name": "Promo"', '"name": "Promo \\udfff"', "$.name"),
+        (
+            '"event": "Charged"',
+            '"event": "Charged", "filters": [{"property": "amount", "op": ">", "value": NaN}]',
+            "$.nodes[0].filters[0].value",
+        ),
+        (
+            '"event": "Charged"',
+            '"event": "Charged", "filters": [{"property": "amount", "op": ">", "value": 1e999}]',
+            "$.nodes[0].filters[0].value",
+        ),
+    ],
+    ids=["lone-surrogate", "NaN", "infinity"],
+)
 def test_journeylab_run_refuses_a_journey_file_json_cannot_carry(tmp_path, old, new, path):
     import subprocess
     import sys
@@ -327,10 +368,27 @@ def test_journeylab_run_refuses_a_journey_file_json_cannot_carry(tmp_path, old, 
     assert old in text
     (tmp_path / "j.json").write_text(text.replace(old, new, 1))
     (tmp_path / "in.jsonl").write_text(json.dumps(ev("u", T0 + 60)) + "\n")
-    out = subprocess.run([sys.executable, "-m", "journeylab.cli", "run", str(tmp_path / "j.json"), "--db",
-                          str(tmp_path / "rt.db"), "--source", str(tmp_path / "in.jsonl"), "--clock", "replay", "--start",
-                          START.isoformat()], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "journeylab.cli",
+            "run",
+            str(tmp_path / "j.json"),
+            "--db",
+            str(tmp_path / "rt.db"),
+            "--source",
+            str(tmp_path / "in.jsonl"),
+            "--clock",
+            "replay",
+            "--start",
+            START.isoformat(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 2, out.stderr
     assert out.stderr.startswith(f"error: {path}: "), out.stderr
     assert "Traceback" not in out.stderr
@@ -350,14 +408,20 @@ def test_new_version_for_new_entrants_users_inside_finish_on_theirs(tmp_path):
     rt = Runtime([promo(40, version=2)], db, clock=ReplayClock(START))
     assert rt.status("promo") == "running"
     rt.advance_to(T0 + 86400)
-    sent = {m["user_id"]: (m["version"], m["ts"] - t) for m in rt.outbox.rows() for t in [T0 + 60 if m["user_id"] == "old" else T0 + 180]}
+    sent = {
+        m["user_id"]: (m["version"], m["ts"] - t)
+        for m in rt.outbox.rows()
+        for t in [T0 + 60 if m["user_id"] == "old" else T0 + 180]
+    }
     assert sent == {"old": (1, 20 * 60), "new": (2, 40 * 60)}
     assert rt.health()["versions"] == {"promo": [1, 2]}
     # content edits of a stored version are allowed; anything else needs a new version
     import msgspec
 
     d2 = promo(40, version=2)
-    edited = msgspec.structs.replace(d2, nodes=[*d2.nodes[:2], msgspec.structs.replace(d2.nodes[2], content={"text": "new"})])
+    edited = msgspec.structs.replace(
+        d2, nodes=[*d2.nodes[:2], msgspec.structs.replace(d2.nodes[2], content={"text": "new"})]
+    )
     rt.close()
     Runtime([edited], db, clock=ReplayClock(START)).close()
     with pytest.raises(LifecycleError, match="differs from the stored version 2"):
@@ -373,8 +437,12 @@ def test_feedback_moves_users_and_user_id_comes_from_the_outbox(tmp_path):
     j.then("go", "yes", Push(id="p", content={"t": "x"}, response_window=dt.timedelta(hours=2)))
     j.then("p", "clicked", Webhook(id="thanks"))
     j.then("p", "timeout", Webhook(id="later"))
-    rt = Runtime([j.definition], tmp_path / "rt.db", clock=ReplayClock(START),
-                 profiles={"a": {"push_token": "t"}, "b": {"push_token": "t"}})
+    rt = Runtime(
+        [j.definition],
+        tmp_path / "rt.db",
+        clock=ReplayClock(START),
+        profiles={"a": {"push_token": "t"}, "b": {"push_token": "t"}},
+    )
     rt.ingest(ev("a", T0 + 10, "Go"))
     rt.ingest(ev("b", T0 + 10, "Go"))
     ids = {m["user_id"]: m["id"] for m in rt.outbox.rows()}
@@ -384,10 +452,22 @@ def test_feedback_moves_users_and_user_id_comes_from_the_outbox(tmp_path):
     t = rt.trace()
     a = t[t.user_id == "a"]
     assert list(zip(a["node"], a["event"], a["port"], strict=True))[4:9] == [
-        ("p", "viewed", ""), ("p", "clicked", ""), ("p", "left", "clicked"), ("thanks", "entered", ""), ("thanks", "sent", "")]
+        ("p", "viewed", ""),
+        ("p", "clicked", ""),
+        ("p", "left", "clicked"),
+        ("thanks", "entered", ""),
+        ("thanks", "sent", ""),
+    ]
     assert sorted(m["node"] for m in rt.outbox.rows()) == ["later", "p", "p", "thanks"]
     s = rt.stats("nudge")
-    assert s.nodes.loc["p", ["sent", "delivered", "viewed", "clicked", "left_clicked", "left_timeout"]].tolist() == [2, 1, 1, 1, 1, 1]
+    assert s.nodes.loc["p", ["sent", "delivered", "viewed", "clicked", "left_clicked", "left_timeout"]].tolist() == [
+        2,
+        1,
+        1,
+        1,
+        1,
+        1,
+    ]
     d = s.to_dict()
     assert d["journey"]["entered"] == 2 and d["nodes"]["p"]["sent"] == 2
     json.dumps(d)  # JSON-ready
@@ -423,8 +503,12 @@ def test_input_json_round_trip():
 def test_numpy_and_datetime_values_are_stored_as_json(tmp_path):
     import numpy as np
 
-    rt = Runtime([examples.ride_tier().definition], tmp_path / "rt.db", clock=ReplayClock(START),
-                 profiles={"r": {"ride_count": np.int64(9), "since": pd.Timestamp("2026-01-01", tz="UTC")}})
+    rt = Runtime(
+        [examples.ride_tier().definition],
+        tmp_path / "rt.db",
+        clock=ReplayClock(START),
+        profiles={"r": {"ride_count": np.int64(9), "since": pd.Timestamp("2026-01-01", tz="UTC")}},
+    )
     rt.ingest(Event("r", T0 + 5, "Ride Completed", {"km": np.float64(2.5)}))
     p = rt.user_states("r")["ride-tier"].profile
     assert p == {"ride_count": 10, "since": "2026-01-01T00:00:00+00:00", "tier": "Platinum"}
@@ -439,14 +523,21 @@ def test_profile_updates_of_every_journey_are_kept_between_transactions(db_url):
     rides = Journey("Rides", id="rides", reentry=True)
     rides.add(Action(id="ride", event="Ride"))
     rides.then("ride", "yes", ProfileUpdate(id="count", property="ride_count", op="increment"))
-    rides.then("count", "next", ProfileMatch(id="third", profile=[PropertyFilter(property="ride_count", op=">=", value=3)]))
+    rides.then(
+        "count", "next", ProfileMatch(id="third", profile=[PropertyFilter(property="ride_count", op=">=", value=3)])
+    )
     t0 = int(START.timestamp()) + 8 * 3600
-    rt = Runtime([other.definition, rides.definition], db_url, clock=ReplayClock(START), profiles={"r": {"ride_count": 0}})
+    rt = Runtime(
+        [other.definition, rides.definition], db_url, clock=ReplayClock(START), profiles={"r": {"ride_count": 0}}
+    )
     for i in range(3):  # one transaction each
         rt.ingest(Event("r", t0 + i * 3600, "Ride"))
     t = rt.trace()
     assert t.loc[t["event"] == "profile_updated", "detail"].tolist() == [
-        "ride_count: 0 -> 1", "ride_count: 1 -> 2", "ride_count: 2 -> 3"]
+        "ride_count: 0 -> 1",
+        "ride_count: 1 -> 2",
+        "ride_count: 2 -> 3",
+    ]
     assert t.loc[(t["node"] == "third") & (t["event"] == "left"), "port"].tolist() == ["no", "no", "yes"]
     assert rt.user_states("r")["other"].profile == {"ride_count": 3}
     rt.close()
@@ -460,8 +551,20 @@ def test_journeylab_run_refuses_profiles_with_a_missing_user_id(tmp_path):
     (tmp_path / "j.json").write_text(to_json(promo()))
     (tmp_path / "users.csv").write_text("user_id,tier\n007,gold\n12,silver\n,bronze\n")
     with pytest.raises(SystemExit, match=r"users.csv: profiles\[2\]\.user_id: missing user_id"):
-        cli.main(["run", str(tmp_path / "j.json"), "--db", str(tmp_path / "rt.db"), "--profiles",
-                  str(tmp_path / "users.csv"), "--source", str(tmp_path / "j.json"), "--clock", "replay"])
+        cli.main(
+            [
+                "run",
+                str(tmp_path / "j.json"),
+                "--db",
+                str(tmp_path / "rt.db"),
+                "--profiles",
+                str(tmp_path / "users.csv"),
+                "--source",
+                str(tmp_path / "j.json"),
+                "--clock",
+                "replay",
+            ]
+        )
     assert not (tmp_path / "rt.db").exists()
     pd.DataFrame({"user_id": ["a", None], "tier": ["x", "y"]}).to_parquet(tmp_path / "users.parquet")
     with pytest.raises(SystemExit, match=r"profiles\[1\]\.user_id: missing user_id"):

@@ -27,9 +27,14 @@ from journeylab.model.io import save
 pytestmark = pytest.mark.postgres
 TOKEN = "chaos-token-0123456789abcdef"
 N_USERS = 120
-POISON = ['{"user_id": "p1", "event": "Go", "props": {"x": "\\udfff"}}', '{"user_id": "p2", "event": "Go", "props": {"x": '
-          + "9" * 5000 + "}}", '{"user_id": "p\\u0000", "event": "Go"}', '{"user_id": "p4", "event": "Go", "ts": '
-          '"9999-01-01T00:00:00Z"}', "{not json", '{"user_id": "p6", "event": "Go", "props": {"x": NaN}}']
+POISON = [
+    '{"user_id": "p1", "event": "Go", "props": {"x": "\\udfff"}}',
+    '{"user_id": "p2", "event": "Go", "props": {"x": ' + "9" * 5000 + "}}",
+    '{"user_id": "p\\u0000", "event": "Go"}',
+    '{"user_id": "p4", "event": "Go", "ts": "9999-01-01T00:00:00Z"}',
+    "{not json",
+    '{"user_id": "p6", "event": "Go", "props": {"x": NaN}}',
+]
 
 
 def _health(base):
@@ -56,9 +61,27 @@ def test_chaos_kills_outage_poison_and_bad_receivers(pg_outage, tmp_path):  # no
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JOURNEYLAB_TOKEN": TOKEN}
-    cmd = [sys.executable, "-m", "journeylab.cli", "run", str(path), "--db", pg_outage.url, "--source", str(src),
-           "--port", str(port), "--webhook", slow.url + "/", "--webhook", flaky.url + "/", "--webhook-timeout", "5",
-           "--log-level", "WARNING"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "journeylab.cli",
+        "run",
+        str(path),
+        "--db",
+        pg_outage.url,
+        "--source",
+        str(src),
+        "--port",
+        str(port),
+        "--webhook",
+        slow.url + "/",
+        "--webhook",
+        flaky.url + "/",
+        "--webhook-timeout",
+        "5",
+        "--log-level",
+        "WARNING",
+    ]
 
     def start():
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -98,7 +121,11 @@ def test_chaos_kills_outage_poison_and_bad_receivers(pg_outage, tmp_path):  # no
         while time.time() < deadline:
             with eng.connect() as c:
                 ids = [r[0] for r in c.exec_driver_sql("SELECT id FROM rt_outbox")]
-            if len(ids) == N_USERS and set(ids) <= set(slow.delivered.get("/", {})) and set(ids) <= set(flaky.delivered.get("/", {})):
+            if (
+                len(ids) == N_USERS
+                and set(ids) <= set(slow.delivered.get("/", {}))
+                and set(ids) <= set(flaky.delivered.get("/", {}))
+            ):
                 break
             assert p.poll() is None, p.stderr.read()[-3000:]
             time.sleep(0.3)
@@ -134,5 +161,7 @@ def test_chaos_kills_outage_poison_and_bad_receivers(pg_outage, tmp_path):  # no
     assert ("degraded" in {s for _, s in honest}) or (None in {c for c, _ in honest})
     assert all(c in (503, None) for c, s in honest[3:]), honest  # after the first probes, down means down
     assert code == 200 and h["status"] == "ok" and h["rejected"] == n_poison
-    print(f"chaos: {kills} SIGKILLs, {restarts} restarts, 1 database outage of 4 s, {N_USERS} messages x 2 destinations, "
-          f"{n_poison} poison lines; repeats beyond the required: slow {dup_slow}, flaky {dup_flaky}; {took:.1f} s")
+    print(
+        f"chaos: {kills} SIGKILLs, {restarts} restarts, 1 database outage of 4 s, {N_USERS} messages x 2 destinations, "
+        f"{n_poison} poison lines; repeats beyond the required: slow {dup_slow}, flaky {dup_flaky}; {took:.1f} s"
+    )

@@ -31,7 +31,9 @@ def _stream(tmp_path, n_users=120):
     inputs = replay_inputs(ev[ev["ts"] < END], res.responses)
     rng = random.Random(1)
     created = int((START - pd.Timedelta(days=30)).timestamp())
-    lines = [json.dumps({"type": "profile", "user_id": u, "ts": created, "props": p}) for u, p in profiles_of(prof).items()]
+    lines = [
+        json.dumps({"type": "profile", "user_id": u, "ts": created, "props": p}) for u, p in profiles_of(prof).items()
+    ]
     events = []
     for i, inp in enumerate(inputs):
         d = input_to_json(inp)
@@ -59,15 +61,34 @@ def _stream(tmp_path, n_users=120):
 
 
 def _cmd(paths, src, url, batch):
-    return [sys.executable, "-m", "journeylab.cli", "run", *paths, "--db", url, "--source", str(src), "--clock", "replay",
-            "--start", START.isoformat(), "--until", UNTIL, "--batch", str(batch), "--log-level", "WARNING"]
+    return [
+        sys.executable,
+        "-m",
+        "journeylab.cli",
+        "run",
+        *paths,
+        "--db",
+        url,
+        "--source",
+        str(src),
+        "--clock",
+        "replay",
+        "--start",
+        START.isoformat(),
+        "--until",
+        UNTIL,
+        "--batch",
+        str(batch),
+        "--log-level",
+        "WARNING",
+    ]
 
 
 def _offset(url):
     eng = sa.create_engine(url)
     try:
         with eng.connect() as c:
-            return c.exec_driver_sql("SELECT max(\"offset\") FROM rt_offsets").scalar() or 0
+            return c.exec_driver_sql('SELECT max("offset") FROM rt_offsets').scalar() or 0
     except sa.exc.DBAPIError:
         return 0  # the tables may not exist yet
     finally:
@@ -79,9 +100,11 @@ def _dump(url):
     with eng.connect() as c:
         q = lambda sql: [tuple(r) for r in c.exec_driver_sql(sql)]  # noqa: E731
         out = {
-            "outbox": q("SELECT id, journey, version, user_id, node, channel, ts, payload, status, attempts FROM rt_outbox ORDER BY id"),
+            "outbox": q(
+                "SELECT id, journey, version, user_id, node, channel, ts, payload, status, attempts FROM rt_outbox ORDER BY id"
+            ),
             "trace": q("SELECT user_id, ts, journey, version, node, event, port, detail FROM rt_trace ORDER BY seq"),
-            "rejected": q("SELECT source, \"offset\", kind, path, reason, raw FROM rt_rejected ORDER BY \"offset\""),
+            "rejected": q('SELECT source, "offset", kind, path, reason, raw FROM rt_rejected ORDER BY "offset"'),
             "seen": q("SELECT user_id, event_id FROM rt_seen ORDER BY user_id, event_id"),
             "states": q("SELECT user_id, journey_id, state FROM rt_states ORDER BY user_id, journey_id"),
             "users": q("SELECT user_id, created, profile, next_wake FROM rt_users ORDER BY user_id"),
@@ -116,7 +139,9 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path, db_url)
     for target in [None, *targets]:
         batch = rng.choice([1, 1, 5, 20])
         before = _offset(db_url)
-        p = subprocess.Popen(_cmd(paths, src, db_url, batch), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        p = subprocess.Popen(
+            _cmd(paths, src, db_url, batch), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         if target is None:
             time.sleep(rng.uniform(0.05, 0.5))  # during start-up
         else:

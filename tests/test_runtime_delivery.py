@@ -44,7 +44,9 @@ def test_each_webhook_gets_every_message(db_url):  # noqa: F811
     assert sorted(rec.delivered["/a"]) == ids and sorted(rec.delivered["/b"]) == ids
     assert len(rec.keys("/a")) == len(rec.keys("/b")) == 50  # once each
     assert rt.outbox.counts() == {"pending": 0, "leased": 0, "sent": 50, "failed": 0}
-    assert rt.health()["deliveries"] == {d: {"pending": 0, "leased": 0, "sent": 50, "failed": 0} for d in (a.url, b.url)}
+    assert rt.health()["deliveries"] == {
+        d: {"pending": 0, "leased": 0, "sent": 50, "failed": 0} for d in (a.url, b.url)
+    }
     rt.close()
     rec.close()
 
@@ -189,17 +191,44 @@ def test_cli_two_webhooks_headers_secret_and_redrive(tmp_path):
     src.write_text("".join(json.dumps({"user_id": f"u{i}", "event": "Go", "ts": T0 + i}) + "\n" for i in range(5)))
     db = f"sqlite:///{tmp_path / 'rt.db'}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JOURNEYLAB_WEBHOOK_SECRET": "k"}
-    cmd = [sys.executable, "-m", "journeylab.cli", "run", str(path), "--db", db, "--source", str(src), "--clock", "replay",
-           "--start", START.isoformat(), "--until", "2026-10-02T00:00:00Z", "--webhook", a.url + "/", "--webhook",
-           b.url + "/", "--webhook-header", "X-Tenant: t1", "--log-level", "ERROR"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "journeylab.cli",
+        "run",
+        str(path),
+        "--db",
+        db,
+        "--source",
+        str(src),
+        "--clock",
+        "replay",
+        "--start",
+        START.isoformat(),
+        "--until",
+        "2026-10-02T00:00:00Z",
+        "--webhook",
+        a.url + "/",
+        "--webhook",
+        b.url + "/",
+        "--webhook-header",
+        "X-Tenant: t1",
+        "--log-level",
+        "ERROR",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert len(a.delivered["/"]) == 5 and len(b.keys()) == 5  # both got every message
     assert all(h["X-Tenant"] == "t1" and h["X-Journeylab-Signature"].startswith("t=") for _, _, h, _ in a.requests)
     ob = Outbox(db)
     assert ob.counts(by_destination=True)[b.url + "/"]["failed"] == 5  # a 400 is permanent
-    red = subprocess.run([sys.executable, "-m", "journeylab.cli", "redrive", "--db", db, "--destination", b.url + "/"],
-                         capture_output=True, text=True, env=env, timeout=60)
+    red = subprocess.run(
+        [sys.executable, "-m", "journeylab.cli", "redrive", "--db", db, "--destination", b.url + "/"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert red.returncode == 0 and json.loads(red.stdout) == {"redriven": 5}
     assert ob.counts(by_destination=True)[b.url + "/"]["pending"] == 5
     a.close()

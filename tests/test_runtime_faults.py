@@ -92,7 +92,11 @@ def test_a_user_whose_timers_fail_is_quarantined_and_everyone_else_goes_on(mode,
     rej = rt.rejected()
     assert set(rej["kind"]) == {"error", "quarantined"}
     err = rej[rej["kind"] == "error"]
-    assert len(err) == 1 and "ZeroDivisionError: injected failure" in err["reason"].iloc[0] and err["source"].iloc[0] == "timers"
+    assert (
+        len(err) == 1
+        and "ZeroDivisionError: injected failure" in err["reason"].iloc[0]
+        and err["source"].iloc[0] == "timers"
+    )
     later = [i for i in inputs if i.user_id == bad and i.ts >= rt.quarantined()[bad]["clock"]]
     q = rej[rej["kind"] == "quarantined"]
     assert len(q) == len(later) > 0  # every later input of the user is a dead letter, with the reason

@@ -99,7 +99,9 @@ def test_webhook_sender_retries_with_backoff_and_the_action_id_as_idempotency_ke
     for key in ids:
         tries = [b for _, k, b in receiver.requests if k == key]
         assert len(tries) == 3 and all(b == tries[0] for b in tries)
-        assert tries[0]["id"] == key and tries[0]["content"] == {"text": "hello you"} and tries[0]["channel"] == "webhook"
+        assert (
+            tries[0]["id"] == key and tries[0]["content"] == {"text": "hello you"} and tries[0]["channel"] == "webhook"
+        )
     assert {m["status"] for m in rt.outbox.rows()} == {"sent"}
     assert rt.pump_adapters() == [{"sent": 0, "retry": 0, "failed": 0}]  # nothing is sent twice
     rt.close()
@@ -131,8 +133,13 @@ def test_permanent_errors_and_too_many_attempts_mark_a_message_failed(tmp_path, 
     rt.close()
     receiver.requests.clear()
     receiver.fail = 100
-    rt = _runtime_with_messages(tmp_path / "b", n=1, max_attempts=2, retry_backoff=0.001,
-                                adapters=[WebhookSender(receiver.url, retries=1, backoff=0.001, max_backoff=0.001)])
+    rt = _runtime_with_messages(
+        tmp_path / "b",
+        n=1,
+        max_attempts=2,
+        retry_backoff=0.001,
+        adapters=[WebhookSender(receiver.url, retries=1, backoff=0.001, max_backoff=0.001)],
+    )
     rt.pump_adapters()
     time.sleep(0.01)
     assert rt.pump_adapters() == [{"sent": 0, "retry": 0, "failed": 1}]
@@ -145,7 +152,9 @@ def test_unreachable_receiver_is_retried(tmp_path):
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens there
-    rt = _runtime_with_messages(tmp_path, n=1, adapters=[WebhookSender(f"http://127.0.0.1:{port}/", retries=2, backoff=0.01)])
+    rt = _runtime_with_messages(
+        tmp_path, n=1, adapters=[WebhookSender(f"http://127.0.0.1:{port}/", retries=2, backoff=0.01)]
+    )
     assert rt.pump_adapters() == [{"sent": 0, "retry": 1, "failed": 0}]
     assert "ConnectError" in rt.outbox.rows()[0]["last_error"]
     rt.close()
@@ -183,8 +192,13 @@ def client(tmp_path):
 def test_http_events_one_or_many(client):
     r = client.post("/events", json={"user_id": "a", "event": "Go", "ts": T0 + 5, "event_id": "e1"})
     assert r.status_code == 200 and r.json() == {"accepted": 1, "duplicates": 0}
-    r = client.post("/events", json=[{"user_id": "b", "event": "Go", "ts": "2026-10-01T00:00:09+00:00"},
-                                     {"user_id": "a", "event": "Go", "ts": T0 + 5, "event_id": "e1"}])
+    r = client.post(
+        "/events",
+        json=[
+            {"user_id": "b", "event": "Go", "ts": "2026-10-01T00:00:09+00:00"},
+            {"user_id": "a", "event": "Go", "ts": T0 + 5, "event_id": "e1"},
+        ],
+    )
     assert r.json() == {"accepted": 1, "duplicates": 1}
     client.rt.advance_to(T0 + 3600)
     assert sorted(m["user_id"] for m in client.rt.outbox.rows()) == ["a", "b"]
@@ -195,14 +209,29 @@ def test_http_malformed_events_answer_400_with_path_and_reason(client):
     assert r.status_code == 400 and r.json()["error"].startswith("$: not valid JSON")
     r = client.post("/events", json={"user_id": "a", "event": "Go", "ts": "2026-10-01T10:00:00"})
     assert r.status_code == 400
-    assert r.json()["errors"] == [{"index": 0, "path": "$.ts", "reason": "naive timestamp '2026-10-01T10:00:00': give a UTC offset such as 'Z' or '+05:30'"}]
-    batch = [{"user_id": "a", "event": "Go", "ts": T0}, {"event": "Go", "ts": T0}, {"user_id": "c", "event": "Go", "ts": T0 + 1},
-             {"user_id": "d", "event": "Go", "ts": T0, "extra": 1}, {"type": "feedback", "message_id": "m", "kind": "viewed"}]
+    assert r.json()["errors"] == [
+        {
+            "index": 0,
+            "path": "$.ts",
+            "reason": "naive timestamp '2026-10-01T10:00:00': give a UTC offset such as 'Z' or '+05:30'",
+        }
+    ]
+    batch = [
+        {"user_id": "a", "event": "Go", "ts": T0},
+        {"event": "Go", "ts": T0},
+        {"user_id": "c", "event": "Go", "ts": T0 + 1},
+        {"user_id": "d", "event": "Go", "ts": T0, "extra": 1},
+        {"type": "feedback", "message_id": "m", "kind": "viewed"},
+    ]
     r = client.post("/events", json=batch)
     assert r.status_code == 400
     body = r.json()
     assert body["accepted"] == 2
-    assert [(e["index"], e["path"]) for e in body["errors"]] == [(1, "$[1].user_id"), (3, "$[3].extra"), (4, "$[4].type")]
+    assert [(e["index"], e["path"]) for e in body["errors"]] == [
+        (1, "$[1].user_id"),
+        (3, "$[3].extra"),
+        (4, "$[4].type"),
+    ]
     assert body["error"] == "$[1].user_id: missing required field 'user_id'"
     h = client.get("/health").json()
     assert h["rejected"] == 5 and h["users"] == 2 and h["journeys"] == {"hook": "running"}
@@ -239,10 +268,24 @@ def test_journeylab_run_serves_http_fires_timers_on_time_and_calls_the_webhook(t
     receiver.fail = 1
     path = save(journey(delay_s=2), tmp_path / "hook.json")
     port = _free_port()
-    cmd = [sys.executable, "-m", "journeylab.cli", "run", str(path), "--db", f"sqlite:///{tmp_path / 'rt.db'}",
-           "--source", "http", "--port", str(port), "--webhook", receiver.url + "/hook"]
-    p = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "journeylab.cli",
+        "run",
+        str(path),
+        "--db",
+        f"sqlite:///{tmp_path / 'rt.db'}",
+        "--source",
+        "http",
+        "--port",
+        str(port),
+        "--webhook",
+        receiver.url + "/hook",
+    ]
+    p = subprocess.Popen(
+        cmd, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.time() + 30
@@ -266,7 +309,12 @@ def test_journeylab_run_serves_http_fires_timers_on_time_and_calls_the_webhook(t
         body = next(iter(receiver.delivered.values()))
         assert body["user_id"] == "w1" and body["node"] == "call"
         assert httpx.get(base + "/stats/hook", timeout=5).json()["nodes"]["call"]["sent"] == 1
-        assert httpx.post(base + "/events", content=b"[{]", headers={"Content-Type": "application/json"}, timeout=5).status_code == 400
+        assert (
+            httpx.post(
+                base + "/events", content=b"[{]", headers={"Content-Type": "application/json"}, timeout=5
+            ).status_code
+            == 400
+        )
     finally:
         p.send_signal(signal.SIGTERM)
         try:
@@ -305,9 +353,25 @@ def test_journeylab_run_replays_stdin_and_resumes_after_the_committed_lines(tmp_
     path = save(journey(delay_s=60), tmp_path / "hook.json")
     lines = [json.dumps({"user_id": f"u{i}", "event": "Go", "ts": T0 + 10 * i, "event_id": f"e{i}"}) for i in range(5)]
     lines.insert(2, '{"user_id": 1}')
-    cmd = [sys.executable, "-m", "journeylab.cli", "run", str(path), "--db", f"sqlite:///{tmp_path / 'rt.db'}",
-           "--source", "-", "--clock", "replay", "--start", START.isoformat(), "--until", "2026-10-02T00:00:00Z",
-           "--log-level", "ERROR"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "journeylab.cli",
+        "run",
+        str(path),
+        "--db",
+        f"sqlite:///{tmp_path / 'rt.db'}",
+        "--source",
+        "-",
+        "--clock",
+        "replay",
+        "--start",
+        START.isoformat(),
+        "--until",
+        "2026-10-02T00:00:00Z",
+        "--log-level",
+        "ERROR",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(cmd, input="\n".join(lines[:4]) + "\n", capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr

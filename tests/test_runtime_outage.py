@@ -29,8 +29,12 @@ def test_timers_and_senders_survive_a_database_outage_and_health_is_honest(pg_ou
     from starlette.testclient import TestClient
 
     receiver = Receiver(fail=0)
-    rt = Runtime([journey(delay_s=2)], pg_outage.url, clock=WallClock(),
-                 adapters=[WebhookSender(receiver.url, retries=1, backoff=0.05)])
+    rt = Runtime(
+        [journey(delay_s=2)],
+        pg_outage.url,
+        clock=WallClock(),
+        adapters=[WebhookSender(receiver.url, retries=1, backoff=0.05)],
+    )
     th = threading.Thread(target=rt.run_forever, kwargs={"tick": 0.2, "adapters_every": 0.2}, daemon=True)
     th.start()
     try:

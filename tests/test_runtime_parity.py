@@ -25,8 +25,9 @@ def _setup(name: str, seed: int, n: int = 150, per_user: int = 20):
 
 
 def _runtime(defs, url, prof):
-    return Runtime(defs, url, clock=ReplayClock(START), profiles=profiles_of(prof),
-                   created=START - pd.Timedelta(days=30), seed=7)
+    return Runtime(
+        defs, url, clock=ReplayClock(START), profiles=profiles_of(prof), created=START - pd.Timedelta(days=30), seed=7
+    )
 
 
 @pytest.mark.parametrize("name", sorted(JOURNEYS))
@@ -77,7 +78,9 @@ def test_runtime_parity_larger_cohorts(name, seed, db_url):  # noqa: F811
     rt.replay(inputs, until=END_S, batch=100)
     assert rows(rt.trace()) == rows(res.trace)
     for d in defs:
-        pd.testing.assert_frame_equal(rt.stats(d.id).nodes, stats.node_stats(res.trace, d.id, nodes=[n.id for n in d.nodes]))
+        pd.testing.assert_frame_equal(
+            rt.stats(d.id).nodes, stats.node_stats(res.trace, d.id, nodes=[n.id for n in d.nodes])
+        )
     rt.close()
 
 
@@ -94,10 +97,18 @@ def test_goal_lift_properties_are_replayed(tmp_path):
     j.add(Action(id="go", event="Go"))
     j.then("go", "yes", Push(id="p"))
     j.then("p", "next", Delay(id="wait", duration=dt.timedelta(days=1)))
-    j.add_goal(ActionGoal(name="Big order", event="Charged", filters=[PropertyFilter(property="amount", op=">", value=50)]))
+    j.add_goal(
+        ActionGoal(name="Big order", event="Charged", filters=[PropertyFilter(property="amount", op=">", value=50)])
+    )
     beh = BehaviourModel.default().with_channel(
-        "push", delivery=1.0, view=1.0, view_latency=Latency.fixed(minutes=1), click=1.0,
-        click_latency=Latency.fixed(minutes=1), lift=GoalLift("Charged", 1.0, Latency.fixed(minutes=5), props={"amount": 80}))
+        "push",
+        delivery=1.0,
+        view=1.0,
+        view_latency=Latency.fixed(minutes=1),
+        click=1.0,
+        click_latency=Latency.fixed(minutes=1),
+        lift=GoalLift("Charged", 1.0, Latency.fixed(minutes=5), props={"amount": 80}),
+    )
     prof = pd.DataFrame({"user_id": ["u"], "push_token": ["t"]})
     ev = pd.DataFrame({"user_id": ["u"], "ts": [START + pd.Timedelta(hours=1)], "event": ["Go"]})
     res = simulate(j, (prof, ev), START, END, behaviour=beh)
@@ -105,12 +116,15 @@ def test_goal_lift_properties_are_replayed(tmp_path):
     assert lift["props"].tolist() == [{"amount": 80}]
     assert res.journey_stats["conversions"] == 1
     inputs = replay_inputs(ev, res.responses)
-    rt = Runtime([j.definition], f"sqlite:///{tmp_path / 'rt.db'}", clock=ReplayClock(START), profiles=profiles_of(prof))
+    rt = Runtime(
+        [j.definition], f"sqlite:///{tmp_path / 'rt.db'}", clock=ReplayClock(START), profiles=profiles_of(prof)
+    )
     rt.replay(inputs, until=END_S)
     assert rows(rt.trace()) == rows(res.trace)
     rt.close()
-    drv = ReferenceDriver([j.definition], controls={"promo": Control.running_from(int(START.timestamp()))},
-                          profiles=profiles_of(prof))
+    drv = ReferenceDriver(
+        [j.definition], controls={"promo": Control.running_from(int(START.timestamp()))}, profiles=profiles_of(prof)
+    )
     drv.feed(inputs)
     drv.run_until(END_S)
     assert [tuple(r) for r in drv.canonical_trace()] == rows(res.trace)
@@ -145,21 +159,39 @@ def test_branches_control_and_attribution_statistics_agree_between_simulator_and
     from journeylab.model import Action, ActionGoal, Journey, Push, Split, SplitBranch
     from journeylab.sim import BehaviourModel, GoalLift, Latency
 
-    j = Journey("Promo test", id="promo-test", journey_timeout=dt.timedelta(days=2), reentry=True,
-                attribution_window=dt.timedelta(hours=12))
+    j = Journey(
+        "Promo test",
+        id="promo-test",
+        journey_timeout=dt.timedelta(days=2),
+        reentry=True,
+        attribution_window=dt.timedelta(hours=12),
+    )
     j.add(Action(id="cart", event="Added To Cart"))
-    j.then("cart", "yes", Split(id="ab", branches=[SplitBranch(name="push", percent=60),
-                                                   SplitBranch(name="hold", percent=40, control=True)]))
+    j.then(
+        "cart",
+        "yes",
+        Split(
+            id="ab", branches=[SplitBranch(name="push", percent=60), SplitBranch(name="hold", percent=40, control=True)]
+        ),
+    )
     j.then("ab", "push", Push(id="promo"))
     j.add_goal(ActionGoal(name="Purchase", event="Charged"))
-    behaviour = (BehaviourModel.default()
-                 .with_channel("push", view=0.6, click=0.5, lift=GoalLift("Charged", 0.5, Latency.fixed(minutes=30)))
-                 .with_fatigue(["push"], intercept=-3.0, per_day=0.5))
+    behaviour = (
+        BehaviourModel.default()
+        .with_channel("push", view=0.6, click=0.5, lift=GoalLift("Charged", 0.5, Latency.fixed(minutes=30)))
+        .with_fatigue(["push"], intercept=-3.0, per_day=0.5)
+    )
     prof, ev = cohort(n=150, per_user=20, seed=5)
     res = simulate([j], (prof, ev), START, END, seed=7, behaviour=behaviour)
     inputs = replay_inputs(ev[ev["ts"] < END], res.responses)
-    rt = Runtime([j.definition], f"sqlite:///{tmp_path / 'rt.db'}", clock=ReplayClock(START), profiles=profiles_of(prof),
-                 created=START - pd.Timedelta(days=30), seed=7)
+    rt = Runtime(
+        [j.definition],
+        f"sqlite:///{tmp_path / 'rt.db'}",
+        clock=ReplayClock(START),
+        profiles=profiles_of(prof),
+        created=START - pd.Timedelta(days=30),
+        seed=7,
+    )
     rt.replay(inputs, until=END_S, batch=200)
     assert rows(rt.trace()) == rows(res.trace)
     got, want = rt.stats("promo-test"), res.stats("promo-test")

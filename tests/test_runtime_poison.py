@@ -79,9 +79,25 @@ def test_a_restarted_cli_run_does_not_fail_on_a_poison_line(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_bytes(("\n".join(lines) + "\n").encode())
     path = save(journey(), tmp_path / "hook.json")
-    cmd = [sys.executable, "-m", "journeylab.cli", "run", str(path), "--db", f"sqlite:///{tmp_path / 'rt.db'}",
-           "--source", str(src), "--clock", "replay", "--start", START.isoformat(), "--until", "2026-10-02T00:00:00Z",
-           "--log-level", "ERROR"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "journeylab.cli",
+        "run",
+        str(path),
+        "--db",
+        f"sqlite:///{tmp_path / 'rt.db'}",
+        "--source",
+        str(src),
+        "--clock",
+        "replay",
+        "--start",
+        START.isoformat(),
+        "--until",
+        "2026-10-02T00:00:00Z",
+        "--log-level",
+        "ERROR",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     res = json.loads(out.stdout)
@@ -91,9 +107,14 @@ def test_a_restarted_cli_run_does_not_fail_on_a_poison_line(tmp_path):
 
 def test_python_api_values_that_json_cannot_hold_are_refused_with_a_path(tmp_path):
     rt = Runtime([journey()], tmp_path / "rt.db", clock=ReplayClock(START))
-    for obj, path in [(ev("a", T0, props={"x": "\udfff"}), "$.props.x"), (ev("a", T0, props={"x": float("nan")}), "$.props.x"),
-                      (ev("a", T0, props={"x": 10**30}), "$.props.x"), (ev("a\x00", T0), "$.user_id"),
-                      (ev("a", T0, props={"x": object()}), "$.props.x"), (ev("a", T0, props={1: 2}), "$.props")]:
+    for obj, path in [
+        (ev("a", T0, props={"x": "\udfff"}), "$.props.x"),
+        (ev("a", T0, props={"x": float("nan")}), "$.props.x"),
+        (ev("a", T0, props={"x": 10**30}), "$.props.x"),
+        (ev("a\x00", T0), "$.user_id"),
+        (ev("a", T0, props={"x": object()}), "$.props.x"),
+        (ev("a", T0, props={1: 2}), "$.props"),
+    ]:
         with pytest.raises(InputError) as e:
             rt.ingest(obj)
         assert e.value.path == path, (obj, e.value)
@@ -110,14 +131,37 @@ def test_http_answers_per_item_and_keeps_the_good_items_around_poison(db_url):  
     from starlette.testclient import TestClient
 
     rt = Runtime([journey()], db_url, clock=ReplayClock(START))
-    body = "[" + ",".join([json.dumps(ev("a", T0)), POISON[0][0], json.dumps(ev("b", T0)), POISON[2][0], POISON[1][0],
-                           json.dumps(ev("c", T0))]) + "]"
+    body = (
+        "["
+        + ",".join(
+            [
+                json.dumps(ev("a", T0)),
+                POISON[0][0],
+                json.dumps(ev("b", T0)),
+                POISON[2][0],
+                POISON[1][0],
+                json.dumps(ev("c", T0)),
+            ]
+        )
+        + "]"
+    )
     with TestClient(create_app(rt), base_url="http://127.0.0.1") as c:
         r = c.post("/events", content=body.encode(), headers={"Content-Type": "application/json"})
         out = r.json()
         assert r.status_code == 400 and out["accepted"] == 3
-        assert [x["status"] for x in out["results"]] == ["accepted", "refused", "accepted", "refused", "refused", "accepted"]
-        assert [(e["index"], e["path"]) for e in out["errors"]] == [(1, "$[1].props.x"), (3, "$[3].user_id"), (4, "$[4].props.x")]
+        assert [x["status"] for x in out["results"]] == [
+            "accepted",
+            "refused",
+            "accepted",
+            "refused",
+            "refused",
+            "accepted",
+        ]
+        assert [(e["index"], e["path"]) for e in out["errors"]] == [
+            (1, "$[1].props.x"),
+            (3, "$[3].user_id"),
+            (4, "$[4].props.x"),
+        ]
     rt.advance_to(T0 + 7200)
     assert sorted(m["user_id"] for m in rt.outbox.rows()) == ["a", "b", "c"]
     assert len(rt.rejected()) == 3

@@ -93,9 +93,25 @@ def test_no_listening_beyond_loopback_without_a_token(tmp_path):
     rt.close()
     path = save(journey(), tmp_path / "hook.json")
     env = {k: v for k, v in os.environ.items() if k != "JOURNEYLAB_TOKEN"}
-    out = subprocess.run([sys.executable, "-m", "journeylab.cli", "run", str(path), "--db", f"sqlite:///{tmp_path / 'c.db'}",
-                          "--host", "0.0.0.0", "--port", str(_free_port())], capture_output=True, text=True,
-                         env={**env, "PYTHONPATH": str(ROOT)}, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "journeylab.cli",
+            "run",
+            str(path),
+            "--db",
+            f"sqlite:///{tmp_path / 'c.db'}",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(_free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert out.returncode == 2 and "without a token" in out.stderr
 
 
@@ -107,9 +123,25 @@ def test_a_large_chunked_post_does_not_grow_the_server(tmp_path):
     path = save(journey(), tmp_path / "hook.json")
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JOURNEYLAB_TOKEN": TOKEN}
-    p = subprocess.Popen([sys.executable, "-m", "journeylab.cli", "run", str(path), "--db", f"sqlite:///{tmp_path / 'rt.db'}",
-                          "--port", str(port), "--log-level", "WARNING"], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "journeylab.cli",
+            "run",
+            str(path),
+            "--db",
+            f"sqlite:///{tmp_path / 'rt.db'}",
+            "--port",
+            str(port),
+            "--log-level",
+            "WARNING",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     ok = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     try:

@@ -55,8 +55,26 @@ def _files(tmp_path, n_users=25):
 
 
 def _argv(journeys, url, src, until):
-    return ["run", *journeys, "--db", url, "--source", str(src), "--clock", "replay", "--start", START.isoformat(),
-            "--until", until, "--profiles", str(src.parent / "profiles.json"), "--batch", "25", "--log-level", "ERROR"]
+    return [
+        "run",
+        *journeys,
+        "--db",
+        url,
+        "--source",
+        str(src),
+        "--clock",
+        "replay",
+        "--start",
+        START.isoformat(),
+        "--until",
+        until,
+        "--profiles",
+        str(src.parent / "profiles.json"),
+        "--batch",
+        "25",
+        "--log-level",
+        "ERROR",
+    ]
 
 
 def _fork_run(argv, log, kill_at=None):
@@ -117,10 +135,16 @@ def _state(url):
     d = _dump(url)
     eng = sa.create_engine(url)
     with eng.connect() as c:
-        d["journeys"] = [tuple(r) for r in c.exec_driver_sql(
-            "SELECT journey_id, position, timeline FROM rt_journeys ORDER BY journey_id")]
-        d["versions"] = [tuple(r) for r in c.exec_driver_sql(
-            "SELECT journey_id, version, definition, loaded_at FROM rt_versions ORDER BY journey_id, version")]
+        d["journeys"] = [
+            tuple(r)
+            for r in c.exec_driver_sql("SELECT journey_id, position, timeline FROM rt_journeys ORDER BY journey_id")
+        ]
+        d["versions"] = [
+            tuple(r)
+            for r in c.exec_driver_sql(
+                "SELECT journey_id, version, definition, loaded_at FROM rt_versions ORDER BY journey_id, version"
+            )
+        ]
         d["meta"] = [tuple(r) for r in c.exec_driver_sql("SELECT key, value FROM rt_meta ORDER BY key")]
     eng.dispose()
     return d

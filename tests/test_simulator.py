@@ -23,8 +23,10 @@ def reference_trace(defs, prof, ev, res):
     drv = ReferenceDriver(
         defs,
         controls={i: Control.running_from(int(START.timestamp())) for i in ids},
-        profiles={r["user_id"]: {k: v for k, v in r.items() if k != "user_id" and v is not None and v == v}
-                  for r in prof.to_dict("records")},
+        profiles={
+            r["user_id"]: {k: v for k, v in r.items() if k != "user_id" and v is not None and v == v}
+            for r in prof.to_dict("records")
+        },
         created=int(START.timestamp()) - 30 * 86400,
     )
     drv.feed([i for i in replay_inputs(ev[ev["ts"] < END], res.responses)])
@@ -49,7 +51,9 @@ def test_same_seed_same_trace_and_independent_of_cohort_order():
     pd.testing.assert_frame_equal(a.trace, b.trace)
     # a user's outcome does not depend on who else is in the cohort
     some = prof["user_id"].iloc[:100]
-    c = simulate(examples.reference_journey(), (prof[prof.user_id.isin(some)], ev[ev.user_id.isin(some)]), START, END, seed=3)
+    c = simulate(
+        examples.reference_journey(), (prof[prof.user_id.isin(some)], ev[ev.user_id.isin(some)]), START, END, seed=3
+    )
     sub = a.trace[a.trace["user_id"].isin(some)].reset_index(drop=True)
     assert sim_rows(c) == list(map(tuple, [r for r in sim_rows(a) if r[0] in set(some)]))
     assert len(sub) == len(c.trace)
@@ -71,7 +75,9 @@ def test_cohort_schema_errors_say_what_and_where():
         Cohort(prof, ev.drop(columns="event"))
     with pytest.raises(CohortError, match=r"events.ts: timestamps have no timezone"):
         Cohort(prof, ev.assign(ts=ev["ts"].dt.tz_localize(None)))
-    naive = Cohort(prof, ev.assign(ts=ev["ts"].dt.tz_convert("Asia/Kolkata").dt.tz_localize(None)), timezone="Asia/Kolkata")
+    naive = Cohort(
+        prof, ev.assign(ts=ev["ts"].dt.tz_convert("Asia/Kolkata").dt.tz_localize(None)), timezone="Asia/Kolkata"
+    )
     assert (naive.events["ts"] == ev["ts"]).all()
     bad = ev.copy()
     bad.loc[5, "user_id"] = "ghost"
@@ -100,7 +106,10 @@ def test_cohort_schema_errors_say_what_and_where():
 def test_behaviour_model_drives_views_and_goal_lift():
     prof, ev = cohort(400)
     push_only = BehaviourModel.default().with_channel(
-        "push", view=0.5, click=0.5, view_latency=Latency.exponential(minutes=10),
+        "push",
+        view=0.5,
+        click=0.5,
+        view_latency=Latency.exponential(minutes=10),
         lift=GoalLift(event="Charged", probability=1.0, latency=Latency.fixed(minutes=1)),
     )
     res = simulate(examples.reference_journey(), (prof, ev), START, END, seed=1, behaviour=push_only)
@@ -109,7 +118,9 @@ def test_behaviour_model_drives_views_and_goal_lift():
     assert 0.4 < ns.loc["push", "viewed"] / sent < 0.6
     assert 0.15 < ns.loc["push", "clicked"] / sent < 0.35
     lifted = res.responses[res.responses["kind"] == "event"]
-    assert len(lifted) == ns.loc["push", "clicked"] - int((res.responses.query("kind == 'clicked'")["ts"] >= END - pd.Timedelta(minutes=1)).sum())
+    assert len(lifted) == ns.loc["push", "clicked"] - int(
+        (res.responses.query("kind == 'clicked'")["ts"] >= END - pd.Timedelta(minutes=1)).sum()
+    )
     silent = simulate(examples.reference_journey(), (prof, ev), START, END, seed=1, behaviour=BehaviourModel.silent())
     assert silent.node_stats.loc["push", "viewed"] == 0
     assert res.journey_stats["conversions"] > silent.journey_stats["conversions"]
@@ -120,11 +131,15 @@ def test_fit_behaviour_from_message_history():
     n = 2000
     t = pd.Timestamp("2026-09-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 86400 * 20, n), unit="s")
     viewed = rng.random(n) < 0.25
-    hist = pd.DataFrame({
-        "channel": "email", "ts": t, "delivered": rng.random(n) < 0.97,
-        "viewed_ts": t.where(viewed) + pd.to_timedelta(np.exp(rng.normal(np.log(3600), 0.8, n)), unit="s"),
-        "clicked_ts": pd.NaT,
-    })
+    hist = pd.DataFrame(
+        {
+            "channel": "email",
+            "ts": t,
+            "delivered": rng.random(n) < 0.97,
+            "viewed_ts": t.where(viewed) + pd.to_timedelta(np.exp(rng.normal(np.log(3600), 0.8, n)), unit="s"),
+            "clicked_ts": pd.NaT,
+        }
+    )
     m = BehaviourModel.fit(hist)
     b = m.channels["email"]
     assert 0.95 < b.delivery < 0.99 and 0.2 < b.view < 0.3
@@ -214,7 +229,14 @@ def test_progress_bar_follows_the_workers_to_the_last_period():
     tqdm.close = close
     try:
         for workers in (1, 2):  # the span runs 10 days past the last event: idle periods are skipped
-            simulate(examples.reference_journey(), (prof, ev), START, END + pd.Timedelta(days=10), progress=True, workers=workers)
+            simulate(
+                examples.reference_journey(),
+                (prof, ev),
+                START,
+                END + pd.Timedelta(days=10),
+                progress=True,
+                workers=workers,
+            )
     finally:
         tqdm.close = orig
     days = (END - START).days + 10
@@ -297,7 +319,12 @@ def test_cli_simulate_workers(tmp_path, capsys):
     outs = {}
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}"
-        assert cli.main(["simulate", src, "--dataset", "ecommerce", "--seed", "3", "--workers", workers, "--out", str(out)]) == 0
+        assert (
+            cli.main(
+                ["simulate", src, "--dataset", "ecommerce", "--seed", "3", "--workers", workers, "--out", str(out)]
+            )
+            == 0
+        )
         outs[workers] = pd.read_parquet(out / "trace.parquet")
     assert len(outs["1"]) > 1000
     pd.testing.assert_frame_equal(outs["1"], outs["2"])
@@ -320,23 +347,50 @@ def test_property_names_that_are_not_identifiers_are_read_like_the_reference_dri
     from journeylab.model import Action, Journey, PropertyFilter, Push
 
     j = Journey("Odd names", id="odd")
-    j.add(Action(id="bought", event="Bought", filters=[PropertyFilter(property="plan-tier", value="gold"),
-                                                       PropertyFilter(property="Ürün", op="contains", value="ayakkabı")],
-                 profile=[PropertyFilter(property="Customer Type", value="VIP")]))
+    j.add(
+        Action(
+            id="bought",
+            event="Bought",
+            filters=[
+                PropertyFilter(property="plan-tier", value="gold"),
+                PropertyFilter(property="Ürün", op="contains", value="ayakkabı"),
+            ],
+            profile=[PropertyFilter(property="Customer Type", value="VIP")],
+        )
+    )
     j.then("bought", "yes", Push(id="push", content={"title": "Hi {{First Name|there}}"}))
-    prof = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "Customer Type": ["VIP", "VIP", "new"],
-                         "push_token": ["t", "t", "t"], "First Name": ["Ana", None, "Bo"]})
+    prof = pd.DataFrame(
+        {
+            "user_id": ["u1", "u2", "u3"],
+            "Customer Type": ["VIP", "VIP", "new"],
+            "push_token": ["t", "t", "t"],
+            "First Name": ["Ana", None, "Bo"],
+        }
+    )
     t0 = pd.Timestamp("2026-10-01 09:00", tz="UTC")
-    ev = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "ts": [t0, t0, t0], "event": "Bought",
-                       "plan-tier": ["gold", "silver", "gold"], "Ürün": ["kırmızı ayakkabı"] * 3})
+    ev = pd.DataFrame(
+        {
+            "user_id": ["u1", "u2", "u3"],
+            "ts": [t0, t0, t0],
+            "event": "Bought",
+            "plan-tier": ["gold", "silver", "gold"],
+            "Ürün": ["kırmızı ayakkabı"] * 3,
+        }
+    )
     res = simulate(j, (prof, ev), START, END)
     assert res.node_stats.loc["bought", "entered"] == 1
     assert res.trace.loc[res.trace["event"] == "sent", "user_id"].tolist() == ["u1"]
-    drv = ReferenceDriver([j.definition], controls={j.id: Control.running_from(int(START.timestamp()))},
-                          profiles={r.pop("user_id"): {k: v for k, v in r.items() if v is not None}
-                                    for r in prof.to_dict("records")})
-    drv.feed([Event(u, int(t0.timestamp()), "Bought", {"plan-tier": p, "Ürün": "kırmızı ayakkabı"})
-              for u, p in zip(ev["user_id"], ev["plan-tier"], strict=True)])
+    drv = ReferenceDriver(
+        [j.definition],
+        controls={j.id: Control.running_from(int(START.timestamp()))},
+        profiles={r.pop("user_id"): {k: v for k, v in r.items() if v is not None} for r in prof.to_dict("records")},
+    )
+    drv.feed(
+        [
+            Event(u, int(t0.timestamp()), "Bought", {"plan-tier": p, "Ürün": "kırmızı ayakkabı"})
+            for u, p in zip(ev["user_id"], ev["plan-tier"], strict=True)
+        ]
+    )
     drv.run_until(int(END.timestamp()))
     assert sim_rows(res) == [tuple(r) for r in drv.canonical_trace()]
     assert drv.sends[0].content == {"title": "Hi Ana"}
@@ -346,10 +400,19 @@ def test_property_names_that_are_not_identifiers_are_read_like_the_reference_dri
     inputs = Engine(j.definition).inputs
     # ...and, for the push it sends, the default account policy's consent properties of push and
     # the channels a simulated opt-out lists
-    assert inputs.profile == {"Customer Type", "push_token", "First Name", "push_opt_out", "unsubscribed",
-                              "push_enabled", "opted_out_channels"}
-    assert inputs.event_props == {"Bought": {"plan-tier", "Ürün"}, "Unsubscribed": {"channel"},
-                                  "Subscribed": {"channel"}} and inputs.lead == 0
+    assert inputs.profile == {
+        "Customer Type",
+        "push_token",
+        "First Name",
+        "push_opt_out",
+        "unsubscribed",
+        "push_enabled",
+        "opted_out_channels",
+    }
+    assert (
+        inputs.event_props == {"Bought": {"plan-tier", "Ürün"}, "Unsubscribed": {"channel"}, "Subscribed": {"channel"}}
+        and inputs.lead == 0
+    )
 
 
 @pytest.mark.parametrize("name", sorted(JOURNEYS))
@@ -361,8 +424,9 @@ def test_reference_has_the_simulators_shape_and_gives_its_result(name):
     journeys = JOURNEYS[name]()
     prof, ev = cohort(seed=sorted(JOURNEYS).index(name))
     res = simulate(journeys, (prof, ev), START, END, seed=7)
-    ref = reference(journeys, Cohort(prof, ev), START.isoformat(), int(END.timestamp()), seed=7,
-                    responses=res.responses)
+    ref = reference(
+        journeys, Cohort(prof, ev), START.isoformat(), int(END.timestamp()), seed=7, responses=res.responses
+    )
     assert trace_rows(ref.trace) == trace_rows(res.trace) and len(res.trace) > 50
     pd.testing.assert_frame_equal(ref.sends, res.sends)
     pd.testing.assert_frame_equal(ref.node_stats, res.node_stats)
@@ -385,14 +449,16 @@ def test_responses_can_name_the_node_instead_of_the_message():
     j.then("push", "timeout", Email(id="nudge"))
     prof = pd.DataFrame({"user_id": ["a", "b"], "push_token": "t", "email": "e"})
     ev = pd.DataFrame({"user_id": ["a", "b"], "ts": [START + pd.Timedelta(hours=9)] * 2, "event": "Go"})
-    clicks = pd.DataFrame({"user_id": ["a"], "ts": [START + pd.Timedelta(hours=9, minutes=5)], "kind": ["clicked"],
-                           "node": ["push"]})
+    clicks = pd.DataFrame(
+        {"user_id": ["a"], "ts": [START + pd.Timedelta(hours=9, minutes=5)], "kind": ["clicked"], "node": ["push"]}
+    )
     res = reference(j, (prof, ev), START, START + pd.Timedelta(days=1), responses=clicks)
     sent = res.trace[res.trace["event"] == "sent"]
     assert dict(zip(sent["user_id"], sent["node"].astype(str), strict=False)) == {"a": "thanks", "b": "nudge"}
     by_id = clicks.drop(columns="node").assign(message_id=["clicks:1:a:1:push:1"])
-    assert trace_rows(reference(j, (prof, ev), START, START + pd.Timedelta(days=1), responses=by_id).trace) == \
-        trace_rows(res.trace)
+    assert trace_rows(
+        reference(j, (prof, ev), START, START + pd.Timedelta(days=1), responses=by_id).trace
+    ) == trace_rows(res.trace)
 
 
 def test_cohort_values_that_cannot_be_used_say_which_row():
@@ -411,10 +477,12 @@ def test_cohort_values_that_cannot_be_used_say_which_row():
         with pytest.raises(CohortError, match=r"^profiles\[3\]\.user_id: missing user_id$"):
             Cohort(prof.assign(user_id=[*prof["user_id"][:3], missing, *prof["user_id"][4:]]), ev)
     iso = ev["ts"].map(lambda t: t.isoformat()).tolist()
-    for ts, reason in (("9999-01-01T00:00:00Z", "timestamp 9999-01-01T00:00:00+00:00 is out of range (1970 to 2200)"),
-                       ("2262-04-12T00:00:00Z", "timestamp 2262-04-12T00:00:00+00:00 is out of range (1970 to 2200)"),
-                       ("1969-12-31T23:59:59Z", "timestamp 1969-12-31T23:59:59+00:00 is out of range (1970 to 2200)"),
-                       ("soon", "cannot read timestamp 'soon': give an ISO 8601 instant such as '2026-10-01T09:00:00+05:30'")):
+    for ts, reason in (
+        ("9999-01-01T00:00:00Z", "timestamp 9999-01-01T00:00:00+00:00 is out of range (1970 to 2200)"),
+        ("2262-04-12T00:00:00Z", "timestamp 2262-04-12T00:00:00+00:00 is out of range (1970 to 2200)"),
+        ("1969-12-31T23:59:59Z", "timestamp 1969-12-31T23:59:59+00:00 is out of range (1970 to 2200)"),
+        ("soon", "cannot read timestamp 'soon': give an ISO 8601 instant such as '2026-10-01T09:00:00+05:30'"),
+    ):
         with pytest.raises(CohortError, match=rf"^events\[12\]\.ts: {re.escape(reason)}$"):
             simulate(examples.cart_abandonment(), (prof, ev.assign(ts=[*iso[:12], ts, *iso[13:]])), START, END)
     far = ev.assign(ts=ev["ts"].astype("datetime64[s, UTC]"))  # a unit that can hold year 9999

@@ -28,8 +28,17 @@ def cart_journey() -> Journey:
     j = Journey("Cart", id="cart")
     j.add(Inaction(id="cart", event="Added To Cart", absent="Charged", within=dt.timedelta(minutes=15)))
     j.then("cart", "yes", Push(id="push", content={"title": TITLE, "body": "Hi {{first_name|friend}}"}))
-    j.then("push", "next", Email(id="mail", content={"subject": "{{ event.price | round(1) }} EUR",
-                                                      "body": "{% if profile.vip %}VIP{% else %}-{% endif %}"}))
+    j.then(
+        "push",
+        "next",
+        Email(
+            id="mail",
+            content={
+                "subject": "{{ event.price | round(1) }} EUR",
+                "body": "{% if profile.vip %}VIP{% else %}-{% endif %}",
+            },
+        ),
+    )
     return j
 
 
@@ -56,28 +65,46 @@ def test_the_sandbox_refuses_python_internals_and_errors_render_nothing():
 
 
 def test_template_reads():
-    prof, ev, other = template_reads("{{a|b}} {{ profile.c }} {{ profile['d e'] }} {{ event.f }} {% set x = 1 %}{{ x }}")
+    prof, ev, other = template_reads(
+        "{{a|b}} {{ profile.c }} {{ profile['d e'] }} {{ event.f }} {% set x = 1 %}{{ x }}"
+    )
     assert (prof, ev, other) == ({"a", "c", "d e"}, {"f"}, set())
 
 
 def test_every_driver_renders_the_same_text_as_the_preview(driver):
     j = cart_journey()
     profile = {"push_token": "t", "email": "a@x", "first_name": "ana", "vip": True}
-    inputs = [Event("u", t(2026, 3, 2, 9), "Added To Cart", {"item": "shoe", "price": 19.96}),
-              Event("v", t(2026, 3, 2, 9), "Added To Cart", {"item": "hat", "price": 5.0})]
-    run = run_example(driver, [j], inputs, until=t(2026, 3, 3, 0), start=START,
-                      profiles={"u": profile, "v": {"push_token": "t", "email": "v@x"}})
+    inputs = [
+        Event("u", t(2026, 3, 2, 9), "Added To Cart", {"item": "shoe", "price": 19.96}),
+        Event("v", t(2026, 3, 2, 9), "Added To Cart", {"item": "hat", "price": 5.0}),
+    ]
+    run = run_example(
+        driver,
+        [j],
+        inputs,
+        until=t(2026, 3, 3, 0),
+        start=START,
+        profiles={"u": profile, "v": {"push_token": "t", "email": "v@x"}},
+    )
     assert sorted((s.user_id, s.node, s.ts) for s in run.sends) == [
-        ("u", "mail", t(2026, 3, 2, 9, 15)), ("u", "push", t(2026, 3, 2, 9, 15)),
-        ("v", "mail", t(2026, 3, 2, 9, 15)), ("v", "push", t(2026, 3, 2, 9, 15))]
-    expected = {("u", "push"): {"title": "Ana, your shoe is waiting", "body": "Hi ana"},
-                ("u", "mail"): {"subject": "20.0 EUR", "body": "VIP"},
-                ("v", "push"): {"title": "There, your hat is waiting", "body": "Hi friend"},
-                ("v", "mail"): {"subject": "5.0 EUR", "body": "-"}}
+        ("u", "mail", t(2026, 3, 2, 9, 15)),
+        ("u", "push", t(2026, 3, 2, 9, 15)),
+        ("v", "mail", t(2026, 3, 2, 9, 15)),
+        ("v", "push", t(2026, 3, 2, 9, 15)),
+    ]
+    expected = {
+        ("u", "push"): {"title": "Ana, your shoe is waiting", "body": "Hi ana"},
+        ("u", "mail"): {"subject": "20.0 EUR", "body": "VIP"},
+        ("v", "push"): {"title": "There, your hat is waiting", "body": "Hi friend"},
+        ("v", "mail"): {"subject": "5.0 EUR", "body": "-"},
+    }
     if run.sends[0].content is not None:  # the reference driver and the runtime's outbox
         assert {(s.user_id, s.node): s.content for s in run.sends} == expected
-    p = j.preview(profile, [{"event": "Added To Cart", "ts": "2026-03-02T09:00Z", "item": "shoe", "price": 19.96}],
-                  "2026-03-02T00:00Z")
+    p = j.preview(
+        profile,
+        [{"event": "Added To Cart", "ts": "2026-03-02T09:00Z", "item": "shoe", "price": 19.96}],
+        "2026-03-02T00:00Z",
+    )
     assert [m.content for m in p.messages] == [expected["u", "push"], expected["u", "mail"]]
 
 
@@ -85,8 +112,10 @@ def test_an_action_entry_event_feeds_the_template_and_a_later_event_does_not():
     j = Journey("Welcome", id="w", reentry=True)
     j.add(Action(id="a", event="Viewed"))
     j.then("a", "yes", Push(id="p", content={"title": "{{ event.item | default('?') }}"}))
-    p = j.preview({"push_token": "t"}, [{"event": "Viewed", "ts": "2026-03-02T09:00Z", "item": "tv"},
-                                        {"event": "Viewed", "ts": "2026-03-02T10:00Z"}])
+    p = j.preview(
+        {"push_token": "t"},
+        [{"event": "Viewed", "ts": "2026-03-02T09:00Z", "item": "tv"}, {"event": "Viewed", "ts": "2026-03-02T10:00Z"}],
+    )
     assert [m.content["title"] for m in p.messages] == ["tv", "?"]
 
 
@@ -106,8 +135,9 @@ def test_validate_against_a_cohort_names_properties_nobody_has():
     from journeylab.sim import Cohort
 
     profiles = pd.DataFrame({"user_id": ["u", "v"], "first_name": ["Ana", None], "vip": [None, None]})
-    events = pd.DataFrame({"user_id": ["u"], "ts": [pd.Timestamp("2026-03-02T09:00Z")], "event": ["Added To Cart"],
-                           "item": ["shoe"]})
+    events = pd.DataFrame(
+        {"user_id": ["u"], "ts": [pd.Timestamp("2026-03-02T09:00Z")], "event": ["Added To Cart"], "item": ["shoe"]}
+    )
     r = validate(cart_journey(), cohort=Cohort(profiles, events))
     found = {i.path: i.message for i in r.warnings if i.code == "template-property-missing"}
     assert set(found) == {"$.nodes[2].content.subject", "$.nodes[2].content.body"}
@@ -120,6 +150,9 @@ def test_validate_against_a_cohort_names_properties_nobody_has():
 
 
 def test_the_bundled_cart_example_still_renders_as_before():
-    p = cart_abandonment().preview({"push_token": "t", "first_name": "Ana"},
-                                   [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"}], until="2026-10-01T10:00Z")
+    p = cart_abandonment().preview(
+        {"push_token": "t", "first_name": "Ana"},
+        [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"}],
+        until="2026-10-01T10:00Z",
+    )
     assert p.messages[0].content["title"] == "Forgot something, Ana?"

@@ -431,8 +431,15 @@ def test_show_stats_on_nodes_and_edges_and_in_the_node_panel() -> None:
     j = cart_abandonment()
     b = JourneyBuilder(j)
     stats = pd.DataFrame(
-        {"entered": [1000, 620], "waiting": [0, 5], "left_yes": [620, 0], "left_next": [0, 620], "sent": [0, 590],
-         "viewed": [0, 240], "clicked": [0, 80]},
+        {
+            "entered": [1000, 620],
+            "waiting": [0, 5],
+            "left_yes": [620, 0],
+            "left_next": [0, 620],
+            "sent": [0, 590],
+            "viewed": [0, 240],
+            "clicked": [0, 80],
+        },
         index=["cart", "push"],
     )
     b.show_stats(stats, {"push": ["u1", "u2", "u3"]})
@@ -472,8 +479,13 @@ def test_show_stats_of_a_real_simulation() -> None:
 
     j = purchase_promo()
     profiles = pd.DataFrame({"user_id": ["ana", "bo", "cy"], "push_token": ["t1", None, "t3"]})
-    events = pd.DataFrame({"user_id": ["ana", "bo", "cy"], "event": ["Charged"] * 3,
-                           "ts": pd.to_datetime(["2026-10-01 09:00", "2026-10-01 10:00", "2026-10-01 23:50"], utc=True)})
+    events = pd.DataFrame(
+        {
+            "user_id": ["ana", "bo", "cy"],
+            "event": ["Charged"] * 3,
+            "ts": pd.to_datetime(["2026-10-01 09:00", "2026-10-01 10:00", "2026-10-01 23:50"], utc=True),
+        }
+    )
     res = sim.simulate(j, (profiles, events), "2026-10-01T00:00Z", "2026-10-02T00:00Z")
     b = JourneyBuilder(j)
     b.show_stats(res)
@@ -481,7 +493,10 @@ def test_show_stats_of_a_real_simulation() -> None:
     for n in j.nodes:
         assert f"in {int(ns.loc[n.id, 'entered']):,}" in b.cy_node(n.id).data["label"]
     for c in j.connectors:
-        assert b.edge_labels()[f"{c.source}|{c.port}|{c.target}"] == f"{c.port}: {int(ns.loc[c.source, 'left_' + c.port]):,}"
+        assert (
+            b.edge_labels()[f"{c.source}|{c.port}|{c.target}"]
+            == f"{c.port}: {int(ns.loc[c.source, 'left_' + c.port]):,}"
+        )
     waiting = res.waiting_users
     for nid, users in waiting.items():
         if users:
@@ -578,7 +593,9 @@ def test_dropdown_defaults_chain_adds_and_never_target_the_entry() -> None:
     b.kind_picker.value = "email"
     b.add_button.click()
     assert [(c.source, c.port, c.target) for c in b.journey.connectors] == [
-        ("action_1", "yes", "push_1"), ("push_1", "next", "email_1")]
+        ("action_1", "yes", "push_1"),
+        ("push_1", "next", "email_1"),
+    ]
     assert b.target_picker.value != "action_1"
     b.kind_picker.value = "delay"
     b.after_port.value = ""  # "not connected"
@@ -603,7 +620,9 @@ def test_published_journey_disables_graph_controls_and_non_content_fields() -> N
         assert w.disabled
     b.selected = "hello"
     assert b._form.editors["content"].control.disabled is False
-    assert all(e.control.disabled for k, e in b._form.editors.items() if k != "content" and hasattr(e.control, "disabled"))
+    assert all(
+        e.control.disabled for k, e in b._form.editors.items() if k != "content" and hasattr(e.control, "disabled")
+    )
     assert not b.elements("port")  # no port handles on a published journey
     b.selected = "bought"
     assert b.apply_button.layout.display == "none"
@@ -643,8 +662,10 @@ def test_highlight_a_users_path_from_a_preview_and_from_a_simulation():
     from journeylab.widget import JourneyBuilder
 
     b = JourneyBuilder(cart_abandonment())
-    p = b.journey.preview({"push_token": "t", "email": "a@x"}, [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"},
-                                                               {"event": "Charged", "ts": "2026-10-01T20:00Z"}])
+    p = b.journey.preview(
+        {"push_token": "t", "email": "a@x"},
+        [{"event": "Added To Cart", "ts": "2026-10-01T09:00Z"}, {"event": "Charged", "ts": "2026-10-01T20:00Z"}],
+    )
     assert b.highlight_path(p) == {"cart", "push", "wait"}
 
     def on(kind: str) -> set[str]:

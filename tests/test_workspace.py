@@ -348,8 +348,9 @@ def test_workspace_survives_a_process_restart(tmp_path):
         }}))
         """
     )
-    out = subprocess.run([sys.executable, "-c", read], check=True, env=env, cwd=tmp_path, timeout=60,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", read], check=True, env=env, cwd=tmp_path, timeout=60, capture_output=True, text=True
+    )
     got = json.loads(out.stdout)
     rows = {r[0]: r[1:] for r in got["rows"]}
     assert len(rows) == len(EXAMPLES)
@@ -390,8 +391,10 @@ def test_a_newer_schema_is_refused(tmp_path):
     Workspace(db).close()
     eng = sa.create_engine(f"sqlite:///{db}")
     with eng.begin() as conn:
-        conn.execute(sa.text("UPDATE journeylab_meta SET value = :v WHERE key = 'schema_version'"),
-                     {"v": str(SCHEMA_VERSION + 1)})
+        conn.execute(
+            sa.text("UPDATE journeylab_meta SET value = :v WHERE key = 'schema_version'"),
+            {"v": str(SCHEMA_VERSION + 1)},
+        )
     eng.dispose()
     with pytest.raises(JourneyError, match="written by a newer journeylab"):
         Workspace(db)

@@ -22,7 +22,8 @@ T0 = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
 # The tables as the workspace wrote them before migrations existed (schema 1), frozen here.
 _v1 = sa.MetaData()
 _V1_JOURNEYS = sa.Table(
-    "journeys", _v1,
+    "journeys",
+    _v1,
     sa.Column("id", sa.String(200), primary_key=True),
     sa.Column("name", sa.Text, nullable=False, default=""),
     sa.Column("status", sa.String(20), nullable=False),
@@ -33,14 +34,16 @@ _V1_JOURNEYS = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 _V1_VERSIONS = sa.Table(
-    "journey_versions", _v1,
+    "journey_versions",
+    _v1,
     sa.Column("journey_id", sa.String(200), sa.ForeignKey("journeys.id"), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("definition", sa.Text, nullable=False),
     sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
 )
 _V1_META = sa.Table(
-    "journeylab_meta", _v1,
+    "journeylab_meta",
+    _v1,
     sa.Column("key", sa.String(50), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
@@ -57,12 +60,24 @@ def _write_schema_1(url):
     with eng.begin() as c:
         c.execute(sa.insert(_V1_META).values(key="schema_version", value="1"))
         for d in (ref, ride, promo):
-            c.execute(sa.insert(_V1_JOURNEYS).values(
-                id=d.id, name=d.name, status=d.status, version=d.version, archived=False,
-                definition=to_json(d, indent=0), created_at=T0, updated_at=T0))
+            c.execute(
+                sa.insert(_V1_JOURNEYS).values(
+                    id=d.id,
+                    name=d.name,
+                    status=d.status,
+                    version=d.version,
+                    archived=False,
+                    definition=to_json(d, indent=0),
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
         for d in (ref, ride):
-            c.execute(sa.insert(_V1_VERSIONS).values(journey_id=d.id, version=1, definition=to_json(d, indent=0),
-                                                     published_at=T0))
+            c.execute(
+                sa.insert(_V1_VERSIONS).values(
+                    journey_id=d.id, version=1, definition=to_json(d, indent=0), published_at=T0
+                )
+            )
     eng.dispose()
     return ref
 
@@ -71,8 +86,11 @@ def _tables(url):
     eng = sa.create_engine(url)
     with eng.connect() as c:
         names = set(sa.inspect(c).get_table_names())
-        rev = (c.exec_driver_sql("SELECT version_num FROM journeylab_alembic_version").scalar()
-               if "journeylab_alembic_version" in names else None)
+        rev = (
+            c.exec_driver_sql("SELECT version_num FROM journeylab_alembic_version").scalar()
+            if "journeylab_alembic_version" in names
+            else None
+        )
     eng.dispose()
     return names, rev
 
@@ -82,9 +100,11 @@ def test_a_workspace_database_of_the_previous_schema_is_migrated_and_carries_on(
     with Workspace(db_url) as ws:
         assert _tables(db_url)[1] == "0001"  # stamped: its tables are schema 1
         listing = ws.list(archived=None).set_index("id")[["status", "version"]].to_dict("index")
-        assert listing == {"purchase-promo": {"status": "draft", "version": 1},
-                           "reference": {"status": "running", "version": 1},
-                           "ride-tier": {"status": "stopped", "version": 1}}
+        assert listing == {
+            "purchase-promo": {"status": "draft", "version": 1},
+            "reference": {"status": "running", "version": 1},
+            "ride-tier": {"status": "stopped", "version": 1},
+        }
         assert ws.get_version("reference", 1) == ref
         # and carries on: content edits, a new version of the stopped journey, a publish, a new journey
         j = ws.get("reference")

@@ -121,13 +121,16 @@ def _test_page(module: str) -> str:
     tree = ast.parse(source)
     lines = source.splitlines()
     doc = ast.get_docstring(tree) or ""
-    parts = [f"# tests/{module}.py\n", f"{doc}\n" if doc else "",
-             f"Every test of `tests/{module}.py` with its source; run one with "
-             f"`python -m pytest tests/{module}.py -k NAME`.\n"]
+    parts = [
+        f"# tests/{module}.py\n",
+        f"{doc}\n" if doc else "",
+        f"Every test of `tests/{module}.py` with its source; run one with "
+        f"`python -m pytest tests/{module}.py -k NAME`.\n",
+    ]
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
             start = min([d.lineno for d in node.decorator_list] + [node.lineno]) - 1
-            code = "\n".join(lines[start:node.end_lineno])
+            code = "\n".join(lines[start : node.end_lineno])
             fdoc = ast.get_docstring(node) or ""
             parts.append(f"## {node.name}\n\n{fdoc}\n\n```python\n{code}\n```\n")
     return "\n".join(parts)
@@ -152,23 +155,28 @@ def _generate_tests() -> None:
         ORIGIN[f"tests/{module}"] = f"tests/{module}.py"
         doc = ast.get_docstring(ast.parse((ROOT / "tests" / f"{module}.py").read_text(encoding="utf-8"))) or ""
         rows.append(f"| [{module}.py]({module}.py) | {doc.splitlines()[0] if doc else ''} |")
-    _write(DOCS / "tests" / "index.md", "\n".join([
-        "# Tests cited",
-        "",
-        "The test modules that pages of this site point to, each shown with its tests and their "
-        "source. The whole suite runs with `.venv/bin/python -m pytest`.",
-        "",
-        "| module | what it tests |",
-        "|---|---|",
-        *rows,
-        "",
-        "```{toctree}",
-        ":hidden:",
-        "",
-        *modules,
-        "```",
-        "",
-    ]))
+    _write(
+        DOCS / "tests" / "index.md",
+        "\n".join(
+            [
+                "# Tests cited",
+                "",
+                "The test modules that pages of this site point to, each shown with its tests and their "
+                "source. The whole suite runs with `.venv/bin/python -m pytest`.",
+                "",
+                "| module | what it tests |",
+                "|---|---|",
+                *rows,
+                "",
+                "```{toctree}",
+                ":hidden:",
+                "",
+                *modules,
+                "```",
+                "",
+            ]
+        ),
+    )
     ORIGIN["tests/index"] = "tests/index.md"
 
 
@@ -190,13 +198,13 @@ def _site_target(docname: str, origin: str, target: str) -> str | None:
     path, _, fragment = target.partition("#")
     repo = posixpath.normpath(posixpath.join(posixpath.dirname(origin), path))
     if repo.startswith("docs/") and (repo.endswith(".md") or repo.endswith(".ipynb")):
-        page = repo[len("docs/"):].rsplit(".", 1)[0]
+        page = repo[len("docs/") :].rsplit(".", 1)[0]
     elif repo in PAGES:
         page = PAGES[repo]
     elif repo.startswith("notebooks/") and repo.endswith(".ipynb"):
         page = f"tutorials/{Path(repo).stem}"
     elif repo.startswith("tests/") and repo.endswith(".py"):
-        module = repo[len("tests/"):-len(".py")]
+        module = repo[len("tests/") : -len(".py")]
         page = f"tests/{module}"
         if not (ROOT / repo).exists():
             log.warning(f"link to a test module that does not exist: {target}", location=docname)

@@ -27,8 +27,19 @@ if TYPE_CHECKING:
 PathItem = str | tuple[str, str]
 
 __all__ = [
-    "Source", "NodeInfo", "Stage", "Step", "source", "main_line", "funnel_stages", "busiest_path", "path_steps",
-    "outflows", "send_attempts", "time_to_goal", "waiting_over_time",
+    "Source",
+    "NodeInfo",
+    "Stage",
+    "Step",
+    "source",
+    "main_line",
+    "funnel_stages",
+    "busiest_path",
+    "path_steps",
+    "outflows",
+    "send_attempts",
+    "time_to_goal",
+    "waiting_over_time",
 ]
 
 # the order a funnel's "main line" prefers ports in (split branches come after ``viewed``)
@@ -80,7 +91,9 @@ class Source:
     def edge_flows(self) -> pd.DataFrame:
         left = self.trace[self.trace["event"].astype(str) == "left"]
         counts = left.groupby([left["node"].astype(str), left["port"].astype(str)], observed=True).size()
-        rows = [{"source": s, "port": p, "target": t, "users": int(counts.get((s, p), 0))} for s, p, t in self.connectors]
+        rows = [
+            {"source": s, "port": p, "target": t, "users": int(counts.get((s, p), 0))} for s, p, t in self.connectors
+        ]
         return pd.DataFrame(rows, columns=["source", "port", "target", "users"])
 
     @cached_property
@@ -111,7 +124,9 @@ def _info_from_def(d: JourneyDef) -> tuple[dict[str, NodeInfo], list[tuple[str, 
     nodes = {}
     for n in d.nodes:
         kind = kind_of(n)
-        nodes[n.id] = NodeInfo(n.id, kind, NODE_KINDS[kind].family, n.label or n.id, tuple(ports_of(n)), n.id in entries)
+        nodes[n.id] = NodeInfo(
+            n.id, kind, NODE_KINDS[kind].family, n.label or n.id, tuple(ports_of(n)), n.id in entries
+        )
     conns = [(c.source, c.port, c.target) for c in d.connectors]
     return nodes, conns, [g.name for g in d.goals]
 
@@ -144,8 +159,14 @@ def _info_from_trace(t: pd.DataFrame) -> tuple[dict[str, NodeInfo], list[tuple[s
     # a connector: a user leaves ``source`` by ``port`` and the next thing that happens is
     # entering ``target`` (each user's rows are in the order they happened)
     mv = t[(ev == "left") | ((ev == "entered") & (detail != "entry"))]
-    mv = pd.DataFrame({"user": mv["user_id"].to_numpy(), "ev": _s(mv["event"]).to_numpy(),
-                       "node": _s(mv["node"]).to_numpy(), "port": _s(mv["port"]).to_numpy()})
+    mv = pd.DataFrame(
+        {
+            "user": mv["user_id"].to_numpy(),
+            "ev": _s(mv["event"]).to_numpy(),
+            "node": _s(mv["node"]).to_numpy(),
+            "port": _s(mv["port"]).to_numpy(),
+        }
+    )
     nxt = mv.groupby("user", sort=False).shift(-1)
     pairs = mv[(mv["ev"] == "left") & (nxt["ev"] == "entered")]
     conns = list(dict.fromkeys(zip(pairs["node"], pairs["port"], nxt.loc[pairs.index, "node"], strict=True)))
@@ -219,20 +240,31 @@ def main_line(src: Source) -> list[str]:
         ways = {p: t for s, p, t in src.connectors if s == here and t not in out}
         if not ways:
             return out
+
         def rank(p: str, ways: dict[str, str] = ways) -> tuple[int, int]:
             if p in PORT_PRIORITY:
                 return (0, PORT_PRIORITY.index(p))
             if p in PORT_LAST:
                 return (2, PORT_LAST.index(p))
             return (1, list(ways).index(p))
+
         out.append(ways[min(ways, key=rank)])
 
 
-_PORT_WORD = {"yes": "qualified", "no": "did not qualify", "timeout": "timed out", "next": "passed",
-              "viewed": "viewed", "clicked": "clicked", "not_sent": "not sent"}
+_PORT_WORD = {
+    "yes": "qualified",
+    "no": "did not qualify",
+    "timeout": "timed out",
+    "next": "passed",
+    "viewed": "viewed",
+    "clicked": "clicked",
+    "not_sent": "not sent",
+}
 
 
-def funnel_stages(src: Source, path: Iterable[PathItem] | None = None, *, responses: bool = True, goals: bool = True) -> list[Stage]:
+def funnel_stages(
+    src: Source, path: Iterable[PathItem] | None = None, *, responses: bool = True, goals: bool = True
+) -> list[Stage]:
     """The stages of a funnel along ``path`` (default: :func:`main_line`).
 
     ``path`` items: a node id (its natural stages: the entry node → ``Entered``; a segment →
@@ -257,8 +289,16 @@ def funnel_stages(src: Source, path: Iterable[PathItem] | None = None, *, respon
     for item in items:
         if isinstance(item, tuple | list):
             node, stat = item
-            out.append(Stage(f"{src.label(node)}: {stat.replace('_', ' ')}", nstat(node, stat), "node", node, stat,
-                             _kind_key(src, node)))
+            out.append(
+                Stage(
+                    f"{src.label(node)}: {stat.replace('_', ' ')}",
+                    nstat(node, stat),
+                    "node",
+                    node,
+                    stat,
+                    _kind_key(src, node),
+                )
+            )
             continue
         if item == "entered":
             out.append(Stage("Entered", float(js["entered"]), "journey", "", "entered", "entry"))
@@ -272,7 +312,9 @@ def funnel_stages(src: Source, path: Iterable[PathItem] | None = None, *, respon
             out.append(Stage(f"Goal: {g}", float(js.get(key, 0)), "journey", "", key, "goal"))
             continue
         if item not in src.nodes:
-            raise KeyError(f"the journey has no node {item!r} (path items: node ids, (node, stat), 'entered', 'goal:<name>')")
+            raise KeyError(
+                f"the journey has no node {item!r} (path items: node ids, (node, stat), 'entered', 'goal:<name>')"
+            )
         info = src.nodes[item]
         label = src.label(item)
         k = node_ids.index(item)
@@ -305,7 +347,9 @@ def _unique_labels(stages: list[Stage]) -> list[Stage]:
     for s in stages:
         n = seen.get(s.label, 0)
         seen[s.label] = n + 1
-        out.append(s if n == 0 else Stage(f"{s.label} ({s.node or n + 1})", s.value, s.scope, s.node, s.stat, s.kind, s.shade))
+        out.append(
+            s if n == 0 else Stage(f"{s.label} ({s.node or n + 1})", s.value, s.scope, s.node, s.stat, s.kind, s.shade)
+        )
     return out
 
 
@@ -318,11 +362,16 @@ def send_attempts(trace: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
     first) with ``requested`` (when it was due; equal to ``ts`` when not deferred)."""
     ev = _s(trace["event"])
     rows = trace[ev.isin(["deferred", "sent", "discarded"])]
-    d = pd.DataFrame({
-        "user_id": rows["user_id"].to_numpy(), "journey": _s(rows["journey"]).to_numpy(),
-        "node": _s(rows["node"]).to_numpy(), "event": _s(rows["event"]).to_numpy(),
-        "detail": _s(rows["detail"]).to_numpy(), "ts": rows["ts"].to_numpy(),
-    })
+    d = pd.DataFrame(
+        {
+            "user_id": rows["user_id"].to_numpy(),
+            "journey": _s(rows["journey"]).to_numpy(),
+            "node": _s(rows["node"]).to_numpy(),
+            "event": _s(rows["event"]).to_numpy(),
+            "detail": _s(rows["detail"]).to_numpy(),
+            "ts": rows["ts"].to_numpy(),
+        }
+    )
     d["ts"] = pd.to_datetime(d["ts"], utc=True)
     prev = d.groupby(["journey", "user_id", "node"], sort=False)[["event", "ts"]].shift(1)
     s = d[d["event"] == "sent"].copy()
@@ -334,20 +383,22 @@ def send_attempts(trace: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
     s["local"] = local
     s["day"] = local.dt.normalize()
     s["hour"] = local.dt.hour
-    return s[["ts", "local", "day", "hour", "channel", "node", "journey", "user_id", "deferred", "requested"]].reset_index(
-        drop=True
-    )
+    return s[
+        ["ts", "local", "day", "hour", "channel", "node", "journey", "user_id", "deferred", "requested"]
+    ].reset_index(drop=True)
 
 
 def time_to_goal(src: Source) -> pd.DataFrame:
     """One row per conversion: ``goal``, ``user_id``, ``minutes`` from entry to the goal exit."""
     en = src.enrollments
     g = en[en["reason"].fillna("").str.startswith("goal:")]
-    out = pd.DataFrame({
-        "goal": g["reason"].str[5:].to_numpy(),
-        "user_id": g["user_id"].to_numpy(),
-        "minutes": ((g["exited_at"] - g["entered_at"]).dt.total_seconds() / 60.0).to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "goal": g["reason"].str[5:].to_numpy(),
+            "user_id": g["user_id"].to_numpy(),
+            "minutes": ((g["exited_at"] - g["entered_at"]).dt.total_seconds() / 60.0).to_numpy(),
+        }
+    )
     return out
 
 
@@ -360,8 +411,13 @@ def waiting_over_time(
 
 # ----------------------------------------------------------------------------- paths and drop-off
 
-_EXIT_WORD = {"goal": "goal", "journey_timeout": "journey timeout", "force_exit": "force exit", "stopped": "stopped",
-              "completed": "completed"}
+_EXIT_WORD = {
+    "goal": "goal",
+    "journey_timeout": "journey timeout",
+    "force_exit": "force exit",
+    "stopped": "stopped",
+    "completed": "completed",
+}
 
 
 @dataclass(frozen=True)
@@ -462,7 +518,11 @@ def path_steps(src: Source, path: Iterable[str] | None = None) -> list[Step]:
         if via == "entry" or via == "reached":
             value, stat = (_stat(ns, node, "entered") if node in ns.index else 0.0), "entered"
         else:
-            value = _stat(ns, prev, f"left_{via}") if prev is not None and prev in ns.index and f"left_{via}" in ns.columns else 0.0
+            value = (
+                _stat(ns, prev, f"left_{via}")
+                if prev is not None and prev in ns.index and f"left_{via}" in ns.columns
+                else 0.0
+            )
             stat = f"left_{via}"
         label = src.label(node)
         kind = "entry" if via == "entry" else ("segment" if info.family == "segment" else info.kind)
@@ -487,7 +547,9 @@ def path_steps(src: Source, path: Iterable[str] | None = None) -> list[Step]:
                 else:
                     name = "still waiting"
                 drop[name] = drop.get(name, 0.0) + v
-        out.append(Step(s.label, s.node, s.via, s.value, s.stat, s.kind, dict(sorted(drop.items(), key=lambda kv: -kv[1]))))
+        out.append(
+            Step(s.label, s.node, s.via, s.value, s.stat, s.kind, dict(sorted(drop.items(), key=lambda kv: -kv[1])))
+        )
     return _unique_steps(out)
 
 

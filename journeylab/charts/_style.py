@@ -62,7 +62,16 @@ DISCARD_COLORS: dict[str, str] = {
 }
 #: for series with no meaning of their own (split branches, sweep lines, variants)
 QUALITATIVE: list[str] = [
-    "#2563eb", "#ea580c", "#0d9488", "#9333ea", "#ca8a04", "#db2777", "#16a34a", "#475569", "#0284c7", "#b91c1c",
+    "#2563eb",
+    "#ea580c",
+    "#0d9488",
+    "#9333ea",
+    "#ca8a04",
+    "#db2777",
+    "#16a34a",
+    "#475569",
+    "#0284c7",
+    "#b91c1c",
 ]
 
 TEMPLATE: dict[str, Any] = {
@@ -73,10 +82,22 @@ TEMPLATE: dict[str, Any] = {
         "plot_bgcolor": "white",
         "colorway": QUALITATIVE,
         "hoverlabel": {"font": {"family": FONT, "size": 12}, "align": "left"},
-        "xaxis": {"gridcolor": "#eef0f3", "linecolor": "#d1d5db", "zerolinecolor": "#d1d5db", "ticks": "outside",
-                  "tickcolor": "#d1d5db", "automargin": True, "title": {"standoff": 8}},
-        "yaxis": {"gridcolor": "#eef0f3", "linecolor": "#d1d5db", "zerolinecolor": "#d1d5db", "automargin": True,
-                  "title": {"standoff": 8}},
+        "xaxis": {
+            "gridcolor": "#eef0f3",
+            "linecolor": "#d1d5db",
+            "zerolinecolor": "#d1d5db",
+            "ticks": "outside",
+            "tickcolor": "#d1d5db",
+            "automargin": True,
+            "title": {"standoff": 8},
+        },
+        "yaxis": {
+            "gridcolor": "#eef0f3",
+            "linecolor": "#d1d5db",
+            "zerolinecolor": "#d1d5db",
+            "automargin": True,
+            "title": {"standoff": 8},
+        },
         "legend": {"bgcolor": "rgba(255,255,255,0)", "font": {"size": 12}},
         "bargap": 0.25,
     }
@@ -134,7 +155,7 @@ def pretty(name: str) -> str:
         return _WORDS[name]
     for prefix in ("conversions_", "exits_", "discarded_"):
         if name.startswith(prefix):
-            return f"{prefix[:-1]}: {pretty(name[len(prefix):])}"
+            return f"{prefix[:-1]}: {pretty(name[len(prefix) :])}"
     if name.startswith("left_"):
         return f"left by {name[5:]}"
     if ":" in name:
@@ -161,19 +182,42 @@ def style(
     lg: dict[str, Any] = {}
     if legend == "top":
         top += 28
-        lg = {"orientation": "h", "yanchor": "bottom", "y": 1.0 + (26 if subplot_titles else 4) / max(height or 400, 200),
-              "xanchor": "left", "x": 0, "traceorder": "normal"}
+        lg = {
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.0 + (26 if subplot_titles else 4) / max(height or 400, 200),
+            "xanchor": "left",
+            "x": 0,
+            "traceorder": "normal",
+        }
     elif legend == "right":
-        lg = {"orientation": "v", "yanchor": "top", "y": 1.0, "xanchor": "left", "x": 1.02, "traceorder": "normal",
-              "itemclick": "toggle", "tracegroupgap": 4}
+        lg = {
+            "orientation": "v",
+            "yanchor": "top",
+            "y": 1.0,
+            "xanchor": "left",
+            "x": 1.02,
+            "traceorder": "normal",
+            "itemclick": "toggle",
+            "tracegroupgap": 4,
+        }
     m = {"l": 12, "r": 12, "t": top, "b": 12}
     m.update(margin or {})
     fig.update_layout(
         template=TEMPLATE,
-        title={"text": text, "x": 0, "xref": "container", "xanchor": "left", "pad": {"l": 14},
-               "y": 1 - 14 / max(height or 450, 200), "yref": "container", "yanchor": "top",
-               "subtitle": {"text": html.escape(subtitle) if subtitle else None,
-                            "font": {"size": 12, "color": "#6b7280"}}} if text else None,
+        title={
+            "text": text,
+            "x": 0,
+            "xref": "container",
+            "xanchor": "left",
+            "pad": {"l": 14},
+            "y": 1 - 14 / max(height or 450, 200),
+            "yref": "container",
+            "yanchor": "top",
+            "subtitle": {"text": html.escape(subtitle) if subtitle else None, "font": {"size": 12, "color": "#6b7280"}},
+        }
+        if text
+        else None,
         showlegend=legend is not None,
         legend=lg or None,
         margin=m,

@@ -101,26 +101,67 @@ def sweep_chart(
         color = S.QUALITATIVE[i % len(S.QUALITATIVE)]
         name = _label(key)
         fmt = ".1%" if _is_rate(key[2]) else ",.1f"
-        fig.add_trace(go.Scatter(name=f"{name}: CI", x=xs_axis, y=part["ci_high"].to_numpy(dtype=float), mode="lines",
-                                 line={"width": 0, "color": color}, showlegend=False, legendgroup=name, hoverinfo="skip"))
-        fig.add_trace(go.Scatter(name=f"{name}: CI", x=xs_axis, y=part["ci_low"].to_numpy(dtype=float), mode="lines",
-                                 line={"width": 0, "color": color}, fill="tonexty", fillcolor=S.rgba(color, 0.18),
-                                 showlegend=False, legendgroup=name, hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                name=f"{name}: CI",
+                x=xs_axis,
+                y=part["ci_high"].to_numpy(dtype=float),
+                mode="lines",
+                line={"width": 0, "color": color},
+                showlegend=False,
+                legendgroup=name,
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                name=f"{name}: CI",
+                x=xs_axis,
+                y=part["ci_low"].to_numpy(dtype=float),
+                mode="lines",
+                line={"width": 0, "color": color},
+                fill="tonexty",
+                fillcolor=S.rgba(color, 0.18),
+                showlegend=False,
+                legendgroup=name,
+                hoverinfo="skip",
+            )
+        )
         n = part["n"].to_numpy() if "n" in part.columns else [0] * len(part)
-        fig.add_trace(go.Scatter(
-            name=name, x=xs_axis, y=part["mean"].to_numpy(dtype=float), mode="lines+markers", legendgroup=name,
-            line={"color": color, "width": 2.5}, marker={"size": 8, "color": color, "line": {"color": "white", "width": 1}},
-            customdata=list(zip(part["ci_low"], part["ci_high"], n, strict=True)),
-            hovertemplate=(f"{html.escape(name)} at %{{x}}<br>mean <b>%{{y:{fmt}}}</b>"
-                           f"<br>CI %{{customdata[0]:{fmt}}} – %{{customdata[1]:{fmt}}} (%{{customdata[2]}} runs)<extra></extra>"),
-        ))
+        fig.add_trace(
+            go.Scatter(
+                name=name,
+                x=xs_axis,
+                y=part["mean"].to_numpy(dtype=float),
+                mode="lines+markers",
+                legendgroup=name,
+                line={"color": color, "width": 2.5},
+                marker={"size": 8, "color": color, "line": {"color": "white", "width": 1}},
+                customdata=list(zip(part["ci_low"], part["ci_high"], n, strict=True)),
+                hovertemplate=(
+                    f"{html.escape(name)} at %{{x}}<br>mean <b>%{{y:{fmt}}}</b>"
+                    f"<br>CI %{{customdata[0]:{fmt}}} – %{{customdata[1]:{fmt}}} (%{{customdata[2]}} runs)<extra></extra>"
+                ),
+            )
+        )
     keys = [stat_key(s) for s in stats_]
     runs = int(df["n"].max()) if "n" in df.columns and len(df) else 0
-    S.style(fig, title=title or "Sweep", subtitle=f"mean over {runs} runs per value, band: confidence interval",
-            legend="right" if len(stats_) > 1 else None, height=height or 380)
-    fig.update_xaxes(title=x_title or ("swept value" if x == "value" else x), type="category" if any(isinstance(v, str) for v in df[x]) else None)
-    fig.update_yaxes(title=_label(keys[0]) if len(keys) == 1 else "value",
-                     tickformat=".0%" if all(_is_rate(k[2]) for k in keys) else None, rangemode="tozero")
+    S.style(
+        fig,
+        title=title or "Sweep",
+        subtitle=f"mean over {runs} runs per value, band: confidence interval",
+        legend="right" if len(stats_) > 1 else None,
+        height=height or 380,
+    )
+    fig.update_xaxes(
+        title=x_title or ("swept value" if x == "value" else x),
+        type="category" if any(isinstance(v, str) for v in df[x]) else None,
+    )
+    fig.update_yaxes(
+        title=_label(keys[0]) if len(keys) == 1 else "value",
+        tickformat=".0%" if all(_is_rate(k[2]) for k in keys) else None,
+        rangemode="tozero",
+    )
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -134,7 +175,10 @@ def _default_compare_stats(df: pd.DataFrame) -> list[tuple[str, str, str]]:
         means = sent[[c for c in sent.columns if c == "mean" or c.startswith("mean_")]].abs().sum(axis=1)
         for node in dict.fromkeys(sent.loc[means > 0, "node"].astype(str)):
             out.append(("node", node, "sent"))
-    present = {(str(a), str(b), str(c)) for a, b, c in zip(df.get("scope", "journey"), df.get("node", ""), df["stat"], strict=False)}
+    present = {
+        (str(a), str(b), str(c))
+        for a, b, c in zip(df.get("scope", "journey"), df.get("node", ""), df["stat"], strict=False)
+    }
     keys = [k for k in out if k in present]
     if len([k for k in keys if k[2].startswith("conversions_")]) == 1:  # one goal: its count is "conversions"
         keys = [k for k in keys if not k[2].startswith("conversions_")]
@@ -187,15 +231,33 @@ def compare_chart(
                 minus.append(max(float(row["mean"]) - float(row["ci_low"]), 0.0))
                 n.append(int(row.get("n", 0)))
             color = S.QUALITATIVE[i % len(S.QUALITATIVE)]
-            fig.add_trace(go.Bar(
-                name=v, x=labels, y=means, marker={"color": color, "line": {"width": 0}}, offsetgroup=v,
-                error_y={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "color": "#111827",
-                         "thickness": 1.3, "width": 4},
-                customdata=[[k[0], k[1], k[2], c] for k, c in zip(keys, n, strict=True)],
-                hovertemplate=f"<b>{html.escape(v)}</b> · %{{x}}<br>mean <b>%{{y:,.2f}}</b> (%{{customdata[3]}} runs)<extra></extra>",
-            ))
-        S.style(fig, title=title or "Variants compared", subtitle="mean per variant, error bars: confidence interval",
-                legend="right", height=height or 400)
+            fig.add_trace(
+                go.Bar(
+                    name=v,
+                    x=labels,
+                    y=means,
+                    marker={"color": color, "line": {"width": 0}},
+                    offsetgroup=v,
+                    error_y={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": plus,
+                        "arrayminus": minus,
+                        "color": "#111827",
+                        "thickness": 1.3,
+                        "width": 4,
+                    },
+                    customdata=[[k[0], k[1], k[2], c] for k, c in zip(keys, n, strict=True)],
+                    hovertemplate=f"<b>{html.escape(v)}</b> · %{{x}}<br>mean <b>%{{y:,.2f}}</b> (%{{customdata[3]}} runs)<extra></extra>",
+                )
+            )
+        S.style(
+            fig,
+            title=title or "Variants compared",
+            subtitle="mean per variant, error bars: confidence interval",
+            legend="right",
+            height=height or 400,
+        )
         fig.update_layout(barmode="group", bargap=0.3, bargroupgap=0.08)
         fig.update_yaxes(title="mean over runs", rangemode="tozero")
         return fig
@@ -203,33 +265,72 @@ def compare_chart(
     if len(mean_cols) < 2:
         raise ValueError("expected a compare() frame (mean_<A>, mean_<B>, diff...) or replicate frames per variant")
     variants = list(names) if names else [c[5:] for c in mean_cols[:2]]
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.55, 0.45], horizontal_spacing=0.05,
-                        subplot_titles=("Mean per variant", f"Difference {variants[1]} − {variants[0]} (paired)"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        column_widths=[0.55, 0.45],
+        horizontal_spacing=0.05,
+        subplot_titles=("Mean per variant", f"Difference {variants[1]} − {variants[0]} (paired)"),
+    )
     rows = [(_select(df, k).iloc[0] if not _select(df, k).empty else None) for k in keys]
     for i, (col, v) in enumerate(zip(mean_cols[:2], variants, strict=True)):
         xs = [float(r[col]) if r is not None else 0.0 for r in rows]
-        fig.add_trace(go.Bar(name=v, y=labels, x=xs, orientation="h", marker={"color": S.QUALITATIVE[i], "line": {"width": 0}},
-                             offsetgroup=v, customdata=[list(k) for k in keys], text=[f"{x:,.4g}" for x in xs],
-                             textposition="outside", cliponaxis=False, textfont={"size": 11},
-                             hovertemplate=f"<b>{html.escape(v)}</b> · %{{y}}<br>mean <b>%{{x:,.2f}}</b><extra></extra>"),
-                      row=1, col=1)
+        fig.add_trace(
+            go.Bar(
+                name=v,
+                y=labels,
+                x=xs,
+                orientation="h",
+                marker={"color": S.QUALITATIVE[i], "line": {"width": 0}},
+                offsetgroup=v,
+                customdata=[list(k) for k in keys],
+                text=[f"{x:,.4g}" for x in xs],
+                textposition="outside",
+                cliponaxis=False,
+                textfont={"size": 11},
+                hovertemplate=f"<b>{html.escape(v)}</b> · %{{y}}<br>mean <b>%{{x:,.2f}}</b><extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
     d = [float(r["diff"]) if r is not None else 0.0 for r in rows]
     lo = [float(r["diff_ci_low"]) if r is not None else 0.0 for r in rows]
     hi = [float(r["diff_ci_high"]) if r is not None else 0.0 for r in rows]
     colors = ["#15803d" if a > 0 else ("#b91c1c" if b < 0 else "#6b7280") for a, b in zip(lo, hi, strict=True)]
-    fig.add_trace(go.Scatter(
-        name=f"{variants[1]} − {variants[0]}", y=labels, x=d, mode="markers",
-        marker={"size": 11, "color": colors, "symbol": "diamond", "line": {"color": "white", "width": 1}},
-        error_x={"type": "data", "symmetric": False, "array": [h - m for h, m in zip(hi, d, strict=True)],
-                 "arrayminus": [m - low for m, low in zip(d, lo, strict=True)], "color": "#374151", "thickness": 1.5, "width": 5},
-        customdata=list(zip(lo, hi, strict=True)), showlegend=False,
-        hovertemplate="%{y}<br>difference <b>%{x:+,.2f}</b><br>CI %{customdata[0]:+,.2f} – %{customdata[1]:+,.2f}<extra></extra>",
-    ), row=1, col=2)
+    fig.add_trace(
+        go.Scatter(
+            name=f"{variants[1]} − {variants[0]}",
+            y=labels,
+            x=d,
+            mode="markers",
+            marker={"size": 11, "color": colors, "symbol": "diamond", "line": {"color": "white", "width": 1}},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [h - m for h, m in zip(hi, d, strict=True)],
+                "arrayminus": [m - low for m, low in zip(d, lo, strict=True)],
+                "color": "#374151",
+                "thickness": 1.5,
+                "width": 5,
+            },
+            customdata=list(zip(lo, hi, strict=True)),
+            showlegend=False,
+            hovertemplate="%{y}<br>difference <b>%{x:+,.2f}</b><br>CI %{customdata[0]:+,.2f} – %{customdata[1]:+,.2f}<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
     fig.add_vline(x=0, line={"color": "#9ca3af", "width": 1}, row=1, col=2)
     runs = int(df["n"].max()) if "n" in df.columns and len(df) else 0
-    S.style(fig, title=title or "Variants compared",
-            subtitle=f"same seeds for both variants, {runs} runs · green: {variants[1]} higher, red: lower (CI excludes 0)",
-            legend="right", subplot_titles=True, height=height or max(360, 150 + 56 * len(keys)))
+    S.style(
+        fig,
+        title=title or "Variants compared",
+        subtitle=f"same seeds for both variants, {runs} runs · green: {variants[1]} higher, red: lower (CI excludes 0)",
+        legend="right",
+        subplot_titles=True,
+        height=height or max(360, 150 + 56 * len(keys)),
+    )
     fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
     top = max([float(r[c]) for r in rows if r is not None for c in mean_cols[:2]] + [1.0])
     fig.update_xaxes(title_text="mean over runs", row=1, col=1, range=[0, top * 1.18])
@@ -272,9 +373,12 @@ def uplift_chart(
     if df.empty:
         raise ValueError("no uplift to show: the frame is empty (no branch beside a control?)")
     names = list(stats) if stats is not None else list(dict.fromkeys(df["stat"].astype(str)))
-    col, lo_c, hi_c = ("relative", "relative_ci_low", "relative_ci_high") if relative else ("diff", "diff_ci_low", "diff_ci_high")
-    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.06,
-                        subplot_titles=[S.pretty(n) for n in names])
+    col, lo_c, hi_c = (
+        ("relative", "relative_ci_low", "relative_ci_high") if relative else ("diff", "diff_ci_low", "diff_ci_high")
+    )
+    fig = make_subplots(
+        rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.06, subplot_titles=[S.pretty(n) for n in names]
+    )
     for i, stat in enumerate(names, start=1):
         sub = df[df["stat"].astype(str) == stat]
         k = 100.0 if relative or _is_rate(stat) else 1.0
@@ -284,23 +388,41 @@ def uplift_chart(
         hi = (sub[hi_c].astype(float) * k).tolist()
         colors = ["#15803d" if a > 0 else ("#b91c1c" if b < 0 else "#6b7280") for a, b in zip(lo, hi, strict=True)]
         unit = "%" if relative else (" pp" if k == 100.0 else "")
-        fig.add_trace(go.Scatter(
-            y=labels, x=d, mode="markers", showlegend=False,
-            marker={"size": 12, "color": colors, "symbol": "diamond", "line": {"color": "white", "width": 1}},
-            error_x={"type": "data", "symmetric": False, "array": [h - m for h, m in zip(hi, d, strict=True)],
-                     "arrayminus": [m - low for m, low in zip(d, lo, strict=True)], "color": "#374151",
-                     "thickness": 1.5, "width": 5},
-            customdata=[[a, b, c] for a, b, c in zip(lo, hi, sub["control"].astype(str), strict=True)],
-            hovertemplate=f"%{{y}} vs %{{customdata[2]}}<br>uplift <b>%{{x:+,.2f}}{unit}</b><br>"
-                          f"CI %{{customdata[0]:+,.2f}} – %{{customdata[1]:+,.2f}}<extra></extra>",
-        ), row=1, col=i)
+        fig.add_trace(
+            go.Scatter(
+                y=labels,
+                x=d,
+                mode="markers",
+                showlegend=False,
+                marker={"size": 12, "color": colors, "symbol": "diamond", "line": {"color": "white", "width": 1}},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [h - m for h, m in zip(hi, d, strict=True)],
+                    "arrayminus": [m - low for m, low in zip(d, lo, strict=True)],
+                    "color": "#374151",
+                    "thickness": 1.5,
+                    "width": 5,
+                },
+                customdata=[[a, b, c] for a, b, c in zip(lo, hi, sub["control"].astype(str), strict=True)],
+                hovertemplate=f"%{{y}} vs %{{customdata[2]}}<br>uplift <b>%{{x:+,.2f}}{unit}</b><br>"
+                f"CI %{{customdata[0]:+,.2f}} – %{{customdata[1]:+,.2f}}<extra></extra>",
+            ),
+            row=1,
+            col=i,
+        )
         fig.add_vline(x=0, line={"color": "#9ca3af", "width": 1}, row=1, col=i)
         fig.update_xaxes(title_text=("relative uplift, %" if relative else f"difference{unit}"), row=1, col=i)
     runs = int(df["n"].max()) if "n" in df.columns and len(df) else 0
-    S.style(fig, title=title or "Uplift against control",
-            subtitle=f"each branch minus its control, same seeds, {runs} runs · green: better than control "
-                     f"(CI above 0), red: worse",
-            legend="right", subplot_titles=True, height=height or max(320, 160 + 48 * df["branch"].nunique()))
+    S.style(
+        fig,
+        title=title or "Uplift against control",
+        subtitle=f"each branch minus its control, same seeds, {runs} runs · green: better than control "
+        f"(CI above 0), red: worse",
+        legend="right",
+        subplot_titles=True,
+        height=height or max(320, 160 + 48 * df["branch"].nunique()),
+    )
     fig.update_yaxes(autorange="reversed")
     return fig
 
@@ -332,40 +454,82 @@ def pareto_chart(
 
     for c in (x, y):
         if c not in trials.columns:
-            raise ValueError(f"the trials have no figure {c!r}; they have {[k for k in trials.columns if k != 'error']}")
+            raise ValueError(
+                f"the trials have no figure {c!r}; they have {[k for k in trials.columns if k != 'error']}"
+            )
     skip = {"trial", "feasible", "pareto", "error"}
-    params = [c for c in trials.columns if c not in skip and not c.endswith(("_ci_low", "_ci_high"))
-              and trials[c].dtype == object]
+    params = [
+        c
+        for c in trials.columns
+        if c not in skip and not c.endswith(("_ci_low", "_ci_high")) and trials[c].dtype == object
+    ]
     t = trials[trials.get("error", pd.Series("", index=trials.index)).fillna("") == ""]
 
     def text(df: pd.DataFrame) -> list[str]:
-        return ["<br>".join(f"{html.escape(p)}: {html.escape(str(r[p]))}" for p in params) + f"<br>trial {int(r['trial'])}"
-                for _, r in df.iterrows()]
+        return [
+            "<br>".join(f"{html.escape(p)}: {html.escape(str(r[p]))}" for p in params) + f"<br>trial {int(r['trial'])}"
+            for _, r in df.iterrows()
+        ]
 
     def bars(df: pd.DataFrame, c: str) -> dict[str, Any] | None:
         if f"{c}_ci_low" not in df.columns:
             return None
-        return {"type": "data", "symmetric": False, "array": (df[f"{c}_ci_high"] - df[c]).clip(lower=0).tolist(),
-                "arrayminus": (df[c] - df[f"{c}_ci_low"]).clip(lower=0).tolist(), "color": "#9ca3af", "thickness": 1}
+        return {
+            "type": "data",
+            "symmetric": False,
+            "array": (df[f"{c}_ci_high"] - df[c]).clip(lower=0).tolist(),
+            "arrayminus": (df[c] - df[f"{c}_ci_low"]).clip(lower=0).tolist(),
+            "color": "#9ca3af",
+            "thickness": 1,
+        }
 
     front = t[t["pareto"]].sort_values(x, kind="stable")
     feas = t[t["feasible"] & ~t["pareto"]]
     bad = t[~t["feasible"]]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(name="Pareto frontier", x=front[x].tolist(), y=front[y].tolist(), mode="lines+markers",
-                             line={"color": S.QUALITATIVE[1], "width": 2, "shape": "hv"},
-                             marker={"size": 11, "color": S.QUALITATIVE[1], "symbol": "diamond"},
-                             error_x=bars(front, x), error_y=bars(front, y), text=text(front),
-                             hovertemplate="%{text}<br>%{x:,.4g}, %{y:,.4g}<extra>frontier</extra>"))
-    fig.add_trace(go.Scatter(name="feasible", x=feas[x].tolist(), y=feas[y].tolist(), mode="markers",
-                             marker={"size": 8, "color": S.QUALITATIVE[0], "opacity": 0.75}, text=text(feas),
-                             hovertemplate="%{text}<br>%{x:,.4g}, %{y:,.4g}<extra></extra>"))
-    fig.add_trace(go.Scatter(name="infeasible", x=bad[x].tolist(), y=bad[y].tolist(), mode="markers",
-                             marker={"size": 8, "color": "#d1d5db", "symbol": "x"}, text=text(bad),
-                             hovertemplate="%{text}<br>%{x:,.4g}, %{y:,.4g}<extra>violates a constraint</extra>"))
-    S.style(fig, title=title or "Optimiser: candidates and the Pareto frontier",
-            subtitle=f"{len(t)} candidates · error bars: confidence intervals over the replications",
-            legend="right", height=height or 420)
+    fig.add_trace(
+        go.Scatter(
+            name="Pareto frontier",
+            x=front[x].tolist(),
+            y=front[y].tolist(),
+            mode="lines+markers",
+            line={"color": S.QUALITATIVE[1], "width": 2, "shape": "hv"},
+            marker={"size": 11, "color": S.QUALITATIVE[1], "symbol": "diamond"},
+            error_x=bars(front, x),
+            error_y=bars(front, y),
+            text=text(front),
+            hovertemplate="%{text}<br>%{x:,.4g}, %{y:,.4g}<extra>frontier</extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            name="feasible",
+            x=feas[x].tolist(),
+            y=feas[y].tolist(),
+            mode="markers",
+            marker={"size": 8, "color": S.QUALITATIVE[0], "opacity": 0.75},
+            text=text(feas),
+            hovertemplate="%{text}<br>%{x:,.4g}, %{y:,.4g}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            name="infeasible",
+            x=bad[x].tolist(),
+            y=bad[y].tolist(),
+            mode="markers",
+            marker={"size": 8, "color": "#d1d5db", "symbol": "x"},
+            text=text(bad),
+            hovertemplate="%{text}<br>%{x:,.4g}, %{y:,.4g}<extra>violates a constraint</extra>",
+        )
+    )
+    S.style(
+        fig,
+        title=title or "Optimiser: candidates and the Pareto frontier",
+        subtitle=f"{len(t)} candidates · error bars: confidence intervals over the replications",
+        legend="right",
+        height=height or 420,
+    )
     fig.update_xaxes(title=S.pretty(x))
     fig.update_yaxes(title=S.pretty(y))
     return fig

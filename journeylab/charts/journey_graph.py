@@ -62,7 +62,12 @@ def outline(shape: str, x: float, y: float, w: float, h: float) -> list[tuple[fl
     if shape == "round-rectangle":
         rad = min(8.0, h / 4, w / 4)
         pts = []
-        for cx, cy, start in ((r - rad, t + rad, -90), (r - rad, b - rad, 0), (x0 + rad, b - rad, 90), (x0 + rad, t + rad, 180)):
+        for cx, cy, start in (
+            (r - rad, t + rad, -90),
+            (r - rad, b - rad, 0),
+            (x0 + rad, b - rad, 90),
+            (x0 + rad, t + rad, 180),
+        ):
             for i in range(5):
                 ang = math.radians(start + 90 * i / 4)
                 pts.append((cx + rad * math.cos(ang), cy + rad * math.sin(ang)))
@@ -73,8 +78,14 @@ def outline(shape: str, x: float, y: float, w: float, h: float) -> list[tuple[fl
         return [(float(px), float(py)) for px, py in pts]
     if shape == "barrel":
         bulge = min(12.0, w / 6)
-        right = [(r - bulge + bulge * math.cos(math.radians(a)), y + h / 2 * math.sin(math.radians(a))) for a in range(-90, 91, 15)]
-        left = [(x0 + bulge - bulge * math.cos(math.radians(a)), y - h / 2 * math.sin(math.radians(a))) for a in range(-90, 91, 15)]
+        right = [
+            (r - bulge + bulge * math.cos(math.radians(a)), y + h / 2 * math.sin(math.radians(a)))
+            for a in range(-90, 91, 15)
+        ]
+        left = [
+            (x0 + bulge - bulge * math.cos(math.radians(a)), y - h / 2 * math.sin(math.radians(a)))
+            for a in range(-90, 91, 15)
+        ]
         return [(float(px), float(py)) for px, py in right + left]
     if shape == "cut-rectangle":
         c = min(10.0, h / 4)
@@ -89,7 +100,9 @@ def outline(shape: str, x: float, y: float, w: float, h: float) -> list[tuple[fl
         a = min(14.0, w / 8)
         pts = [(x0, t), (r, t), (r - a, y), (r, b), (x0, b), (x0 + a, y)]
     elif shape == "ellipse":
-        pts = [(x + w / 2 * math.cos(math.radians(a)), y + h / 2 * math.sin(math.radians(a))) for a in range(0, 360, 15)]
+        pts = [
+            (x + w / 2 * math.cos(math.radians(a)), y + h / 2 * math.sin(math.radians(a))) for a in range(0, 360, 15)
+        ]
     else:  # rectangle and anything unknown
         pts = [(x0, t), (r, t), (r, b), (x0, b)]
     return [(float(px), float(py)) for px, py in pts]
@@ -113,8 +126,14 @@ def _path(e: SceneEdge) -> str:
     return "M " + " L ".join(f"{x:.1f},{y:.1f}" for x, y in e.points)
 
 
-def _scene(journey: Any, node_stats: Any, waiting_users: Any, issues: Any, layout: str,
-           conversions: Mapping[str, int] | None = None) -> Scene:
+def _scene(
+    journey: Any,
+    node_stats: Any,
+    waiting_users: Any,
+    issues: Any,
+    layout: str,
+    conversions: Mapping[str, int] | None = None,
+) -> Scene:
     if issues is None:
         try:
             from journeylab.validate import validate
@@ -180,7 +199,9 @@ def journey_figure(
                 type="path",
                 path=path,
                 fillcolor=st["fill"],
-                line=dict(color=st["border"], width=3 if n.entry else 1.5, dash="dash" if n.role == "phantom" else None),
+                line=dict(
+                    color=st["border"], width=3 if n.entry else 1.5, dash="dash" if n.role == "phantom" else None
+                ),
                 layer="below",
                 name=f"node:{n.id}",
             )
@@ -189,38 +210,91 @@ def journey_figure(
             r = 9
             bx, by = n.badge_point
             shapes.append(
-                dict(type="circle", x0=bx - r, x1=bx + r, y0=by - r, y1=by + r, fillcolor=BADGE_COLORS[n.badge],
-                     line=dict(color="white", width=1.5), layer="above", name=f"badge:{n.id}")
+                dict(
+                    type="circle",
+                    x0=bx - r,
+                    x1=bx + r,
+                    y0=by - r,
+                    y1=by + r,
+                    fillcolor=BADGE_COLORS[n.badge],
+                    line=dict(color="white", width=1.5),
+                    layer="above",
+                    name=f"badge:{n.id}",
+                )
             )
             annotations.append(
-                dict(x=bx, y=by, text="<b>!</b>", showarrow=False, font=dict(color="white", size=11 * scale),
-                     name=f"badge:{n.id}")
+                dict(
+                    x=bx,
+                    y=by,
+                    text="<b>!</b>",
+                    showarrow=False,
+                    font=dict(color="white", size=11 * scale),
+                    name=f"badge:{n.id}",
+                )
             )
         if n.waiting:
             wx, wy = n.waiting_point
             annotations.append(
-                dict(x=wx, y=wy, text=f"<b>{n.waiting:,}</b>", showarrow=False, bgcolor=WAITING_COLOR,
-                     font=dict(color="white", size=10 * scale), borderpad=2, name=f"waiting:{n.id}")
+                dict(
+                    x=wx,
+                    y=wy,
+                    text=f"<b>{n.waiting:,}</b>",
+                    showarrow=False,
+                    bgcolor=WAITING_COLOR,
+                    font=dict(color="white", size=10 * scale),
+                    borderpad=2,
+                    name=f"waiting:{n.id}",
+                )
             )
     for e in scene.edges:
         x1, y1 = e.points[-1]
         color = edge_color(e)
         ax, ay = _near_end(e)
         shapes.append(
-            dict(type="path", path=_path(e), line=dict(color=color, width=1.5, dash="dash" if e.role == "window" else None),
-                 layer="below", name=f"edge:{e.id}")
+            dict(
+                type="path",
+                path=_path(e),
+                line=dict(color=color, width=1.5, dash="dash" if e.role == "window" else None),
+                layer="below",
+                name=f"edge:{e.id}",
+            )
         )
         annotations.append(
-            dict(x=x1, y=y1, ax=ax, ay=ay, xref="x", yref="y", axref="x", ayref="y", text="", showarrow=True,
-                 arrowhead=2, arrowsize=1.1, arrowwidth=1.5, arrowcolor=color, standoff=0, startstandoff=0,
-                 name=f"arrow:{e.id}")
+            dict(
+                x=x1,
+                y=y1,
+                ax=ax,
+                ay=ay,
+                xref="x",
+                yref="y",
+                axref="x",
+                ayref="y",
+                text="",
+                showarrow=True,
+                arrowhead=2,
+                arrowsize=1.1,
+                arrowwidth=1.5,
+                arrowcolor=color,
+                standoff=0,
+                startstandoff=0,
+                name=f"arrow:{e.id}",
+            )
         )
         if e.label:
             lx, ly = e.label_point
             annotations.append(
-                dict(x=lx, y=ly, text=html.escape(e.label), showarrow=False,
-                     bgcolor="rgba(255,255,255,0.95)", bordercolor=color, borderwidth=1, borderpad=2,
-                     font=dict(size=11 * scale, color="#111827", family=_FONT), name=f"edge:{e.id}")
+                dict(
+                    x=lx,
+                    y=ly,
+                    text=html.escape(e.label),
+                    showarrow=False,
+                    bgcolor="rgba(255,255,255,0.95)",
+                    bordercolor=color,
+                    borderwidth=1,
+                    borderpad=2,
+                    font=dict(size=11 * scale, color="#111827", family=_FONT),
+                    name=f"edge:{e.id}",
+                )
             )
     texts = []
     for n in scene.nodes:
@@ -302,10 +376,14 @@ def journey_svg(
         f'<rect x="{vx:.1f}" y="{vy:.1f}" width="{w:.1f}" height="{h:.1f}" fill="white"/>',
     ]
     if title:
-        out.append(f'<text x="{left:.1f}" y="{top - _PAD:.1f}" font-size="15" font-weight="bold">{html.escape(title)}</text>')
+        out.append(
+            f'<text x="{left:.1f}" y="{top - _PAD:.1f}" font-size="15" font-weight="bold">{html.escape(title)}</text>'
+        )
     if not scene.nodes:
-        out.append(f'<text x="{left:.1f}" y="{top + 8:.1f}" fill="#6b7280" font-style="italic">'
-                   "No nodes yet: add one from the palette.</text>")
+        out.append(
+            f'<text x="{left:.1f}" y="{top + 8:.1f}" fill="#6b7280" font-style="italic">'
+            "No nodes yet: add one from the palette.</text>"
+        )
     for e in scene.edges:
         color = edge_color(e)
         dash = ' stroke-dasharray="4 3"' if e.role == "window" else ""

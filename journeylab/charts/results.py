@@ -77,7 +77,9 @@ def _esc(s: str) -> str:
     return html.escape(str(s), quote=False)
 
 
-def ci_lookup(ci: pd.DataFrame | None, scope: str, node: str, stat: str, journey: str | None = None) -> tuple[float, float, float] | None:
+def ci_lookup(
+    ci: pd.DataFrame | None, scope: str, node: str, stat: str, journey: str | None = None
+) -> tuple[float, float, float] | None:
     """``(mean, ci_low, ci_high)`` of one statistic in a tidy experiments frame (the output
     of :func:`journeylab.sim.experiments.replicate`: ``scope, journey, node, stat, mean,
     ci_low, ci_high``), or None when it is not there."""
@@ -148,7 +150,9 @@ def funnel(
     return _stage_funnel(src, path, ci=ci, responses=responses, goals=goals, title=title, height=height)
 
 
-def _path_funnel(src: Source, path: Sequence[str] | None, *, ci: pd.DataFrame | None, title: str | None, height: int | None) -> go.Figure:
+def _path_funnel(
+    src: Source, path: Sequence[str] | None, *, ci: pd.DataFrame | None, title: str | None, height: int | None
+) -> go.Figure:
     go = _go()
     steps = path_steps(src, path)
     run = [s.value for s in steps]
@@ -184,38 +188,81 @@ def _path_funnel(src: Source, path: Sequence[str] | None, *, ci: pd.DataFrame | 
                 h += f"<br>&nbsp;&nbsp;{_esc(name)}: {_n(n)}"
             if left[i] > 0:
                 most = next(iter(s.drop.items()), None)
-                note += f"  → {conv_text} go on · {_n(left[i])} leave" + (f" ({_esc(most[0])}: {_n(most[1])})" if most else "")
+                note += f"  → {conv_text} go on · {_n(left[i])} leave" + (
+                    f" ({_esc(most[0])}: {_n(most[1])})" if most else ""
+                )
             else:
                 note += "  → all go on"
         hover.append(h)
         notes.append(note)
     bar_on = go.Bar(
-        name="went on", orientation="h", y=labels, x=on, marker={"color": colors, "line": {"width": 0}},
-        customdata=[[s.node, s.stat, r] for s, r in zip(steps, run, strict=True)], hovertext=hover, hoverinfo="text",
+        name="went on",
+        orientation="h",
+        y=labels,
+        x=on,
+        marker={"color": colors, "line": {"width": 0}},
+        customdata=[[s.node, s.stat, r] for s, r in zip(steps, run, strict=True)],
+        hovertext=hover,
+        hoverinfo="text",
     )
     bar_left = go.Bar(
-        name="left the path here", orientation="h", y=labels, x=left,
-        marker={"color": "rgba(220,38,38,0.22)", "line": {"width": 1, "color": "rgba(220,38,38,0.6)"},
-                "pattern": {"shape": "/", "fgcolor": "rgba(220,38,38,0.55)", "size": 6}},
-        customdata=[[s.node, s.stat, r] for s, r in zip(steps, run, strict=True)], hovertext=hover, hoverinfo="text",
+        name="left the path here",
+        orientation="h",
+        y=labels,
+        x=left,
+        marker={
+            "color": "rgba(220,38,38,0.22)",
+            "line": {"width": 1, "color": "rgba(220,38,38,0.6)"},
+            "pattern": {"shape": "/", "fgcolor": "rgba(220,38,38,0.55)", "size": 6},
+        },
+        customdata=[[s.node, s.stat, r] for s, r in zip(steps, run, strict=True)],
+        hovertext=hover,
+        hoverinfo="text",
     )
     if ci is not None:
         # the interval of each step's users sits at the end of its whole bar
-        bar_left.error_x = {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus,
-                            "color": "#111827", "thickness": 1.5, "width": 5}
+        bar_left.error_x = {
+            "type": "data",
+            "symmetric": False,
+            "array": plus,
+            "arrayminus": minus,
+            "color": "#111827",
+            "thickness": 1.5,
+            "width": 5,
+        }
     fig = go.Figure([bar_on, bar_left])
     ends = [values[i] + plus[i] for i in range(len(values))]
-    fig.add_trace(go.Scatter(name="labels", x=ends, y=labels, mode="text", text=[f"  {t}" for t in notes],
-                             textposition="middle right", textfont={"size": 12, "color": "#374151"},
-                             hoverinfo="skip", showlegend=False, cliponaxis=False))
+    fig.add_trace(
+        go.Scatter(
+            name="labels",
+            x=ends,
+            y=labels,
+            mode="text",
+            text=[f"  {t}" for t in notes],
+            textposition="middle right",
+            textfont={"size": 12, "color": "#374151"},
+            hoverinfo="skip",
+            showlegend=False,
+            cliponaxis=False,
+        )
+    )
     top = max(ends + [1.0])
     fig.update_xaxes(range=[0, top * 1.9], title="users", rangemode="tozero")
-    sub = f"{src.name} · " + ("the busiest path" if path is None else "your path") + ": users at each step, hatched: left the path there"
+    sub = (
+        f"{src.name} · "
+        + ("the busiest path" if path is None else "your path")
+        + ": users at each step, hatched: left the path there"
+    )
     if ci is not None:
         n = int(ci["n"].max()) if "n" in ci.columns and len(ci) else 0
         sub += f" · Monte Carlo mean and {_conf(ci)} CI over {n} runs"
-    S.style(fig, title=title or "Where users drop off", subtitle=sub, legend="top",
-            height=height or 120 + 46 * max(len(steps), 2))
+    S.style(
+        fig,
+        title=title or "Where users drop off",
+        subtitle=sub,
+        legend="top",
+        height=height or 120 + 46 * max(len(steps), 2),
+    )
     fig.update_layout(barmode="stack", bargap=0.3)
     fig.update_yaxes(autorange="reversed", title=None, showgrid=False, ticklabelstandoff=6)
     return fig
@@ -274,15 +321,33 @@ def _stage_funnel(
         textfont={"size": 12},
     )
     if ci is not None:
-        bar.error_x = {"type": "data", "symmetric": False, "array": err_plus, "arrayminus": err_minus,
-                       "color": "#111827", "thickness": 1.5, "width": 5}
+        bar.error_x = {
+            "type": "data",
+            "symmetric": False,
+            "array": err_plus,
+            "arrayminus": err_minus,
+            "color": "#111827",
+            "thickness": 1.5,
+            "width": 5,
+        }
     fig = go.Figure(bar)
     if ci is not None:  # the numbers go after the error bars, not under them
         fig.data[0].text = None
         ends = [v + p for v, p in zip(values, err_plus, strict=True)]
-        fig.add_trace(go.Scatter(name="labels", x=ends, y=[s.label for s in stages], mode="text", text=[f"  {t}" for t in texts],
-                                 textposition="middle right", textfont={"size": 12, "color": "#374151"},
-                                 hoverinfo="skip", showlegend=False, cliponaxis=False))
+        fig.add_trace(
+            go.Scatter(
+                name="labels",
+                x=ends,
+                y=[s.label for s in stages],
+                mode="text",
+                text=[f"  {t}" for t in texts],
+                textposition="middle right",
+                textfont={"size": 12, "color": "#374151"},
+                hoverinfo="skip",
+                showlegend=False,
+                cliponaxis=False,
+            )
+        )
         fig.update_xaxes(range=[0, max(ends + [1.0]) * 1.18])
     sub = f"{src.name} · share of {stages[0].label.lower()}" if stages else src.name
     if ci is not None:
@@ -336,11 +401,21 @@ def node_stats_chart(
     nodes = list(ns.index)
     infos = src.nodes if src is not None else {}
     labels = _labels(nodes, infos)
-    engagement = [n for n in nodes if (infos[n].family == "engagement" if n in infos else ns.loc[n, "sent"] + ns.loc[n, "discarded"] > 0)]
+    engagement = [
+        n
+        for n in nodes
+        if (infos[n].family == "engagement" if n in infos else ns.loc[n, "sent"] + ns.loc[n, "discarded"] > 0)
+    ]
     two = messages and bool(engagement)
     if two:
-        fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.6, 0.4], horizontal_spacing=0.06,
-                            subplot_titles=("Users at each node: where they went", "Engagement nodes: send attempts"))
+        fig = make_subplots(
+            rows=1,
+            cols=2,
+            shared_yaxes=True,
+            column_widths=[0.6, 0.4],
+            horizontal_spacing=0.06,
+            subplot_titles=("Users at each node: where they went", "Engagement nodes: send attempts"),
+        )
     else:
         fig = go.Figure()
 
@@ -368,7 +443,17 @@ def node_stats_chart(
         for r in reasons:
             part = ex[ex["reason"] == r].set_index("node")["users"]
             vals = part.reindex(nodes, fill_value=0).to_numpy(dtype=float)
-            add(_hbar(go, f"exit: {S.pretty(r)}", ylab, vals, S.exit_color(r), nodes, f"exited here: <b>{_esc(S.pretty(r))}</b>"))
+            add(
+                _hbar(
+                    go,
+                    f"exit: {S.pretty(r)}",
+                    ylab,
+                    vals,
+                    S.exit_color(r),
+                    nodes,
+                    f"exited here: <b>{_esc(S.pretty(r))}</b>",
+                )
+            )
     else:
         left_total = ns[port_cols].sum(axis=1) if port_cols else 0
         vals = (ns["entered"] - left_total - ns["waiting"]).clip(lower=0).to_numpy(dtype=float)
@@ -378,14 +463,34 @@ def node_stats_chart(
     if waiting.any():
         add(_hbar(go, "still waiting", ylab, waiting, S.WAITING_COLOR, nodes, "still waiting at the end", pattern="/"))
     entered = ns["entered"].to_numpy(dtype=float)
-    add(go.Scatter(name="entered", x=entered, y=ylab, mode="text", text=[f"  {_n(v)} in" for v in entered],
-                   textposition="middle right", textfont={"size": 11, "color": "#374151"}, showlegend=False,
-                   customdata=nodes, hovertemplate="%{y}<br>entered: <b>%{x:,}</b><extra></extra>", cliponaxis=False))
+    add(
+        go.Scatter(
+            name="entered",
+            x=entered,
+            y=ylab,
+            mode="text",
+            text=[f"  {_n(v)} in" for v in entered],
+            textposition="middle right",
+            textfont={"size": 11, "color": "#374151"},
+            showlegend=False,
+            customdata=nodes,
+            hovertemplate="%{y}<br>entered: <b>%{x:,}</b><extra></extra>",
+            cliponaxis=False,
+        )
+    )
     to = ns["timed_out"].to_numpy(dtype=float)
     if to.any():
-        add(go.Scatter(name="timed out", x=to, y=ylab, mode="markers", customdata=nodes,
-                       marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": S.PORT_COLORS["timeout"]}},
-                       hovertemplate="%{y}<br>timed out: <b>%{x:,}</b><extra></extra>"))
+        add(
+            go.Scatter(
+                name="timed out",
+                x=to,
+                y=ylab,
+                mode="markers",
+                customdata=nodes,
+                marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": S.PORT_COLORS["timeout"]}},
+                hovertemplate="%{y}<br>timed out: <b>%{x:,}</b><extra></extra>",
+            )
+        )
     if two:
         eng_mask = np.array([n in engagement for n in nodes])
         kinds = {n: (infos[n].kind if n in infos else "push") for n in engagement}
@@ -399,14 +504,26 @@ def node_stats_chart(
                 continue
             vals = np.where(eng_mask, ns[c].to_numpy(dtype=float), 0.0)
             add(_hbar(go, f"discarded: {r}", ylab, vals, color, nodes, f"discarded (<b>{r}</b>)", pattern="x"), 2)
-        for stat, symbol, color in (("deferred", "diamond", S.DISCARD_COLORS["dnd"]), ("viewed", "circle", S.PORT_COLORS["viewed"]),
-                                    ("clicked", "star", S.PORT_COLORS["clicked"])):
+        for stat, symbol, color in (
+            ("deferred", "diamond", S.DISCARD_COLORS["dnd"]),
+            ("viewed", "circle", S.PORT_COLORS["viewed"]),
+            ("clicked", "star", S.PORT_COLORS["clicked"]),
+        ):
             vals = np.where(eng_mask, ns[stat].to_numpy(dtype=float), np.nan)
             if not np.nansum(vals):
                 continue
-            add(go.Scatter(name=stat, x=vals, y=ylab, mode="markers", customdata=nodes,
-                           marker={"symbol": symbol, "size": 10, "color": color, "line": {"width": 1, "color": "white"}},
-                           hovertemplate=f"%{{y}}<br>{stat}: <b>%{{x:,}}</b><extra></extra>"), 2)
+            add(
+                go.Scatter(
+                    name=stat,
+                    x=vals,
+                    y=ylab,
+                    mode="markers",
+                    customdata=nodes,
+                    marker={"symbol": symbol, "size": 10, "color": color, "line": {"width": 1, "color": "white"}},
+                    hovertemplate=f"%{{y}}<br>{stat}: <b>%{{x:,}}</b><extra></extra>",
+                ),
+                2,
+            )
         fig.update_xaxes(title_text="users", row=1, col=1, range=[0, max(float(entered.max()), 1.0) * 1.16])
         fig.update_xaxes(title_text="messages", row=1, col=2, rangemode="tozero")
         fig.update_annotations(font={"size": 13, "color": "#374151"}, xanchor="left", x=None)
@@ -417,8 +534,14 @@ def node_stats_chart(
     fig.update_layout(barmode="stack", bargap=0.35)
     fig.update_yaxes(autorange="reversed", showgrid=False)
     name = src.name if src is not None else ""
-    S.style(fig, title=title or "Node statistics", subtitle=name or None, legend="right", subplot_titles=two,
-            height=height or max(360, 170 + 46 * len(nodes)))
+    S.style(
+        fig,
+        title=title or "Node statistics",
+        subtitle=name or None,
+        legend="right",
+        subplot_titles=two,
+        height=height or max(360, 170 + 46 * len(nodes)),
+    )
     return fig
 
 
@@ -438,13 +561,31 @@ def _wrap(text: str, width: int = 18) -> str:
     return "<br>".join(lines)
 
 
-def _hbar(go: Any, name: str, y: list[str], x: Any, color: Any, nodes: list[str], what: str, *, pattern: str | None = None,
-          legendgroup: str | None = None) -> Any:
+def _hbar(
+    go: Any,
+    name: str,
+    y: list[str],
+    x: Any,
+    color: Any,
+    nodes: list[str],
+    what: str,
+    *,
+    pattern: str | None = None,
+    legendgroup: str | None = None,
+) -> Any:
     marker: dict[str, Any] = {"color": color, "line": {"width": 0}}
     if pattern:
         marker["pattern"] = {"shape": pattern, "fgcolor": "white", "fgopacity": 0.55, "size": 6}
-    return go.Bar(name=name, orientation="h", y=y, x=x, marker=marker, customdata=nodes, legendgroup=legendgroup,
-                  hovertemplate=f"%{{y}}<br>{what}: <b>%{{x:,}}</b><extra></extra>")
+    return go.Bar(
+        name=name,
+        orientation="h",
+        y=y,
+        x=x,
+        marker=marker,
+        customdata=nodes,
+        legendgroup=legendgroup,
+        hovertemplate=f"%{{y}}<br>{what}: <b>%{{x:,}}</b><extra></extra>",
+    )
 
 
 # ----------------------------------------------------------------------------- sankey
@@ -521,8 +662,14 @@ def sankey(
             k = sink(f"exit:{reason}", f"{_wrap(name, 22)}<br>{_n(totals[reason])}", S.exit_color(reason))
             for r in ex[ex["reason"] == reason].itertuples(index=False):
                 if r.node in idx and r.users > 0:
-                    add_link(idx[r.node], k, float(r.users), S.exit_color(reason), ["exit", r.node, reason, ""],
-                             f"exit: {S.pretty(reason)}")
+                    add_link(
+                        idx[r.node],
+                        k,
+                        float(r.users),
+                        S.exit_color(reason),
+                        ["exit", r.node, reason, ""],
+                        f"exit: {S.pretty(reason)}",
+                    )
     if waiting and ns["waiting"].any():
         k = sink("waiting", f"Still inside<br>{_n(ns['waiting'].sum())}", S.WAITING_COLOR)
         for n in nodes:
@@ -533,14 +680,28 @@ def sankey(
             arrangement="snap",
             valueformat=",.0f",
             valuesuffix=" users",
-            node={"label": n_label, "color": n_color, "customdata": n_custom, "pad": 18, "thickness": 16,
-                  "line": {"color": "white", "width": 0.5},
-                  "hovertemplate": "%{label}<br>in: %{targetLinks.length} flows, out: %{sourceLinks.length}<extra></extra>"},
-            link={**link, "hovertemplate": "%{source.label} → %{target.label}<br>%{label}: <b>%{value:,}</b> users<extra></extra>"},
+            node={
+                "label": n_label,
+                "color": n_color,
+                "customdata": n_custom,
+                "pad": 18,
+                "thickness": 16,
+                "line": {"color": "white", "width": 0.5},
+                "hovertemplate": "%{label}<br>in: %{targetLinks.length} flows, out: %{sourceLinks.length}<extra></extra>",
+            },
+            link={
+                **link,
+                "hovertemplate": "%{source.label} → %{target.label}<br>%{label}: <b>%{value:,}</b> users<extra></extra>",
+            },
         )
     )
-    S.style(fig, title=title or "Flows between nodes", subtitle=f"{src.name} · links by port, exits by reason",
-            legend=None, height=height or max(420, 60 * len(nodes) + 160))
+    S.style(
+        fig,
+        title=title or "Flows between nodes",
+        subtitle=f"{src.name} · links by port, exits by reason",
+        legend=None,
+        height=height or max(420, 60 * len(nodes) + 160),
+    )
     fig.update_layout(font={"size": 11})
     return fig
 
@@ -589,11 +750,17 @@ def waiting_chart(
         color = S.kind_color(kind) if n in infos else S.QUALITATIVE[len(used) % len(S.QUALITATIVE)]
         k = used.get(color, 0)  # nodes of one colour differ by dash
         used[color] = k + 1
-        fig.add_trace(go.Scatter(
-            name=labels[n], x=x, y=part["users"].to_numpy(), mode="lines", line={"shape": "hv", "width": 2, "color": color,
-                                                                                  "dash": dashes[k % len(dashes)]},
-            customdata=[n] * len(part), hovertemplate=f"{_esc(labels[n])}<br>%{{x|%a %d %b %H:%M}}: <b>%{{y:,}}</b> waiting<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                name=labels[n],
+                x=x,
+                y=part["users"].to_numpy(),
+                mode="lines",
+                line={"shape": "hv", "width": 2, "color": color, "dash": dashes[k % len(dashes)]},
+                customdata=[n] * len(part),
+                hovertemplate=f"{_esc(labels[n])}<br>%{{x|%a %d %b %H:%M}}: <b>%{{y:,}}</b> waiting<extra></extra>",
+            )
+        )
     sub = (name + " · " if name else "") + f"users at each node at the end of every {freq}"
     S.style(fig, title=title or "Users waiting per node", subtitle=sub, legend="right", height=height or 420)
     fig.update_xaxes(title=f"time ({tz})" if tz else "time")
@@ -642,11 +809,17 @@ def messages_chart(
         sends = send_attempts(t, tz)
         per_day = sends.groupby(["day", "channel", "deferred"]).size().rename("messages").reset_index()
     channels = [c for c in S.CHANNEL_COLORS if c in set(per_day["channel"])] + sorted(
-        set(per_day["channel"]) - set(S.CHANNEL_COLORS))
+        set(per_day["channel"]) - set(S.CHANNEL_COLORS)
+    )
     two = hours and sends is not None
     if two:
-        fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.07,
-                            subplot_titles=("Per day", "By hour of day"))
+        fig = make_subplots(
+            rows=1,
+            cols=2,
+            column_widths=[0.62, 0.38],
+            horizontal_spacing=0.07,
+            subplot_titles=("Per day", "By hour of day"),
+        )
     else:
         fig = go.Figure()
 
@@ -659,7 +832,7 @@ def messages_chart(
     any_deferred = bool(per_day["deferred"].any())
     for i, ch in enumerate(channels):
         color = S.CHANNEL_COLORS.get(ch, S.QUALITATIVE[i % len(S.QUALITATIVE)])
-        for late in ([False, True] if any_deferred else [False]):
+        for late in [False, True] if any_deferred else [False]:
             part = per_day[(per_day["channel"] == ch) & (per_day["deferred"] == late)]
             if part.empty:
                 continue
@@ -668,21 +841,47 @@ def messages_chart(
             marker: dict[str, Any] = {"color": color, "line": {"width": 0}}
             if late:
                 marker["pattern"] = {"shape": "/", "fgcolor": "white", "fgopacity": 0.7, "size": 7}
-            add(go.Bar(name=nm, x=part["day"], y=part["messages"].to_numpy(), marker=marker, legendgroup=nm,
-                       customdata=[[ch, late]] * len(part),
-                       hovertemplate=f"%{{x|%a %d %b}}<br>{_esc(ch)} {what}: <b>%{{y:,}}</b><extra></extra>"), 1)
+            add(
+                go.Bar(
+                    name=nm,
+                    x=part["day"],
+                    y=part["messages"].to_numpy(),
+                    marker=marker,
+                    legendgroup=nm,
+                    customdata=[[ch, late]] * len(part),
+                    hovertemplate=f"%{{x|%a %d %b}}<br>{_esc(ch)} {what}: <b>%{{y:,}}</b><extra></extra>",
+                ),
+                1,
+            )
             if two:
                 assert sends is not None
                 h = sends[(sends["channel"] == ch) & (sends["deferred"] == late)].groupby("hour").size()
                 h = h.reindex(range(24), fill_value=0)
-                add(go.Bar(name=nm, x=list(range(24)), y=h.to_numpy(), marker=marker, legendgroup=nm, showlegend=False,
-                           customdata=[[ch, late]] * 24,
-                           hovertemplate=f"%{{x}}:00–%{{x}}:59<br>{_esc(ch)} {what}: <b>%{{y:,}}</b><extra></extra>"), 2)
+                add(
+                    go.Bar(
+                        name=nm,
+                        x=list(range(24)),
+                        y=h.to_numpy(),
+                        marker=marker,
+                        legendgroup=nm,
+                        showlegend=False,
+                        customdata=[[ch, late]] * 24,
+                        hovertemplate=f"%{{x}}:00–%{{x}}:59<br>{_esc(ch)} {what}: <b>%{{y:,}}</b><extra></extra>",
+                    ),
+                    2,
+                )
     fig.update_layout(barmode="stack", bargap=0.15)
     if two:
         fig.update_xaxes(title_text=f"day ({tz})", row=1, col=1, tickformat="%d %b")
-        fig.update_xaxes(title_text=f"local hour ({tz})", row=1, col=2, tickmode="array", tickvals=list(range(0, 24, 6)),
-                         ticktext=[f"{h:02d}:00" for h in range(0, 24, 6)], range=[-0.6, 23.6])
+        fig.update_xaxes(
+            title_text=f"local hour ({tz})",
+            row=1,
+            col=2,
+            tickmode="array",
+            tickvals=list(range(0, 24, 6)),
+            ticktext=[f"{h:02d}:00" for h in range(0, 24, 6)],
+            range=[-0.6, 23.6],
+        )
         fig.update_yaxes(title_text="messages sent", row=1, col=1)
         fig.update_annotations(font={"size": 13, "color": "#374151"}, xanchor="left")
         for a, dom in zip(fig.layout.annotations, (fig.layout.xaxis.domain, fig.layout.xaxis2.domain), strict=False):
@@ -691,8 +890,14 @@ def messages_chart(
         fig.update_xaxes(title=f"day ({tz})", tickformat="%d %b")
         fig.update_yaxes(title="messages sent")
     sub = "stacked by channel" + (" · hatched: held back by DND, sent when it ended" if any_deferred else "")
-    S.style(fig, title=title or "Messages sent per channel", subtitle=sub, legend="right", subplot_titles=two,
-            height=height or 440)
+    S.style(
+        fig,
+        title=title or "Messages sent per channel",
+        subtitle=sub,
+        legend="right",
+        subplot_titles=two,
+        height=height or 440,
+    )
     return fig
 
 
@@ -743,22 +948,44 @@ def goals_chart(
             ys[i] = mean * scale
             plus.append(max(hi - mean, 0) * scale)
             minus.append(max(mean - lo, 0) * scale)
-    text = [f"{r:.1%} · {_n(c)}" for r, c in zip(rates, counts, strict=True)] if ci is None else [
-        (f"{y:.1%}" if value == "rate" else _n(y)) for y in ys]
+    text = (
+        [f"{r:.1%} · {_n(c)}" for r, c in zip(rates, counts, strict=True)]
+        if ci is None
+        else [(f"{y:.1%}" if value == "rate" else _n(y)) for y in ys]
+    )
     colors = [S.GOAL_COLOR] * len(goals) + ([S.rgba(S.GOAL_COLOR, 0.55)] if len(goals) > 1 else [])
     bar = go.Bar(
-        name="goals", x=names, y=ys, text=text, textposition="outside" if ci is None else "inside",
-        insidetextanchor="middle", cliponaxis=False,
+        name="goals",
+        x=names,
+        y=ys,
+        text=text,
+        textposition="outside" if ci is None else "inside",
+        insidetextanchor="middle",
+        cliponaxis=False,
         marker={"color": colors, "line": {"width": 0}},
         customdata=[[k, c, r] for k, c, r in zip(keys, counts, rates, strict=True)],
-        hovertemplate="<b>%{x}</b><br>%{customdata[1]:,} of " + f"{_n(entered)}" + " enrollments converted (%{customdata[2]:.1%})<extra></extra>",
+        hovertemplate="<b>%{x}</b><br>%{customdata[1]:,} of "
+        + f"{_n(entered)}"
+        + " enrollments converted (%{customdata[2]:.1%})<extra></extra>",
     )
     if ci is not None:
-        bar.error_y = {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "color": "#111827",
-                       "thickness": 1.5, "width": 6}
+        bar.error_y = {
+            "type": "data",
+            "symmetric": False,
+            "array": plus,
+            "arrayminus": minus,
+            "color": "#111827",
+            "thickness": 1.5,
+            "width": 6,
+        }
     fig = go.Figure(bar)
-    S.style(fig, title=title or "Conversion per goal", subtitle=f"{src.name} · {_n(entered)} enrollments", legend=None,
-            height=height or 360)
+    S.style(
+        fig,
+        title=title or "Conversion per goal",
+        subtitle=f"{src.name} · {_n(entered)} enrollments",
+        legend=None,
+        height=height or 360,
+    )
     top = max(ys + [1e-9]) * 1.25
     if value == "rate":
         fig.update_yaxes(title="conversion rate", tickformat=".0%", range=[0, max(top, 0.05)])
@@ -809,39 +1036,87 @@ def time_to_goal_chart(
     for i, g in enumerate(goals):
         vals = tg.loc[tg["goal"] == g, "minutes"].to_numpy() / div
         color = S.GOAL_COLOR if i == 0 else S.QUALITATIVE[i % len(S.QUALITATIVE)]
-        fig.add_trace(go.Histogram(
-            name=g, x=vals, nbinsx=nbins, marker={"color": S.rgba(color, 0.8), "line": {"color": "white", "width": 1}},
-            hovertemplate=f"{_esc(g)}<br>%{{x}} {unit}: <b>%{{y}}</b> conversions<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Histogram(
+                name=g,
+                x=vals,
+                nbinsx=nbins,
+                marker={"color": S.rgba(color, 0.8), "line": {"color": "white", "width": 1}},
+                hovertemplate=f"{_esc(g)}<br>%{{x}} {unit}: <b>%{{y}}</b> conversions<extra></extra>",
+            )
+        )
         if len(vals):
             med = float(np.median(vals))
-            shapes.append({"type": "line", "x0": med, "x1": med, "y0": 0, "y1": 1, "yref": "paper",
-                           "line": {"color": "#111827" if i == 0 else color, "width": 1.5, "dash": "dash"}})
-            notes.append({"x": med, "y": 1 - 0.07 * i, "yref": "paper", "yanchor": "top", "showarrow": False,
-                          "xanchor": "left", "bgcolor": "rgba(255,255,255,0.8)",
-                          "text": f" median {_minutes(med * div)}" + (f" ({_esc(g)})" if len(goals) > 1 else ""),
-                          "font": {"size": 11, "color": "#374151"}})
+            shapes.append(
+                {
+                    "type": "line",
+                    "x0": med,
+                    "x1": med,
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": "paper",
+                    "line": {"color": "#111827" if i == 0 else color, "width": 1.5, "dash": "dash"},
+                }
+            )
+            notes.append(
+                {
+                    "x": med,
+                    "y": 1 - 0.07 * i,
+                    "yref": "paper",
+                    "yanchor": "top",
+                    "showarrow": False,
+                    "xanchor": "left",
+                    "bgcolor": "rgba(255,255,255,0.8)",
+                    "text": f" median {_minutes(med * div)}" + (f" ({_esc(g)})" if len(goals) > 1 else ""),
+                    "font": {"size": 11, "color": "#374151"},
+                }
+            )
     if cumulative and len(tg):
         for i, g in enumerate(goals):
             vals = np.sort(tg.loc[tg["goal"] == g, "minutes"].to_numpy() / div)
             if not len(vals):
                 continue
             share = np.arange(1, len(vals) + 1) / len(vals)
-            fig.add_trace(go.Scatter(
-                name=f"{g}: share converted by then", x=vals, y=share, yaxis="y2", mode="lines",
-                line={"shape": "hv", "width": 2, "color": "#111827" if i == 0 else S.QUALITATIVE[i % len(S.QUALITATIVE)]},
-                hovertemplate=f"{_esc(g)}<br>%{{y:.0%}} of conversions within %{{x:,.1f}} {unit}<extra></extra>",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    name=f"{g}: share converted by then",
+                    x=vals,
+                    y=share,
+                    yaxis="y2",
+                    mode="lines",
+                    line={
+                        "shape": "hv",
+                        "width": 2,
+                        "color": "#111827" if i == 0 else S.QUALITATIVE[i % len(S.QUALITATIVE)],
+                    },
+                    hovertemplate=f"{_esc(g)}<br>%{{y:.0%}} of conversions within %{{x:,.1f}} {unit}<extra></extra>",
+                )
+            )
     fig.update_layout(barmode="overlay", shapes=shapes, annotations=notes)
-    S.style(fig, title=title or "Time to goal", subtitle=f"{src.name} · {len(tg):,} conversions, time from entry",
-            legend="right" if len(goals) > 1 else None, height=height or 360)
+    S.style(
+        fig,
+        title=title or "Time to goal",
+        subtitle=f"{src.name} · {len(tg):,} conversions, time from entry",
+        legend="right" if len(goals) > 1 else None,
+        height=height or 360,
+    )
     fig.update_xaxes(title=f"time from entry to goal ({unit})", rangemode="tozero")
     fig.update_yaxes(title="conversions")
     if cumulative and len(tg):
-        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1.02], "tickformat": ".0%",
-                                  "tickmode": "array", "tickvals": [0, 0.25, 0.5, 0.75, 1.0],
-                                  "showgrid": False, "title": {"text": "cumulative share", "standoff": 6},
-                                  "automargin": True, "zeroline": False})
+        fig.update_layout(
+            yaxis2={
+                "overlaying": "y",
+                "side": "right",
+                "range": [0, 1.02],
+                "tickformat": ".0%",
+                "tickmode": "array",
+                "tickvals": [0, 0.25, 0.5, 0.75, 1.0],
+                "showgrid": False,
+                "title": {"text": "cumulative share", "standoff": 6},
+                "automargin": True,
+                "zeroline": False,
+            }
+        )
     return fig
 
 
@@ -880,27 +1155,55 @@ def message_load_chart(
     fig = go.Figure()
     cols = [c for c in cols if c == "users_1" or load[c].any()]  # counts nobody reached are left out
     for i, c in enumerate(cols):
-        k = c[len("users_"):]
+        k = c[len("users_") :]
         shade = 0.3 + 0.7 * (i / max(len(cols) - 1, 1))
         word = f"{k} message" + ("" if k == "1" else "s")
-        fig.add_trace(go.Bar(
-            name=f"users with {word} that day", x=load["day"], y=load[c].to_numpy(), marker={"color": S.rgba("#4f46e5", shade)},
-            customdata=[k] * len(load), hovertemplate=f"%{{x|%a %d %b}}<br>users who got {word}: <b>%{{y:,}}</b><extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                name=f"users with {word} that day",
+                x=load["day"],
+                y=load[c].to_numpy(),
+                marker={"color": S.rgba("#4f46e5", shade)},
+                customdata=[k] * len(load),
+                hovertemplate=f"%{{x|%a %d %b}}<br>users who got {word}: <b>%{{y:,}}</b><extra></extra>",
+            )
+        )
     if len(load):
-        fig.add_trace(go.Scatter(
-            name="most messages to one user", x=load["day"], y=load["max"].to_numpy(), yaxis="y2", mode="lines+markers",
-            line={"color": "#dc2626", "width": 2}, marker={"size": 6},
-            hovertemplate="%{x|%a %d %b}<br>most messages to one user: <b>%{y}</b><extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                name="most messages to one user",
+                x=load["day"],
+                y=load["max"].to_numpy(),
+                yaxis="y2",
+                mode="lines+markers",
+                line={"color": "#dc2626", "width": 2},
+                marker={"size": 6},
+                hovertemplate="%{x|%a %d %b}<br>most messages to one user: <b>%{y}</b><extra></extra>",
+            )
+        )
         if "capped" in load.columns and load["capped"].any():
-            fig.add_trace(go.Scatter(
-                name="sends stopped by an account cap", x=load["day"], y=load["capped"].to_numpy(), mode="lines+markers",
-                line={"color": "#0f766e", "width": 2, "dash": "dot"}, marker={"size": 6, "symbol": "x"},
-                hovertemplate="%{x|%a %d %b}<br>sends stopped by an account cap: <b>%{y:,}</b><extra></extra>",
-            ))
-        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False,
-                                  "title": {"text": "max per user", "standoff": 6}, "dtick": 1, "automargin": True})
+            fig.add_trace(
+                go.Scatter(
+                    name="sends stopped by an account cap",
+                    x=load["day"],
+                    y=load["capped"].to_numpy(),
+                    mode="lines+markers",
+                    line={"color": "#0f766e", "width": 2, "dash": "dot"},
+                    marker={"size": 6, "symbol": "x"},
+                    hovertemplate="%{x|%a %d %b}<br>sends stopped by an account cap: <b>%{y:,}</b><extra></extra>",
+                )
+            )
+        fig.update_layout(
+            yaxis2={
+                "overlaying": "y",
+                "side": "right",
+                "rangemode": "tozero",
+                "showgrid": False,
+                "title": {"text": "max per user", "standoff": 6},
+                "dtick": 1,
+                "automargin": True,
+            }
+        )
     users = int(load["users"].sum()) if len(load) else 0
     sub = f"all journeys · {users:,} user-days with a message · stacked by how many each user got"
     S.style(fig, title=title or "Messages per user per day", subtitle=sub, legend="top", height=height or 420)

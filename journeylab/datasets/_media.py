@@ -253,7 +253,9 @@ def build(seed: int = SEED) -> tuple[pa.Table, pa.Table, pa.Table]:
     for date in ("2026-09-15", "2026-10-20"):
         on = int(np.searchsorted(days.asi8, pd.Timestamp(date).value))
         send(
-            lapsed, _local(days, np.full(len(lapsed), on), 11 * 3600 + rng.integers(0, 3600, len(lapsed))), "We Miss You"
+            lapsed,
+            _local(days, np.full(len(lapsed), on), 11 * 3600 + rng.integers(0, 3600, len(lapsed))),
+            "We Miss You",
         )
     for nth in range(len(SHOWS)):  # a new episode every week, 18:00 local on the show's day
         fans = pushable[(fav[pushable] == nth).any(axis=1)]

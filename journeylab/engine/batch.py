@@ -61,11 +61,30 @@ _E = {name: i for i, name in enumerate(TRACE_EVENTS)}
 _INACTION, _PB, _AT, _DELAY, _SEND = 1, 2, 3, 4, 5
 # timer rules, in engine.core.TIMER_RULES order (no version change here: publishing a version during
 # a run needs two versions of the journey, which the batched engine does not run — see unsupported)
-(_STOPPED, _VERSION_CHANGE, _GOAL_EVALUATION, _JOURNEY_TIMEOUT, _WINDOW_END, _NODE_TIMEOUT, _NODE_DUE,
- _INACTION_WAIT_INSIDE, _INACTION_ENTRY) = range(9)
+(
+    _STOPPED,
+    _VERSION_CHANGE,
+    _GOAL_EVALUATION,
+    _JOURNEY_TIMEOUT,
+    _WINDOW_END,
+    _NODE_TIMEOUT,
+    _NODE_DUE,
+    _INACTION_WAIT_INSIDE,
+    _INACTION_ENTRY,
+) = range(9)
 _NONE_RULE = 99
-_BATCHED_KINDS = {"action", "inaction", "past_behavior", "date_time", "profile", "delay", "force_exit",
-                  "profile_update", "split", *(k for k, i in NODE_KINDS.items() if i.family == "engagement")}
+_BATCHED_KINDS = {
+    "action",
+    "inaction",
+    "past_behavior",
+    "date_time",
+    "profile",
+    "delay",
+    "force_exit",
+    "profile_update",
+    "split",
+    *(k for k, i in NODE_KINDS.items() if i.family == "engagement"),
+}
 _WAIT = -1  # an arrival rule's answer: the user waits at the node
 _GONE = -2  # ... the user left the journey (force exit)
 
@@ -76,8 +95,10 @@ def unsupported(definitions: Sequence[JourneyDef], *, watched: bool = False, pol
     (an unsubscribe during the run) are not: the driver checks its events for them (see
     :func:`consent_events`)."""
     if len(definitions) != 1:
-        return ("several journeys or versions run together (journey triggers, shared profiles, a version "
-                "published during the run)")
+        return (
+            "several journeys or versions run together (journey triggers, shared profiles, a version "
+            "published during the run)"
+        )
     d = definitions[0]
     if watched:
         return "another journey listens to this one"
@@ -227,8 +248,9 @@ class BatchEngine:
         self.preds: list[_Pred] = []
         self._pix: dict[tuple[str, str], int] = {}
         entries = journey.entry_nodes()
-        self.entry_action = [(self.nix[n.id], self._pred(n.event, n.filters), n) for n in entries
-                             if isinstance(n, Action)]
+        self.entry_action = [
+            (self.nix[n.id], self._pred(n.event, n.filters), n) for n in entries if isinstance(n, Action)
+        ]
         inact = [n for n in entries if isinstance(n, Inaction)]
         self.inaction = inact[0] if inact else None
         if self.inaction is not None:
@@ -250,8 +272,10 @@ class BatchEngine:
             elif isinstance(n, Inaction):
                 self.listen[i] = self._pred(n.absent, n.absent_filters)
         self.pb_conds: dict[int, int] = {}  # id(condition) -> predicate
-        pb_sources: list[PastBehavior | PastBehaviorGoal] = [*(n for n in self.nodes if isinstance(n, PastBehavior)),
-                                                              *self.goals_pb]
+        pb_sources: list[PastBehavior | PastBehaviorGoal] = [
+            *(n for n in self.nodes if isinstance(n, PastBehavior)),
+            *self.goals_pb,
+        ]
         for src in pb_sources:
             conds: list[EventCount | EventMatch] = [*src.did, *src.did_not]
             for cond in conds:
@@ -269,9 +293,13 @@ class BatchEngine:
 
         # ---- engagement
         self.channel = [k if NODE_KINDS[k].family == "engagement" else "" for k in self.kinds]
-        self.phantom = np.array([isinstance(n, Engagement) and (self.conn[i, self.pix["viewed"]] >= 0
-                                                               or self.conn[i, self.pix["clicked"]] >= 0)
-                                 for i, n in enumerate(self.nodes)])
+        self.phantom = np.array(
+            [
+                isinstance(n, Engagement)
+                and (self.conn[i, self.pix["viewed"]] >= 0 or self.conn[i, self.pix["clicked"]] >= 0)
+                for i, n in enumerate(self.nodes)
+            ]
+        )
         consent = pol.consent
         #: consent (the account policy's), when the journey sends on a channel that needs it
         self.consent = consent if consent is not None and set(self.channel) & consent.channels() else None
@@ -385,8 +413,16 @@ class BatchEngine:
         def col(v: Any, dtype: Any) -> np.ndarray:
             return np.full(n, v, dtype=dtype) if np.isscalar(v) else np.asarray(v, dtype=dtype)
 
-        self.rows.append((users.astype(np.int32), col(t, np.int64), col(node, np.int32), col(_E[event], np.int8),
-                          col(port, np.int32), col(d, np.int32)))
+        self.rows.append(
+            (
+                users.astype(np.int32),
+                col(t, np.int64),
+                col(node, np.int32),
+                col(_E[event], np.int8),
+                col(port, np.int32),
+                col(d, np.int32),
+            )
+        )
 
     def trace_columns(self) -> dict[str, Any]:
         """The trace in canonical order (by instant, user, then each user's own order), as
@@ -833,8 +869,12 @@ class BatchEngine:
         return t.copy()
 
     def _split(self, u: np.ndarray, nd: int, node: Split) -> np.ndarray:
-        x = split_draw_array(self.seed, self._jhash, self.ukey[u], self.entries[u], int(self._node_hash[nd]),
-                             self.visit[u]) * 100.0
+        x = (
+            split_draw_array(
+                self.seed, self._jhash, self.ukey[u], self.entries[u], int(self._node_hash[nd]), self.visit[u]
+            )
+            * 100.0
+        )
         out = np.full(len(u), self.pix[node.branches[-1].name], dtype=np.int64)
         done = np.zeros(len(u), dtype=bool)
         acc = 0.0
@@ -1047,8 +1087,9 @@ class BatchEngine:
             self.lim_key[k][u] = key
 
     # ================================================================== responses
-    def _respond(self, u: np.ndarray, t: np.ndarray, n: np.ndarray, visit: np.ndarray, nd: int,
-                 serial: np.ndarray) -> None:
+    def _respond(
+        self, u: np.ndarray, t: np.ndarray, n: np.ndarray, visit: np.ndarray, nd: int, serial: np.ndarray
+    ) -> None:
         keys = mix_array(self._jhash, self.version, self.ukey[u], n, self._node_hash[nd], visit)
         assert self.responder is not None
         r = self.responder(keys, np.full(len(u), nd, dtype=np.int64), t)
@@ -1096,8 +1137,13 @@ class BatchEngine:
         else:
             cu, cts, cseq, ck, cm = ru, rts, rseq, rk, rm
         order = np.lexsort((cseq, cts, cu))
-        self.r_user, self.r_ts, self.r_seq, self.r_kind, self.r_msg = (cu[order], cts[order], cseq[order], ck[order],
-                                                                        cm[order])
+        self.r_user, self.r_ts, self.r_seq, self.r_kind, self.r_msg = (
+            cu[order],
+            cts[order],
+            cseq[order],
+            ck[order],
+            cm[order],
+        )
         # each present user's pointer at their first response (an absent user's old pointer can
         # only land on another user's entry, which _next_response does not take for theirs)
         ru_sorted = self.r_user

@@ -315,8 +315,9 @@ class ClockArrays:
         todo = np.arange(len(t))
         for k in range(9):
             d = day[todo] + k
-            cand = self._per_day(d, lambda x: self.c.epoch(dt.datetime.combine(_date(x), at.replace(tzinfo=None),
-                                                                                 tzinfo=self.c.tz)))
+            cand = self._per_day(
+                d, lambda x: self.c.epoch(dt.datetime.combine(_date(x), at.replace(tzinfo=None), tzinfo=self.c.tz))
+            )
             ok = (cand >= t[todo]) & allowed[self.weekday(d)]
             out[todo[ok]] = cand[ok]
             todo = todo[~ok]

@@ -106,8 +106,19 @@ TIMER_RULES: tuple[str, ...] = (
     "date_entry",  # a date-time entry's instant
     "scheduled_run",  # a scheduled run (past behaviour, custom list)
 )
-(_STOPPED, _VERSION_CHANGE, _GOAL_EVALUATION, _JOURNEY_TIMEOUT, _WINDOW_END, _NODE_TIMEOUT, _NODE_DUE,
- _INACTION_WAIT_INSIDE, _INACTION_ENTRY, _DATE_ENTRY, _SCHEDULED_RUN) = range(len(TIMER_RULES))
+(
+    _STOPPED,
+    _VERSION_CHANGE,
+    _GOAL_EVALUATION,
+    _JOURNEY_TIMEOUT,
+    _WINDOW_END,
+    _NODE_TIMEOUT,
+    _NODE_DUE,
+    _INACTION_WAIT_INSIDE,
+    _INACTION_ENTRY,
+    _DATE_ENTRY,
+    _SCHEDULED_RUN,
+) = range(len(TIMER_RULES))
 
 
 def _next_change(control: Control, mark: int) -> int | None:
@@ -266,16 +277,26 @@ class Engine:
         self.lookback = lookback
         #: event properties the messages' templates read (``{{ event.item }}``): an entry keeps them
         self.template_event_props: frozenset[str] = frozenset().union(
-            *(template_reads(v)[1] for n in journey.nodes if isinstance(n, Engagement) for v in n.content.values()))
+            *(template_reads(v)[1] for n in journey.nodes if isinstance(n, Engagement) for v in n.content.values())
+        )
         entry_events = sorted(self.entry_by_event.keys() | self.inaction_by_event.keys())
-        reads = merge_reads([*(NODE_KINDS[self.kinds[n.id]].reads(n) for n in journey.nodes),
-                             *(g.reads() for g in journey.goals), self._policy_reads(),
-                             Reads(event_props=tuple((ev, self.template_event_props) for ev in entry_events)
-                                   if self.template_event_props else ())])
+        reads = merge_reads(
+            [
+                *(NODE_KINDS[self.kinds[n.id]].reads(n) for n in journey.nodes),
+                *(g.reads() for g in journey.goals),
+                self._policy_reads(),
+                Reads(
+                    event_props=tuple((ev, self.template_event_props) for ev in entry_events)
+                    if self.template_event_props
+                    else ()
+                ),
+            ]
+        )
         lead = max((sec for _, sec in reads.lookback), default=0)
         #: what the journey can act on: drivers keep these inputs and may drop everything else
-        self.inputs = Inputs(reads.events, dict(reads.event_props), reads.profile,
-                             max(lead, self.gap) if reads.sessions else lead)
+        self.inputs = Inputs(
+            reads.events, dict(reads.event_props), reads.profile, max(lead, self.gap) if reads.sessions else lead
+        )
         self.relevant_events: frozenset[str] = self.inputs.events
         #: whether every user of the cohort must be evaluated (not only those with events)
         self.needs_all_users = bool(self.scheduled_entries or self.date_entries)
@@ -330,8 +351,10 @@ class Engine:
                 profile |= self.consent.properties(ch)
         if self.local_time or self.caps:
             profile.add(self.tz_prop)
-        props = tuple((name, frozenset({e.channel_property for e in evs if e.channel is None}))
-                      for name, evs in self.consent_events.items())
+        props = tuple(
+            (name, frozenset({e.channel_property for e in evs if e.channel is None}))
+            for name, evs in self.consent_events.items()
+        )
         return Reads(frozenset(self.consent_events), tuple(p for p in props if p[1]), frozenset(profile))
 
     def local_clock(self, st: UserState) -> LocalClock:
@@ -552,8 +575,9 @@ class Engine:
                     st.pending_props.append(self._trigger_props(props))
                     break
 
-    def _act(self, st: UserState, t: int, name: str, props: dict[str, Any], first: bool, control: Control,
-             out: list[Action]) -> bool:
+    def _act(
+        self, st: UserState, t: int, name: str, props: dict[str, Any], first: bool, control: Control, out: list[Action]
+    ) -> bool:
         """The event's one action in the journey: a goal, a move at the user's node, or a live
         entry. Returns whether it acted."""
         e = st.active
@@ -602,8 +626,10 @@ class Engine:
             if name == node.event and match_text(props.get(node.url_property), node.url, node.match):
                 return "yes"
         elif isinstance(node, Referrer):
-            if name == node.event and first and any(
-                match_text(props.get(p), node.source, node.match) for p in node.properties
+            if (
+                name == node.event
+                and first
+                and any(match_text(props.get(p), node.source, node.match) for p in node.properties)
             ):
                 return "yes"
         elif isinstance(node, PageCount) and name == node.event and st.session_count == node.count:
@@ -730,8 +756,11 @@ class Engine:
         if e is None or e.version >= version:
             return False
         plan = self.migration_plans.get(version)
-        why = (plan.get(e.node, f"node {e.node!r} is not in version {version}") if plan is not None
-               else f"version {version} of journey {self.id!r} is not part of this run")
+        why = (
+            plan.get(e.node, f"node {e.node!r} is not in version {version}")
+            if plan is not None
+            else f"version {version} of journey {self.id!r} is not part of this run"
+        )
         if why is not None:
             out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, e.node, "not_migrated", "", why)))
             return False
@@ -874,7 +903,9 @@ class Engine:
             return False
         return not (self.end is not None and t >= self.end)
 
-    def _enter(self, st: UserState, node: Any, t: int, out: list[Action], trigger: dict[str, Any] | None = None) -> None:
+    def _enter(
+        self, st: UserState, node: Any, t: int, out: list[Action], trigger: dict[str, Any] | None = None
+    ) -> None:
         st.entries += 1
         st.attribution = None  # later conversions belong to the new enrollment
         e = Enrollment(st.entries, self.version, t)
@@ -952,7 +983,9 @@ class Engine:
         e.due_kind = "inaction"
         return None
 
-    def _arr_past_behavior(self, st: UserState, e: Enrollment, node: PastBehavior, t: int, out: list[Action]) -> str | None:
+    def _arr_past_behavior(
+        self, st: UserState, e: Enrollment, node: PastBehavior, t: int, out: list[Action]
+    ) -> str | None:
         self._open_window(e, node, t)
         e.due = self.clock.next_daily(t)
         e.due_kind = "pb"
@@ -987,7 +1020,9 @@ class Engine:
         self._exit(st, t, "force_exit", out)
         return None
 
-    def _arr_profile_update(self, st: UserState, e: Enrollment, node: ProfileUpdate, t: int, out: list[Action]) -> str | None:
+    def _arr_profile_update(
+        self, st: UserState, e: Enrollment, node: ProfileUpdate, t: int, out: list[Action]
+    ) -> str | None:
         self._update_profile(st, e, node, t, out)
         return "next"
 
@@ -1027,7 +1062,10 @@ class Engine:
         new = updated_value(node, old)
         p[node.property] = new
         out.append(
-            _new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "profile_updated", "", update_detail(node, old, new)))
+            _new(
+                TraceRecord,
+                (st.user_id, t, self.id, e.version, node.id, "profile_updated", "", update_detail(node, old, new)),
+            )
         )
         out.append(ProfileChanged(st.user_id, t, self.id, node.id, node.property, new))
 
@@ -1077,8 +1115,12 @@ class Engine:
             return self._discard(st, e, node, t, "cap", out)
         mid = f"{self.id}:{e.version}:{st.user_id}:{e.n}:{node.id}:{e.visit}"
         out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "sent", "", ch)))
-        out.append(_new(Send, (mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile, e), e.n,
-                               e.visit)))
+        out.append(
+            _new(
+                Send,
+                (mid, self.id, e.version, st.user_id, node.id, ch, t, self._render(node, st.profile, e), e.n, e.visit),
+            )
+        )
         if node.id in self.watched:
             out.append(NodePassed(st.user_id, t, self.id, node.id, "sent"))
         if self.settings.limits:
@@ -1095,7 +1137,9 @@ class Engine:
             return None
         return "next"
 
-    def _discard(self, st: UserState, e: Enrollment, node: Engagement, t: int, reason: str, out: list[Action]) -> str | None:
+    def _discard(
+        self, st: UserState, e: Enrollment, node: Engagement, t: int, reason: str, out: list[Action]
+    ) -> str | None:
         out.append(_new(TraceRecord, (st.user_id, t, self.id, e.version, node.id, "discarded", "", reason)))
         if (node.id, "not_sent") in self.conn:
             return "not_sent"
@@ -1139,6 +1183,7 @@ class Engine:
             if n >= cap.max:
                 return True
         return False
+
     def _opt_out(self, st: UserState, t: int, version: int, node_id: str, out: list[Action]) -> None:
         """An ``unsubscribed`` feedback: the user opts out of the message's channel (the profile's
         :data:`~journeylab.model.OPT_OUT_PROPERTY` gains it; shared with the user's other journeys),
@@ -1164,7 +1209,9 @@ class Engine:
             return
         for g in self.action_goals.get(name, ()):
             if g.matches(name, props):
-                out.append(_new(TraceRecord, (st.user_id, t, self.id, version, node, "converted", "", f"goal:{g.name}")))
+                out.append(
+                    _new(TraceRecord, (st.user_id, t, self.id, version, node, "converted", "", f"goal:{g.name}"))
+                )
                 st.attribution = None
                 return
 
@@ -1182,8 +1229,15 @@ class Engine:
         return render_content(node.content, profile, e.trigger)
 
     # ================================================================== evaluation
-    def _pb_ok(self, st: UserState, did: list[EventCount], did_not: list[EventMatch], days: int,
-               profile: list[PropertyFilter], t: int) -> bool:
+    def _pb_ok(
+        self,
+        st: UserState,
+        did: list[EventCount],
+        did_not: list[EventMatch],
+        days: int,
+        profile: list[PropertyFilter],
+        t: int,
+    ) -> bool:
         lo = t - days * 86400
         for c in did:
             n = 0

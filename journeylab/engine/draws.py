@@ -25,8 +25,21 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["stable_hash", "stable_hash_array", "user_key", "user_key_array", "mix", "mix_array", "uniform", "uniform_array", "PURPOSES",
-           "message_key", "message_key_array", "split_draw", "split_draw_array"]
+__all__ = [
+    "stable_hash",
+    "stable_hash_array",
+    "user_key",
+    "user_key_array",
+    "mix",
+    "mix_array",
+    "uniform",
+    "uniform_array",
+    "PURPOSES",
+    "message_key",
+    "message_key_array",
+    "split_draw",
+    "split_draw_array",
+]
 
 _M = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -35,8 +48,16 @@ _C2 = 0x94D049BB133111EB
 
 #: what a draw is for: one counter each, so draws of one message are independent
 PURPOSES: dict[str, int] = {
-    "split": 1, "delivered": 2, "viewed": 3, "view_latency": 4, "clicked": 5, "click_latency": 6, "lift": 7,
-    "lift_latency": 8, "opt_out": 9, "opt_out_latency": 10,
+    "split": 1,
+    "delivered": 2,
+    "viewed": 3,
+    "view_latency": 4,
+    "clicked": 5,
+    "click_latency": 6,
+    "lift": 7,
+    "lift_latency": 8,
+    "opt_out": 9,
+    "opt_out_latency": 10,
 }
 
 
@@ -146,8 +167,9 @@ def message_key(journey_hash: int, version: int, user_hash: int, n: int, node_ha
     return mix(journey_hash, version, user_hash, n, node_hash, visit)
 
 
-def message_key_array(journey_hash: int, version: int, user_hash: np.ndarray, n: np.ndarray, node_hash: np.ndarray,
-                      visit: np.ndarray) -> np.ndarray:
+def message_key_array(
+    journey_hash: int, version: int, user_hash: np.ndarray, n: np.ndarray, node_hash: np.ndarray, visit: np.ndarray
+) -> np.ndarray:
     return mix_array(journey_hash, version, user_hash, n, node_hash, visit)
 
 
@@ -157,7 +179,8 @@ def split_draw(seed: int, journey_hash: int, user: int, n: int, node_hash: int, 
     return uniform(mix(seed, PURPOSES["split"], journey_hash, user, n, node_hash, visit))
 
 
-def split_draw_array(seed: int, journey_hash: int, user: np.ndarray, n: np.ndarray, node_hash: int,
-                     visit: np.ndarray) -> np.ndarray:
+def split_draw_array(
+    seed: int, journey_hash: int, user: np.ndarray, n: np.ndarray, node_hash: int, visit: np.ndarray
+) -> np.ndarray:
     """:func:`split_draw` of many arrivals."""
     return uniform_array(mix_array(seed, PURPOSES["split"], journey_hash, user, n, node_hash, visit))

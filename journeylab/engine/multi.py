@@ -79,8 +79,12 @@ class JourneySet:
             if d.version in self.versions[d.id]:
                 raise JourneyDefinitionError(f"journey {d.id!r} version {d.version} given twice", "$")
             self.versions[d.id][d.version] = Engine(
-                d, seed=seed, watched=watched.get(d.id, ()), custom_lists=(custom_lists or {}).get(d.id),
-                policy=self.policy, versions=[x for x in journeys if x.id == d.id],
+                d,
+                seed=seed,
+                watched=watched.get(d.id, ()),
+                custom_lists=(custom_lists or {}).get(d.id),
+                policy=self.policy,
+                versions=[x for x in journeys if x.id == d.id],
             )
         self.latest: dict[str, Engine] = {jid: vs[max(vs)] for jid, vs in self.versions.items()}
         self.controls: dict[str, Control] = dict(controls or {})
@@ -233,7 +237,9 @@ class JourneySet:
                     if inp.message_id.startswith(jid + ":"):
                         self._step(states, jid, inp, out, passes)
                         break
-                elif inp.journey in ("", jid) and any(inp.node in e.engagement_ids for e in self.versions[jid].values()):
+                elif inp.journey in ("", jid) and any(
+                    inp.node in e.engagement_ids for e in self.versions[jid].values()
+                ):
                     self._step(states, jid, inp, out, passes)  # by node: the journeys that have it
         elif isinstance(inp, ProfileSet):
             next(iter(states.values())).profile.update(inp.props)
@@ -249,8 +255,9 @@ class JourneySet:
         self._triggers(states, passes, out)
         return self.next_wake(states)
 
-    def _step(self, states: dict[str, UserState], jid: str, inp: Input, out: list[Action],
-              passes: list[NodePassed]) -> None:
+    def _step(
+        self, states: dict[str, UserState], jid: str, inp: Input, out: list[Action], passes: list[NodePassed]
+    ) -> None:
         st = states[jid]
         _, acts = self.engine_for(jid, st).step(st, inp, self.control(jid))
         self._collect(acts, out, passes)

@@ -97,8 +97,13 @@ class UserState:
         "version_mark",
     )
 
-    def __init__(self, user_id: str, profile: dict[str, Any] | None = None, created: int = 0,
-                 ledger: list[tuple[int, str]] | None = None) -> None:
+    def __init__(
+        self,
+        user_id: str,
+        profile: dict[str, Any] | None = None,
+        created: int = 0,
+        ledger: list[tuple[int, str]] | None = None,
+    ) -> None:
         self.user_id = user_id
         self.profile: dict[str, Any] = profile if profile is not None else {}
         self.clock = created  # the last instant processed for this user
@@ -249,7 +254,12 @@ def version_entry(version: int, migrate: bool) -> str:
 def parse_publish(status: str) -> tuple[int, bool]:
     """``(version, migrate)`` of a ``"publish v<N>[ migrate]"`` lifecycle entry; ValueError otherwise."""
     parts = status.split()
-    if len(parts) not in (2, 3) or parts[0] != "publish" or not parts[1].startswith("v") or not parts[1][1:].isdigit() \
-            or (len(parts) == 3 and parts[2] != "migrate"):
+    if (
+        len(parts) not in (2, 3)
+        or parts[0] != "publish"
+        or not parts[1].startswith("v")
+        or not parts[1][1:].isdigit()
+        or (len(parts) == 3 and parts[2] != "migrate")
+    ):
         raise ValueError(f"{status!r} is not a version change: write 'publish v<N>' or 'publish v<N> migrate'")
     return int(parts[1][1:]), len(parts) == 3

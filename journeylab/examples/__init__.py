@@ -107,18 +107,41 @@ def cart_abandonment() -> Journey:
     (True, 'Asia/Kolkata')
     """
     j = Journey("Cart abandonment", id="cart-abandonment", timezone="Asia/Kolkata", journey_timeout=3 * _DAY)
-    j.add(Inaction(id="cart", label="Added to cart, no purchase in 15 min", event="Added To Cart", absent="Charged",
-                   within=15 * _MIN))
-    j.then("cart", "yes", Push(id="push", label="Reminder push", content={
-        "title": "Forgot something, {{first_name}}?",
-        "body": "Your cart is waiting for you.",
-    }))
+    j.add(
+        Inaction(
+            id="cart",
+            label="Added to cart, no purchase in 15 min",
+            event="Added To Cart",
+            absent="Charged",
+            within=15 * _MIN,
+        )
+    )
+    j.then(
+        "cart",
+        "yes",
+        Push(
+            id="push",
+            label="Reminder push",
+            content={
+                "title": "Forgot something, {{first_name}}?",
+                "body": "Your cart is waiting for you.",
+            },
+        ),
+    )
     j.then("push", "next", Delay(id="wait", label="Wait 1 day", duration=_DAY))
     j.then("wait", "next", Action(id="charged", label="Did Charged?", event="Charged", window=_DAY))
-    j.then("charged", "timeout", Email(id="reminder", label="Reminder email", content={
-        "subject": "Still thinking it over?",
-        "body": "Hi {{first_name}}, the items in your cart are still available.",
-    }))
+    j.then(
+        "charged",
+        "timeout",
+        Email(
+            id="reminder",
+            label="Reminder email",
+            content={
+                "subject": "Still thinking it over?",
+                "body": "Hi {{first_name}}, the items in your cart are still available.",
+            },
+        ),
+    )
     j.add_goal(ActionGoal(name="Purchase", event="Charged"))
     return j
 
@@ -137,8 +160,9 @@ def reference_journey() -> Journey:
     """
     j = Journey("Reference journey", id="reference", timezone="UTC", journey_timeout=3 * _DAY, reentry=False)
     j.add(Action(id="entry", label="Added To Cart", event="Added To Cart"))
-    j.then("entry", "yes", Inaction(id="no_purchase", label="No Charged within 15 min", absent="Charged",
-                                     within=15 * _MIN))
+    j.then(
+        "entry", "yes", Inaction(id="no_purchase", label="No Charged within 15 min", absent="Charged", within=15 * _MIN)
+    )
     j.then("no_purchase", "yes", Push(id="push", content={"title": "Your cart misses you", "body": "Come back!"}))
     j.then("push", "next", Delay(id="wait", label="Wait 1 day", duration=_DAY))
     j.then("wait", "next", Action(id="launched", label="Did App Launched?", event="App Launched", window=_DAY))
@@ -164,11 +188,19 @@ def purchase_promo(reentry: bool = False) -> Journey:
     )
     j.add(Action(id="purchase", label="Charged", event="Charged"))
     j.then("purchase", "yes", Delay(id="wait", label="Wait 20 min", duration=20 * _MIN))
-    j.then("wait", "next", Push(id="promo", label="Promo push", content={
-        "title": "Thanks for your purchase!",
-        "body": "Take 10% off your next order with code THANKS10.",
-        "promo_code": "THANKS10",
-    }))
+    j.then(
+        "wait",
+        "next",
+        Push(
+            id="promo",
+            label="Promo push",
+            content={
+                "title": "Thanks for your purchase!",
+                "body": "Take 10% off your next order with code THANKS10.",
+                "promo_code": "THANKS10",
+            },
+        ),
+    )
     return j
 
 
@@ -184,13 +216,25 @@ def ride_tier() -> Journey:
     """
     j = Journey("Ride tier", id="ride-tier", reentry=True)
     j.add(Action(id="ride", label="Ride Completed", event="Ride Completed"))
-    j.then("ride", "yes", ProfileUpdate(id="count", label="ride_count + 1", property="ride_count", op="increment",
-                                         value=1))
-    j.then("count", "next", ProfileMatch(id="ten_rides", label="ride_count >= 10", profile=[
-        PropertyFilter(property="ride_count", op=">=", value=10),
-    ]))
-    j.then("ten_rides", "yes", ProfileUpdate(id="platinum", label="tier = Platinum", property="tier", op="set",
-                                             value="Platinum"))
+    j.then(
+        "ride", "yes", ProfileUpdate(id="count", label="ride_count + 1", property="ride_count", op="increment", value=1)
+    )
+    j.then(
+        "count",
+        "next",
+        ProfileMatch(
+            id="ten_rides",
+            label="ride_count >= 10",
+            profile=[
+                PropertyFilter(property="ride_count", op=">=", value=10),
+            ],
+        ),
+    )
+    j.then(
+        "ten_rides",
+        "yes",
+        ProfileUpdate(id="platinum", label="tier = Platinum", property="tier", op="set", value="Platinum"),
+    )
     return j
 
 
@@ -214,20 +258,56 @@ def email_sunsetting() -> Journey:
         journey_timeout=3 * _DAY,
         schedule=Recurring(every="day", time=dt.time(6, 0)),
     )
-    j.add(PastBehavior(id="audience", label="Emailed in the last 180 days", did=[EventCount(event="Email Sent")],
-                       days=180))
-    j.then("audience", "yes", PastBehavior(id="opened_90", label="Opened in the last 90 days",
-                                           did=[EventCount(event="Email Opened")], days=90))
-    j.then("opened_90", "yes", Email(id="domain1", label="Email via domain 1", content={
-        "domain": "mail1", "subject": "This week's news", "body": "Hi {{first_name}}, ...",
-    }))
-    j.then("opened_90", "no", PastBehavior(id="opened_180", label="Opened in the last 180 days",
-                                           did=[EventCount(event="Email Opened")], days=180))
-    j.then("opened_180", "yes", Email(id="domain2", label="Email via domain 2", content={
-        "domain": "mail2", "subject": "This week's news", "body": "Hi {{first_name}}, ...",
-    }))
-    j.then("opened_180", "no", ProfileUpdate(id="sunset", label="Opt out of email", property="email_opt_out",
-                                             op="set", value=True))
+    j.add(
+        PastBehavior(
+            id="audience", label="Emailed in the last 180 days", did=[EventCount(event="Email Sent")], days=180
+        )
+    )
+    j.then(
+        "audience",
+        "yes",
+        PastBehavior(
+            id="opened_90", label="Opened in the last 90 days", did=[EventCount(event="Email Opened")], days=90
+        ),
+    )
+    j.then(
+        "opened_90",
+        "yes",
+        Email(
+            id="domain1",
+            label="Email via domain 1",
+            content={
+                "domain": "mail1",
+                "subject": "This week's news",
+                "body": "Hi {{first_name}}, ...",
+            },
+        ),
+    )
+    j.then(
+        "opened_90",
+        "no",
+        PastBehavior(
+            id="opened_180", label="Opened in the last 180 days", did=[EventCount(event="Email Opened")], days=180
+        ),
+    )
+    j.then(
+        "opened_180",
+        "yes",
+        Email(
+            id="domain2",
+            label="Email via domain 2",
+            content={
+                "domain": "mail2",
+                "subject": "This week's news",
+                "body": "Hi {{first_name}}, ...",
+            },
+        ),
+    )
+    j.then(
+        "opened_180",
+        "no",
+        ProfileUpdate(id="sunset", label="Opt out of email", property="email_opt_out", op="set", value=True),
+    )
     return j
 
 
@@ -251,15 +331,36 @@ def monthly_payment_reminder() -> Journey:
         schedule=Recurring(every="month", day_of_month=1, time=dt.time(10, 0)),
         dnd=Dnd(ranges=[DayRange(start=dt.time(21, 0), end=dt.time(9, 0))]),
     )
-    j.add(PastBehavior(id="due", label="Active loan", did=[EventCount(event="Loan Disbursed")], days=365,
-                       profile=[PropertyFilter(property="loan_status", op="=", value="active")]))
-    j.then("due", "yes", Sms(id="sms", content={
-        "body": "Hi {{first_name}}, your EMI of {{emi_amount}} is due on the 5th. Pay now: {{pay_link}}",
-    }))
-    j.then("sms", "next", Email(id="email", content={
-        "subject": "Your payment is due on the 5th",
-        "body": "Hi {{first_name}}, your monthly payment of {{emi_amount}} is due on the 5th.",
-    }))
+    j.add(
+        PastBehavior(
+            id="due",
+            label="Active loan",
+            did=[EventCount(event="Loan Disbursed")],
+            days=365,
+            profile=[PropertyFilter(property="loan_status", op="=", value="active")],
+        )
+    )
+    j.then(
+        "due",
+        "yes",
+        Sms(
+            id="sms",
+            content={
+                "body": "Hi {{first_name}}, your EMI of {{emi_amount}} is due on the 5th. Pay now: {{pay_link}}",
+            },
+        ),
+    )
+    j.then(
+        "sms",
+        "next",
+        Email(
+            id="email",
+            content={
+                "subject": "Your payment is due on the 5th",
+                "body": "Hi {{first_name}}, your monthly payment of {{emi_amount}} is due on the 5th.",
+            },
+        ),
+    )
     return j
 
 
@@ -367,13 +468,13 @@ def random_journeys(max_nodes: int = 8) -> Any:
     times = st.times(timezones=zones)
     # hypothesis's overloads of datetimes() leave out naive bounds with zones that may be None
     # or a timezone (which it accepts: a naive datetime, or one given a drawn timezone)
-    datetimes = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
-                             timezones=zones)  # type: ignore[arg-type]
+    datetimes = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=zones)  # type: ignore[arg-type]
     ints = st.integers(min_value=-(2**31), max_value=2**31)
     floats = st.floats(allow_nan=False, allow_infinity=False)
     scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | floats | text
-    values = st.recursive(scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(text, c, max_size=3),
-                          max_leaves=5)
+    values = st.recursive(
+        scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(text, c, max_size=3), max_leaves=5
+    )
     weekdays = st.lists(st.sampled_from(WEEKDAYS), max_size=7)
     ops = st.sampled_from(["=", "!=", ">", "<", ">=", "<=", "contains", "in", "exists"])
     filters = st.lists(st.builds(PropertyFilter, property=word, op=ops, value=values), max_size=2)
@@ -387,22 +488,43 @@ def random_journeys(max_nodes: int = 8) -> Any:
 
     def engagement(cls: type) -> Callable[..., Any]:
         return lambda **kw: st.builds(
-            cls, content=content, send_at=opt() | times, response_window=tds,
-            frequency=opt() | st.lists(day_range, max_size=2), **kw,
+            cls,
+            content=content,
+            send_at=opt() | times,
+            response_window=tds,
+            frequency=opt() | st.lists(day_range, max_size=2),
+            **kw,
         )
 
     kinds: dict[str, Callable[..., Any]] = {
-        "action": lambda **kw: st.builds(Action, event=word, filters=filters, profile=filters, window=opt() | tds, **kw),
-        "inaction": lambda **kw: st.builds(Inaction, absent=word, within=tds, event=opt() | word, filters=filters,
-                                           absent_filters=filters, **kw),
-        "past_behavior": lambda **kw: st.builds(PastBehavior, did=st.lists(event_count, max_size=2),
-                                                did_not=st.lists(event_match, max_size=2), days=ints,
-                                                profile=filters, window=opt() | tds, **kw),
+        "action": lambda **kw: st.builds(
+            Action, event=word, filters=filters, profile=filters, window=opt() | tds, **kw
+        ),
+        "inaction": lambda **kw: st.builds(
+            Inaction, absent=word, within=tds, event=opt() | word, filters=filters, absent_filters=filters, **kw
+        ),
+        "past_behavior": lambda **kw: st.builds(
+            PastBehavior,
+            did=st.lists(event_count, max_size=2),
+            did_not=st.lists(event_match, max_size=2),
+            days=ints,
+            profile=filters,
+            window=opt() | tds,
+            **kw,
+        ),
         "date_time": lambda **kw: st.builds(DateTime, property=word, offset=tds, window=opt() | tds, **kw),
-        "page_visit": lambda **kw: st.builds(PageVisit, url=text, match=matches, event=word, url_property=word,
-                                             window=opt() | tds, **kw),
-        "referrer": lambda **kw: st.builds(Referrer, source=text, match=matches, event=word,
-                                           properties=st.lists(word, max_size=2), window=opt() | tds, **kw),
+        "page_visit": lambda **kw: st.builds(
+            PageVisit, url=text, match=matches, event=word, url_property=word, window=opt() | tds, **kw
+        ),
+        "referrer": lambda **kw: st.builds(
+            Referrer,
+            source=text,
+            match=matches,
+            event=word,
+            properties=st.lists(word, max_size=2),
+            window=opt() | tds,
+            **kw,
+        ),
         "page_count": lambda **kw: st.builds(PageCount, count=ints, event=word, window=opt() | tds, **kw),
         "profile": lambda **kw: st.builds(ProfileMatch, profile=filters, **kw),
         "journey_trigger": lambda **kw: st.builds(JourneyTrigger, journey=word, node=word, port=opt() | word, **kw),
@@ -416,38 +538,79 @@ def random_journeys(max_nodes: int = 8) -> Any:
         "web_popup": engagement(WebPopup),
         "web_exit_intent": engagement(WebExitIntent),
         "webhook": engagement(Webhook),
-        "delay": lambda **kw: st.builds(Delay, duration=opt() | tds, at_time=opt() | times, weekdays=weekdays,
-                                        property=opt() | word, offset=tds, **kw),
+        "delay": lambda **kw: st.builds(
+            Delay,
+            duration=opt() | tds,
+            at_time=opt() | times,
+            weekdays=weekdays,
+            property=opt() | word,
+            offset=tds,
+            **kw,
+        ),
         "force_exit": lambda **kw: st.builds(ForceExit, **kw),
         "profile_update": lambda **kw: st.builds(
-            ProfileUpdate, property=word, op=st.sampled_from(["set", "add", "remove", "increment", "decrement"]),
-            value=values, **kw),
-        "split": lambda **kw: st.builds(Split, branches=st.lists(st.builds(SplitBranch, name=word, percent=floats),
-                                                                 max_size=3), **kw),
+            ProfileUpdate,
+            property=word,
+            op=st.sampled_from(["set", "add", "remove", "increment", "decrement"]),
+            value=values,
+            **kw,
+        ),
+        "split": lambda **kw: st.builds(
+            Split, branches=st.lists(st.builds(SplitBranch, name=word, percent=floats), max_size=3), **kw
+        ),
     }
     assert set(kinds) == set(NODE_KINDS), "random_journeys() must cover every node kind"
     goals = st.lists(
         st.builds(ActionGoal, name=word, event=word, filters=filters)
-        | st.builds(PastBehaviorGoal, name=word, did=st.lists(event_count, max_size=2),
-                    did_not=st.lists(event_match, max_size=2), days=ints, profile=filters),
+        | st.builds(
+            PastBehaviorGoal,
+            name=word,
+            did=st.lists(event_count, max_size=2),
+            did_not=st.lists(event_match, max_size=2),
+            days=ints,
+            profile=filters,
+        ),
         max_size=4,
     )
     schedules = opt() | st.one_of(
         st.builds(OneTime, at=datetimes),
         st.builds(Dates, at=st.lists(datetimes, max_size=3)),
-        st.builds(Recurring, every=st.sampled_from(["day", "week", "month"]), time=times, weekdays=weekdays,
-                  day_of_month=opt() | st.integers(-3, 40), start=opt() | st.dates(), end=opt() | st.dates()),
+        st.builds(
+            Recurring,
+            every=st.sampled_from(["day", "week", "month"]),
+            time=times,
+            weekdays=weekdays,
+            day_of_month=opt() | st.integers(-3, 40),
+            start=opt() | st.dates(),
+            end=opt() | st.dates(),
+        ),
     )
-    dnd = opt() | st.builds(Dnd, ranges=st.lists(day_range, max_size=3), mode=st.sampled_from(["defer", "discard"]),
-                            channels=st.lists(st.sampled_from(["push", "sms", "email", "web_push", "in_app"]),
-                                              max_size=4))
-    limits = st.lists(st.builds(Limit, max=ints, per=st.sampled_from(["day", "week", "journey"]),
-                                channel=opt() | st.sampled_from(["push", "email", "sms", "fax"])), max_size=3)
+    dnd = opt() | st.builds(
+        Dnd,
+        ranges=st.lists(day_range, max_size=3),
+        mode=st.sampled_from(["defer", "discard"]),
+        channels=st.lists(st.sampled_from(["push", "sms", "email", "web_push", "in_app"]), max_size=4),
+    )
+    limits = st.lists(
+        st.builds(
+            Limit,
+            max=ints,
+            per=st.sampled_from(["day", "week", "journey"]),
+            channel=opt() | st.sampled_from(["push", "email", "sms", "fax"]),
+        ),
+        max_size=3,
+    )
     settings = st.builds(
         Settings,
         timezone=st.sampled_from(["UTC", "Asia/Kolkata", "America/New_York", "Europe/Berlin", "Mars/Olympus"]),
-        journey_timeout=opt() | tds, reentry=st.booleans(), hourly_offset_minutes=st.integers(-5, 70),
-        start=opt() | datetimes, end=opt() | datetimes, schedule=schedules, dnd=dnd, limits=limits,
+        journey_timeout=opt() | tds,
+        reentry=st.booleans(),
+        hourly_offset_minutes=st.integers(-5, 70),
+        start=opt() | datetimes,
+        end=opt() | datetimes,
+        schedule=schedules,
+        dnd=dnd,
+        limits=limits,
         session_gap=tds,
     )
 
@@ -466,11 +629,15 @@ def random_journeys(max_nodes: int = 8) -> Any:
                 port = draw(st.sampled_from(ports) if ports and draw(st.integers(0, 9)) else word)
                 connectors.append(Connector(source=src.id, port=port, target=draw(st.sampled_from(ids))))
         return JourneyDef(
-            id=draw(word), name=draw(text), version=draw(st.integers(1, 1000)),
+            id=draw(word),
+            name=draw(text),
+            version=draw(st.integers(1, 1000)),
             status=draw(st.sampled_from(["draft", "scheduled", "running", "paused", "stopped"])),
-            archived=draw(st.booleans()), settings=draw(settings), nodes=nodes, connectors=connectors,
+            archived=draw(st.booleans()),
+            settings=draw(settings),
+            nodes=nodes,
+            connectors=connectors,
             goals=draw(goals),
         )
 
     return journeys()
-

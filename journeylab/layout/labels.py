@@ -165,8 +165,13 @@ def _n(v: int) -> str:
 
 
 #: how a box names an exit reason (``exited_<reason>`` columns)
-EXIT_WORDS: dict[str, str] = {"goal": "goal", "journey_timeout": "journey timeout", "force_exit": "force exit",
-                              "stopped": "stopped", "completed": "completed"}
+EXIT_WORDS: dict[str, str] = {
+    "goal": "goal",
+    "journey_timeout": "journey timeout",
+    "force_exit": "force exit",
+    "stopped": "stopped",
+    "completed": "completed",
+}
 
 
 def stat_lines(node: Any, s: Mapping[str, int]) -> list[str]:
@@ -185,8 +190,9 @@ def stat_lines(node: Any, s: Mapping[str, int]) -> list[str]:
         return _n(s.get(col, 0))
 
     parts = [f"in {c('entered')}", f"waiting {c('waiting')}"]
-    ports = list(ports_of(node)) + sorted(k[5:] for k in s if k.startswith("left_") and s[k]
-                                          and k[5:] not in ports_of(node))
+    ports = list(ports_of(node)) + sorted(
+        k[5:] for k in s if k.startswith("left_") and s[k] and k[5:] not in ports_of(node)
+    )
     flows = [f"{p.replace('_', ' ')} {c('left_' + p)}" for p in ports if s.get(f"left_{p}", 0) or fam != "engagement"]
     exits = [f"{EXIT_WORDS[r]} {c('exited_' + r)}" for r in EXIT_WORDS if s.get(f"exited_{r}", 0)]
     if kind == "force_exit" and not exits:
@@ -249,7 +255,6 @@ def normalize_stats(node_stats: Any) -> dict[str, dict[str, int]]:
             clean[str(col)] = 0 if math.isnan(f) else int(f)
         out[str(nid)] = clean
     return out
-
 
 
 def label_width(text: str) -> float:

@@ -288,4 +288,3 @@ def overlapping(boxes: Mapping[str, tuple[float, float, float, float]], *, gap: 
             if abs(ax - bx) < (aw + bw) / 2 + gap and abs(ay - by) < (ah + bh) / 2 + gap:
                 out.append((a, b))
     return out
-

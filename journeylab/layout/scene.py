@@ -51,8 +51,7 @@ from journeylab.model.journey import Journey, JourneyDef
 from journeylab.model.nodes import NODE_KINDS, Engagement, Split, kind_of, ports_of
 from journeylab.model.settings import ActionGoal, PastBehaviorGoal
 
-__all__ = ["SceneNode", "SceneEdge", "Scene", "journey_scene", "auto_positions", "phantom_id", "goal_id",
-           "clip_to_box"]
+__all__ = ["SceneNode", "SceneEdge", "Scene", "journey_scene", "auto_positions", "phantom_id", "goal_id", "clip_to_box"]
 
 #: room (px) an edge keeps between its label and the next layer, for its diagonal
 DIAGONAL = 34.0
@@ -196,7 +195,9 @@ class Scene:
         routes through a box other than their own ends (empty when the drawing is clean)."""
         out = []
         boxes = {n.id: n.box for n in self.nodes}
-        for a, b in overlapping({k: ((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0) for k, (x0, y0, x1, y1) in boxes.items()}):
+        for a, b in overlapping(
+            {k: ((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0) for k, (x0, y0, x1, y1) in boxes.items()}
+        ):
             out.append(f"boxes overlap: {a} / {b}")
         labels = [(e.id, e.label_box) for e in self.edges if e.label]
         for i, (ea, la) in enumerate(labels):
@@ -302,8 +303,18 @@ def _elements(
         w, h = box_size(lines)
         nodes.append(
             SceneNode(
-                id=node.id, role="node", kind=kind, family=info.family, lines=lines, width=w, height=h,
-                node_id=node.id, entry=node.id in entry_ids, stats=s, waiting=n_wait, badge=badge,
+                id=node.id,
+                role="node",
+                kind=kind,
+                family=info.family,
+                lines=lines,
+                width=w,
+                height=h,
+                node_id=node.id,
+                entry=node.id in entry_ids,
+                stats=s,
+                waiting=n_wait,
+                badge=badge,
                 issues=[f"{getattr(i, 'severity', '')}: {getattr(i, 'message', i)}" for i in its],
             )
         )
@@ -314,11 +325,29 @@ def _elements(
             plines = [f"{KIND_STYLE['phantom']['icon']} Response window", fmt_duration(node.response_window)]
             pw, ph = box_size(plines, min_w=110)
             nodes.append(
-                SceneNode(id=pid, role="phantom", kind="phantom", family="phantom", lines=plines, width=pw, height=ph,
-                          node_id=node.id, stats=s)
+                SceneNode(
+                    id=pid,
+                    role="phantom",
+                    kind="phantom",
+                    family="phantom",
+                    lines=plines,
+                    width=pw,
+                    height=ph,
+                    node_id=node.id,
+                    stats=s,
+                )
             )
-            edges.append(SceneEdge(id=f"{node.id}->{pid}", source=node.id, target=pid, port="", label="",
-                                   role="window", node_id=node.id))
+            edges.append(
+                SceneEdge(
+                    id=f"{node.id}->{pid}",
+                    source=node.id,
+                    target=pid,
+                    port="",
+                    label="",
+                    role="window",
+                    node_id=node.id,
+                )
+            )
         order = list(ports_of(node)) + [p for p in ports if p not in ports_of(node)]
         for port in order:
             if port not in ports or ports[port] not in ids:
@@ -333,8 +362,17 @@ def _elements(
             if s is not None:
                 count = int(s.get(f"left_{port}", 0))
                 label = f"{label}: {_n(count)}"
-            edges.append(SceneEdge(id=f"{node.id}|{port}|{ports[port]}", source=src, target=ports[port], port=port,
-                                   label=label, count=count, node_id=node.id))
+            edges.append(
+                SceneEdge(
+                    id=f"{node.id}|{port}|{ports[port]}",
+                    source=src,
+                    target=ports[port],
+                    port=port,
+                    label=label,
+                    count=count,
+                    node_id=node.id,
+                )
+            )
     goals = []
     for g in d.goals:
         lines = _goal_lines(g)
@@ -343,8 +381,18 @@ def _elements(
             conv = int((conversions or {})[g.name])
             lines.append(f"converted {_n(conv)}")
         w, h = box_size(lines, min_w=120)
-        goals.append(SceneNode(id=goal_id(g.name), role="goal", kind="goal", family="goal", lines=lines, width=w,
-                               height=h, conversions=conv))
+        goals.append(
+            SceneNode(
+                id=goal_id(g.name),
+                role="goal",
+                kind="goal",
+                family="goal",
+                lines=lines,
+                width=w,
+                height=h,
+                conversions=conv,
+            )
+        )
     # a box is tall enough for every connector leaving it to have its own height
     out_count: dict[str, int] = {}
     for e in edges:
@@ -360,8 +408,12 @@ def _place_goals(goals: list[SceneNode], placed: list[SceneNode], edges: list[Sc
     if not goals:
         return
     left = min((n.x - n.width / 2 for n in placed), default=0.0)
-    bottom = max([n.y + n.height / 2 for n in placed] + [p[1] for e in edges for p in e.points]
-                 + [e.label_box[3] for e in edges if e.label], default=-VGAP)
+    bottom = max(
+        [n.y + n.height / 2 for n in placed]
+        + [p[1] for e in edges for p in e.points]
+        + [e.label_box[3] for e in edges if e.label],
+        default=-VGAP,
+    )
     h = max(g.height for g in goals)
     x = left
     for g in goals:
@@ -374,7 +426,8 @@ def _free_spot(n: SceneNode, x: float, y: float, placed: list[SceneNode]) -> tup
     """Move (x, y) down until the box of ``n`` overlaps nothing already placed."""
     for _ in range(1000):
         hit = [
-            p for p in placed
+            p
+            for p in placed
             if abs(p.x - x) < (p.width + n.width) / 2 + VGAP / 2 and abs(p.y - y) < (p.height + n.height) / 2 + VGAP / 2
         ]
         if not hit:
@@ -476,8 +529,9 @@ def _layout_all(nodes: list[SceneNode], edges: list[SceneEdge]) -> Layered:
         need = label_width(e.label) + 8 + 6 + DIAGONAL if e.label else HGAP
         gaps[(e.source, e.target)] = max(gaps.get((e.source, e.target), 0.0), need)
     sizes = {n.id: (n.width, n.height) for n in nodes}
-    return layered([n.id for n in nodes], sizes, [(e.source, e.target) for e in edges], gaps=gaps,
-                   vgap=max(VGAP, LABEL_H + 16))
+    return layered(
+        [n.id for n in nodes], sizes, [(e.source, e.target) for e in edges], gaps=gaps, vgap=max(VGAP, LABEL_H + 16)
+    )
 
 
 def _goal_counts(raw: Any, d: JourneyDef, stats: Mapping[str, Mapping[str, int]] | None) -> dict[str, int] | None:
@@ -531,8 +585,11 @@ def journey_scene(
     if not use_auto and stats is not None:
         boxes = {i: (x, y, by_id[i].width, by_id[i].height) for i, (x, y) in stored.items() if i in by_id}
         use_auto = bool(overlapping(boxes, gap=8))
-    if not use_auto and all(n.id in stored and abs(stored[n.id][0] - auto[n.id][0]) < 0.5
-                            and abs(stored[n.id][1] - auto[n.id][1]) < 0.5 for n in nodes if n.role == "node"):
+    if not use_auto and all(
+        n.id in stored and abs(stored[n.id][0] - auto[n.id][0]) < 0.5 and abs(stored[n.id][1] - auto[n.id][1]) < 0.5
+        for n in nodes
+        if n.role == "node"
+    ):
         use_auto = True  # the stored positions are this very layout (Auto Align & Space)
     if use_auto:
         for n in nodes:

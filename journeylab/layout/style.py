@@ -9,8 +9,22 @@ from __future__ import annotations
 
 from journeylab.model.nodes import NODE_KINDS
 
-__all__ = ["KIND_STYLE", "EDGE_COLORS", "BADGE_COLORS", "WAITING_COLOR", "STAT_COLUMNS", "HGAP", "VGAP", "CHAR_W",
-           "LINE_H", "MIN_W", "MAX_W", "MAX_CHARS", "LABEL_H", "PORT_PITCH"]
+__all__ = [
+    "KIND_STYLE",
+    "EDGE_COLORS",
+    "BADGE_COLORS",
+    "WAITING_COLOR",
+    "STAT_COLUMNS",
+    "HGAP",
+    "VGAP",
+    "CHAR_W",
+    "LINE_H",
+    "MIN_W",
+    "MAX_W",
+    "MAX_CHARS",
+    "LABEL_H",
+    "PORT_PITCH",
+]
 
 HGAP = 56.0  # horizontal gap between layers (px)
 VGAP = 34.0  # vertical gap between boxes of one layer (px)
@@ -21,8 +35,22 @@ MAX_CHARS = int((MAX_W - 24) / CHAR_W)
 
 # the statistics columns a node may have (``left_<split branch>`` columns come on top)
 STAT_COLUMNS: tuple[str, ...] = (
-    "entered", "waiting", "timed_out", "left_yes", "left_no", "left_timeout", "left_next", "left_viewed",
-    "left_clicked", "left_not_sent", "sent", "deferred", "discarded", "viewed", "clicked", "exited",
+    "entered",
+    "waiting",
+    "timed_out",
+    "left_yes",
+    "left_no",
+    "left_timeout",
+    "left_next",
+    "left_viewed",
+    "left_clicked",
+    "left_not_sent",
+    "sent",
+    "deferred",
+    "discarded",
+    "viewed",
+    "clicked",
+    "exited",
 )
 
 # ----------------------------------------------------------------------------- style

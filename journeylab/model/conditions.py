@@ -36,7 +36,12 @@ UrlMatch = Literal["exact", "prefix", "contains", "regex"]
 
 # the comparing ops of a PropertyFilter (operator.eq(a, b) is ``a == b``...)
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq, "!=": operator.ne, ">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le,
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+    ">=": operator.ge,
+    "<=": operator.le,
 }
 
 

@@ -30,7 +30,18 @@ from journeylab.errors import JourneyDefinitionError
 from journeylab.model.durations import iso_duration
 from journeylab.model.journey import FORMAT_VERSION, JourneyDef
 
-__all__ = ["to_json", "from_json", "to_dict", "from_dict", "check_values", "bad_values", "json_schema", "load", "save", "SCHEMA_FILE"]
+__all__ = [
+    "to_json",
+    "from_json",
+    "to_dict",
+    "from_dict",
+    "check_values",
+    "bad_values",
+    "json_schema",
+    "load",
+    "save",
+    "SCHEMA_FILE",
+]
 
 SCHEMA_FILE = f"journey.schema.v{FORMAT_VERSION}.json"
 

@@ -39,6 +39,7 @@ __all__ = ["JourneyDef", "Journey", "Status", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
+
 class JourneyDef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """The whole definition of one journey version: what the JSON export holds."""
 
@@ -294,7 +295,9 @@ class Journey:
         """Edit the message content ("What") of an engagement node: allowed after publishing."""
         node = self.node(node_id)
         if not isinstance(node, Engagement):
-            raise JourneyDefinitionError(f"node {node_id!r} is not an engagement node", f"$.nodes[{self._index(node_id)}]")
+            raise JourneyDefinitionError(
+                f"node {node_id!r} is not an engagement node", f"$.nodes[{self._index(node_id)}]"
+            )
         return self.update(node_id, content=dict(content))
 
     def move(self, node_id: str, x: float, y: float) -> None:

@@ -84,8 +84,9 @@ def allowed(status: str, verb: str) -> bool:
     return status in TRANSITIONS[verb].sources
 
 
-def next_status(status: str, verb: str, journey_id: str, *, start: dt.datetime | None = None,
-                now: dt.datetime | None = None) -> Status:
+def next_status(
+    status: str, verb: str, journey_id: str, *, start: dt.datetime | None = None, now: dt.datetime | None = None
+) -> Status:
     """The status after ``verb``, or :class:`LifecycleError` saying why it is refused.
 
     Publishing gives ``scheduled`` when ``start`` lies after ``now``, else ``running``.
@@ -180,8 +181,9 @@ def migration_plan(old: JourneyDef, new: JourneyDef) -> dict[str, str | None]:
         if n.id not in kinds:
             plan[n.id] = f"node {n.id!r} is not in version {new.version}"
         elif kinds[n.id] != k:
-            plan[n.id] = (f"node {n.id!r} is {_a(k)} in version {old.version} and {_a(kinds[n.id])} in version "
-                          f"{new.version}")
+            plan[n.id] = (
+                f"node {n.id!r} is {_a(k)} in version {old.version} and {_a(kinds[n.id])} in version {new.version}"
+            )
         else:
             plan[n.id] = None
     return plan

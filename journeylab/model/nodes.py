@@ -482,7 +482,10 @@ class KindInfo:
 
     def palette_node(self, node_id: str) -> Any:
         """A node of this kind with the palette's default settings."""
-        kw = {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v) for k, v in self.defaults.items()}
+        kw = {
+            k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+            for k, v in self.defaults.items()
+        }
         return self.cls(id=node_id, **kw)
 
 
@@ -521,6 +524,8 @@ def opted_out(profile: dict[str, Any], channel: str) -> bool:
     if isinstance(v, list | tuple | set | frozenset):
         return channel in v
     return False
+
+
 FREQUENCY_CHANNELS: tuple[str, ...] = ("in_app", "web_popup", "web_exit_intent")
 
 _ENGAGEMENT_PORTS = ("next", "viewed", "clicked", "not_sent", "timeout")
@@ -528,62 +533,195 @@ _SEG = ("round-rectangle", "#e0ecff", "#2563eb")
 _ENTRY = ("cut-rectangle", "#e0ecff", "#1d4ed8")
 
 
-def _segment(kind: str, cls: type, ports: tuple[str, ...], title: str, icon: str, timing: str, defaults: dict[str, Any],
-             *, entry: bool = True, entry_only: bool = False, look: tuple[str, str, str] = _SEG) -> KindInfo:
-    return KindInfo(kind, cls, "segment", ports, timing, Style(*look, icon), defaults, entry_only=entry_only,
-                    can_be_entry=entry, title=title)
+def _segment(
+    kind: str,
+    cls: type,
+    ports: tuple[str, ...],
+    title: str,
+    icon: str,
+    timing: str,
+    defaults: dict[str, Any],
+    *,
+    entry: bool = True,
+    entry_only: bool = False,
+    look: tuple[str, str, str] = _SEG,
+) -> KindInfo:
+    return KindInfo(
+        kind,
+        cls,
+        "segment",
+        ports,
+        timing,
+        Style(*look, icon),
+        defaults,
+        entry_only=entry_only,
+        can_be_entry=entry,
+        title=title,
+    )
 
 
-def _channel(kind: str, cls: type, title: str, reach: str | None, fill: str, border: str, icon: str,
-             content: dict[str, str]) -> KindInfo:
-    return KindInfo(kind, cls, "engagement", _ENGAGEMENT_PORTS, "engagement", Style("rectangle", fill, border, icon),
-                    {"content": content}, title=title, reachability=reach)
+def _channel(
+    kind: str, cls: type, title: str, reach: str | None, fill: str, border: str, icon: str, content: dict[str, str]
+) -> KindInfo:
+    return KindInfo(
+        kind,
+        cls,
+        "engagement",
+        _ENGAGEMENT_PORTS,
+        "engagement",
+        Style("rectangle", fill, border, icon),
+        {"content": content},
+        title=title,
+        reachability=reach,
+    )
 
 
 NODE_KINDS: dict[str, KindInfo] = {
     info.kind: info
     for info in [
         _segment("action", Action, ("yes", "timeout"), "Action", "⚡", "window", {"event": "App Launched"}),
-        _segment("inaction", Inaction, ("yes", "no"), "Inaction", "⊘", "inaction",
-                 {"absent": "Charged", "within": dt.timedelta(minutes=15)}),
-        _segment("past_behavior", PastBehavior, ("yes", "no", "timeout"), "Past Behavior", "↻", "past_behavior",
-                 {"did": [EventCount(event="App Launched")], "days": 30},
-                 look=("round-rectangle", "#e9e3ff", "#6d28d9")),
-        _segment("date_time", DateTime, ("yes", "no", "timeout"), "Date Time", "◷", "date_time",
-                 {"property": "flight_time", "offset": -dt.timedelta(hours=2)}),
-        _segment("page_visit", PageVisit, ("yes", "timeout"), "Page Visit", "⌂", "window",
-                 {"url": "https://example.com/", "match": "prefix"}),
+        _segment(
+            "inaction",
+            Inaction,
+            ("yes", "no"),
+            "Inaction",
+            "⊘",
+            "inaction",
+            {"absent": "Charged", "within": dt.timedelta(minutes=15)},
+        ),
+        _segment(
+            "past_behavior",
+            PastBehavior,
+            ("yes", "no", "timeout"),
+            "Past Behavior",
+            "↻",
+            "past_behavior",
+            {"did": [EventCount(event="App Launched")], "days": 30},
+            look=("round-rectangle", "#e9e3ff", "#6d28d9"),
+        ),
+        _segment(
+            "date_time",
+            DateTime,
+            ("yes", "no", "timeout"),
+            "Date Time",
+            "◷",
+            "date_time",
+            {"property": "flight_time", "offset": -dt.timedelta(hours=2)},
+        ),
+        _segment(
+            "page_visit",
+            PageVisit,
+            ("yes", "timeout"),
+            "Page Visit",
+            "⌂",
+            "window",
+            {"url": "https://example.com/", "match": "prefix"},
+        ),
         _segment("referrer", Referrer, ("yes", "timeout"), "Referrer", "⤳", "window", {"source": "facebook"}),
         _segment("page_count", PageCount, ("yes", "timeout"), "Page Count", "☰", "window", {"count": 3}),
-        _segment("profile", ProfileMatch, ("yes", "no"), "Profile", "☺", "profile",
-                 {"profile": [PropertyFilter(property="tier", op="=", value="gold")]}, entry=False,
-                 look=("round-rectangle", "#e0f2fe", "#0369a1")),
-        _segment("journey_trigger", JourneyTrigger, ("yes",), "Journey Trigger", "➜", "entry_only",
-                 {"journey": "other-journey", "node": "push"}, entry_only=True, look=_ENTRY),
-        _segment("custom_list", CustomList, ("yes",), "Custom List", "☑", "entry_only", {"users": []},
-                 entry_only=True, look=_ENTRY),
+        _segment(
+            "profile",
+            ProfileMatch,
+            ("yes", "no"),
+            "Profile",
+            "☺",
+            "profile",
+            {"profile": [PropertyFilter(property="tier", op="=", value="gold")]},
+            entry=False,
+            look=("round-rectangle", "#e0f2fe", "#0369a1"),
+        ),
+        _segment(
+            "journey_trigger",
+            JourneyTrigger,
+            ("yes",),
+            "Journey Trigger",
+            "➜",
+            "entry_only",
+            {"journey": "other-journey", "node": "push"},
+            entry_only=True,
+            look=_ENTRY,
+        ),
+        _segment(
+            "custom_list",
+            CustomList,
+            ("yes",),
+            "Custom List",
+            "☑",
+            "entry_only",
+            {"users": []},
+            entry_only=True,
+            look=_ENTRY,
+        ),
         _channel("push", Push, "Push", "push_token", "#ffedd5", "#ea580c", "✆", {"title": "Title", "body": "Message"}),
-        _channel("email", Email, "Email", "email", "#ccfbf1", "#0d9488", "✉", {"subject": "Subject", "body": "Message"}),
+        _channel(
+            "email", Email, "Email", "email", "#ccfbf1", "#0d9488", "✉", {"subject": "Subject", "body": "Message"}
+        ),
         _channel("sms", Sms, "SMS", "phone", "#ecfccb", "#65a30d", "☏", {"body": "Message"}),
         _channel("whatsapp", WhatsApp, "WhatsApp", "phone", "#a7f3d0", "#065f46", "☎", {"body": "Message"}),
-        _channel("web_push", WebPush, "Web Push", "web_push_token", "#ddd6fe", "#7c3aed", "☍",
-                 {"title": "Title", "body": "Message", "url": "https://example.com/"}),
+        _channel(
+            "web_push",
+            WebPush,
+            "Web Push",
+            "web_push_token",
+            "#ddd6fe",
+            "#7c3aed",
+            "☍",
+            {"title": "Title", "body": "Message", "url": "https://example.com/"},
+        ),
         _channel("in_app", InApp, "In-App", None, "#fbcfe8", "#db2777", "▶", {"title": "Title", "body": "Message"}),
-        _channel("web_popup", WebPopup, "Web Pop-up", None, "#f0abfc", "#c026d3", "◆",
-                 {"title": "Title", "body": "Message"}),
-        _channel("web_exit_intent", WebExitIntent, "Web Exit Intent", None, "#fecdd3", "#e11d48", "✈",
-                 {"title": "Before you go", "body": "Message"}),
+        _channel(
+            "web_popup", WebPopup, "Web Pop-up", None, "#f0abfc", "#c026d3", "◆", {"title": "Title", "body": "Message"}
+        ),
+        _channel(
+            "web_exit_intent",
+            WebExitIntent,
+            "Web Exit Intent",
+            None,
+            "#fecdd3",
+            "#e11d48",
+            "✈",
+            {"title": "Before you go", "body": "Message"},
+        ),
         _channel("webhook", Webhook, "Webhook", None, "#d1d5db", "#4b5563", "⚙", {"url": "https://example.com/hook"}),
-        KindInfo("delay", Delay, "controller", ("next",), "delay", Style("barrel", "#fef9c3", "#ca8a04", "◔"),
-                 {"duration": dt.timedelta(days=1)}, title="Delay"),
-        KindInfo("force_exit", ForceExit, "controller", (), "force_exit", Style("octagon", "#fee2e2", "#dc2626", "✖"),
-                 title="Force Exit"),
-        KindInfo("profile_update", ProfileUpdate, "controller", ("next",), "profile_update",
-                 Style("round-tag", "#f3f4f6", "#374151", "✎"), {"property": "tier", "op": "set", "value": "gold"},
-                 title="Profile Update"),
-        KindInfo("split", Split, "controller", (), "split", Style("round-hexagon", "#e0f2fe", "#0284c7", "⋔"),
-                 {"branches": [SplitBranch(name="A", percent=50.0), SplitBranch(name="B", percent=50.0)]},
-                 title="Split"),
+        KindInfo(
+            "delay",
+            Delay,
+            "controller",
+            ("next",),
+            "delay",
+            Style("barrel", "#fef9c3", "#ca8a04", "◔"),
+            {"duration": dt.timedelta(days=1)},
+            title="Delay",
+        ),
+        KindInfo(
+            "force_exit",
+            ForceExit,
+            "controller",
+            (),
+            "force_exit",
+            Style("octagon", "#fee2e2", "#dc2626", "✖"),
+            title="Force Exit",
+        ),
+        KindInfo(
+            "profile_update",
+            ProfileUpdate,
+            "controller",
+            ("next",),
+            "profile_update",
+            Style("round-tag", "#f3f4f6", "#374151", "✎"),
+            {"property": "tier", "op": "set", "value": "gold"},
+            title="Profile Update",
+        ),
+        KindInfo(
+            "split",
+            Split,
+            "controller",
+            (),
+            "split",
+            Style("round-hexagon", "#e0f2fe", "#0284c7", "⋔"),
+            {"branches": [SplitBranch(name="A", percent=50.0), SplitBranch(name="B", percent=50.0)]},
+            title="Split",
+        ),
     ]
 }
 

@@ -72,7 +72,9 @@ class Cap(msgspec.Struct, **_S):
     def __post_init__(self) -> None:
         from journeylab.model.nodes import NODE_KINDS
 
-        if self.channel is not None and (self.channel not in NODE_KINDS or NODE_KINDS[self.channel].family != "engagement"):
+        if self.channel is not None and (
+            self.channel not in NODE_KINDS or NODE_KINDS[self.channel].family != "engagement"
+        ):
             raise ValueError(f"unknown channel {self.channel!r}")
 
 
@@ -92,8 +94,13 @@ class ConsentEvent(msgspec.Struct, **_S):
 
 
 def _default_opt_out() -> dict[str, str]:
-    return {"push": "push_opt_out", "email": "email_opt_out", "sms": "sms_opt_out", "whatsapp": "whatsapp_opt_out",
-            "web_push": "web_push_opt_out"}
+    return {
+        "push": "push_opt_out",
+        "email": "email_opt_out",
+        "sms": "sms_opt_out",
+        "whatsapp": "whatsapp_opt_out",
+        "web_push": "web_push_opt_out",
+    }
 
 
 def _default_events() -> list[ConsentEvent]:
@@ -142,7 +149,9 @@ class Consent(msgspec.Struct, **_S):
     def blocked(self, channel: str, profile: dict[str, Any]) -> bool:
         """Whether the profile says no to messages on ``channel``."""
         prop = self.opt_out.get(channel)
-        if prop is not None and (flag_true(profile.get(prop)) or (self.unsubscribed and flag_true(profile.get(self.unsubscribed)))):
+        if prop is not None and (
+            flag_true(profile.get(prop)) or (self.unsubscribed and flag_true(profile.get(self.unsubscribed)))
+        ):
             return True
         on = self.enabled.get(channel)
         return on is not None and flag_false(profile.get(on))
@@ -268,5 +277,6 @@ def as_policy(policy: Any) -> AccountPolicy:
         return policy_from_dict(policy)
     if isinstance(policy, str | bytes):
         return policy_from_json(policy)
-    raise JourneyDefinitionError(f"expected an AccountPolicy, a dict or JSON text, got {type(policy).__name__}",
-                                 POLICY_ROOT)
+    raise JourneyDefinitionError(
+        f"expected an AccountPolicy, a dict or JSON text, got {type(policy).__name__}", POLICY_ROOT
+    )

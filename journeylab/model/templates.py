@@ -34,8 +34,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["TemplateError", "compile_template", "render_content", "render_text", "template_reads",
-           "check_template"]
+__all__ = ["TemplateError", "compile_template", "render_content", "render_text", "template_reads", "check_template"]
 
 #: the legacy placeholder ``{{property|default}}`` (no braces or pipe in the name)
 _LEGACY = re.compile(r"\{\{\s*([A-Za-z_][\w .\-]*?)\s*(?:\|\s*([^{}|]*?)\s*)?\}\}")
@@ -182,8 +181,9 @@ def render_text(text: str, profile: Mapping[str, Any], event: Mapping[str, Any] 
         return ""
 
 
-def render_content(content: Mapping[str, str], profile: Mapping[str, Any],
-                   event: Mapping[str, Any] | None = None) -> dict[str, str]:
+def render_content(
+    content: Mapping[str, str], profile: Mapping[str, Any], event: Mapping[str, Any] | None = None
+) -> dict[str, str]:
     """Every field of a message's content rendered (:func:`render_text`).
 
     >>> render_content({"title": "Hi {{first_name}}", "url": "https://x"}, {"first_name": "Ana"})
@@ -216,14 +216,25 @@ def template_reads(text: str) -> tuple[frozenset[str], frozenset[str], frozenset
         if isinstance(n.node, nodes.Name) and n.node.name in found:
             found[n.node.name].add(n.attr)
     for n in ast.find_all(nodes.Getitem):
-        if (isinstance(n.node, nodes.Name) and n.node.name in found and isinstance(n.arg, nodes.Const)
-                and isinstance(n.arg.value, str)):
+        if (
+            isinstance(n.node, nodes.Name)
+            and n.node.name in found
+            and isinstance(n.arg, nodes.Const)
+            and isinstance(n.arg.value, str)
+        ):
             found[n.node.name].add(n.arg.value)
     for n in ast.find_all(nodes.Call):
-        if (isinstance(n.node, nodes.Name) and n.node.name == "_legacy" and len(n.args) > 1
-                and isinstance(n.args[1], nodes.Const)):
+        if (
+            isinstance(n.node, nodes.Name)
+            and n.node.name == "_legacy"
+            and len(n.args) > 1
+            and isinstance(n.args[1], nodes.Const)
+        ):
             found["profile"].add(str(n.args[1].value))
     assigned = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
-    other = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"} - assigned - {"profile", "event", "_legacy",
-                                                                                        "loop"}
+    other = (
+        {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}
+        - assigned
+        - {"profile", "event", "_legacy", "loop"}
+    )
     return frozenset(found["profile"]), frozenset(found["event"]), frozenset(other)

@@ -14,9 +14,23 @@ from journeylab.runtime._runtime import IngestResult, Runtime
 from journeylab.runtime._schema import open_database
 
 __all__ = [
-    "Runtime", "WallClock", "ReplayClock", "Outbox", "OutboxMessage", "WebhookSender", "IngestResult", "sign",
-    "InputError", "parse_input", "input_to_json", "JsonFormatter", "configure_logging", "open_database", "epoch_of",
-    "create_app", "serve",
+    "Runtime",
+    "WallClock",
+    "ReplayClock",
+    "Outbox",
+    "OutboxMessage",
+    "WebhookSender",
+    "IngestResult",
+    "sign",
+    "InputError",
+    "parse_input",
+    "input_to_json",
+    "JsonFormatter",
+    "configure_logging",
+    "open_database",
+    "epoch_of",
+    "create_app",
+    "serve",
 ]
 
 

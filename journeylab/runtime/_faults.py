@@ -13,8 +13,17 @@ from typing import Literal
 
 __all__ = ["fault_kind"]
 
-_TRANSIENT = {"OperationalError", "InterfaceError", "DisconnectionError", "ConnectionFailure", "ConnectionTimeout",
-              "AdminShutdown", "CannotConnectNow", "ConnectionException", "TimeoutError"}
+_TRANSIENT = {
+    "OperationalError",
+    "InterfaceError",
+    "DisconnectionError",
+    "ConnectionFailure",
+    "ConnectionTimeout",
+    "AdminShutdown",
+    "CannotConnectNow",
+    "ConnectionException",
+    "TimeoutError",
+}
 _INPUT = {"DataError", "IntegrityError"}
 _SQLITE_FATAL = ("malformed", "not a database", "readonly", "read-only", "disk i/o error", "no such table")
 

@@ -95,8 +95,9 @@ class _Guard:
             given = auth[7:].strip().encode() if auth[:7].lower() == "bearer " else b""
             if not hmac.compare_digest(given, self.token):
                 log.warning("http request refused", extra={"fields": {"reason": "bad or missing token", "path": path}})
-                await self._refuse(send, 401, "a valid 'Authorization: Bearer <token>' is required",
-                                   {"WWW-Authenticate": "Bearer"})
+                await self._refuse(
+                    send, 401, "a valid 'Authorization: Bearer <token>' is required", {"WWW-Authenticate": "Bearer"}
+                )
                 return
         if method == "POST":
             ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -134,8 +135,14 @@ def _answer(res: Any, n: int) -> Any:
     return JSONResponse(out, status_code=400 if res.rejected else 500)
 
 
-def create_app(runtime: Any, *, timers: bool = False, token: str | None = None, allowed_hosts: Iterable[str] = (),
-               max_body: int = MAX_BODY) -> Any:
+def create_app(
+    runtime: Any,
+    *,
+    timers: bool = False,
+    token: str | None = None,
+    allowed_hosts: Iterable[str] = (),
+    max_body: int = MAX_BODY,
+) -> Any:
     """The ASGI app of a :class:`~journeylab.runtime.Runtime`. With ``timers``, the app's
     lifespan also runs :meth:`Runtime.run_forever` in a background thread. ``token``,
     ``allowed_hosts`` (beyond loopback names) and ``max_body``: see the module docstring."""
@@ -153,27 +160,44 @@ def create_app(runtime: Any, *, timers: bool = False, token: str | None = None, 
         async for chunk in request.stream():  # counted while it streams in: never more than max_body held
             size += len(chunk)
             if size > max_body:
-                log.warning("http request refused", extra={"fields": {"reason": "body too large", "path": request.url.path}})
+                log.warning(
+                    "http request refused", extra={"fields": {"reason": "body too large", "path": request.url.path}}
+                )
                 return JSONResponse({"error": f"$: body larger than {max_body} bytes"}, status_code=413)
             parts.append(chunk)
         raw = b"".join(parts)
         try:
             items, paths, many = parse_body(raw)
         except InputError as e:
-            await run_in_threadpool(runtime.record_rejected, "http", e.path, e.message, raw.decode("utf-8", "backslashreplace"))
+            await run_in_threadpool(
+                runtime.record_rejected, "http", e.path, e.message, raw.decode("utf-8", "backslashreplace")
+            )
             err = {"path": e.path, "reason": e.message}
-            return JSONResponse({"error": f"{e.path}: {e.message}", "errors": [err], "accepted": 0, "duplicates": 0,
-                                 "results": []}, status_code=400)
+            return JSONResponse(
+                {"error": f"{e.path}: {e.message}", "errors": [err], "accepted": 0, "duplicates": 0, "results": []},
+                status_code=400,
+            )
         if kind == "feedback":
             items = [{"type": "feedback", **it} if isinstance(it, dict) and "type" not in it else it for it in items]
         try:
             res = await run_in_threadpool(lambda: runtime.ingest_many(items, source="http", paths=paths, expect=kind))
         except Exception as e:  # noqa: BLE001 - nothing was applied (one transaction): the client retries
             transient = fault_kind(e) == "transient"
-            (log.warning if transient else log.error)("http ingest not applied", exc_info=None if transient else e,
-                                                      extra={"fields": {"error": f"{type(e).__name__}: {e}"[:500]}})
-            return JSONResponse({"accepted": 0, "duplicates": 0, "error": f"$: not applied, retry later: {type(e).__name__}",
-                                 "retry": True}, status_code=503, headers={"Retry-After": "5"})
+            (log.warning if transient else log.error)(
+                "http ingest not applied",
+                exc_info=None if transient else e,
+                extra={"fields": {"error": f"{type(e).__name__}: {e}"[:500]}},
+            )
+            return JSONResponse(
+                {
+                    "accepted": 0,
+                    "duplicates": 0,
+                    "error": f"$: not applied, retry later: {type(e).__name__}",
+                    "retry": True,
+                },
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
         return _answer(res, len(items))
 
     async def events(request: Request) -> JSONResponse:
@@ -218,14 +242,26 @@ def create_app(runtime: Any, *, timers: bool = False, token: str | None = None, 
     return _Guard(app, token=token, hosts=[*LOOPBACK_HOSTS, *allowed_hosts], max_body=max_body)
 
 
-def serve(runtime: Any, host: str = "127.0.0.1", port: int = 8765, *, timers: bool = True, log_level: str = "warning",
-          token: str | None = None, allowed_hosts: Iterable[str] = (), max_body: int = MAX_BODY) -> None:
+def serve(
+    runtime: Any,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    timers: bool = True,
+    log_level: str = "warning",
+    token: str | None = None,
+    allowed_hosts: Iterable[str] = (),
+    max_body: int = MAX_BODY,
+) -> None:
     """Serve the ingest endpoint (and, with ``timers``, fire timers on the wall clock) until
     interrupted. Beyond loopback a ``token`` is required (:class:`ArgumentError` otherwise)."""
     _starlette()
     if not is_loopback(host) and not token:
-        raise ArgumentError(f"refusing to listen on {host!r} without a token: set JOURNEYLAB_TOKEN or --token-file "
-                            "(or listen on 127.0.0.1 behind your gateway)", "host")
+        raise ArgumentError(
+            f"refusing to listen on {host!r} without a token: set JOURNEYLAB_TOKEN or --token-file "
+            "(or listen on 127.0.0.1 behind your gateway)",
+            "host",
+        )
     hosts = [*allowed_hosts] + ([host] if host not in ("0.0.0.0", "::") else [])
     import signal
     from contextlib import contextmanager
@@ -241,7 +277,11 @@ def serve(runtime: Any, host: str = "127.0.0.1", port: int = 8765, *, timers: bo
             def stop(signum: int, frame: Any) -> None:
                 self.should_exit = True
 
-            old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)} if threading.current_thread() is threading.main_thread() else {}
+            old = (
+                {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+                if threading.current_thread() is threading.main_thread()
+                else {}
+            )
             try:
                 yield
             finally:

@@ -38,8 +38,20 @@ import msgspec
 from journeylab.engine.types import FEEDBACK_KINDS, Event, Feedback, Input, ProfileSet
 from journeylab.errors import InputError
 
-__all__ = ["InputError", "parse_input", "parse_json", "parse_body", "input_to_json", "normalize", "json_value",
-           "safe_text", "check_ts", "check_ids", "MIN_TS", "MAX_TS"]
+__all__ = [
+    "InputError",
+    "parse_input",
+    "parse_json",
+    "parse_body",
+    "input_to_json",
+    "normalize",
+    "json_value",
+    "safe_text",
+    "check_ts",
+    "check_ids",
+    "MIN_TS",
+    "MAX_TS",
+]
 
 _KINDS = FEEDBACK_KINDS
 _MAX_ID = 255
@@ -47,8 +59,10 @@ MIN_TS = 0  # 1970-01-01
 MAX_TS = 7_258_118_400  # 2200-01-01: anything later is a mistake (or milliseconds)
 _MS_TS = 100_000_000_000  # from here on an integer is most likely epoch milliseconds
 _MAX_DEPTH = 64
-_ISO = re.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d(?::?\d\d(?::?\d\d(?:[.,]\d{1,9})?)?)?)?(?:[Zz]|[+-]\d\d(?::?\d\d(?::?\d\d)?)?)?\Z",
-                  re.ASCII)
+_ISO = re.compile(
+    r"\d{4}-\d\d-\d\d(?:[T ]\d\d(?::?\d\d(?::?\d\d(?:[.,]\d{1,9})?)?)?)?(?:[Zz]|[+-]\d\d(?::?\d\d(?::?\d\d)?)?)?\Z",
+    re.ASCII,
+)
 _I64 = 2**63
 
 
@@ -77,11 +91,26 @@ class _ProfileIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _STRUCTS: dict[str, type[msgspec.Struct]] = {"event": _EventIn, "feedback": _FeedbackIn, "profile": _ProfileIn}
-_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean", "null": "null",
-          "array": "an array", "object": "an object", "int | float | str | null": "an ISO 8601 instant or epoch seconds",
-          "str | null": "a string"}
-_GOT = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "null": "null", "array": "array",
-        "object": "object"}
+_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "null": "null",
+    "array": "an array",
+    "object": "an object",
+    "int | float | str | null": "an ISO 8601 instant or epoch seconds",
+    "str | null": "a string",
+}
+_GOT = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "null": "null",
+    "array": "array",
+    "object": "object",
+}
 _MSG = re.compile(r"^(.*?)(?: - at `(?:key` in `)?(\$[^`]*)`)?$", re.S)
 
 
@@ -112,7 +141,9 @@ def _from_msgspec(e: msgspec.ValidationError, base: str, fields: tuple[str, ...]
         return InputError(f"missing required field {mm.group(1)!r}", f"{path}.{mm.group(1)}")
     if mm := re.match(r"Object contains unknown field `(.+)`", msg):
         kind = fields[-1]
-        return InputError(f"unknown field {mm.group(1)!r} (a {kind} has: {', '.join(fields[:-1])})", f"{path}.{mm.group(1)}")
+        return InputError(
+            f"unknown field {mm.group(1)!r} (a {kind} has: {', '.join(fields[:-1])})", f"{path}.{mm.group(1)}"
+        )
     if mm := re.match(r"Expected `(.+)`, got `(.+)`", msg):
         want, got = mm.group(1), mm.group(2)
         if got == "null" and want == "str":
@@ -296,8 +327,9 @@ def _struct(obj: Any, path: str) -> tuple[str, Any]:
     if kind is None:
         kind = "event"
     if not isinstance(kind, str) or kind not in _STRUCTS:
-        raise InputError(f"type must be one of {', '.join(map(repr, _STRUCTS))}, got {safe_text(repr(kind), 100)}",
-                         f"{path}.type")
+        raise InputError(
+            f"type must be one of {', '.join(map(repr, _STRUCTS))}, got {safe_text(repr(kind), 100)}", f"{path}.type"
+        )
     cls = _STRUCTS[kind]
     try:
         return kind, msgspec.convert(obj, cls, strict=True)
@@ -318,8 +350,10 @@ def parse_input(obj: Any, path: str = "$", *, now: int | None = None) -> Input:
         uid = _string(s.user_id, f"{path}.user_id", required=False)
         mid = _string(s.message_id, f"{path}.message_id", required=True, limit=700)
         if s.kind not in _KINDS:
-            raise InputError(f"kind must be one of {', '.join(map(repr, _KINDS))}, got {safe_text(repr(s.kind), 100)}",
-                             f"{path}.kind")
+            raise InputError(
+                f"kind must be one of {', '.join(map(repr, _KINDS))}, got {safe_text(repr(s.kind), 100)}",
+                f"{path}.kind",
+            )
         return Feedback(uid or "", _ts(s.ts, path, now), mid, s.kind)  # type: ignore[arg-type]
     uid = _string(s.user_id, f"{path}.user_id", required=True)
     return ProfileSet(uid, _ts(s.ts, path, now), _plain(s.props, f"{path}.props"))  # type: ignore[arg-type]
@@ -391,7 +425,13 @@ def input_to_json(inp: Input) -> dict[str, Any]:
             d["event_id"] = inp.event_id
         return d
     if isinstance(inp, Feedback):
-        return {"type": "feedback", "user_id": inp.user_id, "message_id": inp.message_id, "kind": inp.kind, "ts": inp.ts}
+        return {
+            "type": "feedback",
+            "user_id": inp.user_id,
+            "message_id": inp.message_id,
+            "kind": inp.kind,
+            "ts": inp.ts,
+        }
     if isinstance(inp, ProfileSet):
         return {"type": "profile", "user_id": inp.user_id, "props": inp.props, "ts": inp.ts}
     raise TypeError(f"not an external input: {inp!r}")

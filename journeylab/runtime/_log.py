@@ -43,7 +43,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None, *, logger: str = "journeylab") -> logging.Logger:
+def configure_logging(
+    level: str | int = "INFO", stream: IO[str] | None = None, *, logger: str = "journeylab"
+) -> logging.Logger:
     """Send the ``journeylab`` loggers to ``stream`` (stderr) as JSON lines; returns the logger."""
     lg = logging.getLogger(logger)
     for h in list(lg.handlers):

@@ -80,8 +80,16 @@ class Outbox:
     was written, or ``max_attempts`` attempts (default: no limit), it is ``failed``.
     """
 
-    def __init__(self, db: sa.Engine | str | Path, *, max_attempts: int | None = None, clock: Any = None,
-                 horizon: float = 86400.0, backoff: float = 1.0, max_backoff: float = 3600.0) -> None:
+    def __init__(
+        self,
+        db: sa.Engine | str | Path,
+        *,
+        max_attempts: int | None = None,
+        clock: Any = None,
+        horizon: float = 86400.0,
+        backoff: float = 1.0,
+        max_backoff: float = 3600.0,
+    ) -> None:
         self.engine = db if isinstance(db, sa.Engine) else open_database(db)
         self.max_attempts = max_attempts
         self.horizon = float(horizon)
@@ -114,16 +122,33 @@ class Outbox:
             return [r[0] for r in conn.execute(q)]
 
     # ------------------------------------------------------------------ delivery
-    def drain(self, limit: int = 100, *, channels: Iterable[str] | None = None, lease: float = 60.0,
-              destination: str = DEFAULT_DESTINATION) -> list[OutboxMessage]:
+    def drain(
+        self,
+        limit: int = 100,
+        *,
+        channels: Iterable[str] | None = None,
+        lease: float = 60.0,
+        destination: str = DEFAULT_DESTINATION,
+    ) -> list[OutboxMessage]:
         """Take up to ``limit`` of the destination's messages that are due (oldest first) and
         lease each for ``lease`` seconds."""
         now = self._now()
         d, o = rt_deliveries, rt_outbox
-        q = (sa.select(d.c.message_id, d.c.attempts, o.c.journey, o.c.version, o.c.user_id, o.c.node, o.c.channel, o.c.ts,
-                       o.c.payload)
-             .join(o, o.c.id == d.c.message_id)
-             .where(d.c.destination == destination, d.c.status.in_(("pending", "leased")), d.c.not_before <= now))
+        q = (
+            sa.select(
+                d.c.message_id,
+                d.c.attempts,
+                o.c.journey,
+                o.c.version,
+                o.c.user_id,
+                o.c.node,
+                o.c.channel,
+                o.c.ts,
+                o.c.payload,
+            )
+            .join(o, o.c.id == d.c.message_id)
+            .where(d.c.destination == destination, d.c.status.in_(("pending", "leased")), d.c.not_before <= now)
+        )
         if channels is not None:
             q = q.where(o.c.channel.in_(list(channels)))
         q = q.order_by(o.c.ts, o.c.id).limit(limit)
@@ -135,20 +160,32 @@ class Outbox:
             if not rows:
                 return []
             ids = [r[0] for r in rows]
-            conn.execute(sa.update(d).where(d.c.destination == destination, d.c.message_id.in_(ids))
-                         .values(status="leased", not_before=now + lease, attempts=d.c.attempts + 1, lease_owner=token))
+            conn.execute(
+                sa.update(d)
+                .where(d.c.destination == destination, d.c.message_id.in_(ids))
+                .values(status="leased", not_before=now + lease, attempts=d.c.attempts + 1, lease_owner=token)
+            )
             self._aggregate(conn, ids)
-        return [OutboxMessage(r[0], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), r[1] + 1, destination, token)
-                for r in rows]
+        return [
+            OutboxMessage(r[0], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), r[1] + 1, destination, token)
+            for r in rows
+        ]
 
     def renew(self, m: OutboxMessage, lease: float) -> bool:
         """Extend the lease of a drained message right before sending it; ``False`` if the
         lease ran out and another sender took the message (then do not send it)."""
         d = rt_deliveries
         with self.engine.begin() as conn:
-            r = conn.execute(sa.update(d).where(d.c.message_id == m.id, d.c.destination == m.destination,
-                                                d.c.status == "leased", d.c.lease_owner == m.lease)
-                             .values(not_before=self._now() + lease))
+            r = conn.execute(
+                sa.update(d)
+                .where(
+                    d.c.message_id == m.id,
+                    d.c.destination == m.destination,
+                    d.c.status == "leased",
+                    d.c.lease_owner == m.lease,
+                )
+                .values(not_before=self._now() + lease)
+            )
         return bool(r.rowcount)
 
     def ack(self, ids: Sequence[str], *, destination: str = DEFAULT_DESTINATION) -> int:
@@ -157,9 +194,11 @@ class Outbox:
             return 0
         d = rt_deliveries
         with self.engine.begin() as conn:
-            res = conn.execute(sa.update(d).where(d.c.destination == destination, d.c.message_id.in_(list(ids)),
-                                                  d.c.status != "sent")
-                               .values(status="sent", sent_at=self._now(), last_error=None, lease_owner=None))
+            res = conn.execute(
+                sa.update(d)
+                .where(d.c.destination == destination, d.c.message_id.in_(list(ids)), d.c.status != "sent")
+                .values(status="sent", sent_at=self._now(), last_error=None, lease_owner=None)
+            )
             self._aggregate(conn, ids)
         return res.rowcount or 0
 
@@ -168,8 +207,16 @@ class Outbox:
         base = min(self.max_backoff, self.backoff * 2 ** min(max(0, attempts - 1), 40))
         return base * (0.8 + 0.4 * random.random())
 
-    def nack(self, ids: Sequence[str], error: str = "", *, retry_in: float | None = None, permanent: bool = False,
-             retry_after: float | None = None, destination: str = DEFAULT_DESTINATION) -> list[str]:
+    def nack(
+        self,
+        ids: Sequence[str],
+        error: str = "",
+        *,
+        retry_in: float | None = None,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        destination: str = DEFAULT_DESTINATION,
+    ) -> list[str]:
         """Sends failed: schedule the next try (``retry_in``, else the backoff schedule; never
         before ``retry_after``), or mark ``failed`` (a permanent error, the horizon or
         ``max_attempts`` reached). Returns the ids that failed for good."""
@@ -179,19 +226,32 @@ class Outbox:
         now = self._now()
         gone: list[str] = []
         with self.engine.begin() as conn:
-            rows = conn.execute(sa.select(d.c.message_id, d.c.attempts, d.c.created_at)
-                                .where(d.c.destination == destination, d.c.message_id.in_(list(ids)), d.c.status != "sent")).all()
+            rows = conn.execute(
+                sa.select(d.c.message_id, d.c.attempts, d.c.created_at).where(
+                    d.c.destination == destination, d.c.message_id.in_(list(ids)), d.c.status != "sent"
+                )
+            ).all()
             for mid, attempts, created in rows:
                 delay = self.next_delay(attempts) if retry_in is None else retry_in
                 if retry_after is not None:
                     delay = max(delay, retry_after)
-                final = (permanent or (self.max_attempts is not None and attempts >= self.max_attempts)
-                         or now + delay > created + self.horizon)
+                final = (
+                    permanent
+                    or (self.max_attempts is not None and attempts >= self.max_attempts)
+                    or now + delay > created + self.horizon
+                )
                 if final:
                     gone.append(mid)
-                conn.execute(sa.update(d).where(d.c.destination == destination, d.c.message_id == mid)
-                             .values(status="failed" if final else "pending", not_before=now if final else now + delay,
-                                     last_error=error[:2000], lease_owner=None))
+                conn.execute(
+                    sa.update(d)
+                    .where(d.c.destination == destination, d.c.message_id == mid)
+                    .values(
+                        status="failed" if final else "pending",
+                        not_before=now if final else now + delay,
+                        last_error=error[:2000],
+                        lease_owner=None,
+                    )
+                )
             self._aggregate(conn, ids)
         return gone
 
@@ -206,8 +266,9 @@ class Outbox:
             cond.append(d.c.destination == destination)
         with self.engine.begin() as conn:
             mids = [r[0] for r in conn.execute(sa.select(d.c.message_id).where(*cond))]
-            res = conn.execute(sa.update(d).where(*cond).values(status="pending", attempts=0, not_before=0.0,
-                                                                 created_at=self._now()))
+            res = conn.execute(
+                sa.update(d).where(*cond).values(status="pending", attempts=0, not_before=0.0, created_at=self._now())
+            )
             self._aggregate(conn, mids)
         n = res.rowcount or 0
         log.info("deliveries redriven", extra={"fields": {"count": n, "destination": destination}})
@@ -221,15 +282,25 @@ class Outbox:
         d, o = rt_deliveries, rt_outbox
         by: dict[str, list[tuple]] = {}
         for i in range(0, len(ids), 500):
-            for r in conn.execute(sa.select(d.c.message_id, d.c.status, d.c.attempts, d.c.last_error, d.c.sent_at)
-                                  .where(d.c.message_id.in_(ids[i : i + 500]))):
+            for r in conn.execute(
+                sa.select(d.c.message_id, d.c.status, d.c.attempts, d.c.last_error, d.c.sent_at).where(
+                    d.c.message_id.in_(ids[i : i + 500])
+                )
+            ):
                 by.setdefault(r[0], []).append(r[1:])
         for mid, rs in by.items():
             st = _status([r[0] for r in rs])
             errs = [r[2] for r in rs if r[2]]
-            conn.execute(sa.update(o).where(o.c.id == mid).values(
-                status=st, attempts=max(r[1] for r in rs), last_error=errs[-1] if errs else None,
-                sent_at=max(r[3] for r in rs) if st == "sent" else None))
+            conn.execute(
+                sa.update(o)
+                .where(o.c.id == mid)
+                .values(
+                    status=st,
+                    attempts=max(r[1] for r in rs),
+                    last_error=errs[-1] if errs else None,
+                    sent_at=max(r[3] for r in rs) if st == "sent" else None,
+                )
+            )
 
     # ------------------------------------------------------------------ reading
     def counts(self, *, by_destination: bool = False) -> dict[str, Any]:
@@ -239,8 +310,9 @@ class Outbox:
             if by_destination:
                 d = rt_deliveries
                 out: dict[str, Any] = {}
-                for dest, st, n in conn.execute(sa.select(d.c.destination, d.c.status, sa.func.count())
-                                                .group_by(d.c.destination, d.c.status)):
+                for dest, st, n in conn.execute(
+                    sa.select(d.c.destination, d.c.status, sa.func.count()).group_by(d.c.destination, d.c.status)
+                ):
                     out.setdefault(dest, {"pending": 0, "leased": 0, "sent": 0, "failed": 0})[st] = int(n)
                 return out
             t = rt_outbox
@@ -353,8 +425,12 @@ class WebhookSender:
         """(ok, permanent failure, error, Retry-After seconds) after up to ``retries`` attempts."""
         err = ""
         body = json.dumps(m.payload, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": m.id, "User-Agent": "journeylab-runtime",
-                   **self.headers}
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": m.id,
+            "User-Agent": "journeylab-runtime",
+            **self.headers,
+        }
         retry_after = None
         for i in range(1, self.retries + 1):
             self.attempts += 1
@@ -371,8 +447,10 @@ class WebhookSender:
                 if 400 <= r.status_code < 500 and r.status_code not in (408, 429):
                     return False, True, err, None
                 retry_after = _retry_after(r.headers.get("Retry-After"), time.time())
-            log.warning("webhook attempt failed", extra={"fields": {"action_id": m.id, "attempt": i, "error": err,
-                                                                   "destination": self.destination}})
+            log.warning(
+                "webhook attempt failed",
+                extra={"fields": {"action_id": m.id, "attempt": i, "error": err, "destination": self.destination}},
+            )
             if i < self.retries:
                 pause = self._delay(i)
                 if retry_after is not None and retry_after > pause:
@@ -393,14 +471,36 @@ class WebhookSender:
             if ok:
                 outbox.ack([m.id], destination=self.destination)
                 n["sent"] += 1
-                log.info("message delivered", extra={"fields": {"action_id": m.id, "channel": m.channel, "user_id": m.user_id,
-                                                               "destination": self.destination}})
+                log.info(
+                    "message delivered",
+                    extra={
+                        "fields": {
+                            "action_id": m.id,
+                            "channel": m.channel,
+                            "user_id": m.user_id,
+                            "destination": self.destination,
+                        }
+                    },
+                )
             else:
-                gone = outbox.nack([m.id], err, retry_in=None, permanent=permanent, retry_after=retry_after,
-                                   destination=self.destination)
+                gone = outbox.nack(
+                    [m.id],
+                    err,
+                    retry_in=None,
+                    permanent=permanent,
+                    retry_after=retry_after,
+                    destination=self.destination,
+                )
                 n["failed" if gone else "retry"] += 1
                 (log.error if gone else log.warning)(
                     "message not delivered" + (" (failed for good)" if gone else ": retry scheduled"),
-                    extra={"fields": {"action_id": m.id, "error": err, "permanent": permanent,
-                                      "destination": self.destination}})
+                    extra={
+                        "fields": {
+                            "action_id": m.id,
+                            "error": err,
+                            "permanent": permanent,
+                            "destination": self.destination,
+                        }
+                    },
+                )
         return n

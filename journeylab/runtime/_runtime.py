@@ -148,8 +148,15 @@ class _Quarantined(Exception):
 class _User:
     __slots__ = ("states", "profile_text", "texts", "exists", "next_wake", "dirty", "created")
 
-    def __init__(self, states: dict[str, UserState], profile_text: bytes | None, texts: dict[str, bytes], exists: bool,
-                 next_wake: int | None, created: int) -> None:
+    def __init__(
+        self,
+        states: dict[str, UserState],
+        profile_text: bytes | None,
+        texts: dict[str, bytes],
+        exists: bool,
+        next_wake: int | None,
+        created: int,
+    ) -> None:
         self.created = created
         self.states = states
         self.profile_text = profile_text
@@ -249,8 +256,13 @@ class _Unit:
                     upd_s.append((text.decode(), uid, jid))
                 u.texts[jid] = text
         q, cur = self.sql, self.cur
-        for stmt, params in ((q.ins_user, ins_u), (q.upd_user, upd_u), (q.upd_wake, upd_w), (q.ins_state, ins_s),
-                             (q.upd_state, upd_s)):
+        for stmt, params in (
+            (q.ins_user, ins_u),
+            (q.upd_user, upd_u),
+            (q.upd_wake, upd_w),
+            (q.ins_state, ins_s),
+            (q.upd_state, upd_s),
+        ):
             if len(params) == 1:
                 cur.execute(stmt, params[0])
             elif params:
@@ -261,8 +273,16 @@ class _Unit:
             if type(a) is TraceRecord:
                 self.trace.append(tuple(a))
             elif type(a) is Send:
-                payload = {"id": a.id, "journey": a.journey, "version": a.version, "user_id": a.user_id, "node": a.node,
-                           "channel": a.channel, "ts": a.ts, "content": a.content}
+                payload = {
+                    "id": a.id,
+                    "journey": a.journey,
+                    "version": a.version,
+                    "user_id": a.user_id,
+                    "node": a.node,
+                    "channel": a.channel,
+                    "ts": a.ts,
+                    "content": a.content,
+                }
                 self.outbox.append(
                     (a.id, a.journey, a.version, a.user_id, a.node, a.channel, a.ts, json_value(payload).decode())
                 )
@@ -342,10 +362,19 @@ class _Unit:
                 n += 1
         return n
 
-    def reject(self, source: str, offset: int | None, path: str, reason: str, raw: str | None, kind: str = "malformed") -> None:
+    def reject(
+        self, source: str, offset: int | None, path: str, reason: str, raw: str | None, kind: str = "malformed"
+    ) -> None:
         self.rejected.append(
-            {"at": time.time(), "source": safe_text(source, 1000), "offset": offset, "kind": kind,
-             "path": safe_text(path, 500), "reason": safe_text(reason, 10_000), "raw": safe_text(raw, 10_000)}
+            {
+                "at": time.time(),
+                "source": safe_text(source, 1000),
+                "offset": offset,
+                "kind": kind,
+                "path": safe_text(path, 500),
+                "reason": safe_text(reason, 10_000),
+                "raw": safe_text(raw, 10_000),
+            }
         )
 
     def commit_rows(self) -> None:
@@ -356,7 +385,9 @@ class _Unit:
         if self.outbox:
             self.cur.executemany(self.sql.ins_outbox, self.outbox)
             now = time.time()
-            self.cur.executemany(self.sql.ins_delivery, [(r[0], d, now) for r in self.outbox for d in self.rt.destinations])
+            self.cur.executemany(
+                self.sql.ins_delivery, [(r[0], d, now) for r in self.outbox for d in self.rt.destinations]
+            )
         if self.rejected:
             conn.execute(sa.insert(rt_rejected), self.rejected)
         for src, off in self.offsets.items():
@@ -367,7 +398,12 @@ class _Unit:
             pos = self.rt._src_pos.get(off)
             if ident is not None and pos is not None:
                 fp_len = min(pos, _FP_LEN)
-                values = {"identity": ident[0], "fingerprint": _fingerprint(ident[1], fp_len), "fp_len": fp_len, "position": pos}
+                values = {
+                    "identity": ident[0],
+                    "fingerprint": _fingerprint(ident[1], fp_len),
+                    "fp_len": fp_len,
+                    "position": pos,
+                }
                 r = conn.execute(sa.update(rt_sources).where(rt_sources.c.source == src).values(**values))
                 if not r.rowcount:
                     conn.execute(sa.insert(rt_sources).values(source=src, **values))
@@ -387,7 +423,10 @@ _ENROLLMENT_DEFAULTS = Enrollment(0, 0, 0).to_dict()
 def _state_from(d: dict[str, Any]) -> UserState:
     """A stored state document as the engine's state, whatever version wrote it: fields a
     newer engine added take their defaults, fields it dropped are ignored."""
-    d = {**_STATE_DEFAULTS, **{k: v for k, v in d.items() if k in _STATE_DEFAULTS or k in ("user_id", "profile", "clock")}}
+    d = {
+        **_STATE_DEFAULTS,
+        **{k: v for k, v in d.items() if k in _STATE_DEFAULTS or k in ("user_id", "profile", "clock")},
+    }
     if d.get("active") is not None:
         d["active"] = {**_ENROLLMENT_DEFAULTS, **{k: v for k, v in d["active"].items() if k in _ENROLLMENT_DEFAULTS}}
     return UserState.from_dict(d)
@@ -498,7 +537,9 @@ class Runtime:
         self._src_pos: dict[int, int] = {}
         self.outbox = Outbox(self.engine, max_attempts=max_attempts, horizon=retry_horizon, backoff=retry_backoff)
         if destinations is None:
-            destinations = [a.destination for a in self.adapters if getattr(a, "destination", None)] or [DEFAULT_DESTINATION]
+            destinations = [a.destination for a in self.adapters if getattr(a, "destination", None)] or [
+                DEFAULT_DESTINATION
+            ]
         self.destinations: list[str] = list(dict.fromkeys(destinations))
         others = set(self.outbox.destinations()) - set(self.destinations)
         if others:
@@ -529,8 +570,11 @@ class Runtime:
                 # what to publish is stored with the journeys: a crash before it is done leaves it
                 # pending, and the next start finishes it (see _publish_pending)
                 first = {d.id: d for d in reversed(defs)}
-                todo = [[jid, "paused" if first[jid].status == "paused" else "running"]
-                        for jid in dict.fromkeys(d.id for d in defs) if jid in new_ids and first[jid].status != "stopped"]
+                todo = [
+                    [jid, "paused" if first[jid].status == "paused" else "running"]
+                    for jid in dict.fromkeys(d.id for d in defs)
+                    if jid in new_ids and first[jid].status != "stopped"
+                ]
                 if todo:
                     _put_meta(conn, _PENDING, json.dumps(json.loads(_get_meta(conn, _PENDING) or "[]") + todo))
             self._quarantined = {r[0] for r in conn.execute(sa.select(rt_quarantine.c.user_id))}
@@ -542,8 +586,16 @@ class Runtime:
         if profiles or listed:
             self.add_profiles({**listed, **(profiles or {})}, created=created)
         self._min_wake = self.next_wake()
-        log.info("runtime started", extra={"fields": {"db": str(self.engine.url.render_as_string(hide_password=True)),
-                                                      "journeys": self.js.ids, "clock": repr(self.clock)}})
+        log.info(
+            "runtime started",
+            extra={
+                "fields": {
+                    "db": str(self.engine.url.render_as_string(hide_password=True)),
+                    "journeys": self.js.ids,
+                    "clock": repr(self.clock),
+                }
+            },
+        )
 
     # ================================================================== definitions
     def _publish_pending(self) -> None:
@@ -572,8 +624,11 @@ class Runtime:
             try:
                 with self._unit() as u:
                     for jid, ctl in ctls.items():
-                        u.conn.execute(sa.update(rt_journeys).where(rt_journeys.c.journey_id == jid)
-                                       .values(timeline=json.dumps(ctl.timeline)))
+                        u.conn.execute(
+                            sa.update(rt_journeys)
+                            .where(rt_journeys.c.journey_id == jid)
+                            .values(timeline=json.dumps(ctl.timeline))
+                        )
                     if ctls:
                         self._recompute(u)
                     u.conn.execute(sa.delete(rt_meta).where(rt_meta.c.key == _PENDING))
@@ -599,17 +654,25 @@ class Runtime:
 
     def _store_version(self, conn: sa.Connection, d: JourneyDef) -> bool:
         row = conn.execute(
-            sa.select(rt_versions.c.definition).where(rt_versions.c.journey_id == d.id, rt_versions.c.version == d.version)
+            sa.select(rt_versions.c.definition).where(
+                rt_versions.c.journey_id == d.id, rt_versions.c.version == d.version
+            )
         ).first()
         text = to_json(d)
         if row is None:
-            conn.execute(sa.insert(rt_versions).values(journey_id=d.id, version=d.version, definition=text, loaded_at=self.clock.now()))
+            conn.execute(
+                sa.insert(rt_versions).values(
+                    journey_id=d.id, version=d.version, definition=text, loaded_at=self.clock.now()
+                )
+            )
             return True
         old = from_json(row[0])
         if lifecycle.locked_part(old) == lifecycle.locked_part(d):
             if old != d:  # content or layout edits: allowed after publishing (SPEC §7)
                 conn.execute(
-                    sa.update(rt_versions).where(rt_versions.c.journey_id == d.id, rt_versions.c.version == d.version).values(definition=text)
+                    sa.update(rt_versions)
+                    .where(rt_versions.c.journey_id == d.id, rt_versions.c.version == d.version)
+                    .values(definition=text)
                 )
             return False
         raise LifecycleError(
@@ -625,13 +688,21 @@ class Runtime:
             report = lifecycle.publish_check(d)
         except LifecycleError as e:
             lines = str(e).partition("\n")[2]
-            raise LifecycleError(f"journey {d.id!r} version {d.version}{where} cannot be run, validation found "
-                                 f"errors:\n{lines}") from None
+            raise LifecycleError(
+                f"journey {d.id!r} version {d.version}{where} cannot be run, validation found errors:\n{lines}"
+            ) from None
         key = (d.id, d.version)
         if report.warnings and key not in self._checked:
-            log.warning("journey has validation warnings", extra={"fields": {
-                "journey": d.id, "version": d.version,
-                "warnings": [f"{w.path}: {w.message} [{w.code}]" for w in report.warnings]}})
+            log.warning(
+                "journey has validation warnings",
+                extra={
+                    "fields": {
+                        "journey": d.id,
+                        "version": d.version,
+                        "warnings": [f"{w.path}: {w.message} [{w.code}]" for w in report.warnings],
+                    }
+                },
+            )
         self._checked.add(key)
 
     def _reload(self) -> None:
@@ -644,8 +715,10 @@ class Runtime:
             try:
                 d = from_json(r["definition"])
             except JourneyDefinitionError as e:
-                raise JourneyDefinitionError(f"{e.message} (version {r['version']} of journey {r['journey_id']!r} as "
-                                             "stored in the database)", e.path) from None
+                raise JourneyDefinitionError(
+                    f"{e.message} (version {r['version']} of journey {r['journey_id']!r} as stored in the database)",
+                    e.path,
+                ) from None
             if (d.id, d.version) not in self._checked:
                 self._check_definition(d, where)
             by_id.setdefault(r["journey_id"], []).append(d)
@@ -659,7 +732,9 @@ class Runtime:
         if set_key != self._checked_set:
             check_journeys(defs, warn=False)
             self._checked_set = set_key
-        self.js = JourneySet(defs, seed=self.seed, controls=controls, custom_lists=self.custom_lists, policy=self.policy)
+        self.js = JourneySet(
+            defs, seed=self.seed, controls=controls, custom_lists=self.custom_lists, policy=self.policy
+        )
         self.definitions = {jid: self.js.latest[jid].definition for jid in self.js.ids}
 
     # ================================================================== units of work
@@ -687,8 +762,10 @@ class Runtime:
         for r in u.rejected:
             self.metrics["errors" if r["kind"] == "error" else "rejected"] += 1
             lvl = log.error if r["kind"] == "error" else log.warning
-            lvl("input rejected" if r["kind"] != "error" else "input failed in the engine",
-                extra={"fields": {k: r[k] for k in ("source", "offset", "path", "reason")}})
+            lvl(
+                "input rejected" if r["kind"] != "error" else "input failed in the engine",
+                extra={"fields": {k: r[k] for k in ("source", "offset", "path", "reason")}},
+            )
 
     def _check_time(self, inp: Input, path: str) -> None:
         """Refuse an input too far ahead of the runtime's clock: ``max_future`` seconds on the
@@ -712,7 +789,11 @@ class Runtime:
                     raise InputError(f"expected a {expect} here, not {safe_text(repr(t), 100)}", f"{path}.type")
             if isinstance(item, Event | ProfileSet | Feedback):
                 check_ids(item, path)
-                inp: Input = item if isinstance(item, Feedback) else item._replace(props=normalize(dict(item.props), f"{path}.props"))
+                inp: Input = (
+                    item
+                    if isinstance(item, Feedback)
+                    else item._replace(props=normalize(dict(item.props), f"{path}.props"))
+                )
             else:
                 inp = parse_input(item, path, now=self.clock.now())
             if not follow:
@@ -741,7 +822,9 @@ class Runtime:
                 if f.op is None or self._timers_fail(uid, ops[f.op][2].ts):
                     self._quarantine(uid, f.exc)
                 else:
-                    log.error("engine failure", exc_info=f.exc, extra={"fields": {"source": source, "offset": ops[f.op][1]}})
+                    log.error(
+                        "engine failure", exc_info=f.exc, extra={"fields": {"source": source, "offset": ops[f.op][1]}}
+                    )
                     failed[f.op] = f.exc
             except Exception as e:
                 if fault_kind(e) != "input":
@@ -774,7 +857,11 @@ class Runtime:
             raise
 
     def _op_failed(self, u: _Unit, op: tuple, exc: BaseException, source: str) -> str:
-        what = "engine error" if isinstance(exc, _EngineFailure | EngineInvariantError) or fault_kind(exc) != "input" else "database error"
+        what = (
+            "engine error"
+            if isinstance(exc, _EngineFailure | EngineInvariantError) or fault_kind(exc) != "input"
+            else "database error"
+        )
         u.reject(source, op[1], "$", f"{what}: {type(exc).__name__}: {exc}", _raw(op[2]), kind="error")
         if op[1] is not None:
             u.offsets[source] = op[1]
@@ -825,12 +912,16 @@ class Runtime:
         """Take a user whose timers fail in the engine out of the timer index, for good (until
         :meth:`release`): the failure is recorded as a dead letter (kind ``error``, source
         ``timers``), and every later input of the user is set aside (kind ``quarantined``)."""
-        log.error("engine failure in a user's timers: user quarantined", exc_info=exc, extra={"fields": {"user_id": uid}})
+        log.error(
+            "engine failure in a user's timers: user quarantined", exc_info=exc, extra={"fields": {"user_id": uid}}
+        )
         reason = f"engine error in the timers of user {uid!r}: {type(exc).__name__}: {exc}"
         with self._unit() as u:
             u.conn.execute(sa.update(rt_users).where(rt_users.c.user_id == uid).values(next_wake=None))
             u.conn.execute(sa.delete(rt_quarantine).where(rt_quarantine.c.user_id == uid))
-            u.conn.execute(sa.insert(rt_quarantine).values(user_id=uid, at=time.time(), clock=self.clock.now(), reason=reason))
+            u.conn.execute(
+                sa.insert(rt_quarantine).values(user_id=uid, at=time.time(), clock=self.clock.now(), reason=reason)
+            )
             u.reject("timers", None, "$", reason, uid, kind="error")
         self._quarantined.add(uid)
 
@@ -874,7 +965,9 @@ class Runtime:
             raise InputError(res[2], res[1])
         return res
 
-    def record_rejected(self, source: str, path: str, reason: str, raw: str | None = None, offset: int | None = None) -> None:
+    def record_rejected(
+        self, source: str, path: str, reason: str, raw: str | None = None, offset: int | None = None
+    ) -> None:
         """Record an input refused before it could be parsed (bad JSON), and count it."""
         self._run_ops([("reject", offset, path, reason, raw)], source)
 
@@ -892,8 +985,14 @@ class Runtime:
         t = self.clock.now() if ts is None else epoch_of(ts)
         return self.ingest(ProfileSet(user_id, t, props))
 
-    def ingest_many(self, items: Sequence[Any], *, source: str = "api", paths: Sequence[str] | None = None,
-                    expect: str | None = None) -> IngestResult:
+    def ingest_many(
+        self,
+        items: Sequence[Any],
+        *,
+        source: str = "api",
+        paths: Sequence[str] | None = None,
+        expect: str | None = None,
+    ) -> IngestResult:
         """Apply several inputs in one transaction; malformed ones are refused (and recorded)
         without stopping the others. Refusals carry the item's path (``$[3].ts``; ``paths``
         gives each item's own). ``expect`` refuses items of another ``type``."""
@@ -938,8 +1037,14 @@ class Runtime:
         if until is not None:
             self.advance_to(epoch_of(until))
 
-    def ingest_jsonl(self, stream: str | Path | IO[bytes], *, source: str | None = None, batch: int = 1,
-                     follow_clock: bool | None = None) -> dict[str, int]:
+    def ingest_jsonl(
+        self,
+        stream: str | Path | IO[bytes],
+        *,
+        source: str | None = None,
+        batch: int = 1,
+        follow_clock: bool | None = None,
+    ) -> dict[str, int]:
         """Consume a JSON-lines file or stream (``"-"``: stdin), one input per line.
 
         The source's offset (lines consumed) commits with each unit, so a restarted runtime
@@ -1014,14 +1119,22 @@ class Runtime:
         pos: int | None = None
         if row is not None and done:
             fp = _fingerprint(fh, row["fp_len"])
-            why = ("replaced (another file at this path)" if row["identity"] != ident and fp != row["fingerprint"]
-                   else "truncated" if st.st_size < row["position"]
-                   else "rewritten (its first bytes changed)" if fp != row["fingerprint"] else None)
+            why = (
+                "replaced (another file at this path)"
+                if row["identity"] != ident and fp != row["fingerprint"]
+                else "truncated"
+                if st.st_size < row["position"]
+                else "rewritten (its first bytes changed)"
+                if fp != row["fingerprint"]
+                else None
+            )
             if why is None:  # the same file (also after a move within the device): resume at the byte
                 pos = int(row["position"])
             else:
-                log.warning(f"source file {why}: reading it from the start",
-                            extra={"fields": {"source": name, "lines_done_before": done}})
+                log.warning(
+                    f"source file {why}: reading it from the start",
+                    extra={"fields": {"source": name, "lines_done_before": done}},
+                )
                 with self._unit() as u:
                     u.conn.execute(sa.update(rt_offsets).where(rt_offsets.c.source == name).values(offset=0))
                     u.conn.execute(sa.delete(rt_sources).where(rt_sources.c.source == name))
@@ -1081,7 +1194,9 @@ class Runtime:
                 chunk = items[i : i + 1000]
                 have = {
                     r[0]
-                    for r in u.conn.execute(sa.select(rt_users.c.user_id).where(rt_users.c.user_id.in_([k for k, _ in chunk])))
+                    for r in u.conn.execute(
+                        sa.select(rt_users.c.user_id).where(rt_users.c.user_id.in_([k for k, _ in chunk]))
+                    )
                 }
                 for uid, prof in chunk:
                     if uid in have:
@@ -1136,9 +1251,12 @@ class Runtime:
         component is reported degraded in :meth:`health`, and the loop tries again after a
         backoff (0.2 s doubling to 30 s, with jitter) until it works again."""
         self._stop.clear()
-        threads = [threading.Thread(target=self._pump_loop, args=(a, adapters_every, f"sender-{i}"), daemon=True,
-                                    name=f"adapter-{i}")
-                   for i, a in enumerate(self.adapters)]
+        threads = [
+            threading.Thread(
+                target=self._pump_loop, args=(a, adapters_every, f"sender-{i}"), daemon=True, name=f"adapter-{i}"
+            )
+            for i, a in enumerate(self.adapters)
+        ]
         for th in threads:
             th.start()
         log.info("timer loop started", extra={"fields": {"tick": tick}})
@@ -1183,8 +1301,9 @@ class Runtime:
 
     def _failed(self, name: str, e: BaseException) -> float:
         """Record a failure of a supervised loop; returns how long to back off."""
-        c = self._components.setdefault(name, {"ok": True, "since": time.time(), "error": None, "failures": 0,
-                                               "streak": 0})
+        c = self._components.setdefault(
+            name, {"ok": True, "since": time.time(), "error": None, "failures": 0, "streak": 0}
+        )
         kind = fault_kind(e)
         if c["ok"]:
             c.update(ok=False, since=time.time())
@@ -1194,15 +1313,27 @@ class Runtime:
         c["kind"] = kind
         delay = min(30.0, 0.2 * 2 ** min(c["streak"] - 1, 10)) * (0.8 + 0.4 * random.random())
         lvl = log.warning if kind == "transient" else log.error
-        lvl(f"{name} failed: retrying", exc_info=e if kind != "transient" else None,
-            extra={"fields": {"component": name, "kind": kind, "error": c["error"], "retry_in": round(delay, 2),
-                              "failures": c["streak"]}})
+        lvl(
+            f"{name} failed: retrying",
+            exc_info=e if kind != "transient" else None,
+            extra={
+                "fields": {
+                    "component": name,
+                    "kind": kind,
+                    "error": c["error"],
+                    "retry_in": round(delay, 2),
+                    "failures": c["streak"],
+                }
+            },
+        )
         return delay
 
     def _worked(self, name: str) -> None:
         c = self._components.get(name)
         if c is not None and not c["ok"]:
-            log.info(f"{name} recovered", extra={"fields": {"component": name, "after": round(time.time() - c["since"], 3)}})
+            log.info(
+                f"{name} recovered", extra={"fields": {"component": name, "after": round(time.time() - c["since"], 3)}}
+            )
             c.update(ok=True, since=time.time(), error=None, streak=0, kind=None)
 
     def pump_adapters(self) -> list[Any]:
@@ -1278,7 +1409,9 @@ class Runtime:
         self._fire(now - 1)  # what was due before the change happens under the old rules
         self.js.set_control(jid, ctl)
         with self._unit() as u:
-            u.conn.execute(sa.update(rt_journeys).where(rt_journeys.c.journey_id == jid).values(timeline=json.dumps(ctl.timeline)))
+            u.conn.execute(
+                sa.update(rt_journeys).where(rt_journeys.c.journey_id == jid).values(timeline=json.dumps(ctl.timeline))
+            )
             if recompute:
                 self._recompute(u)
         log.info("journey lifecycle", extra={"fields": {"journey": jid, "timeline": ctl.timeline}})
@@ -1334,14 +1467,17 @@ class Runtime:
             self._reload()
             if published:
                 # the version in force from now on (and the migration) is part of the timeline
-                self._control(d.id, self.js.control(d.id).with_version(now, d.version, migrate=migrate), now,
-                              recompute=True)
+                self._control(
+                    d.id, self.js.control(d.id).with_version(now, d.version, migrate=migrate), now, recompute=True
+                )
                 self._fire(now)
             else:
                 with self._unit() as u:
                     self._recompute(u)
-            log.info("journey version published", extra={"fields": {"journey": d.id, "version": d.version,
-                                                                    "migrate": migrate}})
+            log.info(
+                "journey version published",
+                extra={"fields": {"journey": d.id, "version": d.version, "migrate": migrate}},
+            )
             return d.version
 
     # ================================================================== reading
@@ -1376,7 +1512,9 @@ class Runtime:
 
         with self._reader() as conn:
             rows = conn.execute(sa.select(rt_rejected).order_by(rt_rejected.c.id)).mappings().all()
-        return pd.DataFrame([dict(r) for r in rows], columns=["id", "at", "source", "offset", "kind", "path", "reason", "raw"])
+        return pd.DataFrame(
+            [dict(r) for r in rows], columns=["id", "at", "source", "offset", "kind", "path", "reason", "raw"]
+        )
 
     def user_states(self, user_id: str) -> dict[str, UserState] | None:
         """The stored states of a user (``None``: never seen)."""
@@ -1395,7 +1533,9 @@ class Runtime:
         try:
             with self._reader() as conn:
                 users = conn.execute(sa.select(sa.func.count()).select_from(rt_users)).scalar()
-                rej: dict[str, int] = dict(conn.execute(sa.select(rt_rejected.c.kind, sa.func.count()).group_by(rt_rejected.c.kind)).all())
+                rej: dict[str, int] = dict(
+                    conn.execute(sa.select(rt_rejected.c.kind, sa.func.count()).group_by(rt_rejected.c.kind)).all()
+                )
                 nw = conn.execute(sa.select(sa.func.min(rt_users.c.next_wake))).scalar()
             outbox = self.outbox.counts()
             deliveries = self.outbox.counts(by_destination=True)
@@ -1404,18 +1544,20 @@ class Runtime:
             return out
         if not all(c["ok"] for c in comps.values()):
             out["status"] = "degraded"
-        out.update({
-            "users": int(users or 0),
-            "next_wake": nw,
-            "outbox": outbox,
-            "deliveries": deliveries,
-            "rejected": int(sum(n for k, n in rej.items() if k != "error")),
-            "errors": int(rej.get("error", 0)),
-            "quarantined": len(self._quarantined),
-            "journeys": {jid: self.status(jid) for jid in self.js.ids},
-            "versions": {jid: sorted(vs) for jid, vs in self.js.versions.items()},
-            "metrics": dict(self.metrics),
-        })
+        out.update(
+            {
+                "users": int(users or 0),
+                "next_wake": nw,
+                "outbox": outbox,
+                "deliveries": deliveries,
+                "rejected": int(sum(n for k, n in rej.items() if k != "error")),
+                "errors": int(rej.get("error", 0)),
+                "quarantined": len(self._quarantined),
+                "journeys": {jid: self.status(jid) for jid in self.js.ids},
+                "versions": {jid: sorted(vs) for jid, vs in self.js.versions.items()},
+                "metrics": dict(self.metrics),
+            }
+        )
         return out
 
 

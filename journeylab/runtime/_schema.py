@@ -22,20 +22,23 @@ _Seq = sa.BigInteger().with_variant(sa.Integer, "sqlite")  # rowid alias on SQLi
 
 #: key/value facts: schema version, the replay clock's position
 rt_meta = sa.Table(
-    "rt_meta", meta,
+    "rt_meta",
+    meta,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
 #: one row per journey id: its place in the set's order and its lifecycle timeline
 rt_journeys = sa.Table(
-    "rt_journeys", meta,
+    "rt_journeys",
+    meta,
     sa.Column("journey_id", sa.String(200), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("timeline", sa.Text, nullable=False),  # JSON [[epoch, status], ...]
 )
 #: every version ever loaded (users inside an old version finish on it)
 rt_versions = sa.Table(
-    "rt_versions", meta,
+    "rt_versions",
+    meta,
     sa.Column("journey_id", sa.String(200), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("definition", sa.Text, nullable=False),
@@ -43,7 +46,8 @@ rt_versions = sa.Table(
 )
 #: one row per user: the shared profile, when their clock started, and their next wake-up
 rt_users = sa.Table(
-    "rt_users", meta,
+    "rt_users",
+    meta,
     sa.Column("user_id", sa.String(255), primary_key=True),
     sa.Column("created", sa.BigInteger, nullable=False),
     sa.Column("profile", sa.Text, nullable=False),
@@ -52,14 +56,16 @@ rt_users = sa.Table(
 )
 #: UserState.to_dict() (without the shared profile) per user and journey
 rt_states = sa.Table(
-    "rt_states", meta,
+    "rt_states",
+    meta,
     sa.Column("user_id", sa.String(255), primary_key=True),
     sa.Column("journey_id", sa.String(200), primary_key=True),
     sa.Column("state", sa.Text, nullable=False),
 )
 #: the trace: one row per thing that happened to a user, in the order it happened
 rt_trace = sa.Table(
-    "rt_trace", meta,
+    "rt_trace",
+    meta,
     sa.Column("seq", _Seq, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.String(255), nullable=False),
     sa.Column("ts", sa.BigInteger, nullable=False),
@@ -73,7 +79,8 @@ rt_trace = sa.Table(
 )
 #: messages to send: the action id is the primary key, so each exists at most once
 rt_outbox = sa.Table(
-    "rt_outbox", meta,
+    "rt_outbox",
+    meta,
     sa.Column("id", sa.String(700), primary_key=True),
     sa.Column("journey", sa.String(200), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -91,20 +98,23 @@ rt_outbox = sa.Table(
 )
 #: event ids already processed, per user (de-duplication across restarts)
 rt_seen = sa.Table(
-    "rt_seen", meta,
+    "rt_seen",
+    meta,
     sa.Column("user_id", sa.String(255), primary_key=True),
     sa.Column("event_id", sa.String(255), primary_key=True),
 )
 #: how far each named source (a JSON-lines file, stdin) has been consumed
 rt_offsets = sa.Table(
-    "rt_offsets", meta,
+    "rt_offsets",
+    meta,
     sa.Column("source", sa.String(1000), primary_key=True),
     sa.Column("offset", sa.BigInteger, nullable=False),
 )
 #: which file a file source's offset belongs to: device and inode, a fingerprint of its
 #: first bytes, and the byte position after the last committed line
 rt_sources = sa.Table(
-    "rt_sources", meta,
+    "rt_sources",
+    meta,
     sa.Column("source", sa.String(1000), primary_key=True),
     sa.Column("identity", sa.String(100), nullable=False),  # "device:inode"
     sa.Column("fingerprint", sa.String(64), nullable=False),  # sha256 of the first fp_len bytes
@@ -113,7 +123,8 @@ rt_sources = sa.Table(
 )
 #: inputs refused (malformed) or that failed in the engine, with where and why
 rt_rejected = sa.Table(
-    "rt_rejected", meta,
+    "rt_rejected",
+    meta,
     sa.Column("id", _Seq, primary_key=True, autoincrement=True),
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("source", sa.String(1000), nullable=False),
@@ -127,14 +138,16 @@ rt_rejected = sa.Table(
 
 #: where messages go: each active destination gets every message written while it is active
 rt_destinations = sa.Table(
-    "rt_destinations", meta,
+    "rt_destinations",
+    meta,
     sa.Column("name", sa.String(1000), primary_key=True),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("added_at", sa.Float, nullable=False),
 )
 #: one row per message and destination: its own delivery state, retries and lease
 rt_deliveries = sa.Table(
-    "rt_deliveries", meta,
+    "rt_deliveries",
+    meta,
     sa.Column("message_id", sa.String(700), primary_key=True),
     sa.Column("destination", sa.String(1000), primary_key=True),
     sa.Column("status", sa.String(16), nullable=False),  # pending | leased | sent | failed
@@ -149,7 +162,8 @@ rt_deliveries = sa.Table(
 
 #: users whose timers failed in the engine: taken out of the timer index, their inputs set aside
 rt_quarantine = sa.Table(
-    "rt_quarantine", meta,
+    "rt_quarantine",
+    meta,
     sa.Column("user_id", sa.String(255), primary_key=True),
     sa.Column("at", sa.Float, nullable=False),  # wall time of the failure
     sa.Column("clock", sa.BigInteger, nullable=False),  # the runtime's clock then
@@ -170,7 +184,7 @@ def open_database(db_url: str | Path, *, synchronous: str = "NORMAL", echo: bool
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
     if url.startswith("sqlite:///") and url not in ("sqlite:///", "sqlite:///:memory:"):
         try:
-            Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            Path(url[len("sqlite:///") :]).expanduser().parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StorageError(f"cannot create the database's folder: {e}", url) from None
     kw: dict[str, Any] = {"echo": echo}
@@ -225,12 +239,17 @@ def migrate(engine: sa.Engine) -> str:
             return None  # a new database
         row = conn.execute(sa.select(rt_meta.c.value).where(rt_meta.c.key == "schema_version")).first()
         if row is not None and int(row[0]) > SCHEMA_VERSION:
-            raise StorageError(f"this database holds runtime schema {row[0]}; this journeylab knows schema "
-                               f"{SCHEMA_VERSION}: upgrade journeylab", engine.url.render_as_string(hide_password=True))
+            raise StorageError(
+                f"this database holds runtime schema {row[0]}; this journeylab knows schema "
+                f"{SCHEMA_VERSION}: upgrade journeylab",
+                engine.url.render_as_string(hide_password=True),
+            )
         return "0001"  # schema 1, from before migrations
 
     with engine.begin() as conn:
-        head = upgrade(conn, Path(__file__).with_name("migrations"), "rt_alembic_version", what="runtime", legacy=legacy)
+        head = upgrade(
+            conn, Path(__file__).with_name("migrations"), "rt_alembic_version", what="runtime", legacy=legacy
+        )
         if not conn.execute(sa.select(rt_meta.c.value).where(rt_meta.c.key == "schema_version")).first():
             conn.execute(sa.insert(rt_meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
     return head

@@ -6,5 +6,16 @@ from journeylab.sim.reference import reference
 from journeylab.sim.result import SimulationResult
 from journeylab.sim.simulator import Simulation, relevant_events, simulate
 
-__all__ = ["BehaviourModel", "ChannelBehaviour", "GoalLift", "Latency", "OptOut", "Cohort", "SimulationResult", "simulate", "Simulation", "reference",
-           "relevant_events"]
+__all__ = [
+    "BehaviourModel",
+    "ChannelBehaviour",
+    "GoalLift",
+    "Latency",
+    "OptOut",
+    "Cohort",
+    "SimulationResult",
+    "simulate",
+    "Simulation",
+    "reference",
+    "relevant_events",
+]

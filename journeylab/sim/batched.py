@@ -32,8 +32,10 @@ __all__ = ["BatchedLoop", "responder"]
 def responder(behaviour: BehaviourModel, seed: int, node_ids: list[str], kinds: list[str], end: int):
     """The behaviour model's draws for batches of messages, as the batched engine asks for them
     (the same draws, in the same order, as the per-user loop's ``_respond``)."""
-    per_node = [behaviour.for_node(k, nid) if NODE_KINDS[k].family == "engagement" else None
-                for nid, k in zip(node_ids, kinds, strict=True)]
+    per_node = [
+        behaviour.for_node(k, nid) if NODE_KINDS[k].family == "engagement" else None
+        for nid, k in zip(node_ids, kinds, strict=True)
+    ]
 
     def respond(keys: np.ndarray, nodes: np.ndarray, ts: np.ndarray) -> Responses:
         n = len(keys)
@@ -98,7 +100,7 @@ class BatchedLoop(LoopBase):
         self._prof = {c: np.asarray(values, dtype=object)[mine] for c, values in p.prof_cols}
 
     def run(self, report: Any) -> None:
-        (jid, _eng), = [(jid, e) for jid, e in self.js.latest.items()]
+        ((jid, _eng),) = [(jid, e) for jid, e in self.js.latest.items()]
         d = self.js.latest[jid].definition
         user_ids = [self.user_ids[u] for u in self._mine.tolist()]
         lift = {}
@@ -109,10 +111,19 @@ class BatchedLoop(LoopBase):
                 if b.lift is not None:
                     lift[i] = (b.lift.event, dict(b.lift.props))
         eng = BatchEngine(
-            d, self.js.control(jid), seed=self.seed, user_ids=user_ids, profile=self._prof, events=self._events,
-            created=self.created, lift=lift, user_keys=self.prep.user_keys(self._mine), policy=self.js.policy,
-            responder=responder(self.behaviour, self.seed, [n.id for n in d.nodes],
-                                [kind_of(n) for n in d.nodes], self.end),
+            d,
+            self.js.control(jid),
+            seed=self.seed,
+            user_ids=user_ids,
+            profile=self._prof,
+            events=self._events,
+            created=self.created,
+            lift=lift,
+            user_keys=self.prep.user_keys(self._mine),
+            policy=self.js.policy,
+            responder=responder(
+                self.behaviour, self.seed, [n.id for n in d.nodes], [kind_of(n) for n in d.nodes], self.end
+            ),
         )
         self._eng = eng
         env = simpy.Environment(initial_time=0)
@@ -150,12 +161,27 @@ class BatchedLoop(LoopBase):
         s = eng.sends()
         su = users.take(pa.array(s["user"]))
         sn = nodes.take(pa.array(s["node"]))
-        mids = pc.binary_join_element_wise(jid, str(ver), su, pc.cast(pa.array(s["n"]), pa.string()), sn,
-                                           pc.cast(pa.array(s["visit"]), pa.string()), ":")
+        mids = pc.binary_join_element_wise(
+            jid,
+            str(ver),
+            su,
+            pc.cast(pa.array(s["n"]), pa.string()),
+            sn,
+            pc.cast(pa.array(s["visit"]), pa.string()),
+            ":",
+        )
         channels = pa.array(eng.channel, type=pa.string()).take(pa.array(s["node"]))
-        sends = pa.table({"message_id": mids, "journey": pa.array([jid] * len(su), type=pa.string()),
-                          "version": pa.array(np.full(len(su), ver, dtype=np.int64)), "user_id": su, "node": sn,
-                          "channel": channels, "ts": pa.array(s["ts"])})
+        sends = pa.table(
+            {
+                "message_id": mids,
+                "journey": pa.array([jid] * len(su), type=pa.string()),
+                "version": pa.array(np.full(len(su), ver, dtype=np.int64)),
+                "user_id": su,
+                "node": sn,
+                "channel": channels,
+                "ts": pa.array(s["ts"]),
+            }
+        )
         r = eng.responses()
         lift_names = [eng.lift.get(i, ("", {}))[0] for i in range(len(eng.node_ids))]
         lift_props = [props_text(eng.lift.get(i, ("", {}))[1]) for i in range(len(eng.node_ids))]
@@ -163,17 +189,23 @@ class BatchedLoop(LoopBase):
         rk = r["kind"].astype(np.int64)
         is_event = rk == 3
         rnode = s["node"][r["message"]] if len(r["message"]) else np.zeros(0, dtype=np.int64)
-        responses = pa.table({
-            "user_id": users.take(pa.array(r["user"])),
-            "ts": pa.array(r["ts"]),
-            "seq": pa.array(r["number"]),
-            "kind": kind_names.take(pa.array(rk)),
-            "message_id": pc.if_else(pa.array(is_event), "", mids.take(pa.array(r["message"]))),
-            "event": pc.if_else(pa.array(~is_event), "",
-                                pa.array(lift_names, type=pa.string()).take(pa.array(rnode))),
-            "props": pc.if_else(pa.array(~is_event), pa.scalar(None, pa.string()),
-                                pa.array(lift_props, type=pa.string()).take(pa.array(rnode))),
-        })
+        responses = pa.table(
+            {
+                "user_id": users.take(pa.array(r["user"])),
+                "ts": pa.array(r["ts"]),
+                "seq": pa.array(r["number"]),
+                "kind": kind_names.take(pa.array(rk)),
+                "message_id": pc.if_else(pa.array(is_event), "", mids.take(pa.array(r["message"]))),
+                "event": pc.if_else(
+                    pa.array(~is_event), "", pa.array(lift_names, type=pa.string()).take(pa.array(rnode))
+                ),
+                "props": pc.if_else(
+                    pa.array(~is_event),
+                    pa.scalar(None, pa.string()),
+                    pa.array(lift_props, type=pa.string()).take(pa.array(rnode)),
+                ),
+            }
+        )
         chunk: dict[str, Any] = {"n": n, "sends": sends, "responses": responses, "changes": list(eng.changes)}
         if not n:
             return chunk

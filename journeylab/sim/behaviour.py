@@ -85,11 +85,14 @@ _U_MIN, _U_MAX = uniform(0), uniform((1 << 64) - 1)
 def _quantiles(kind: str, sigma: float) -> tuple[list[float], np.ndarray]:
     """Quantiles of the unit exponential, or of exp(sigma * Z) with Z standard normal."""
     if kind == "exponential":
+
         def q(p: float) -> float:
             return -math.log1p(-p)
     else:
+
         def q(p: float) -> float:
             return math.exp(sigma * _ND.inv_cdf(p))
+
     return _table(q, q(_U_MIN), q(_U_MAX))
 
 
@@ -206,7 +209,9 @@ class ChannelBehaviour:
 
 _DEFAULTS: dict[str, ChannelBehaviour] = {
     "push": ChannelBehaviour(0.92, 0.25, Latency.exponential(minutes=30), 0.10, Latency.exponential(minutes=3)),
-    "email": ChannelBehaviour(0.98, 0.22, Latency.lognormal(median_minutes=120, sigma=1.2), 0.12, Latency.lognormal(median_minutes=5)),
+    "email": ChannelBehaviour(
+        0.98, 0.22, Latency.lognormal(median_minutes=120, sigma=1.2), 0.12, Latency.lognormal(median_minutes=5)
+    ),
     "sms": ChannelBehaviour(0.97, 0.60, Latency.exponential(minutes=15), 0.05, Latency.exponential(minutes=5)),
     "whatsapp": ChannelBehaviour(0.95, 0.70, Latency.exponential(minutes=20), 0.08, Latency.exponential(minutes=5)),
     "web_push": ChannelBehaviour(0.90, 0.15, Latency.exponential(minutes=20), 0.08, Latency.exponential(minutes=3)),
@@ -244,7 +249,9 @@ class BehaviourModel:
         base = self.channels.get(channel, _DEFAULTS.get(channel, ChannelBehaviour()))
         return replace(self, channels={**self.channels, channel: replace(base, **changes)})
 
-    def with_node(self, node: str, behaviour: ChannelBehaviour | None = None, *, channel: str = "push", **changes: Any) -> BehaviourModel:
+    def with_node(
+        self, node: str, behaviour: ChannelBehaviour | None = None, *, channel: str = "push", **changes: Any
+    ) -> BehaviourModel:
         """A copy where node ``node`` behaves as given (or as its channel with ``changes``)."""
         b = behaviour or replace(self.for_node(channel, node), **changes)
         return replace(self, nodes={**self.nodes, node: b})
@@ -379,8 +386,11 @@ class BehaviourModel:
                         "click": b.click,
                         "click_latency": _lat(b.click_latency),
                         "lift": f"{b.lift.event} p={b.lift.probability}" if b.lift else "",
-                        "opt_out": (f"logit {b.opt_out.intercept:g} + {b.opt_out.per_day:g}/day + "
-                                    f"{b.opt_out.per_week:g}/week") if b.opt_out else "",
+                        "opt_out": (
+                            f"logit {b.opt_out.intercept:g} + {b.opt_out.per_day:g}/day + {b.opt_out.per_week:g}/week"
+                        )
+                        if b.opt_out
+                        else "",
                     }
                 )
         return pd.DataFrame(rows)

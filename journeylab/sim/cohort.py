@@ -111,8 +111,10 @@ def _as_utc(col: pd.Series, where: str, timezone: str | None, row: Any = None) -
                 i = _first(pd.Series([_unreadable(v) for v in s], index=s.index))
             except (ValueError, TypeError, IndexError):
                 raise CohortError(f"cannot read timestamps: {e}", where) from None
-            raise CohortError(f"cannot read timestamp {s.iloc[i]!r}: give an ISO 8601 instant such as "
-                              "'2026-10-01T09:00:00+05:30'", _row(where, i)) from None
+            raise CohortError(
+                f"cannot read timestamp {s.iloc[i]!r}: give an ISO 8601 instant such as '2026-10-01T09:00:00+05:30'",
+                _row(where, i),
+            ) from None
     if getattr(s.dt, "tz", None) is None:
         if timezone is None:
             raise CohortError(
@@ -201,9 +203,8 @@ class Cohort:
 
         p = p.copy(deep=False)  # copy-on-write: the caller's frame is never touched
         p["user_id"] = p["user_id"].astype(str)
-        dup = p["user_id"].duplicated()
-        if dup.any():
-            i = int(dup.to_numpy().nonzero()[0][0])
+        if not p["user_id"].is_unique:  # (a hash check: several times faster than marking duplicates)
+            i = int(p["user_id"].duplicated().to_numpy().nonzero()[0][0])
             raise CohortError(f"user_id {p['user_id'].iloc[i]!r} appears twice", f"profiles[{i}].user_id")
         e = e.copy(deep=False)
         e["user_id"] = _text(e["user_id"])

@@ -31,8 +31,19 @@ from journeylab.errors import JourneyDefinitionError
 from journeylab.model.journey import JourneyDef
 from journeylab.sim.simulator import as_definitions
 
-__all__ = ["replicate", "sweep", "compare", "vary", "run_stats", "summarize", "branch_results", "uplift",
-           "UPLIFT_STATS", "sample_size", "sample_size_table"]
+__all__ = [
+    "replicate",
+    "sweep",
+    "compare",
+    "vary",
+    "run_stats",
+    "summarize",
+    "branch_results",
+    "uplift",
+    "UPLIFT_STATS",
+    "sample_size",
+    "sample_size_table",
+]
 
 KEY = ["scope", "journey", "node", "branch", "stat"]
 #: what :func:`uplift` compares by default: conversions, the cost in messages and in opt-outs
@@ -55,8 +66,18 @@ def run_stats(result: Any) -> pd.DataFrame:
         seen.add(d.id)
         js = result.journey_stats_of(d.id)
         vals = pd.to_numeric(js, errors="coerce").dropna()
-        frames.append(pd.DataFrame({"scope": "journey", "journey": d.id, "node": "", "branch": "", "stat": vals.index,
-                                    "value": vals.to_numpy(dtype=float)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "scope": "journey",
+                    "journey": d.id,
+                    "node": "",
+                    "branch": "",
+                    "stat": vals.index,
+                    "value": vals.to_numpy(dtype=float),
+                }
+            )
+        )
         ns = result.node_stats_of(d.id)
         long = ns.reset_index().melt(id_vars="node", var_name="stat", value_name="value")
         long.insert(1, "branch", "")
@@ -65,7 +86,9 @@ def run_stats(result: Any) -> pd.DataFrame:
         frames.append(long.astype({"value": float}))
         bs = result.branch_stats_of(d.id)
         if len(bs):
-            long = bs.rename(columns={"split": "node"}).melt(id_vars=["node", "branch"], var_name="stat", value_name="value")
+            long = bs.rename(columns={"split": "node"}).melt(
+                id_vars=["node", "branch"], var_name="stat", value_name="value"
+            )
             long = long.astype({"value": float}).dropna(subset=["value"])
             long.insert(0, "journey", d.id)
             long.insert(0, "scope", "branch")
@@ -187,7 +210,9 @@ def replicate(
     return long if raw else summarize(long, confidence=confidence)
 
 
-def vary(defn: JourneyDef, value: Any, *, node: str | None = None, field: str | None = None, setting: str | None = None) -> JourneyDef:
+def vary(
+    defn: JourneyDef, value: Any, *, node: str | None = None, field: str | None = None, setting: str | None = None
+) -> JourneyDef:
     """A copy of ``defn`` with one node field (or one setting, or the goals) set to ``value``."""
     if setting is not None:
         try:
@@ -238,8 +263,10 @@ def sweep(
     ``variant=lambda defn, value: ...``. Every value uses the same seeds.
     """
     base = as_definitions(journey)
-    first = [variant(base[0], v) if variant is not None else vary(base[0], v, node=node, field=field, setting=setting)
-             for v in values]
+    first = [
+        variant(base[0], v) if variant is not None else vary(base[0], v, node=node, field=field, setting=setting)
+        for v in values
+    ]
     sim, workers = _simulation([first[0], *base[1:]], cohort, start, end, kw)
     sims = [sim, *(sim.with_journeys([f, *base[1:]]) for f in first[1:])]  # the cohort prepared once
     seeds = [seed + r for r in range(replications)]
@@ -252,7 +279,7 @@ def sweep(
             bar.close()
     frames = []
     for i, v in enumerate(values):
-        long = _long(stats[i * replications:(i + 1) * replications], seeds, seed)
+        long = _long(stats[i * replications : (i + 1) * replications], seeds, seed)
         long.insert(0, "setting", [v] * len(long))
         frames.append(long)
     long = pd.concat(frames, ignore_index=True)
@@ -320,12 +347,20 @@ def compare(
     lb = _long(stats[replications:], seeds, seed)
     la = la.assign(journey="")
     lb = lb.assign(journey="")
-    m = la.merge(lb, on=["replication", *KEY], how="outer", suffixes=("_a", "_b")).fillna({"value_a": 0.0, "value_b": 0.0})
+    m = la.merge(lb, on=["replication", *KEY], how="outer", suffixes=("_a", "_b")).fillna(
+        {"value_a": 0.0, "value_b": 0.0}
+    )
     diff = m.assign(value=m["value_b"] - m["value_a"])
     s = summarize(diff[["replication", *KEY, "value"]], confidence=confidence)
     means = m.groupby(KEY, sort=False)[["value_a", "value_b"]].mean().reset_index()
     out = means.merge(s, on=KEY).rename(
-        columns={"value_a": f"mean_{names[0]}", "value_b": f"mean_{names[1]}", "mean": "diff", "ci_low": "diff_ci_low", "ci_high": "diff_ci_high"}
+        columns={
+            "value_a": f"mean_{names[0]}",
+            "value_b": f"mean_{names[1]}",
+            "mean": "diff",
+            "ci_low": "diff_ci_low",
+            "ci_high": "diff_ci_high",
+        }
     )
     return out.drop(columns=["journey"])
 
@@ -348,14 +383,27 @@ def _controls(defs: Sequence[JourneyDef], control: str | None) -> dict[tuple[str
                 if flagged:
                     out[(d.id, n.id)] = flagged[0]
     if not out:
-        where = f"no Split has a branch named {control!r}" if control is not None else "no Split branch is marked control"
-        raise JourneyDefinitionError(f"{where}: give control= the branch to compare against, or mark one with "
-                                     f"SplitBranch(..., control=True)", "control")
+        where = (
+            f"no Split has a branch named {control!r}" if control is not None else "no Split branch is marked control"
+        )
+        raise JourneyDefinitionError(
+            f"{where}: give control= the branch to compare against, or mark one with SplitBranch(..., control=True)",
+            "control",
+        )
     return out
 
 
-def _replicated(journeys: Any, cohort: Any, start: Any, end: Any, raw: pd.DataFrame | None, replications: int,
-                seed: int, progress: bool, kw: dict[str, Any]) -> pd.DataFrame:
+def _replicated(
+    journeys: Any,
+    cohort: Any,
+    start: Any,
+    end: Any,
+    raw: pd.DataFrame | None,
+    replications: int,
+    seed: int,
+    progress: bool,
+    kw: dict[str, Any],
+) -> pd.DataFrame:
     if raw is not None:
         if "replication" not in raw.columns or "branch" not in raw.columns:
             raise JourneyDefinitionError("raw must be replicate(..., raw=True)'s per-replication table", "raw")
@@ -408,8 +456,14 @@ def branch_results(
     out = out.drop(columns=["scope"]).rename(columns={"node": "split"})
     from journeylab.model.nodes import Split
 
-    flagged = {(d.id, n.id, b.name) for d in defs for n in d.nodes if isinstance(n, Split) for b in n.branches if b.control}
-    out.insert(3, "control", [(j, s, b) in flagged for j, s, b in zip(out["journey"], out["split"], out["branch"], strict=True)])
+    flagged = {
+        (d.id, n.id, b.name) for d in defs for n in d.nodes if isinstance(n, Split) for b in n.branches if b.control
+    }
+    out.insert(
+        3,
+        "control",
+        [(j, s, b) in flagged for j, s, b in zip(out["journey"], out["split"], out["branch"], strict=True)],
+    )
     return out.reset_index(drop=True)
 
 
@@ -466,9 +520,15 @@ def uplift(
             both = wide[[br, ctl]].dropna()
             if both.empty:
                 continue
-            d = pd.DataFrame({"replication": both.index.get_level_values(0), "stat": both.index.get_level_values(1),
-                              "diff": both[br].to_numpy() - both[ctl].to_numpy(),
-                              "branch_v": both[br].to_numpy(), "control_v": both[ctl].to_numpy()})
+            d = pd.DataFrame(
+                {
+                    "replication": both.index.get_level_values(0),
+                    "stat": both.index.get_level_values(1),
+                    "diff": both[br].to_numpy() - both[ctl].to_numpy(),
+                    "branch_v": both[br].to_numpy(),
+                    "control_v": both[ctl].to_numpy(),
+                }
+            )
             nz = d["control_v"] != 0
             d["relative"] = np.where(nz, d["branch_v"] / d["control_v"].where(nz, 1.0) - 1.0, np.nan)
             d.insert(0, "branch", br)
@@ -476,13 +536,31 @@ def uplift(
             d.insert(0, "journey", jid)
             d.insert(3, "control", ctl)
             rows.append(d)
-    cols = ["journey", "split", "branch", "control", "stat", "mean_branch", "mean_control", "diff", "diff_ci_low",
-            "diff_ci_high", "relative", "relative_ci_low", "relative_ci_high", "n"]
+    cols = [
+        "journey",
+        "split",
+        "branch",
+        "control",
+        "stat",
+        "mean_branch",
+        "mean_control",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "relative",
+        "relative_ci_low",
+        "relative_ci_high",
+        "n",
+    ]
     if not rows:
         return pd.DataFrame(columns=cols)
     d = pd.concat(rows, ignore_index=True)
     keys = ["journey", "split", "branch", "control", "stat"]
-    out = d.groupby(keys, sort=False).agg(mean_branch=("branch_v", "mean"), mean_control=("control_v", "mean")).reset_index()
+    out = (
+        d.groupby(keys, sort=False)
+        .agg(mean_branch=("branch_v", "mean"), mean_control=("control_v", "mean"))
+        .reset_index()
+    )
     for name in ("diff", "relative"):
         s = _t_summary(d.dropna(subset=[name]), keys, name, confidence)
         s = s.rename(columns={"mean": name, "ci_low": f"{name}_ci_low", "ci_high": f"{name}_ci_high"})
@@ -523,12 +601,14 @@ def sample_size(
     if not (isinstance(ratio, int | float) and ratio > 0):
         raise JourneyDefinitionError(f"ratio must be positive, got {ratio!r}", "ratio")
     if alternative not in ("two-sided", "larger", "smaller"):
-        raise JourneyDefinitionError(f"alternative must be 'two-sided', 'larger' or 'smaller', got {alternative!r}",
-                                     "alternative")
+        raise JourneyDefinitionError(
+            f"alternative must be 'two-sided', 'larger' or 'smaller', got {alternative!r}", "alternative"
+        )
     target = baseline * (1 + mde) if relative else baseline + mde
     if mde == 0 or not 0.0 < target < 1.0:
-        raise JourneyDefinitionError(f"the effect must move the rate {baseline:g} to another rate in (0, 1), "
-                                     f"got {target:g}", "mde")
+        raise JourneyDefinitionError(
+            f"the effect must move the rate {baseline:g} to another rate in (0, 1), got {target:g}", "mde"
+        )
     try:
         from statsmodels.stats.power import NormalIndPower
         from statsmodels.stats.proportion import proportion_effectsize
@@ -561,7 +641,16 @@ def sample_size_table(
     rows = []
     for mde in mdes:
         for pw in powers:
-            n = sample_size(baseline, mde, relative=relative, power=pw, alpha=alpha, ratio=ratio, alternative=alternative)
-            rows.append({"mde": mde, "target_rate": baseline * (1 + mde) if relative else baseline + mde, "power": pw,
-                         "users_per_branch": n, "users_total": n + int(math.ceil(ratio * n))})
+            n = sample_size(
+                baseline, mde, relative=relative, power=pw, alpha=alpha, ratio=ratio, alternative=alternative
+            )
+            rows.append(
+                {
+                    "mde": mde,
+                    "target_rate": baseline * (1 + mde) if relative else baseline + mde,
+                    "power": pw,
+                    "users_per_branch": n,
+                    "users_total": n + int(math.ceil(ratio * n)),
+                }
+            )
     return pd.DataFrame(rows)

@@ -43,7 +43,6 @@ _ROW_FIELDS = (1, 3, 2, 4, 5, 6, 7)  # TraceRecord fields kept (the user is know
 _SEND_FIELDS = itemgetter(0, 1, 2, 3, 4, 5, 6)  # Send without its content
 
 
-
 class PerUserLoop(LoopBase):
     """The period loop over one part of the users (every user, or ``u % parts == k``)."""
 
@@ -332,9 +331,12 @@ class PerUserLoop(LoopBase):
         with the strings factorized, plus sends and responses as plain tuples."""
         self._flush()
         n = sum(map(len, self.cols[1]))
-        chunk: dict[str, Any] = {"n": n, "sends": sends_table(self.send_rows),
-                                 "responses": responses_table(self.responses),
-                                 "changes": [tuple(c) for c in self.changes]}
+        chunk: dict[str, Any] = {
+            "n": n,
+            "sends": sends_table(self.send_rows),
+            "responses": responses_table(self.responses),
+            "changes": [tuple(c) for c in self.changes],
+        }
         if not n:
             return chunk
 
@@ -371,5 +373,3 @@ class _SetAsEngine:
 
     def next_wake(self, states: dict, _ctl: Any) -> int | None:
         return self.js.next_wake(states)
-
-

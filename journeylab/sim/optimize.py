@@ -69,8 +69,9 @@ class Objective:
 
     def __post_init__(self) -> None:
         if self.direction not in _DIRECTIONS:
-            raise JourneyDefinitionError(f"direction must be 'maximize' or 'minimize', got {self.direction!r}",
-                                         f"objective.{self.name}")
+            raise JourneyDefinitionError(
+                f"direction must be 'maximize' or 'minimize', got {self.direction!r}", f"objective.{self.name}"
+            )
 
     def value(self, figures: pd.Series) -> float:
         """The objective of one run."""
@@ -80,9 +81,12 @@ class Objective:
 def _stat(name: str, direction: Direction = "maximize") -> Objective:
     def get(s: pd.Series) -> float:
         if name not in s.index:
-            raise JourneyDefinitionError(f"the runs have no statistic {name!r}; journey statistics are e.g. "
-                                         f"conversion_rate, messages_per_user, unsubscribes_per_user, node ones "
-                                         f"'<node>.<stat>' (e.g. 'push.sent')", f"objective.{name}")
+            raise JourneyDefinitionError(
+                f"the runs have no statistic {name!r}; journey statistics are e.g. "
+                f"conversion_rate, messages_per_user, unsubscribes_per_user, node ones "
+                f"'<node>.<stat>' (e.g. 'push.sent')",
+                f"objective.{name}",
+            )
         return float(s[name])
 
     return Objective(name, get, direction)
@@ -117,17 +121,20 @@ def _constraints(constraints: Any) -> list[tuple[Objective, str, float]]:
             op, bound = spec
             bound = float(bound)
         except (TypeError, ValueError):
-            raise JourneyDefinitionError(f"a constraint is (\"<=\" or \">=\", bound), got {spec!r}",
-                                         f"constraints.{o.name}") from None
+            raise JourneyDefinitionError(
+                f'a constraint is ("<=" or ">=", bound), got {spec!r}', f"constraints.{o.name}"
+            ) from None
         if op not in ("<=", ">=") or not math.isfinite(bound):
-            raise JourneyDefinitionError(f"a constraint is (\"<=\" or \">=\", finite bound), got {spec!r}",
-                                         f"constraints.{o.name}")
+            raise JourneyDefinitionError(
+                f'a constraint is ("<=" or ">=", finite bound), got {spec!r}', f"constraints.{o.name}"
+            )
         out.append((o, op, bound))
     return out
 
 
-def weight_grid(branches: int, *, step: float = 10, minimum: float = 0, fixed: Mapping[int, float] | None = None
-                ) -> list[list[float]]:
+def weight_grid(
+    branches: int, *, step: float = 10, minimum: float = 0, fixed: Mapping[int, float] | None = None
+) -> list[list[float]]:
     """Every way to share 100 % between ``branches`` Split branches in steps of ``step``, each
     branch at least ``minimum``; ``fixed`` keeps some branches (by position) at a share (a
     control branch, say).
@@ -209,8 +216,9 @@ def apply_params(defn: JourneyDef, params: Mapping[str, Any]) -> JourneyDef:
                 value = _weights(n, value, idx)
             defn = vary(defn, value, node=node, field=fld)
         else:
-            raise JourneyDefinitionError(f"a search target is 'nodes.<id>.<field>' or 'settings.<name>', got {target!r}",
-                                         f"space.{target}")
+            raise JourneyDefinitionError(
+                f"a search target is 'nodes.<id>.<field>' or 'settings.<name>', got {target!r}", f"space.{target}"
+            )
     return defn
 
 
@@ -219,8 +227,10 @@ def _weights(split: Split, value: Any, idx: int) -> list[SplitBranch]:
         return list(value)
     shares = list(value)
     if len(shares) != len(split.branches):
-        raise JourneyDefinitionError(f"Split node '{split.id}' has {len(split.branches)} branches, the weights "
-                                     f"{shares} give {len(shares)}", f"$.nodes[{idx}].branches")
+        raise JourneyDefinitionError(
+            f"Split node '{split.id}' has {len(split.branches)} branches, the weights {shares} give {len(shares)}",
+            f"$.nodes[{idx}].branches",
+        )
     return [msgspec.structs.replace(b, percent=float(p)) for b, p in zip(split.branches, shares, strict=True)]
 
 
@@ -269,8 +279,10 @@ class OptimizationResult:
     def __repr__(self) -> str:
         o = ", ".join(f"{obj.name}={self.best[obj.name]:.4g}" for obj in self.objectives)
         chosen = ", ".join(f"{k}={self.best[k]}" for k in self.space)
-        return (f"<OptimizationResult {self.n_trials} trials, {self.evaluations} candidates simulated, "
-                f"{len(self.pareto)} on the Pareto frontier; chosen: {chosen} ({o})>")
+        return (
+            f"<OptimizationResult {self.n_trials} trials, {self.evaluations} candidates simulated, "
+            f"{len(self.pareto)} on the Pareto frontier; chosen: {chosen} ({o})>"
+        )
 
 
 def _dominates(a: np.ndarray, b: np.ndarray) -> bool:
@@ -423,8 +435,11 @@ def optimize(
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # multivariate TPE
         if sampler is None:
             sampler = optuna.samplers.TPESampler(
-                seed=seed, multivariate=True, n_startup_trials=min(10, max(3, n_trials // 3)),
-                constraints_func=constraints_func if cons and not modern else None)
+                seed=seed,
+                multivariate=True,
+                n_startup_trials=min(10, max(3, n_trials // 3)),
+                constraints_func=constraints_func if cons and not modern else None,
+            )
         study = optuna.create_study(directions=[o.direction for o in objs], sampler=sampler)
         study.optimize(run_trial, n_trials=n_trials, show_progress_bar=progress)
     trials = pd.DataFrame([cache[ix] for ix in order])
@@ -433,17 +448,26 @@ def optimize(
     for o, op, b in cons:
         feasible &= (trials[o.name] <= b) if op == "<=" else (trials[o.name] >= b)
     trials["feasible"] = feasible
-    signed = np.column_stack([trials[o.name].to_numpy(dtype=float) * (1 if o.direction == "maximize" else -1)
-                              for o in objs]) if ok.any() else np.empty((len(trials), len(objs)))
+    signed = (
+        np.column_stack([trials[o.name].to_numpy(dtype=float) * (1 if o.direction == "maximize" else -1) for o in objs])
+        if ok.any()
+        else np.empty((len(trials), len(objs)))
+    )
     front = []
     for i in range(len(trials)):
-        front.append(bool(feasible.iloc[i]) and not any(
-            feasible.iloc[j] and _dominates(signed[j], signed[i]) for j in range(len(trials)) if j != i))
+        front.append(
+            bool(feasible.iloc[i])
+            and not any(feasible.iloc[j] and _dominates(signed[j], signed[i]) for j in range(len(trials)) if j != i)
+        )
     trials["pareto"] = front
     if not trials["feasible"].any():
         why = trials["error"][~ok].head(1).tolist()
-        raise JourneyDefinitionError("no candidate met the constraints" + (f" (e.g. {why[0]})" if why else "")
-                                     + ": relax them or widen the space", "constraints")
+        raise JourneyDefinitionError(
+            "no candidate met the constraints"
+            + (f" (e.g. {why[0]})" if why else "")
+            + ": relax them or widen the space",
+            "constraints",
+        )
     keys = [o.name for o in objs]
     asc = [o.direction == "minimize" for o in objs]
     pareto = trials[trials["pareto"]].sort_values(keys, ascending=asc, kind="stable").reset_index(drop=True)
@@ -453,18 +477,34 @@ def optimize(
     report = validate(chosen)
     if report.errors:  # pragma: no cover - evaluated candidates validated already
         raise JourneyDefinitionError(f"the chosen journey does not validate: {report.errors[0]}", "$")
-    return OptimizationResult(trials=trials, pareto=pareto, best=best, journey=chosen, objectives=objs,
-                              constraints=cons, space=grids, study=study, n_trials=len(study.trials),
-                              replications=replications, evaluations=len(order))
+    return OptimizationResult(
+        trials=trials,
+        pareto=pareto,
+        best=best,
+        journey=chosen,
+        objectives=objs,
+        constraints=cons,
+        space=grids,
+        study=study,
+        n_trials=len(study.trials),
+        replications=replications,
+        evaluations=len(order),
+    )
 
 
 def _figures(long: pd.DataFrame, journey_id: str) -> pd.Series:
     """One run's figures of a journey: journey statistics by name, node ones as ``node.stat``,
     Split branch ones as ``split.branch.stat``."""
     part = long[long["journey"] == journey_id]
-    names = np.where(part["scope"] == "journey", part["stat"],
-                     np.where(part["scope"] == "node", part["node"] + "." + part["stat"],
-                              part["node"] + "." + part["branch"] + "." + part["stat"]))
+    names = np.where(
+        part["scope"] == "journey",
+        part["stat"],
+        np.where(
+            part["scope"] == "node",
+            part["node"] + "." + part["stat"],
+            part["node"] + "." + part["branch"] + "." + part["stat"],
+        ),
+    )
     return pd.Series(part["value"].to_numpy(dtype=float), index=names)
 
 

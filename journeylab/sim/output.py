@@ -18,32 +18,32 @@ STRING_COLUMNS = (("journey", 2), ("node", 4), ("event", 5), ("port", 6), ("deta
 
 
 def merge_trace(chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array) -> pd.DataFrame:
-        """The trace in canonical order: by instant, then user id, each user's rows in order.
+    """The trace in canonical order: by instant, then user id, each user's rows in order.
 
-        Each chunk is already in that order and a user's rows all sit in one chunk, so a
-        stable merge by (time, user code) gives the same frame for any number of workers."""
-        chunks = [c for c in chunks if c["n"]]
-        if not chunks:
-            return empty_trace()
-        ts = np.concatenate([c["ts"] for c in chunks])
-        codes = np.concatenate([c["user"] for c in chunks]).astype(np.int64, copy=False)
-        order: np.ndarray | slice
-        if len(chunks) == 1:
-            order = slice(None)  # already in order: nothing to move
-        elif len(user_ids) < 1 << 24 and np.abs(ts).max() < 1 << 38:  # one key: merges the sorted runs
-            order = np.argsort(ts * len(user_ids) + codes, kind="stable")
-        else:
-            order = np.lexsort((codes, ts))
-        frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes[order]), "ts": ts[order]}
-        for name, _ in STRING_COLUMNS:
-            cats = sorted({v for c in chunks for v in c[name][1]})
-            index = {v: i for i, v in enumerate(cats)}
-            merged = np.concatenate([np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks])
-            frame[name] = pd.Categorical.from_codes(merged[order], dtype=pd.CategoricalDtype(cats))
-        frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64, copy=False)[order]
-        return trace_frame(**frame)
-
-
+    Each chunk is already in that order and a user's rows all sit in one chunk, so a
+    stable merge by (time, user code) gives the same frame for any number of workers."""
+    chunks = [c for c in chunks if c["n"]]
+    if not chunks:
+        return empty_trace()
+    ts = np.concatenate([c["ts"] for c in chunks])
+    codes = np.concatenate([c["user"] for c in chunks]).astype(np.int64, copy=False)
+    order: np.ndarray | slice
+    if len(chunks) == 1:
+        order = slice(None)  # already in order: nothing to move
+    elif len(user_ids) < 1 << 24 and np.abs(ts).max() < 1 << 38:  # one key: merges the sorted runs
+        order = np.argsort(ts * len(user_ids) + codes, kind="stable")
+    else:
+        order = np.lexsort((codes, ts))
+    frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes[order]), "ts": ts[order]}
+    for name, _ in STRING_COLUMNS:
+        cats = sorted({v for c in chunks for v in c[name][1]})
+        index = {v: i for i, v in enumerate(cats)}
+        merged = np.concatenate(
+            [np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks]
+        )
+        frame[name] = pd.Categorical.from_codes(merged[order], dtype=pd.CategoricalDtype(cats))
+    frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64, copy=False)[order]
+    return trace_frame(**frame)
 
 
 def _take_strings(values: Sequence[str] | pa.Array, codes: np.ndarray) -> Any:
@@ -56,5 +56,3 @@ def _take_strings(values: Sequence[str] | pa.Array, codes: np.ndarray) -> Any:
         return np.asarray(listed, dtype=object)[codes]
     arr = values if isinstance(values, pa.Array) else pa.array(values, type=pa.large_string())
     return pd.array(arr.take(pa.array(codes)), dtype=dtype)
-
-

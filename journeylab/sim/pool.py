@@ -62,8 +62,9 @@ def _part(k: int, parts: int) -> dict[str, Any]:  # pragma: no cover - runs in a
         raise
 
 
-def run_parts(prep: Prepared, loop_cls: type, workers: int, progress: Any = None,
-              meanwhile: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+def run_parts(
+    prep: Prepared, loop_cls: type, workers: int, progress: Any = None, meanwhile: Callable[[], None] | None = None
+) -> list[dict[str, Any]]:
     """Run ``loop_cls`` over the prepared run: in this process (``workers == 1``) or over
     ``workers`` forked processes. ``meanwhile`` runs here while the workers work (an error in
     it stops them). Returns the chunks, one per part."""

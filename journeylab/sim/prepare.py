@@ -63,8 +63,9 @@ class Prepared:
     simulated responses' (they travel with the prepared run to the workers).
     """
 
-    def __init__(self, js: JourneySet, cohort: Cohort, start: int, end: int, seed: int, behaviour: BehaviourModel,
-                 period: int) -> None:
+    def __init__(
+        self, js: JourneySet, cohort: Cohort, start: int, end: int, seed: int, behaviour: BehaviourModel, period: int
+    ) -> None:
         self.js = js
         self.start, self.end, self.seed, self.period = start, end, seed, period
         self.behaviour = behaviour
@@ -81,10 +82,17 @@ class Prepared:
         mask = _named(ncodes, names, js.relevant_events) & (ts_all < self.end) & (ts_all >= self.start - lead)
         early = np.zeros(0, dtype=np.int64)  # rows before start - lead fed all the same
         if js.session_events:
-            early = session_heads(ev["user_id"], ts_all, _named(ncodes, names, js.session_events) & (ts_all < self.end),
-                                  self.start - lead, js.session_gap)
+            early = session_heads(
+                ev["user_id"],
+                ts_all,
+                _named(ncodes, names, js.session_events) & (ts_all < self.end),
+                self.start - lead,
+                js.session_gap,
+            )
         if js.lasting_events:
-            early = np.union1d(early, np.flatnonzero(_named(ncodes, names, js.lasting_events) & (ts_all < self.start - lead)))
+            early = np.union1d(
+                early, np.flatnonzero(_named(ncodes, names, js.lasting_events) & (ts_all < self.start - lead))
+            )
         if len(early):
             mask[early] = True
             self.created = min(self.created, int(ts_all[early].min()))  # clocks from the first event fed
@@ -200,6 +208,7 @@ class Prepared:
             has = lo < big
             keep |= rel & has & ((ts >= lo) | ex) & (ts <= hi)
         return keep
+
 
 def session_heads(user_ids: pd.Series, ts: np.ndarray, paging: np.ndarray, lo: int, gap: int) -> np.ndarray:
     """Rows before ``lo`` a driver that feeds events from ``lo`` on must feed as well: the page

@@ -79,15 +79,26 @@ def reference(
     lo = s0 - js.inputs.lead
     keep = (secs >= lo) & (secs < e0)
     if js.session_events:  # sessions still open at lo: their earlier page views too
-        keep[session_heads(ev["user_id"], secs, ev["event"].isin(js.session_events).to_numpy() & (secs < e0), lo,
-                           js.session_gap)] = True
+        keep[
+            session_heads(
+                ev["user_id"], secs, ev["event"].isin(js.session_events).to_numpy() & (secs < e0), lo, js.session_gap
+            )
+        ] = True
     if js.lasting_events:  # consent changes, however long ago
         keep |= ev["event"].isin(js.lasting_events).to_numpy() & (secs < e0)
     window = ev[keep]
     # user clocks start where the history that matters starts
     first = int(secs[keep].min()) if keep.any() else lo
-    drv = ReferenceDriver(defs, controls=controls, profiles=_profiles(c.profiles), created=min(lo, first), seed=seed,
-                          custom_lists=lists, validate=False, policy=policy)
+    drv = ReferenceDriver(
+        defs,
+        controls=controls,
+        profiles=_profiles(c.profiles),
+        created=min(lo, first),
+        seed=seed,
+        custom_lists=lists,
+        validate=False,
+        policy=policy,
+    )
     drv.feed(_merge(event_inputs(window), _responses(responses, lo, e0)))
     drv.run_until(e0 - 1)
     sends = sends_frame(tuple(s)[:7] for s in drv.sends)
@@ -135,7 +146,9 @@ def _responses(responses: pd.DataFrame | None, lo: int, hi: int) -> list[Input]:
             out.append(Event(uid, ts[i], str(row["event"]), dict(props) if isinstance(props, dict) else {}))
             continue
         if kind not in FEEDBACK_KINDS:
-            raise CohortError(f"kind must be {', '.join(FEEDBACK_KINDS)} or event, not {kind!r}", f"responses[{i}].kind")
+            raise CohortError(
+                f"kind must be {', '.join(FEEDBACK_KINDS)} or event, not {kind!r}", f"responses[{i}].kind"
+            )
         mid = row.get("message_id") or ""
         node = row.get("node") or ""
         if not mid and not node:

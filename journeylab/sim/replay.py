@@ -20,11 +20,15 @@ __all__ = ["replay_inputs", "event_inputs"]
 def event_inputs(events: pd.DataFrame, props: list[str] | None = None) -> list[Event]:
     """Engine events from an events table (``user_id, ts, event`` and property columns)."""
     ts = events["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64).tolist()
-    cols = props if props is not None else [c for c in events.columns if c not in ("user_id", "ts", "event", "event_id")]
+    cols = (
+        props if props is not None else [c for c in events.columns if c not in ("user_id", "ts", "event", "event_id")]
+    )
     values = {c: events[c].to_numpy(dtype=object).tolist() for c in cols}
     ids = events["event_id"].astype(str).tolist() if "event_id" in events.columns else None
     out = []
-    for i, (u, name) in enumerate(zip(events["user_id"].astype(str).tolist(), events["event"].astype(str).tolist(), strict=True)):
+    for i, (u, name) in enumerate(
+        zip(events["user_id"].astype(str).tolist(), events["event"].astype(str).tolist(), strict=True)
+    ):
         p: dict[str, Any] = {}
         for c in cols:
             v = values[c][i]

@@ -47,8 +47,9 @@ def responses_frame(tables: list[Any]) -> pd.DataFrame:
         t = t.take(pc.sort_indices(t, sort_keys=[("ts", "ascending"), ("user_id", "ascending"), ("seq", "ascending")]))
     df = t.to_pandas()
     df["ts"] = utc_seconds(df["ts"].to_numpy(dtype="int64"))
-    df["props"] = pd.Series([json.loads(x) if isinstance(x, str) and x else None for x in df["props"]], index=df.index,
-                            dtype=object)
+    df["props"] = pd.Series(
+        [json.loads(x) if isinstance(x, str) and x else None for x in df["props"]], index=df.index, dtype=object
+    )
     return df
 
 
@@ -118,8 +119,16 @@ class SimulationResult:
     profiles: pd.DataFrame | None = None  # the cohort's profiles as given (not copied)
 
     @classmethod
-    def from_chunks(cls, chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array, defs: list[JourneyDef], cohort: Any,
-                    start: pd.Timestamp, end: pd.Timestamp, seed: int) -> SimulationResult:
+    def from_chunks(
+        cls,
+        chunks: list[dict[str, Any]],
+        user_ids: Sequence[str] | pa.Array,
+        defs: list[JourneyDef],
+        cohort: Any,
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        seed: int,
+    ) -> SimulationResult:
         """The result of a run from its loops' chunks (one per worker)."""
         from journeylab.sim.output import merge_trace
 

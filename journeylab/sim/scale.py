@@ -213,8 +213,16 @@ def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
         cohort = Cohort(payload["profiles"], payload["events"], sort=False)
     behaviour = payload["behaviour"]
     res = simulate(
-        defs, cohort, payload["start"], payload["end"], seed=payload["seed"], behaviour=behaviour,
-        lifecycle=payload["lifecycle"], custom_lists=payload["custom_lists"], period=payload["period"], workers=1,
+        defs,
+        cohort,
+        payload["start"],
+        payload["end"],
+        seed=payload["seed"],
+        behaviour=behaviour,
+        lifecycle=payload["lifecycle"],
+        custom_lists=payload["custom_lists"],
+        period=payload["period"],
+        workers=1,
         policy=payload["policy"],
         validate=False,  # validated once, before the shards were sent
     )
@@ -322,8 +330,12 @@ def simulate_sharded(
         except ImportError:
             raise MissingExtraError("dask.distributed", "dask") from None
         if client is None:
-            own_cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1), threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
+            own_cluster = LocalCluster(
+                n_workers=workers or min(2, os.cpu_count() or 1),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
             client = Client(own_cluster)
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     else:
@@ -334,8 +346,14 @@ def simulate_sharded(
 
     base = {
         "journeys": [msgspec.json.encode(d) for d in defs],
-        "start": start_ts, "end": end_ts, "seed": seed, "behaviour": behaviour, "lifecycle": lifecycle,
-        "custom_lists": custom_lists, "period": period, "policy": policy_to_json(as_policy(policy)),
+        "start": start_ts,
+        "end": end_ts,
+        "seed": seed,
+        "behaviour": behaviour,
+        "lifecycle": lifecycle,
+        "custom_lists": custom_lists,
+        "period": period,
+        "policy": policy_to_json(as_policy(policy)),
     }
     # every Custom List resolved once (given, file or inline), then each shard gets its own users
     # (a listed user with no profile or events enters in exactly one shard)
@@ -349,9 +367,17 @@ def simulate_sharded(
         p_shard = shard_of(mem.profiles["user_id"], shards)
         e_shard = shard_of(mem.events["user_id"], shards)
     for k in range(shards):
-        pl = dict(base, shard=k, custom_lists={
-            jid: {nid: [u for u, s in zip(ids, shard_of(ids, shards).tolist() if ids else [], strict=True) if s == k]
-                  for nid, ids in by_node.items()} for jid, by_node in lists.items()})
+        pl = dict(
+            base,
+            shard=k,
+            custom_lists={
+                jid: {
+                    nid: [u for u, s in zip(ids, shard_of(ids, shards).tolist() if ids else [], strict=True) if s == k]
+                    for nid, ids in by_node.items()
+                }
+                for jid, by_node in lists.items()
+            },
+        )
         if parquet is not None:
             pl["parquet"] = parquet.path
             pl["buckets"] = [b for b in range(N_BUCKETS) if b % shards == k]
@@ -397,8 +423,16 @@ def simulate_sharded(
     responses = _canonical([p["responses"] for p in parts], ["ts", "user_id", "seq"])
     changes = _canonical([p["changes"] for p in parts], ["ts", "user_id"])
     res = SimulationResult(
-        trace=trace, journeys=defs, start=start_ts, end=end_ts, seed=seed, cohort_name=name, n_users=n_users,
-        sends=sends, responses=responses, profile_changes=changes if len(changes) else changes_frame([]),
+        trace=trace,
+        journeys=defs,
+        start=start_ts,
+        end=end_ts,
+        seed=seed,
+        cohort_name=name,
+        n_users=n_users,
+        sends=sends,
+        responses=responses,
+        profile_changes=changes if len(changes) else changes_frame([]),
     )
     res.timings = {f"shard_{p['shard']}": p["seconds"] for p in parts}
     res.timings.update({f"shard_{p['shard']}_peak_mb": p["peak_mb"] for p in parts})

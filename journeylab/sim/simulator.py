@@ -46,7 +46,6 @@ from journeylab.validate import check_journeys
 __all__ = ["simulate", "Simulation", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
 
 
-
 def as_definitions(journeys: Any) -> list[JourneyDef]:
     """Journey definitions from a Journey, a JourneyDef, a JSON path, or a list of them."""
     items = journeys if isinstance(journeys, list | tuple) else [journeys]
@@ -109,8 +108,9 @@ def as_cohort(cohort: Any, events_of: Any = None) -> Cohort:
     ds_profiles = getattr(cohort, "profiles", None)
     ds_events = getattr(cohort, "events", None)
     if ds_profiles is not None and ds_events is not None:
-        return Cohort(ds_profiles, ds_events, name=getattr(cohort, "name", "cohort"), events_of=events_of,
-                      sort=events_of is None)
+        return Cohort(
+            ds_profiles, ds_events, name=getattr(cohort, "name", "cohort"), events_of=events_of, sort=events_of is None
+        )
     raise CohortError("expected a Cohort, a (profiles, events) pair or a dataset name", "cohort")
 
 
@@ -190,12 +190,35 @@ def simulate(
         from journeylab.sim.scale import simulate_sharded
 
         return simulate_sharded(
-            journeys, cohort, start, end, seed=seed, behaviour=behaviour, lifecycle=lifecycle,
-            custom_lists=custom_lists, period=period, progress=progress, backend=backend, shards=shards,
-            client=client, policy=policy,
+            journeys,
+            cohort,
+            start,
+            end,
+            seed=seed,
+            behaviour=behaviour,
+            lifecycle=lifecycle,
+            custom_lists=custom_lists,
+            period=period,
+            progress=progress,
+            backend=backend,
+            shards=shards,
+            client=client,
+            policy=policy,
         )
-    sim = Simulation(journeys, cohort, start, end, behaviour=behaviour, lifecycle=lifecycle, custom_lists=custom_lists,
-                     period=period, validate=validate, engine=engine, seed=seed, policy=policy)
+    sim = Simulation(
+        journeys,
+        cohort,
+        start,
+        end,
+        behaviour=behaviour,
+        lifecycle=lifecycle,
+        custom_lists=custom_lists,
+        period=period,
+        validate=validate,
+        engine=engine,
+        seed=seed,
+        policy=policy,
+    )
     return sim.run(seed, workers=workers, progress=progress)
 
 
@@ -270,8 +293,11 @@ class Simulation:
         self._loop = _loop_class(js, self.behaviour, engine)
         if self._loop.__name__ == "BatchedLoop" and _has_opt_outs(c):
             if engine == "batched":
-                raise JourneyDefinitionError("the batched engine cannot run these journeys: the profiles say some users "
-                                             f"opted out of channels ('{OPT_OUT_PROPERTY}')", "engine")
+                raise JourneyDefinitionError(
+                    "the batched engine cannot run these journeys: the profiles say some users "
+                    f"opted out of channels ('{OPT_OUT_PROPERTY}')",
+                    "engine",
+                )
             from journeylab.sim.loop import PerUserLoop
 
             self._loop = PerUserLoop  # opt-outs are read by the per-user engine
@@ -291,9 +317,15 @@ class Simulation:
     def with_journeys(self, journeys: Any, **kw: Any) -> Simulation:
         """The same cohort and span with other journeys (a variant of a sweep): the prepared
         events are reused when the new journeys act on the same inputs."""
-        return Simulation(journeys, self.cohort, behaviour=kw.pop("behaviour", self.behaviour), _base=self,
-                          policy=kw.pop("policy", self.policy),
-                          period=dt.timedelta(seconds=self.period), **kw)
+        return Simulation(
+            journeys,
+            self.cohort,
+            behaviour=kw.pop("behaviour", self.behaviour),
+            _base=self,
+            policy=kw.pop("policy", self.policy),
+            period=dt.timedelta(seconds=self.period),
+            **kw,
+        )
 
     @property
     def n_events(self) -> int:
@@ -307,12 +339,18 @@ class Simulation:
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
             raise JourneyDefinitionError(f"workers must be a whole number >= 1, got {workers!r}", "workers")
         t0 = time.perf_counter()
-        prep = self._prep if seed == self._prep.seed else self._prep.for_journeys(self._journey_set(seed), seed,
-                                                                                  self.behaviour)
+        prep = (
+            self._prep
+            if seed == self._prep.seed
+            else self._prep.for_journeys(self._journey_set(seed), seed, self.behaviour)
+        )
         n_workers = auto_workers(prep) if workers is None else workers
         if n_workers > 1 and not hasattr(os, "fork"):
-            warnings.warn(f"workers={n_workers} needs os.fork, which this platform lacks: running in one process",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"workers={n_workers} needs os.fork, which this platform lacks: running in one process",
+                RuntimeWarning,
+                stacklevel=3,
+            )
             n_workers = 1
         P = self.period
         s0, e0 = int(self.start.timestamp()), int(self.end.timestamp())
@@ -331,10 +369,15 @@ class Simulation:
                 bar.close()
         t1 = time.perf_counter()
         with _no_gc():
-            res = SimulationResult.from_chunks(chunks, prep.user_id_array, self.defs, self.cohort, self.start, self.end,
-                                               seed)
-        res.timings = {**self.timings, "run_s": t1 - t0, "results_s": time.perf_counter() - t1,
-                       "workers": float(n_workers)}
+            res = SimulationResult.from_chunks(
+                chunks, prep.user_id_array, self.defs, self.cohort, self.start, self.end, seed
+            )
+        res.timings = {
+            **self.timings,
+            "run_s": t1 - t0,
+            "results_s": time.perf_counter() - t1,
+            "workers": float(n_workers),
+        }
         return res
 
 
@@ -350,9 +393,15 @@ def _has_opt_outs(cohort: Cohort) -> bool:
 def _signature(js: JourneySet) -> tuple[object, ...]:
     """What the preparation of a cohort depends on: equal signatures prepare the same events."""
     inputs = js.inputs
-    return (inputs.events, tuple(sorted(inputs.event_props.items())), inputs.profile, inputs.lead,
-            js.needs_all_users, tuple(e.activity_bounds() for e in js.all_engines()),
-            tuple(sorted((jid, c.timeline) for jid, c in js.controls.items())))
+    return (
+        inputs.events,
+        tuple(sorted(inputs.event_props.items())),
+        inputs.profile,
+        inputs.lead,
+        js.needs_all_users,
+        tuple(e.activity_bounds() for e in js.all_engines()),
+        tuple(sorted((jid, c.timeline) for jid, c in js.controls.items())),
+    )
 
 
 def _loop_class(js: JourneySet, behaviour: BehaviourModel, engine: str) -> type:
@@ -394,8 +443,10 @@ def _consent_fallback(loop: type, js: JourneySet, prep: Prepared, engine: str) -
     if not names or not len(prep.names) or not names & set(pd.unique(prep.names).tolist()):
         return loop
     if engine == "batched":
-        raise JourneyDefinitionError("the batched engine cannot run these journeys: the cohort has consent events "
-                                     f"({', '.join(sorted(names))})", "engine")
+        raise JourneyDefinitionError(
+            f"the batched engine cannot run these journeys: the cohort has consent events ({', '.join(sorted(names))})",
+            "engine",
+        )
     return PerUserLoop
 
 
@@ -415,13 +466,15 @@ def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef], buckets: Any = Non
     # the simulator reads event ids only to check they are distinct: skipped when the file says so
     ids = set() if cohort.unique_event_ids() else {"event_id"}
     cols = sorted({c for v in inputs.event_props.values() for c in v} | ids)
-    profiles, events = cohort.read(buckets, events=sorted(inputs.events), columns=cols,
-                                   profile_columns=sorted(inputs.profile), sort=False)
+    profiles, events = cohort.read(
+        buckets, events=sorted(inputs.events), columns=cols, profile_columns=sorted(inputs.profile), sort=False
+    )
     return Cohort(profiles, events, name=cohort.name, sort=False)  # the run orders events itself
 
 
-def lifecycle_controls(defs: Sequence[JourneyDef], start: int,
-                       lifecycle: dict[str, list[tuple[Any, str]]] | None) -> dict[str, Control]:
+def lifecycle_controls(
+    defs: Sequence[JourneyDef], start: int, lifecycle: dict[str, list[tuple[Any, str]]] | None
+) -> dict[str, Control]:
     """Each journey's lifecycle over a run: published (running) at ``start``, then the given
     ``(instant, status)`` changes per journey id (``running``, ``paused``, ``stopped``, or
     ``publish v<N>`` / ``publish v<N> migrate``: version N, given among the journeys, is published
@@ -445,11 +498,15 @@ def lifecycle_controls(defs: Sequence[JourneyDef], start: int,
                 except ValueError as e:
                     raise JourneyDefinitionError(str(e), where) from None
                 if v not in versions[jid]:
-                    raise JourneyDefinitionError(f"version {v} of journey {jid!r} is not among the journeys of this run "
-                                                 f"(it has {', '.join(map(str, sorted(versions[jid])))})", where)
+                    raise JourneyDefinitionError(
+                        f"version {v} of journey {jid!r} is not among the journeys of this run "
+                        f"(it has {', '.join(map(str, sorted(versions[jid])))})",
+                        where,
+                    )
             elif status not in ("running", "paused", "stopped"):
-                raise JourneyDefinitionError("status must be running, paused, stopped or 'publish v<N>[ migrate]'",
-                                             where)
+                raise JourneyDefinitionError(
+                    "status must be running, paused, stopped or 'publish v<N>[ migrate]'", where
+                )
             ctl = ctl.with_status(int(to_utc(when, where).timestamp()), status)
         controls[jid] = ctl
     return controls

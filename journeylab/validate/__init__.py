@@ -69,7 +69,11 @@ class _Checker(NodeChecks, GraphChecks, SettingsChecks):
         seen: dict[str, int] = {}
         for i, n in enumerate(self.d.nodes):
             if not n.id:
-                self.err("empty-id", f"$.nodes[{i}].id", f"Node number {i + 1} ({_title(n)}) has no id; give it a unique name.")
+                self.err(
+                    "empty-id",
+                    f"$.nodes[{i}].id",
+                    f"Node number {i + 1} ({_title(n)}) has no id; give it a unique name.",
+                )
             elif n.id in seen:
                 self.err(
                     "duplicate-node-id",
@@ -79,7 +83,6 @@ class _Checker(NodeChecks, GraphChecks, SettingsChecks):
                 )
             else:
                 seen[n.id] = i
-
 
 
 def _coerce(defn: Any) -> JourneyDef | Issue:
@@ -109,7 +112,9 @@ def _coerce(defn: Any) -> JourneyDef | Issue:
 def _value_issues(d: JourneyDef) -> list[Issue]:
     """NaN, infinity, integers beyond 64 bits and lone surrogates anywhere in a definition built
     in Python (JSON input has them refused by the parser): JSON would not give them back."""
-    return [Issue("error", "invalid-value", p, f"{r[:1].upper()}{r[1:]}.") for p, r in bad_values(msgspec.to_builtins(d))]
+    return [
+        Issue("error", "invalid-value", p, f"{r[:1].upper()}{r[1:]}.") for p, r in bad_values(msgspec.to_builtins(d))
+    ]
 
 
 def validate(defn: Any, *, cohort: Any = None) -> ValidationReport:
@@ -158,8 +163,9 @@ def _cohort_issues(d: JourneyDef, cohort: Any) -> list[Issue]:
     events = getattr(cohort, "events", None)
     if not hasattr(profiles, "columns"):
         raise TypeError(f"validate(cohort=...) takes a Cohort or a profiles DataFrame, not {type(cohort).__name__}")
-    has_in = {e.event for e in d.nodes if isinstance(e, Action)} | {e.event for e in d.nodes
-                                                                    if isinstance(e, Inaction) and e.event}
+    has_in = {e.event for e in d.nodes if isinstance(e, Action)} | {
+        e.event for e in d.nodes if isinstance(e, Inaction) and e.event
+    }
     entry_rows = events[events["event"].isin(sorted(has_in))] if events is not None and len(has_in) else None
     out: list[Issue] = []
     for i, n in enumerate(d.nodes):
@@ -172,9 +178,16 @@ def _cohort_issues(d: JourneyDef, cohort: Any) -> list[Issue]:
             if entry_rows is not None:
                 miss += [f"event property {p!r}" for p in sorted(evp) if not _has_values(entry_rows, p)]
             if miss:
-                out.append(Issue("warning", "template-property-missing", at,
-                                 f"The {k!r} text of {_title(n)} node '{n.id}' reads {', '.join(miss)}, which no user "
-                                 f"of the cohort has: every message prints the template's default there.", n.id))
+                out.append(
+                    Issue(
+                        "warning",
+                        "template-property-missing",
+                        at,
+                        f"The {k!r} text of {_title(n)} node '{n.id}' reads {', '.join(miss)}, which no user "
+                        f"of the cohort has: every message prints the template's default there.",
+                        n.id,
+                    )
+                )
     return out
 
 
@@ -247,33 +260,52 @@ def check_journeys(journeys: Any, *, warn: bool = True, stacklevel: int = 2) -> 
         found = issues.setdefault(d.id, [])
         found.extend(validate(d).issues)
         if (d.id, d.version) in seen:
-            found.append(Issue("error", "duplicate-version", "$.version",
-                               f"Journey '{d.id}' version {d.version} is given twice."))
+            found.append(
+                Issue(
+                    "error", "duplicate-version", "$.version", f"Journey '{d.id}' version {d.version} is given twice."
+                )
+            )
         seen.add((d.id, d.version))
         for i, n in enumerate(d.nodes):
             if not isinstance(n, JourneyTrigger) or not n.journey or n.journey == d.id:
                 continue
             if n.journey not in nodes_of:
-                found.append(Issue(
-                    "warning", "trigger-journey-absent", f"$.nodes[{i}].journey",
-                    f"Journey Trigger node '{n.id}' listens to journey '{n.journey}', which is not run here, so "
-                    f"nobody enters through it.", n.id))
+                found.append(
+                    Issue(
+                        "warning",
+                        "trigger-journey-absent",
+                        f"$.nodes[{i}].journey",
+                        f"Journey Trigger node '{n.id}' listens to journey '{n.journey}', which is not run here, so "
+                        f"nobody enters through it.",
+                        n.id,
+                    )
+                )
             elif n.node not in nodes_of[n.journey]:
-                found.append(Issue(
-                    "error", "trigger-unknown-node", f"$.nodes[{i}].node",
-                    f"Journey Trigger node '{n.id}' listens to node '{n.node}', which journey '{n.journey}' does "
-                    f"not have.", n.id))
+                found.append(
+                    Issue(
+                        "error",
+                        "trigger-unknown-node",
+                        f"$.nodes[{i}].node",
+                        f"Journey Trigger node '{n.id}' listens to node '{n.node}', which journey '{n.journey}' does "
+                        f"not have.",
+                        n.id,
+                    )
+                )
     reports = {jid: ValidationReport(tuple(found)) for jid, found in issues.items()}
     bad = {jid: r for jid, r in reports.items() if r.errors}
     if bad:
-        lines = [f"journey {jid!r} cannot run: validation found {len(r.errors)} error(s)\n"
-                 + "\n".join(f"  {e.path}: {e.message}" for e in r.errors) for jid, r in bad.items()]
+        lines = [
+            f"journey {jid!r} cannot run: validation found {len(r.errors)} error(s)\n"
+            + "\n".join(f"  {e.path}: {e.message}" for e in r.errors)
+            for jid, r in bad.items()
+        ]
         first = next(iter(bad.values())).errors[0]
         raise InvalidJourneyError("\n".join(lines), first.path, reports)
     if warn:
         for jid, r in reports.items():
             if r.warnings:
                 text = "\n".join(f"  {w.path}: {w.message} [{w.code}]" for w in r.warnings)
-                warnings.warn(f"journey {jid!r} has {len(r.warnings)} warning(s):\n{text}", JourneyWarning,
-                              stacklevel=stacklevel)
+                warnings.warn(
+                    f"journey {jid!r} has {len(r.warnings)} warning(s):\n{text}", JourneyWarning, stacklevel=stacklevel
+                )
     return reports

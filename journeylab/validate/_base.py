@@ -57,7 +57,6 @@ _DAY = dt.timedelta(days=1)
 _WEEK = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(7)]
 
 
-
 class _Base:
     def __init__(self, d: JourneyDef) -> None:
         self.d = d
@@ -136,5 +135,6 @@ class _Base:
                     node,
                 )
             if not r.days:
-                self.err("range-no-days", f"{p}.days", f"{what.capitalize()} applies on no weekday; pick at least one.", node)
-
+                self.err(
+                    "range-no-days", f"{p}.days", f"{what.capitalize()} applies on no weekday; pick at least one.", node
+                )

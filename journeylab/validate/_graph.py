@@ -59,7 +59,9 @@ class GraphChecks(_Base):
             for end, nid in (("from", c.source), ("to", c.target)):
                 if nid not in nodes:
                     what = "starts at" if end == "from" else "leads to"
-                    self.err("dangling-connector", f"{cp}.{end}", f"A connector {what} node '{nid}', which does not exist.")
+                    self.err(
+                        "dangling-connector", f"{cp}.{end}", f"A connector {what} node '{nid}', which does not exist."
+                    )
                     bad = True
             if bad:
                 continue
@@ -69,7 +71,9 @@ class GraphChecks(_Base):
                 if ports:
                     msg = f"Node '{c.source}' has no port '{c.port}'; its ports are {', '.join(ports)}."
                 else:
-                    msg = f"Node '{c.source}' has no ports: users leave the journey there, so no connector can leave it."
+                    msg = (
+                        f"Node '{c.source}' has no ports: users leave the journey there, so no connector can leave it."
+                    )
                 self.err("unknown-port", f"{cp}.port", msg, c.source)
                 continue
             if (c.source, c.port) in used:
@@ -372,9 +376,7 @@ def _sccs(order: list[str], succ: dict[str, list[tuple[str, int]]]) -> list[list
     return out
 
 
-def _find_loop(
-    start: str, comp: list[str], succ: dict[str, list[tuple[str, int]]]
-) -> tuple[list[str], int] | None:
+def _find_loop(start: str, comp: list[str], succ: dict[str, list[tuple[str, int]]]) -> tuple[list[str], int] | None:
     """A shortest loop start → ... → start inside ``comp``: (node names, first connector index)."""
     inside = set(comp)
     parent: dict[str, tuple[str, int]] = {}
@@ -395,4 +397,3 @@ def _find_loop(
                 parent[w] = (v, k)
                 queue.append(w)
     return None
-

@@ -37,7 +37,9 @@ class NodeChecks(_Base):
         p = f"$.nodes[{i}]"
         nid = n.id
         if n.position is not None and not (math.isfinite(n.position.x) and math.isfinite(n.position.y)):
-            self.err("invalid-position", f"{p}.position", f"Node '{nid}' has a canvas position that is not a number.", nid)
+            self.err(
+                "invalid-position", f"{p}.position", f"Node '{nid}' has a canvas position that is not a number.", nid
+            )
         for cls, fn in _NODE_CHECKS:
             if isinstance(n, cls):
                 fn(self, p, n)
@@ -52,7 +54,9 @@ class NodeChecks(_Base):
 
     def _inaction(self, p: str, n: Inaction) -> None:
         if not n.absent:
-            self.err("empty-event", f"{p}.absent", f"Inaction node '{n.id}' does not say which event must not happen.", n.id)
+            self.err(
+                "empty-event", f"{p}.absent", f"Inaction node '{n.id}' does not say which event must not happen.", n.id
+            )
         if n.event is not None and not n.event:
             self.err("empty-event", f"{p}.event", f"Inaction node '{n.id}' has an empty first event name.", n.id)
         self.positive(n.within, f"{p}.within", f"The waiting time of Inaction node '{n.id}'", n.id)
@@ -73,7 +77,9 @@ class NodeChecks(_Base):
 
     def _date_time(self, p: str, n: DateTime) -> None:
         if not n.property:
-            self.err("empty-property", f"{p}.property", f"Date Time node '{n.id}' does not name its date property.", n.id)
+            self.err(
+                "empty-property", f"{p}.property", f"Date Time node '{n.id}' does not name its date property.", n.id
+            )
 
     def _pattern(self, p: str, n: PageVisit | Referrer) -> None:
         field = "url" if isinstance(n, PageVisit) else "source"
@@ -95,7 +101,12 @@ class NodeChecks(_Base):
 
     def _page_count(self, p: str, n: PageCount) -> None:
         if n.count < 1:
-            self.err("invalid-count", f"{p}.count", f"Page Count node '{n.id}' counts {n.count} pages; it must be at least 1.", n.id)
+            self.err(
+                "invalid-count",
+                f"{p}.count",
+                f"Page Count node '{n.id}' counts {n.count} pages; it must be at least 1.",
+                n.id,
+            )
         if not n.event:
             self.err("empty-event", f"{p}.event", f"Page Count node '{n.id}' has an empty page-view event name.", n.id)
 
@@ -172,15 +183,23 @@ class NodeChecks(_Base):
             at = f"{p}.content.{k}" if k.isidentifier() else f"{p}.content[{k!r}]"
             why = check_template(v)
             if why is not None:
-                self.err("template-syntax", at, f"The {k!r} text of {_title(n)} node '{n.id}' is not a valid "
-                         f"template: {why}.", n.id)
+                self.err(
+                    "template-syntax",
+                    at,
+                    f"The {k!r} text of {_title(n)} node '{n.id}' is not a valid template: {why}.",
+                    n.id,
+                )
                 continue
             other = sorted(template_reads(v)[2])
             if other:
-                self.warn("template-unknown-name", at,
-                          f"The {k!r} text of {_title(n)} node '{n.id}' uses {', '.join(repr(x) for x in other)}, which "
-                          f"is always empty: a template sees 'profile' (profile.first_name) and 'event' "
-                          f"(the triggering event's properties, event.item).", n.id)
+                self.warn(
+                    "template-unknown-name",
+                    at,
+                    f"The {k!r} text of {_title(n)} node '{n.id}' uses {', '.join(repr(x) for x in other)}, which "
+                    f"is always empty: a template sees 'profile' (profile.first_name) and 'event' "
+                    f"(the triggering event's properties, event.item).",
+                    n.id,
+                )
 
     def dnd_conflict(self, p: str, n: Engagement) -> None:
         dnd = self.d.settings.dnd
@@ -234,7 +253,12 @@ class NodeChecks(_Base):
 
     def _profile_update(self, p: str, n: ProfileUpdate) -> None:
         if not n.property:
-            self.err("empty-property", f"{p}.property", f"Profile Update node '{n.id}' does not name the property to change.", n.id)
+            self.err(
+                "empty-property",
+                f"{p}.property",
+                f"Profile Update node '{n.id}' does not name the property to change.",
+                n.id,
+            )
         if n.op in ("increment", "decrement") and n.value is not None:
             v = n.value
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):

@@ -28,13 +28,21 @@ class SettingsChecks(_Base):
                     f"A journey can have at most 3 goals; goal '{g.name}' is number {i + 1}. Remove a goal.",
                 )
             if not g.name:
-                self.err("empty-goal-name", f"{p}.name", f"Goal number {i + 1} has no name; goals are reported by name.")
+                self.err(
+                    "empty-goal-name", f"{p}.name", f"Goal number {i + 1} has no name; goals are reported by name."
+                )
             elif g.name in names:
-                self.err("duplicate-goal-name", f"{p}.name", f"Two goals are called '{g.name}'; give each goal its own name.")
+                self.err(
+                    "duplicate-goal-name", f"{p}.name", f"Two goals are called '{g.name}'; give each goal its own name."
+                )
             names.add(g.name)
             if isinstance(g, ActionGoal):
                 if not g.event:
-                    self.err("empty-event", f"{p}.event", f"Goal '{g.name}' has no event: say which event counts as a conversion.")
+                    self.err(
+                        "empty-event",
+                        f"{p}.event",
+                        f"Goal '{g.name}' has no event: say which event counts as a conversion.",
+                    )
                 self.filters(g.filters, f"{p}.filters", None)
             elif isinstance(g, PastBehaviorGoal):
                 if g.days < 1:
@@ -80,7 +88,8 @@ class SettingsChecks(_Base):
                 where = f"$.nodes[{i}].branches[{j}].control"
                 if s.journey_timeout is None:
                     self.warn(
-                        "control-without-timeout", where,
+                        "control-without-timeout",
+                        where,
                         f"Users of control branch '{b.name}' of Split node '{n.id}' are held until a goal; "
                         f"without a journey timeout they stay for ever: set one so that every branch is "
                         f"followed for a comparable time.",
@@ -88,7 +97,8 @@ class SettingsChecks(_Base):
                     )
                 elif s.attribution_window is None or s.attribution_window < s.journey_timeout:
                     self.warn(
-                        "control-uneven-tracking", where,
+                        "control-uneven-tracking",
+                        where,
                         f"Users of control branch '{b.name}' of Split node '{n.id}' are followed for the goal until "
                         f"the journey timeout, users of the other branches only until they leave the journey: set "
                         f"an attribution window of at least the journey timeout for a fair comparison.",
@@ -114,7 +124,11 @@ class SettingsChecks(_Base):
         for i, lim in enumerate(s.limits):
             p = f"$.settings.limits[{i}]"
             if lim.max < 1:
-                self.err("limit-max", f"{p}.max", f"A campaign limit of {lim.max} messages per {lim.per} would block every message; use 1 or more.")
+                self.err(
+                    "limit-max",
+                    f"{p}.max",
+                    f"A campaign limit of {lim.max} messages per {lim.per} would block every message; use 1 or more.",
+                )
             if lim.channel is not None and lim.channel not in CHANNELS:
                 self.err(
                     "limit-channel",
@@ -168,7 +182,6 @@ class SettingsChecks(_Base):
                     f"The recurring schedule ends on {sch.end.isoformat()}, before it starts on "
                     f"{sch.start.isoformat()}.",
                 )
-
 
 
 _WEEK_S = 7 * 86400

@@ -121,16 +121,19 @@ class JourneyBuilder(W.VBox):
 
         # -- toolbar
         def button(text: str, icon: str, fn: Callable[[], Any], tip: str, style: str = "") -> W.Button:
-            b = W.Button(description=text, icon=icon, tooltip=tip, button_style=style,
-                         layout=W.Layout(width="auto"))
+            b = W.Button(description=text, icon=icon, tooltip=tip, button_style=style, layout=W.Layout(width="auto"))
             b.on_click(lambda _b: fn())
             return b
 
         self.title = W.HTML()
         self.undo_button = button("Undo", "undo", self.undo, "Undo the last edit")
         self.redo_button = button("Redo", "repeat", self.redo, "Redo the last undone edit")
-        self.align_button = button("Auto Align & Space", "sitemap", self.auto_align,
-                                   "Lay the journey out left to right, with room for every count")
+        self.align_button = button(
+            "Auto Align & Space",
+            "sitemap",
+            self.auto_align,
+            "Lay the journey out left to right, with room for every count",
+        )
         self.validate_button = button("Validate", "check", self.validate, "Check the journey for errors and warnings")
         self.publish_button = button("Publish", "rocket", self.publish, "Validate and publish", "success")
         self.pause_button = button("Pause", "pause", self.pause, "No new entries; users inside keep moving")
@@ -138,41 +141,85 @@ class JourneyBuilder(W.VBox):
         self.stop_button = button("Stop", "stop", self.stop, "Stop for good: users inside exit", "danger")
         self.panel_button = button("Panel", "columns", self.toggle_panel, "Hide or show the side panel")
         toolbar = W.HBox(
-            [self.title, self.undo_button, self.redo_button, self.align_button, self.validate_button,
-             self.publish_button, self.pause_button, self.resume_button, self.stop_button, self.panel_button],
+            [
+                self.title,
+                self.undo_button,
+                self.redo_button,
+                self.align_button,
+                self.validate_button,
+                self.publish_button,
+                self.pause_button,
+                self.resume_button,
+                self.stop_button,
+                self.panel_button,
+            ],
             layout=W.Layout(flex_flow="row wrap", align_items="center"),
         )
 
         # -- palette, connect, delete
         self.kind_picker = W.Dropdown(
             options=palette_options(),
-            value="action", description="Add", layout=W.Layout(width="250px"),
+            value="action",
+            description="Add",
+            layout=W.Layout(width="250px"),
             style={"description_width": "30px"},
         )
-        self.after_port = W.Dropdown(options=[("not connected", "")], value="", description="after selected by",
-                                     layout=W.Layout(width="250px"), style={"description_width": "110px"})
-        self.add_button = button("Add", "plus", lambda: self.add_node(self.kind_picker.value,
-                                                                      port=self.after_port.value or None),
-                                 "Add a node of this kind (after the selected node by this port)", "primary")
-        self.source_picker = W.Dropdown(description="Connect", layout=W.Layout(width="200px"),
-                                        style={"description_width": "55px"})
-        self.port_picker = W.Dropdown(description="by", layout=W.Layout(width="140px"),
-                                      style={"description_width": "20px"})
-        self.target_picker = W.Dropdown(description="to", layout=W.Layout(width="170px"),
-                                        style={"description_width": "20px"})
-        self.connect_button = button("Connect", "link", lambda: self.connect(
-            self.source_picker.value, self.port_picker.value, self.target_picker.value), "Draw this connector")
-        self.disconnect_button = button("Disconnect", "unlink", lambda: self.disconnect(
-            self.source_picker.value, self.port_picker.value), "Remove the connector that leaves by this port")
-        self.delete_button = button("Delete selected", "trash", self.delete_selected,
-                                    "Delete the selected node (with its connectors) or the selected connector",
-                                    "warning")
+        self.after_port = W.Dropdown(
+            options=[("not connected", "")],
+            value="",
+            description="after selected by",
+            layout=W.Layout(width="250px"),
+            style={"description_width": "110px"},
+        )
+        self.add_button = button(
+            "Add",
+            "plus",
+            lambda: self.add_node(self.kind_picker.value, port=self.after_port.value or None),
+            "Add a node of this kind (after the selected node by this port)",
+            "primary",
+        )
+        self.source_picker = W.Dropdown(
+            description="Connect", layout=W.Layout(width="200px"), style={"description_width": "55px"}
+        )
+        self.port_picker = W.Dropdown(
+            description="by", layout=W.Layout(width="140px"), style={"description_width": "20px"}
+        )
+        self.target_picker = W.Dropdown(
+            description="to", layout=W.Layout(width="170px"), style={"description_width": "20px"}
+        )
+        self.connect_button = button(
+            "Connect",
+            "link",
+            lambda: self.connect(self.source_picker.value, self.port_picker.value, self.target_picker.value),
+            "Draw this connector",
+        )
+        self.disconnect_button = button(
+            "Disconnect",
+            "unlink",
+            lambda: self.disconnect(self.source_picker.value, self.port_picker.value),
+            "Remove the connector that leaves by this port",
+        )
+        self.delete_button = button(
+            "Delete selected",
+            "trash",
+            self.delete_selected,
+            "Delete the selected node (with its connectors) or the selected connector",
+            "warning",
+        )
         self.source_picker.observe(lambda _c: self._refresh_ports(), "value")
-        palette = W.HBox([self.kind_picker, self.after_port, self.add_button],
-                         layout=W.Layout(flex_flow="row wrap", align_items="center"))
+        palette = W.HBox(
+            [self.kind_picker, self.after_port, self.add_button],
+            layout=W.Layout(flex_flow="row wrap", align_items="center"),
+        )
         connect_row = W.HBox(
-            [self.source_picker, self.port_picker, self.target_picker, self.connect_button, self.disconnect_button,
-             self.delete_button],
+            [
+                self.source_picker,
+                self.port_picker,
+                self.target_picker,
+                self.connect_button,
+                self.disconnect_button,
+                self.delete_button,
+            ],
             layout=W.Layout(flex_flow="row wrap", align_items="center"),
         )
         self.message_box = W.HTML(layout=W.Layout(min_height="24px"))
@@ -185,36 +232,77 @@ class JourneyBuilder(W.VBox):
         self.node_panel = W.VBox([self.node_header, self.node_stats_box, self.node_form_box, self.apply_button])
 
         self.settings_form = SettingsForm(self.journey.settings)
-        self.settings_apply = button("Apply settings", "check", self.apply_settings_form,
-                                     "Save the journey settings", "primary")
+        self.settings_apply = button(
+            "Apply settings", "check", self.apply_settings_form, "Save the journey settings", "primary"
+        )
         self.goals_box = W.HTML()
-        self.goal_name = W.Text(description="goal name", style={"description_width": "120px"},
-                                layout=W.Layout(width="98%"))
-        self.goal_type = W.Dropdown(options=[("action (at once)", "action"), ("past behaviour (daily)", "past_behavior")],
-                                    value="action", description="goal type", style={"description_width": "120px"},
-                                    layout=W.Layout(width="98%"))
-        self.goal_event = W.Text(description="event", style={"description_width": "120px"},
-                                 layout=W.Layout(width="98%"))
-        self.goal_filters = W.Text(description="filters", placeholder="item = Red Nike Shoes",
-                                   style={"description_width": "120px"}, layout=W.Layout(width="98%"))
-        self.goal_at_least = W.BoundedIntText(value=1, min=1, max=10**6, description="at least (times)",
-                                              style={"description_width": "120px"}, layout=W.Layout(width="98%"))
-        self.goal_days = W.BoundedIntText(value=7, min=1, max=3650, description="in the last (days)",
-                                          style={"description_width": "120px"}, layout=W.Layout(width="98%"))
+        self.goal_name = W.Text(
+            description="goal name", style={"description_width": "120px"}, layout=W.Layout(width="98%")
+        )
+        self.goal_type = W.Dropdown(
+            options=[("action (at once)", "action"), ("past behaviour (daily)", "past_behavior")],
+            value="action",
+            description="goal type",
+            style={"description_width": "120px"},
+            layout=W.Layout(width="98%"),
+        )
+        self.goal_event = W.Text(
+            description="event", style={"description_width": "120px"}, layout=W.Layout(width="98%")
+        )
+        self.goal_filters = W.Text(
+            description="filters",
+            placeholder="item = Red Nike Shoes",
+            style={"description_width": "120px"},
+            layout=W.Layout(width="98%"),
+        )
+        self.goal_at_least = W.BoundedIntText(
+            value=1,
+            min=1,
+            max=10**6,
+            description="at least (times)",
+            style={"description_width": "120px"},
+            layout=W.Layout(width="98%"),
+        )
+        self.goal_days = W.BoundedIntText(
+            value=7,
+            min=1,
+            max=3650,
+            description="in the last (days)",
+            style={"description_width": "120px"},
+            layout=W.Layout(width="98%"),
+        )
         self.goal_add = button("Add goal", "flag-checkered", self.add_goal_from_form, "Add this goal (at most 3)")
-        self.goal_picker = W.Dropdown(description="goal", style={"description_width": "120px"},
-                                      layout=W.Layout(width="98%"))
-        self.goal_remove = button("Remove goal", "times", lambda: self.remove_goal(self.goal_picker.value),
-                                  "Remove the chosen goal")
+        self.goal_picker = W.Dropdown(
+            description="goal", style={"description_width": "120px"}, layout=W.Layout(width="98%")
+        )
+        self.goal_remove = button(
+            "Remove goal", "times", lambda: self.remove_goal(self.goal_picker.value), "Remove the chosen goal"
+        )
         self.journey_panel = W.VBox(
-            [W.HTML("<b>Journey settings</b>"), self.settings_form.widget, self.settings_apply,
-             W.HTML("<hr><b>Goals</b> (at most 3)"), self.goals_box, self.goal_name, self.goal_type, self.goal_event,
-             self.goal_filters, self.goal_at_least, self.goal_days, self.goal_add, self.goal_picker, self.goal_remove]
+            [
+                W.HTML("<b>Journey settings</b>"),
+                self.settings_form.widget,
+                self.settings_apply,
+                W.HTML("<hr><b>Goals</b> (at most 3)"),
+                self.goals_box,
+                self.goal_name,
+                self.goal_type,
+                self.goal_event,
+                self.goal_filters,
+                self.goal_at_least,
+                self.goal_days,
+                self.goal_add,
+                self.goal_picker,
+                self.goal_remove,
+            ]
         )
         self.issues_box = W.HTML()
-        self.side = W.Tab(children=[self.node_panel, self.journey_panel, self.issues_box],
-                          layout=W.Layout(width=side_width, min_width=side_width, max_height=f"calc({height} + 60px)",
-                                          overflow="auto"))
+        self.side = W.Tab(
+            children=[self.node_panel, self.journey_panel, self.issues_box],
+            layout=W.Layout(
+                width=side_width, min_width=side_width, max_height=f"calc({height} + 60px)", overflow="auto"
+            ),
+        )
         for i, t in enumerate(["Node", "Journey", "Issues"]):
             self.side.set_title(i, t)
         canvas_box = W.Box([self.canvas], layout=W.Layout(flex="1 1 auto", min_width="300px", width="100%"))
@@ -276,7 +364,9 @@ class JourneyBuilder(W.VBox):
         return result if result is not None else True
 
     # ------------------------------------------------------------------ editing actions
-    def add_node(self, kind: str, *, after: str | None = None, port: str | None = None, node_id: str | None = None) -> str | None:
+    def add_node(
+        self, kind: str, *, after: str | None = None, port: str | None = None, node_id: str | None = None
+    ) -> str | None:
         """Add a node of ``kind`` with default settings and a generated id (connected from
         ``after`` — default: the selected node — by ``port`` when a port is given); selects it."""
         if kind not in NODE_KINDS:
@@ -289,8 +379,11 @@ class JourneyBuilder(W.VBox):
             if not source:
                 self._say("Add refused: select the node to connect from first", "error")
                 return None
-            done = self._run("Add", lambda: self.journey.then(source, port, node),
-                             f"Added {NODE_KINDS[kind].title} {nid!r} after {source!r} by {port!r}")
+            done = self._run(
+                "Add",
+                lambda: self.journey.then(source, port, node),
+                f"Added {NODE_KINDS[kind].title} {nid!r} after {source!r} by {port!r}",
+            )
         else:
             done = self._run("Add", lambda: self.journey.add(node), f"Added {NODE_KINDS[kind].title} {nid!r}")
         if done:
@@ -303,16 +396,26 @@ class JourneyBuilder(W.VBox):
         if not (source and port and target):
             self._say("Connect refused: choose a source node, one of its ports and a target node", "error")
             return False
-        return bool(self._run("Connect", lambda: self.journey.connect(source, port, target),
-                              f"Connected {source!r} by {port!r} to {target!r}"))
+        return bool(
+            self._run(
+                "Connect",
+                lambda: self.journey.connect(source, port, target),
+                f"Connected {source!r} by {port!r} to {target!r}",
+            )
+        )
 
     def disconnect(self, source: str | None, port: str | None) -> bool:
         """Remove the connector leaving ``source`` by ``port``."""
         if not (source and port):
             self._say("Disconnect refused: choose the source node and port", "error")
             return False
-        return bool(self._run("Disconnect", lambda: self.journey.disconnect(source, port),
-                              f"Removed the connector {source!r} → {port!r}"))
+        return bool(
+            self._run(
+                "Disconnect",
+                lambda: self.journey.disconnect(source, port),
+                f"Removed the connector {source!r} → {port!r}",
+            )
+        )
 
     def delete_selected(self) -> bool:
         """Delete the selected connector, or else the selected node (with its connectors)."""
@@ -346,10 +449,16 @@ class JourneyBuilder(W.VBox):
             self._say("Nothing changed", "info")
             return True
         if set(changes) == {"content"}:
-            return bool(self._run("Edit", lambda: self.journey.set_content(nid, changes["content"]),
-                                  f"Saved the content of {nid!r}"))
-        return bool(self._run("Edit", lambda: self.journey.update(nid, **changes),
-                              f"Saved {', '.join(sorted(changes))} of {nid!r}"))
+            return bool(
+                self._run(
+                    "Edit", lambda: self.journey.set_content(nid, changes["content"]), f"Saved the content of {nid!r}"
+                )
+            )
+        return bool(
+            self._run(
+                "Edit", lambda: self.journey.update(nid, **changes), f"Saved {', '.join(sorted(changes))} of {nid!r}"
+            )
+        )
 
     def apply_settings_form(self) -> bool:
         """Save the journey settings form through ``Journey.configure``."""
@@ -361,8 +470,13 @@ class JourneyBuilder(W.VBox):
         if not changes:
             self._say("Nothing changed", "info")
             return True
-        return bool(self._run("Settings", lambda: self.journey.configure(**changes),
-                              f"Saved journey settings: {', '.join(sorted(changes))}"))
+        return bool(
+            self._run(
+                "Settings",
+                lambda: self.journey.configure(**changes),
+                f"Saved journey settings: {', '.join(sorted(changes))}",
+            )
+        )
 
     def add_goal_from_form(self) -> bool:
         name = self.goal_name.value.strip()
@@ -379,8 +493,11 @@ class JourneyBuilder(W.VBox):
         if self.goal_type.value == "action":
             goal = ActionGoal(name=name, event=event, filters=filters)
         else:
-            goal = PastBehaviorGoal(name=name, did=[EventCount(event=event, at_least=int(self.goal_at_least.value),
-                                                               filters=filters)], days=int(self.goal_days.value))
+            goal = PastBehaviorGoal(
+                name=name,
+                did=[EventCount(event=event, at_least=int(self.goal_at_least.value), filters=filters)],
+                days=int(self.goal_days.value),
+            )
         ok = bool(self._run("Goal", lambda: self.journey.add_goal(goal), f"Added goal {name!r}"))
         if ok:
             self.goal_name.value = self.goal_event.value = self.goal_filters.value = ""
@@ -448,11 +565,14 @@ class JourneyBuilder(W.VBox):
             warnings = list(self.report.warnings) if self.report is not None else []
             note = ""
             if warnings:
-                note = (f"; {len(warnings)} warning(s) remain (see the Issues tab): "
-                        + "; ".join(w.message for w in warnings[:3]))
-            self._say(f"Published: the journey is {self.journey.status} (version {self.journey.version}); "
-                      "from now on only the message content of engagement nodes can be edited" + note,
-                      "warning" if warnings else "ok")
+                note = f"; {len(warnings)} warning(s) remain (see the Issues tab): " + "; ".join(
+                    w.message for w in warnings[:3]
+                )
+            self._say(
+                f"Published: the journey is {self.journey.status} (version {self.journey.version}); "
+                "from now on only the message content of engagement nodes can be edited" + note,
+                "warning" if warnings else "ok",
+            )
         else:
             self._redraw()
             if self.report is not None and self.report.errors:
@@ -484,8 +604,9 @@ class JourneyBuilder(W.VBox):
         self._stats = normalize_stats(node_stats)
         self._waiting = {str(k): list(v) for k, v in (waiting_users or {}).items()}
 
-    def show_stats(self, node_stats: Any, waiting_users: Mapping[str, Sequence[Any]] | None = None, *,
-                   relayout: bool = True) -> None:
+    def show_stats(
+        self, node_stats: Any, waiting_users: Mapping[str, Sequence[Any]] | None = None, *, relayout: bool = True
+    ) -> None:
         """Overlay statistics: ``node_stats`` is a DataFrame indexed by node id (columns
         ``entered``, ``waiting``, ``timed_out``, ``left_<port>``, ``sent``, ``deferred``,
         ``discarded``, ``viewed``, ``clicked``, ``exited``; missing ones count 0) or any
@@ -524,8 +645,13 @@ class JourneyBuilder(W.VBox):
         """The canvas as standalone SVG (what shows where widgets cannot render)."""
         from journeylab.charts.journey_graph import journey_svg
 
-        return journey_svg(self.journey, self._stats, waiting_users=self._waiting, issues=self._issues(),
-                           title=self.journey.name or self.journey.id)
+        return journey_svg(
+            self.journey,
+            self._stats,
+            waiting_users=self._waiting,
+            issues=self._issues(),
+            title=self.journey.name or self.journey.id,
+        )
 
     def _ipython_display_(self) -> None:
         """In a notebook: the live canvas, then its static picture (an HTML output with the SVG)
@@ -587,8 +713,7 @@ class JourneyBuilder(W.VBox):
             return False
         else:
             self._armed = (node_id, port)
-            self._say(f"Click the node to connect {node_id!r} by {port!r} to (click {port!r} again to cancel)",
-                      "info")
+            self._say(f"Click the node to connect {node_id!r} by {port!r} to (click {port!r} again to cancel)", "info")
         self._redraw()
         return self._armed is not None
 
@@ -693,13 +818,18 @@ class JourneyBuilder(W.VBox):
 
     def _redraw(self) -> None:
         self._validate_now()
-        scene = journey_scene(self.journey, self._stats, self._waiting, issues=self._issues(),
-                              conversions=self._conversions)
+        scene = journey_scene(
+            self.journey, self._stats, self._waiting, issues=self._issues(), conversions=self._conversions
+        )
         self.scene = scene
         editable = self.journey.status == "draft"
         sel = self.selected if editable and self.selected is not None and self.edge_selected() is None else None
-        nodes, edges = scene_elements(scene, ports=self._free_ports(sel) if sel else (), port_of=sel,
-                                      armed=self._armed[1] if self._armed else None)
+        nodes, edges = scene_elements(
+            scene,
+            ports=self._free_ports(sel) if sel else (),
+            port_of=sel,
+            armed=self._armed[1] if self._armed else None,
+        )
         self._path_keys = path_keys(scene, *self._path) if self._path is not None else set()
         self._sync.show(nodes, edges, self._cls)
         view = self._view(scene)
@@ -715,7 +845,12 @@ class JourneyBuilder(W.VBox):
         pad = 24.0
         z = min(1.0, (self._height_px - 2 * pad) / max(bottom - top, 1.0))
         z = round(max(MIN_ZOOM, z), 3)
-        return {**CY_LAYOUT, "fit": False, "zoom": z, "pan": {"x": round(pad - left * z, 1), "y": round(pad - top * z, 1)}}
+        return {
+            **CY_LAYOUT,
+            "fit": False,
+            "zoom": z,
+            "pan": {"x": round(pad - left * z, 1), "y": round(pad - top * z, 1)},
+        }
 
     def edge_selected(self) -> str | None:
         return self.selected_edge
@@ -762,8 +897,13 @@ class JourneyBuilder(W.VBox):
     def _refresh_toolbar(self) -> None:
         j = self.journey
         st = j.status
-        color = {"draft": "#6b7280", "scheduled": "#2563eb", "running": "#16a34a", "paused": "#d97706",
-                 "stopped": "#dc2626"}.get(st, "#6b7280")
+        color = {
+            "draft": "#6b7280",
+            "scheduled": "#2563eb",
+            "running": "#16a34a",
+            "paused": "#d97706",
+            "stopped": "#dc2626",
+        }.get(st, "#6b7280")
         self.title.value = (
             f'<span style="font-weight:600;font-size:14px;margin-right:8px">{html.escape(j.name or j.id)}</span>'
             f'<span class="jl-status" style="background:{color};color:white;border-radius:8px;padding:1px 8px;'
@@ -771,14 +911,29 @@ class JourneyBuilder(W.VBox):
         )
         self.undo_button.disabled = not j.can_undo
         self.redo_button.disabled = not j.can_redo
-        for verb, btn in (("publish", self.publish_button), ("pause", self.pause_button),
-                          ("resume", self.resume_button), ("stop", self.stop_button)):
+        for verb, btn in (
+            ("publish", self.publish_button),
+            ("pause", self.pause_button),
+            ("resume", self.resume_button),
+            ("stop", self.stop_button),
+        ):
             btn.disabled = not lifecycle.allowed(st, verb)
         # after publishing the graph is fixed: only message content may change
         draft = st == "draft"
-        for w in (self.kind_picker, self.after_port, self.add_button, self.source_picker, self.port_picker,
-                  self.target_picker, self.connect_button, self.disconnect_button, self.delete_button,
-                  self.settings_apply, self.goal_add, self.goal_remove):
+        for w in (
+            self.kind_picker,
+            self.after_port,
+            self.add_button,
+            self.source_picker,
+            self.port_picker,
+            self.target_picker,
+            self.connect_button,
+            self.disconnect_button,
+            self.delete_button,
+            self.settings_apply,
+            self.goal_add,
+            self.goal_remove,
+        ):
             w.disabled = not draft
         if not draft:
             self._armed = None
@@ -901,4 +1056,3 @@ class JourneyBuilder(W.VBox):
 
     def __repr__(self) -> str:
         return f"JourneyBuilder({self.journey!r})"
-

@@ -63,8 +63,9 @@ def port_handles(n: SceneNode, ports: Sequence[str]) -> list[tuple[str, float, f
     return out
 
 
-def scene_elements(scene: Scene, *, ports: Sequence[str] = (), port_of: str | None = None,
-                   armed: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def scene_elements(
+    scene: Scene, *, ports: Sequence[str] = (), port_of: str | None = None, armed: str | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Cytoscape node and edge dicts (``key``, ``data``, ``classes``, ``position``...) of a scene;
     ``ports`` are the free ports of box ``port_of`` to show handles for (``armed``: the one
     clicked, waiting for its target)."""
@@ -79,51 +80,103 @@ def scene_elements(scene: Scene, *, ports: Sequence[str] = (), port_of: str | No
             classes.append(f"badge-{n.badge}")
         if n.waiting:
             classes.append("has-waiting")
-        nodes.append({
-            "key": n.id,
-            "data": {"node_id": n.node_id, "scene_id": n.id, "role": n.role, "kind": n.kind, "family": n.family,
-                     "label": n.label, "w": n.width, "h": n.height, "tw": n.width, "shape": st["shape"],
-                     "fill": st["fill"], "border": st["border"], "issues": "\n".join(n.issues),
-                     "waiting": n.waiting},
-            "classes": classes,
-            "position": {"x": n.x, "y": n.y},
-            "grabbable": n.role == "node",
-        })
+        nodes.append(
+            {
+                "key": n.id,
+                "data": {
+                    "node_id": n.node_id,
+                    "scene_id": n.id,
+                    "role": n.role,
+                    "kind": n.kind,
+                    "family": n.family,
+                    "label": n.label,
+                    "w": n.width,
+                    "h": n.height,
+                    "tw": n.width,
+                    "shape": st["shape"],
+                    "fill": st["fill"],
+                    "border": st["border"],
+                    "issues": "\n".join(n.issues),
+                    "waiting": n.waiting,
+                },
+                "classes": classes,
+                "position": {"x": n.x, "y": n.y},
+                "grabbable": n.role == "node",
+            }
+        )
         if n.badge:
             bx, by = n.badge_point
-            nodes.append({
-                "key": f"{n.id}~badge",
-                "data": {"node_id": n.node_id, "scene_id": n.id, "role": "badge", "label": "!",
-                         "issues": "\n".join(n.issues), "w": 18, "h": 18, "tw": 18, "shape": "ellipse",
-                         "fill": BADGE_COLORS[n.badge], "border": "#ffffff", "of": n.id},
-                "classes": ["badge", f"dot-{n.badge}"],
-                "position": {"x": bx, "y": by},
-                "grabbable": False,
-            })
+            nodes.append(
+                {
+                    "key": f"{n.id}~badge",
+                    "data": {
+                        "node_id": n.node_id,
+                        "scene_id": n.id,
+                        "role": "badge",
+                        "label": "!",
+                        "issues": "\n".join(n.issues),
+                        "w": 18,
+                        "h": 18,
+                        "tw": 18,
+                        "shape": "ellipse",
+                        "fill": BADGE_COLORS[n.badge],
+                        "border": "#ffffff",
+                        "of": n.id,
+                    },
+                    "classes": ["badge", f"dot-{n.badge}"],
+                    "position": {"x": bx, "y": by},
+                    "grabbable": False,
+                }
+            )
         if n.waiting:
             wx, wy = n.waiting_point
             text = f"{n.waiting:,}"
-            nodes.append({
-                "key": f"{n.id}~waiting",
-                "data": {"node_id": n.node_id, "scene_id": n.id, "role": "waiting", "label": text,
-                         "w": waiting_width(n.waiting), "h": 17, "tw": 80, "shape": "round-rectangle",
-                         "fill": WAITING_COLOR, "border": "#ffffff", "of": n.id},
-                "classes": ["waiting"],
-                "position": {"x": wx, "y": wy},
-                "grabbable": False,
-            })
+            nodes.append(
+                {
+                    "key": f"{n.id}~waiting",
+                    "data": {
+                        "node_id": n.node_id,
+                        "scene_id": n.id,
+                        "role": "waiting",
+                        "label": text,
+                        "w": waiting_width(n.waiting),
+                        "h": 17,
+                        "tw": 80,
+                        "shape": "round-rectangle",
+                        "fill": WAITING_COLOR,
+                        "border": "#ffffff",
+                        "of": n.id,
+                    },
+                    "classes": ["waiting"],
+                    "position": {"x": wx, "y": wy},
+                    "grabbable": False,
+                }
+            )
     if port_of is not None and port_of in by_id and ports:
         n = by_id[port_of]
         for port, x, y, w in port_handles(n, ports):
-            nodes.append({
-                "key": f"{n.id}~port~{port}",
-                "data": {"node_id": n.node_id, "scene_id": n.id, "role": "port", "port": port, "label": port,
-                         "w": w, "h": PORT_H, "tw": w, "shape": "round-rectangle",
-                         "fill": EDGE_COLORS.get(port, EDGE_COLORS["other"]), "border": "#ffffff", "of": n.id},
-                "classes": ["port"] + (["port-armed"] if port == armed else []),
-                "position": {"x": x, "y": y},
-                "grabbable": False,
-            })
+            nodes.append(
+                {
+                    "key": f"{n.id}~port~{port}",
+                    "data": {
+                        "node_id": n.node_id,
+                        "scene_id": n.id,
+                        "role": "port",
+                        "port": port,
+                        "label": port,
+                        "w": w,
+                        "h": PORT_H,
+                        "tw": w,
+                        "shape": "round-rectangle",
+                        "fill": EDGE_COLORS.get(port, EDGE_COLORS["other"]),
+                        "border": "#ffffff",
+                        "of": n.id,
+                    },
+                    "classes": ["port"] + (["port-armed"] if port == armed else []),
+                    "position": {"x": x, "y": y},
+                    "grabbable": False,
+                }
+            )
     edges: list[dict[str, Any]] = []
     for e in scene.edges:
         a, b = by_id[e.source], by_id[e.target]
@@ -137,32 +190,57 @@ def scene_elements(scene: Scene, *, ports: Sequence[str] = (), port_of: str | No
             classes.append("straight")
         sd, sw = segments((a.x, a.y), (b.x, b.y), inner)
         color = _color_of(e)
-        edges.append({
-            "key": e.id,
-            "source": e.source,
-            "target": e.target,
-            "data": {"edge_id": e.id if e.role == "connector" else None, "node_id": e.node_id, "port": e.port,
-                     "label": e.label, "count": e.count, "color": color, "sd": sd, "sw": sw, "role": e.role,
-                     "points": [list(p) for p in e.points]},
-            "classes": classes,
-        })
+        edges.append(
+            {
+                "key": e.id,
+                "source": e.source,
+                "target": e.target,
+                "data": {
+                    "edge_id": e.id if e.role == "connector" else None,
+                    "node_id": e.node_id,
+                    "port": e.port,
+                    "label": e.label,
+                    "count": e.count,
+                    "color": color,
+                    "sd": sd,
+                    "sw": sw,
+                    "role": e.role,
+                    "points": [list(p) for p in e.points],
+                },
+                "classes": classes,
+            }
+        )
         if e.label:
             (lx, ly), (lw, lh) = e.label_point, e.label_size
-            nodes.append({
-                "key": f"{e.id}~label",
-                "data": {"node_id": e.node_id, "edge_id": e.id, "role": "edge-label", "label": e.label, "w": lw,
-                         "h": lh, "tw": lw, "shape": "round-rectangle", "fill": "#ffffff", "border": color},
-                "classes": ["edge-label", f"port-{e.port}"],
-                "position": {"x": lx, "y": ly},
-                "grabbable": False,
-            })
+            nodes.append(
+                {
+                    "key": f"{e.id}~label",
+                    "data": {
+                        "node_id": e.node_id,
+                        "edge_id": e.id,
+                        "role": "edge-label",
+                        "label": e.label,
+                        "w": lw,
+                        "h": lh,
+                        "tw": lw,
+                        "shape": "round-rectangle",
+                        "fill": "#ffffff",
+                        "border": color,
+                    },
+                    "classes": ["edge-label", f"port-{e.port}"],
+                    "position": {"x": lx, "y": ly},
+                    "grabbable": False,
+                }
+            )
     return nodes, edges
 
 
 _RESPONSE_PORTS = ("viewed", "clicked", "timeout")
 
 
-def user_path(source: Any, user: str | None = None, journey: str | None = None) -> tuple[set[str], set[tuple[str, str]]]:
+def user_path(
+    source: Any, user: str | None = None, journey: str | None = None
+) -> tuple[set[str], set[tuple[str, str]]]:
     """The nodes one user entered and the ``(node, port)`` pairs they left by, from a
     :class:`~journeylab.preview.Preview` or from a trace (a simulation result's ``trace``, or
     any object with one, and ``user``; ``journey`` narrows a trace of several journeys).
@@ -181,12 +259,16 @@ def user_path(source: Any, user: str | None = None, journey: str | None = None) 
         if user is None:
             raise ValueError("give the user id whose path to show (user=...) with a trace or a simulation result")
         if not hasattr(trace, "columns") or not {"user_id", "node", "event", "port"} <= set(trace.columns):
-            raise TypeError(f"expected a Preview, a simulation result or a trace DataFrame, not {type(source).__name__}")
+            raise TypeError(
+                f"expected a Preview, a simulation result or a trace DataFrame, not {type(source).__name__}"
+            )
         t = trace[trace["user_id"].astype(str) == str(user)]
         if journey is not None:
             t = t[t["journey"].astype(str) == journey]
         if t.empty:
-            raise LookupError(f"user {user!r} has no rows in this trace" + (f" for journey {journey!r}" if journey else ""))
+            raise LookupError(
+                f"user {user!r} has no rows in this trace" + (f" for journey {journey!r}" if journey else "")
+            )
         rows = list(zip(t["node"].astype(str), t["event"].astype(str), t["port"].astype(str), strict=True))
     visited = {n for n, ev, _ in rows if ev == "entered"}
     left = {(n, port) for n, ev, port in rows if ev == "left" and port}
@@ -198,11 +280,19 @@ def path_keys(scene: Scene, visited: set[str], left: set[tuple[str, str]]) -> se
     path (see :func:`user_path`)."""
     keys: set[str] = set()
     for n in scene.nodes:
-        if n.role == "node" and n.node_id in visited or n.role == "phantom" and any((n.node_id, p) in left for p in _RESPONSE_PORTS):
+        if (
+            n.role == "node"
+            and n.node_id in visited
+            or n.role == "phantom"
+            and any((n.node_id, p) in left for p in _RESPONSE_PORTS)
+        ):
             keys.add(n.id)
     for e in scene.edges:
-        on = ((e.node_id, e.port) in left if e.role == "connector"
-              else e.role == "window" and any((e.node_id, p) in left for p in _RESPONSE_PORTS))
+        on = (
+            (e.node_id, e.port) in left
+            if e.role == "connector"
+            else e.role == "window" and any((e.node_id, p) in left for p in _RESPONSE_PORTS)
+        )
         if on:
             keys.update((e.id, f"{e.id}~label"))
     return keys
@@ -221,8 +311,7 @@ class CanvasSync:
         self._gen = 0
         self._trash: list[list[Any]] = []
 
-    def show(self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]],
-             classes_of: Any) -> None:
+    def show(self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]], classes_of: Any) -> None:
         """Draw ``nodes`` and ``edges``; ``classes_of(classes, key, is_edge)`` adds selection classes."""
         keys = (tuple(n["key"] for n in nodes), tuple((e["key"], e["source"], e["target"]) for e in edges))
         if keys != self._keys:
@@ -238,8 +327,12 @@ class CanvasSync:
         cy_id = {n["key"]: f"{n['key']}#{g}" for n in nodes}
         new_nodes: dict[str, cy.Node] = {}
         for n in nodes:
-            node = cy.Node(data={"id": cy_id[n["key"]], **n["data"]}, position=dict(n["position"]),
-                           classes=classes_of(n["classes"], n["key"], False), grabbable=n["grabbable"])
+            node = cy.Node(
+                data={"id": cy_id[n["key"]], **n["data"]},
+                position=dict(n["position"]),
+                classes=classes_of(n["classes"], n["key"], False),
+                grabbable=n["grabbable"],
+            )
             node._jl_classes = n["classes"]
             new_nodes[n["key"]] = node
         new_edges: dict[str, cy.Edge] = {}

@@ -53,8 +53,12 @@ CYTOSCAPE_STYLE: list[dict[str, Any]] = [
     # selection: a halo around the box; the box keeps its own border (and its warning colour)
     {
         "selector": "node.selected",
-        "style": {"underlay-color": "#2563eb", "underlay-opacity": 0.28, "underlay-padding": 7,
-                  "underlay-shape": "round-rectangle"},
+        "style": {
+            "underlay-color": "#2563eb",
+            "underlay-opacity": 0.28,
+            "underlay-padding": 7,
+            "underlay-shape": "round-rectangle",
+        },
     },
     {
         "selector": "node.edge-label",
@@ -131,10 +135,19 @@ CYTOSCAPE_STYLE: list[dict[str, Any]] = [
     {"selector": "edge.selected", "style": {"width": 3.5, "line-color": "#1d4ed8", "target-arrow-color": "#1d4ed8"}},
     # one user's path (JourneyBuilder.highlight_path): a violet halo on its boxes and connector
     # labels, thick violet connectors
-    {"selector": "node.on-path", "style": {"underlay-color": PATH_COLOR, "underlay-opacity": 0.35, "underlay-padding": 6,
-                                           "underlay-shape": "round-rectangle"}},
-    {"selector": "edge.on-path", "style": {"width": 4.5, "line-color": PATH_COLOR, "target-arrow-color": PATH_COLOR,
-                                           "z-index": 1}},
+    {
+        "selector": "node.on-path",
+        "style": {
+            "underlay-color": PATH_COLOR,
+            "underlay-opacity": 0.35,
+            "underlay-padding": 6,
+            "underlay-shape": "round-rectangle",
+        },
+    },
+    {
+        "selector": "edge.on-path",
+        "style": {"width": 4.5, "line-color": PATH_COLOR, "target-arrow-color": PATH_COLOR, "z-index": 1},
+    },
 ]
 
 CY_LAYOUT: dict[str, Any] = {"name": "preset", "fit": True, "padding": 24, "animate": False}

@@ -68,6 +68,7 @@ def _full() -> W.Layout:
 
 # ----------------------------------------------------------------------------- parsers
 
+
 def parse_time(text: str) -> dt.time | None:
     """A local time of day ``HH:MM`` (or ``HH:MM:SS``); empty text is ``None``."""
     s = str(text).strip()
@@ -215,8 +216,12 @@ def parse_day_ranges(text: str) -> list[DayRange]:
         if not m:
             raise ValueError(f"{ln!r}: write 'days HH:MM-HH:MM', e.g. 'all 22:00-08:00' or 'mon,tue 09:00-18:00'")
         raw = m.group("days").lower().replace(" ", "")
-        days = {"all": list(WEEKDAYS), "daily": list(WEEKDAYS), "weekdays": list(WEEKDAYS[:5]),
-                "weekend": list(WEEKDAYS[5:])}.get(raw) or raw.split(",")
+        days = {
+            "all": list(WEEKDAYS),
+            "daily": list(WEEKDAYS),
+            "weekdays": list(WEEKDAYS[:5]),
+            "weekend": list(WEEKDAYS[5:]),
+        }.get(raw) or raw.split(",")
         bad = [d for d in days if d not in WEEKDAYS]
         if bad:
             raise ValueError(f"{ln!r}: unknown day {bad[0]!r}; use {', '.join(WEEKDAYS)}")
@@ -276,8 +281,9 @@ class Editor:
         self._set(value)
 
 
-def _text_editor(name: str, parse: Callable[[str], Any], fmt: Callable[[Any], str], *, area: bool = False,
-                 placeholder: str = "") -> Editor:
+def _text_editor(
+    name: str, parse: Callable[[str], Any], fmt: Callable[[Any], str], *, area: bool = False, placeholder: str = ""
+) -> Editor:
     cls = W.Textarea if area else W.Text
     kw: dict[str, Any] = {"rows": 4} if area else {}
     w = cls(description=name, style=_STYLE, layout=_full(), placeholder=placeholder, **kw)
@@ -326,16 +332,33 @@ def editor_for(name: str, typ: Any, *, default: Any = None, tz: str = "UTC") -> 
         w = W.FloatText(description=name, style=_STYLE, layout=_full())
         return Editor(name, w, lambda: float(w.value), lambda v: setattr(w, "value", float(v or 0)))
     if isinstance(t, mi.TimeDeltaType):
-        return _text_editor(name, _optional(parse_duration, optional, default), fmt_duration, placeholder="e.g. 30m, 1h30m, 2 days, PT30M")
+        return _text_editor(
+            name,
+            _optional(parse_duration, optional, default),
+            fmt_duration,
+            placeholder="e.g. 30m, 1h30m, 2 days, PT30M",
+        )
     if isinstance(t, mi.TimeType):
-        return _text_editor(name, _optional(parse_time, optional, default),
-                            lambda v: "" if v is None else v.strftime("%H:%M"), placeholder="HH:MM")
+        return _text_editor(
+            name,
+            _optional(parse_time, optional, default),
+            lambda v: "" if v is None else v.strftime("%H:%M"),
+            placeholder="HH:MM",
+        )
     if isinstance(t, mi.DateTimeType):
-        return _text_editor(name, _optional(lambda s: parse_datetime(s, tz), optional),
-                            lambda v: "" if v is None else v.isoformat(sep=" "), placeholder="YYYY-MM-DD HH:MM")
+        return _text_editor(
+            name,
+            _optional(lambda s: parse_datetime(s, tz), optional),
+            lambda v: "" if v is None else v.isoformat(sep=" "),
+            placeholder="YYYY-MM-DD HH:MM",
+        )
     if isinstance(t, mi.DateType):
-        return _text_editor(name, _optional(parse_date, optional), lambda v: "" if v is None else v.isoformat(),
-                            placeholder="YYYY-MM-DD")
+        return _text_editor(
+            name,
+            _optional(parse_date, optional),
+            lambda v: "" if v is None else v.isoformat(),
+            placeholder="YYYY-MM-DD",
+        )
     if isinstance(t, mi.LiteralType):
         values = list(t.values)
         w = W.Dropdown(options=values, description=name, style=_STYLE, layout=_full())
@@ -343,17 +366,28 @@ def editor_for(name: str, typ: Any, *, default: Any = None, tz: str = "UTC") -> 
     if isinstance(t, mi.AnyType):
         return _text_editor(name, parse_value, format_value, placeholder="text, number, true/false or JSON")
     if isinstance(t, mi.DictType):
-        return _text_editor(name, parse_lines_kv, lambda v: "\n".join(f"{k}: {x}" for k, x in (v or {}).items()),
-                            area=True, placeholder="title: ...\nbody: ...")
+        return _text_editor(
+            name,
+            parse_lines_kv,
+            lambda v: "\n".join(f"{k}: {x}" for k, x in (v or {}).items()),
+            area=True,
+            placeholder="title: ...\nbody: ...",
+        )
     if isinstance(t, mi.ListType):
         item = t.item_type
         if isinstance(item, mi.LiteralType) and set(item.values) <= set(WEEKDAYS):
-            w = W.SelectMultiple(options=list(WEEKDAYS), description=name, style=_STYLE, rows=7,
-                                 layout=W.Layout(width="98%"))
+            w = W.SelectMultiple(
+                options=list(WEEKDAYS), description=name, style=_STYLE, rows=7, layout=W.Layout(width="98%")
+            )
             return Editor(name, w, lambda: list(w.value), lambda v: setattr(w, "value", tuple(v or ())))
         if isinstance(item, mi.StrType):
-            return _text_editor(name, lambda s: [x.strip() for x in re.split(r"[,\n]", s) if x.strip()],
-                                lambda v: ", ".join(v or []), area=name == "users", placeholder="comma separated")
+            return _text_editor(
+                name,
+                lambda s: [x.strip() for x in re.split(r"[,\n]", s) if x.strip()],
+                lambda v: ", ".join(v or []),
+                area=name == "users",
+                placeholder="comma separated",
+            )
         if isinstance(item, mi.StructType):
             table: dict[type, tuple[Callable[[str], Any], Callable[[Any], str], str]] = {
                 PropertyFilter: (parse_filters, format_filters, "property op value, e.g. amount >= 100"),
@@ -366,8 +400,13 @@ def editor_for(name: str, typ: Any, *, default: Any = None, tz: str = "UTC") -> 
             if item.cls in table:
                 parse, fmt, ph = table[item.cls]
                 if optional:
-                    return _text_editor(name, lambda s: parse(s) if s.strip() else None, lambda v: fmt(v or []),
-                                        area=True, placeholder=ph)
+                    return _text_editor(
+                        name,
+                        lambda s: parse(s) if s.strip() else None,
+                        lambda v: fmt(v or []),
+                        area=True,
+                        placeholder=ph,
+                    )
                 return _text_editor(name, parse, lambda v: fmt(v or []), area=True, placeholder=ph)
     # anything else: JSON
     target = typ
@@ -380,8 +419,13 @@ def editor_for(name: str, typ: Any, *, default: Any = None, tz: str = "UTC") -> 
         except (ValueError, msgspec.ValidationError) as e:
             raise ValueError(f"not valid: {e}") from None
 
-    return _text_editor(name, parse_json, lambda v: "" if v is None else json.dumps(msgspec.to_builtins(v)), area=True,
-                        placeholder="JSON")
+    return _text_editor(
+        name,
+        parse_json,
+        lambda v: "" if v is None else json.dumps(msgspec.to_builtins(v)),
+        area=True,
+        placeholder="JSON",
+    )
 
 
 class StructForm:
@@ -424,7 +468,9 @@ class _ScheduleEditor:
     def __init__(self, tz: Callable[[], str]) -> None:
         self._tz = tz
         self.type = W.Dropdown(options=self.TYPES, value="none", description="schedule", style=_STYLE, layout=_full())
-        self.at = W.Text(description="at", style=_STYLE, layout=_full(), placeholder="2025-03-01 10:00 (dates: comma separated)")
+        self.at = W.Text(
+            description="at", style=_STYLE, layout=_full(), placeholder="2025-03-01 10:00 (dates: comma separated)"
+        )
         self.every = W.Dropdown(options=["day", "week", "month"], description="every", style=_STYLE, layout=_full())
         self.time = W.Text(value="00:00", description="time", style=_STYLE, layout=_full(), placeholder="HH:MM")
         self.weekdays = W.SelectMultiple(options=list(WEEKDAYS), description="weekdays", style=_STYLE, rows=7)
@@ -489,12 +535,23 @@ class _ScheduleEditor:
 class _DndEditor:
     def __init__(self) -> None:
         self.on = W.Checkbox(description="Do Not Disturb", indent=False)
-        self.ranges = W.Textarea(description="DND hours", style=_STYLE, layout=_full(), rows=3,
-                                 placeholder="all 22:00-08:00\nsat,sun 20:00-10:00")
-        self.mode = W.Dropdown(options=[("defer to the end of DND", "defer"), ("discard", "discard")], value="defer",
-                               description="DND mode", style=_STYLE, layout=_full())
-        self.channels = W.SelectMultiple(options=list(DND_CHANNELS), value=tuple(DND_CHANNELS), description="channels",
-                                         style=_STYLE, rows=4)
+        self.ranges = W.Textarea(
+            description="DND hours",
+            style=_STYLE,
+            layout=_full(),
+            rows=3,
+            placeholder="all 22:00-08:00\nsat,sun 20:00-10:00",
+        )
+        self.mode = W.Dropdown(
+            options=[("defer to the end of DND", "defer"), ("discard", "discard")],
+            value="defer",
+            description="DND mode",
+            style=_STYLE,
+            layout=_full(),
+        )
+        self.channels = W.SelectMultiple(
+            options=list(DND_CHANNELS), value=tuple(DND_CHANNELS), description="channels", style=_STYLE, rows=4
+        )
         self._body = W.VBox([self.ranges, self.mode, self.channels])
         self.widget = W.VBox([self.on, self._body])
         self.on.observe(lambda _: self._show(), "value")
@@ -530,11 +587,21 @@ class SettingsForm:
     def __init__(self, settings: Settings) -> None:
         self.obj = settings
         zones = sorted(zoneinfo.available_timezones())
-        self.timezone = W.Combobox(options=zones, description="timezone", style=_STYLE, layout=_full(),
-                                   ensure_option=False, placeholder="e.g. Asia/Kolkata")
+        self.timezone = W.Combobox(
+            options=zones,
+            description="timezone",
+            style=_STYLE,
+            layout=_full(),
+            ensure_option=False,
+            placeholder="e.g. Asia/Kolkata",
+        )
         self.editors: dict[str, Editor] = {
-            "timezone": Editor("timezone", self.timezone, lambda: self.timezone.value.strip() or "UTC",
-                               lambda v: setattr(self.timezone, "value", v or "UTC")),
+            "timezone": Editor(
+                "timezone",
+                self.timezone,
+                lambda: self.timezone.value.strip() or "UTC",
+                lambda v: setattr(self.timezone, "value", v or "UTC"),
+            ),
         }
         info = mi.type_info(Settings)
         types = {f.name: f for f in info.fields}  # type: ignore[attr-defined]
@@ -550,9 +617,18 @@ class SettingsForm:
         self.set(settings)
         e = self.editors
         self.widget = W.VBox(
-            [e["timezone"].widget, e["journey_timeout"].widget, e["reentry"].widget, e["hourly_offset_minutes"].widget,
-             e["start"].widget, e["end"].widget, self.schedule.widget, self.dnd.widget, e["limits"].widget,
-             e["session_gap"].widget]
+            [
+                e["timezone"].widget,
+                e["journey_timeout"].widget,
+                e["reentry"].widget,
+                e["hourly_offset_minutes"].widget,
+                e["start"].widget,
+                e["end"].widget,
+                self.schedule.widget,
+                self.dnd.widget,
+                e["limits"].widget,
+                e["session_gap"].widget,
+            ]
         )
 
     def set(self, settings: Settings) -> None:

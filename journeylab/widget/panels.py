@@ -21,8 +21,12 @@ from journeylab.model.settings import ActionGoal
 
 __all__ = ["stats_html", "issues_html", "goals_html", "message_html", "MESSAGE_COLORS"]
 
-MESSAGE_COLORS = {"ok": ("#166534", "#dcfce7"), "info": ("#1f2937", "#f3f4f6"), "error": ("#991b1b", "#fee2e2"),
-                  "warning": ("#854d0e", "#fef9c3")}
+MESSAGE_COLORS = {
+    "ok": ("#166534", "#dcfce7"),
+    "info": ("#1f2937", "#f3f4f6"),
+    "error": ("#991b1b", "#fee2e2"),
+    "warning": ("#854d0e", "#fef9c3"),
+}
 
 
 def message_html(text: str, kind: str) -> str:
@@ -31,8 +35,10 @@ def message_html(text: str, kind: str) -> str:
         return ""
     color, bg = MESSAGE_COLORS[kind]
     body = html.escape(text).replace("\n", "<br>")
-    return (f'<div class="jl-message jl-{kind}" style="color:{color};background:{bg};padding:4px 8px;'
-            f'border-radius:4px;font-size:13px">{body}</div>')
+    return (
+        f'<div class="jl-message jl-{kind}" style="color:{color};background:{bg};padding:4px 8px;'
+        f'border-radius:4px;font-size:13px">{body}</div>'
+    )
 
 
 def stats_html(node: Any, s: dict[str, int], users: Sequence[Any]) -> str:
@@ -42,10 +48,14 @@ def stats_html(node: Any, s: dict[str, int], users: Sequence[Any]) -> str:
     family = NODE_KINDS[kind].family
 
     def row(name: str, v: int, cls: str = "") -> str:
-        return (f"<tr class='{cls}'><td style='padding:0 12px 0 0'>{html.escape(name)}</td>"
-                f"<td style='text-align:right'>{v:,}</td></tr>")
+        return (
+            f"<tr class='{cls}'><td style='padding:0 12px 0 0'>{html.escape(name)}</td>"
+            f"<td style='text-align:right'>{v:,}</td></tr>"
+        )
 
-    ports = list(ports_of(node)) + sorted(k[5:] for k in s if k.startswith("left_") and s[k] and k[5:] not in ports_of(node))
+    ports = list(ports_of(node)) + sorted(
+        k[5:] for k in s if k.startswith("left_") and s[k] and k[5:] not in ports_of(node)
+    )
     rows = [row("entered", s.get("entered", 0), "jl-total"), row("· still waiting here", s.get("waiting", 0))]
     rows += [row(f"· left by {p.replace('_', ' ')}", s.get(f"left_{p}", 0)) for p in ports]
     rows += [row(f"· exited: {w}", s.get(f"exited_{r}", 0)) for r, w in EXIT_WORDS.items() if s.get(f"exited_{r}", 0)]
@@ -55,11 +65,16 @@ def stats_html(node: Any, s: dict[str, int], users: Sequence[Any]) -> str:
         rows += [row(c.replace("_", " "), s.get(c, 0)) for c in ("sent", "deferred", "discarded", "viewed", "clicked")]
     shown = ", ".join(html.escape(str(u)) for u in users[:50])
     more = f" … and {len(users) - 50:,} more" if len(users) > 50 else ""
-    waiting = (f"<div><b>Users waiting here ({len(users):,})</b>: {shown}{more}</div>" if users else
-               "<div><i>No user waiting here.</i></div>")
-    return (f"<div class='jl-stats'><b>Statistics</b> <span style='color:#6b7280'>(the rows under "
-            f"<i>entered</i> add up to it)</span><table class='jl-stat-table' style='font-size:12px'>{''.join(rows)}"
-            f"</table>{waiting}</div><hr>")
+    waiting = (
+        f"<div><b>Users waiting here ({len(users):,})</b>: {shown}{more}</div>"
+        if users
+        else "<div><i>No user waiting here.</i></div>"
+    )
+    return (
+        f"<div class='jl-stats'><b>Statistics</b> <span style='color:#6b7280'>(the rows under "
+        f"<i>entered</i> add up to it)</span><table class='jl-stat-table' style='font-size:12px'>{''.join(rows)}"
+        f"</table>{waiting}</div><hr>"
+    )
 
 
 def issues_html(report: Any) -> tuple[str, int]:

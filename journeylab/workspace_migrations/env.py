@@ -14,7 +14,11 @@ except AttributeError:  # imported outside alembic (doctest collection): nothing
     config = None
 
 if config is not None:
-    context.configure(connection=config.attributes["connection"], target_metadata=None,
-                      version_table="journeylab_alembic_version", render_as_batch=True)
+    context.configure(
+        connection=config.attributes["connection"],
+        target_metadata=None,
+        version_table="journeylab_alembic_version",
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()

@@ -87,7 +87,10 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     env["JUPYTERLAB_SETTINGS_DIR"] = str(root / ".lab-settings")
     env["JUPYTERLAB_WORKSPACES_DIR"] = str(root / ".lab-workspaces")
     cmd = [
-        sys.executable, "-m", "jupyter", "lab",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",

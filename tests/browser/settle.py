@@ -69,8 +69,9 @@ _WATCH = f"""() => {{
 _HANDLED = f"() => window.__jlBusy === true && {_KERNEL}.status === 'idle'"
 
 
-def after_kernel_round_trip(page: object, act: Callable[[], object], signature: str | None = None,
-                            timeout: float = 60_000) -> None:
+def after_kernel_round_trip(
+    page: object, act: Callable[[], object], signature: str | None = None, timeout: float = 60_000
+) -> None:
     """Do ``act`` (e.g. click a widget's button), wait until the notebook's kernel has handled
     it (busy after the action, idle again), then until ``signature`` has settled."""
     page.evaluate(_WATCH)  # type: ignore[attr-defined]

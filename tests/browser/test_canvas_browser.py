@@ -202,11 +202,14 @@ def test_nothing_hidden_on_any_example_canvas(jupyter_lab, page, tmp_path) -> No
         for kind in ("plain", "stats"):
             cls = f"jl-{kind}-{ex}"
             page.locator(f".{cls}").scroll_into_view_if_needed()
-            page.wait_for_function(f"() => {{ const g = ({GEOMETRY})('{cls}'); return g && g.count > 0; }}",
-                                   timeout=30_000)
+            page.wait_for_function(
+                f"() => {{ const g = ({GEOMETRY})('{cls}'); return g && g.count > 0; }}", timeout=30_000
+            )
             canvas = cytoscape(f".{cls} .custom-widget")
             if kind == "plain":  # Auto Align & Space, clicked in the browser
-                after_kernel_round_trip(page, lambda cls=cls: page.click(f".{cls} button:has-text('Auto Align')"), canvas)
+                after_kernel_round_trip(
+                    page, lambda cls=cls: page.click(f".{cls} button:has-text('Auto Align')"), canvas
+                )
             else:
                 wait_until_settled(page, canvas)
             geo = page.evaluate(GEOMETRY, cls)
@@ -215,8 +218,12 @@ def test_nothing_hidden_on_any_example_canvas(jupyter_lab, page, tmp_path) -> No
             for px in pixels:
                 want = _rgb(px["fill"])
                 assert max(abs(a - b) for a, b in zip(px["rgb"], want, strict=True)) < 40, (ex, kind, px)
-            measured[cls] = (round(geo["minFont"] * geo["zoom"], 1), len(geo["labels"]), len(geo["badges"]),
-                             len(pixels))
+            measured[cls] = (
+                round(geo["minFont"] * geo["zoom"], 1),
+                len(geo["labels"]),
+                len(geo["badges"]),
+                len(pixels),
+            )
             if kind == "stats":
                 shot = tmp_path / f"{ex}.png"
                 page.locator(f".{cls}").screenshot(path=str(shot))
@@ -240,7 +247,9 @@ def test_nothing_hidden_on_any_example_canvas(jupyter_lab, page, tmp_path) -> No
         return {{selected: n.hasClass('selected'), border: n.style('border-color'),
                  underlay: n.style('underlay-opacity'),
                  badge: cy.nodes('[role = "badge"][of = "bought"]').length}}; }}""")
-    assert sel["selected"] and sel["border"] == "rgb(234,179,8)" and float(sel["underlay"]) > 0 and sel["badge"] == 1, sel
+    assert sel["selected"] and sel["border"] == "rgb(234,179,8)" and float(sel["underlay"]) > 0 and sel["badge"] == 1, (
+        sel
+    )
     page.locator(f".{cls}").screenshot(path=str(tmp_path / "badges.png"))
     shutil.copy(tmp_path / "badges.png", "/tmp/journeylab_canvas_badges.png")
     measured[cls] = (round(geo["minFont"] * geo["zoom"], 1), len(geo["labels"]), len(geo["badges"]), len(pixels))
@@ -319,8 +328,11 @@ def test_build_and_connect_a_journey_with_the_mouse(jupyter_lab, page, tmp_path)
     wait_until_settled(page, MOUSE_CANVAS)
     _click_node(page, '[scene_id = "email_1"][role = "node"]')
     state = _wait_for(out, lambda s: len(s.get("connectors", [])) == 3)
-    assert state["connectors"] == [["action_1", "timeout", "email_1"], ["action_1", "yes", "push_1"],
-                                   ["push_1", "next", "email_1"]], state
+    assert state["connectors"] == [
+        ["action_1", "timeout", "email_1"],
+        ["action_1", "yes", "push_1"],
+        ["push_1", "next", "email_1"],
+    ], state
     page.wait_for_function(f"() => {CY}.edges().length === 3", timeout=15_000)
     wait_until_settled(page, MOUSE_CANVAS)
     labels = page.evaluate(f"() => {CY}.nodes('[role = \"edge-label\"]').map(n => n.data('label')).sort()")
@@ -361,8 +373,12 @@ def test_a_users_path_is_highlighted_on_the_canvas(jupyter_lab, page, tmp_path) 
                  plain: cy.edges().filter(e => !e.hasClass('on-path')).map(e => e.style('line-color'))}}; }}""")
     assert drawn["nodes"] == sorted(path)
     assert all(c == "rgb(124,58,237)" and float(o) > 0 for c, o in drawn["underlay"]), drawn["underlay"]
-    assert sorted((n, p) for n, p, _ in drawn["edges"]) == [("cart", "yes"), ("charged", "timeout"), ("push", "next"),
-                                                           ("wait", "next")]
+    assert sorted((n, p) for n, p, _ in drawn["edges"]) == [
+        ("cart", "yes"),
+        ("charged", "timeout"),
+        ("push", "next"),
+        ("wait", "next"),
+    ]
     assert {c for _, _, c in drawn["edges"]} == {"rgb(124,58,237)"}
     assert "rgb(124,58,237)" not in drawn["plain"]
     page.locator(f".{cls}").screenshot(path=str(tmp_path / "path.png"))

@@ -60,14 +60,28 @@ def figure_report(tmp: Path) -> tuple[Path, object]:
     cohort = generate_cohort(300, days=14, seed=1)
     beh = BehaviourModel.default().with_channel("push", view=0.4, click=0.5, lift=GoalLift("Charged", 0.5))
     d = examples.reference_journey().definition
-    d = msgspec.structs.replace(d, settings=msgspec.structs.replace(
-        d.settings, dnd=Dnd(ranges=[DayRange(start=dt.time(21, 0), end=dt.time(9, 0))])))
+    d = msgspec.structs.replace(
+        d,
+        settings=msgspec.structs.replace(
+            d.settings, dnd=Dnd(ranges=[DayRange(start=dt.time(21, 0), end=dt.time(9, 0))])
+        ),
+    )
     res = simulate(d, cohort, START, END, seed=3, behaviour=beh)
     ci = replicate(d, cohort, START, END, n=3, behaviour=beh)
-    sw = sweep(d, cohort, START, END, node="launched", field="window",
-               values=[dt.timedelta(hours=h) for h in (1, 6, 24, 48)], replications=2, behaviour=beh)
-    b = msgspec.structs.replace(d, nodes=[msgspec.structs.replace(n, duration=dt.timedelta(hours=4)) if n.id == "wait"
-                                          else n for n in d.nodes])
+    sw = sweep(
+        d,
+        cohort,
+        START,
+        END,
+        node="launched",
+        field="window",
+        values=[dt.timedelta(hours=h) for h in (1, 6, 24, 48)],
+        replications=2,
+        behaviour=beh,
+    )
+    b = msgspec.structs.replace(
+        d, nodes=[msgspec.structs.replace(n, duration=dt.timedelta(hours=4)) if n.id == "wait" else n for n in d.nodes]
+    )
     cmp = compare(d, b, cohort, START, END, replications=2, behaviour=beh, names=("1 day", "4 hours"))
     return write_report(res, tmp / "report.html", ci=ci, sweep=sw, compare=cmp), res
 
@@ -100,7 +114,13 @@ def test_report_draws_every_chart_offline(chromium: object, tmp_path: Path) -> N
             nodes: document.querySelectorAll('#jl-sankey-reference .sankey-node').length,
             sweep: document.querySelectorAll('#jl-sweep .scatterlayer .point').length})""")
         # the funnel: per step, those who went on and those who left there
-        assert counts["steps"] >= 4 and counts["bars"] == 2 * counts["steps"] and counts["links"] >= 8 and counts["nodes"] >= 8 and counts["sweep"] == 4
+        assert (
+            counts["steps"] >= 4
+            and counts["bars"] == 2 * counts["steps"]
+            and counts["links"] >= 8
+            and counts["nodes"] >= 8
+            and counts["sweep"] == 4
+        )
         # no horizontal overflow: the page fits the window
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path=str(SCREENSHOT), full_page=True)
@@ -122,13 +142,20 @@ def test_notebook_output_draws_with_an_amd_loader_and_out_of_order(chromium: obj
     from journeylab.sim import simulate
 
     profiles = pd.DataFrame({"user_id": ["ana", "bo", "cy"], "push_token": ["t", None, "t"]})
-    events = pd.DataFrame({"user_id": ["ana", "bo", "cy"], "event": "Charged",
-                           "ts": pd.to_datetime(["2026-10-01 09:00", "2026-10-01 10:00", "2026-10-01 11:00"], utc=True)})
+    events = pd.DataFrame(
+        {
+            "user_id": ["ana", "bo", "cy"],
+            "event": "Charged",
+            "ts": pd.to_datetime(["2026-10-01 09:00", "2026-10-01 10:00", "2026-10-01 11:00"], utc=True),
+        }
+    )
     res = simulate(examples.purchase_promo(), (profiles, events), START, "2026-10-02T00:00Z")
     later = result_html(res, include_plotlyjs=False)
     first = result_html(res, include_plotlyjs=True)
-    amd = ("<script>window.define = function () { window.__amd_defined = (window.__amd_defined || 0) + 1; };"
-           "window.define.amd = {};</script>")
+    amd = (
+        "<script>window.define = function () { window.__amd_defined = (window.__amd_defined || 0) + 1; };"
+        "window.define.amd = {};</script>"
+    )
     page_html = f"<!DOCTYPE html><html><head><meta charset='utf-8'>{amd}</head><body>{later}<hr>{first}</body></html>"
     path = tmp_path / "notebook.html"
     path.write_text(page_html, encoding="utf-8")

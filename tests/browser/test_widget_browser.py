@@ -145,8 +145,9 @@ def test_builder_canvas_draws_and_selects(jupyter_lab, page, tmp_path) -> None: 
     page.wait_for_function(f"() => ({count})() === {expected + 1}", timeout=15_000)
     page.click(".journeylab-builder button:has-text('Undo')")
     page.wait_for_function(f"() => ({count})() === {expected}", timeout=15_000)
-    after_kernel_round_trip(page, lambda: page.click(".journeylab-builder button:has-text('Auto Align')"),
-                            cytoscape(CANVAS))
+    after_kernel_round_trip(
+        page, lambda: page.click(".journeylab-builder button:has-text('Auto Align')"), cytoscape(CANVAS)
+    )
     # Add selected the new node; Undo removed it, so nothing is selected any more, on both sides
     assert _wait_for(out, lambda s: s.get("selected") is None).get("selected", "?") is None
     assert page.evaluate(f"() => {CY}.nodes('.selected').length") == 0
@@ -277,10 +278,22 @@ def test_static_journey_figure_png(tmp_path) -> None:  # noqa: ANN001
         html = tmp_path / "graph.html"
         fig.write_html(str(html), include_plotlyjs=True)
         subprocess.run(
-            ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", f"--screenshot={png}",
-             f"--window-size={int(fig.layout.width) + 20},{int(fig.layout.height) + 20}", html.as_uri()],
-            check=True, timeout=60, capture_output=True,
+            [
+                "/usr/bin/chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--screenshot={png}",
+                f"--window-size={int(fig.layout.width) + 20},{int(fig.layout.height) + 20}",
+                html.as_uri(),
+            ],
+            check=True,
+            timeout=60,
+            capture_output=True,
         )
     assert png.stat().st_size > 10_000
     shutil.copy(png, "/tmp/journeylab_graph.png")

@@ -14,8 +14,18 @@ branch_labels = None
 depends_on = None
 
 #: these tables have not changed since schema 1; a change to one goes in a new revision
-TABLES = ("rt_meta", "rt_journeys", "rt_versions", "rt_users", "rt_states", "rt_trace", "rt_outbox", "rt_seen",
-          "rt_offsets", "rt_rejected")
+TABLES = (
+    "rt_meta",
+    "rt_journeys",
+    "rt_versions",
+    "rt_users",
+    "rt_states",
+    "rt_trace",
+    "rt_outbox",
+    "rt_seen",
+    "rt_offsets",
+    "rt_rejected",
+)
 
 
 def upgrade() -> None:

@@ -28,11 +28,32 @@ def upgrade() -> None:
     if bind.execute(sa.select(sa.func.count()).select_from(o)).scalar():
         if not bind.execute(sa.select(s.rt_destinations.c.name).where(s.rt_destinations.c.name == "default")).first():
             bind.execute(sa.insert(s.rt_destinations).values(name="default", active=True, added_at=now))
-        bind.execute(sa.insert(d).from_select(
-            ["message_id", "destination", "status", "attempts", "not_before", "lease_owner", "created_at", "last_error",
-             "sent_at"],
-            sa.select(o.c.id, sa.literal("default"), o.c.status, o.c.attempts, o.c.not_before, sa.null(),
-                      sa.literal(now), o.c.last_error, o.c.sent_at)))
+        bind.execute(
+            sa.insert(d).from_select(
+                [
+                    "message_id",
+                    "destination",
+                    "status",
+                    "attempts",
+                    "not_before",
+                    "lease_owner",
+                    "created_at",
+                    "last_error",
+                    "sent_at",
+                ],
+                sa.select(
+                    o.c.id,
+                    sa.literal("default"),
+                    o.c.status,
+                    o.c.attempts,
+                    o.c.not_before,
+                    sa.null(),
+                    sa.literal(now),
+                    o.c.last_error,
+                    o.c.sent_at,
+                ),
+            )
+        )
     bind.execute(sa.update(s.rt_meta).where(s.rt_meta.c.key == "schema_version").values(value="2"))
 
 
