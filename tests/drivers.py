@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import pandas as pd
+from runtime_helpers import rows as rows_of  # trace rows as plain tuples: one reading for every driver
 
 from journeylab.engine import Control, Event, Feedback, ReferenceDriver, TraceRecord
 from journeylab.engine.types import Input
@@ -183,24 +184,6 @@ def events_frame(events: Iterable[Event]) -> pd.DataFrame:
     if evs and any(e.event_id is not None for e in evs):
         df["event_id"] = pd.Series([e.event_id for e in evs], dtype=object)
     return df.sort_values("ts", kind="stable", ignore_index=True)
-
-
-def rows_of(trace: pd.DataFrame) -> list[Row]:
-    """Trace rows as plain tuples (every driver's frame converts to the same)."""
-    t = trace
-    return list(
-        zip(
-            t["user_id"].astype(str),
-            t["ts"].dt.as_unit("s").astype("int64").tolist(),
-            t["journey"].astype(str),
-            t["version"].astype("int64").tolist(),
-            t["node"].astype(str),
-            t["event"].astype(str),
-            t["port"].astype(str),
-            t["detail"].astype(str),
-            strict=True,
-        )
-    )
 
 
 def _sends_of(frame: pd.DataFrame) -> list[SendRow]:

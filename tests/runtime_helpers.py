@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -26,6 +27,11 @@ def profiles_of(prof: pd.DataFrame) -> dict[str, dict]:
         r["user_id"]: {k: v for k, v in r.items() if k != "user_id" and v is not None and v == v}
         for r in prof.to_dict("records")
     }
+
+
+def cli_run(*journeys: str | Path, db: str) -> list[str]:
+    """The command line of ``journeylab run <journeys> --db <db>`` in this Python (options follow)."""
+    return [sys.executable, "-m", "journeylab.cli", "run", *map(str, journeys), "--db", db]
 
 
 def rows(trace: pd.DataFrame) -> list[tuple]:

@@ -17,6 +17,7 @@ from runtime_helpers import (
     END,
     ROOT,
     START,
+    cli_run,
     cohort,
     db_url,  # noqa: F401 - fixture
     profiles_of,
@@ -362,7 +363,6 @@ def test_validation_warnings_are_logged_once_per_journey_version(tmp_path):
 )
 def test_journeylab_run_refuses_a_journey_file_json_cannot_carry(tmp_path, old, new, path):
     import subprocess
-    import sys
 
     text = to_json(promo())
     assert old in text
@@ -370,13 +370,7 @@ def test_journeylab_run_refuses_a_journey_file_json_cannot_carry(tmp_path, old, 
     (tmp_path / "in.jsonl").write_text(json.dumps(ev("u", T0 + 60)) + "\n")
     out = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "journeylab.cli",
-            "run",
-            str(tmp_path / "j.json"),
-            "--db",
-            str(tmp_path / "rt.db"),
+            *cli_run(str(tmp_path / "j.json"), db=str(tmp_path / "rt.db")),
             "--source",
             str(tmp_path / "in.jsonl"),
             "--clock",

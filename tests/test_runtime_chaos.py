@@ -12,14 +12,13 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from runtime_helpers import ROOT, HookReceiver, pg_outage  # noqa: F401 - fixture
+from runtime_helpers import ROOT, HookReceiver, cli_run, pg_outage  # noqa: F401 - fixture
 from test_runtime_io import _free_port, journey
 
 from journeylab.model.io import save
@@ -62,13 +61,7 @@ def test_chaos_kills_outage_poison_and_bad_receivers(pg_outage, tmp_path):  # no
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JOURNEYLAB_TOKEN": TOKEN}
     cmd = [
-        sys.executable,
-        "-m",
-        "journeylab.cli",
-        "run",
-        str(path),
-        "--db",
-        pg_outage.url,
+        *cli_run(str(path), db=pg_outage.url),
         "--source",
         str(src),
         "--port",

@@ -9,12 +9,22 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 
 import pandas as pd
 import sqlalchemy as sa
-from runtime_helpers import END, JOURNEYS, ROOT, START, _slow_only_when_asked, cohort, db_url, profiles_of, rows  # noqa: F401
+from runtime_helpers import (  # noqa: F401
+    END,
+    JOURNEYS,
+    ROOT,
+    START,
+    _slow_only_when_asked,
+    cli_run,
+    cohort,
+    db_url,
+    profiles_of,
+    rows,
+)
 
 from journeylab.model.io import save
 from journeylab.runtime import input_to_json
@@ -62,13 +72,7 @@ def _stream(tmp_path, n_users=120):
 
 def _cmd(paths, src, url, batch):
     return [
-        sys.executable,
-        "-m",
-        "journeylab.cli",
-        "run",
-        *paths,
-        "--db",
-        url,
+        *cli_run(*paths, db=url),
         "--source",
         str(src),
         "--clock",

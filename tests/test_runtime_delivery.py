@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from runtime_helpers import START, HookReceiver, db_url  # noqa: F401 - fixture
+from runtime_helpers import START, HookReceiver, cli_run, db_url  # noqa: F401 - fixture
 from test_runtime_io import journey
 
 from journeylab.runtime import Outbox, ReplayClock, Runtime, WebhookSender
@@ -192,13 +192,7 @@ def test_cli_two_webhooks_headers_secret_and_redrive(tmp_path):
     db = f"sqlite:///{tmp_path / 'rt.db'}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JOURNEYLAB_WEBHOOK_SECRET": "k"}
     cmd = [
-        sys.executable,
-        "-m",
-        "journeylab.cli",
-        "run",
-        str(path),
-        "--db",
-        db,
+        *cli_run(str(path), db=db),
         "--source",
         str(src),
         "--clock",

@@ -9,13 +9,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from runtime_helpers import ROOT, START
+from runtime_helpers import ROOT, START, cli_run
 
 from journeylab.model import Action, Delay, Journey, Webhook
 from journeylab.model.io import save
@@ -269,13 +268,7 @@ def test_journeylab_run_serves_http_fires_timers_on_time_and_calls_the_webhook(t
     path = save(journey(delay_s=2), tmp_path / "hook.json")
     port = _free_port()
     cmd = [
-        sys.executable,
-        "-m",
-        "journeylab.cli",
-        "run",
-        str(path),
-        "--db",
-        f"sqlite:///{tmp_path / 'rt.db'}",
+        *cli_run(str(path), db=f"sqlite:///{tmp_path / 'rt.db'}"),
         "--source",
         "http",
         "--port",
@@ -354,13 +347,7 @@ def test_journeylab_run_replays_stdin_and_resumes_after_the_committed_lines(tmp_
     lines = [json.dumps({"user_id": f"u{i}", "event": "Go", "ts": T0 + 10 * i, "event_id": f"e{i}"}) for i in range(5)]
     lines.insert(2, '{"user_id": 1}')
     cmd = [
-        sys.executable,
-        "-m",
-        "journeylab.cli",
-        "run",
-        str(path),
-        "--db",
-        f"sqlite:///{tmp_path / 'rt.db'}",
+        *cli_run(str(path), db=f"sqlite:///{tmp_path / 'rt.db'}"),
         "--source",
         "-",
         "--clock",

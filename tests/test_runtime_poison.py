@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
-from runtime_helpers import ROOT, START, db_url  # noqa: F401 - fixture
+from runtime_helpers import ROOT, START, cli_run, db_url  # noqa: F401 - fixture
 from test_runtime_io import journey
 
 from journeylab.errors import JourneyDefinitionError, JourneyError
@@ -80,13 +79,7 @@ def test_a_restarted_cli_run_does_not_fail_on_a_poison_line(tmp_path):
     src.write_bytes(("\n".join(lines) + "\n").encode())
     path = save(journey(), tmp_path / "hook.json")
     cmd = [
-        sys.executable,
-        "-m",
-        "journeylab.cli",
-        "run",
-        str(path),
-        "--db",
-        f"sqlite:///{tmp_path / 'rt.db'}",
+        *cli_run(str(path), db=f"sqlite:///{tmp_path / 'rt.db'}"),
         "--source",
         str(src),
         "--clock",

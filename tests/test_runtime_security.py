@@ -7,12 +7,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import httpx
 import pytest
-from runtime_helpers import ROOT, START
+from runtime_helpers import ROOT, START, cli_run
 from test_runtime_io import _free_port, journey
 
 from journeylab.errors import ArgumentError
@@ -95,13 +94,7 @@ def test_no_listening_beyond_loopback_without_a_token(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "JOURNEYLAB_TOKEN"}
     out = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "journeylab.cli",
-            "run",
-            str(path),
-            "--db",
-            f"sqlite:///{tmp_path / 'c.db'}",
+            *cli_run(str(path), db=f"sqlite:///{tmp_path / 'c.db'}"),
             "--host",
             "0.0.0.0",
             "--port",
@@ -125,13 +118,7 @@ def test_a_large_chunked_post_does_not_grow_the_server(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JOURNEYLAB_TOKEN": TOKEN}
     p = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "journeylab.cli",
-            "run",
-            str(path),
-            "--db",
-            f"sqlite:///{tmp_path / 'rt.db'}",
+            *cli_run(str(path), db=f"sqlite:///{tmp_path / 'rt.db'}"),
             "--port",
             str(port),
             "--log-level",
