@@ -84,3 +84,66 @@ def test_parquet_event_ids_checked_unless_the_writer_vouches(tmp_path):
     clean = events.drop_duplicates("event_id")
     clean.to_parquet(theirs / "events.parquet")
     simulate(examples.reference_journey(), ParquetCohort(str(theirs)), seed=1)
+
+
+def test_arrow_columns_prepare_like_categoricals(tmp_path):
+    """The simulator reads a Parquet cohort's user ids and event names as Arrow dictionary
+    columns (no pandas categorical): the cohort checks and the prepared run are the same."""
+    import numpy as np
+    import pyarrow as pa
+
+    from journeylab.datasets import write_cohort
+    from journeylab.engine.multi import JourneySet
+    from journeylab.sim import BehaviourModel, Cohort
+    from journeylab.sim.prepare import Prepared
+
+    write_cohort(tmp_path, 300, seed=4)
+    pc_ = ParquetCohort(str(tmp_path))
+    js = JourneySet([examples.reference_journey().definition])
+    kw = {"events": sorted(js.inputs.events), "profile_columns": sorted(js.inputs.profile), "sort": False}
+    preps = []
+    for arrow in (False, True):
+        p, e = pc_.read(**kw, arrow=arrow)
+        assert isinstance(e["user_id"].dtype, pd.ArrowDtype) is arrow
+        c = Cohort(p, e, sort=False)
+        start = int(e["ts"].min().floor("D").timestamp())
+        preps.append(Prepared(js, c, start, start + 20 * 86400, 0, BehaviourModel.default(), 3600))
+    a, b = preps
+    assert a.n_events > 300 and a.n_users > 50
+    assert a.user_ids == b.user_ids
+    for name in ("ts", "user", "per", "names"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert np.array_equal(a.user_keys(), b.user_keys())
+
+    # an Arrow dictionary column from elsewhere may repeat values: read as the values it holds
+    ids = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 1], pa.int32()), pa.array(["u1", "u2", "u1"]))
+    ev = pd.DataFrame(
+        {
+            "user_id": pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([ids]))),
+            "ts": pd.to_datetime(
+                ["2026-10-01 10:00", "2026-10-01 10:01", "2026-10-01 10:02", "2026-10-01 10:03"], utc=True
+            ),
+            "event": ["Added To Cart"] * 4,
+        }
+    )
+    prof = pd.DataFrame({"user_id": ["u1", "u2"], "push_token": ["t1", "t2"]})
+    plain = ev.assign(user_id=["u1", "u2", "u1", "u2"])
+    x = simulate(examples.reference_journey(), (prof, ev), seed=1)
+    y = simulate(examples.reference_journey(), (prof, plain), seed=1)
+    same(x, y)
+    assert set(x.trace["user_id"]) == {"u1", "u2"}
+    assert Cohort(prof.iloc[:1], ev, unknown_users="drop").n_events == 2  # u2's events dropped, u1 kept
+
+
+def test_user_keys_from_arrow_buffers_equal_the_scalar_keys():
+    import pyarrow as pa
+
+    from journeylab.engine.draws import user_key
+    from journeylab.sim.prepare import _user_keys
+
+    ids = ["u0000001", "", "ab" + chr(0), "user-42", "x" * 40]
+    arr = pa.array(ids, pa.large_string())
+    assert _user_keys(arr).tolist() == [user_key(u) for u in ids]
+    assert _user_keys(arr.slice(1, 3)).tolist() == [user_key(u) for u in ids[1:4]]  # an offset into the buffers
+    wide = pa.array([*ids, "café", "用户"], pa.string())  # not ASCII: one string at a time
+    assert _user_keys(wide).tolist() == [user_key(u) for u in wide.to_pylist()]

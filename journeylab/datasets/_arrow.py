@@ -165,15 +165,32 @@ def concat_strings(*parts: pa.Array | str) -> pa.Array:
     return pc.binary_join_element_wise(*args, pa.scalar("", pa.large_string()))
 
 
-def to_frame(table: pa.Table) -> pd.DataFrame:
+def to_frame(table: pa.Table, *, keep_arrow: Sequence[str] = ()) -> pd.DataFrame:
     """pandas frame of a cohort table: ``str`` columns, ``datetime64[ns, UTC]``, list columns as lists,
     integer columns with missing values as ``Int64``.
 
+    ``keep_arrow`` names dictionary-encoded columns to keep in Arrow (a ``pd.ArrowDtype``
+    column over one chunk, its dictionaries unified): no pandas categorical is built, which on a
+    column of a million distinct identifiers is most of the conversion's time.
+
     Called for every ``load`` so each caller gets fresh, independent objects.
     """
-    df = table.to_pandas(split_blocks=True)  # no consolidation copies; numeric columns are copied below
-    for name, typ in zip(table.column_names, table.schema.types, strict=True):
-        col = table.column(name)
+    kept = {}
+    for name in keep_arrow:
+        if name in table.column_names and pa.types.is_dictionary(table.schema.field(name).type):
+            col = table.column(name)
+            if col.num_chunks > 1:  # Arrow's dictionary unifier keeps each value once
+                one = col.unify_dictionaries().combine_chunks()
+                _distinct(one.dictionary, known=True)
+            else:  # (one chunk's dictionary is checked where it is read)
+                one = col.combine_chunks()
+            kept[name] = pd.arrays.ArrowExtensionArray(pa.chunked_array([one]))
+    rest = table.drop_columns(list(kept)) if kept else table
+    df = rest.to_pandas(split_blocks=True)  # no consolidation copies; numeric columns are copied below
+    if kept:
+        df = pd.DataFrame({c: kept[c] if c in kept else df[c] for c in table.column_names}, index=df.index)
+    for name, typ in zip(rest.column_names, rest.schema.types, strict=True):
+        col = rest.column(name)
         if pa.types.is_list(typ) or pa.types.is_large_list(typ):
             df[name] = pd.Series(
                 [None if v is None else list(v) for v in col.to_pylist()], index=df.index, dtype=object
@@ -204,3 +221,52 @@ def sort_order(keys: np.ndarray) -> np.ndarray:
     if high.any():
         order = order[np.argsort(high[order], kind="stable")]
     return order
+
+
+def dictionary_is_in(col: pa.ChunkedArray | pa.Array, values: Sequence[str] | pa.Array) -> pa.ChunkedArray:
+    """Whether each value of a (dictionary-encoded) column is one of ``values`` (missing: no):
+    each chunk's dictionary is tested, then read through the indices (no string per row)."""
+    wanted = values.cast(pa.string()) if isinstance(values, pa.Array) else pa.array(list(values), type=pa.string())
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    parts = []
+    for chunk in chunks:
+        if pa.types.is_dictionary(chunk.type):
+            hit = pc.is_in(chunk.dictionary.cast(pa.string()), value_set=wanted)
+            parts.append(pc.fill_null(hit.take(chunk.indices), False))
+        else:
+            parts.append(pc.fill_null(pc.is_in(chunk.cast(pa.string()), value_set=wanted), False))
+    return pa.chunked_array(parts, type=pa.bool_())
+
+
+def arrow_dictionary(values: pd.Series) -> pa.DictionaryArray | None:
+    """The one Arrow dictionary array behind a ``pd.ArrowDtype`` dictionary column of strings
+    whose dictionary holds each value once (``None`` for any other column)."""
+    dtype = values.dtype
+    if not isinstance(dtype, pd.ArrowDtype) or not pa.types.is_dictionary(dtype.pyarrow_dtype):
+        return None
+    vt = dtype.pyarrow_dtype.value_type
+    if not (pa.types.is_string(vt) or pa.types.is_large_string(vt)):
+        return None
+    arr = pa.array(values.array)
+    d = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return d if _distinct(d.dictionary) else None  # with repeats, codes would not identify values
+
+
+#: dictionaries known to hold each value once, by their buffers (each kept alive by its entry, so
+#: an address is never reused while listed): slices and takes of a column share its dictionary,
+#: and every step of a run reading the same column checks it once
+_DISTINCT: dict[tuple[int, ...], pa.Array] = {}
+
+
+def _distinct(dictionary: pa.Array, *, known: bool = False) -> bool:
+    """Whether ``dictionary`` holds each value once (remembered); ``known=True``: the caller
+    knows it does (it comes from Arrow's dictionary unifier)."""
+    key = (len(dictionary), dictionary.offset, *(b.address if b is not None else 0 for b in dictionary.buffers()))
+    if key in _DISTINCT:
+        return True
+    if not known and pc.count_distinct(dictionary, mode="all").as_py() != len(dictionary):
+        return False
+    while len(_DISTINCT) >= 8:  # the oldest entry out
+        del _DISTINCT[next(iter(_DISTINCT))]
+    _DISTINCT[key] = dictionary
+    return True

@@ -30,6 +30,7 @@ __all__ = [
     "stable_hash_array",
     "user_key",
     "user_key_array",
+    "user_key_ascii",
     "mix",
     "mix_array",
     "uniform",
@@ -115,6 +116,36 @@ def user_key_array(user_ids: Sequence[str]) -> np.ndarray:
         if u.endswith("\0"):
             out[i] = user_key(u)
     return out
+
+
+def user_key_ascii(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """:func:`user_key` of ASCII ids laid out as one byte buffer ``data`` and ``n + 1``
+    ``offsets`` (each id ``data[offsets[i]:offsets[i + 1]]``; the layout of an Arrow string
+    column): no Python string per id. Bytes are code points only in ASCII, so callers pass
+    ASCII ids only.
+
+    >>> ids = ["u0000001", "", "ab" + chr(0), "x"]
+    >>> raw = "".join(ids).encode()
+    >>> offsets = np.cumsum([0, *map(len, ids)])
+    >>> user_key_ascii(np.frombuffer(raw, np.uint8), offsets).tolist() == [user_key(u) for u in ids]
+    True
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    h = np.full(len(lengths), _FNV_OFFSET, dtype=np.uint64)
+    if not len(lengths):
+        return h
+    data = np.asarray(data, dtype=np.uint8)
+    prime = np.uint64(_FNV_PRIME)
+    shortest = int(lengths.min())
+    with np.errstate(over="ignore"):
+        for j in range(int(lengths.max())):
+            if j < shortest:  # every id has a j-th character (ids of one length: always)
+                h = (h ^ data[starts + j].astype(np.uint64)) * prime
+            else:
+                live = np.flatnonzero(lengths > j)
+                h[live] = (h[live] ^ data[starts[live] + j].astype(np.uint64)) * prime
+    return _splitmix_array(h)
 
 
 def _splitmix(z: int) -> int:

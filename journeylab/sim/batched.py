@@ -11,7 +11,8 @@ profile changes): a result does not say which loop made it — except in its spe
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,26 @@ def responder(behaviour: BehaviourModel, seed: int, node_ids: list[str], kinds: 
     return respond
 
 
+class _Ids(Sequence[str]):
+    """A part's user ids for the engine, read from their Arrow array one at a time when asked
+    (the engine names a user only in the profile changes it records)."""
+
+    def __init__(self, ids: pa.Array) -> None:
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return list(self._ids[i].to_pylist())
+        return str(self._ids[i].as_py())
+
+
 class BatchedLoop(LoopBase):
     """The batched period loop over one part of the users (every user, or ``u % parts == k``)."""
 
@@ -81,13 +102,13 @@ class BatchedLoop(LoopBase):
         users = p.user
         if part is None:
             sel = np.arange(len(users))
-            mine = np.arange(len(self.user_ids))
+            mine = np.arange(p.n_users)
         else:
             k, parts = part
             sel = np.flatnonzero(users % parts == k)
-            mine = np.arange(k, len(self.user_ids), parts)
+            mine = np.arange(k, p.n_users, parts)
         # the engine's users are this part's users, numbered in user id order
-        local = np.full(len(self.user_ids), -1, dtype=np.int64)
+        local = np.full(p.n_users, -1, dtype=np.int64)
         local[mine] = np.arange(len(mine))
         self._mine = mine
         idx = sel  # already by user, then time and input order
@@ -102,7 +123,9 @@ class BatchedLoop(LoopBase):
     def run(self, report: Any) -> None:
         ((jid, _eng),) = [(jid, e) for jid, e in self.js.latest.items()]
         d = self.js.latest[jid].definition
-        user_ids = [self.user_ids[u] for u in self._mine.tolist()]
+        ids = self.prep.user_id_array
+        self._ids = ids if len(self._mine) == len(ids) else ids.take(pa.array(self._mine))
+        user_ids = _Ids(self._ids)
         lift = {}
         for i, n in enumerate(d.nodes):
             kind = NODE_KINDS[kind_of(n)]
@@ -156,7 +179,7 @@ class BatchedLoop(LoopBase):
         jid, ver = eng.d.id, eng.version
         tr = eng.trace_columns()
         n = len(tr["ts"])
-        users = pa.array(eng.user_ids, type=pa.string())
+        users = self._ids.cast(pa.string())
         nodes = pa.array(eng.node_ids, type=pa.string())
         s = eng.sends()
         su = users.take(pa.array(s["user"]))

@@ -20,7 +20,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from journeylab.datasets._arrow import arrow_dictionary, dictionary_is_in
 from journeylab.errors import CohortError
 
 __all__ = ["Cohort", "read_table"]
@@ -49,7 +52,9 @@ def read_table(source: Any, what: str) -> pd.DataFrame:
 
 def _text(col: pd.Series) -> pd.Series:
     """A column of identifiers as text; a categorical one keeps its codes (only its categories
-    are made text: no string per row)."""
+    are made text: no string per row), as does an Arrow dictionary column of strings."""
+    if arrow_dictionary(col) is not None:
+        return col
     if isinstance(col.dtype, pd.CategoricalDtype):
         cats = col.cat.categories
         if cats.dtype == object or pd.api.types.is_string_dtype(cats.dtype):
@@ -64,10 +69,11 @@ def _isin(values: pd.Series, universe: pd.Series) -> pd.Series:
         cats = values.cat.categories
         hit = np.append(_isin(pd.Series(cats), universe).to_numpy(), False)
         return pd.Series(hit[values.cat.codes.to_numpy()], index=values.index)
+    codes = arrow_dictionary(values)
+    if codes is not None:  # the same: the dictionary tested, read through the indices
+        hit = dictionary_is_in(codes, pa.array(universe.astype(str), type=pa.string())).to_numpy()
+        return pd.Series(hit, index=values.index)
     try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         mask = pc.is_in(pa.array(values, type=pa.string()), value_set=pa.array(universe, type=pa.string()))
         return pd.Series(mask.to_numpy(zero_copy_only=False), index=values.index)
     except (ImportError, TypeError, ValueError):  # pragma: no cover - no pyarrow or odd types

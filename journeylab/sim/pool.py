@@ -37,7 +37,7 @@ def auto_workers(prep: Prepared) -> int:
     from them and this platform forks cheaply and safely (Linux), else 1."""
     if sys.platform != "linux" or not hasattr(os, "fork"):
         return 1
-    if prep.n_events + (len(prep.user_ids) if prep.js.needs_all_users else 0) < PARALLEL_FROM:
+    if prep.n_events + (prep.n_users if prep.js.needs_all_users else 0) < PARALLEL_FROM:
         return 1
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 

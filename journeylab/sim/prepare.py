@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gc
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -20,7 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeylab.engine.draws import user_key_array
+from journeylab.datasets._arrow import arrow_dictionary
+from journeylab.engine.draws import user_key_array, user_key_ascii
 from journeylab.engine.multi import JourneySet
 from journeylab.errors import CohortError
 from journeylab.sim.behaviour import BehaviourModel
@@ -122,10 +124,10 @@ class Prepared:
             remap = np.full(len(ulabels), -1, dtype=np.int64)
             remap[present[by_name.to_numpy()]] = np.arange(len(present))
             codes = remap[ucodes]
-        users: list[str] = user_arr.to_pylist()
-        self.user_ids = users
-        #: the same ids as one Arrow array: each run's trace takes its user column from it
+        #: the users' ids (in user order) as one Arrow array: each run's trace takes its user
+        #: column from it (:attr:`user_ids` lists them as Python strings, when asked)
         self.user_id_array: pa.Array = user_arr.cast(pa.large_string())
+        n_users = len(user_arr)
         self._keys: dict[str, np.ndarray] = {}
         per = np.where(ts < self.start, -1, (ts - self.start) // self.period).astype(np.int64)
         order = _by_user_then_time(codes, ts)
@@ -142,10 +144,20 @@ class Prepared:
         self.prof_cols: list[tuple[str, Any]] = []  # (property, object array: a value per user)
         for c in wanted:
             col = prof[c].iloc[pos[found]]
-            values = np.full(len(users), None, dtype=object)
+            values = np.full(n_users, None, dtype=object)
             values[found] = col.to_numpy(dtype=object)
             values[np.flatnonzero(found)[col.isna().to_numpy()]] = None
             self.prof_cols.append((c, values))
+
+    @functools.cached_property
+    def user_ids(self) -> list[str]:
+        """The users' ids in user order (user code ``u`` is ``user_ids[u]``)."""
+        ids: list[str] = self.user_id_array.to_pylist()
+        return ids
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_id_array)
 
     def user_keys(self, users: np.ndarray | None = None) -> np.ndarray:
         """The users' keys for random draws (:func:`~journeylab.engine.draws.user_key_array`; all
@@ -155,8 +167,8 @@ class Prepared:
         keys = box.get("all")
         if keys is None:
             if users is not None:
-                return user_key_array([self.user_ids[u] for u in users.tolist()])
-            keys = box["all"] = user_key_array(self.user_ids)
+                return _user_keys(self.user_id_array.take(pa.array(users)))
+            keys = box["all"] = _user_keys(self.user_id_array)
         return keys if users is None else keys[users]
 
     def for_journeys(self, js: JourneySet, seed: int, behaviour: BehaviourModel) -> Prepared:
@@ -229,6 +241,18 @@ def session_heads(user_ids: pd.Series, ts: np.ndarray, paging: np.ndarray, lo: i
     return rows[reaches[session] & (t < lo)]
 
 
+def _user_keys(ids: pa.Array) -> np.ndarray:
+    """:func:`~journeylab.engine.draws.user_key_array` of an Arrow array of ids: read straight
+    from its buffers when every id is ASCII (bytes are code points), else one string at a time."""
+    if ids.null_count == 0 and pc.all(pc.string_is_ascii(ids)).as_py() is not False:
+        a = ids.cast(pa.large_string())
+        _, offsets, data = a.buffers()
+        off = np.frombuffer(offsets, dtype=np.int64)[a.offset : a.offset + len(a) + 1]
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+        return user_key_ascii(raw, off)
+    return user_key_array(ids.to_pylist())
+
+
 def _named(codes: np.ndarray, names: np.ndarray, which: Iterable[str]) -> np.ndarray:
     """Which rows (``codes`` into ``names``) carry one of the names in ``which``."""
     wanted = set(which)
@@ -250,6 +274,10 @@ def _encode(values: pd.Series, rows: np.ndarray | None = None) -> tuple[np.ndarr
         codes = values.cat.codes.to_numpy().astype(np.int64)
         labels = _arrow_strings(pd.Series(values.cat.categories)).cast(pa.string())
         return (codes if rows is None else codes[rows]), labels
+    d = arrow_dictionary(values)
+    if d is not None and not d.null_count:  # an Arrow dictionary column: its own indices
+        idx = d.indices if rows is None else d.indices.take(pa.array(rows))
+        return idx.to_numpy(zero_copy_only=False).astype(np.int64), d.dictionary.cast(pa.string())
     a = _arrow_strings(values)
     if rows is not None:
         a = a.take(pa.array(rows))
@@ -284,4 +312,7 @@ class LoopBase:
         self.start, self.end, self.seed, self.period = prep.start, prep.end, prep.seed, prep.period
         self.behaviour = prep.behaviour
         self.created = prep.created
-        self.user_ids = prep.user_ids
+
+    @property
+    def user_ids(self) -> list[str]:
+        return self.prep.user_ids

@@ -60,6 +60,7 @@ class ParquetCohort:
         columns: list[str] | None = None,
         profile_columns: list[str] | None = None,
         sort: bool = True,
+        arrow: bool = False,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(profiles, events)`` of some buckets (all by default), events sorted by time
         (``sort=False``: in file order, which the simulator orders itself).
@@ -68,9 +69,12 @@ class ParquetCohort:
         ``user_id, ts, event``) and ``profile_columns`` only those profile columns (plus
         ``user_id``): a journey that reacts to a few events reads a small part of a large
         cohort. Identifiers and names are read as dictionaries (categoricals: no string per row),
-        and row groups of other buckets are not read at all.
+        and row groups of other buckets are not read at all. ``arrow=True`` keeps the events'
+        ``user_id`` and ``event`` in Arrow (``pd.ArrowDtype`` dictionary columns, which
+        :class:`~journeylab.sim.Cohort` and the simulator read as they are) instead of building
+        pandas categoricals.
         """
-        if events is None and columns is None and profile_columns is None:
+        if events is None and columns is None and profile_columns is None and not arrow:
             from journeylab.datasets import read_cohort
 
             return read_cohort(self.path, buckets=buckets)
@@ -78,7 +82,7 @@ class ParquetCohort:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        from journeylab.datasets._arrow import to_frame
+        from journeylab.datasets._arrow import dictionary_is_in, to_frame
 
         base = Path(self.path)
 
@@ -101,9 +105,9 @@ class ParquetCohort:
         # event ids are long, distinct texts: decoded only for the kept rows (a filtered scan);
         # everything else is read whole (dictionaries, cheap) and filtered by the event's name
         want_ids = "event_id" in ev_names and (ecols is None or "event_id" in ecols)
-        table = load("events.parquet", None if ecols is None else [c for c in ecols if c != "event_id"], coded)
+        table = load("events.parquet", [c for c in (ev_names if ecols is None else ecols) if c != "event_id"], coded)
         if events is not None:
-            table = table.filter(_isin_chunked(table.column("event"), list(events)))
+            table = table.filter(dictionary_is_in(table.column("event"), list(events)))
         if want_ids:
             filt: list[tuple[str, str, list[str] | list[int]]] = []  # (column, "in", values)
             if events is not None:
@@ -114,10 +118,10 @@ class ParquetCohort:
             if len(ids) != table.num_rows:  # pragma: no cover - the two reads disagree: fall back to one
                 table = load("events.parquet", ecols, coded)
                 if events is not None:
-                    table = table.filter(_isin_chunked(table.column("event"), list(events)))
+                    table = table.filter(dictionary_is_in(table.column("event"), list(events)))
             else:
                 table = table.append_column("event_id", ids)
-        ev = to_frame(table)
+        ev = to_frame(table, keep_arrow=("user_id", "event") if arrow else ())
         if sort:
             ev = ev.sort_values("ts", kind="stable", ignore_index=True)
         return profiles, ev
@@ -153,23 +157,6 @@ class ParquetCohort:
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(Path(self.path) / "profiles.parquet").metadata.num_rows
-
-
-def _isin_chunked(col: Any, values: list[str]) -> Any:
-    """Whether each value of a (dictionary-encoded) column is one of ``values``: each chunk's
-    small dictionary is tested, then read through the indices (no string per row)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    wanted = pa.array(values, type=pa.string())
-    parts = []
-    for chunk in col.chunks:
-        if pa.types.is_dictionary(chunk.type):
-            hit = pc.is_in(chunk.dictionary.cast(pa.string()), value_set=wanted)
-            parts.append(pc.fill_null(hit.take(chunk.indices), False))
-        else:
-            parts.append(pc.fill_null(pc.is_in(chunk.cast(pa.string()), value_set=wanted), False))
-    return pa.chunked_array(parts, type=pa.bool_())
 
 
 def _row_groups(f: Any, buckets: list[int] | None) -> list[int] | None:

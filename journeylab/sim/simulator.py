@@ -467,7 +467,12 @@ def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef], buckets: Any = Non
     ids = set() if cohort.unique_event_ids() else {"event_id"}
     cols = sorted({c for v in inputs.event_props.values() for c in v} | ids)
     profiles, events = cohort.read(
-        buckets, events=sorted(inputs.events), columns=cols, profile_columns=sorted(inputs.profile), sort=False
+        buckets,
+        events=sorted(inputs.events),
+        columns=cols,
+        profile_columns=sorted(inputs.profile),
+        sort=False,
+        arrow=True,
     )
     return Cohort(profiles, events, name=cohort.name, sort=False)  # the run orders events itself
 
