@@ -25,8 +25,8 @@ def merge_trace(chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array
     chunks = [c for c in chunks if c["n"]]
     if not chunks:
         return empty_trace()
-    ts = np.concatenate([c["ts"] for c in chunks])
-    codes = np.concatenate([c["user"] for c in chunks]).astype(np.int64, copy=False)
+    ts = _joined([c["ts"] for c in chunks])
+    codes = _joined([c["user"] for c in chunks]).astype(np.int64, copy=False)
     order: np.ndarray | slice
     if len(chunks) == 1:
         order = slice(None)  # already in order: nothing to move
@@ -38,12 +38,15 @@ def merge_trace(chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array
     for name, _ in STRING_COLUMNS:
         cats = sorted({v for c in chunks for v in c[name][1]})
         index = {v: i for i, v in enumerate(cats)}
-        merged = np.concatenate(
-            [np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks]
-        )
+        merged = _joined([np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks])
         frame[name] = pd.Categorical.from_codes(merged[order], dtype=pd.CategoricalDtype(cats))
-    frame["version"] = np.concatenate([c["version"] for c in chunks]).astype(np.int64, copy=False)[order]
+    frame["version"] = _joined([c["version"] for c in chunks]).astype(np.int64, copy=False)[order]
     return trace_frame(**frame)
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The chunks' column end to end (one chunk's as it is: no copy)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _take_strings(values: Sequence[str] | pa.Array, codes: np.ndarray) -> Any:
