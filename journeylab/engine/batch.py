@@ -907,7 +907,7 @@ class BatchEngine:
         table = self._flag_cache.get((prop, yes))
         if table is None:
             col = self._column(prop)
-            table = np.fromiter(map(flag_true if yes else flag_false, col.tolist()), dtype=bool, count=len(col))
+            table = _per_value(col, flag_true if yes else flag_false)
             self._flag_cache[prop, yes] = table
         return table[u]
 
@@ -1263,6 +1263,25 @@ def _present(values: np.ndarray, n: int) -> np.ndarray:
     if not len(values):
         return values
     return np.flatnonzero(np.bincount(values, minlength=n))
+
+
+def _per_value(col: np.ndarray, test: Callable[[Any], bool]) -> np.ndarray:
+    """``test`` of every value of an object column where missing (``None``) is no: computed once
+    per distinct value (a column of a million users holds a few), each value where it is
+    unhashable or does not compare elementwise.
+
+    >>> _per_value(np.array([None, "yes", "no", "yes", 1], dtype=object), flag_true).tolist()
+    [False, True, False, True, True]
+    """
+    out = np.zeros(len(col), dtype=bool)
+    try:
+        present = np.flatnonzero(np.asarray(col != None, dtype=bool))  # noqa: E711 - elementwise
+        values = col[present].tolist()
+        verdict = {v: test(v) for v in set(values)}
+        out[present] = np.fromiter(map(verdict.__getitem__, values), dtype=bool, count=len(values))
+    except (TypeError, ValueError):  # unhashable or odd values: one at a time
+        out = np.fromiter(map(test, col.tolist()), dtype=bool, count=len(col))
+    return out
 
 
 def _truthy_table(col: np.ndarray) -> np.ndarray:
