@@ -418,7 +418,7 @@ def report_html(
         entered = int(ns["entered"].sum())
         js = result.journey_stats_of(d.id)
         conv = {g.name: int(js.get(f"conversions_{g.name}", 0)) for g in d.goals}
-        graph = C.journey_figure(d, ns, max_width=_GRAPH_WIDTH, conversions=conv)
+        graph = C.journey(d, ns, max_width=_GRAPH_WIDTH, conversions=conv)
         out.append(
             b.card(
                 "The journey",
@@ -451,7 +451,7 @@ def report_html(
         )
         out.append(
             b.figure(
-                C.node_stats_chart(result, journey=d.id),
+                C.node_stats(result, journey=d.id),
                 f"node-stats-{d.id}",
                 "Left: where the users who reached each node went (each bar adds up to those who entered). "
                 "Right: the fate of every send attempt at engagement nodes.",
@@ -465,7 +465,7 @@ def report_html(
                 "and where they left the journey.",
             )
         )
-        w = C.waiting_chart(result, journey=d.id)
+        w = C.waiting(result, journey=d.id)
         if w.data:
             out.append(
                 b.figure(
@@ -473,8 +473,8 @@ def report_html(
                 )
             )
         if d.goals:
-            g = C.goals_chart(result, journey=d.id, ci=ci)
-            t = C.time_to_goal_chart(result, journey=d.id)
+            g = C.goals(result, journey=d.id, ci=ci)
+            t = C.time_to_goal(result, journey=d.id)
             out.append(
                 '<div class="jl-grid">'
                 + b.figure(g, f"goals-{d.id}", "Conversions over enrollments, per goal.")
@@ -484,7 +484,7 @@ def report_html(
     if len(result.trace) and (result.trace["event"].astype(str) == "sent").any():
         out.append(
             b.figure(
-                C.messages_chart(result),
+                C.messages(result),
                 "messages",
                 "Messages sent per channel per account-local day, "
                 "and by local hour of day: DND holds night sends back until it ends.",
@@ -503,13 +503,13 @@ def report_html(
     if sweep is not None and len(sweep):
         out.append(
             b.figure(
-                C.sweep_chart(sweep, sweep_stat),
+                C.sweep(sweep, sweep_stat),
                 "sweep",
                 "A statistic against the swept setting; band: confidence interval of the mean.",
             )
         )
     if compare is not None and len(compare):
-        out.append(b.figure(C.compare_chart(compare), "compare", "The same cohort and seeds for both variants."))
+        out.append(b.figure(C.compare(compare), "compare", "The same cohort and seeds for both variants."))
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -606,7 +606,7 @@ def result_html(result: Any, *, include_plotlyjs: bool | str = "auto") -> str:
         pass
     if int(result.node_stats_of(d.id)["entered"].sum()):
         f1 = C.funnel(result)
-        f2 = C.node_stats_chart(result)
+        f2 = C.node_stats(result)
         f1.update_layout(width=None)
         parts.append(figure_div(f1, f"{uid}-funnel"))
         parts.append(figure_div(f2, f"{uid}-node-stats"))

@@ -636,10 +636,10 @@ class JourneyBuilder(W.VBox):
     # ------------------------------------------------------------------ static picture
     def figure(self, **kwargs: Any) -> Any:
         """The canvas as a static Plotly figure (same layout, kinds, labels, counts)."""
-        from journeylab.charts.journey_graph import journey_figure
+        from journeylab.charts.journey_graph import journey
 
         kwargs.setdefault("title", self.journey.name or self.journey.id)
-        return journey_figure(self.journey, self._stats, waiting_users=self._waiting, issues=self._issues(), **kwargs)
+        return journey(self.journey, self._stats, waiting_users=self._waiting, issues=self._issues(), **kwargs)
 
     def to_svg(self) -> str:
         """The canvas as standalone SVG (what shows where widgets cannot render)."""
