@@ -219,8 +219,24 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
+def _description(doc: str) -> str:
+    """A docstring as a schema description: its text before the numpydoc sections (the
+    parameters and examples are Python's, not the format's)."""
+    return re.split(r"\n\s*\n(?=[ \t]*(?:Parameters|Examples)\n[ \t]*-{3,})", doc, maxsplit=1)[0].strip()
+
+
+def _describe(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: _description(v) if k == "description" and isinstance(v, str) else _describe(v) for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_describe(v) for v in node]
+    return node
+
+
 def _generate_schema() -> dict[str, Any]:
-    schema = msgspec.json.schema(JourneyDef)
+    schema: dict[str, Any] = _describe(msgspec.json.schema(JourneyDef))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://journeylab.dev/schema/{SCHEMA_FILE}"
     schema["title"] = f"journeylab journey definition, format {FORMAT_VERSION}"
