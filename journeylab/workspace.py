@@ -127,7 +127,25 @@ def _sqlite_transactions(engine: sa.Engine) -> None:
 
 
 class JourneyNotFound(JourneyError, KeyError):
-    """No journey with this id in the workspace."""
+    """No journey with this id (or version) in the workspace.
+
+    Parameters
+    ----------
+    journey_id : str
+        The id asked for.
+    version : int or None, default None
+        The version asked for.
+
+    Examples
+    --------
+    >>> from journeylab.workspace import Workspace
+    >>> with Workspace(":memory:") as ws:
+    ...     try:
+    ...         ws.get("nope")
+    ...     except JourneyNotFound as e:
+    ...         print(type(e).__name__)
+    JourneyNotFound
+    """
 
     def __init__(self, journey_id: str, version: int | None = None) -> None:
         super().__init__(journey_id)

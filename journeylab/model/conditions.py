@@ -52,6 +52,17 @@ class _Base(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbi
 class PropertyFilter(_Base, frozen=True, kw_only=True):
     """A condition on one property of an event or of a user profile.
 
+    Parameters
+    ----------
+    property : str
+        The property's name.
+    op : {"=", "!=", ">", "<", ">=", "<=", "contains", "in", "exists"}, default "="
+        How the property is compared with ``value``.
+    value : object, default None
+        What it is compared with (``in``: a list).
+
+    Examples
+    --------
     >>> f = PropertyFilter(property="item", op="=", value="Red Nike Shoes")
     >>> f.test({"item": "Red Nike Shoes"}), f.test({"item": "Blue"}), f.test({})
     (True, False, False)
