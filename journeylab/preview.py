@@ -187,25 +187,32 @@ def preview(
 
     Parameters
     ----------
-    journey
-        A :class:`~journeylab.model.Journey` or a ``JourneyDef``; it is treated as published at ``start``.
-    profile
+    journey : Journey or JourneyDef
+        The journey; it is treated as published at ``start``.
+    profile : dict or None, default None
         The user's profile properties (reachability, consent, timezone, personalisation).
-    events
+    events : sequence of dict or Event, default ()
         The user's events: dicts ``{"event": name, "ts": instant, **properties}`` or
         :class:`~journeylab.engine.Event` values.
-    start
-        When the journey is published (an aware instant; default: the first event's day, 00:00 UTC).
-    until
-        Up to when to run (default: 30 days after the last event or ``start``).
-    policy
+    start : datetime-like or None, default None
+        When the journey is published (an aware instant); default the first event's day,
+        00:00 UTC.
+    until : datetime-like or None, default None
+        Up to when to run; default 30 days after the last event or ``start``.
+    policy : AccountPolicy, dict, str or None, default None
         The account policy (caps, consent, users' timezones).
-    others
+    others : sequence of Journey or JourneyDef, default ()
         Other journeys run alongside (for Journey Triggers and account caps).
 
     Returns
     -------
     Preview
+        The user's steps, path, messages and how they left.
+
+    Raises
+    ------
+    journeylab.JourneyDefinitionError
+        When there is neither ``start`` nor an event, or an instant is not aware.
 
     Examples
     --------
