@@ -29,15 +29,33 @@ __all__ = [
 
 
 class JourneyError(Exception):
-    """Root of the journeylab error tree."""
+    """Root of the journeylab error tree.
+
+    Catch it to handle every error journeylab raises on purpose.
+
+    Examples
+    --------
+    >>> import journeylab as jl
+    >>> issubclass(jl.JourneyDefinitionError, jl.JourneyError), issubclass(jl.LifecycleError, jl.JourneyError)
+    (True, True)
+    """
 
 
 class JourneyDefinitionError(JourneyError, ValueError):
     """Bad input, with the JSON path of the offending value.
 
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    path : str, default "$"
+        Where: a JSON path such as ``$.nodes[3].window``.
+
+    Examples
+    --------
     >>> err = JourneyDefinitionError("must be positive", path="$.nodes[3].window")
-    >>> str(err)
-    '$.nodes[3].window: must be positive'
+    >>> str(err), err.path
+    ('$.nodes[3].window: must be positive', '$.nodes[3].window')
     """
 
     def __init__(self, message: str, path: str = "$") -> None:
@@ -66,13 +84,34 @@ class JourneyWarning(UserWarning):
 
 
 class CohortError(JourneyDefinitionError):
-    """A cohort (profiles or events table) that cannot be used, with where it is wrong."""
+    """A cohort (profiles or events table) that cannot be used, with where it is wrong.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    path : str, default "$"
+        Where: the table and column, such as ``$.events.ts``.
+
+    Examples
+    --------
+    >>> str(CohortError("naive timestamps", "$.events.ts"))
+    '$.events.ts: naive timestamps'
+    """
 
 
 class InputError(JourneyError, ValueError):
-    """A runtime input that cannot be applied: ``path`` says where (``$.ts``, ``$[3].user_id``),
-    ``message`` why.
+    """A runtime input that cannot be applied: ``path`` says where, ``message`` why.
 
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    path : str, default "$"
+        Where in the input: ``$.ts``, ``$[3].user_id``.
+
+    Examples
+    --------
     >>> str(InputError("naive timestamp", "$[2].ts"))
     '$[2].ts: naive timestamp'
     """
@@ -97,15 +136,45 @@ class StorageError(JourneyError):
 
 
 class LifecycleError(JourneyError):
-    """An operation that the journey's lifecycle state does not allow."""
+    """An operation that the journey's lifecycle state does not allow.
+
+    Examples
+    --------
+    >>> from journeylab import Journey, LifecycleError
+    >>> j = Journey("Welcome", id="welcome")
+    >>> try:
+    ...     j.stop()
+    ... except LifecycleError as e:
+    ...     print(type(e).__name__)
+    LifecycleError
+    """
 
 
 class EngineInvariantError(JourneyError, RuntimeError):
-    """An internal rule of the engine was broken: a bug in journeylab, please report it."""
+    """An internal rule of the engine was broken: a bug in journeylab, please report it.
+
+    Examples
+    --------
+    >>> issubclass(EngineInvariantError, RuntimeError)
+    True
+    """
 
 
 class MissingExtraError(JourneyError, ImportError):
-    """An optional part was used without its extra installed."""
+    """An optional part was used without its extra installed.
+
+    Parameters
+    ----------
+    module : str
+        The missing module.
+    extra : str
+        The extra that installs it.
+
+    Examples
+    --------
+    >>> str(MissingExtraError("optuna", "experiments"))
+    "optuna is needed for this feature; install it with: pip install 'journeylab[experiments]'"
+    """
 
     def __init__(self, module: str, extra: str) -> None:
         super().__init__(f"{module} is needed for this feature; install it with: pip install 'journeylab[{extra}]'")

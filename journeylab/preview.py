@@ -29,7 +29,27 @@ PREVIEW_USER = "preview-user"
 
 
 class Step(NamedTuple):
-    """One row of the user's path: at ``ts`` (UTC), ``event`` at ``node`` (``port``, ``detail``)."""
+    """One row of the user's path: at ``ts`` (UTC), ``event`` at ``node`` (``port``, ``detail``).
+
+    Parameters
+    ----------
+    ts : datetime.datetime
+        When (UTC).
+    node : str
+        The node.
+    event : str
+        The trace event (``entered``, ``sent``, ``left``, ``exited``...).
+    port : str
+        The port left by (``left`` rows).
+    detail : str
+        The detail (channel, exit reason...).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> Step(dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc), "a", "entered", "", "entry").event
+    'entered'
+    """
 
     ts: dt.datetime
     node: str
@@ -39,7 +59,25 @@ class Step(NamedTuple):
 
 
 class Message(NamedTuple):
-    """A message the user was sent: node, channel, instant (UTC) and the rendered content."""
+    """A message the user was sent: node, channel, instant (UTC) and the rendered content.
+
+    Parameters
+    ----------
+    ts : datetime.datetime
+        When it was sent (UTC).
+    node : str
+        The engagement node.
+    channel : str
+        The channel.
+    content : dict of str to str
+        The content, templates rendered.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> Message(dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc), "p", "push", {"title": "Hi"}).channel
+    'push'
+    """
 
     ts: dt.datetime
     node: str
@@ -48,13 +86,35 @@ class Message(NamedTuple):
 
 
 class Preview(NamedTuple):
-    """What :func:`preview` returns.
+    """What :func:`preview` returns: one user's path through a journey.
 
-    * ``steps``: the user's trace rows, in order; ``path``: the nodes visited, in order;
-    * ``messages``: what was sent, rendered with the profile and the trigger event;
-    * ``exit_reason``: ``goal:<name>``, ``completed``, ``journey_timeout``, ``force_exit`` or
-      ``stopped``; ``None`` while the user is still inside at ``until`` (``waiting_at`` says where),
-      ``"not entered"`` when the user never qualified.
+    Parameters
+    ----------
+    journey : str
+        The journey's id.
+    steps : list of Step
+        The user's trace rows, in order.
+    path : list of str
+        The nodes visited, in order.
+    messages : list of Message
+        What was sent, rendered with the profile and the trigger event.
+    exit_reason : str or None
+        ``goal:<name>``, ``completed``, ``journey_timeout``, ``force_exit`` or ``stopped``;
+        None while the user is still inside at ``until``, ``"not entered"`` when the user
+        never qualified.
+    waiting_at : str or None
+        Where the user waits at ``until``, if inside.
+    profile : dict
+        The user's profile at the end (Profile Updates applied).
+
+    Examples
+    --------
+    >>> from journeylab.model import Action, Journey
+    >>> j = Journey("Hi", id="hi")
+    >>> _ = j.add(Action(id="a", event="Signed Up"))
+    >>> p = preview(j, {}, [{"event": "Signed Up", "ts": "2026-10-01T09:00Z"}])
+    >>> isinstance(p, Preview), p.path
+    (True, ['a'])
     """
 
     journey: str
@@ -127,25 +187,32 @@ def preview(
 
     Parameters
     ----------
-    journey
-        A :class:`~journeylab.model.Journey` or a ``JourneyDef``; it is treated as published at ``start``.
-    profile
+    journey : Journey or JourneyDef
+        The journey; it is treated as published at ``start``.
+    profile : dict or None, default None
         The user's profile properties (reachability, consent, timezone, personalisation).
-    events
+    events : sequence of dict or Event, default ()
         The user's events: dicts ``{"event": name, "ts": instant, **properties}`` or
         :class:`~journeylab.engine.Event` values.
-    start
-        When the journey is published (an aware instant; default: the first event's day, 00:00 UTC).
-    until
-        Up to when to run (default: 30 days after the last event or ``start``).
-    policy
+    start : datetime-like or None, default None
+        When the journey is published (an aware instant); default the first event's day,
+        00:00 UTC.
+    until : datetime-like or None, default None
+        Up to when to run; default 30 days after the last event or ``start``.
+    policy : AccountPolicy, dict, str or None, default None
         The account policy (caps, consent, users' timezones).
-    others
+    others : sequence of Journey or JourneyDef, default ()
         Other journeys run alongside (for Journey Triggers and account caps).
 
     Returns
     -------
     Preview
+        The user's steps, path, messages and how they left.
+
+    Raises
+    ------
+    journeylab.JourneyDefinitionError
+        When there is neither ``start`` nor an event, or an instant is not aware.
 
     Examples
     --------

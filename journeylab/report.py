@@ -11,6 +11,8 @@
   session, so exported notebooks render offline too; each figure waits for it to load.
 
 >>> import pandas as pd
+
+from journeylab._docs import filler
 >>> from journeylab.examples import purchase_promo
 >>> from journeylab.sim import simulate
 >>> profiles = pd.DataFrame({"user_id": ["ana", "bo"], "push_token": ["t1", None]})
@@ -35,7 +37,33 @@ from typing import Any
 
 import pandas as pd
 
+from journeylab._docs import filler
+
 __all__ = ["write_report", "report_html", "result_html", "figure_div", "plotlyjs_script"]
+
+_REST = """title : str or None, default None
+    The page's title; default the journeys' names.
+ci : pandas.DataFrame or None, default None
+    A :func:`~journeylab.sim.experiments.replicate` frame: adds the Monte Carlo table and
+    confidence intervals to the funnel and goals.
+sweep : pandas.DataFrame or None, default None
+    A :func:`~journeylab.sim.experiments.sweep` frame to plot.
+sweep_stat : str, tuple or list, default "conversion_rate"
+    What to plot of ``sweep`` (as :func:`journeylab.charts.sweep`'s ``stats``).
+compare : pandas.DataFrame, mapping or None, default None
+    A :func:`~journeylab.sim.experiments.compare` frame, or replicate frames per variant."""
+_RESULT = "result : SimulationResult\n    The run to report."
+#: numpydoc text the report functions share
+_fill = filler(
+    {
+        "report": _RESULT + "\n" + _REST,
+        "report_path": _RESULT + "\npath : str or pathlib.Path\n    The HTML file to write (overwritten).\n" + _REST,
+        "result": """>>> from journeylab import examples, simulate
+>>> from journeylab.datasets import generate_cohort
+>>> cohort = generate_cohort(100, days=3, seed=1)
+>>> result = simulate(examples.cart_abandonment(), cohort, "2026-10-01T00:00Z", "2026-10-04T00:00Z", seed=1)""",
+    }
+)
 
 _FONT = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, 'Helvetica Neue', 'DejaVu Sans', Arial, sans-serif"
 _CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
@@ -51,9 +79,22 @@ def _esc(x: Any) -> str:
 
 
 def plotlyjs_script() -> str:
-    """plotly.js inline, in a ``<script>`` that defines ``window.Plotly`` whatever loader the
-    page has (AMD ``define`` or CommonJS ``module`` are hidden from it) and does nothing when
-    plotly.js is already there."""
+    """plotly.js inline, in a ``<script>`` that defines ``window.Plotly`` whatever the page's loader.
+
+    AMD ``define`` and CommonJS ``module`` are hidden from it, and it does nothing when
+    plotly.js is already there.
+
+    Returns
+    -------
+    str
+        The ``<script>`` element (about 4.8 MB).
+
+    Examples
+    --------
+    >>> s = plotlyjs_script()
+    >>> s.startswith("<script"), len(s) > 3_000_000
+    (True, True)
+    """
     from plotly.offline import get_plotlyjs
 
     js = get_plotlyjs().replace("</script", "<\\/script")
@@ -99,9 +140,32 @@ def _slug(s: str) -> str:
 
 
 def figure_div(fig: Any, div_id: str, *, height: int | None = None) -> str:
-    """A figure as a ``<div class="plotly-graph-div">`` and the script that draws it into it
-    once ``window.Plotly`` exists (it waits for plotly.js to load, so the order of outputs in
-    a notebook does not matter). Where scripts do not run, the div says so."""
+    """A figure as a ``<div class="plotly-graph-div">`` and the script that draws it into it.
+
+    The script waits for ``window.Plotly`` (so the order of outputs in a notebook does not
+    matter); where scripts do not run, the div says so.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure.
+    div_id : str
+        The div's id.
+    height : int or None, default None
+        Its height in pixels; default the figure's.
+
+    Returns
+    -------
+    str
+        The div and its script.
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> html = figure_div(go.Figure(go.Bar(y=[1, 2])), "bars")
+    >>> html.startswith('<div id="bars" class="plotly-graph-div')
+    True
+    """
     spec = json.loads(fig.to_json())
     h = height or spec.get("layout", {}).get("height") or 450
     w = spec.get("layout", {}).get("width")
@@ -384,6 +448,7 @@ class _Builder:
         )
 
 
+@_fill
 def report_html(
     result: Any,
     *,
@@ -393,7 +458,24 @@ def report_html(
     sweep_stat: Any = "conversion_rate",
     compare: Any = None,
 ) -> str:
-    """The HTML text of :func:`write_report`."""
+    """The HTML text of :func:`write_report`.
+
+    Parameters
+    ----------
+    %(report)s
+
+    Returns
+    -------
+    str
+        The page.
+
+    Examples
+    --------
+    %(result)s
+    >>> page = report_html(result, title="Cart abandonment")
+    >>> page.startswith("<!DOCTYPE html>"), "Cart abandonment" in page
+    (True, True)
+    """
     from journeylab import __version__
     from journeylab import charts as C
 
@@ -418,7 +500,7 @@ def report_html(
         entered = int(ns["entered"].sum())
         js = result.journey_stats_of(d.id)
         conv = {g.name: int(js.get(f"conversions_{g.name}", 0)) for g in d.goals}
-        graph = C.journey_figure(d, ns, max_width=_GRAPH_WIDTH, conversions=conv)
+        graph = C.journey(d, ns, max_width=_GRAPH_WIDTH, conversions=conv)
         out.append(
             b.card(
                 "The journey",
@@ -451,7 +533,7 @@ def report_html(
         )
         out.append(
             b.figure(
-                C.node_stats_chart(result, journey=d.id),
+                C.node_stats(result, journey=d.id),
                 f"node-stats-{d.id}",
                 "Left: where the users who reached each node went (each bar adds up to those who entered). "
                 "Right: the fate of every send attempt at engagement nodes.",
@@ -465,7 +547,7 @@ def report_html(
                 "and where they left the journey.",
             )
         )
-        w = C.waiting_chart(result, journey=d.id)
+        w = C.waiting(result, journey=d.id)
         if w.data:
             out.append(
                 b.figure(
@@ -473,8 +555,8 @@ def report_html(
                 )
             )
         if d.goals:
-            g = C.goals_chart(result, journey=d.id, ci=ci)
-            t = C.time_to_goal_chart(result, journey=d.id)
+            g = C.goals(result, journey=d.id, ci=ci)
+            t = C.time_to_goal(result, journey=d.id)
             out.append(
                 '<div class="jl-grid">'
                 + b.figure(g, f"goals-{d.id}", "Conversions over enrollments, per goal.")
@@ -484,7 +566,7 @@ def report_html(
     if len(result.trace) and (result.trace["event"].astype(str) == "sent").any():
         out.append(
             b.figure(
-                C.messages_chart(result),
+                C.messages(result),
                 "messages",
                 "Messages sent per channel per account-local day, "
                 "and by local hour of day: DND holds night sends back until it ends.",
@@ -503,13 +585,13 @@ def report_html(
     if sweep is not None and len(sweep):
         out.append(
             b.figure(
-                C.sweep_chart(sweep, sweep_stat),
+                C.sweep(sweep, sweep_stat),
                 "sweep",
                 "A statistic against the swept setting; band: confidence interval of the mean.",
             )
         )
     if compare is not None and len(compare):
-        out.append(b.figure(C.compare_chart(compare), "compare", "The same cohort and seeds for both variants."))
+        out.append(b.figure(C.compare(compare), "compare", "The same cohort and seeds for both variants."))
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -522,6 +604,7 @@ def report_html(
     )
 
 
+@_fill
 def write_report(
     result: Any,
     path: str | Path,
@@ -532,11 +615,25 @@ def write_report(
     sweep_stat: Any = "conversion_rate",
     compare: Any = None,
 ) -> Path:
-    """Write the report of ``result`` to ``path`` (one self-contained HTML file) and return it.
+    """Write the report of ``result`` to ``path``: one self-contained HTML file.
 
-    ``ci`` (a :func:`~journeylab.sim.experiments.replicate` frame) adds confidence intervals
-    to the funnel and goals; ``sweep`` (a sweep frame, plotted for ``sweep_stat``) and
-    ``compare`` (a comparison frame, or replicate frames per variant) add those figures.
+    Parameters
+    ----------
+    %(report_path)s
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    %(result)s
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_report(result, pathlib.Path(tmp) / "report.html")
+    ...     path.stat().st_size > 3_000_000
+    True
     """
     p = Path(path)
     if p.parent and not p.parent.exists():
@@ -564,14 +661,33 @@ _NB_CSS = """
 """.replace("__FONT__", _FONT)
 
 
+@_fill
 def result_html(result: Any, *, include_plotlyjs: bool | str = "auto") -> str:
-    """Rich notebook output of a result: header, summary table, the journey graph (SVG)
-    and the funnel and node statistics figures of the first journey.
+    """Rich notebook output of a result: header, summary table, journey graph, funnel, node statistics.
 
-    ``include_plotlyjs``: ``True`` embeds plotly.js (~4.8 MB) in this output, ``False``
-    relies on the page having it, ``"auto"`` embeds it in the first output of the Python
-    session only (like plotly's own notebook renderer): the saved notebook then carries it
-    once and every figure, live or exported, draws from it.
+    The journey graph is SVG, the funnel and node statistics (of the first journey) are
+    Plotly figures.
+
+    Parameters
+    ----------
+    result : SimulationResult
+        The result.
+    include_plotlyjs : bool or "auto", default "auto"
+        ``True`` embeds plotly.js (~4.8 MB) in this output, ``False`` relies on the page having
+        it, ``"auto"`` embeds it in the first output of the Python session only (like plotly's
+        own notebook renderer): the saved notebook then carries it once and every figure, live
+        or exported, draws from it.
+
+    Returns
+    -------
+    str
+        The HTML.
+
+    Examples
+    --------
+    %(result)s
+    >>> "<svg" in result_html(result, include_plotlyjs=False)
+    True
     """
     global _embedded
     from journeylab import charts as C
@@ -606,7 +722,7 @@ def result_html(result: Any, *, include_plotlyjs: bool | str = "auto") -> str:
         pass
     if int(result.node_stats_of(d.id)["entered"].sum()):
         f1 = C.funnel(result)
-        f2 = C.node_stats_chart(result)
+        f2 = C.node_stats(result)
         f1.update_layout(width=None)
         parts.append(figure_div(f1, f"{uid}-funnel"))
         parts.append(figure_div(f2, f"{uid}-node-stats"))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from journeylab._docs import filler
 from journeylab.engine.types import DISCARD_REASONS
 from journeylab.trace import empty_trace
 
@@ -77,6 +78,23 @@ NODE_STAT_COLUMNS = [
     "unsubscribed",
     "converted",
 ]
+#: numpydoc text the functions share: their common arguments and an example's set-up
+_DOCS = {
+    "trace": """trace : pandas.DataFrame
+    A trace (``result.trace``): ``user_id, ts, journey, version, node, event, port, detail``.""",
+    "journey": """journey : str or None, default None
+    The journey to count; needed when the trace holds several (else a ValueError says so).""",
+    "timezone": """timezone : str, default "UTC"
+    The IANA timezone of the account-local days.""",
+    "example": """>>> from journeylab import examples, simulate
+>>> from journeylab.datasets import generate_cohort
+>>> cohort = generate_cohort(200, days=7, seed=1)
+>>> result = simulate(examples.cart_abandonment(), cohort, "2026-10-01T00:00Z", "2026-10-08T00:00Z", seed=1)
+>>> t = result.trace""",
+}
+_DOCS["trace_journey"] = "Parameters\n----------\n" + _DOCS["trace"] + "\n" + _DOCS["journey"]
+_fill = filler(_DOCS)
+
 #: why a user leaves a journey (the ``detail`` of an ``exited`` row; goals as ``goal:<name>``)
 EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "stopped", "completed")
 
@@ -156,12 +174,29 @@ def _positions(trace: pd.DataFrame) -> pd.DataFrame:
     return trace.iloc[_last_rows(trace)]
 
 
+@_fill
 def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str] | None = None) -> pd.DataFrame:
     """Per node of one journey: entered, waiting now, timed out, left by each port, sends...
 
     Columns are :data:`NODE_STAT_COLUMNS` plus ``left_<branch>`` for split branches; the
     index is the node id (in ``nodes`` order when given). ``waiting`` counts users at the
     node at the end of the trace; ``stuck`` those who timed out with no timeout connector.
+
+    %(trace_journey)s
+    nodes : list of str or None, default None
+        The node ids to report, in this order (nodes nobody entered get zeros); default the
+        nodes of the trace.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per node, one column per count.
+
+    Examples
+    --------
+    %(example)s
+    >>> node_stats(t).loc["cart", ["entered", "left_yes"]].tolist()
+    [74, 74]
     """
     t = _one_journey(trace, journey)
     node = _codes(t["node"])
@@ -231,11 +266,26 @@ def _direct_exits(t: pd.DataFrame, ev: tuple[np.ndarray, list[Any]]) -> np.ndarr
     return np.sort(rows[keep])
 
 
+@_fill
 def conservation(node_stats: pd.DataFrame) -> pd.DataFrame:
-    """Where every user who entered each node is now: ``entered``, ``waiting``, ``left`` (by
-    any port), ``exited`` (straight from the node, any reason) and ``unaccounted`` =
-    entered − waiting − left − exited, which is 0 for every node of every trace.
+    """Where every user who entered each node is now, and the check that nobody is lost.
 
+    ``entered``, ``waiting``, ``left`` (by any port), ``exited`` (straight from the node, any
+    reason) and ``unaccounted`` = entered − waiting − left − exited, which is 0 for every node
+    of every trace.
+
+    Parameters
+    ----------
+    node_stats : pandas.DataFrame
+        Node statistics (:func:`node_stats`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per node: ``entered, waiting, left, exited, unaccounted``.
+
+    Examples
+    --------
     >>> import pandas as pd
     >>> ns = pd.DataFrame({"entered": [10], "waiting": [2], "left_yes": [5], "exited_goal": [3]}, index=["a"])
     >>> conservation(ns).loc["a"].tolist()
@@ -250,8 +300,28 @@ def conservation(node_stats: pd.DataFrame) -> pd.DataFrame:
     return out.astype("int64")
 
 
+@_fill
 def edge_flows(trace: pd.DataFrame, definition: Any, journey: str | None = None) -> pd.DataFrame:
-    """Users who moved along each connector: ``source, port, target, users``."""
+    """Users who moved along each connector.
+
+    Parameters
+    ----------
+    %(trace)s
+    definition : JourneyDef or Journey
+        The journey whose connectors are counted.
+    %(journey)s
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source, port, target, users``: one row per connector, nobody's too.
+
+    Examples
+    --------
+    %(example)s
+    >>> edge_flows(t, result.journey).iloc[0].astype(str).tolist()
+    ['cart', 'yes', 'push', '74']
+    """
     t = _one_journey(trace, journey if journey is not None else definition.id)
     left = t[_s(t["event"]) == "left"]
     counts = left.groupby([_s(left["node"]), _s(left["port"])], observed=True).size()
@@ -263,8 +333,23 @@ def edge_flows(trace: pd.DataFrame, definition: Any, journey: str | None = None)
     return pd.DataFrame(rows, columns=["source", "port", "target", "users"])
 
 
+@_fill
 def exits(trace: pd.DataFrame, journey: str | None = None) -> pd.DataFrame:
-    """Exits by reason and by the node the user was at: ``node, reason, users``."""
+    """Exits by reason and by the node the user was at.
+
+    %(trace_journey)s
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``node, reason, users``; reasons as in :data:`EXIT_REASONS` (goals as ``goal:<name>``).
+
+    Examples
+    --------
+    %(example)s
+    >>> sorted(set(exits(t)["reason"]))
+    ['completed', 'goal:Purchase']
+    """
     t = _one_journey(trace, journey)
     ex = t[_s(t["event"]) == "exited"]
     g = ex.groupby([_s(ex["node"]), _s(ex["detail"])], observed=True).size()
@@ -275,21 +360,34 @@ def exits(trace: pd.DataFrame, journey: str | None = None) -> pd.DataFrame:
 SPLIT_PORTS: frozenset[str] = frozenset({"yes", "no", "timeout", "next", "viewed", "clicked", "not_sent"})
 
 
+@_fill
 def enrollments(
     trace: pd.DataFrame, journey: str | None = None, *, splits: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """One row per enrollment: ``user_id, n, entered_at, entry_node, exited_at, reason``, then
-    what experiments read:
+    """One row per enrollment: when and where it began and ended, and what experiments read.
+
+    The columns are ``user_id, n, entered_at, entry_node, exited_at, reason``, then:
 
     * ``split``, ``branch``: the first Split the enrollment passed and the branch it was drawn
-      into (a control branch too); ``splits`` names the Split nodes (default: every node left by
-      a port that is not one of :data:`SPLIT_PORTS`, and every node that held a user);
+      into (a control branch too);
     * ``messages``, ``unsubscribes``: messages sent, opt-outs caused (even after the exit);
     * ``goal``, ``converted_at``, ``attributed``: the conversion — a goal exit, or a goal's event
       within the attribution window after a non-goal exit (``attributed``);
     * ``last_message``: the node that sent the last message before the conversion (before the
       end when there is none): the message a conversion is credited to.
 
+    %(trace_journey)s
+    splits : sequence of str or None, default None
+        The Split node ids; default every node left by a port that is not one of
+        :data:`SPLIT_PORTS`, and every node that held a user.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per enrollment.
+
+    Examples
+    --------
     >>> import pandas as pd
     >>> t = pd.DataFrame({"user_id": "a", "ts": pd.to_datetime([0, 0, 0, 0, 60, 60, 120], unit="s", utc=True),
     ...     "journey": "j", "version": 1, "node": ["in", "in", "s", "s", "p", "p", "p"],
@@ -417,6 +515,7 @@ def enrollments(
     return m
 
 
+@_fill
 def branch_stats(
     trace: pd.DataFrame,
     journey: str | None = None,
@@ -424,12 +523,27 @@ def branch_stats(
     splits: Sequence[str] | None = None,
     branches: Sequence[tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
-    """Per Split branch: ``split, branch, users`` (enrollments drawn into it), ``conversions``
-    (goal exits and conversions within the attribution window), ``conversion_rate``,
-    ``messages``, ``messages_per_user``, ``unsubscribes``, ``unsubscribes_per_user``, ``time_to_goal_median_min`` and
-    ``time_to_goal_mean_min`` (entry to conversion). ``branches`` lists ``(split, branch)`` pairs
-    to report even when nobody went there (a definition's branches).
+    """Per Split branch: users drawn into it, their conversions, messages and opt-outs.
 
+    The columns are ``split, branch, users`` (enrollments drawn into it), ``conversions`` (goal
+    exits and conversions within the attribution window), ``conversion_rate``, ``messages``,
+    ``messages_per_user``, ``unsubscribes``, ``unsubscribes_per_user``,
+    ``time_to_goal_median_min`` and ``time_to_goal_mean_min`` (entry to conversion).
+
+    %(trace_journey)s
+    splits : sequence of str or None, default None
+        The Split node ids, as for :func:`enrollments`.
+    branches : sequence of (str, str) or None, default None
+        ``(split, branch)`` pairs to report even when nobody went there (a definition's
+        branches, :func:`split_branches`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per branch.
+
+    Examples
+    --------
     >>> import pandas as pd
     >>> t = pd.DataFrame({"user_id": ["a"] * 4 + ["b"] * 3, "ts": pd.to_datetime([0] * 7, unit="s", utc=True),
     ...     "journey": "j", "version": 1, "node": ["in", "in", "s", "s", "in", "in", "s"],
@@ -484,10 +598,26 @@ def branch_stats(
     return out[cols]
 
 
+@_fill
 def message_conversions(trace: pd.DataFrame, journey: str | None = None) -> pd.DataFrame:
-    """Per engagement node: ``node, sent, conversions`` (conversions credited to the node: it
-    sent the last message before them, last touch; conversions within the attribution window
-    included) and ``conversions_per_message``."""
+    """Per engagement node: messages sent and the conversions credited to them (last touch).
+
+    A conversion is credited to the node that sent the last message before it; conversions
+    within the attribution window count too.
+
+    %(trace_journey)s
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``node, sent, conversions, conversions_per_message``.
+
+    Examples
+    --------
+    %(example)s
+    >>> message_conversions(t)["node"].tolist()
+    ['push', 'reminder']
+    """
     en = enrollments(trace, journey)
     t = _one_journey(trace, journey)
     sent = t[_s(t["event"]) == "sent"]
@@ -505,11 +635,31 @@ def message_conversions(trace: pd.DataFrame, journey: str | None = None) -> pd.D
     return out
 
 
+@_fill
 def journey_stats(trace: pd.DataFrame, journey: str | None = None, goals: list[str] | None = None) -> pd.Series:
-    """Entered, active, exits by reason, conversions per goal, conversion rate, time to goal;
+    """The journey's headline figures: enrollments, exits, conversions, messages.
+
+    Entered, active, exits by reason, conversions per goal, conversion rate, time to goal;
     with an attribution window, conversions after exit count too (``conversions_attributed``
     says how many); ``messages``, ``messages_per_user``, ``unsubscribes`` (opt-outs its
-    messages caused) and ``unsubscribes_per_user``."""
+    messages caused) and ``unsubscribes_per_user``.
+
+    %(trace_journey)s
+    goals : list of str or None, default None
+        The goal names, so that goals nobody reached get zeros; default those in the trace.
+
+    Returns
+    -------
+    pandas.Series
+        The figures by name.
+
+    Examples
+    --------
+    %(example)s
+    >>> s = journey_stats(t, goals=["Purchase"])
+    >>> int(s["entered"]), int(s["conversions"])
+    (74, 24)
+    """
     en = enrollments(trace, journey)
     n = len(en)
     out: dict[str, Any] = {
@@ -539,13 +689,33 @@ def journey_stats(trace: pd.DataFrame, journey: str | None = None, goals: list[s
     return pd.Series(out, name=journey or (str(trace["journey"].iloc[0]) if len(trace) else ""))
 
 
+@_fill
 def goal_stats(
     trace: pd.DataFrame, journey: str | None = None, *, by_branch: bool = False, splits: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Per goal: conversions (within the attribution window after exit too; ``attributed``
-    says how many), conversion rate, time to goal (median, mean, minutes). With ``by_branch``,
-    one row per goal and Split branch (``split``, ``branch`` columns; the rate over the branch's
-    enrollments)."""
+    """Per goal: conversions, conversion rate and time to goal.
+
+    Conversions within the attribution window after exit count too (``attributed`` says how
+    many); times are the median and mean minutes from entry.
+
+    %(trace_journey)s
+    by_branch : bool, default False
+        One row per goal and Split branch (``split``, ``branch`` columns; the rate over the
+        branch's enrollments).
+    splits : sequence of str or None, default None
+        The Split node ids, as for :func:`enrollments`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per goal (and branch).
+
+    Examples
+    --------
+    %(example)s
+    >>> goal_stats(t)[["goal", "conversions"]].values.tolist()
+    [['Purchase', 24]]
+    """
     en = enrollments(trace, journey, splits=splits)
     g = en[en["goal"].notna()].copy()
     g["minutes"] = (g["converted_at"] - g["entered_at"]).dt.total_seconds() / 60.0
@@ -566,8 +736,23 @@ def goal_stats(
     return agg.reset_index()
 
 
+@_fill
 def waiting_users(trace: pd.DataFrame, journey: str | None = None) -> dict[str, list[str]]:
-    """For each node, the users who are at it at the end of the trace."""
+    """For each node, the users who are at it at the end of the trace.
+
+    %(trace_journey)s
+
+    Returns
+    -------
+    dict of str to list of str
+        Node id to user ids.
+
+    Examples
+    --------
+    %(example)s
+    >>> sorted(waiting_users(t))
+    ['charged', 'wait']
+    """
     pos = _positions(_one_journey(trace, journey))
     pos = pos[_s(pos["event"]) == "entered"]
     out: dict[str, list[str]] = {}
@@ -576,10 +761,29 @@ def waiting_users(trace: pd.DataFrame, journey: str | None = None) -> dict[str, 
     return out
 
 
+@_fill
 def waiting_over_time(
     trace: pd.DataFrame, journey: str | None = None, *, freq: str = "1h", end: Any = None
 ) -> pd.DataFrame:
-    """Users at each node over time: ``ts, node, users`` sampled at the end of each ``freq``."""
+    """Users at each node over time, sampled at the end of each ``freq``.
+
+    %(trace_journey)s
+    freq : str, default "1h"
+        The sampling interval, a pandas frequency.
+    end : datetime-like or None, default None
+        The last sample; default the trace's last row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ts, node, users``.
+
+    Examples
+    --------
+    %(example)s
+    >>> list(waiting_over_time(t, freq="1D").columns)
+    ['ts', 'node', 'users']
+    """
     t = _one_journey(trace, journey)
     ev = _s(t["event"])
     moves = t[ev.isin(["entered", "left", "exited"])]
@@ -600,8 +804,28 @@ def waiting_over_time(
     return long
 
 
+@_fill
 def messages_per_day(trace: pd.DataFrame, journey: str | None = None, *, timezone: str = "UTC") -> pd.DataFrame:
-    """Messages sent per channel per account-local day: ``day, channel, messages``."""
+    """Messages sent per channel per account-local day.
+
+    Parameters
+    ----------
+    %(trace)s
+    journey : str or None, default None
+        Count the messages of this journey only; default those of every journey.
+    %(timezone)s
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day, channel, messages``.
+
+    Examples
+    --------
+    %(example)s
+    >>> sorted(set(messages_per_day(t)["channel"]))
+    ['email', 'push']
+    """
     t = trace if journey is None else trace[trace["journey"] == journey]
     s = t[_s(t["event"]) == "sent"]
     if s.empty:
@@ -611,15 +835,32 @@ def messages_per_day(trace: pd.DataFrame, journey: str | None = None, *, timezon
     return g.rename("messages").reset_index()
 
 
+@_fill
 class Stats(NamedTuple):
-    """SPEC §8 statistics of one journey, from a trace — what the simulator
-    (:meth:`SimulationResult.stats <journeylab.sim.SimulationResult.stats>`) and the production
-    runtime (:meth:`Runtime.stats <journeylab.runtime.Runtime.stats>`) both report.
+    """SPEC §8 statistics of one journey, from a trace.
 
-    * ``journey``: entered, active, exits by reason, conversions per goal, rate, time to goal;
-    * ``nodes``: one row per node (see :func:`node_stats`);
-    * ``goals``: one row per goal (see :func:`goal_stats`);
-    * ``branches``: one row per Split branch (see :func:`branch_stats`).
+    What the simulator (:meth:`SimulationResult.stats <journeylab.sim.SimulationResult.stats>`)
+    and the production runtime (:meth:`Runtime.stats <journeylab.runtime.Runtime.stats>`) both
+    report.
+
+    Parameters
+    ----------
+    journey : pandas.Series
+        Entered, active, exits by reason, conversions per goal, rate, time to goal
+        (:func:`journey_stats`).
+    nodes : pandas.DataFrame
+        One row per node (:func:`node_stats`).
+    goals : pandas.DataFrame
+        One row per goal (:func:`goal_stats`).
+    branches : pandas.DataFrame, default empty
+        One row per Split branch (:func:`branch_stats`).
+
+    Examples
+    --------
+    >>> from journeylab.examples import purchase_promo
+    >>> s = summarize(empty_trace(), [purchase_promo().definition])
+    >>> isinstance(s, Stats), list(s._fields)
+    (True, ['journey', 'nodes', 'goals', 'branches'])
     """
 
     journey: pd.Series
@@ -643,10 +884,25 @@ class Stats(NamedTuple):
         }
 
 
+@_fill
 def summarize(trace: pd.DataFrame, versions: Sequence[JourneyDef]) -> Stats:
-    """The :class:`Stats` of one journey from a trace; ``versions`` are the journey's definitions
-    (oldest first): nodes are listed in definition order over every version, goals by the latest.
+    """The :class:`Stats` of one journey from a trace.
 
+    Nodes are listed in definition order over every version, goals by the latest.
+
+    Parameters
+    ----------
+    %(trace)s
+    versions : sequence of JourneyDef
+        The journey's definitions, oldest first.
+
+    Returns
+    -------
+    Stats
+        Its journey, node, goal and branch statistics.
+
+    Examples
+    --------
     >>> from journeylab.examples import purchase_promo
     >>> s = summarize(empty_trace(), [purchase_promo().definition])
     >>> s.nodes.index.tolist(), int(s.journey["entered"])
@@ -670,8 +926,28 @@ def summarize(trace: pd.DataFrame, versions: Sequence[JourneyDef]) -> Stats:
     )
 
 
+@_fill
 def split_branches(versions: Sequence[JourneyDef]) -> tuple[list[str], list[tuple[str, str]]]:
-    """The Split node ids of a journey's versions and their ``(split, branch)`` pairs, in order."""
+    """The Split node ids of a journey's versions and their ``(split, branch)`` pairs, in order.
+
+    Parameters
+    ----------
+    versions : sequence of JourneyDef
+        The journey's definitions.
+
+    Returns
+    -------
+    tuple of (list of str, list of (str, str))
+        The Split ids, and their branches.
+
+    Examples
+    --------
+    >>> from journeylab.model import Journey, Split, SplitBranch
+    >>> j = Journey("AB", id="ab")
+    >>> _ = j.add(Split(id="s", branches=[SplitBranch(name="A", percent=50), SplitBranch(name="B", percent=50)]))
+    >>> split_branches([j.definition])
+    (['s'], [('s', 'A'), ('s', 'B')])
+    """
     from journeylab.model.nodes import Split
 
     splits: list[str] = []
@@ -685,11 +961,24 @@ def split_branches(versions: Sequence[JourneyDef]) -> tuple[list[str], list[tupl
     return splits, pairs
 
 
+@_fill
 def messages_per_user_day(trace: pd.DataFrame, *, timezone: str = "UTC") -> pd.DataFrame:
-    """Messages each user was sent per account-local day, across every journey of the trace:
-    ``user_id, day, messages, journeys`` and ``capped`` (sends discarded that day because an
-    account frequency cap was reached); one row per user and day with a send or a capped one.
+    """Messages each user was sent per account-local day, across every journey of the trace.
 
+    Parameters
+    ----------
+    %(trace)s
+    %(timezone)s
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``user_id, day, messages, journeys`` and ``capped`` (sends discarded that day because
+        an account frequency cap was reached); one row per user and day with a send or a
+        capped one.
+
+    Examples
+    --------
     >>> import pandas as pd
     >>> t = pd.DataFrame({"user_id": ["a", "a", "b"], "ts": pd.to_datetime([0, 3600, 0], unit="s", utc=True),
     ...                   "journey": ["j1", "j2", "j1"], "version": 1, "node": "p", "event": ["sent", "discarded", "sent"],
@@ -728,12 +1017,26 @@ def messages_per_user_day(trace: pd.DataFrame, *, timezone: str = "UTC") -> pd.D
     return g.reset_index().astype({"messages": "int64", "journeys": "int64", "capped": "int64"})
 
 
+@_fill
 def message_load(trace: pd.DataFrame, *, timezone: str = "UTC", top: int = 4) -> pd.DataFrame:
-    """Per account-local day, how many messages users got across every journey: ``day``,
-    ``users`` (users sent anything), ``messages``, ``mean`` and ``max`` messages per messaged
-    user, ``users_1`` … ``users_<top>+``: how many users got 1, 2, … ``top`` or more, and
-    ``capped``: sends discarded because an account frequency cap was reached.
+    """Per account-local day, how many messages users got across every journey.
 
+    Parameters
+    ----------
+    %(trace)s
+    %(timezone)s
+    top : int, default 4
+        The count from which users are counted together (``users_<top>+``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day``, ``users`` (users sent anything), ``messages``, ``mean`` and ``max`` messages
+        per messaged user, ``users_1`` … ``users_<top>+``: how many users got 1, 2, … ``top``
+        or more, and ``capped``: sends discarded because an account frequency cap was reached.
+
+    Examples
+    --------
     >>> import pandas as pd
     >>> t = pd.DataFrame({"user_id": ["a", "a", "b"], "ts": pd.to_datetime([0, 3600, 0], unit="s", utc=True),
     ...                   "journey": ["j1", "j2", "j1"], "version": 1, "node": "p", "event": "sent", "port": "",

@@ -203,7 +203,18 @@ def records_to_frame(records: Iterable[TraceRecord]) -> pd.DataFrame:
 
 
 def empty_trace() -> pd.DataFrame:
-    """A trace with no rows and the schema's dtypes."""
+    """A trace with no rows and the schema's dtypes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``user_id, ts, journey, version, node, event, port, detail``, no rows.
+
+    Examples
+    --------
+    >>> list(empty_trace().columns)
+    ['user_id', 'ts', 'journey', 'version', 'node', 'event', 'port', 'detail']
+    """
     return trace_frame([], np.zeros(0, dtype=np.int64), [], [], [], [], [], [])
 
 

@@ -127,7 +127,25 @@ def _sqlite_transactions(engine: sa.Engine) -> None:
 
 
 class JourneyNotFound(JourneyError, KeyError):
-    """No journey with this id in the workspace."""
+    """No journey with this id (or version) in the workspace.
+
+    Parameters
+    ----------
+    journey_id : str
+        The id asked for.
+    version : int or None, default None
+        The version asked for.
+
+    Examples
+    --------
+    >>> from journeylab.workspace import Workspace
+    >>> with Workspace(":memory:") as ws:
+    ...     try:
+    ...         ws.get("nope")
+    ...     except JourneyNotFound as e:
+    ...         print(type(e).__name__)
+    JourneyNotFound
+    """
 
     def __init__(self, journey_id: str, version: int | None = None) -> None:
         super().__init__(journey_id)
@@ -148,12 +166,27 @@ def _utc(value: dt.datetime) -> dt.datetime:
 class Workspace:
     """Many journeys persisted in a database (an embedded SQLite file by default).
 
-    ``path_or_url`` is a file path (``"journeys.db"``), ``":memory:"``, or any SQLAlchemy
-    URL. ``clock`` returns the current UTC time (for ``updated_at`` and publishing); tests
-    pass a fixed one. Lifecycle operations (``publish``, ``pause``, ``resume``, ``stop``,
-    ``archive``, ``unarchive``) take a journey id, apply the same rules as :class:`Journey`
-    and return the journey; ``bulk_*`` take many ids and return ``{id: "ok" | reason}``.
+    Lifecycle operations (``publish``, ``pause``, ``resume``, ``stop``, ``archive``,
+    ``unarchive``) take a journey id, apply the same rules as :class:`Journey` and return the
+    journey; ``bulk_*`` take many ids and return ``{id: "ok" | reason}``.
 
+    Parameters
+    ----------
+    path_or_url : str or pathlib.Path, default "journeys.db"
+        A file path, ``":memory:"``, or any SQLAlchemy URL.
+    clock : callable or None, default None
+        Returns the current UTC time (for ``updated_at`` and publishing); tests pass a fixed
+        one. Default the system clock.
+    echo : bool, default False
+        Log every SQL statement.
+
+    Raises
+    ------
+    journeylab.errors.StorageError
+        When the database cannot be opened, or its workspace tables are of a newer version.
+
+    Examples
+    --------
     >>> import tempfile, pathlib
     >>> from journeylab.examples import cart_abandonment
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "journeys.db"

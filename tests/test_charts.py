@@ -234,7 +234,7 @@ def test_funnel_from_a_bare_trace(ref):
 
 def test_node_stats_chart_matches_the_trace(res):
     t = res.trace
-    fig = charts.node_stats_chart(res)
+    fig = charts.node_stats(res)
     nodes = [n.id for n in res.journey.nodes]
     by = {tr.name: tr for tr in fig.data}
     for tr in fig.data:
@@ -267,7 +267,7 @@ def test_node_stats_chart_matches_the_trace(res):
 
 
 def test_node_stats_chart_from_a_node_stats_frame(ref):
-    fig = charts.node_stats_chart(ref.node_stats)
+    fig = charts.node_stats(ref.node_stats)
     by = {tr.name: tr for tr in fig.data}
     assert list(by["left by yes"].x) == ref.node_stats["left_yes"].tolist()
     assert list(by["entered"].x) == ref.node_stats["entered"].tolist()
@@ -319,7 +319,7 @@ def test_sankey_links_are_the_edge_flows_and_exits(res):
 
 def test_waiting_chart_counts_users_at_each_node(cart):
     t = cart.trace
-    fig = charts.waiting_chart(cart)
+    fig = charts.waiting(cart)
     tz = cart.journey.settings.timezone
     w = waiting_over_time(t, end=cart.end)
     shown = [tr.customdata[0] for tr in fig.data]
@@ -336,7 +336,7 @@ def test_waiting_chart_counts_users_at_each_node(cart):
 
 def test_waiting_chart_from_a_tidy_frame(ref):
     w = ref.waiting_over_time
-    fig = charts.waiting_chart(w)
+    fig = charts.waiting(w)
     for tr in fig.data:
         assert list(tr.y) == w.loc[w["node"] == tr.customdata[0], "users"].tolist()
 
@@ -347,7 +347,7 @@ def test_waiting_chart_from_a_tidy_frame(ref):
 def test_messages_chart_per_local_day_and_hour(cart):
     t = cart.trace
     tz = cart.journey.settings.timezone
-    fig = charts.messages_chart(cart)
+    fig = charts.messages(cart)
     sent = rows(t, event="sent")
     local = sent["ts"].dt.tz_convert(tz)
     want_day = Counter(zip(local.dt.strftime("%Y-%m-%d"), sent["detail"].astype(str), strict=True))
@@ -382,7 +382,7 @@ def test_messages_chart_per_local_day_and_hour(cart):
 
 def test_messages_chart_from_messages_per_day(ref):
     m = ref.messages_per_day
-    fig = charts.messages_chart(m)
+    fig = charts.messages(m)
     assert sum(sum(tr.y) for tr in fig.data) == m["messages"].sum() == count(ref.trace, event="sent")
 
 
@@ -391,14 +391,14 @@ def test_messages_chart_from_messages_per_day(ref):
 
 def test_goals_chart_conversion_per_goal(res):
     t = res.trace
-    fig = charts.goals_chart(res)
+    fig = charts.goals(res)
     entered = count(t, event="entered", detail="entry")
     conv = count(t, event="exited", detail="goal:Purchase")
     bar = fig.data[0]
     assert list(bar.x) == ["Purchase"]
     assert bar.y[0] == pytest.approx(conv / entered)
     assert bar.customdata[0][1] == conv
-    fig2 = charts.goals_chart(res, value="conversions")
+    fig2 = charts.goals(res, value="conversions")
     assert list(fig2.data[0].y) == [conv]
 
 
@@ -410,7 +410,7 @@ def test_goals_chart_lists_every_goal(cohort):
     j.add_goal(ActionGoal(name="Never", event="No Such Event"))
     r = simulate(j, cohort, START, END, seed=1)
     t = r.trace
-    fig = charts.goals_chart(r, value="conversions")
+    fig = charts.goals(r, value="conversions")
     assert list(fig.data[0].x) == ["Purchase", "Relaunch", "Never", "any goal"]
     per = [count(t, event="exited", detail=f"goal:{g}") for g in ("Purchase", "Relaunch", "Never")]
     assert list(fig.data[0].y) == [*per, sum(per)]
@@ -442,14 +442,14 @@ def test_goals_chart_with_intervals(ref):
             },
         ]
     )
-    bar = charts.goals_chart(ref, ci=ci).data[0]
+    bar = charts.goals(ref, ci=ci).data[0]
     assert bar.y[0] == pytest.approx(0.25)
     assert bar.error_y.array[0] == pytest.approx(0.03) and bar.error_y.arrayminus[0] == pytest.approx(0.05)
 
 
 def test_time_to_goal_chart_has_one_value_per_conversion(res):
     t = res.trace
-    fig = charts.time_to_goal_chart(res, unit="h")
+    fig = charts.time_to_goal(res, unit="h")
     entry_at = {}
     want = []
     for u, ts, e, d in zip(t["user_id"], t["ts"], t["event"].astype(str), t["detail"].astype(str), strict=True):
@@ -515,17 +515,17 @@ def sweep_frame():
 
 def test_sweep_chart_line_and_band():
     df = sweep_frame()
-    fig = charts.sweep_chart(df, "conversion_rate")
+    fig = charts.sweep(df, "conversion_rate")
     hi, lo, line = fig.data
     assert list(line.x) == ["1 h", "6 h", "24 h"]
     assert list(line.y) == pytest.approx([0.1, 0.2, 0.3])
     assert list(hi.y) == pytest.approx([0.13, 0.23, 0.33]) and list(lo.y) == pytest.approx([0.08, 0.18, 0.28])
     assert lo.fill == "tonexty"
-    fig2 = charts.sweep_chart(df, ["conversion_rate", "push.sent"])
+    fig2 = charts.sweep(df, ["conversion_rate", "push.sent"])
     assert [tr.name for tr in fig2.data if tr.showlegend is not False] == ["conversion rate", "push: sent"]
     assert list(fig2.data[-1].y) == [50.0, 51.0, 52.0]
     with pytest.raises(KeyError):
-        charts.sweep_chart(df, "nope")
+        charts.sweep(df, "nope")
 
 
 def test_sweep_chart_of_a_real_sweep(cohort):
@@ -541,7 +541,7 @@ def test_sweep_chart_of_a_real_sweep(cohort):
         replications=2,
         behaviour=BEHAVIOUR,
     )
-    fig = charts.sweep_chart(sw, "reminder.sent")
+    fig = charts.sweep(sw, "reminder.sent")
     line = fig.data[-1]
     assert list(line.x) == ["1 h", "24 h"]
     for v, y in zip(["1 h", "24 h"], line.y, strict=True):
@@ -614,7 +614,7 @@ def compare_frame():
 
 
 def test_compare_chart_means_and_paired_difference():
-    fig = charts.compare_chart(compare_frame())
+    fig = charts.compare(compare_frame())
     a, b, d = fig.data
     assert (a.name, b.name) == ("A", "B")
     assert list(a.y) == ["entered", "conversions", "push: sent"]  # nodes that never send are left out
@@ -622,14 +622,14 @@ def test_compare_chart_means_and_paired_difference():
     assert list(d.x) == [0.0, 6.0, -10.0]
     assert list(d.error_x.array) == [0.0, 2.0, 3.0] and list(d.error_x.arrayminus) == [0.0, 2.0, 3.0]
     assert list(d.marker.color) == ["#6b7280", "#15803d", "#b91c1c"]
-    fig2 = charts.compare_chart(compare_frame(), ["conversions"], names=["control", "test"])
+    fig2 = charts.compare(compare_frame(), ["conversions"], names=["control", "test"])
     assert [tr.name for tr in fig2.data[:2]] == ["control", "test"] and list(fig2.data[0].x) == [30.0]
 
 
 def test_compare_chart_of_replicate_frames_per_variant():
     base = sweep_frame().drop(columns="value").drop_duplicates(subset=["scope", "node", "stat"])
     other = base.assign(mean=base["mean"] * 2, ci_low=base["ci_low"] * 2, ci_high=base["ci_high"] * 2)
-    fig = charts.compare_chart({"now": base, "later": other}, ["conversion_rate", "push.sent"])
+    fig = charts.compare({"now": base, "later": other}, ["conversion_rate", "push.sent"])
     assert [tr.name for tr in fig.data] == ["now", "later"]
     assert list(fig.data[1].y) == pytest.approx([0.2, 100.0])
     assert list(fig.data[0].error_y.array) == pytest.approx([0.03, 3.0])
@@ -641,7 +641,7 @@ def test_compare_chart_of_a_real_comparison(cohort):
         a, nodes=[msgspec.structs.replace(n, duration=dt.timedelta(hours=4)) if n.id == "wait" else n for n in a.nodes]
     )
     cmp = compare(a, b, cohort, START, END, replications=2, behaviour=BEHAVIOUR)
-    fig = charts.compare_chart(cmp, ["conversions", "reminder.sent"])
+    fig = charts.compare(cmp, ["conversions", "reminder.sent"])
     runs_b = [simulate(b, cohort, START, END, seed=s, behaviour=BEHAVIOUR) for s in range(2)]
     assert fig.data[1].x[1] == pytest.approx(np.mean([count(r.trace, node="reminder", event="sent") for r in runs_b]))
 
@@ -652,14 +652,14 @@ def test_compare_chart_of_a_real_comparison(cohort):
 def test_figures_share_one_look(ref):
     figs = [
         charts.funnel(ref),
-        charts.node_stats_chart(ref),
+        charts.node_stats(ref),
         charts.sankey(ref),
-        charts.waiting_chart(ref),
-        charts.messages_chart(ref),
-        charts.goals_chart(ref),
-        charts.time_to_goal_chart(ref),
-        charts.sweep_chart(sweep_frame()),
-        charts.compare_chart(compare_frame()),
+        charts.waiting(ref),
+        charts.messages(ref),
+        charts.goals(ref),
+        charts.time_to_goal(ref),
+        charts.sweep(sweep_frame()),
+        charts.compare(compare_frame()),
     ]
     for f in figs:
         assert f.layout.title.text and f.layout.template.layout.font.family.startswith("Inter")
@@ -684,14 +684,14 @@ def test_docs_examples_run(tmp_path, monkeypatch):
     assert (tmp_path / "report.html").stat().st_size > 3_000_000
     for name in (
         "funnel",
-        "node_stats_chart",
+        "node_stats",
         "sankey",
-        "waiting_chart",
-        "messages_chart",
-        "goals_chart",
-        "time_to_goal_chart",
-        "sweep_chart",
-        "compare_chart",
+        "waiting",
+        "messages",
+        "goals",
+        "time_to_goal",
+        "sweep",
+        "compare",
     ):
         assert f"charts.{name}(" in doc, name
 
@@ -716,7 +716,7 @@ def test_message_load_per_user_per_day_across_journeys():
     assert res.messages_per_user_day["capped"].sum() == 0  # no account caps in this run
     assert res.messages_per_user_day["journeys"].max() <= 2
     assert st.message_load(t.iloc[:0]).empty
-    fig = charts.message_load_chart(res)
+    fig = charts.message_load(res)
     one = next(tr for tr in fig.data if tr.name == "users with 1 message that day")
     assert list(one.y) == load["users_1"].tolist()
     assert list(fig.data[-1].y) == load["max"].tolist()

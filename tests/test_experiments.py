@@ -120,7 +120,7 @@ def _holdout(q: float = 0.5, n: int = 400):
 
 
 def test_branch_results_and_uplift_against_the_control_branch():
-    from journeylab.charts import uplift_chart
+    from journeylab.charts import uplift as uplift_figure
     from journeylab.sim.experiments import branch_results, uplift
 
     j, coh, behaviour = _holdout()
@@ -139,7 +139,7 @@ def test_branch_results_and_uplift_against_the_control_branch():
     assert row["diff"] == pytest.approx(0.4, abs=0.05) and row["relative"] == pytest.approx(2.0, abs=0.4)
     assert row["diff"] == pytest.approx(row["mean_branch"] - row["mean_control"])
     assert u.loc["messages_per_user", "diff"] == pytest.approx(1.0)  # one push per user of the branch, none in control
-    fig = uplift_chart(u.reset_index(), ["conversion_rate"])
+    fig = uplift_figure(u.reset_index(), ["conversion_rate"])
     assert list(fig.data[0].y) == ["ab: push"] and fig.data[0].marker.color[0] == "#15803d"
     with pytest.raises(JourneyDefinitionError, match="no Split has a branch named 'nope'"):
         uplift(j, raw=raw, control="nope")

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from journeylab.charts import journey_figure, journey_svg
+from journeylab.charts import journey, journey_svg
 from journeylab.examples import cart_abandonment, reference_journey
 from journeylab.layout import journey_scene, phantom_id
 from journeylab.model import Action, ActionGoal, Email, Inaction, Journey, Push
@@ -41,7 +41,7 @@ def edge_labels(fig: go.Figure) -> dict[str, str]:
 
 def test_figure_nodes_match_the_journey_and_the_scene() -> None:
     j = cart_abandonment()
-    fig = journey_figure(j, title="Cart abandonment")
+    fig = journey(j, title="Cart abandonment")
     tr = nodes_trace(fig)
     ids = list(tr.customdata)
     assert ids == [n.id for n in j.nodes] + ["goal::Purchase"]
@@ -66,7 +66,7 @@ def test_figure_nodes_match_the_journey_and_the_scene() -> None:
 def test_figure_uses_positions_stored_in_the_model() -> None:
     j = cart_abandonment()
     j.set_positions({n.id: (300.0 * i, 40.0 * i) for i, n in enumerate(j.nodes)})
-    tr = nodes_trace(journey_figure(j))
+    tr = nodes_trace(journey(j))
     for i, n in enumerate(j.nodes):
         k = list(tr.customdata).index(n.id)
         assert (tr.x[k], tr.y[k]) == (300.0 * i, 40.0 * i)
@@ -74,7 +74,7 @@ def test_figure_uses_positions_stored_in_the_model() -> None:
 
 def test_counts_on_nodes_and_edges_match_the_stats() -> None:
     j = cart_abandonment()
-    fig = journey_figure(j, STATS)
+    fig = journey(j, STATS)
     text = dict(zip(nodes_trace(fig).customdata, nodes_trace(fig).text, strict=True))
     assert "in 1,000" in text["cart"] and "yes 620" in text["cart"]
     assert "sent 590" in text["push"] and "viewed 240" in text["push"] and "clicked 80" in text["push"]
@@ -95,8 +95,8 @@ def test_figure_accepts_a_definition_and_a_result_object() -> None:
         node_stats = STATS
         waiting_users = {"charged": ["u1", "u2"]}
 
-    a = journey_figure(j.definition, STATS)
-    b = journey_figure(j, Result())
+    a = journey(j.definition, STATS)
+    b = journey(j, Result())
     assert edge_labels(a) == edge_labels(b)
     assert list(a.data[0].text) == list(b.data[0].text)
 
@@ -108,7 +108,7 @@ def test_phantom_window_and_badges() -> None:
     j.then("push", "clicked", Action(id="bought", event="Charged", window=dt.timedelta(hours=1)))  # no timeout
     j.then("push", "timeout", Email(id="mail", content={"subject": "Hello"}))
     j.add_goal(ActionGoal(name="Purchase", event="Charged"))
-    fig = journey_figure(j, {"push": {"left_clicked": 7, "left_timeout": 3}})
+    fig = journey(j, {"push": {"left_clicked": 7, "left_timeout": 3}})
     tr = nodes_trace(fig)
     ids = list(tr.customdata)
     assert phantom_id("push") in ids
@@ -139,7 +139,7 @@ def test_svg_is_well_formed_and_draws_every_box_and_edge() -> None:
 
 @pytest.mark.parametrize("layout", ["stored", "auto"])
 def test_empty_journey_draws(layout: str) -> None:
-    fig = journey_figure(Journey("Empty", id="empty"), layout=layout)
+    fig = journey(Journey("Empty", id="empty"), layout=layout)
     assert list(fig.data[0].customdata) == []
     assert journey_svg(Journey("Empty", id="empty")).startswith("<svg")
 
@@ -152,7 +152,7 @@ def test_goal_boxes_show_conversions_and_node_counts_add_up() -> None:
 
     j = cart_abandonment()
     res = simulate(j, "ecommerce", seed=1)
-    fig = journey_figure(j, res)
+    fig = journey(j, res)
     texts = dict(zip(fig.data[0].customdata, fig.data[0].text, strict=True))
     conv = int(res.journey_stats["conversions_Purchase"])
     assert f"converted {conv:,}" in texts["goal::Purchase"]

@@ -95,7 +95,7 @@ def test_notebook_is_stored_clean_and_follows_the_conventions(path: Path) -> Non
     # figures draw in exported HTML without the internet: plotly.js embedded by the renderer
     assert RENDERER in code
     # the journey graph as a static figure, visible in rendered pages
-    assert "journey_figure(" in code or ".figure(" in code
+    assert "charts.journey(" in code or ".figure(" in code
     assert "connected" not in code.split(RENDERER)[0]  # no CDN renderer set before ours
 
 

@@ -138,9 +138,9 @@ def test_message_load_table_and_chart():
     assert got == {("a", "2026-03-02"): (1, 1, 1), ("b", "2026-03-02"): (1, 1, 1), ("a", "2026-03-03"): (1, 1, 1)}
     load = res.message_load
     assert load[["users", "messages", "max", "capped"]].values.tolist() == [[2, 2, 1, 2], [1, 1, 1, 1]]
-    from journeylab.charts import message_load_chart
+    from journeylab import charts
 
-    fig = message_load_chart(res)
+    fig = charts.message_load(res)
     capped = [tr for tr in fig.data if tr.name == "sends stopped by an account cap"]
     assert len(capped) == 1 and list(capped[0].y) == [2, 1]
 

@@ -10,7 +10,7 @@ They take the tidy frames of :mod:`journeylab.sim.experiments` — one row per s
 >>> import pandas as pd
 >>> df = pd.DataFrame({"value": ["1 h", "6 h", "24 h"], "scope": "journey", "node": "", "stat": "conversion_rate",
 ...                    "mean": [0.1, 0.2, 0.25], "ci_low": [0.08, 0.17, 0.2], "ci_high": [0.12, 0.23, 0.3], "n": 5})
->>> fig = sweep_chart(df, "conversion_rate")
+>>> fig = sweep(df, "conversion_rate")
 >>> [tr.name for tr in fig.data], list(map(float, fig.data[-1].y))
 (['conversion rate: CI', 'conversion rate: CI', 'conversion rate'], [0.1, 0.2, 0.25])
 """
@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from journeylab.charts import _style as S
+from journeylab.charts._api import fill_doc, old_name
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
 
-__all__ = ["sweep_chart", "compare_chart", "uplift_chart", "stat_key"]
+__all__ = ["sweep", "compare", "uplift", "pareto", "stat_key"]
 
 
 def stat_key(item: Any) -> tuple[str, str, str]:
@@ -67,9 +68,10 @@ def _is_rate(stat: str) -> bool:
     return stat.endswith("rate")
 
 
-def sweep_chart(
-    df: pd.DataFrame,
-    stat: Any = "conversion_rate",
+@fill_doc
+def sweep(
+    data: pd.DataFrame,
+    stats: Any = "conversion_rate",
     *,
     x: str = "value",
     x_title: str | None = None,
@@ -77,16 +79,49 @@ def sweep_chart(
     title: str | None = None,
     height: int | None = None,
 ) -> go.Figure:
-    """A statistic (or several, as a list) against the swept value, the mean as a line with
-    markers and its confidence interval as a band.
+    """A statistic (or several) against the swept value: the mean and its confidence band.
 
-    ``stat``: ``"conversion_rate"`` / ``"conversions"`` (journey scope), ``"push.sent"`` or
-    ``("push", "sent")`` (a node's). The x order is the order of the values in ``df`` (the
-    sweep's), numbers or labels such as ``"6 h"``.
+    The mean is a line with markers, its confidence interval a band. The x order is the
+    order of the values in ``data`` (the sweep's), numbers or labels such as ``"6 h"``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The frame of :func:`journeylab.sim.experiments.sweep`: the swept ``value``, then
+        ``scope``, ``node``, ``stat``, ``mean``, ``ci_low``, ``ci_high``, ``n``.
+    stats : str, tuple or list of them, default "conversion_rate"
+        The statistics to draw: ``"conversion_rate"``, ``"conversions"`` (journey scope),
+        ``"push.sent"`` or ``("push", "sent")`` (a node's); a list draws one line each.
+    x : str, default "value"
+        The column of the swept value.
+    x_title : str or None, default None
+        The x axis title; default "swept value" (or the column's name).
+    journey : str or None, default None
+        Keep the rows of this journey (and the journey-less ones); default every row.
+    %(title_height)s
+
+    %(figure)s
+
+    Raises
+    ------
+    KeyError
+        When ``data`` has no rows for one of the statistics.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from journeylab import charts
+    >>> df = pd.DataFrame({"value": ["1 h", "6 h", "24 h"], "scope": "journey", "node": "",
+    ...                    "stat": "conversion_rate", "mean": [0.1, 0.2, 0.25],
+    ...                    "ci_low": [0.08, 0.17, 0.2], "ci_high": [0.12, 0.23, 0.3], "n": 5})
+    >>> fig = charts.sweep(df, "conversion_rate")
+    >>> [trace.name for trace in fig.data], [float(v) for v in fig.data[-1].y]
+    (['conversion rate: CI', 'conversion rate: CI', 'conversion rate'], [0.1, 0.2, 0.25])
     """
     import plotly.graph_objects as go
 
-    stats_ = list(stat) if isinstance(stat, list) else [stat]
+    stats_ = list(stats) if isinstance(stats, list) else [stats]
+    df = data
     if journey is not None and "journey" in df.columns:
         df = df[df["journey"].astype(str).isin([journey, ""])]
     fig = go.Figure()
@@ -185,8 +220,9 @@ def _default_compare_stats(df: pd.DataFrame) -> list[tuple[str, str, str]]:
     return keys
 
 
-def compare_chart(
-    df: pd.DataFrame | Mapping[str, pd.DataFrame],
+@fill_doc
+def compare(
+    data: pd.DataFrame | Mapping[str, pd.DataFrame],
     stats: Sequence[Any] | None = None,
     *,
     names: Sequence[str] | None = None,
@@ -195,20 +231,45 @@ def compare_chart(
 ) -> go.Figure:
     """Two (or more) variants side by side, one group of bars per statistic.
 
-    ``df`` is either the frame of :func:`journeylab.sim.experiments.compare` (``mean_<A>``,
-    ``mean_<B>``, ``diff``, ``diff_ci_low``, ``diff_ci_high``): the means side by side, and
-    in a second panel the paired difference B − A with its confidence interval; or replicate
-    frames per variant (a mapping ``{name: frame}``, or one frame with a ``variant`` column):
-    each variant's mean with its own confidence interval as error bars.
+    From the frame of :func:`journeylab.sim.experiments.compare`: the means side by side
+    and, in a second panel, the paired difference B − A with its confidence interval. From
+    replicate frames per variant: each variant's mean with its own confidence interval as
+    error bars.
 
-    ``stats``: items as in :func:`sweep_chart`; default entries, conversions (per goal when
-    there are several) and each engagement node's sends.
+    Parameters
+    ----------
+    data : pandas.DataFrame or mapping of str to pandas.DataFrame
+        A comparison frame (``mean_<A>``, ``mean_<B>``, ``diff``, ``diff_ci_low``,
+        ``diff_ci_high``), or replicate frames per variant: a mapping ``{name: frame}`` or
+        one frame with a ``variant`` column.
+    stats : sequence of str or tuple, or None, default None
+        The statistics, written as for :func:`sweep`; default entries, conversions (per goal
+        when there are several) and each engagement node's sends.
+    names : sequence of str or None, default None
+        The variants to draw, in order; default every variant of ``data``.
+    %(title_height)s
+
+    %(figure)s
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from journeylab import charts
+    >>> row = {"scope": "journey", "node": "", "stat": "conversions", "n": 5}
+    >>> a = pd.DataFrame([{**row, "mean": 10.0, "ci_low": 8.0, "ci_high": 12.0}])
+    >>> b = pd.DataFrame([{**row, "mean": 14.0, "ci_low": 11.0, "ci_high": 17.0}])
+    >>> fig = charts.compare({"A": a, "B": b}, ["conversions"])
+    >>> [(trace.name, list(trace.y)) for trace in fig.data]
+    [('A', [10.0]), ('B', [14.0])]
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    if isinstance(df, Mapping):
-        df = pd.concat([f.assign(variant=k) for k, f in df.items()], ignore_index=True)
+    df = (
+        pd.concat([f.assign(variant=k) for k, f in data.items()], ignore_index=True)
+        if isinstance(data, Mapping)
+        else data
+    )
     keys = [stat_key(s) for s in stats] if stats is not None else _default_compare_stats(df)
     labels = [_label(k) for k in keys]
     if "variant" in df.columns:
@@ -343,8 +404,9 @@ def compare_chart(
     return fig
 
 
-def uplift_chart(
-    df: pd.DataFrame,
+@fill_doc
+def uplift(
+    data: pd.DataFrame,
     stats: Sequence[str] | None = None,
     *,
     relative: bool = False,
@@ -353,23 +415,42 @@ def uplift_chart(
 ) -> go.Figure:
     """Each Split branch against its control: the uplift with its confidence interval.
 
-    ``df`` is the frame of :func:`journeylab.sim.experiments.uplift`; one panel per statistic
-    (default: every statistic in it), one row per branch, a diamond at the mean difference
-    (``relative``: the relative uplift, in percent) and its interval; green where the interval
-    lies above zero, red below, grey across it.
+    One panel per statistic, one row per branch, a diamond at the mean difference and its
+    interval; green where the interval lies above zero, red below, grey across it.
 
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The frame of :func:`journeylab.sim.experiments.uplift`.
+    stats : sequence of str or None, default None
+        The statistics to draw, one panel each; default every statistic in ``data``.
+    relative : bool, default False
+        Draw the relative uplift (in percent) instead of the difference.
+    %(title_height)s
+
+    %(figure)s
+
+    Raises
+    ------
+    ValueError
+        When ``data`` is empty (no branch beside a control).
+
+    Examples
+    --------
     >>> import pandas as pd
+    >>> from journeylab import charts
     >>> u = pd.DataFrame({"journey": "j", "split": "s", "branch": ["A", "B"], "control": "hold",
     ...     "stat": "conversion_rate", "mean_branch": [0.3, 0.22], "mean_control": 0.2, "diff": [0.1, 0.02],
     ...     "diff_ci_low": [0.05, -0.01], "diff_ci_high": [0.15, 0.05], "relative": [0.5, 0.1],
     ...     "relative_ci_low": [0.25, -0.05], "relative_ci_high": [0.75, 0.25], "n": 10})
-    >>> fig = uplift_chart(u)
+    >>> fig = charts.uplift(u)
     >>> list(fig.data[0].y), list(fig.data[0].marker.color)
     (['s: A', 's: B'], ['#15803d', '#6b7280'])
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    df = data
     if df.empty:
         raise ValueError("no uplift to show: the frame is empty (no branch beside a control?)")
     names = list(stats) if stats is not None else list(dict.fromkeys(df["stat"].astype(str)))
@@ -427,31 +508,70 @@ def uplift_chart(
     return fig
 
 
-def pareto_chart(
-    trials: pd.DataFrame,
-    x: str,
-    y: str,
+@fill_doc
+def _pareto_axes(data: Any, x: str | None, y: str | None) -> tuple[pd.DataFrame, str, str]:
+    """The trials frame and the two figures of :func:`pareto`, defaults filled in."""
+    if isinstance(data, pd.DataFrame):
+        trials = data
+        figures = [c[: -len("_ci_low")] for c in trials.columns if c.endswith("_ci_low")]
+    else:  # an OptimizationResult: its objectives, then the search targets
+        trials = data.trials
+        figures = [o.name for o in data.objectives] + list(data.space)
+    y = y or next((f for f in figures if f != x), None)
+    x = x or next((f for f in figures if f != y), None)
+    if x is None or y is None:
+        raise ValueError(f"name the figures to draw: x= and y= (the trials have {list(trials.columns)})")
+    return trials, x, y
+
+
+@fill_doc
+def pareto(
+    data: Any,
+    x: str | None = None,
+    y: str | None = None,
     *,
     title: str | None = None,
     height: int | None = None,
 ) -> go.Figure:
     """The optimiser's candidates on two figures, the Pareto frontier drawn through the best.
 
-    ``trials`` is :attr:`journeylab.sim.optimize.OptimizationResult.trials`: per candidate
-    the figures ``<x>``, ``<y>`` with ``<name>_ci_low`` / ``<name>_ci_high`` (error bars when
-    present), ``feasible`` and ``pareto``. Feasible candidates are blue, the frontier is
-    joined by a line, refused or infeasible ones are grey; hovering shows the candidate's
-    settings.
+    Feasible candidates are blue, the frontier is joined by a line, refused or infeasible
+    ones are grey; hovering shows the candidate's settings. Error bars show the figures'
+    confidence intervals when ``data`` has them.
 
+    Parameters
+    ----------
+    data : OptimizationResult or pandas.DataFrame
+        What :func:`journeylab.sim.optimize.optimize` returned, or its ``trials``: per
+        candidate the figures ``<name>`` with ``<name>_ci_low`` / ``<name>_ci_high``,
+        ``feasible`` and ``pareto``.
+    x : str or None, default None
+        The figure across; default the second objective (of a result), or the second
+        figure with an interval (of a frame).
+    y : str or None, default None
+        The figure up; default the first objective, or the first figure with an interval.
+    %(title_height)s
+
+    %(figure)s
+
+    Raises
+    ------
+    ValueError
+        When ``data`` has no figure ``x`` or ``y``, or there are not two figures to default to.
+
+    Examples
+    --------
     >>> import pandas as pd
+    >>> from journeylab import charts
     >>> t = pd.DataFrame({"trial": [0, 1, 2], "wait": ["1 h", "2 h", "4 h"], "conversions": [5.0, 7.0, 6.0],
     ...                   "messages": [1.0, 2.0, 3.0], "feasible": True, "pareto": [True, True, False], "error": ""})
-    >>> fig = pareto_chart(t, x="messages", y="conversions")
-    >>> [tr.name for tr in fig.data], list(fig.data[0].y)
+    >>> fig = charts.pareto(t, x="messages", y="conversions")
+    >>> [trace.name for trace in fig.data], list(fig.data[0].y)
     (['Pareto frontier', 'feasible', 'infeasible'], [5.0, 7.0])
     """
     import plotly.graph_objects as go
 
+    trials, x, y = _pareto_axes(data, x, y)
     for c in (x, y):
         if c not in trials.columns:
             raise ValueError(
@@ -533,3 +653,7 @@ def pareto_chart(
     fig.update_xaxes(title=S.pretty(x))
     fig.update_yaxes(title=S.pretty(y))
     return fig
+
+
+def __getattr__(name: str) -> Any:  # the charts' old names, as deprecated aliases
+    return old_name(__name__, name, globals())

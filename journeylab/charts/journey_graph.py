@@ -12,7 +12,7 @@ in exported HTML, on GitHub and in PDF.
 >>> j = Journey("Cart abandonment", id="cart")
 >>> _ = j.add(Inaction(id="cart", event="Added To Cart", absent="Charged", within=dt.timedelta(minutes=15)))
 >>> _ = j.then("cart", "yes", Push(id="push", content={"title": "Forgot something?"}))
->>> fig = journey_figure(j, {"cart": {"entered": 100, "left_yes": 40}, "push": {"entered": 40, "sent": 38}})
+>>> fig = journey(j, {"cart": {"entered": 100, "left_yes": 40}, "push": {"entered": 40, "sent": 38}})
 >>> list(fig.data[0].customdata)
 ['cart', 'push']
 >>> [a.text for a in fig.layout.annotations if (a.name or "").startswith("edge:")]
@@ -28,6 +28,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from journeylab.charts._api import fill_doc, old_name
 from journeylab.layout import (
     BADGE_COLORS,
     EDGE_COLORS,
@@ -45,7 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from journeylab.model.journey import Journey, JourneyDef
 
-__all__ = ["journey_figure", "journey_svg", "outline", "edge_color"]
+__all__ = ["journey", "journey_svg", "outline", "edge_color"]
 
 _PAD = 30.0
 _FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
@@ -154,9 +155,10 @@ def _scene(
     return journey_scene(journey, node_stats, waiting_users, issues=issues, layout=layout, conversions=conversions)
 
 
-def journey_figure(
-    journey_or_def: Journey | JourneyDef,
-    node_stats: Any = None,
+@fill_doc
+def journey(
+    definition: Journey | JourneyDef,
+    data: Any = None,
     *,
     title: str | None = None,
     waiting_users: Mapping[str, Sequence[Any]] | None = None,
@@ -165,23 +167,38 @@ def journey_figure(
     max_width: int = 1400,
     conversions: Mapping[str, int] | None = None,
 ) -> go.Figure:
-    """The journey graph as a static Plotly figure.
-
-    ``node_stats`` is a DataFrame indexed by node id with count columns (``entered``,
-    ``waiting``, ``left_<port>``, ``sent``, ``viewed``, ``clicked``...; missing ones are 0),
-    or a simulation result with ``.node_stats``: nodes then show their counts and edges
-    their flow (``left_<port>`` of their source). ``issues`` are validation items (by
-    default the journey is validated): nodes with an error get a red badge, with a warning
-    a yellow one. ``layout="auto"`` ignores the positions stored in the model.
-    ``conversions`` (users per goal name) label the goal boxes; a result gives its own.
+    """The journey graph as a static Plotly figure, with counts when given a result.
 
     The first trace (``name="nodes"``) has one point per drawn box at its centre, with the
     box's scene id in ``customdata`` and its label (``<br>``-separated lines) in ``text``.
     Edge labels are annotations named ``edge:<edge id>``.
+
+    Parameters
+    ----------
+    %(graph_definition)s
+    %(graph_data)s
+    %(title)s
+    %(waiting_users)s
+    %(issues)s
+    %(layout)s
+    max_width : int, default 1400
+        The widest the figure may be, in pixels: a wider journey is scaled down to fit.
+    %(conversions)s
+
+    %(figure)s
+
+    See Also
+    --------
+    journey_svg : the same drawing as SVG text.
+
+    %(example)s
+    >>> fig = charts.journey(result.journey, result)
+    >>> list(fig.data[0].customdata)[:2]
+    ['cart', 'push']
     """
     import plotly.graph_objects as go
 
-    scene = _scene(journey_or_def, node_stats, waiting_users, issues, layout, conversions)
+    scene = _scene(definition, data, waiting_users, issues, layout, conversions)
     left, top, right, bottom = scene.bbox()
     width_px = max(right - left + 2 * _PAD, 200)
     height_px = max(bottom - top + 2 * _PAD, 120)
@@ -342,9 +359,10 @@ def _svg_text(n: SceneNode) -> str:
     return f'<text text-anchor="middle" dominant-baseline="middle">{"".join(spans)}</text>'
 
 
+@fill_doc
 def journey_svg(
-    journey_or_def: Journey | JourneyDef,
-    node_stats: Any = None,
+    definition: Journey | JourneyDef,
+    data: Any = None,
     *,
     waiting_users: Mapping[str, Sequence[Any]] | None = None,
     issues: Iterable[Any] | None = None,
@@ -352,9 +370,33 @@ def journey_svg(
     title: str | None = None,
     conversions: Mapping[str, int] | None = None,
 ) -> str:
-    """The journey graph as standalone SVG text (no browser, no JavaScript): what notebooks
-    show where widgets cannot render. Same scene and arguments as :func:`journey_figure`."""
-    scene = _scene(journey_or_def, node_stats, waiting_users, issues, layout, conversions)
+    """The journey graph as standalone SVG text (no browser, no JavaScript).
+
+    What notebooks show where widgets cannot render; the same scene as :func:`journey`.
+
+    Parameters
+    ----------
+    %(graph_definition)s
+    %(graph_data)s
+    %(waiting_users)s
+    %(issues)s
+    %(layout)s
+    %(title)s
+    %(conversions)s
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element with its own width, height and view box.
+
+    Examples
+    --------
+    >>> from journeylab import charts, examples
+    >>> svg = charts.journey_svg(examples.cart_abandonment(), title="Cart abandonment")
+    >>> svg.startswith("<svg"), "Cart abandonment" in svg
+    (True, True)
+    """
+    scene = _scene(definition, data, waiting_users, issues, layout, conversions)
     left, top, right, bottom = scene.bbox()
     th = 28.0 if title else 0.0
     vx, vy = left - _PAD, top - _PAD - th
@@ -427,3 +469,7 @@ def journey_svg(
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def __getattr__(name: str) -> Any:  # the charts' old names, as deprecated aliases
+    return old_name(__name__, name, globals())

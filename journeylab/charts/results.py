@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from journeylab.charts import _style as S
+from journeylab.charts._api import fill_doc, old_name
 from journeylab.charts._data import (
     PathItem,
     Source,
@@ -40,9 +41,9 @@ from journeylab.charts._data import (
     path_steps,
     send_attempts,
     source,
-    time_to_goal,
     waiting_over_time,
 )
+from journeylab.charts._data import time_to_goal as goal_times
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -52,13 +53,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "funnel",
-    "message_load_chart",
-    "node_stats_chart",
+    "node_stats",
     "sankey",
-    "waiting_chart",
-    "messages_chart",
-    "goals_chart",
-    "time_to_goal_chart",
+    "waiting",
+    "messages",
+    "message_load",
+    "goals",
+    "time_to_goal",
     "ci_lookup",
 ]
 
@@ -113,8 +114,9 @@ def _stage_color(kind: str, shade: float) -> str:
 # ----------------------------------------------------------------------------- funnel
 
 
+@fill_doc
 def funnel(
-    result_or_trace: SimulationResult | pd.DataFrame,
+    data: SimulationResult | pd.DataFrame,
     path: Sequence[PathItem] | None = None,
     *,
     journey: str | None = None,
@@ -130,20 +132,48 @@ def funnel(
 
     By default the path is the **busiest path**: from the busiest entry node, the connector
     most users took at each node, until the exit most users took (a goal, the journey
-    timeout, a port with no connector...); ``path=[node ids]`` names another. Each row is a
-    step with the users who got there; its bar is split into those who went on to the next
-    step and those who left the path there (hatched), with how they left — by another port
-    (to which node), by an exit (goal, timeout...), or still waiting — in the hover text and
-    the label beside the bar, and the step-to-step conversion. ``ci`` (a
-    :func:`~journeylab.sim.experiments.replicate` frame) draws each step as the Monte Carlo
-    mean with its confidence interval as error bars.
+    timeout, a port with no connector...). Each row is a step with the users who got there;
+    its bar is split into those who went on to the next step and those who left the path
+    there (hatched), with how they left — by another port (to which node), by an exit (goal,
+    timeout...), or still waiting — in the hover text and the label beside the bar, and the
+    step-to-step conversion.
 
     ``stages=True``, or a ``path`` with ``(node, stat)`` items, ``"entered"`` or
-    ``"goal:<name>"``, draws the stage funnel of :func:`journeylab.charts._data.funnel_stages` instead (entered →
-    qualified → sent → viewed / clicked → goal; ``responses=False`` leaves out viewed and
-    clicked).
+    ``"goal:<name>"``, draws the stage funnel of :func:`journeylab.charts._data.funnel_stages`
+    instead (entered → qualified → sent → viewed / clicked → goal).
+
+    Parameters
+    ----------
+    data : SimulationResult or pandas.DataFrame
+        A simulation result or its trace (``result.trace``).
+    path : sequence of str or tuple or None, default None
+        The steps: node ids in order (default the busiest path), or stage items
+        (``(node, stat)``, ``"entered"``, ``"goal:<name>"``) for a stage funnel.
+    %(journey)s
+    %(definition)s
+    %(ci)s
+    responses : bool, default True
+        Stage funnel: show each engagement node's viewed and clicked stages.
+    goals : bool, default True
+        Stage funnel: end with one stage per goal.
+    stages : bool, default False
+        Draw the stage funnel instead of the path funnel.
+    %(title_height)s
+
+    %(figure_of_journey)s
+
+    See Also
+    --------
+    journeylab.stats.node_stats : the counts behind each step.
+
+    %(example)s
+    >>> fig = charts.funnel(result)
+    >>> [trace.name for trace in fig.data]
+    ['went on', 'left the path here', 'labels']
+    >>> list(fig.data[0].y)[1:4]
+    ['Reminder push', 'Wait 1 day', 'Did Charged?']
     """
-    src = source(result_or_trace, journey=journey, definition=definition)
+    src = source(data, journey=journey, definition=definition)
     if not stages and (path is None or all(isinstance(x, str) and x in src.nodes for x in path)):
         # every item of the path is a node id: checked just above
         return _path_funnel(src, cast("Sequence[str] | None", path), ci=ci, title=title, height=height)
@@ -377,7 +407,8 @@ def _node_frame(
     return src.node_stats, src
 
 
-def node_stats_chart(
+@fill_doc
+def node_stats(
     data: SimulationResult | pd.DataFrame,
     *,
     journey: str | None = None,
@@ -386,13 +417,30 @@ def node_stats_chart(
     title: str | None = None,
     height: int | None = None,
 ) -> go.Figure:
-    """Per node: where the users who entered went — left by each port, exited there (by
-    reason), still waiting — stacked to the number who entered, with timed-out users marked;
-    and beside it, for engagement nodes, the send attempts: sent, discarded by reason
-    (unreachable, DND, frequency, limit), with deferred, viewed and clicked marked.
+    """Per node, where the users who entered went, and the send attempts of engagement nodes.
 
-    ``data`` may also be a node statistics DataFrame (``result.node_stats``); exits are then
-    not split by reason.
+    Each node's bar stacks the users who left by each port, exited there (by reason) and
+    are still waiting, to the number who entered, with timed-out users marked; beside it, for
+    engagement nodes, the send attempts: sent, discarded by reason (unreachable, DND,
+    frequency, limit), with deferred, viewed and clicked marked.
+
+    Parameters
+    ----------
+    data : SimulationResult or pandas.DataFrame
+        A simulation result, its trace, or a node statistics frame (``result.node_stats``;
+        exits are then not split by reason).
+    %(journey)s
+    %(definition)s
+    messages : bool, default True
+        Add the panel of send attempts when the journey has engagement nodes.
+    %(title_height)s
+
+    %(figure_of_journey)s
+
+    %(example)s
+    >>> fig = charts.node_stats(result)
+    >>> fig.data[0].name, list(fig.data[0].customdata)
+    ('left by yes', ['cart', 'push', 'wait', 'charged', 'reminder'])
     """
     go = _go()
     from plotly.subplots import make_subplots
@@ -591,6 +639,7 @@ def _hbar(
 # ----------------------------------------------------------------------------- sankey
 
 
+@fill_doc
 def sankey(
     data: SimulationResult | pd.DataFrame,
     *,
@@ -601,12 +650,28 @@ def sankey(
     title: str | None = None,
     height: int | None = None,
 ) -> go.Figure:
-    """Flows of users between nodes, one link per connector (coloured by its port), with
-    exits by reason as sinks (goal, completed, journey timeout, force exit, stopped) and the
-    users still waiting at the end as one more sink.
+    """Flows of users between nodes: one link per connector, exits and waiting users as sinks.
 
-    Link ``customdata`` is ``[kind, source, port or reason, target]`` with ``kind`` one of
+    Links are coloured by their port; exits by reason are sinks (goal, completed, journey
+    timeout, force exit, stopped), and so are the users still waiting at the end. Link
+    ``customdata`` is ``[kind, source, port or reason, target]`` with ``kind`` one of
     ``connector``, ``exit``, ``waiting``. Connectors nobody took are left out.
+
+    Parameters
+    ----------
+    %(run)s
+    exits : bool, default True
+        Draw the exits by reason as sinks.
+    waiting : bool, default True
+        Draw the users still waiting at the end as a sink.
+    %(title_height)s
+
+    %(figure_of_journey)s
+
+    %(example)s
+    >>> fig = charts.sankey(result)
+    >>> fig.data[0].type, list(fig.data[0].link.customdata[0])
+    ('sankey', ['connector', 'cart', 'yes', 'push'])
     """
     go = _go()
     src = source(data, journey=journey, definition=definition)
@@ -709,7 +774,8 @@ def sankey(
 # ----------------------------------------------------------------------------- waiting over time
 
 
-def waiting_chart(
+@fill_doc
+def waiting(
     data: SimulationResult | pd.DataFrame,
     *,
     journey: str | None = None,
@@ -719,11 +785,31 @@ def waiting_chart(
     title: str | None = None,
     height: int | None = None,
 ) -> go.Figure:
-    """Users waiting at each node over time (sampled every ``freq``, account-local time),
-    one step line per node that ever holds anyone (or the given ``nodes``).
+    """Users waiting at each node over time, one step line per node.
 
-    ``data`` may also be a tidy ``ts, node, users`` frame (``result.waiting_over_time``).
-    From a result or a trace the counts are :func:`journeylab.charts._data.waiting_over_time`.
+    The counts are sampled every ``freq`` in account-local time
+    (:func:`journeylab.charts._data.waiting_over_time`); a line is drawn for each node that
+    ever holds anyone, or for the given ``nodes``.
+
+    Parameters
+    ----------
+    data : SimulationResult or pandas.DataFrame
+        A simulation result, its trace, or a tidy ``ts, node, users`` frame
+        (``result.waiting_over_time``).
+    %(journey)s
+    %(definition)s
+    freq : str, default "1h"
+        The sampling interval, a pandas frequency.
+    nodes : list of str or None, default None
+        The node ids to draw; default every node that ever holds anyone.
+    %(title_height)s
+
+    %(figure_of_journey)s
+
+    %(example)s
+    >>> fig = charts.waiting(result, freq="6h")
+    >>> [trace.name for trace in fig.data]
+    ['Wait 1 day', 'Did Charged?']
     """
     go = _go()
     if isinstance(data, pd.DataFrame) and {"ts", "node", "users"} <= set(data.columns) and "event" not in data.columns:
@@ -772,7 +858,8 @@ def waiting_chart(
 # ----------------------------------------------------------------------------- messages
 
 
-def messages_chart(
+@fill_doc
+def messages(
     data: SimulationResult | pd.DataFrame,
     *,
     journey: str | None = None,
@@ -781,14 +868,30 @@ def messages_chart(
     title: str | None = None,
     height: int | None = None,
 ) -> go.Figure:
-    """Messages sent per channel per account-local day, stacked by channel; the part of
-    each bar sent late because of DND is hatched. With ``hours`` a second panel counts the
-    sends by local hour of day, where DND shows as empty night hours and a pile-up when
-    DND ends.
+    """Messages sent per channel per account-local day, stacked by channel.
 
-    A result counts every journey unless ``journey`` is given (the timezone is the first
-    journey's); a trace needs ``timezone`` (default UTC). ``data`` may also be a tidy
-    ``day, channel, messages`` frame (``result.messages_per_day``): one panel, no hatching.
+    The part of each bar sent late because of DND is hatched. With ``hours`` a second panel
+    counts the sends by local hour of day, where DND shows as empty night hours and a
+    pile-up when DND ends.
+
+    Parameters
+    ----------
+    data : SimulationResult or pandas.DataFrame
+        A simulation result, its trace, or a tidy ``day, channel, messages`` frame
+        (``result.messages_per_day``: one panel, no hatching).
+    journey : str or None, default None
+        Count only the messages of this journey; default those of every journey.
+    %(timezone)s
+    hours : bool, default True
+        Add the panel of sends by local hour of day (not for a ``messages_per_day`` frame).
+    %(title_height)s
+
+    %(figure)s
+
+    %(example)s
+    >>> fig = charts.messages(result)
+    >>> sorted({trace.name for trace in fig.data})
+    ['email', 'push']
     """
     go = _go()
     from plotly.subplots import make_subplots
@@ -904,7 +1007,8 @@ def messages_chart(
 # ----------------------------------------------------------------------------- goals
 
 
-def goals_chart(
+@fill_doc
+def goals(
     data: SimulationResult | pd.DataFrame,
     *,
     journey: str | None = None,
@@ -914,10 +1018,25 @@ def goals_chart(
     title: str | None = None,
     height: int | None = None,
 ) -> go.Figure:
-    """Conversion per goal: one bar per goal of the journey (goals nobody reached too) and,
-    with several goals, one for any goal. ``value="rate"`` draws conversions over
-    enrollments, ``"conversions"`` the number of users; with ``ci`` (a replicate frame) the
-    bars are Monte Carlo means with confidence intervals as error bars."""
+    """Conversion per goal: one bar per goal of the journey and, with several, one for any goal.
+
+    Goals nobody reached get a bar too.
+
+    Parameters
+    ----------
+    %(run)s
+    value : {"rate", "conversions"}, default "rate"
+        Draw conversions over enrollments, or the number of users converted.
+    %(ci)s
+    %(title_height)s
+
+    %(figure_of_journey)s
+
+    %(example)s
+    >>> fig = charts.goals(result)
+    >>> list(fig.data[0].x)
+    ['Purchase']
+    """
     go = _go()
     src = source(data, journey=journey, definition=definition)
     js = src.journey_stats
@@ -1008,7 +1127,8 @@ def _minutes(m: float) -> str:
     return f"{m / 1440:,.1f} days"
 
 
-def time_to_goal_chart(
+@fill_doc
+def time_to_goal(
     data: SimulationResult | pd.DataFrame,
     *,
     journey: str | None = None,
@@ -1019,13 +1139,33 @@ def time_to_goal_chart(
     title: str | None = None,
     height: int | None = None,
 ) -> go.Figure:
-    """Distribution of the time from entry to conversion, one histogram per goal (overlaid),
-    with each goal's median marked and, with ``cumulative``, the share of conversions reached
-    by each time (a step line on the right axis). ``unit`` is ``"min"``, ``"h"``, ``"days"``
-    or ``"auto"``. The histogram's ``x`` holds one value per conversion."""
+    """Distribution of the time from entry to conversion, one histogram per goal (overlaid).
+
+    Each goal's median is marked; with ``cumulative`` a step line on the right axis shows
+    the share of conversions reached by each time. A histogram's ``x`` holds one value per
+    conversion.
+
+    Parameters
+    ----------
+    %(run)s
+    unit : {"auto", "min", "h", "days"}, default "auto"
+        The unit of time; ``"auto"`` picks one that fits the 90th percentile.
+    nbins : int, default 30
+        The most bins of each histogram.
+    cumulative : bool, default True
+        Add the cumulative share of conversions on a right axis.
+    %(title_height)s
+
+    %(figure_of_journey)s
+
+    %(example)s
+    >>> fig = charts.time_to_goal(result, cumulative=False)
+    >>> fig.data[0].type, fig.data[0].name
+    ('histogram', 'Purchase')
+    """
     go = _go()
     src = source(data, journey=journey, definition=definition)
-    tg = time_to_goal(src)
+    tg = goal_times(src)
     if unit == "auto":
         top = float(tg["minutes"].quantile(0.9)) if len(tg) else 0.0
         unit = "min" if top <= 180 else ("h" if top <= 72 * 60 else "days")
@@ -1123,7 +1263,8 @@ def time_to_goal_chart(
 # ----------------------------------------------------------------------------- message load per user
 
 
-def message_load_chart(
+@fill_doc
+def message_load(
     data: SimulationResult | pd.DataFrame,
     *,
     timezone: str | None = None,
@@ -1131,14 +1272,29 @@ def message_load_chart(
     title: str | None = None,
     height: int | None = None,
 ) -> go.Figure:
-    """How many messages a user gets per day, across every journey: for each account-local
-    day, the users who got 1, 2, … ``top`` or more messages (stacked bars, darker = more), and
-    the most any one user got that day (a line with markers on the right axis), and the sends
-    an account frequency cap stopped that day (a dotted line, when there are any).
+    """How many messages a user gets per account-local day, across every journey.
 
-    ``data``: a result (every journey of the run; the first journey's timezone), a trace
-    (``timezone``, default UTC), or a :func:`journeylab.stats.message_load` frame. The table
-    behind it is ``result.message_load``.
+    For each day, the users who got 1, 2, … ``top`` or more messages (stacked bars, darker =
+    more), the most any one user got that day (a line with markers on the right axis), and
+    the sends an account frequency cap stopped that day (a dotted line, when there are any).
+    The table behind it is ``result.message_load``.
+
+    Parameters
+    ----------
+    data : SimulationResult or pandas.DataFrame
+        A simulation result (every journey of the run), a trace, or a
+        :func:`journeylab.stats.message_load` frame.
+    %(timezone)s
+    top : int, default 4
+        The count from which users are counted together ("``top`` or more").
+    %(title_height)s
+
+    %(figure)s
+
+    %(example)s
+    >>> fig = charts.message_load(result)
+    >>> fig.data[0].name, fig.data[-1].name
+    ('users with 1 message that day', 'most messages to one user')
     """
     from journeylab import stats
 
@@ -1210,3 +1366,7 @@ def message_load_chart(
     fig.update_layout(barmode="stack", bargap=0.15, yaxis={"title": {"text": "users messaged"}})
     fig.update_xaxes(title=f"day ({tz})", tickformat="%d %b")
     return fig
+
+
+def __getattr__(name: str) -> Any:  # the charts' old names, as deprecated aliases
+    return old_name(__name__, name, globals())

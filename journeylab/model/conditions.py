@@ -52,6 +52,17 @@ class _Base(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbi
 class PropertyFilter(_Base, frozen=True, kw_only=True):
     """A condition on one property of an event or of a user profile.
 
+    Parameters
+    ----------
+    property : str
+        The property's name.
+    op : {"=", "!=", ">", "<", ">=", "<=", "contains", "in", "exists"}, default "="
+        How the property is compared with ``value``.
+    value : object, default None
+        What it is compared with (``in``: a list).
+
+    Examples
+    --------
     >>> f = PropertyFilter(property="item", op="=", value="Red Nike Shoes")
     >>> f.test({"item": "Red Nike Shoes"}), f.test({"item": "Blue"}), f.test({})
     (True, False, False)
@@ -87,7 +98,20 @@ class PropertyFilter(_Base, frozen=True, kw_only=True):
 
 
 class EventMatch(_Base, frozen=True, kw_only=True):
-    """An event name with optional property filters."""
+    """An event name with optional property filters.
+
+    Parameters
+    ----------
+    event : str
+        The event's name.
+    filters : list of PropertyFilter, default []
+        Conditions on its properties, all of which must hold.
+
+    Examples
+    --------
+    >>> EventMatch(event="Charged", filters=[PropertyFilter(property="amount", op=">", value=50)]).event
+    'Charged'
+    """
 
     event: str
     filters: list[PropertyFilter] = []
@@ -97,7 +121,22 @@ class EventMatch(_Base, frozen=True, kw_only=True):
 
 
 class EventCount(_Base, frozen=True, kw_only=True):
-    """``did <event> at least <at_least> times`` (with optional property filters)."""
+    """``did <event> at least <at_least> times`` (with optional property filters).
+
+    Parameters
+    ----------
+    event : str
+        The event's name.
+    at_least : int, default 1
+        How many times.
+    filters : list of PropertyFilter, default []
+        Conditions on its properties: only matching events count.
+
+    Examples
+    --------
+    >>> EventCount(event="Charged", at_least=3).at_least
+    3
+    """
 
     event: str
     at_least: int = 1
@@ -112,6 +151,21 @@ class DayRange(_Base, frozen=True, kw_only=True):
 
     When ``end <= start`` the range runs past midnight into the next day (22:00-08:00).
     The range *starts* on each of ``days``.
+
+    Parameters
+    ----------
+    days : list of str, default every day
+        The weekdays it starts on (``"mon"`` ... ``"sun"``).
+    start : datetime.time
+        Its local start.
+    end : datetime.time
+        Its local end (not included).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> DayRange(start=dt.time(22), end=dt.time(8)).days
+    ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']
     """
 
     days: list[Weekday] = msgspec.field(default_factory=lambda: list(WEEKDAYS))
@@ -132,18 +186,47 @@ class DayRange(_Base, frozen=True, kw_only=True):
 
 
 class Position(_Base, frozen=True, kw_only=True):
-    """Where a node sits on the canvas (pixels); optional, travels in the JSON."""
+    """Where a node sits on the canvas (pixels); optional, travels in the JSON.
+
+    Parameters
+    ----------
+    x : float
+        From the left.
+    y : float
+        From the top.
+
+    Examples
+    --------
+    >>> Position(x=120, y=40)
+    Position(x=120, y=40)
+    """
 
     x: float
     y: float
 
 
 def match_text(value: Any, pattern: str, mode: str) -> bool:
-    """Match a URL or referrer ``value`` against ``pattern`` by ``mode``.
+    r"""Match a URL or referrer ``value`` against ``pattern`` by ``mode``.
 
+    Parameters
+    ----------
+    value : object
+        The value (a missing one, None, never matches).
+    pattern : str
+        The URL or text to match.
+    mode : {"exact", "prefix", "contains", "regex"}
+        How to match.
+
+    Returns
+    -------
+    bool
+        Whether it matches.
+
+    Examples
+    --------
     >>> match_text("https://shop.example/cart?x=1", "https://shop.example/cart", "prefix")
     True
-    >>> match_text("https://t.co/abc", r"t\\.co", "regex")
+    >>> match_text("https://t.co/abc", r"t\.co", "regex")
     True
     """
     if not isinstance(value, str):

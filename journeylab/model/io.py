@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from journeylab._docs import filler
 from journeylab.errors import JourneyDefinitionError
 from journeylab.model.durations import iso_duration
 from journeylab.model.journey import FORMAT_VERSION, JourneyDef
@@ -42,6 +43,20 @@ __all__ = [
     "save",
     "SCHEMA_FILE",
 ]
+
+#: the Returns and Raises sections of the readers below, written once
+_fill = filler(
+    {
+        "reads_journey": """Returns
+-------
+JourneyDef
+    The definition.
+
+Raises
+------
+journeylab.JourneyDefinitionError"""
+    }
+)
 
 SCHEMA_FILE = f"journey.schema.v{FORMAT_VERSION}.json"
 
@@ -147,6 +162,18 @@ def _valid_text(s: str) -> bool:
 def to_dict(d: JourneyDef) -> dict[str, Any]:
     """The JSON-ready dict of a definition (durations in their shortest ISO 8601 form, ``PT30M``).
 
+    Parameters
+    ----------
+    d : JourneyDef
+        The definition.
+
+    Returns
+    -------
+    dict
+        The journey as in JSON, defaults left out.
+
+    Examples
+    --------
     >>> import datetime as dt
     >>> from journeylab.model import Journey, Delay
     >>> j = Journey("W", id="w")
@@ -158,8 +185,23 @@ def to_dict(d: JourneyDef) -> dict[str, Any]:
     return out
 
 
+@_fill
 def from_dict(data: Any) -> JourneyDef:
-    """Build a definition from a JSON-like dict, or raise :class:`JourneyDefinitionError`."""
+    """Build a definition from a JSON-like dict.
+
+    Parameters
+    ----------
+    data : dict
+        The journey as in JSON.
+
+    %(reads_journey)s
+        When it is not a valid journey; the path says where.
+
+    Examples
+    --------
+    >>> from_dict({"id": "w", "nodes": [{"kind": "action", "id": "a", "event": "App Launched"}]}).nodes[0].event
+    'App Launched'
+    """
     if not isinstance(data, dict):
         raise JourneyDefinitionError(f"a journey must be a JSON object, not {type(data).__name__}", "$")
     fmt = data.get("format", FORMAT_VERSION)
@@ -177,16 +219,56 @@ def from_dict(data: Any) -> JourneyDef:
 
 
 def to_json(d: JourneyDef, *, indent: int = 2) -> str:
-    """Serialize a definition to JSON text (stable field order); a value JSON cannot carry
-    back unchanged raises :class:`JourneyDefinitionError` with its path (see :func:`check_values`)."""
+    """Serialize a definition to JSON text (stable field order).
+
+    Parameters
+    ----------
+    d : JourneyDef
+        The definition.
+    indent : int, default 2
+        Spaces per level.
+
+    Returns
+    -------
+    str
+        The JSON text.
+
+    Raises
+    ------
+    journeylab.JourneyDefinitionError
+        When a value JSON cannot carry back unchanged; the path says which
+        (see :func:`check_values`).
+
+    Examples
+    --------
+    >>> from journeylab.model import Journey
+    >>> import json
+    >>> json.loads(to_json(Journey("Welcome", id="welcome").definition))
+    {'id': 'welcome', 'name': 'Welcome', 'settings': {}}
+    """
     data = to_dict(d)
     check_values(data)
     raw = msgspec.json.encode(data)
     return msgspec.json.format(raw, indent=indent).decode()
 
 
+@_fill
 def from_json(text: str | bytes) -> JourneyDef:
-    """Parse JSON text into a definition; malformed input raises :class:`JourneyDefinitionError`."""
+    """Parse JSON text into a definition.
+
+    Parameters
+    ----------
+    text : str or bytes
+        The journey as JSON.
+
+    %(reads_journey)s
+        When the text is malformed or not a valid journey; the path says where.
+
+    Examples
+    --------
+    >>> from_json('{"id": "w", "name": "Welcome"}').name
+    'Welcome'
+    """
     try:
         data = json.loads(text, parse_int=_parse_int, parse_constant=_parse_constant)
     except (ValueError, TypeError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -196,8 +278,24 @@ def from_json(text: str | bytes) -> JourneyDef:
     return from_dict(data)
 
 
+@_fill
 def load(path: str | Path) -> JourneyDef:
-    """Read a journey JSON file."""
+    """Read a journey JSON file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    %(reads_journey)s
+        When the file does not hold a valid journey.
+
+    Examples
+    --------
+    >>> from journeylab.examples import example_path
+    >>> load(example_path("cart_abandonment")).id
+    'cart-abandonment'
+    """
     p = Path(path)
     try:
         text = p.read_bytes()
@@ -207,20 +305,69 @@ def load(path: str | Path) -> JourneyDef:
 
 
 def save(d: JourneyDef, path: str | Path) -> Path:
-    """Write a journey JSON file."""
+    """Write a journey JSON file.
+
+    Parameters
+    ----------
+    d : JourneyDef
+        The definition.
+    path : str or pathlib.Path
+        The file (overwritten).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from journeylab.examples import cart_abandonment
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = save(cart_abandonment().definition, pathlib.Path(tmp) / "cart.json")
+    ...     load(p).id
+    'cart-abandonment'
+    """
     p = Path(path)
     p.write_text(to_json(d) + "\n")
     return p
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of the journey format shipped with the package."""
+    """The JSON Schema of the journey format shipped with the package.
+
+    Returns
+    -------
+    dict
+        The schema (JSON Schema 2020-12), a fresh copy.
+
+    Examples
+    --------
+    >>> json_schema()["$schema"]
+    'https://json-schema.org/draft/2020-12/schema'
+    """
     schema: dict[str, Any] = json.loads(resources.files("journeylab.model").joinpath(SCHEMA_FILE).read_text())
     return schema
 
 
+def _description(doc: str) -> str:
+    """A docstring as a schema description: its text before the numpydoc sections (the
+    parameters and examples are Python's, not the format's)."""
+    return re.split(r"\n\s*\n(?=[ \t]*(?:Parameters|Examples)\n[ \t]*-{3,})", doc, maxsplit=1)[0].strip()
+
+
+def _describe(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: _description(v) if k == "description" and isinstance(v, str) else _describe(v) for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_describe(v) for v in node]
+    return node
+
+
 def _generate_schema() -> dict[str, Any]:
-    schema = msgspec.json.schema(JourneyDef)
+    schema: dict[str, Any] = _describe(msgspec.json.schema(JourneyDef))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://journeylab.dev/schema/{SCHEMA_FILE}"
     schema["title"] = f"journeylab journey definition, format {FORMAT_VERSION}"

@@ -41,7 +41,40 @@ FORMAT_VERSION = 1
 
 
 class JourneyDef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
-    """The whole definition of one journey version: what the JSON export holds."""
+    """The whole definition of one journey version: what the JSON export holds.
+
+    Parameters
+    ----------
+    id : str
+        The journey's id.
+    name : str, default ""
+        Its name.
+    version : int, default 1
+        The version; publishing an edited journey makes the next one.
+    status : {"draft", "scheduled", "running", "paused", "stopped"}, default "draft"
+        Its lifecycle state.
+    archived : bool, default False
+        Hidden from the workspace's lists.
+    settings : Settings, default Settings()
+        Timezone, timeout, re-entry, schedule, sending rules.
+    nodes : list of Node, default []
+        The nodes.
+    connectors : list of Connector, default []
+        The connectors between them.
+    goals : list of ActionGoal or PastBehaviorGoal, default []
+        The goals.
+    entries : list of str, default []
+        The ids of the entry nodes; default the segments nothing leads into.
+    format : int, default FORMAT_VERSION
+        The version of the JSON format.
+
+    Examples
+    --------
+    >>> from journeylab.model import Action, JourneyDef
+    >>> d = JourneyDef(id="welcome", nodes=[Action(id="a", event="App Installed")])
+    >>> d.id, d.status, len(d.nodes)
+    ('welcome', 'draft', 1)
+    """
 
     id: str
     name: str = ""
@@ -104,6 +137,31 @@ class Journey:
 
     Create one in code with a name and any :class:`Settings` field as keyword, then add
     nodes, connectors and goals. ``Journey.from_def`` wraps an existing definition.
+
+    Parameters
+    ----------
+    name : str, default ""
+        The journey's name.
+    id : str or None, default None
+        Its id; default one made from the name.
+    **settings
+        Any :class:`Settings` field (``timezone="Asia/Kolkata"``,
+        ``journey_timeout=dt.timedelta(days=7)``...).
+
+    Raises
+    ------
+    journeylab.JourneyDefinitionError
+        When a setting is unknown or of the wrong type.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from journeylab.model import Action, Journey, Push
+    >>> j = Journey("Welcome", timezone="Asia/Kolkata", journey_timeout=dt.timedelta(days=7))
+    >>> _ = j.add(Action(id="installed", event="App Installed"))
+    >>> _ = j.then("installed", "yes", Push(id="hello", content={"title": "Welcome!"}))
+    >>> j.id, [n.id for n in j.nodes], j.definition.settings.timezone
+    ('welcome', ['installed', 'hello'], 'Asia/Kolkata')
     """
 
     def __init__(self, name: str = "", *, id: str | None = None, **settings: Any) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypeVar, Union
 
 import msgspec
 
+from journeylab._docs import filler
 from journeylab.model.conditions import (
     DayRange,
     EventCount,
@@ -69,6 +70,43 @@ __all__ = [
     "ports_of",
 ]
 
+_T = TypeVar("_T")
+
+#: numpydoc entries of the fields every node has, and every message node has
+_FIELDS = {
+    "node": """id : str
+    The node's id, unique in its journey.
+label : str, default ""
+    Its label on the canvas; default a label made from the kind and settings.
+position : Position or None, default None
+    Where it stands on the canvas; default laid out automatically.""",
+    "message": """content : dict of str to str, default {}
+    The "What" of the message (title, body, subject, url...), Jinja2 templates.
+send_at : datetime.time or None, default None
+    A fixed account-local time of day for the send; default at once.
+response_window : datetime.timedelta, default 1 day
+    How long ``viewed`` / ``clicked`` connectors wait for the response.
+frequency : list of DayRange or None, default None
+    Delivery windows (in-app, web pop-up and exit intent only).""",
+    "window": """window : datetime.timedelta or None, default None
+    The qualifying window mid-journey: how long the user waits here for it; None waits
+    until the journey timeout.""",
+}
+_FIELDS["engagement"] = _FIELDS["node"] + "\n" + _FIELDS["message"]
+_FIELDS["profile_window"] = (
+    "profile : list of PropertyFilter, default []\n    Conditions on the user's profile.\n" + _FIELDS["window"]
+)
+_fill = filler(_FIELDS)
+
+
+def _message_doc(cls: _T) -> _T:
+    """Complete the docstring of a channel's node class: its fields and an example."""
+    name, tag = cls.__name__, cls.__struct_config__.tag  # type: ignore[attr-defined]
+    example = f'>>> from journeylab.model import {name}, kind_of\n>>> kind_of({name}(id="n", content={{"title": "Hi"}}))\n{tag!r}'
+    cls.__doc__ = f"{cls.__doc__}\n\nParameters\n----------\n{_FIELDS['engagement']}\n\nExamples\n--------\n{example}\n"
+    return cls
+
+
 _STRUCT = dict(frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, tag_field="kind")
 
 
@@ -83,11 +121,28 @@ class NodeBase(msgspec.Struct, **_STRUCT):
 # --------------------------------------------------------------------------- segments
 
 
+@_fill
 class Action(NodeBase, tag="action", kw_only=True):
-    """Live segment: the user does ``event`` (matching ``filters``, and ``profile`` filters).
+    """Live segment: the user does ``event`` (matching ``filters`` and ``profile`` filters).
 
     As entry, the user enters the moment the event happens. Mid-journey, the user waits for
-    the event; ``window`` is the qualifying window (none: wait until the journey timeout).
+    the event and leaves by ``yes``, or by ``timeout`` when ``window`` ends first.
+
+    Parameters
+    ----------
+    %(node)s
+    event : str
+        The event's name.
+    filters : list of PropertyFilter, default []
+        Conditions on the event's properties.
+    %(profile_window)s
+
+    Examples
+    --------
+    >>> from journeylab.model import Action, PropertyFilter
+    >>> a = Action(id="viewed", event="Product Viewed", filters=[PropertyFilter(property="price", op=">", value=100)])
+    >>> a.event, a.filters[0].test({"price": 120})
+    ('Product Viewed', True)
     """
 
     event: str
@@ -96,12 +151,34 @@ class Action(NodeBase, tag="action", kw_only=True):
     window: dt.timedelta | None = None
 
 
+@_fill
 class Inaction(NodeBase, tag="inaction", kw_only=True):
     """Live segment: ``event`` happens and ``absent`` does not follow ``within`` the time.
 
     As entry (``event`` required), the user qualifies at event + within. Mid-journey
     (``event`` not used): ``absent`` within the window → ``no`` at once, else ``yes`` at
     arrival + within.
+
+    Parameters
+    ----------
+    %(node)s
+    absent : str
+        The event that must not happen.
+    within : datetime.timedelta
+        How long ``absent`` must stay away.
+    event : str or None, default None
+        The event that starts the wait (entry only).
+    filters : list of PropertyFilter, default []
+        Conditions on ``event``'s properties.
+    absent_filters : list of PropertyFilter, default []
+        Conditions on ``absent``'s properties: only a matching event counts.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from journeylab.model import Inaction
+    >>> Inaction(id="cart", event="Added To Cart", absent="Charged", within=dt.timedelta(minutes=15)).within
+    datetime.timedelta(seconds=900)
     """
 
     absent: str
@@ -111,11 +188,29 @@ class Inaction(NodeBase, tag="inaction", kw_only=True):
     absent_filters: list[PropertyFilter] = []
 
 
+@_fill
 class PastBehavior(NodeBase, tag="past_behavior", kw_only=True):
     """Did the events in ``did`` (at least k times) and none in ``did_not`` in the last ``days``.
 
     As entry it is evaluated at each scheduled run; mid-journey at the next daily evaluation
     (00:00 account-local). ``profile`` filters also apply.
+
+    Parameters
+    ----------
+    %(node)s
+    did : list of EventCount, default []
+        Events the user did, each at least its ``at_least`` times.
+    did_not : list of EventMatch, default []
+        Events the user did not do.
+    days : int, default 30
+        How many days back the history counts.
+    %(profile_window)s
+
+    Examples
+    --------
+    >>> from journeylab.model import EventCount, PastBehavior
+    >>> PastBehavior(id="loyal", did=[EventCount(event="Charged", at_least=3)], days=90).days
+    90
     """
 
     did: list[EventCount] = []
@@ -125,16 +220,55 @@ class PastBehavior(NodeBase, tag="past_behavior", kw_only=True):
     window: dt.timedelta | None = None
 
 
+@_fill
 class DateTime(NodeBase, tag="date_time", kw_only=True):
-    """Qualifies at the datetime profile ``property`` + ``offset`` (e.g. flight time − 2 h)."""
+    """Qualifies at the datetime profile ``property`` + ``offset`` (e.g. flight time − 2 h).
+
+    Parameters
+    ----------
+    %(node)s
+    property : str
+        The profile property holding a datetime.
+    offset : datetime.timedelta, default 0
+        Added to the property's time (negative: before it).
+    %(window)s
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from journeylab.model import DateTime
+    >>> DateTime(id="before", property="flight_time", offset=-dt.timedelta(hours=2)).offset
+    datetime.timedelta(days=-1, seconds=79200)
+    """
 
     property: str
     offset: dt.timedelta = dt.timedelta(0)
     window: dt.timedelta | None = None
 
 
+@_fill
 class PageVisit(NodeBase, tag="page_visit", kw_only=True):
-    """A page-view ``event`` whose ``url_property`` matches ``url`` (exact/prefix/contains/regex)."""
+    """A page-view ``event`` whose ``url_property`` matches ``url``.
+
+    Parameters
+    ----------
+    %(node)s
+    url : str
+        The URL (or pattern) to match.
+    match : {"exact", "prefix", "contains", "regex"}, default "exact"
+        How ``url`` is matched (:func:`match_text`).
+    event : str, default "Page Viewed"
+        The page-view event.
+    url_property : str, default "url"
+        The event property holding the URL.
+    %(window)s
+
+    Examples
+    --------
+    >>> from journeylab.model import PageVisit
+    >>> PageVisit(id="pricing", url="/pricing", match="prefix").event
+    'Page Viewed'
+    """
 
     url: str
     match: UrlMatch = "exact"
@@ -143,8 +277,29 @@ class PageVisit(NodeBase, tag="page_visit", kw_only=True):
     window: dt.timedelta | None = None
 
 
+@_fill
 class Referrer(NodeBase, tag="referrer", kw_only=True):
-    """A session's first page view whose referrer or UTM source matches ``source``."""
+    """A session's first page view whose referrer or UTM source matches ``source``.
+
+    Parameters
+    ----------
+    %(node)s
+    source : str
+        The referrer or source to match.
+    match : {"exact", "prefix", "contains", "regex"}, default "contains"
+        How ``source`` is matched.
+    event : str, default "Page Viewed"
+        The page-view event.
+    properties : list of str, default ["referrer", "utm_source"]
+        The event properties compared with ``source``, any of them.
+    %(window)s
+
+    Examples
+    --------
+    >>> from journeylab.model import Referrer
+    >>> Referrer(id="from-google", source="google").properties
+    ['referrer', 'utm_source']
+    """
 
     source: str
     match: UrlMatch = "contains"
@@ -153,32 +308,100 @@ class Referrer(NodeBase, tag="referrer", kw_only=True):
     window: dt.timedelta | None = None
 
 
+@_fill
 class PageCount(NodeBase, tag="page_count", kw_only=True):
-    """The ``count``-th page view within one session (sessions end after the journey's
-    ``session_gap`` without events)."""
+    """The ``count``-th page view within one session.
+
+    Sessions end after the journey's ``session_gap`` without events.
+
+    Parameters
+    ----------
+    %(node)s
+    count : int
+        Which page view of the session qualifies (3: the third).
+    event : str, default "Page Viewed"
+        The page-view event.
+    %(window)s
+
+    Examples
+    --------
+    >>> from journeylab.model import PageCount
+    >>> PageCount(id="third-page", count=3).count
+    3
+    """
 
     count: int
     event: str = "Page Viewed"
     window: dt.timedelta | None = None
 
 
+@_fill
 class ProfileMatch(NodeBase, tag="profile", kw_only=True):
-    """A condition on the user's profile as it is now (sees Profile Update changes at once)."""
+    """A condition on the user's profile as it is now (sees Profile Update changes at once).
+
+    Parameters
+    ----------
+    %(node)s
+    profile : list of PropertyFilter
+        The conditions, all of which must hold.
+
+    Examples
+    --------
+    >>> from journeylab.model import ProfileMatch, PropertyFilter
+    >>> ProfileMatch(id="gold", profile=[PropertyFilter(property="tier", value="gold")]).profile[0].test({"tier": "gold"})
+    True
+    """
 
     profile: list[PropertyFilter]
 
 
+@_fill
 class JourneyTrigger(NodeBase, tag="journey_trigger", kw_only=True):
-    """Entry only: the user passes ``node`` of journey ``journey`` (an engagement node: the
-    message was sent; any other node: the user left it, by ``port`` if given)."""
+    """Entry only: the user passes ``node`` of journey ``journey``.
+
+    An engagement node is passed when its message was sent; any other node when the user left
+    it (by ``port``, if given).
+
+    Parameters
+    ----------
+    %(node)s
+    journey : str
+        The id of the other journey.
+    node : str
+        The id of its node.
+    port : str or None, default None
+        Only users who left ``node`` by this port enter; default any port.
+
+    Examples
+    --------
+    >>> from journeylab.model import JourneyTrigger
+    >>> JourneyTrigger(id="after-1", journey="journey-1", node="push").port is None
+    True
+    """
 
     journey: str
     node: str
     port: str | None = None
 
 
+@_fill
 class CustomList(NodeBase, tag="custom_list", kw_only=True):
-    """Entry only: the listed user ids enter at each scheduled run (or at the start)."""
+    """Entry only: the listed user ids enter at each scheduled run (or at the start).
+
+    Parameters
+    ----------
+    %(node)s
+    users : list of str, default []
+        The user ids.
+    path : str or None, default None
+        A file of user ids, one per line, read instead of ``users``.
+
+    Examples
+    --------
+    >>> from journeylab.model import CustomList
+    >>> CustomList(id="vip", users=["u1", "u2"]).users
+    ['u1', 'u2']
+    """
 
     users: list[str] = []
     path: str | None = None
@@ -187,16 +410,23 @@ class CustomList(NodeBase, tag="custom_list", kw_only=True):
 # --------------------------------------------------------------------------- engagement
 
 
+@_fill
 class Engagement(NodeBase, kw_only=True):
-    """A message on one channel.
+    """A message on one channel: the fields every channel's node has.
 
-    ``content`` is the "What" of the message (title, body, subject, url...) and may use
-    templates: ``{{ profile.first_name | default("there") }}``, ``{{ event.item }}`` (the
-    triggering event) or the older ``{{first_name|there}}`` (:mod:`journeylab.model.templates`);
-    it is the only part editable after
-    publishing. ``send_at`` fixes a local time of day for the send. ``response_window`` is
-    the phantom node's qualifying window used when ``viewed``/``clicked`` connectors are drawn.
-    ``frequency`` (in-app, web pop-up, exit intent only) lists the delivery windows.
+    ``content`` may use templates: ``{{ profile.first_name | default("there") }}``,
+    ``{{ event.item }}`` (the triggering event) or the older ``{{first_name|there}}``
+    (:mod:`journeylab.model.templates`); it is the only part editable after publishing.
+
+    Parameters
+    ----------
+    %(engagement)s
+
+    Examples
+    --------
+    >>> from journeylab.model import Engagement, Push
+    >>> isinstance(Push(id="push", content={"title": "Hi"}), Engagement)
+    True
     """
 
     content: dict[str, str] = {}  # Jinja2 templates (journeylab.model.templates)
@@ -205,38 +435,47 @@ class Engagement(NodeBase, kw_only=True):
     frequency: list[DayRange] | None = None
 
 
+@_message_doc
 class Push(Engagement, tag="push", kw_only=True):
     """Mobile push notification (needs a push token)."""
 
 
+@_message_doc
 class Email(Engagement, tag="email", kw_only=True):
     """Email (needs an email address)."""
 
 
+@_message_doc
 class Sms(Engagement, tag="sms", kw_only=True):
     """SMS (needs a phone number)."""
 
 
+@_message_doc
 class WhatsApp(Engagement, tag="whatsapp", kw_only=True):
     """WhatsApp message (needs a phone number)."""
 
 
+@_message_doc
 class WebPush(Engagement, tag="web_push", kw_only=True):
     """Web push notification (needs a web push subscription)."""
 
 
+@_message_doc
 class InApp(Engagement, tag="in_app", kw_only=True):
     """In-app message, shown while the user is in the app."""
 
 
+@_message_doc
 class WebPopup(Engagement, tag="web_popup", kw_only=True):
     """Web pop-up on the user's next page."""
 
 
+@_message_doc
 class WebExitIntent(Engagement, tag="web_exit_intent", kw_only=True):
     """Web exit-intent pop-up."""
 
 
+@_message_doc
 class Webhook(Engagement, tag="webhook", kw_only=True):
     """An HTTP call to your system with the user's data."""
 
@@ -244,9 +483,31 @@ class Webhook(Engagement, tag="webhook", kw_only=True):
 # --------------------------------------------------------------------------- controllers
 
 
+@_fill
 class Delay(NodeBase, tag="delay", kw_only=True):
-    """Wait: a ``duration``; or until a local time of day ``at_time`` (on ``weekdays`` if
-    given); or until the datetime profile ``property`` + ``offset``. Exactly one form."""
+    """Wait: a ``duration``, until a local time of day, or until a profile date. Exactly one form.
+
+    Parameters
+    ----------
+    %(node)s
+    duration : datetime.timedelta or None, default None
+        Wait this long.
+    at_time : datetime.time or None, default None
+        Wait until this account-local time of day.
+    weekdays : list of str, default []
+        With ``at_time``: only on these days (``"mon"`` ... ``"sun"``).
+    property : str or None, default None
+        Wait until the datetime in this profile property ...
+    offset : datetime.timedelta, default 0
+        ... plus this offset.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from journeylab.model import Delay
+    >>> Delay(id="wait", at_time=dt.time(9), weekdays=["mon"]).at_time
+    datetime.time(9, 0)
+    """
 
     duration: dt.timedelta | None = None
     at_time: dt.time | None = None
@@ -255,13 +516,42 @@ class Delay(NodeBase, tag="delay", kw_only=True):
     offset: dt.timedelta = dt.timedelta(0)
 
 
+@_fill
 class ForceExit(NodeBase, tag="force_exit", kw_only=True):
-    """The user exits the journey (and may re-enter later when re-entry is on)."""
+    """The user exits the journey (and may re-enter later when re-entry is on).
+
+    Parameters
+    ----------
+    %(node)s
+
+    Examples
+    --------
+    >>> from journeylab.model import ForceExit, ports_of
+    >>> ports_of(ForceExit(id="stop"))
+    ()
+    """
 
 
+@_fill
 class ProfileUpdate(NodeBase, tag="profile_update", kw_only=True):
-    """Change a profile property: ``set``, ``add`` to array, ``remove`` from array,
-    ``increment`` or ``decrement`` (by ``value``, default 1)."""
+    """Change a profile property: set it, add to or remove from an array, increment or decrement it.
+
+    Parameters
+    ----------
+    %(node)s
+    property : str
+        The profile property.
+    op : {"set", "add", "remove", "increment", "decrement"}, default "set"
+        Set it, add to or remove from an array, or increment or decrement a number.
+    value : object, default None
+        The value to set, add or remove, or the step (default 1).
+
+    Examples
+    --------
+    >>> from journeylab.model import ProfileUpdate
+    >>> ProfileUpdate(id="tier", property="tier", value="gold").op
+    'set'
+    """
 
     property: str
     op: Literal["set", "add", "remove", "increment", "decrement"] = "set"
@@ -275,6 +565,17 @@ class SplitBranch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
     never messaged and kept at the Split until a goal, the journey timeout or a stop, so their
     goals are tracked like everyone else's; nothing may follow a control branch.
 
+    Parameters
+    ----------
+    name : str
+        The branch's port.
+    percent : float
+        Its share of users, in percent.
+    control : bool, default False
+        A hold-out group.
+
+    Examples
+    --------
     >>> SplitBranch(name="holdout", percent=10, control=True).control
     True
     """
@@ -284,9 +585,24 @@ class SplitBranch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
     control: bool = False
 
 
+@_fill
 class Split(NodeBase, tag="split", kw_only=True):
-    """Random split for experiments: each user goes down one branch (deterministic per
-    user, enrollment and seed). Percentages must sum to 100."""
+    """Random split for experiments: each user goes down one branch.
+
+    The branch is deterministic per user, enrollment and seed. Percentages must sum to 100.
+
+    Parameters
+    ----------
+    %(node)s
+    branches : list of SplitBranch
+        The branches, each a port.
+
+    Examples
+    --------
+    >>> from journeylab.model import Split, SplitBranch, ports_of
+    >>> ports_of(Split(id="ab", branches=[SplitBranch(name="A", percent=50), SplitBranch(name="B", percent=50)]))
+    ('A', 'B')
+    """
 
     branches: list[SplitBranch]
 
@@ -455,13 +771,38 @@ def _reads(n: Any) -> Reads:  # noqa: PLR0911 - one branch per node family
 class KindInfo:
     """Everything journeylab needs to know about one node kind, in one row.
 
-    * ``family``, ``ports``, ``entry_only``, ``can_be_entry``, ``title``: the graph rules;
-    * ``timing``: the engine's arrival rule for the kind (``window``: waits for an event in a
-      qualifying window; ``inaction``; ``past_behavior``; ``date_time``; ``profile``;
-      ``entry_only``; ``engagement``; ``delay``; ``force_exit``; ``profile_update``; ``split``);
-    * ``reachability``: the profile property that says the channel is reachable;
-    * ``style``: how it is drawn; ``defaults``: the fields a node added from the palette gets;
-    * :meth:`reads`: the inputs a node of the kind can act on.
+    Parameters
+    ----------
+    kind : str
+        The kind's tag, as in the JSON.
+    cls : type
+        The node class.
+    family : {"segment", "engagement", "controller"}
+        What the kind does: qualify users, send a message, or steer them.
+    ports : tuple of str
+        The ports a node of the kind can be left by.
+    timing : str
+        The engine's arrival rule for the kind (``window``: waits for an event in a
+        qualifying window; ``inaction``; ``past_behavior``; ``date_time``; ``profile``;
+        ``entry_only``; ``engagement``; ``delay``; ``force_exit``; ``profile_update``;
+        ``split``).
+    style : Style
+        How it is drawn on the canvas and in the static graph.
+    defaults : dict, default {}
+        The fields a node added from the palette gets.
+    entry_only : bool, default False
+        It may only stand at the entry.
+    can_be_entry : bool, default False
+        It may stand at the entry.
+    title : str, default ""
+        Its name in the palette and the docs.
+    reachability : str or None, default None
+        The profile property that says the channel is reachable (engagement kinds).
+
+    Examples
+    --------
+    >>> NODE_KINDS["push"].family, NODE_KINDS["push"].ports
+    ('engagement', ('next', 'viewed', 'clicked', 'not_sent', 'timeout'))
     """
 
     kind: str
@@ -511,6 +852,20 @@ OPT_OUT_PROPERTY = "opted_out_channels"
 def opted_out(profile: dict[str, Any], channel: str) -> bool:
     """Whether the profile says the user opted out of ``channel`` (see :data:`OPT_OUT_PROPERTY`).
 
+    Parameters
+    ----------
+    profile : dict
+        The user's profile.
+    channel : str
+        A channel (``"push"``, ``"email"``...).
+
+    Returns
+    -------
+    bool
+        True when the profile's ``opted_out_channels`` is ``channel`` or lists it.
+
+    Examples
+    --------
     >>> opted_out({"opted_out_channels": ["push", "email"]}, "push"), opted_out({"opted_out_channels": "sms"}, "push")
     (True, False)
     >>> opted_out({}, "push")
@@ -730,13 +1085,41 @@ WINDOWED_KINDS = frozenset(k for k, i in NODE_KINDS.items() if "timeout" in i.po
 
 
 def kind_of(node: Any) -> str:
-    """The ``kind`` tag of a node instance."""
+    """The ``kind`` tag of a node instance.
+
+    Parameters
+    ----------
+    node : Node
+        A node.
+
+    Returns
+    -------
+    str
+        Its kind, as in the JSON (``"push"``, ``"delay"``...), a key of :data:`NODE_KINDS`.
+
+    Examples
+    --------
+    >>> kind_of(ForceExit(id="stop"))
+    'force_exit'
+    """
     return type(node).__struct_config__.tag  # type: ignore[no-any-return]
 
 
 def ports_of(node: Any) -> tuple[str, ...]:
     """The ports a node can be left by (a Split's ports are its branch names).
 
+    Parameters
+    ----------
+    node : Node
+        A node.
+
+    Returns
+    -------
+    tuple of str
+        Its ports, in order.
+
+    Examples
+    --------
     >>> ports_of(Delay(id="d", duration=dt.timedelta(minutes=20)))
     ('next',)
     >>> ports_of(Split(id="s", branches=[SplitBranch(name="A", percent=50), SplitBranch(name="B", percent=50)]))

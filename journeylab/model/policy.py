@@ -33,6 +33,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from journeylab._docs import filler
 from journeylab.errors import JourneyDefinitionError
 
 __all__ = [
@@ -50,6 +51,20 @@ __all__ = [
     "flag_false",
 ]
 
+#: the Returns and Raises sections of the readers below, written once
+_fill = filler(
+    {
+        "reads_policy": """Returns
+-------
+AccountPolicy
+    The policy.
+
+Raises
+------
+journeylab.JourneyDefinitionError"""
+    }
+)
+
 _S = dict(frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True)
 
 #: where an account policy's values are reported in validation paths (``$.settings.caps[0].per``):
@@ -58,9 +73,21 @@ POLICY_ROOT = "$.settings"
 
 
 class Cap(msgspec.Struct, **_S):
-    """At most ``max`` messages per user per local ``per`` (calendar day, or ISO week starting
-    Monday), on ``channel`` or on every channel, counting the sends of every journey.
+    """At most ``max`` messages per user per local day or week, counting every journey's sends.
 
+    Weeks are ISO weeks starting Monday.
+
+    Parameters
+    ----------
+    max : int
+        The most messages (at least 1).
+    per : {"day", "week"}, default "day"
+        Over what.
+    channel : str or None, default None
+        The channel it counts; default every channel.
+
+    Examples
+    --------
     >>> Cap(max=2, per="week").channel is None
     True
     """
@@ -79,10 +106,24 @@ class Cap(msgspec.Struct, **_S):
 
 
 class ConsentEvent(msgspec.Struct, **_S):
-    """An event that changes a user's subscription at once (a profile update of the consent
-    properties): ``channel`` fixed here, else the event's ``channel_property`` names it, else it
-    is every channel (the global ``unsubscribed`` flag). ``subscribe=True`` opts back in.
+    """An event that changes a user's subscription at once (a profile update of consent).
 
+    The channel is ``channel`` when fixed here, else the one the event's ``channel_property``
+    names, else every channel (the global ``unsubscribed`` flag).
+
+    Parameters
+    ----------
+    event : str
+        The event's name.
+    channel : str or None, default None
+        The channel it changes.
+    channel_property : str, default "channel"
+        The event property naming the channel, when ``channel`` is not fixed.
+    subscribe : bool, default False
+        It opts back in instead of out.
+
+    Examples
+    --------
     >>> ConsentEvent(event="Unsubscribed").subscribe
     False
     """
@@ -110,15 +151,23 @@ def _default_events() -> list[ConsentEvent]:
 class Consent(msgspec.Struct, **_S):
     """Per-channel subscription state from profile properties, honoured at every send attempt.
 
-    * ``opt_out``: per channel, a property that, when true, means the user opted out of it;
-    * ``unsubscribed``: a property that, when true, opts the user out of every channel of
-      ``opt_out`` (``None``: no such flag);
-    * ``enabled``: per channel, a property that, when it is explicitly false, means the channel
-      is switched off (``push_enabled = False``: notifications disabled on the device);
-    * ``events``: events that change the state at once (see :class:`ConsentEvent`).
-
     Channels in none of these (in-app, web pop-ups, webhooks) need no consent.
 
+    Parameters
+    ----------
+    opt_out : dict of str to str, default per channel
+        Per channel, a property that, when true, means the user opted out of it.
+    unsubscribed : str or None, default "unsubscribed"
+        A property that, when true, opts the user out of every channel of ``opt_out``
+        (None: no such flag).
+    enabled : dict of str to str, default per channel
+        Per channel, a property that, when explicitly false, means the channel is switched
+        off (``push_enabled = False``: notifications disabled on the device).
+    events : list of ConsentEvent, default []
+        Events that change the state at once.
+
+    Examples
+    --------
     >>> c = Consent()
     >>> c.blocked("push", {"push_enabled": False}), c.blocked("sms", {"unsubscribed": True}), c.blocked("in_app", {"unsubscribed": True})
     (True, True, False)
@@ -205,13 +254,21 @@ def flag_false(v: Any) -> bool:
 
 
 class AccountPolicy(msgspec.Struct, **_S):
-    """The rules every journey of an account shares (see the module docstring).
+    """The rules every journey of an account shares: caps, consent, users' timezones.
 
-    * ``caps``: account-wide frequency caps (:class:`Cap`);
-    * ``consent``: subscription state (:class:`Consent`; ``None`` turns consent checks off);
-    * ``timezone``: the account timezone caps count days in when a user has none;
-    * ``timezone_property``: the profile property that holds a user's IANA timezone.
+    Parameters
+    ----------
+    caps : list of Cap, default []
+        Account-wide frequency caps.
+    consent : Consent or None, default Consent()
+        Subscription state; None turns consent checks off.
+    timezone : str, default "UTC"
+        The account timezone caps count days in when a user has none.
+    timezone_property : str, default "timezone"
+        The profile property that holds a user's IANA timezone.
 
+    Examples
+    --------
     >>> AccountPolicy().caps, AccountPolicy().timezone_property
     ([], 'timezone')
     """
@@ -245,17 +302,46 @@ def _wrap(err: Exception) -> JourneyDefinitionError:
     return JourneyDefinitionError(msg, POLICY_ROOT + path[1:])
 
 
+@_fill
 def policy_from_dict(data: dict[str, Any]) -> AccountPolicy:
-    """An :class:`AccountPolicy` from its JSON-like dict; errors carry the path
-    (``$.settings.caps[0].per``)."""
+    """An :class:`AccountPolicy` from its JSON-like dict.
+
+    Parameters
+    ----------
+    data : dict
+        The policy as in JSON.
+
+    %(reads_policy)s
+        When it is not a valid policy; the path says where (``$.caps[0].per``).
+
+    Examples
+    --------
+    >>> policy_from_dict({"caps": [{"max": 2, "per": "week"}]}).caps[0].per
+    'week'
+    """
     try:
         return msgspec.convert(data, type=AccountPolicy, strict=False)
     except msgspec.ValidationError as e:
         raise _wrap(e) from None
 
 
+@_fill
 def policy_from_json(text: str | bytes) -> AccountPolicy:
-    """An :class:`AccountPolicy` from JSON text (errors carry the path)."""
+    """An :class:`AccountPolicy` from JSON text.
+
+    Parameters
+    ----------
+    text : str or bytes
+        The policy as JSON.
+
+    %(reads_policy)s
+        When it is not valid JSON or not a valid policy (the path says where).
+
+    Examples
+    --------
+    >>> policy_from_json('{"timezone": "Europe/Paris"}').timezone
+    'Europe/Paris'
+    """
     try:
         return msgspec.json.decode(text, type=AccountPolicy)
     except (msgspec.ValidationError, msgspec.DecodeError) as e:
@@ -263,12 +349,46 @@ def policy_from_json(text: str | bytes) -> AccountPolicy:
 
 
 def policy_to_json(policy: AccountPolicy, *, indent: int = 2) -> str:
-    """The policy as JSON text (defaults left out)."""
+    """The policy as JSON text (defaults left out).
+
+    Parameters
+    ----------
+    policy : AccountPolicy
+        The policy.
+    indent : int, default 2
+        Spaces per level.
+
+    Returns
+    -------
+    str
+        The JSON text.
+
+    Examples
+    --------
+    >>> import json
+    >>> json.loads(policy_to_json(AccountPolicy(caps=[Cap(max=2)])))["caps"]
+    [{'max': 2}]
+    """
     return msgspec.json.format(msgspec.json.encode(policy), indent=indent).decode()
 
 
+@_fill
 def as_policy(policy: Any) -> AccountPolicy:
-    """An :class:`AccountPolicy` from a policy, a dict, JSON text, or ``None`` (the default)."""
+    """An :class:`AccountPolicy` from a policy, a dict, JSON text, or None (the default).
+
+    Parameters
+    ----------
+    policy : AccountPolicy, dict, str, bytes or None
+        The policy, or what describes one.
+
+    %(reads_policy)s
+        When it does not describe a valid policy (the error's path says where).
+
+    Examples
+    --------
+    >>> as_policy({"caps": [{"max": 3}]}).caps[0].max
+    3
+    """
     if policy is None:
         return DEFAULT_POLICY
     if isinstance(policy, AccountPolicy):

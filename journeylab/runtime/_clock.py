@@ -10,7 +10,28 @@ __all__ = ["WallClock", "ReplayClock", "epoch_of"]
 
 
 def epoch_of(t: Any) -> int:
-    """Integer epoch seconds of an aware datetime, an ISO 8601 string with an offset, or a number."""
+    """Integer epoch seconds of an aware datetime, an ISO 8601 string with an offset, or a number.
+
+    Parameters
+    ----------
+    t : datetime.datetime, str, int or float
+        The instant.
+
+    Returns
+    -------
+    int
+        Seconds since 1970-01-01 UTC.
+
+    Raises
+    ------
+    journeylab.runtime.InputError
+        When it is naive or not an instant.
+
+    Examples
+    --------
+    >>> epoch_of("2026-10-01T00:00Z"), epoch_of(60.7)
+    (1790812800, 60)
+    """
     if isinstance(t, bool):
         raise TypeError("a boolean is not an instant")
     if isinstance(t, int):
@@ -30,7 +51,13 @@ def epoch_of(t: Any) -> int:
 
 
 class WallClock:
-    """Real time (UTC epoch seconds). ``advance_to`` cannot move it."""
+    """Real time (UTC epoch seconds). ``advance_to`` cannot move it.
+
+    Examples
+    --------
+    >>> WallClock().now() > 1_700_000_000
+    True
+    """
 
     replay = False
 
@@ -54,6 +81,13 @@ class ReplayClock:
     It never goes back: ``advance_to`` an earlier instant does nothing. After a restart the
     runtime moves it to the last instant it had reached (stored in the database).
 
+    Parameters
+    ----------
+    start : datetime-like or int, default 0
+        Where it starts: an aware datetime, an ISO 8601 string or epoch seconds.
+
+    Examples
+    --------
     >>> c = ReplayClock("2026-10-01T00:00Z")
     >>> c.advance_to(c.now() + 60); c.advance_to(0); c.now()
     1790812860

@@ -143,9 +143,34 @@ def create_app(
     allowed_hosts: Iterable[str] = (),
     max_body: int = MAX_BODY,
 ) -> Any:
-    """The ASGI app of a :class:`~journeylab.runtime.Runtime`. With ``timers``, the app's
-    lifespan also runs :meth:`Runtime.run_forever` in a background thread. ``token``,
-    ``allowed_hosts`` (beyond loopback names) and ``max_body``: see the module docstring."""
+    """The ASGI app of a :class:`~journeylab.runtime.Runtime`.
+
+    Parameters
+    ----------
+    runtime : Runtime
+        The runtime.
+    timers : bool, default False
+        The app's lifespan also runs :meth:`Runtime.run_forever` in a background thread.
+    token : str or None, default None
+        A bearer token every request must carry; see the module docstring.
+    allowed_hosts : iterable of str, default ()
+        Host names accepted beyond the loopback names.
+    max_body : int, default 5 MiB
+        The largest request body, in bytes.
+
+    Returns
+    -------
+    ASGI application
+        The app (a Starlette app behind the host and size guards).
+
+    Examples
+    --------
+    >>> from journeylab.runtime import ReplayClock, Runtime
+    >>> from journeylab.examples import purchase_promo
+    >>> app = create_app(Runtime([purchase_promo().definition], "sqlite://", clock=ReplayClock(0)))
+    >>> callable(app)
+    True
+    """
     _starlette()
     from contextlib import asynccontextmanager
 
@@ -253,8 +278,42 @@ def serve(
     allowed_hosts: Iterable[str] = (),
     max_body: int = MAX_BODY,
 ) -> None:
-    """Serve the ingest endpoint (and, with ``timers``, fire timers on the wall clock) until
-    interrupted. Beyond loopback a ``token`` is required (:class:`ArgumentError` otherwise)."""
+    """Serve the ingest endpoint until interrupted (with ``timers``, firing timers on the wall clock).
+
+    Parameters
+    ----------
+    runtime : Runtime
+        The runtime.
+    host : str, default "127.0.0.1"
+        The address to listen on.
+    port : int, default 8765
+        The port.
+    timers : bool, default True
+        Fire timers in a background thread.
+    log_level : str, default "warning"
+        uvicorn's log level.
+    token : str or None, default None
+        The bearer token; required beyond loopback.
+    allowed_hosts : iterable of str, default ()
+        Host names accepted beyond the loopback names.
+    max_body : int, default 5 MiB
+        The largest request body, in bytes.
+
+    Raises
+    ------
+    journeylab.errors.ArgumentError
+        When ``host`` is not a loopback address and there is no ``token``.
+
+    Examples
+    --------
+    >>> from journeylab.runtime import ReplayClock, Runtime
+    >>> from journeylab.examples import purchase_promo
+    >>> rt = Runtime([purchase_promo().definition], "sqlite://", clock=ReplayClock(0))
+    >>> serve(rt, host="0.0.0.0")
+    Traceback (most recent call last):
+    ...
+    journeylab.errors.ArgumentError: host: refusing to listen on '0.0.0.0' without a token: set JOURNEYLAB_TOKEN or --token-file (or listen on 127.0.0.1 behind your gateway)
+    """
     _starlette()
     if not is_loopback(host) and not token:
         raise ArgumentError(

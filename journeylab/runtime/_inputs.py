@@ -338,7 +338,33 @@ def _struct(obj: Any, path: str) -> tuple[str, Any]:
 
 
 def parse_input(obj: Any, path: str = "$", *, now: int | None = None) -> Input:
-    """Check one input object and return the engine input (:class:`InputError` if it cannot be applied)."""
+    """Check one input object and return the engine input.
+
+    Parameters
+    ----------
+    obj : dict
+        An event, feedback or profile update as JSON (``{"user_id": ..., "event": ...,
+        "ts": ...}``...).
+    path : str, default "$"
+        Its JSON path, for errors (``$[3]`` in a batch).
+    now : int or None, default None
+        The time to stamp an input that has no ``ts`` (epoch seconds); default one is required.
+
+    Returns
+    -------
+    Event, Feedback or ProfileUpdate
+        The engine input.
+
+    Raises
+    ------
+    journeylab.runtime.InputError
+        When it cannot be applied; the path says where.
+
+    Examples
+    --------
+    >>> parse_input({"user_id": "ana", "event": "Charged", "ts": "2026-10-01T09:00Z"}).name
+    'Charged'
+    """
     kind, s = _struct(obj, path)
     if kind == "event":
         uid = _string(s.user_id, f"{path}.user_id", required=True)
@@ -416,7 +442,23 @@ def normalize(v: Any, path: str = "$", *, nan: bool = False) -> Any:
 
 
 def input_to_json(inp: Input) -> dict[str, Any]:
-    """The JSON object of an engine input (the inverse of :func:`parse_input`)."""
+    """The JSON object of an engine input (the inverse of :func:`parse_input`).
+
+    Parameters
+    ----------
+    inp : Event, Feedback or ProfileUpdate
+        The engine input.
+
+    Returns
+    -------
+    dict
+        The JSON object.
+
+    Examples
+    --------
+    >>> input_to_json(parse_input({"user_id": "ana", "event": "Charged", "ts": 60}))["event"]
+    'Charged'
+    """
     if isinstance(inp, Event):
         d: dict[str, Any] = {"user_id": inp.user_id, "event": inp.name, "ts": inp.ts}
         if inp.props:

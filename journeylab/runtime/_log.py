@@ -25,7 +25,28 @@ log = logging.getLogger("journeylab.runtime")
 
 
 class JsonFormatter(logging.Formatter):
-    """Format a log record as one line of JSON."""
+    """Format a log record as one line of JSON.
+
+    Parameters
+    ----------
+    fmt : str or None, default None
+        As :class:`logging.Formatter` (unused: every record is JSON).
+    datefmt : str or None, default None
+        As :class:`logging.Formatter`.
+    style : str, default "%"
+        As :class:`logging.Formatter`.
+    validate : bool, default True
+        As :class:`logging.Formatter`.
+    defaults : dict or None, default None
+        As :class:`logging.Formatter`.
+
+    Examples
+    --------
+    >>> import json, logging
+    >>> record = logging.LogRecord("journeylab", logging.INFO, __file__, 1, "started", None, None)
+    >>> json.loads(JsonFormatter().format(record))["msg"]
+    'started'
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -46,7 +67,31 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(
     level: str | int = "INFO", stream: IO[str] | None = None, *, logger: str = "journeylab"
 ) -> logging.Logger:
-    """Send the ``journeylab`` loggers to ``stream`` (stderr) as JSON lines; returns the logger."""
+    """Send the ``journeylab`` loggers to ``stream`` as JSON lines.
+
+    Parameters
+    ----------
+    level : str or int, default "INFO"
+        The level.
+    stream : text stream or None, default None
+        Where to; default stderr.
+    logger : str, default "journeylab"
+        The logger to configure.
+
+    Returns
+    -------
+    logging.Logger
+        The logger.
+
+    Examples
+    --------
+    >>> import io
+    >>> buf = io.StringIO()
+    >>> log = configure_logging("INFO", buf, logger="journeylab.example")
+    >>> log.info("hello")
+    >>> '"msg": "hello"' in buf.getvalue()
+    True
+    """
     lg = logging.getLogger(logger)
     for h in list(lg.handlers):
         if getattr(h, "_journeylab_json", False):

@@ -44,7 +44,39 @@ DEFAULT_DESTINATION = "default"
 
 
 class OutboxMessage(NamedTuple):
-    """One message to send: ``payload`` is the JSON object an adapter delivers."""
+    """One message to send: ``payload`` is the JSON object an adapter delivers.
+
+    Parameters
+    ----------
+    id : str
+        The action id (the ``Idempotency-Key``).
+    journey : str
+        The journey's id.
+    version : int
+        Its version.
+    user_id : str
+        The user.
+    node : str
+        The engagement node.
+    channel : str
+        The channel.
+    ts : int
+        When it was due (epoch seconds).
+    payload : dict
+        What an adapter delivers.
+    attempts : int
+        Attempts so far.
+    destination : str, default "default"
+        The destination it is leased for.
+    lease : str, default ""
+        The lease token of the sender holding it.
+
+    Examples
+    --------
+    >>> m = OutboxMessage("a1", "cart", 1, "ana", "push", "push", 0, {"title": "Hi"}, 0)
+    >>> m.destination, m.payload["title"]
+    ('default', 'Hi')
+    """
 
     id: str
     journey: str
@@ -71,13 +103,32 @@ def _status(states: list[str]) -> str:
 
 
 class Outbox:
-    """The outbox table of a runtime database.
+    """The outbox table of a runtime database: the messages to deliver, per destination.
 
     ``Outbox(runtime.engine)`` or ``Outbox("sqlite:///journeylab.db")`` from another process
-    (an external sender, which drains its own destination). A failed attempt is retried
-    ``backoff`` seconds later, doubling up to ``max_backoff``, with jitter, or after the
-    receiver's ``Retry-After``; after ``horizon`` seconds (default 24 h) from when the message
-    was written, or ``max_attempts`` attempts (default: no limit), it is ``failed``.
+    (an external sender, which drains its own destination).
+
+    Parameters
+    ----------
+    db : sqlalchemy.Engine, str or pathlib.Path
+        The runtime's database: an engine, a URL or a SQLite file path.
+    max_attempts : int or None, default None
+        After this many failed attempts a delivery is ``failed``; default no limit.
+    clock : WallClock, ReplayClock or None, default None
+        The clock retries are scheduled on; default the wall clock.
+    horizon : float, default 86400.0
+        Seconds from when the message was written after which it is ``failed``.
+    backoff : float, default 1.0
+        Seconds before the first retry, doubling up to ``max_backoff``, with jitter (or after
+        the receiver's ``Retry-After``).
+    max_backoff : float, default 3600.0
+        The longest wait between retries.
+
+    Examples
+    --------
+    >>> ob = Outbox("sqlite://")
+    >>> ob.rows()
+    []
     """
 
     def __init__(
@@ -336,9 +387,27 @@ class Outbox:
 
 
 def sign(secret: bytes | str, body: bytes, t: int | None = None) -> str:
-    """The ``X-Journeylab-Signature`` header of a webhook body: ``t=<unix time>,v1=<hex
-    HMAC-SHA256 of "<t>." + body>`` (the receiver recomputes it and checks ``t`` is recent).
+    """The ``X-Journeylab-Signature`` header of a webhook body.
 
+    ``t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + body>``: the receiver recomputes it and
+    checks ``t`` is recent.
+
+    Parameters
+    ----------
+    secret : bytes or str
+        The shared key.
+    body : bytes
+        The request body.
+    t : int or None, default None
+        The time to sign; default now.
+
+    Returns
+    -------
+    str
+        The header's value.
+
+    Examples
+    --------
     >>> s = sign("k", b"{}", 1); s[:7], len(s)
     ('t=1,v1=', 71)
     """
@@ -369,14 +438,42 @@ class WebhookSender:
 
     Each destination (by default the URL) gets every message. Each attempt carries the action
     id as ``Idempotency-Key``, the ``headers`` given, and with ``secret`` an HMAC-SHA256
-    signature (``X-Journeylab-Signature``, see :func:`sign`). Within one :meth:`pump` a message
-    is tried up to ``retries`` times (sleeping ``backoff``, 2x, 4x... between tries); if it
-    still fails, the outbox schedules it again (durably, up to its retry horizon). 2xx is
-    success; connection errors, timeouts, 408, 429 and 5xx are retried (after ``Retry-After``
-    when the receiver gives one); any other 4xx is a permanent failure (the delivery is
-    ``failed``). Each message's lease is renewed right before it is sent and covers one
-    message's worst case (``retries`` timeouts and backoffs), so a slow but healthy receiver
-    gets each message once.
+    signature (``X-Journeylab-Signature``, see :func:`sign`). 2xx is success; connection
+    errors, timeouts, 408, 429 and 5xx are retried (after ``Retry-After`` when the receiver
+    gives one); any other 4xx is a permanent failure. Each message's lease is renewed right
+    before it is sent, so a slow but healthy receiver gets each message once.
+
+    Parameters
+    ----------
+    url : str
+        Where to POST.
+    channels : iterable of str or None, default None
+        The channels it delivers; default every channel.
+    retries : int, default 3
+        Tries per message within one :meth:`pump`; then the outbox schedules it again
+        (durably, up to its retry horizon).
+    backoff : float, default 0.5
+        Seconds between tries, doubling.
+    max_backoff : float, default 3600.0
+        The longest wait.
+    timeout : float, default 10.0
+        Seconds per request.
+    headers : dict of str to str or None, default None
+        Extra headers.
+    secret : bytes, str or None, default None
+        The key of the signature header; default unsigned.
+    destination : str or None, default None
+        Its destination name in the outbox; default the URL.
+    batch : int, default 100
+        Messages leased per round.
+    client : httpx.Client or None, default None
+        The HTTP client; default a new one.
+
+    Examples
+    --------
+    >>> s = WebhookSender("http://127.0.0.1:9/hook", channels=["push"], secret="k")
+    >>> s.destination
+    'http://127.0.0.1:9/hook'
     """
 
     def __init__(

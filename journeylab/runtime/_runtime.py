@@ -118,7 +118,27 @@ class _SQL:
 
 
 class IngestResult(NamedTuple):
-    """What happened to a batch of inputs: counts, and ``(index, path, reason)`` per refusal."""
+    """What happened to a batch of inputs: counts, and ``(index, path, reason)`` per refusal.
+
+    Parameters
+    ----------
+    accepted : int
+        Inputs applied.
+    duplicates : int
+        Inputs already seen (same id), skipped.
+    rejected : list of (int, str, str)
+        Inputs refused as invalid: index, JSON path, reason.
+    errors : list of (int, str, str)
+        Inputs that failed while being applied.
+    duplicate_items : list of int, default []
+        The indexes of the duplicates.
+
+    Examples
+    --------
+    >>> r = IngestResult(accepted=2, duplicates=0, rejected=[(2, "$[2].ts", "naive timestamp")], errors=[])
+    >>> r.accepted, r.rejected[0][1]
+    (2, '$[2].ts')
+    """
 
     accepted: int
     duplicates: int
@@ -466,22 +486,64 @@ def _as_def(j: Any) -> JourneyDef:
 class Runtime:
     """Run exported journeys on a live stream of events, with durable, restart-safe state.
 
-    * ``journeys``: journey definitions or JSON paths (several journeys, several versions of
-      one). Versions already in the database stay (users inside them finish on them).
-    * ``db_url``: a SQLAlchemy URL or a SQLite file path (``sqlite:///journeylab.db``).
-    * ``clock``: :class:`WallClock` (default) fires timers on real time in :meth:`run_forever`;
-      :class:`ReplayClock` moves only with :meth:`advance_to` (replays, tests).
-    * ``adapters``: senders such as :class:`WebhookSender` that :meth:`run_forever` pumps.
-    * ``profiles``: ``{user_id: {...}}`` registered up front (users with no events yet, for
-      scheduled and date-time entries), their clocks starting at ``created`` (default: now).
-      Users named in ``custom_lists`` are registered too (with an empty profile if none given).
-    * ``autopublish``: journeys loaded for the first time are published at the clock's now
-      (a JSON ``status`` of ``paused`` or ``stopped`` is applied too); otherwise they stay
-      drafts until :meth:`publish`.
-    * ``policy``: the account policy the journeys share (:class:`~journeylab.model.AccountPolicy`,
-      its dict or JSON): frequency caps, consent, the users' timezones. Give the same policy at
-      every start; the users' message ledgers are stored with their states.
+    Parameters
+    ----------
+    journeys : iterable of JourneyDef, Journey, str or pathlib.Path, default ()
+        Journey definitions or JSON paths (several journeys, several versions of one).
+        Versions already in the database stay (users inside them finish on them).
+    db_url : str or pathlib.Path, default "sqlite:///journeylab.db"
+        A SQLAlchemy URL or a SQLite file path.
+    clock : WallClock, ReplayClock or None, default None
+        :class:`WallClock` (default) fires timers on real time in :meth:`run_forever`;
+        :class:`ReplayClock` moves only with :meth:`advance_to` (replays, tests).
+    adapters : sequence, default ()
+        Senders such as :class:`WebhookSender` that :meth:`run_forever` pumps.
+    profiles : dict or None, default None
+        ``{user_id: {...}}`` registered up front (users with no events yet, for scheduled
+        and date-time entries).
+    created : datetime-like or None, default None
+        When those users' clocks start; default now.
+    autopublish : bool, default True
+        Publish journeys loaded for the first time at the clock's now (a JSON ``status`` of
+        ``paused`` or ``stopped`` is applied too); otherwise they stay drafts until
+        :meth:`publish`.
+    seed : int or None, default None
+        The seed of Split draws, stored with the database (default 0); a different seed for
+        an existing database is refused.
+    custom_lists : dict or None, default None
+        The user ids of Custom List entries, per journey id and node id; the users are
+        registered too (with an empty profile if none given).
+    max_future : int or None, default 3600
+        On the wall clock, refuse inputs more than this many seconds ahead; None: no limit.
+    replay_horizon : int or None, default 30 days
+        On a replay clock, the same limit, in seconds.
+    timer_batch : int, default 500
+        Timers fired per transaction.
+    synchronous : {"NORMAL", "FULL"}, default "NORMAL"
+        SQLite's durability: ``NORMAL`` survives a crash of the process, ``FULL`` also a
+        power loss.
+    max_attempts : int or None, default None
+        The most delivery attempts of a message; default no limit (see :class:`Outbox`).
+    retry_horizon : float, default 86400.0
+        Seconds after which an undelivered message is ``failed``.
+    retry_backoff : float, default 1.0
+        Seconds before the first retry (doubling after each).
+    destinations : sequence of str or None, default None
+        The delivery destinations every message is queued for; default the adapters'.
+    policy : AccountPolicy, dict, str or None, default None
+        The account policy the journeys share: frequency caps, consent, the users' timezones.
+        Give the same policy at every start; the users' message ledgers are stored with their
+        states.
 
+    Raises
+    ------
+    journeylab.JourneyDefinitionError
+        When a journey does not validate, or the seed differs from the database's.
+    journeylab.errors.StorageError
+        When the database cannot be used.
+
+    Examples
+    --------
     >>> import datetime as dt
     >>> from journeylab.examples import purchase_promo
     >>> rt = Runtime([purchase_promo().definition], "sqlite://", clock=ReplayClock("2026-10-01T00:00Z"),

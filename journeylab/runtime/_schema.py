@@ -174,10 +174,35 @@ rt_quarantine = sa.Table(
 def open_database(db_url: str | Path, *, synchronous: str = "NORMAL", echo: bool = False) -> sa.Engine:
     """A SQLAlchemy engine for ``db_url`` (a URL, or a file path for SQLite), tables created.
 
-    SQLite runs in WAL mode with real transactions: ``BEGIN IMMEDIATE`` takes the write
-    lock at the start of each transaction, so writers in several processes (the runtime, an
-    outbox drainer) never interleave. ``synchronous`` is SQLite's setting: ``NORMAL``
-    survives a crash of the process (SIGKILL), ``FULL`` also a power loss.
+    SQLite runs in WAL mode with real transactions: ``BEGIN IMMEDIATE`` takes the write lock at
+    the start of each transaction, so writers in several processes (the runtime, an outbox
+    drainer) never interleave.
+
+    Parameters
+    ----------
+    db_url : str or pathlib.Path
+        The database.
+    synchronous : {"NORMAL", "FULL"}, default "NORMAL"
+        SQLite's setting: ``NORMAL`` survives a crash of the process (SIGKILL), ``FULL`` also
+        a power loss.
+    echo : bool, default False
+        Log every SQL statement.
+
+    Returns
+    -------
+    sqlalchemy.Engine
+        The engine.
+
+    Raises
+    ------
+    journeylab.errors.StorageError
+        When the database cannot be used (unreachable, read-only, of a newer schema).
+
+    Examples
+    --------
+    >>> engine = open_database("sqlite://")
+    >>> engine.dialect.name
+    'sqlite'
     """
     url = str(db_url)
     if "://" not in url:

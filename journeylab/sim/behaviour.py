@@ -98,7 +98,26 @@ def _quantiles(kind: str, sigma: float) -> tuple[list[float], np.ndarray]:
 
 @dataclass(frozen=True)
 class Latency:
-    """A latency distribution in seconds: exponential (mean), lognormal (median, sigma) or fixed."""
+    """A latency distribution in seconds: exponential (mean), lognormal (median, sigma) or fixed.
+
+    Parameters
+    ----------
+    kind : {"exponential", "lognormal", "fixed"}, default "exponential"
+        The distribution.
+    mean : float, default 600.0
+        Exponential: the mean, in seconds.
+    median : float, default 600.0
+        Lognormal: the median, in seconds.
+    sigma : float, default 1.0
+        Lognormal: the log standard deviation.
+    value : float, default 0.0
+        Fixed: the latency, in seconds.
+
+    Examples
+    --------
+    >>> Latency(kind="fixed", value=60).value
+    60
+    """
 
     kind: Literal["exponential", "lognormal", "fixed"] = "exponential"
     mean: float = 600.0  # seconds (exponential)
@@ -148,7 +167,24 @@ class Latency:
 
 @dataclass(frozen=True)
 class GoalLift:
-    """After a click, the user does ``event`` with probability ``probability`` after ``latency``."""
+    """After a click, the user does ``event`` with probability ``probability`` after ``latency``.
+
+    Parameters
+    ----------
+    event : str
+        The event (a goal's, typically).
+    probability : float
+        Its chance after a click.
+    latency : Latency, default Latency()
+        The time from the click to the event.
+    props : dict, default {}
+        The event's properties.
+
+    Examples
+    --------
+    >>> GoalLift("Charged", 0.3).probability
+    0.3
+    """
 
     event: str
     probability: float
@@ -160,12 +196,25 @@ class GoalLift:
 class OptOut:
     """Fatigue: the chance that a delivered message makes the user opt out of its channel.
 
-    ``p = 1 / (1 + exp(-(intercept + per_day * n_day + per_week * n_week)))`` where ``n_day`` and
-    ``n_week`` count the messages on the channel delivered to the user in the last 24 hours and
-    7 days, across every journey of the run, this message included: the more a user is sent,
-    the likelier they unsubscribe. An opt-out arrives ``latency`` after the message as an
-    ``unsubscribed`` feedback; the engine then treats the user as unreachable on the channel.
+    ``p = 1 / (1 + exp(-(intercept + per_day * n_day + per_week * n_week)))`` where ``n_day``
+    and ``n_week`` count the messages on the channel delivered to the user in the last 24 hours
+    and 7 days, across every journey of the run, this message included. An opt-out arrives
+    ``latency`` after the message as an ``unsubscribed`` feedback; the engine then treats the
+    user as unreachable on the channel.
 
+    Parameters
+    ----------
+    intercept : float, default -7.0
+        The log-odds of opting out with no other message.
+    per_day : float, default 0.0
+        Added to the log-odds per message in the last 24 hours.
+    per_week : float, default 0.0
+        Added per message in the last 7 days.
+    latency : Latency, default Latency()
+        The time from the message to the opt-out.
+
+    Examples
+    --------
     >>> f = OptOut(intercept=-6.0, per_day=1.0)
     >>> round(f.probability(1, 1), 4), round(f.probability(3, 3), 4)
     (0.0067, 0.0474)
@@ -190,7 +239,30 @@ class OptOut:
 
 @dataclass(frozen=True)
 class ChannelBehaviour:
-    """Response of users to one channel (or one node)."""
+    """Response of users to one channel (or one node).
+
+    Parameters
+    ----------
+    delivery : float, default 1.0
+        The chance a sent message is delivered.
+    view : float, default 0.0
+        The chance a delivered message is viewed.
+    view_latency : Latency, default Latency()
+        The time from delivery to the view.
+    click : float, default 0.0
+        The chance a viewed message is clicked.
+    click_latency : Latency, default Latency()
+        The time from the view to the click.
+    lift : GoalLift or None, default None
+        What a click leads to; default nothing.
+    opt_out : OptOut or None, default None
+        Fatigue opt-outs; default none.
+
+    Examples
+    --------
+    >>> ChannelBehaviour(view=0.4, click=0.5).click
+    0.5
+    """
 
     delivery: float = 1.0
     view: float = 0.0
@@ -224,7 +296,21 @@ _DEFAULTS: dict[str, ChannelBehaviour] = {
 
 @dataclass(frozen=True)
 class BehaviourModel:
-    """Per-channel behaviour, with per-node overrides (node id -> behaviour)."""
+    """Per-channel behaviour, with per-node overrides (node id -> behaviour).
+
+    Parameters
+    ----------
+    channels : dict of str to ChannelBehaviour, default {}
+        The behaviour per channel (``"push"``, ``"email"``...).
+    nodes : dict of str to ChannelBehaviour, default {}
+        Overrides per node id.
+
+    Examples
+    --------
+    >>> m = BehaviourModel.default().with_channel("push", view=0.4, click=0.5, lift=GoalLift("Charged", 0.5))
+    >>> m.channels["push"].view
+    0.4
+    """
 
     channels: dict[str, ChannelBehaviour] = field(default_factory=lambda: dict(_DEFAULTS))
     nodes: dict[str, ChannelBehaviour] = field(default_factory=dict)

@@ -154,18 +154,45 @@ def _unreadable(v: Any) -> bool:
 class Cohort:
     """Users (profiles) and what they did (events), validated; the caller's frames are never modified.
 
-    * ``profiles``: ``user_id`` plus properties (channel reachability: ``push_token``,
-      ``email``, ``phone``, ``web_push_token``; anything segments and placeholders use).
-    * ``events``: ``user_id``, ``ts`` (timezone-aware; naive only with ``timezone=``),
-      ``event`` and property columns; optional ``event_id`` (must be unique: checked here with
-      ``check_ids=True``, and always by the simulator over the events a journey acts on).
-    * ``events_of``: event names to keep (the simulator passes the names its journeys can act
-      on): every other row is dropped before any check or copy, which on a real event log is
-      most of it; ``span`` then keeps the first and last instants of the whole table.
+    Events are sorted by time (stable: rows at one instant keep their input order).
 
-    Events are sorted by time (stable: rows at one instant keep their input order);
-    ``sort=False`` keeps the given row order, for callers that order events themselves (the
-    simulator does: a user's events at one instant keep their relative order either way).
+    Parameters
+    ----------
+    profiles : pandas.DataFrame
+        ``user_id`` plus properties (channel reachability: ``push_token``, ``email``,
+        ``phone``, ``web_push_token``; anything segments and placeholders use).
+    events : pandas.DataFrame
+        ``user_id``, ``ts`` (timezone-aware; naive only with ``timezone=``), ``event`` and
+        property columns; optional ``event_id`` (unique).
+    timezone : str or None, default None
+        The timezone of naive ``ts`` values; default they must be aware.
+    unknown_users : {"error", "drop", "add"}, default "error"
+        What to do with events of users the profiles lack.
+    name : str, default "cohort"
+        Its name in results and reports.
+    check_ids : bool, default False
+        Check that ``event_id`` is unique (the simulator always checks the events a journey
+        acts on).
+    sort : bool, default True
+        Sort the events by time; False keeps the given order, for callers that order events
+        themselves.
+    events_of : iterable of str or None, default None
+        Event names to keep: every other row is dropped before any check or copy (the
+        simulator passes those its journeys can act on); default all.
+
+    Raises
+    ------
+    journeylab.CohortError
+        When a table cannot be used: a missing column, naive timestamps, unknown users...
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> profiles = pd.DataFrame({"user_id": ["ana", "bo"], "push_token": ["t1", None]})
+    >>> events = pd.DataFrame({"user_id": ["ana"], "event": ["Charged"], "ts": pd.to_datetime(["2026-10-01 09:00"], utc=True)})
+    >>> c = Cohort(profiles, events, name="two users")
+    >>> c.name, len(c.events)
+    ('two users', 1)
     """
 
     def __init__(

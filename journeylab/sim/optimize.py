@@ -268,13 +268,13 @@ class OptimizationResult:
         return to_json(self.journey)
 
     def chart(self, x: str | None = None, y: str | None = None, *, title: str | None = None) -> Any:
-        """The trials and the Pareto frontier (see :func:`journeylab.charts.pareto_chart`)."""
-        from journeylab.charts.experiments import pareto_chart
+        """The trials and the Pareto frontier (see :func:`journeylab.charts.pareto`)."""
+        from journeylab.charts.experiments import pareto
 
         names = [o.name for o in self.objectives]
         y = y or names[0]
         x = x or (names[1] if len(names) > 1 else next(iter(self.space)))
-        return pareto_chart(self.trials, x=x, y=y, title=title)
+        return pareto(self.trials, x=x, y=y, title=title)
 
     def __repr__(self) -> str:
         o = ", ".join(f"{obj.name}={self.best[obj.name]:.4g}" for obj in self.objectives)

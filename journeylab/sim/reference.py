@@ -53,8 +53,33 @@ def reference(
     validate: bool = True,
     policy: Any = None,
 ) -> SimulationResult:
-    """Run journeys over a cohort through the reference driver; see the module docstring.
+    """Run journeys over a cohort through the reference driver (one user at a time, in order).
 
+    The reference driver is the plain reading of the engine's rules the other drivers are
+    tested against; see the module docstring.
+
+    Parameters
+    ----------
+    %(run)s
+    seed : int, default 0
+        The seed of the Split draws.
+    %(inputs)s
+    responses : pandas.DataFrame or None, default None
+        Responses to replay (``result.responses`` of a simulation): views, clicks and
+        goal-lift events; default none.
+    %(validate)s
+    %(policy)s
+
+    Returns
+    -------
+    SimulationResult
+        The trace and statistics of the run.
+
+    %(raises)s
+
+    Examples
+    --------
+    >>> import pandas as pd
     >>> from journeylab.examples import purchase_promo
     >>> profiles = pd.DataFrame({"user_id": ["ana", "bo"], "push_token": ["t1", None]})
     >>> events = pd.DataFrame({"user_id": ["ana", "bo"], "event": ["Charged", "Charged"],

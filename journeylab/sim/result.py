@@ -92,20 +92,49 @@ def apply_changes(profiles: pd.DataFrame | None, changes: pd.DataFrame) -> pd.Da
 class SimulationResult:
     """Trace, statistics and inputs of one simulation run.
 
-    * ``trace``: one row per thing that happened to a user (canonical order).
-    * ``node_stats``: per node (index) of the journey — for several journeys, use
-      ``node_stats_of(journey_id)``; ``all_node_stats`` has a (journey, node) index.
-    * ``journey_stats``: entered, active, exits by reason, conversions per goal, rate, time to goal.
-    * ``waiting_over_time``, ``messages_per_day``, ``waiting_users``, ``edge_flows``.
-    * ``sends`` and ``responses``: the messages, and the simulated responses to them
-      (``viewed``/``clicked`` feedback and goal-lift ``event`` rows with their ``props``, with ``seq`` giving the
-      order at one instant) — replayable through the production runtime.
-    * ``profile_changes``: what Profile Update nodes changed (``user_id, ts, journey, node,
-      property, value``, in canonical order); ``final_profiles``: the cohort's profiles with
-      those changes applied (a table, one row per user).
-    * ``timings``: where the wall time went, in seconds (``cohort_s``: reading and checking
-      the cohort, ``prepare_s``, ``run_s``, ``results_s``) and the ``workers`` used; a
-      sharded run gives each shard's seconds and peak memory instead.
+    The statistics are computed from the trace when first read: ``node_stats`` (per node of
+    the journey; for several journeys ``node_stats_of(journey_id)``, ``all_node_stats`` with a
+    (journey, node) index), ``journey_stats``, ``waiting_over_time``, ``messages_per_day``,
+    ``waiting_users``, ``edge_flows``, ``final_profiles`` (the profiles with the run's Profile
+    Updates applied).
+
+    Parameters
+    ----------
+    trace : pandas.DataFrame
+        One row per thing that happened to a user (canonical order).
+    journeys : list of JourneyDef
+        The journeys run.
+    start : pandas.Timestamp
+        When the run began.
+    end : pandas.Timestamp
+        When it ended.
+    seed : int
+        The seed of the simulated responses.
+    cohort_name : str, default "cohort"
+        The cohort's name.
+    n_users : int, default 0
+        The cohort's users.
+    sends : pandas.DataFrame, default empty
+        The messages sent.
+    responses : pandas.DataFrame, default empty
+        The simulated responses to them (``viewed``/``clicked`` feedback and goal-lift
+        ``event`` rows with their ``props``, ``seq`` giving the order at one instant):
+        replayable through the production runtime.
+    timings : dict of str to float, default {}
+        Where the wall time went, in seconds (``cohort_s``, ``prepare_s``, ``run_s``,
+        ``results_s``) and the ``workers`` used; a sharded run gives each shard's.
+    profile_changes : pandas.DataFrame, default empty
+        What Profile Update nodes changed: ``user_id, ts, journey, node, property, value``.
+    profiles : pandas.DataFrame or None, default None
+        The cohort's profiles, for ``final_profiles``.
+
+    Examples
+    --------
+    >>> from journeylab import examples, simulate
+    >>> from journeylab.datasets import generate_cohort
+    >>> result = simulate(examples.cart_abandonment(), generate_cohort(100, days=3, seed=1), "2026-10-01T00:00Z", "2026-10-04T00:00Z", seed=1)
+    >>> isinstance(result, SimulationResult), result.journey.id, int(result.journey_stats["entered"]) > 0
+    (True, 'cart-abandonment', True)
     """
 
     trace: pd.DataFrame

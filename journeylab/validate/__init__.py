@@ -118,17 +118,27 @@ def _value_issues(d: JourneyDef) -> list[Issue]:
 
 
 def validate(defn: Any, *, cohort: Any = None) -> ValidationReport:
-    """Check a journey; returns a :class:`ValidationReport` (never raises on a bad journey).
+    """Check a journey against every rule; never raises on a bad journey.
 
-    ``defn`` is a :class:`~journeylab.model.JourneyDef`, a :class:`~journeylab.model.Journey`,
-    a JSON-like dict or JSON text (bad input is then one ``invalid-format`` error).
+    With ``cohort``, message templates are also checked against it: a profile property no
+    user has (no column, or empty for everyone) and a triggering-event property no entry event
+    of the cohort carries are warnings (``template-property-missing``) — every message would
+    print the template's default there.
 
-    With ``cohort`` (a :class:`~journeylab.sim.Cohort`, or a profiles DataFrame with
-    ``user_id``), message templates are also checked against it: a profile property no user has
-    (no column, or empty for everyone) and a triggering-event property no entry event of the
-    cohort carries are warnings (``template-property-missing``) — every message would print the
-    template's default there.
+    Parameters
+    ----------
+    defn : JourneyDef, Journey, dict, str or bytes
+        The journey; a dict or JSON text that cannot be parsed is one ``invalid-format`` error.
+    cohort : Cohort, pandas.DataFrame or None, default None
+        A cohort, or a profiles frame with ``user_id``, to check templates against.
 
+    Returns
+    -------
+    ValidationReport
+        Every issue found, errors and warnings.
+
+    Examples
+    --------
     >>> from journeylab.model import JourneyDef, Delay
     >>> import datetime as dt
     >>> r = validate(JourneyDef(id="j", nodes=[Delay(id="d", duration=dt.timedelta(0))]))
@@ -192,12 +202,28 @@ def _cohort_issues(d: JourneyDef, cohort: Any) -> list[Issue]:
 
 
 def check(data: Any) -> JourneyDef:
-    """Parse (dict or JSON text; a definition or Journey is taken as is) and validate.
+    """Parse and validate a journey; return its definition, or raise for the first error.
 
-    Returns the definition when there is no error; otherwise raises
-    :class:`~journeylab.errors.JourneyDefinitionError` for the first error (its
-    ``report`` attribute holds the whole :class:`ValidationReport`).
+    A dict or JSON text is parsed; a definition or a Journey is taken as is.
 
+    Parameters
+    ----------
+    data : JourneyDef, Journey, dict, str or bytes
+        The journey.
+
+    Returns
+    -------
+    JourneyDef
+        The definition, when it has no error (warnings allowed).
+
+    Raises
+    ------
+    journeylab.JourneyDefinitionError
+        For the first error; its ``report`` attribute holds the whole
+        :class:`ValidationReport`.
+
+    Examples
+    --------
     >>> check('{"id": "j", "nodes": [{"kind": "action", "id": "a", "event": "Charged"}]}').id
     'j'
     >>> check('{"id": "j", "nodes": [{"kind": "action", "id": "a", "event": "E"}], "settings": {"timezone": "Mars/Olympus"}}')
@@ -218,16 +244,35 @@ def check(data: Any) -> JourneyDef:
 
 
 def check_journeys(journeys: Any, *, warn: bool = True, stacklevel: int = 2) -> dict[str, ValidationReport]:
-    """Validate journeys that are about to run together — what every driver (``simulate``, the
-    reference driver, the runtime) does before it runs anything.
+    """Validate journeys that are about to run together, as every driver does first.
 
     Each definition is validated, and the set as a whole: a journey version given twice, a
-    Journey Trigger naming a node its journey does not have (errors), a Journey Trigger naming a
-    journey that is not in the set (a warning: nobody enters through it here). Errors raise
-    :class:`~journeylab.errors.InvalidJourneyError` listing every one with its path; warnings are
+    Journey Trigger naming a node its journey does not have (errors), a Journey Trigger naming
+    a journey that is not in the set (a warning: nobody enters through it here). Warnings are
     issued as one :class:`~journeylab.errors.JourneyWarning` per journey (Python shows a given
-    warning once). Returns the reports by journey id.
+    warning once).
 
+    Parameters
+    ----------
+    journeys : iterable of JourneyDef or Journey
+        The journeys that run together.
+    warn : bool, default True
+        Issue the warnings.
+    stacklevel : int, default 2
+        The warnings' stack level (the caller of the driver).
+
+    Returns
+    -------
+    dict of str to ValidationReport
+        The reports by journey id.
+
+    Raises
+    ------
+    journeylab.errors.InvalidJourneyError
+        When any journey has an error; it lists every one with its path.
+
+    Examples
+    --------
     >>> from journeylab.examples import journey_trigger_pair
     >>> sorted(check_journeys([j.definition for j in journey_trigger_pair()]))
     ['journey-1', 'journey-2']

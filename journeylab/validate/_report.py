@@ -100,10 +100,23 @@ CODES: dict[str, tuple[Severity, str]] = {
 
 @dataclass(frozen=True)
 class Issue:
-    """One finding: ``severity`` ("error" blocks publishing, "warning" does not), a stable
-    ``code`` (see :data:`CODES`), the JSON ``path`` of the value, a plain-language
-    ``message`` and, when it concerns one node, that node's id.
+    """One finding of validation, with where it is and what to do.
 
+    Parameters
+    ----------
+    severity : {"error", "warning"}
+        An error blocks publishing, a warning does not.
+    code : str
+        A stable code (see :data:`CODES`).
+    path : str
+        The JSON path of the value.
+    message : str
+        What is wrong and how to fix it, in plain language.
+    node : str or None, default None
+        The node's id, when it concerns one node.
+
+    Examples
+    --------
     >>> Issue("error", "no-entry", "$.nodes", "The journey has no entry.")
     Issue(severity='error', code='no-entry', path='$.nodes', message='The journey has no entry.', node=None)
     """
@@ -122,6 +135,13 @@ class Issue:
 class ValidationReport:
     """The result of :func:`validate`: ``errors`` (block publishing) and ``warnings``.
 
+    Parameters
+    ----------
+    issues : tuple of Issue, default ()
+        Every issue found.
+
+    Examples
+    --------
     >>> r = ValidationReport((Issue("warning", "unreachable", "$.nodes[1]", "Node 'x' ..."),))
     >>> r.ok, len(r.errors), r.codes
     (True, 0, ['unreachable'])

@@ -60,9 +60,7 @@ _STATIC_CSS = (
 class JourneyBuilder(W.VBox):
     """Design a journey on a canvas in the notebook.
 
-    ``JourneyBuilder(journey)`` shows the journey (a :class:`~journeylab.model.Journey`;
-    a :class:`~journeylab.model.JourneyDef` is wrapped) and edits it in place. The canvas
-    is ``height`` tall (set once: ipycytoscape clips a graph whose height changes later).
+    ``JourneyBuilder(journey)`` shows the journey and edits it in place.
 
     * ``selected``: the id of the selected node (set by a click on the canvas, or by code);
       ``selected_edge``: the selected connector as ``source|port|target``.
@@ -73,6 +71,29 @@ class JourneyBuilder(W.VBox):
     * ``message`` holds the last message shown (``message_kind``: ``ok``/``info``/``error``).
     * :meth:`figure` is the same picture as a static Plotly figure; where widgets cannot
       render (exported HTML, GitHub), the notebook output falls back to an SVG of it.
+
+    Parameters
+    ----------
+    journey : Journey or JourneyDef
+        The journey to edit (a definition is wrapped in a :class:`~journeylab.model.Journey`).
+    height : str, default "520px"
+        The canvas's height (set once: ipycytoscape clips a graph whose height changes later).
+    side_width : str, default "330px"
+        The width of the side panel (palette, forms, settings).
+    panel : {"right", "below"}, default "right"
+        Where the side panel goes.
+    node_stats : SimulationResult, pandas.DataFrame or None, default None
+        Counts to show on the canvas from the start (as :meth:`show_stats`).
+    waiting_users : mapping of str to sequence, optional
+        The users waiting at each node id, listed when a node is selected.
+
+    Examples
+    --------
+    >>> from journeylab.examples import cart_abandonment
+    >>> b = JourneyBuilder(cart_abandonment())
+    >>> b.selected = "push"
+    >>> b.journey.id, b.selected
+    ('cart-abandonment', 'push')
     """
 
     selected = traitlets.Unicode(None, allow_none=True)
@@ -636,10 +657,10 @@ class JourneyBuilder(W.VBox):
     # ------------------------------------------------------------------ static picture
     def figure(self, **kwargs: Any) -> Any:
         """The canvas as a static Plotly figure (same layout, kinds, labels, counts)."""
-        from journeylab.charts.journey_graph import journey_figure
+        from journeylab.charts.journey_graph import journey
 
         kwargs.setdefault("title", self.journey.name or self.journey.id)
-        return journey_figure(self.journey, self._stats, waiting_users=self._waiting, issues=self._issues(), **kwargs)
+        return journey(self.journey, self._stats, waiting_users=self._waiting, issues=self._issues(), **kwargs)
 
     def to_svg(self) -> str:
         """The canvas as standalone SVG (what shows where widgets cannot render)."""

@@ -21,7 +21,25 @@ FAMILY_TITLES = {"segment": "Segment", "engagement": "Engage", "controller": "Co
 
 
 def new_node_id(kind: str, existing: Sequence[str] | set[str]) -> str:
-    """The first free id ``<kind>_<n>``."""
+    """The first free id ``<kind>_<n>``.
+
+    Parameters
+    ----------
+    kind : str
+        The node kind.
+    existing : sequence or set of str
+        The ids already taken.
+
+    Returns
+    -------
+    str
+        The id.
+
+    Examples
+    --------
+    >>> new_node_id("push", ["push_1", "push_2"])
+    'push_3'
+    """
     taken = set(existing)
     n = 1
     while f"{kind}_{n}" in taken:
@@ -32,6 +50,20 @@ def new_node_id(kind: str, existing: Sequence[str] | set[str]) -> str:
 def default_node(kind: str, node_id: str) -> Any:
     """A node of ``kind`` with default settings (what the palette adds).
 
+    Parameters
+    ----------
+    kind : str
+        A node kind (a key of :data:`~journeylab.model.NODE_KINDS`).
+    node_id : str
+        The new node's id.
+
+    Returns
+    -------
+    Node
+        The node.
+
+    Examples
+    --------
     >>> default_node("delay", "delay_1")
     Delay(id='delay_1', label='', position=None, duration=datetime.timedelta(days=1), at_time=None, weekdays=[], property=None, offset=datetime.timedelta(0))
     """

@@ -255,7 +255,7 @@ def test_builder_stats_overlay(jupyter_lab, page, tmp_path) -> None:  # noqa: AN
 
 def test_static_journey_figure_png(tmp_path) -> None:  # noqa: ANN001
     """The static fallback renders to PNG (kaleido, else Chromium's screenshot of the HTML)."""
-    from journeylab.charts.journey_graph import journey_figure
+    from journeylab.charts.journey_graph import journey
     from journeylab.examples import cart_abandonment
 
     if not Path("/usr/bin/chromium").exists():
@@ -269,7 +269,7 @@ def test_static_journey_figure_png(tmp_path) -> None:  # noqa: ANN001
         "charged": {"entered": 580, "left_yes": 130, "left_timeout": 380, "waiting": 70},
         "reminder": {"entered": 380, "sent": 360, "left_next": 380},
     }
-    fig = journey_figure(j, stats, title="Cart abandonment")
+    fig = journey(j, stats, title="Cart abandonment")
     png = tmp_path / "journeylab_graph.png"
     os.environ.setdefault("BROWSER_PATH", "/usr/bin/chromium")
     try:
