@@ -121,6 +121,8 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
     if isinstance(col.dtype, pd.CategoricalDtype):
         return col.cat.codes.to_numpy(dtype=np.int64), [str(c) for c in col.cat.categories]
     codes, labels = pd.factorize(col)
+    if isinstance(labels.dtype, pd.StringDtype):  # texts already: made Python strings in one go
+        return codes.astype(np.int64, copy=False), labels.to_numpy(dtype=object).tolist()
     return codes.astype(np.int64, copy=False), [str(c) for c in labels]
 
 

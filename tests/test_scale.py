@@ -8,6 +8,7 @@ from helpers import END, START, cohort
 
 from journeylab import examples
 from journeylab.sim import simulate
+from journeylab.errors import CohortError
 from journeylab.sim.scale import ParquetCohort, shard_of
 
 PROF, EV = cohort(400, seed=5)
@@ -133,6 +134,13 @@ def test_arrow_columns_prepare_like_categoricals(tmp_path):
     same(x, y)
     assert set(x.trace["user_id"]) == {"u1", "u2"}
     assert Cohort(prof.iloc[:1], ev, unknown_users="drop").n_events == 2  # u2's events dropped, u1 kept
+    with pytest.raises(CohortError, match=r"user 'u2' is not in profiles \(2 event rows") as err:
+        Cohort(prof.iloc[:1], ev)
+    assert err.value.path == "events[1].user_id"
+    added = Cohort(prof.iloc[:1], ev, unknown_users="add")
+    assert added.n_users == 2 and added.id_positions is None
+    z = simulate(examples.reference_journey(), added, seed=1)
+    assert set(z.trace["user_id"]) == {"u1", "u2"}
 
 
 def test_user_keys_from_arrow_buffers_equal_the_scalar_keys():

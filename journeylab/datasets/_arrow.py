@@ -203,26 +203,6 @@ def to_frame(table: pa.Table, *, keep_arrow: Sequence[str] = ()) -> pd.DataFrame
     return df
 
 
-def sort_order(keys: np.ndarray) -> np.ndarray:
-    """Stable sort order of non-negative integer keys (e.g. seconds into a period).
-
-    Keys below 2**32 use a two-pass LSD radix sort on 16-bit halves (numpy sorts 16-bit keys
-    by radix sort), about twice as fast as a stable sort of int64.
-
-    >>> sort_order(np.array([5, 1, 5, 0, 70000])).tolist()
-    [3, 1, 0, 2, 4]
-    """
-    keys = np.asarray(keys)
-    if len(keys) == 0 or keys.min() < 0 or keys.max() >= 2**32:
-        return np.argsort(keys, kind="stable")
-    k = keys.astype(np.uint32)
-    order = np.argsort((k & np.uint32(0xFFFF)).astype(np.uint16), kind="stable")
-    high = (k >> np.uint32(16)).astype(np.uint16)
-    if high.any():
-        order = order[np.argsort(high[order], kind="stable")]
-    return order
-
-
 def dictionary_is_in(col: pa.ChunkedArray | pa.Array, values: Sequence[str] | pa.Array) -> pa.ChunkedArray:
     """Whether each value of a (dictionary-encoded) column is one of ``values`` (missing: no):
     each chunk's dictionary is tested, then read through the indices (no string per row)."""
@@ -258,10 +238,16 @@ def arrow_dictionary(values: pd.Series) -> pa.DictionaryArray | None:
 _DISTINCT: dict[tuple[int, ...], pa.Array] = {}
 
 
+def array_key(arr: pa.Array) -> tuple[int, ...]:
+    """What identifies an Arrow array's data: its length, offset and buffers' addresses (equal
+    keys: the same values, as long as the array is alive)."""
+    return (len(arr), arr.offset, *(b.address if b is not None else 0 for b in arr.buffers()))
+
+
 def _distinct(dictionary: pa.Array, *, known: bool = False) -> bool:
     """Whether ``dictionary`` holds each value once (remembered); ``known=True``: the caller
     knows it does (it comes from Arrow's dictionary unifier)."""
-    key = (len(dictionary), dictionary.offset, *(b.address if b is not None else 0 for b in dictionary.buffers()))
+    key = array_key(dictionary)
     if key in _DISTINCT:
         return True
     if not known and pc.count_distinct(dictionary, mode="all").as_py() != len(dictionary):

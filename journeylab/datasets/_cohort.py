@@ -42,6 +42,7 @@ from journeylab.datasets._vocab import (
     UTM_SOURCES,
     slug,
 )
+from journeylab.engine.order import stable_order
 
 __all__ = ["generate_cohort", "write_cohort", "read_cohort", "COHORT_EVENTS", "COHORT_COLUMNS", "CATEGORICAL_COLUMNS"]
 
@@ -262,7 +263,7 @@ def _bucket(prm: _Params, users: np.ndarray, b: int) -> tuple[dict[str, np.ndarr
     ]
     ts = np.concatenate([p["ts"] for p in parts])
     keep = np.flatnonzero((ts >= prm.start_s) & (ts < prm.end_s))
-    order = keep[A.sort_order(ts[keep] - prm.start_s)]
+    order = keep[stable_order(ts[keep] - prm.start_s)]
     events = {}
     for name, dtype, fill in _EVENT_FIELDS:
         col = np.concatenate(

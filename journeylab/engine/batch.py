@@ -32,6 +32,7 @@ import numpy as np
 from journeylab.engine.clock import ClockArrays, LocalClock
 from journeylab.engine.core import as_epoch, is_missing, is_set_and_true, update_detail, updated_value
 from journeylab.engine.draws import mix_array, split_draw_array, stable_hash, user_key_array
+from journeylab.engine.order import stable_order
 from journeylab.engine.state import Control
 from journeylab.engine.types import TRACE_EVENTS
 from journeylab.errors import EngineInvariantError
@@ -484,7 +485,7 @@ class BatchEngine:
         # a user's rows were emitted in their own order: a stable sort by (instant, user) is enough
         lo = int(ts.min())
         if (int(ts.max()) - lo + 1) * max(self.U, 1) < 1 << 62:
-            order = np.argsort((ts - lo) * max(self.U, 1) + user, kind="stable")
+            order = stable_order((ts - lo) * max(self.U, 1) + user)
         else:  # pragma: no cover - spans of centuries (lexsort is stable: emission order kept)
             order = np.lexsort((user, ts))
         self.blocks.append(tuple(c[order] for c in cols))

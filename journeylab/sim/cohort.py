@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeylab.datasets._arrow import arrow_dictionary, dictionary_is_in
+from journeylab.datasets._arrow import array_key, arrow_dictionary, dictionary_is_in
 from journeylab.errors import CohortError
 
 __all__ = ["Cohort", "read_table"]
@@ -251,7 +251,17 @@ class Cohort:
             if d.any():
                 i = int(d.to_numpy().nonzero()[0][0])
                 raise CohortError(f"event_id {e['event_id'].iloc[i]!r} appears twice", f"events[{row(i)}].event_id")
-        known = _isin(e["user_id"], p["user_id"])
+        #: for an Arrow dictionary column of user ids: (its dictionary's :func:`array_key`, the
+        #: profile row of each dictionary value, -1 for none), which the simulator reads again
+        self.id_positions: tuple[tuple[int, ...], np.ndarray] | None = None
+        ud = arrow_dictionary(e["user_id"])
+        if ud is not None:  # each distinct id looked up once, its row kept
+            ids = pa.array(p["user_id"], type=pa.string())
+            pos = pc.index_in(ud.dictionary.cast(pa.string()), value_set=ids).fill_null(-1).to_numpy()
+            self.id_positions = (array_key(ud.dictionary), pos.astype(np.int64))
+            known = pd.Series(pos[ud.indices.to_numpy(zero_copy_only=False)] >= 0, index=e.index)
+        else:
+            known = _isin(e["user_id"], p["user_id"])
         if not known.all():
             if unknown_users == "error":
                 i = int((~known).to_numpy().nonzero()[0][0])
@@ -269,6 +279,7 @@ class Cohort:
             elif unknown_users == "add":
                 extra = pd.DataFrame({"user_id": pd.unique(e.loc[~known, "user_id"])})
                 p = pd.concat([p, extra], ignore_index=True)
+                self.id_positions = None  # (the added users have rows now)
             else:
                 raise CohortError("unknown_users must be 'error', 'add' or 'drop'", "unknown_users")
         if sort and not e["ts"].is_monotonic_increasing:

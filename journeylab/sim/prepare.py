@@ -21,9 +21,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeylab.datasets._arrow import arrow_dictionary
+from journeylab.datasets._arrow import array_key, arrow_dictionary
 from journeylab.engine.draws import user_key_array, user_key_ascii
 from journeylab.engine.multi import JourneySet
+from journeylab.engine.order import stable_order
 from journeylab.errors import CohortError
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort
@@ -138,7 +139,11 @@ class Prepared:
         self.need = need
         self.props = {c: sub[c].to_numpy(dtype=object)[order] for c in cols}
         # profiles: per column, the values of our users in user order (None where missing)
-        pos = _positions_in(user_arr, _arrow_strings(prof["user_id"]))
+        known = getattr(cohort, "id_positions", None)  # the cohort's lookup of these very labels
+        if not js.needs_all_users and known is not None and known[0] == array_key(ulabels):
+            pos = known[1][present[by_name.to_numpy()]]
+        else:
+            pos = _positions_in(user_arr, _arrow_strings(prof["user_id"]))
         found = pos >= 0
         wanted = [c for c in prof.columns if c != "user_id" and c in js.inputs.profile]
         self.prof_cols: list[tuple[str, Any]] = []  # (property, object array: a value per user)
@@ -300,7 +305,7 @@ def _by_user_then_time(codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
     span = int(ts.max()) - lo + 1
     if (int(codes.max()) + 1) * span >= 2**62:
         return np.lexsort((ts, codes))
-    return np.argsort(codes * span + (ts - lo), kind="stable")
+    return stable_order(codes * span + (ts - lo))
 
 
 class LoopBase:
