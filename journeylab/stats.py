@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from journeylab._docs import filler
+from journeylab.engine.order import stable_order
 from journeylab.engine.types import DISCARD_REASONS
 from journeylab.trace import empty_trace
 
@@ -155,15 +156,21 @@ class _Tab:
         return sorted(self.b_labels[j] for j in np.flatnonzero(self.m.sum(axis=0)))
 
 
-def _last_rows(trace: pd.DataFrame) -> np.ndarray:
+def _users(trace: pd.DataFrame, rows: np.ndarray, users: np.ndarray | None) -> np.ndarray:
+    """User codes of some rows: read from ``users`` (codes of every row) when given."""
+    return users[rows] if users is not None else pd.factorize(trace["user_id"].iloc[rows])[0]
+
+
+def _last_rows(trace: pd.DataFrame, users: np.ndarray | None = None) -> np.ndarray:
     """Positions of the last entered/exited row of each (journey, user): where everyone is
-    at the end (the trace is in canonical order, so the last row is the latest)."""
+    at the end (the trace is in canonical order, so the last row is the latest). ``users``:
+    the user codes of every row, when the caller has them."""
     ev, labels = _codes(trace["event"])
     marks = np.array([v in ("entered", "exited") for v in labels] + [False], dtype=bool)  # [-1]: missing
     rows = np.flatnonzero(marks[ev])
     if not len(rows):
         return rows
-    users, _ = pd.factorize(trace["user_id"].iloc[rows])
+    users = _users(trace, rows, users)
     jr, _ = _codes(trace["journey"].iloc[rows])
     key = jr * (int(users.max()) + 1) + users
     last = np.full(int(key.max()) + 1, -1, dtype=np.int64)
@@ -215,7 +222,8 @@ def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str]
         return np.flatnonzero(ev[0] == code) if code is not None else np.zeros(0, dtype=np.int64)
 
     out: dict[str, Any] = {"entered": counts.column("entered", index)}
-    last = _last_rows(t)
+    user_codes = pd.factorize(t["user_id"])[0]  # (once: read by the waiting and exit counts)
+    last = _last_rows(t, user_codes)
     at = last[ev[0][last] == ev_index.get("entered", -2)]
     out["waiting"] = _Tab(node, (np.zeros(len(t), dtype=np.int64), ["at"]), at).column("at", index)
     out["timed_out"] = counts.column("timed_out", index)
@@ -233,7 +241,7 @@ def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str]
         out[e] = counts.column(e, index)
     # exits by reason straight from the node (a completion — leaving by a port with no
     # connector — follows its `left` row and is already counted under that port)
-    direct = _direct_exits(t, ev)
+    direct = _direct_exits(t, ev, user_codes)
     reason = _codes(t["detail"])
     rc = np.full(len(reason[1]) + 1, -1, dtype=np.int64)
     names = list(EXIT_REASONS)
@@ -248,17 +256,17 @@ def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str]
     return pd.DataFrame(out, index=pd.Index(index, name="node"), dtype="int64")
 
 
-def _direct_exits(t: pd.DataFrame, ev: tuple[np.ndarray, list[Any]]) -> np.ndarray:
+def _direct_exits(t: pd.DataFrame, ev: tuple[np.ndarray, list[Any]], users: np.ndarray | None = None) -> np.ndarray:
     """Positions of the ``exited`` rows that do not follow a ``left`` row of the same user
     (each user's rows are in the order they happened, whatever the interleaving)."""
     codes = {v: i for i, v in enumerate(ev[1])}
     moves = np.flatnonzero(np.isin(ev[0], [codes.get(e, -2) for e in ("entered", "left", "exited")]))
     if not len(moves):
         return moves
-    users, _ = pd.factorize(t["user_id"].iloc[moves])
+    users = _users(t, moves, users)
     jr, _ = _codes(t["journey"].iloc[moves])
     key = jr.astype(np.int64) * (int(users.max()) + 1) + users
-    order = np.argsort(key, kind="stable")
+    order = stable_order(key)
     rows = moves[order]
     k = key[order]
     e = ev[0][rows]
@@ -495,10 +503,9 @@ def enrollments(
     goal[conv_at[0]] = det_lab[det_c[conv_at[1]]]
     attributed = np.zeros(n_enr, dtype=bool)
     attributed[conv_at[0]] = event["converted"][conv_at[1]]
-    users = np.array(user_l, dtype=object)
     m = pd.DataFrame(
         {
-            "user_id": pd.Series(users[user_c[entry_rows]].astype(str)),
+            "user_id": t["user_id"].iloc[entry_rows].astype(str).reset_index(drop=True),
             "n": enr[entry_rows].astype(np.int64),
             "entered_at": pd.Series(pd.to_datetime(ts[entry_rows], utc=True)),
             "entry_node": pd.Series(np.array(node_l, dtype=object)[node_c[entry_rows]].astype(str)),
