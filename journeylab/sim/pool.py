@@ -2,9 +2,10 @@
 
 Users never share state, so the users ``u % workers == k`` of a :class:`Prepared` run are a
 simulation of their own. A standard :class:`~concurrent.futures.ProcessPoolExecutor` with the
-``fork`` start method runs the parts: the workers inherit the prepared run copy-on-write (it is
-never pickled), each runs its loop and returns its columnar chunk, and the parent merges them
-(the result is the same for any number of workers). Progress comes back through a small shared
+``fork`` start method runs parts 1, 2, ... while the calling process runs part 0: the workers
+inherit the prepared run copy-on-write (it is never pickled), each runs its loop and returns its
+columnar chunk, and the caller merges them with its own (the result is the same for any number
+of workers). Progress comes back through a small shared
 array; an error in a worker is raised in the caller with the worker's traceback as a note.
 """
 
@@ -47,18 +48,26 @@ def _part(k: int, parts: int) -> dict[str, Any]:  # pragma: no cover - runs in a
     import gc
 
     gc.disable()  # the worker's objects live until it exits: nothing to collect
-    prep, loop_cls, done = _JOB["prep"], _JOB["loop"], _JOB["done"]
+    return _run_part(_JOB["prep"], _JOB["loop"], k, parts, _JOB["done"])
+
+
+def _run_part(prep: Prepared, loop_cls: type, k: int, parts: int, done: Any, show: Any = None) -> dict[str, Any]:
+    """The loop over part ``k`` of ``parts`` (its progress in ``done[k]``; ``show`` it too); an
+    error says which worker (part 0: the calling process) with its traceback."""
     try:
         loop = loop_cls(prep)
         loop.materialize((k, parts) if parts > 1 else None)
 
         def report(p: int) -> None:
             done[k] = p
+            if show is not None:
+                show(min(done))
 
         loop.run(report)
         return loop.chunk()
     except BaseException as e:
-        e.add_note(f"in simulation worker {k} of {parts}:\n{traceback.format_exc()}")
+        here = " (the calling process)" if k == 0 else ""
+        e.add_note(f"in simulation worker {k} of {parts}{here}:\n{traceback.format_exc()}")
         raise
 
 
@@ -87,12 +96,15 @@ def run_parts(
     _JOB.update(prep=prep, loop=loop_cls, done=done)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # "fork with threads" (3.12+)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx)
     ok = False
     try:
-        futures = [pool.submit(_part, k, workers) for k in range(workers)]
+        # parts 1.. in forked workers, part 0 here meanwhile (its chunk is not sent anywhere)
+        futures = [pool.submit(_part, k, workers) for k in range(1, workers)]
         if meanwhile is not None:
             meanwhile()
+        with _no_gc():
+            own = _run_part(prep, loop_cls, 0, workers, done, show if progress is not None else None)
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
@@ -100,7 +112,7 @@ def run_parts(
             for f in finished:
                 if f.exception() is not None:
                     raise f.exception()  # type: ignore[misc]
-        chunks = [f.result() for f in futures]
+        chunks = [own, *(f.result() for f in futures)]
         ok = True
         return chunks
     finally:
