@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import msgspec
 import numpy as np
 
-from journeylab.engine.clock import ClockArrays, LocalClock
+from journeylab.engine.clock import LocalClock, clock_for
 from journeylab.engine.core import as_epoch, is_missing, is_set_and_true, update_detail, updated_value
 from journeylab.engine.draws import mix_array, split_draw_array, stable_hash, user_key_array
 from journeylab.engine.order import stable_order
@@ -208,8 +208,8 @@ class BatchEngine:
         self.control = control
         self.seed = seed
         s = journey.settings
-        self.clock = LocalClock(s.timezone, s.hourly_offset_minutes)
-        self.ca = ClockArrays(self.clock)
+        self.clock = clock_for(s.timezone, s.hourly_offset_minutes) or LocalClock(s.timezone, s.hourly_offset_minutes)
+        self.ca = self.clock.arrays
         self.user_ids = user_ids
         self.U = U = len(user_ids)
         self.profile = profile

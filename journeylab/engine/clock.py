@@ -17,7 +17,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,11 @@ class LocalClock:
         self._hourly = lru_cache(maxsize=65536)(self._hourly_uncached)
         self._daily = lru_cache(maxsize=8192)(self._daily_uncached)
         self._local_date = lru_cache(maxsize=65536)(self._local_date_uncached)
+
+    @cached_property
+    def arrays(self) -> ClockArrays:
+        """This clock's answers for arrays of instants (:class:`ClockArrays`, one per clock)."""
+        return ClockArrays(self)
 
     # ------------------------------------------------------------------ basics
     def _offset_uncached(self, t: int) -> int:
@@ -217,6 +222,13 @@ def clock_for(timezone: str, hourly_offset_minutes: int = 0) -> LocalClock | Non
     """
     if not isinstance(timezone, str) or not timezone or len(timezone) > 255:
         return None
+    return _shared_clock(timezone, hourly_offset_minutes)
+
+
+@lru_cache(maxsize=1024)
+def _shared_clock(timezone: str, hourly_offset_minutes: int) -> LocalClock | None:
+    """One clock per zone and minute for every engine and run: what it has worked out (offsets,
+    evaluation instants, local days) serves them all."""
     try:
         return LocalClock(timezone, hourly_offset_minutes)
     except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError (bad key), OSError (unreadable file)
@@ -252,8 +264,9 @@ class ClockArrays:
 
     def __init__(self, clock: LocalClock) -> None:
         self.c = clock
-        self._base = 0
-        self._table = np.zeros(0, dtype=np.int64)
+        # (first quarter hour, offsets from it): one tuple, replaced whole when it grows, so a
+        # clock shared by several engines (and threads) never reads one without the other
+        self._quarters: tuple[int, np.ndarray] = (0, np.zeros(0, dtype=np.int64))
 
     # ------------------------------------------------------------------ offsets
     def offset(self, t: np.ndarray) -> np.ndarray:
@@ -262,13 +275,15 @@ class ClockArrays:
             return np.zeros(0, dtype=np.int64)
         q = t // _QUARTER
         lo, hi = int(q.min()), int(q.max())
-        if not len(self._table) or lo < self._base or hi >= self._base + len(self._table):
-            a = min(lo, self._base) if len(self._table) else lo
-            b = max(hi + 1, self._base + len(self._table)) if len(self._table) else hi + 1
+        base, table = self._quarters
+        if not len(table) or lo < base or hi >= base + len(table):
+            a = min(lo, base) if len(table) else lo
+            b = max(hi + 1, base + len(table)) if len(table) else hi + 1
             a, b = a - 96, b + 96 * 8  # a day before, eight days after
-            self._table = np.fromiter((self.c.offset(k * _QUARTER) for k in range(a, b)), dtype=np.int64, count=b - a)
-            self._base = a
-        offsets: np.ndarray = self._table[q - self._base]
+            table = np.fromiter((self.c.offset(k * _QUARTER) for k in range(a, b)), dtype=np.int64, count=b - a)
+            base = a
+            self._quarters = (base, table)
+        offsets: np.ndarray = table[q - base]
         return offsets
 
     def local_day(self, t: np.ndarray) -> np.ndarray:

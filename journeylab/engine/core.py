@@ -205,7 +205,7 @@ class Engine:
         self.seed = seed
         s = journey.settings
         self.settings = s
-        self.clock = LocalClock(s.timezone, s.hourly_offset_minutes)
+        self.clock = clock_for(s.timezone, s.hourly_offset_minutes) or LocalClock(s.timezone, s.hourly_offset_minutes)
         self._policy(as_policy(policy), journey)
         self.nodes: dict[str, Any] = {n.id: n for n in journey.nodes}
         self.kinds: dict[str, str] = {n.id: kind_of(n) for n in journey.nodes}
