@@ -112,7 +112,7 @@ class BatchedLoop(LoopBase):
         local[mine] = np.arange(len(mine))
         self._mine = mine
         idx = sel  # already by user, then time and input order
-        codes, names = pd.factorize(p.names[idx])
+        codes, names = p.names_of(idx)
         props = {}
         for c, arr in p.props.items():
             pcodes, pv = pd.factorize(arr[idx], use_na_sentinel=True)

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from journeylab.engine.order import stable_order
 from journeylab.trace import empty_trace, trace_frame
 
 __all__ = ["merge_trace", "STRING_COLUMNS"]
@@ -32,11 +31,7 @@ def merge_trace(chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array
     if len(chunks) == 1:
         order = slice(None)  # already in order: nothing to move
     elif len(user_ids) < 1 << 24 and np.abs(ts).max() < 1 << 38:  # one key: merges the sorted runs
-        order = (
-            stable_order(ts * len(user_ids) + codes)
-            if ts.min() >= 0
-            else np.argsort(ts * len(user_ids) + codes, kind="stable")
-        )
+        order = np.argsort(ts * len(user_ids) + codes, kind="stable")  # (finds the sorted runs: a merge)
     else:
         order = np.lexsort((codes, ts))
     frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes[order]), "ts": ts[order]}

@@ -135,7 +135,9 @@ class Prepared:
         self.ts = ts[order]
         self.user = codes[order]
         self.per = per[order]
-        self.names = names[ncodes[order]]
+        #: each event's name, as a code into :attr:`name_labels` (the distinct names)
+        self.name_codes: np.ndarray = ncodes[order]
+        self.name_labels: np.ndarray = names
         self.need = need
         self.props = {c: sub[c].to_numpy(dtype=object)[order] for c in cols}
         # profiles: per column, the values of our users in user order (None where missing)
@@ -163,6 +165,21 @@ class Prepared:
     @property
     def n_users(self) -> int:
         return len(self.user_id_array)
+
+    @functools.cached_property
+    def names(self) -> np.ndarray:
+        """Each event's name (an object array, in event order)."""
+        out: np.ndarray = self.name_labels[self.name_codes]
+        return out
+
+    def names_of(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+        """The names of some events (all by default) as codes into the names that occur among
+        them (``(codes, names)``, like ``pandas.factorize``; no string hashed)."""
+        codes = self.name_codes if rows is None else self.name_codes[rows]
+        present = np.flatnonzero(np.bincount(codes, minlength=len(self.name_labels)))
+        remap = np.full(len(self.name_labels), -1, dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        return remap[codes], [str(n) for n in self.name_labels[present]]
 
     def user_keys(self, users: np.ndarray | None = None) -> np.ndarray:
         """The users' keys for random draws (:func:`~journeylab.engine.draws.user_key_array`; all
