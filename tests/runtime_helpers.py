@@ -116,7 +116,11 @@ def pg_database() -> tuple[str, object]:
 
 
 class PgOutage:
-    """A throwaway PostgreSQL server of one's own, to stop and start again (an outage)."""
+    """A throwaway PostgreSQL server of one's own, to stop and start again (an outage).
+
+    One server serves the whole test session (``pg_outage_server`` in ``tests/conftest.py``:
+    starting a cluster costs seconds); each test gets a new empty database on it as ``url``
+    (:meth:`new_database`), and the server running again afterwards."""
 
     def __init__(self) -> None:
         import tempfile
@@ -128,7 +132,27 @@ class PgOutage:
             ["bash", str(ROOT / "scripts" / "start_postgres.sh"), self.dir], capture_output=True, text=True, timeout=120
         )
         assert out.returncode == 0, out.stderr
-        self.url = out.stdout.strip().splitlines()[-1]
+        self.server_url = self.url = out.stdout.strip().splitlines()[-1]
+        self.running = True
+
+    def new_database(self) -> object:
+        """Point ``url`` at a new empty database on this server; returns its ``drop()``."""
+        import sqlalchemy as sa
+
+        name = "jl_" + uuid.uuid4().hex[:12]
+        # no pooled connection: the server may have been restarted between the two statements
+        admin = sa.create_engine(self.server_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+        with admin.connect() as c:
+            c.exec_driver_sql(f"CREATE DATABASE {name}")
+        self.url = self.server_url.rsplit("/", 1)[0] + "/" + name
+
+        def drop() -> None:
+            if not self.running:
+                self.start()
+            with admin.connect() as c:
+                c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+        return drop
 
     def _do(self, what: str) -> None:
         out = subprocess.run(
@@ -141,20 +165,26 @@ class PgOutage:
 
     def stop(self) -> None:
         self._do("pause")
+        self.running = False
 
     def start(self) -> None:
         self._do("resume")
+        self.running = True
 
     def close(self) -> None:
         self._do("stop")
 
 
 @pytest.fixture
-def pg_outage():
-    """A PostgreSQL server the test may stop and start (``.url``, ``.stop()``, ``.start()``)."""
-    pg = PgOutage()
-    yield pg
-    pg.close()
+def pg_outage(pg_outage_server):
+    """A PostgreSQL server the test may stop and start (``.url``: a new database of this
+    test's, ``.stop()``, ``.start()``); the session's one (see :class:`PgOutage`)."""
+    drop = pg_outage_server.new_database()
+    yield pg_outage_server
+    import gc
+
+    gc.collect()  # dispose engines of runtimes the test left open
+    drop()  # starts the server again if the test left it stopped
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
