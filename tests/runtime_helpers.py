@@ -14,6 +14,8 @@ import pytest
 from helpers import END, JOURNEYS, NAMES, START  # noqa: F401 - shared with the simulator tests
 from helpers import cohort as _cohort
 
+from journeylab.runtime import WallClock
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -212,6 +214,65 @@ def _slow_only_when_asked(request):
     pytest.skip("slow test: run with -m slow or JOURNEYLAB_SLOW=1")
 
 
+# ---------------------------------------------------------------------- waiting and clocks
+def wait_until(cond, timeout: float = 60.0, step: float = 0.02) -> bool:  # noqa: ANN001 - a predicate
+    """Wait for ``cond()`` to be true; False after ``timeout`` seconds. Tests that must run in
+    real time (threads, processes, a browser) wait for what they expect this way: the
+    deadline is generous, only a hang runs into it, and a slow machine only takes longer."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if cond():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)
+
+
+class FakeTime:
+    """Seconds for an ``Outbox`` or a ``WebhookSender`` (``clock=``) that move only when the test
+    moves them (``t``, :meth:`advance`) or when the code under test pauses (``sleep=fake.sleep``:
+    the pause is recorded in ``slept`` and the clock moves by it; nothing waits).
+
+    It starts at the real time by default: messages a ``Runtime`` writes are due from the real
+    time of writing (its own outbox reads ``time.time``), so the fake clock starts after them."""
+
+    def __init__(self, t: float | None = None) -> None:
+        import time
+
+        self.t = time.time() if t is None else float(t)
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+class SteppedWallClock(WallClock):
+    """The runtime's wall clock (``replay`` is False: the rules of real time apply) at the
+    instant the test sets (``t``, epoch seconds), for the timer loop of ``run_forever`` in a
+    thread: what fires when depends on ``t``, not on how fast the machine is."""
+
+    def __init__(self, t: float) -> None:
+        self.t = float(t)
+
+    def now(self) -> int:
+        return int(self.t)
+
+    def now_exact(self) -> float:
+        return self.t
+
+    def __repr__(self) -> str:
+        return f"SteppedWallClock({self.t})"
+
+
 # ---------------------------------------------------------------------- webhook receivers
 class HookReceiver:
     """A real HTTP receiver on loopback: answers ``status`` (after ``delay`` seconds) to the
@@ -257,7 +318,7 @@ class HookReceiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()  # quick shutdown()
 
     def keys(self, path: str = "/") -> list[str]:
         """Idempotency keys of every request to ``path`` (repeats included)."""

@@ -5,24 +5,14 @@ nothing), and everything recovers by itself when the database is back."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-from runtime_helpers import START, pg_outage  # noqa: F401 - fixture
+from runtime_helpers import START, pg_outage, wait_until  # noqa: F401 - fixture
 from test_runtime_io import Receiver, journey
 
 from journeylab.runtime import ReplayClock, Runtime, WebhookSender, create_app
 
 pytestmark = [pytest.mark.postgres, pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")]
-
-
-def _wait(cond, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return False
 
 
 def test_timers_and_senders_survive_a_database_outage_and_health_is_honest(pg_outage):  # noqa: F811
@@ -48,23 +38,23 @@ def test_timers_and_senders_survive_a_database_outage_and_health_is_honest(pg_ou
             assert r.status_code == 200
             pg_outage.stop()
             clock.advance_to(clock.now() + 2)  # the delay falls due while the database is down
-            assert _wait(lambda: c.get("/health").status_code == 503, 30), c.get("/health").json()
-            assert _wait(lambda: not c.get("/health").json()["components"]["timers"]["ok"], 30)
+            assert wait_until(lambda: c.get("/health").status_code == 503, 30), c.get("/health").json()
+            assert wait_until(lambda: not c.get("/health").json()["components"]["timers"]["ok"], 30)
             h = c.get("/health").json()
             assert h["status"] == "degraded" and "database" in h
             assert h["components"]["timers"]["error"]
             r = c.post("/events", json={"user_id": "b", "event": "Go", "event_id": "e2"})
             assert r.status_code == 503 and r.headers["Retry-After"] and r.json()["accepted"] == 0
             # the timer loop tries again and again (with backoff) and lives on
-            assert _wait(lambda: c.get("/health").json()["components"]["timers"]["failures"] >= 3, 60)
+            assert wait_until(lambda: c.get("/health").json()["components"]["timers"]["failures"] >= 3, 60)
             assert th.is_alive()
             pg_outage.start()
             # by itself: the timer fires, the message goes out, health says ok again
-            assert _wait(lambda: len(receiver.delivered) == 1, 60)
-            assert _wait(lambda: c.get("/health").status_code == 200, 30), c.get("/health").json()
+            assert wait_until(lambda: len(receiver.delivered) == 1, 60)
+            assert wait_until(lambda: c.get("/health").status_code == 200, 30), c.get("/health").json()
             assert c.post("/events", json={"user_id": "b", "event": "Go", "event_id": "e2"}).status_code == 200
             clock.advance_to(clock.now() + 2)
-            assert _wait(lambda: len(receiver.delivered) == 2, 30)
+            assert wait_until(lambda: len(receiver.delivered) == 2, 30)
             h = c.get("/health").json()
             assert h["status"] == "ok" and all(v["ok"] for v in h["components"].values())
             assert h["components"]["timers"]["failures"] >= 3
