@@ -8,7 +8,10 @@ or scripted by message id (worked examples). :func:`run` runs it through one dri
 * ``reference``: :class:`~journeylab.engine.ReferenceDriver`;
 * ``simulate`` / ``simulate-2``: :func:`journeylab.sim.simulate` in one process / two forked workers
   (the batched engine where it runs the journeys); ``simulate-per-user``: one process, the per-user engine;
-* ``sharded``: ``simulate(..., backend="processes", shards=...)`` (spawned processes);
+* ``sharded``: ``simulate(..., backend="processes", shards=...)`` (spawned processes: the
+  backend's own code, with one pool of spawned workers kept for the test session instead of
+  a new pool per run, see :func:`shared_spawn_pools`; ``tests/test_scale.py`` runs the
+  backend with pools of its own);
 * ``runtime``: :class:`~journeylab.runtime.Runtime` on SQLite (in memory) replaying the
   cohort's events and the simulation's responses with a :class:`~journeylab.runtime.ReplayClock`.
 
@@ -23,7 +26,8 @@ Every driver's trace comes back as plain tuples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -49,6 +53,8 @@ __all__ = [
     "run_example",
     "rows_of",
     "scenario_of",
+    "shared_spawn_pools",
+    "shutdown_shared_pools",
 ]
 
 DRIVERS: tuple[str, ...] = ("reference", "simulate", "simulate-per-user", "simulate-2", "sharded", "runtime")
@@ -213,6 +219,64 @@ def _ts(t: int) -> pd.Timestamp:
 
 # --------------------------------------------------------------------------- simulators
 
+#: pools of spawned workers the sharded driver reuses, by number of workers
+_POOLS: dict[int | None, Any] = {}
+
+
+class _SharedPool:
+    """Stands in for ``ProcessPoolExecutor(max_workers=n, mp_context=spawn)`` inside the
+    sharded backend: the same kind of pool (spawned processes, payloads pickled to them),
+    started once and kept, so a run costs its shards, not the start of fresh interpreters
+    (about 1.5 s a run here). A run that fails drops its pool: the next one starts afresh."""
+
+    def __init__(self, max_workers: int | None = None, mp_context: Any = None, **kw: Any) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.fresh = None
+        if kw or mp_context is None or mp_context.get_start_method() != "spawn":
+            self.fresh = ProcessPoolExecutor(max_workers=max_workers, mp_context=mp_context, **kw)
+            return
+        self.key = max_workers
+        if self.key not in _POOLS:
+            _POOLS[self.key] = ProcessPoolExecutor(max_workers=max_workers, mp_context=mp_context)
+
+    def __enter__(self) -> Any:
+        return self.fresh.__enter__() if self.fresh is not None else _POOLS[self.key]
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if self.fresh is not None:
+            return bool(self.fresh.__exit__(exc_type, exc, tb))
+        if exc_type is not None:
+            pool = _POOLS.pop(self.key, None)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        return False
+
+
+@contextlib.contextmanager
+def shared_spawn_pools() -> Iterator[None]:
+    """Within the block, the sharded backend (``journeylab.sim.scale``) runs its shards on
+    pools of spawned workers kept for the session (see :class:`_SharedPool`); where the
+    backend no longer makes its pool by that name, nothing changes."""
+    from journeylab.sim import scale
+
+    real = getattr(scale, "ProcessPoolExecutor", None)
+    if real is None:
+        yield
+        return
+    scale.ProcessPoolExecutor = _SharedPool  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        scale.ProcessPoolExecutor = real  # type: ignore[misc]
+
+
+def shutdown_shared_pools() -> None:
+    """Stop the kept pools (at the end of the test session)."""
+    while _POOLS:
+        _, pool = _POOLS.popitem()
+        pool.shutdown(wait=True, cancel_futures=True)
+
 
 def run_simulator(scn: Scenario, driver: str) -> Outcome:
     """``simulate`` in one process, with two forked workers, or sharded over processes."""
@@ -225,18 +289,19 @@ def run_simulator(scn: Scenario, driver: str) -> Outcome:
         kw = {"workers": 2}
     elif driver == "sharded":
         kw = {"backend": "processes", "shards": scn.shards}
-    res = simulate(
-        list(scn.journeys),
-        cohort,
-        _ts(scn.start),
-        _ts(scn.end),
-        seed=scn.seed,
-        behaviour=scn.behaviour or BehaviourModel.silent(),
-        lifecycle=lifecycle or None,
-        custom_lists=scn.custom_lists or None,
-        policy=scn.policy,
-        **kw,
-    )
+    with shared_spawn_pools() if driver == "sharded" else contextlib.nullcontext():
+        res = simulate(
+            list(scn.journeys),
+            cohort,
+            _ts(scn.start),
+            _ts(scn.end),
+            seed=scn.seed,
+            behaviour=scn.behaviour or BehaviourModel.silent(),
+            lifecycle=lifecycle or None,
+            custom_lists=scn.custom_lists or None,
+            policy=scn.policy,
+            **kw,
+        )
     responses = res.responses if len(res.responses) else pd.DataFrame(columns=RESPONSE_COLUMNS)
     return Outcome(
         driver, rows_of(res.trace), _canonical_sends(_sends_of(res.sends)), None, responses.reset_index(drop=True)

@@ -14,6 +14,8 @@ import pytest
 from helpers import END, JOURNEYS, NAMES, START  # noqa: F401 - shared with the simulator tests
 from helpers import cohort as _cohort
 
+from journeylab.runtime import WallClock
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -116,7 +118,11 @@ def pg_database() -> tuple[str, object]:
 
 
 class PgOutage:
-    """A throwaway PostgreSQL server of one's own, to stop and start again (an outage)."""
+    """A throwaway PostgreSQL server of one's own, to stop and start again (an outage).
+
+    One server serves the whole test session (``pg_outage_server`` in ``tests/conftest.py``:
+    starting a cluster costs seconds); each test gets a new empty database on it as ``url``
+    (:meth:`new_database`), and the server running again afterwards."""
 
     def __init__(self) -> None:
         import tempfile
@@ -128,7 +134,27 @@ class PgOutage:
             ["bash", str(ROOT / "scripts" / "start_postgres.sh"), self.dir], capture_output=True, text=True, timeout=120
         )
         assert out.returncode == 0, out.stderr
-        self.url = out.stdout.strip().splitlines()[-1]
+        self.server_url = self.url = out.stdout.strip().splitlines()[-1]
+        self.running = True
+
+    def new_database(self) -> object:
+        """Point ``url`` at a new empty database on this server; returns its ``drop()``."""
+        import sqlalchemy as sa
+
+        name = "jl_" + uuid.uuid4().hex[:12]
+        # no pooled connection: the server may have been restarted between the two statements
+        admin = sa.create_engine(self.server_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+        with admin.connect() as c:
+            c.exec_driver_sql(f"CREATE DATABASE {name}")
+        self.url = self.server_url.rsplit("/", 1)[0] + "/" + name
+
+        def drop() -> None:
+            if not self.running:
+                self.start()
+            with admin.connect() as c:
+                c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+        return drop
 
     def _do(self, what: str) -> None:
         out = subprocess.run(
@@ -141,20 +167,26 @@ class PgOutage:
 
     def stop(self) -> None:
         self._do("pause")
+        self.running = False
 
     def start(self) -> None:
         self._do("resume")
+        self.running = True
 
     def close(self) -> None:
         self._do("stop")
 
 
 @pytest.fixture
-def pg_outage():
-    """A PostgreSQL server the test may stop and start (``.url``, ``.stop()``, ``.start()``)."""
-    pg = PgOutage()
-    yield pg
-    pg.close()
+def pg_outage(pg_outage_server):
+    """A PostgreSQL server the test may stop and start (``.url``: a new database of this
+    test's, ``.stop()``, ``.start()``); the session's one (see :class:`PgOutage`)."""
+    drop = pg_outage_server.new_database()
+    yield pg_outage_server
+    import gc
+
+    gc.collect()  # dispose engines of runtimes the test left open
+    drop()  # starts the server again if the test left it stopped
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -180,6 +212,65 @@ def _slow_only_when_asked(request):
     if "slow" in expr and "not slow" not in expr or os.environ.get("JOURNEYLAB_SLOW") == "1":
         return
     pytest.skip("slow test: run with -m slow or JOURNEYLAB_SLOW=1")
+
+
+# ---------------------------------------------------------------------- waiting and clocks
+def wait_until(cond, timeout: float = 60.0, step: float = 0.02) -> bool:  # noqa: ANN001 - a predicate
+    """Wait for ``cond()`` to be true; False after ``timeout`` seconds. Tests that must run in
+    real time (threads, processes, a browser) wait for what they expect this way: the
+    deadline is generous, only a hang runs into it, and a slow machine only takes longer."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if cond():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)
+
+
+class FakeTime:
+    """Seconds for an ``Outbox`` or a ``WebhookSender`` (``clock=``) that move only when the test
+    moves them (``t``, :meth:`advance`) or when the code under test pauses (``sleep=fake.sleep``:
+    the pause is recorded in ``slept`` and the clock moves by it; nothing waits).
+
+    It starts at the real time by default: messages a ``Runtime`` writes are due from the real
+    time of writing (its own outbox reads ``time.time``), so the fake clock starts after them."""
+
+    def __init__(self, t: float | None = None) -> None:
+        import time
+
+        self.t = time.time() if t is None else float(t)
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+class SteppedWallClock(WallClock):
+    """The runtime's wall clock (``replay`` is False: the rules of real time apply) at the
+    instant the test sets (``t``, epoch seconds), for the timer loop of ``run_forever`` in a
+    thread: what fires when depends on ``t``, not on how fast the machine is."""
+
+    def __init__(self, t: float) -> None:
+        self.t = float(t)
+
+    def now(self) -> int:
+        return int(self.t)
+
+    def now_exact(self) -> float:
+        return self.t
+
+    def __repr__(self) -> str:
+        return f"SteppedWallClock({self.t})"
 
 
 # ---------------------------------------------------------------------- webhook receivers
@@ -227,7 +318,7 @@ class HookReceiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()  # quick shutdown()
 
     def keys(self, path: str = "/") -> list[str]:
         """Idempotency keys of every request to ``path`` (repeats included)."""

@@ -17,6 +17,7 @@ from runtime_helpers import (
     END,
     ROOT,
     START,
+    SteppedWallClock,
     cli_run,
     cohort,
     db_url,  # noqa: F401 - fixture
@@ -131,8 +132,8 @@ def test_ingest_many_keeps_the_good_items_of_a_batch(tmp_path):
 
 
 def test_wall_clock_refuses_events_far_in_the_future(tmp_path):
-    rt = Runtime([promo()], tmp_path / "rt.db", max_future=600)
-    now = rt.clock.now()
+    now = T0 + 7200
+    rt = Runtime([promo()], tmp_path / "rt.db", clock=SteppedWallClock(now), max_future=600)  # a wall clock at 'now'
     assert rt.ingest(ev("a", now + 30)) == "ok"
     with pytest.raises(InputError, match=r"^\$\.ts: \d+ s ahead of the runtime clock"):
         rt.ingest(ev("a", now + 3600))

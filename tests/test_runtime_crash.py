@@ -88,15 +88,17 @@ def _cmd(paths, src, url, batch):
     ]
 
 
-def _offset(url):
-    eng = sa.create_engine(url)
+def _offset(db):
+    """The committed offset (``db``: a URL, or an engine kept open while the test polls)."""
+    eng = sa.create_engine(db) if isinstance(db, str) else db
     try:
         with eng.connect() as c:
             return c.exec_driver_sql('SELECT max("offset") FROM rt_offsets').scalar() or 0
     except sa.exc.DBAPIError:
         return 0  # the tables may not exist yet
     finally:
-        eng.dispose()
+        if eng is not db:
+            eng.dispose()
 
 
 def _dump(url):
@@ -138,6 +140,7 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path, db_url)
 
     # the same stream, killed again and again
     rng = random.Random(20261001)
+    poll = sa.create_engine(db_url)  # one engine for the polling below: a new one each time costs a core
     targets = sorted(rng.sample(range(1, n_lines - 50), 7))
     kills = []
     for target in [None, *targets]:
@@ -150,7 +153,7 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path, db_url)
             time.sleep(rng.uniform(0.05, 0.5))  # during start-up
         else:
             t0 = time.time()
-            while _offset(db_url) < target and p.poll() is None and time.time() - t0 < 120:
+            while _offset(poll) < target and p.poll() is None and time.time() - t0 < 120:
                 time.sleep(0.001)
             time.sleep(rng.uniform(0, 0.004))  # somewhere inside the next transactions
         if p.poll() is not None:  # it got to the end first: not a kill
@@ -159,6 +162,7 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path, db_url)
         p.wait()
         kills.append(_offset(db_url))
         assert kills[-1] >= before  # committed progress is never lost
+    poll.dispose()
     final = subprocess.run(_cmd(paths, src, db_url, 3), env=env, capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr[-2000:]
     got = _dump(db_url)

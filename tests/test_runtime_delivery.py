@@ -1,29 +1,22 @@
 """Delivery (#16 findings 4 and 5): each destination gets every message; durable retries with
 backoff, Retry-After and a 24 h horizon, then a re-drive; leases that let a slow but healthy
-receiver get each message once; signed payloads and custom headers."""
+receiver get each message once; signed payloads and custom headers.
+
+Retry schedules, pauses and leases run on a clock the test moves (``runtime_helpers.FakeTime``),
+so no test waits for them or depends on how fast the machine is."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
-import time
 
 import pytest
-from runtime_helpers import START, HookReceiver, cli_run, db_url  # noqa: F401 - fixture
+from runtime_helpers import START, FakeTime, HookReceiver, cli_run, db_url  # noqa: F401 - fixture
 from test_runtime_io import journey
 
 from journeylab.runtime import Outbox, ReplayClock, Runtime, WebhookSender
 
 T0 = int(START.timestamp())
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.t = time.time()
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def _messages(rt, n):
@@ -104,10 +97,11 @@ def test_retry_after_is_honoured(tmp_path):
     rt = Runtime([journey()], tmp_path / "rt.db", clock=ReplayClock(START))
     _messages(rt, 1)
     ob = Outbox(rt.engine, clock=clock)
-    sender = WebhookSender(rec.url + "/", retries=3, backoff=0.01, destination="default")
-    t = time.time()
+    sender = WebhookSender(
+        rec.url + "/", retries=3, backoff=0.01, destination="default", clock=clock, sleep=clock.sleep
+    )
     assert sender.pump(ob) == {"sent": 0, "retry": 1, "failed": 0}
-    assert time.time() - t < 2 and len(rec.keys()) == 1  # no quick retries against the receiver's wish
+    assert clock.slept == [] and len(rec.keys()) == 1  # no quick retries against the receiver's wish
     (row,) = ob.deliveries()
     assert row["not_before"] >= clock.t + 120
     clock.t += 119
@@ -118,41 +112,72 @@ def test_retry_after_is_honoured(tmp_path):
     rec.close()
 
 
+class SlowClient:
+    """An HTTP client for the senders whose receiver takes ``per_message`` seconds of the test's
+    clock to answer each request (200), recording the Idempotency-Key of every request; after
+    the ``cut_in``-th request it lets ``other`` (another sender) pump the outbox: the second
+    sender working while the first waits for the receiver."""
+
+    def __init__(self, clock: FakeTime, keys: list[str], per_message: float) -> None:
+        self.clock, self.keys, self.per_message = clock, keys, per_message
+        self.cut_in: tuple[int, object, object] | None = None  # (request number, sender, outbox)
+
+    def post(self, url, content, headers):  # noqa: ANN001, ANN201 - what WebhookSender calls
+        import httpx
+
+        self.keys.append(headers["Idempotency-Key"])
+        self.clock.advance(self.per_message)
+        if self.cut_in is not None and len(self.keys) == self.cut_in[0]:
+            _, other, outbox = self.cut_in
+            self.cut_in = None
+            other.pump(outbox)
+        return httpx.Response(200, request=httpx.Request("POST", url))
+
+    def close(self) -> None:
+        pass
+
+
 def test_a_slow_but_healthy_receiver_gets_each_message_once(db_url):  # noqa: F811
-    """Two senders drain one destination in parallel from a receiver that takes 0.6 s per
-    message; a batch takes far longer than one message's lease. Leases are renewed message by
-    message, so no message is sent twice."""
-    rec = HookReceiver(delay=0.6)
+    """Two senders drain one destination from a receiver that takes 0.6 s per message; one
+    message's lease is 1.5 s, a batch of 8 takes 4.8 s. Sender A takes the batch; while it
+    waits for its third answer (1.8 s in, every lease of the batch has run out), sender B
+    pumps: it takes the five messages A has not sent yet and sends them. A, going on, finds
+    each of those leases renewed by B (``lost``) and does not send it. Every message once."""
     rt = Runtime([journey()], db_url, clock=ReplayClock(START))
     _messages(rt, 8)
-    senders = [WebhookSender(rec.url + "/", retries=1, timeout=1.0, destination="default") for _ in range(2)]
-    for s in senders:
+    clock = FakeTime()
+    ob = Outbox(rt.engine, clock=clock)
+    keys: list[str] = []
+    a, b = (
+        WebhookSender(
+            "http://receiver.invalid/",
+            retries=1,
+            timeout=1.0,
+            destination="default",
+            client=SlowClient(clock, keys, 0.6),
+            clock=clock,
+            sleep=clock.sleep,
+        )
+        for _ in range(2)
+    )
+    for s in (a, b):
         s.lease = 1.5  # one message's worst case here (a 1 s timeout), with a small margin
-    stop = threading.Event()
-
-    def run(s):
-        while not stop.is_set() and rt.outbox.counts()["sent"] < 8:
-            s.pump(rt.outbox)
-            time.sleep(0.05)
-
-    ths = [threading.Thread(target=run, args=(s,)) for s in senders]
-    t = time.time()
-    for th in ths:
-        th.start()
-    for th in ths:
-        th.join(60)
-    stop.set()
-    keys = rec.keys()
-    assert sorted(set(keys)) == sorted(m["id"] for m in rt.outbox.rows())
-    assert len(keys) == 8, f"{len(keys) - len(set(keys))} messages were sent twice"
-    assert time.time() - t > 2.4  # the batch outlived a lease: the test shows what it claims
+    a._client.cut_in = (3, b, ob)
+    assert a.pump(ob) == {"sent": 3, "retry": 0, "failed": 0, "lost": 5}  # the batch outlived the leases
+    assert sorted(keys) == sorted(m["id"] for m in rt.outbox.rows())
+    assert len(keys) == len(set(keys)) == 8, f"{len(keys) - len(set(keys))} messages were sent twice"
+    assert ob.counts() == {"pending": 0, "leased": 0, "sent": 8, "failed": 0}
     rt.close()
-    rec.close()
 
 
 def test_payloads_are_signed_and_carry_custom_headers(tmp_path):
     rec = HookReceiver()
-    sender = WebhookSender(rec.url + "/", headers={"Authorization": "Bearer abc", "X-Tenant": "t1"}, secret="s3cret")
+    sender = WebhookSender(
+        rec.url + "/",
+        headers={"Authorization": "Bearer abc", "X-Tenant": "t1"},
+        secret="s3cret",
+        clock=lambda: 1790812800.5,
+    )
     rt = Runtime([journey()], tmp_path / "rt.db", clock=ReplayClock(START), adapters=[sender])
     _messages(rt, 2)
     rt.pump_adapters()
@@ -164,7 +189,7 @@ def test_payloads_are_signed_and_carry_custom_headers(tmp_path):
 
         raw = json.dumps(body, ensure_ascii=False).encode()
         assert hmac.compare_digest(v1, hmac.new(b"s3cret", f"{t}.".encode() + raw, hashlib.sha256).hexdigest())
-        assert abs(int(t) - time.time()) < 60 and body["id"] == key
+        assert t == "1790812800" and body["id"] == key  # signed at the sender's clock
     rt.close()
     rec.close()
 

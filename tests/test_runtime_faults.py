@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 
 import pandas as pd
 import pytest
-from runtime_helpers import END, START, cohort, db_url, profiles_of, rows  # noqa: F401 - fixture
+from runtime_helpers import (  # noqa: F401 - fixture
+    END,
+    START,
+    SteppedWallClock,
+    cohort,
+    db_url,
+    profiles_of,
+    rows,
+    wait_until,
+)
 
 from journeylab import examples
 from journeylab.model import Action, Delay, Journey, Webhook
-from journeylab.runtime import ReplayClock, Runtime, WallClock
+from journeylab.runtime import ReplayClock, Runtime
 from journeylab.sim.replay import event_inputs
 
 T0 = int(START.timestamp())
@@ -123,26 +131,29 @@ def _ingest_refused(rt, inp):
 
 
 def test_the_wall_clock_timer_loop_quarantines_a_failing_user_and_keeps_firing(tmp_path):
+    """The timer loop of ``run_forever`` in its thread, on a wall clock the test sets
+    (``SteppedWallClock``): the delays fall due when the test moves the clock, and the test
+    waits for what the loop did."""
     j = Journey("Hook", id="hook")
     j.add(Action(id="go", event="Go"))
     j.then("go", "yes", Delay(id="wait", duration=dt.timedelta(seconds=1)))
     j.then("wait", "next", Webhook(id="call", content={"t": "x"}))
-    rt = Runtime([j.definition], tmp_path / "rt.db", clock=WallClock())
+    now = T0 + 7200
+    clock = SteppedWallClock(now)
+    rt = Runtime([j.definition], tmp_path / "rt.db", clock=clock)
     rt.js = FailingTimers(rt.js, "bad", 0)
-    th = threading.Thread(target=rt.run_forever, kwargs={"tick": 0.1}, daemon=True)
+    th = threading.Thread(target=rt.run_forever, kwargs={"tick": 0.05}, daemon=True)
     th.start()
     try:
-        now = rt.clock.now()
         rt.ingest({"user_id": "bad", "event": "Go", "ts": now})
         rt.ingest({"user_id": "good", "event": "Go", "ts": now})
-        deadline = time.time() + 10
-        while not rt.outbox.rows() and time.time() < deadline:
-            time.sleep(0.05)
+        clock.t = now + 1  # both delays are due
+        assert wait_until(lambda: rt.outbox.rows() and rt.quarantined())
         assert [m["user_id"] for m in rt.outbox.rows()] == ["good"]
         assert list(rt.quarantined()) == ["bad"]
-        rt.ingest({"user_id": "late", "event": "Go", "ts": rt.clock.now()})
-        while len(rt.outbox.rows()) < 2 and time.time() < deadline:
-            time.sleep(0.05)
+        rt.ingest({"user_id": "late", "event": "Go", "ts": now + 1})
+        clock.t = now + 2
+        assert wait_until(lambda: len(rt.outbox.rows()) >= 2)
         assert sorted(m["user_id"] for m in rt.outbox.rows()) == ["good", "late"]
         assert th.is_alive()
     finally:

@@ -1,5 +1,10 @@
 """The runtime's edges: the outbox and the webhook sender against a real local HTTP server,
-the HTTP ingest endpoint, and ``journeylab run`` under uvicorn on the wall clock."""
+the HTTP ingest endpoint, and ``journeylab run`` under uvicorn on the wall clock.
+
+Retry pauses, backoff and leases run on a clock the test moves (``runtime_helpers.FakeTime``:
+the sender's ``sleep`` and the outbox's ``clock``); the timer loop on a wall clock whose time
+the test sets (``SteppedWallClock``). Only ``journeylab run`` as a process uses real time, and
+waits for what it does, never bounding how long it took."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from runtime_helpers import ROOT, START, cli_run
+from runtime_helpers import ROOT, START, FakeTime, SteppedWallClock, cli_run, wait_until
 
 from journeylab.model import Action, Delay, Journey, Webhook
 from journeylab.model.io import save
@@ -39,6 +44,7 @@ class Receiver:
         self.fail, self.status = fail, status
         self.requests: list[tuple[str, str, dict]] = []
         self.delivered: dict[str, dict] = {}
+        self.delivered_at: dict[str, float] = {}  # the wall time of each key's first success
         rec = self
 
         class H(BaseHTTPRequestHandler):
@@ -53,6 +59,7 @@ class Receiver:
                     code = rec.status
                 else:
                     code = 200
+                    rec.delivered_at.setdefault(key, time.time())
                     rec.delivered.setdefault(key, body)  # idempotent: a key is handled once
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
@@ -63,7 +70,7 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()  # quick shutdown()
 
     def close(self):
         self.server.shutdown()
@@ -87,12 +94,15 @@ def _runtime_with_messages(tmp_path, n=3, **kw):
 
 
 def test_webhook_sender_retries_with_backoff_and_the_action_id_as_idempotency_key(tmp_path, receiver):
-    sender = WebhookSender(receiver.url + "/hook", retries=4, backoff=0.01)
+    clock = FakeTime()
+    sender = WebhookSender(receiver.url + "/hook", retries=4, backoff=0.01, sleep=clock.sleep)
     rt = _runtime_with_messages(tmp_path, adapters=[sender])
     ids = sorted(m["id"] for m in rt.outbox.rows())
-    t0 = time.time()
     assert rt.pump_adapters() == [{"sent": 3, "retry": 0, "failed": 0}]
-    assert time.time() - t0 < 5
+    # before each message's third try, two pauses: 0.01 s then 0.02 s, each with +-20 % jitter
+    assert len(clock.slept) == 6, clock.slept
+    for first, second in zip(clock.slept[::2], clock.slept[1::2], strict=True):
+        assert 0.008 <= first <= 0.012 and 0.016 <= second <= 0.024, clock.slept
     assert sorted(receiver.delivered) == ids
     assert len(receiver.requests) == 9  # two failures then success, for each message
     for key in ids:
@@ -108,18 +118,25 @@ def test_webhook_sender_retries_with_backoff_and_the_action_id_as_idempotency_ke
 
 def test_failed_sends_go_back_to_the_outbox_and_are_retried_later(tmp_path, receiver):
     receiver.fail = 3
+    clock = FakeTime()
     sender = WebhookSender(receiver.url, retries=1, backoff=0.05)
-    rt = _runtime_with_messages(tmp_path, n=1, adapters=[sender], retry_backoff=0.05)
-    assert rt.pump_adapters() == [{"sent": 0, "retry": 1, "failed": 0}]
-    row = rt.outbox.rows()[0]
+    rt = _runtime_with_messages(tmp_path, n=1, adapters=[sender])
+    ob = Outbox(rt.engine, clock=clock, backoff=0.05)  # the runtime's outbox, on the test's clock
+    assert sender.pump(ob) == {"sent": 0, "retry": 1, "failed": 0}
+    row = ob.rows()[0]
     assert row["status"] == "pending" and row["attempts"] == 1 and "HTTP 503" in row["last_error"]
-    assert rt.pump_adapters()[0]["sent"] == 0  # not due yet (backoff)
-    deadline = time.time() + 10
-    while not receiver.delivered and time.time() < deadline:
-        rt.pump_adapters()
-        time.sleep(0.05)
+    assert sender.pump(ob)["sent"] == 0  # not due yet (backoff)
+    gaps = []
+    while not receiver.delivered:
+        (due,) = [d["not_before"] for d in ob.deliveries() if d["status"] == "pending"]
+        gaps.append(due - clock.t)
+        clock.t = due
+        assert sender.pump(ob)["retry" if len(gaps) < 3 else "sent"] == 1
     assert list(receiver.delivered) == [row["id"]]
-    assert rt.outbox.rows()[0]["status"] == "sent" and rt.outbox.rows()[0]["attempts"] == 4
+    assert ob.rows()[0]["status"] == "sent" and ob.rows()[0]["attempts"] == 4
+    # due again after 0.05 s, 0.1 s, 0.2 s (doubling, +-20 % jitter)
+    for gap, base in zip(gaps, (0.05, 0.1, 0.2), strict=True):
+        assert 0.8 * base - 1e-9 <= gap <= 1.2 * base + 1e-9, gaps
     rt.close()
 
 
@@ -139,9 +156,12 @@ def test_permanent_errors_and_too_many_attempts_mark_a_message_failed(tmp_path, 
         retry_backoff=0.001,
         adapters=[WebhookSender(receiver.url, retries=1, backoff=0.001, max_backoff=0.001)],
     )
-    rt.pump_adapters()
-    time.sleep(0.01)
-    assert rt.pump_adapters() == [{"sent": 0, "retry": 0, "failed": 1}]
+    clock = FakeTime()
+    ob = Outbox(rt.engine, clock=clock, max_attempts=2, backoff=0.001)
+    (sender,) = rt.adapters
+    assert sender.pump(ob) == {"sent": 0, "retry": 1, "failed": 0}
+    clock.advance(0.01)  # past the backoff
+    assert sender.pump(ob) == {"sent": 0, "retry": 0, "failed": 1}
     assert rt.outbox.counts()["failed"] == 1 and len(receiver.requests) == 2
     rt.close()
 
@@ -161,14 +181,15 @@ def test_unreachable_receiver_is_retried(tmp_path):
 
 def test_outbox_drain_ack_and_lease_expiry_from_another_process(tmp_path):
     rt = _runtime_with_messages(tmp_path, n=4)
-    ext = Outbox(f"sqlite:///{tmp_path / 'rt.db'}")  # an external sender's own connection
+    clock = FakeTime()
+    ext = Outbox(f"sqlite:///{tmp_path / 'rt.db'}", clock=clock)  # an external sender's own connection
     first = ext.drain(3, lease=0.2)
     assert [m.user_id for m in first] == ["u0", "u1", "u2"] and all(m.attempts == 1 for m in first)
     assert first[0].payload["content"] == {"text": "hello you"}
     assert [m.user_id for m in ext.drain(10)] == ["u3"]  # leased ones are not handed out twice
     assert ext.drain(10) == []
     assert ext.ack([first[0].id, first[1].id]) == 2
-    time.sleep(0.25)  # the lease of the third ran out before it was acked: handed out again
+    clock.advance(0.25)  # the lease of the third ran out before it was acked: handed out again
     again = ext.drain(10)
     assert [m.user_id for m in again] == ["u2"] and again[0].attempts == 2
     assert ext.drain(10, channels=["email"]) == []
@@ -291,16 +312,21 @@ def test_journeylab_run_serves_http_fires_timers_on_time_and_calls_the_webhook(t
             assert p.poll() is None, p.stderr.read()
             assert time.time() < deadline
             time.sleep(0.1)
-        t_sent = time.time()
+        before = int(time.time())
         r = httpx.post(base + "/events", json={"user_id": "w1", "event": "Go", "event_id": "x"}, timeout=5)
+        after = int(time.time())
         assert r.json() == {"accepted": 1, "duplicates": 0}
-        while not receiver.delivered and time.time() < t_sent + 15:
+        deadline = time.time() + 60
+        while not receiver.delivered and time.time() < deadline:
+            assert p.poll() is None, p.stderr.read()
             time.sleep(0.05)
-        took = time.time() - t_sent
         assert receiver.delivered, "the webhook was not called"
-        assert 1.0 <= took < 6.0  # the 2 s delay fired on the wall clock (timers tick every second)
-        body = next(iter(receiver.delivered.values()))
+        ((key, body),) = receiver.delivered.items()
         assert body["user_id"] == "w1" and body["node"] == "call"
+        # the event was stamped on the server's wall clock while it was posted; the 2 s delay
+        # made the message due 2 s later, and it was not sent before then
+        assert before + 2 <= body["ts"] <= after + 2, (before, body["ts"], after)
+        assert receiver.delivered_at[key] >= body["ts"]
         assert httpx.get(base + "/stats/hook", timeout=5).json()["nodes"]["call"]["sent"] == 1
         assert (
             httpx.post(
@@ -322,18 +348,32 @@ def test_journeylab_run_serves_http_fires_timers_on_time_and_calls_the_webhook(t
 
 
 def test_run_forever_fires_delays_on_the_wall_clock(tmp_path):
-    rt = Runtime([journey(delay_s=1)], tmp_path / "rt.db", clock=WallClock())
-    th = threading.Thread(target=rt.run_forever, kwargs={"tick": 0.2}, daemon=True)
+    """The timer loop in its thread on a wall clock whose time the test sets: nothing fires
+    while the clock is before the due instant, however many times the loop looks; the delay
+    fires once the clock reaches it."""
+    now = T0 + 7200
+    clock = SteppedWallClock(now)
+    rt = Runtime([journey(delay_s=1)], tmp_path / "rt.db", clock=clock)
+    looked: list[int] = []
+    real = rt.advance_to
+
+    def advance_to(t=None):
+        real(t)
+        if t is None:  # the loop's look at the clock
+            looked.append(clock.now())
+
+    rt.advance_to = advance_to
+    th = threading.Thread(target=rt.run_forever, kwargs={"tick": 0.05}, daemon=True)
     th.start()
     try:
-        now = rt.clock.now()
         rt.ingest({"user_id": "a", "event": "Go", "ts": now})
-        deadline = time.time() + 10
-        while not rt.outbox.rows() and time.time() < deadline:
-            time.sleep(0.05)
+        seen = len(looked)
+        assert wait_until(lambda: len(looked) >= seen + 3)  # the loop looked again, at the same instant
+        assert rt.outbox.rows() == []  # not due before now + 1
+        clock.t = now + 1
+        assert wait_until(lambda: rt.outbox.rows())
         m = rt.outbox.rows()
-        assert m and m[0]["ts"] == now + 1
-        assert time.time() - now < 4
+        assert len(m) == 1 and m[0]["ts"] == now + 1
     finally:
         rt.shutdown()
         th.join(5)

@@ -10,12 +10,12 @@ import os
 import subprocess
 
 import pytest
-from runtime_helpers import ROOT, START, cli_run, db_url  # noqa: F401 - fixture
+from runtime_helpers import ROOT, START, SteppedWallClock, cli_run, db_url  # noqa: F401 - fixture
 from test_runtime_io import journey
 
 from journeylab.errors import JourneyDefinitionError, JourneyError
 from journeylab.model.io import save
-from journeylab.runtime import InputError, ReplayClock, Runtime, WallClock, create_app
+from journeylab.runtime import InputError, ReplayClock, Runtime, create_app
 
 T0 = int(START.timestamp())
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
@@ -174,7 +174,7 @@ def test_replay_horizon_refuses_a_jump_of_the_clock(tmp_path):
 
 
 def test_wall_clock_bounds_hold_for_iso_strings_too(tmp_path):
-    rt = Runtime([journey()], tmp_path / "rt.db", clock=WallClock(), max_future=600)
+    rt = Runtime([journey()], tmp_path / "rt.db", clock=SteppedWallClock(T0), max_future=600)  # a wall clock at T0
     with pytest.raises(InputError, match=r"^\$\.ts: \d+ s ahead"):
         rt.ingest(ev("a", "2100-01-01T00:00:00Z"))
     with pytest.raises(InputError, match=r"^\$\.ts: .*before 1970"):

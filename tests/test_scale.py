@@ -7,8 +7,8 @@ import pytest
 from helpers import END, START, cohort
 
 from journeylab import examples
-from journeylab.sim import simulate
 from journeylab.errors import CohortError
+from journeylab.sim import simulate
 from journeylab.sim.scale import ParquetCohort, shard_of
 
 PROF, EV = cohort(400, seed=5)

@@ -29,7 +29,7 @@ import json
 import random
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -468,6 +468,11 @@ class WebhookSender:
         Messages leased per round.
     client : httpx.Client or None, default None
         The HTTP client; default a new one.
+    clock : callable or None, default None
+        Seconds now (signatures, an HTTP-date ``Retry-After``); default :func:`time.time`.
+    sleep : callable or None, default None
+        Takes the pause between tries; default :func:`time.sleep`. With ``clock``, lets a
+        test run the retry rules on a clock it moves, without waiting.
 
     Examples
     --------
@@ -490,6 +495,8 @@ class WebhookSender:
         destination: str | None = None,
         batch: int = 100,
         client: Any = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Any] | None = None,
     ) -> None:
         import httpx
 
@@ -505,6 +512,8 @@ class WebhookSender:
         self.secret = secret
         self._client = client or httpx.Client(timeout=timeout)
         self._httpx = httpx
+        self._now = clock or time.time
+        self._sleep = sleep or time.sleep
         self.attempts = 0  # HTTP requests made (for metrics and tests)
         # one message's worst case: every try times out, with the sleeps between tries
         self.lease = self.retries * timeout + sum(self._pause(i) for i in range(1, self.retries)) * 1.2 + 5.0
@@ -532,7 +541,7 @@ class WebhookSender:
         for i in range(1, self.retries + 1):
             self.attempts += 1
             if self.secret is not None:
-                headers["X-Journeylab-Signature"] = sign(self.secret, body)
+                headers["X-Journeylab-Signature"] = sign(self.secret, body, int(self._now()))
             try:
                 r = self._client.post(self.url, content=body, headers=headers)
             except self._httpx.HTTPError as e:
@@ -543,7 +552,7 @@ class WebhookSender:
                 err = f"HTTP {r.status_code}: {r.text[:200]}"
                 if 400 <= r.status_code < 500 and r.status_code not in (408, 429):
                     return False, True, err, None
-                retry_after = _retry_after(r.headers.get("Retry-After"), time.time())
+                retry_after = _retry_after(r.headers.get("Retry-After"), self._now())
             log.warning(
                 "webhook attempt failed",
                 extra={"fields": {"action_id": m.id, "attempt": i, "error": err, "destination": self.destination}},
@@ -552,7 +561,7 @@ class WebhookSender:
                 pause = self._delay(i)
                 if retry_after is not None and retry_after > pause:
                     break  # the receiver asks for more time than a pause here: the outbox waits
-                time.sleep(pause)
+                self._sleep(pause)
         return False, False, err, retry_after
 
     def pump(self, outbox: Outbox, limit: int | None = None) -> dict[str, int]:
