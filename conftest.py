@@ -14,11 +14,7 @@ in cells tagged ``nbval-check-output`` (after the sanitizers of
   plotly.js copies, the pages exported to HTML in a browser), so each notebook executes once
   per test run. ``JOURNEYLAB_EXECUTED_NOTEBOOKS=DIR`` keeps them in DIR (CI builds the
   documentation site from them); by default they go to pytest's temporary folder;
-* a table of seconds per notebook at the end of the run;
-* under pytest-xdist (``-n 2 --dist loadgroup``, the README's test command): the notebooks'
-  cells and every test that reads executed notebooks run in one worker, in order, so each
-  notebook still executes once, and the other browser tests in one worker (one JupyterLab,
-  one Chromium); the workers report their notebooks for the table.
+* a table of seconds per notebook at the end of the run.
 
 When the notebooks were not collected in this run (``python -m pytest tests/...``), the
 ``executed_notebooks`` fixture executes the ones a test asks for with nbclient instead.
@@ -195,33 +191,6 @@ def executed_notebooks(request: pytest.FixtureRequest) -> Callable[[str], Execut
     return get
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not getattr(config.option, "loadgroup", False):  # what pytest-xdist sets in its workers
-        return
-    for item in items:
-        if type(item).__name__ == "IPyNbCell" or "executed_notebooks" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("notebooks"))
-        elif item.get_closest_marker("browser") is not None:
-            item.add_marker(pytest.mark.xdist_group("browser"))
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    out = getattr(session.config, "workeroutput", None)  # a pytest-xdist worker: tell the controller
-    if out is not None:
-        out["journeylab_notebooks"] = [
-            [e.name, str(e.path) if e.path else None, e.seconds, e.failed, e.by, e.differ]
-            for e in session.config.stash.get(_EXECUTED, {}).values()
-        ]
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]  # pytest-xdist's controller
-    done = node.config.stash.setdefault(_EXECUTED, {})
-    for name, path, seconds, failed, by, differ in getattr(node, "workeroutput", {}).get("journeylab_notebooks", []):
-        done[name] = Executed(name, Path(path) if path else None, seconds, failed, by, differ)
-
-
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
     done = config.stash.get(_EXECUTED, {})
     if not done:
@@ -236,5 +205,4 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  #
         if e.differ:
             state += f", outputs differ from the stored ones in cells {e.differ}"
         tr.write_line(f"{name:36} {e.seconds:6.1f} s  {e.by:8} {state}")
-    where = next((e.path.parent for e in done.values() if e.path is not None), None)
-    tr.write_line(f"{'executed notebooks':36} {total:6.1f} s  in {where}")
+    tr.write_line(f"{'executed notebooks':36} {total:6.1f} s  in {_out_dir(config)}")
