@@ -3,8 +3,10 @@
 The cohort is written once to Parquet (``journeylab.datasets.write_cohort``, sharded by
 bucket); every run reads it from there, keeping only the events and columns the journey
 uses. The single-process run reads all users; the sharded run gives each worker only its
-buckets (``shards`` > workers keeps each worker's memory low). Prints wall times, the speed-up, each worker's peak memory, and checks the
-traces are identical.
+buckets (``shards`` > workers keeps each worker's memory low). ``--pairs`` rounds, each
+running the two side by side (one fresh process each); printed: min / median / max of the
+wall times, the speed-up per round and each worker's peak memory, and whether every trace
+of every round is identical.
 
     python bench/bench_scale.py --users 1000000 5000000
     python bench/bench_scale.py --users 10000000 --against shards   # 16 shards vs 32
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -97,6 +100,7 @@ def main() -> None:
         help="compare the sharded run with one process (default) or, where one process would not fit "
         "in memory, with the same run over twice as many shards",
     )
+    ap.add_argument("--pairs", type=int, default=3, help="rounds of side-by-side runs (at least 3)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -108,7 +112,8 @@ def main() -> None:
     from journeylab.datasets import write_cohort
 
     print(
-        f"{'users':>10} {'1 process s':>12} {'peak MB':>8} {f'{a.workers} workers s':>12} {'worker peak MB':>15} {'speed-up':>9}  trace"
+        f"{'users':>10} | {'compared with':>16} | {'s (min/med/max)':>17} | {f'{a.workers} workers s':>17} | "
+        f"{'speed-up':>17} | {'worker peak MB':>14} | {'other peak MB':>13} | trace"
     )
     for n in a.users:
         path = DATA / f"cohort_{n}"
@@ -116,24 +121,30 @@ def main() -> None:
             t = time.perf_counter()
             write_cohort(path, n, seed=0)
             print(f"(wrote {n:,} users to {path} in {time.perf_counter() - t:.0f} s)", flush=True)
-        m = _run("--child", "sharded", str(path), str(a.workers), str(a.shards))
-        if a.against == "single":
-            s = _run("--child", "single", str(path))
-            same = "identical" if s["digest"] == m["digest"] and s["rows"] == m["rows"] else "DIFFER"
-            print(
-                f"{n:>10,} {s['wall']:>12.1f} {s['peak_mb']:>8.0f} {m['wall']:>12.1f} {m['worker_peak_mb']:>15.0f} "
-                f"{s['wall'] / m['wall']:>8.2f}x  {same} ({s['rows']:,} rows)",
-                flush=True,
-            )
-        else:
-            o = _run("--child", "sharded", str(path), str(a.workers), str(2 * a.shards))
-            same = "identical" if o["digest"] == m["digest"] and o["rows"] == m["rows"] else "DIFFER"
-            print(
-                f"{n:>10,} {'-':>12} {'-':>8} {m['wall']:>12.1f} {m['worker_peak_mb']:>15.0f} {'-':>9}  {same} to "
-                f"{2 * a.shards} shards ({o['wall']:.1f} s, worker peak {o['worker_peak_mb']:.0f} MB; "
-                f"parent peak {m['parent_peak_mb']:.0f} MB; {m['rows']:,} rows)",
-                flush=True,
-            )
+        mine: list[dict] = []
+        other: list[dict] = []
+        for _ in range(max(a.pairs, 1)):
+            mine.append(_run("--child", "sharded", str(path), str(a.workers), str(a.shards)))
+            if a.against == "single":
+                other.append(_run("--child", "single", str(path)))
+            else:
+                other.append(_run("--child", "sharded", str(path), str(a.workers), str(2 * a.shards)))
+        runs = mine + other
+        same = all(r["digest"] == runs[0]["digest"] and r["rows"] == runs[0]["rows"] for r in runs)
+        label = "1 process" if a.against == "single" else f"{2 * a.shards} shards"
+        other_peak = [r["peak_mb"] if a.against == "single" else r["worker_peak_mb"] for r in other]
+        print(
+            f"{n:>10,} | {label:>16} | {_mmm([r['wall'] for r in other]):>17} | {_mmm([r['wall'] for r in mine]):>17} | "
+            f"{_mmm([o['wall'] / m['wall'] for o, m in zip(other, mine, strict=True)], '{:.2f}x'):>17} | "
+            f"{_mmm([r['worker_peak_mb'] for r in mine], '{:.0f}'):>14} | {_mmm(other_peak, '{:.0f}'):>13} | "
+            f"{'identical' if same else 'DIFFER'} in all {len(runs)} runs ({runs[0]['rows']:,} rows; "
+            f"{a.shards} shards; parent peak {max(r['parent_peak_mb'] for r in mine):.0f} MB)",
+            flush=True,
+        )
+
+
+def _mmm(xs: list[float], fmt: str = "{:.1f}") -> str:
+    return "/".join(fmt.format(x) for x in (min(xs), statistics.median(xs), max(xs)))
 
 
 if __name__ == "__main__":

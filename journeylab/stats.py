@@ -101,12 +101,32 @@ EXIT_REASONS: tuple[str, ...] = ("goal", "journey_timeout", "force_exit", "stopp
 
 
 def _one_journey(trace: pd.DataFrame, journey: str | None) -> pd.DataFrame:
+    return _journey_rows(trace, journey, None)[0]
+
+
+def _journey_rows(
+    trace: pd.DataFrame, journey: str | None, user_codes: np.ndarray | None
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The rows of one journey (the trace itself when it holds no other), with their user codes
+    when the caller has them for the whole trace."""
     if journey is not None:
-        return trace[trace["journey"] == journey]
+        mine = (trace["journey"] == journey).to_numpy(dtype=bool)
+        if mine.all():
+            return trace, user_codes
+        return trace[mine], None if user_codes is None else user_codes[mine]
     js = pd.unique(trace["journey"])
     if len(js) > 1:
         raise ValueError(f"the trace holds several journeys ({', '.join(map(str, js))}): pass journey=...")
-    return trace
+    return trace, user_codes
+
+
+def _codes_of_users(t: pd.DataFrame, given: np.ndarray | None) -> np.ndarray:
+    """Integer codes of the rows' user ids: the caller's (a simulation keeps them), or made here."""
+    if given is not None:
+        if len(given) != len(t):
+            raise ValueError(f"{len(given)} user codes for {len(t)} trace rows")
+        return np.asarray(given, dtype=np.int64)
+    return pd.factorize(t["user_id"])[0].astype(np.int64, copy=False)
 
 
 def _s(x: Any) -> Any:
@@ -184,7 +204,9 @@ def _positions(trace: pd.DataFrame) -> pd.DataFrame:
 
 
 @_fill
-def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str] | None = None) -> pd.DataFrame:
+def node_stats(
+    trace: pd.DataFrame, journey: str | None = None, nodes: list[str] | None = None, *, _user_codes: Any = None
+) -> pd.DataFrame:
     """Per node of one journey: entered, waiting now, timed out, left by each port, sends...
 
     Columns are :data:`NODE_STAT_COLUMNS` plus ``left_<branch>`` for split branches; the
@@ -207,7 +229,7 @@ def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str]
     >>> node_stats(t).loc["cart", ["entered", "left_yes"]].tolist()
     [74, 74]
     """
-    t = _one_journey(trace, journey)
+    t, given = _journey_rows(trace, journey, _user_codes)
     node = _codes(t["node"])
     ev = _codes(t["event"])
     if nodes is None:
@@ -222,7 +244,7 @@ def node_stats(trace: pd.DataFrame, journey: str | None = None, nodes: list[str]
         return np.flatnonzero(ev[0] == code) if code is not None else np.zeros(0, dtype=np.int64)
 
     out: dict[str, Any] = {"entered": counts.column("entered", index)}
-    user_codes = pd.factorize(t["user_id"])[0]  # (once: read by the waiting and exit counts)
+    user_codes = _codes_of_users(t, given)  # (once: read by the waiting and exit counts)
     last = _last_rows(t, user_codes)
     at = last[ev[0][last] == ev_index.get("entered", -2)]
     out["waiting"] = _Tab(node, (np.zeros(len(t), dtype=np.int64), ["at"]), at).column("at", index)
@@ -372,7 +394,7 @@ SPLIT_PORTS: frozenset[str] = frozenset({"yes", "no", "timeout", "next", "viewed
 
 @_fill
 def enrollments(
-    trace: pd.DataFrame, journey: str | None = None, *, splits: Sequence[str] | None = None
+    trace: pd.DataFrame, journey: str | None = None, *, splits: Sequence[str] | None = None, _user_codes: Any = None
 ) -> pd.DataFrame:
     """One row per enrollment: when and where it began and ended, and what experiments read.
 
@@ -406,12 +428,19 @@ def enrollments(
     >>> enrollments(t)[["split", "branch", "messages", "goal", "attributed", "last_message"]].values.tolist()
     [['s', 'B', 1, 'Buy', False, 'p']]
     """
-    t = _one_journey(trace, journey)
+    return _enrollments(trace, journey, splits, _user_codes)[0]
+
+
+def _enrollments(
+    trace: pd.DataFrame, journey: str | None, splits: Sequence[str] | None, user_codes: np.ndarray | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`enrollments`, and the user code of each enrollment."""
+    t, given = _journey_rows(trace, journey, user_codes)
     ev_c, ev_l = _codes(t["event"])
     det_c, det_l = _codes(t["detail"])
     node_c, node_l = _codes(t["node"])
     port_c, port_l = _codes(t["port"])
-    user_c, user_l = _codes(t["user_id"])
+    user_c = _codes_of_users(t, given)
     # UTC instants as datetime64 (a tz-aware column's plain to_numpy() makes a Timestamp per row)
     ts = t["ts"].to_numpy(dtype="datetime64[ns]")
 
@@ -425,29 +454,37 @@ def enrollments(
     }
     is_entry = event["entered"] & where(det_c, det_l, "entry".__eq__)
     # the enrollment each row belongs to: rows of a user after their k-th entry (feedback and
-    # conversions after the exit too, until the next entry); 0 before the first
-    enr = pd.Series(is_entry.astype(np.int64)).groupby(user_c, sort=False).cumsum().to_numpy()
-    key = user_c.astype(np.int64) * (int(enr.max(initial=0)) + 1) + enr
+    # conversions after the exit too, until the next entry); none before the first. In the
+    # rows' order by user (each user's in trace order) a running count of entries numbers them.
     entry_rows = np.flatnonzero(is_entry)
-    by_key = np.argsort(key[entry_rows], kind="stable")
-    sorted_keys = key[entry_rows][by_key]
     n_enr = len(entry_rows)
+    enr = np.zeros(len(t), dtype=np.int64)  # the user's own entry count: the enrollment's number n
+    row_enr = np.full(len(t), -1, dtype=np.int64)  # the enrollment (in trace order of entries)
+    if n_enr:
+        by_user = stable_order(user_c)
+        e = is_entry[by_user]
+        seen = np.cumsum(e)  # entries up to and including each row, in that order
+        u = user_c[by_user]
+        first = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])  # each user's first row there
+        before = np.repeat(seen[first] - e[first], np.diff(np.r_[first, len(u)]))
+        enr[by_user] = seen - before
+        latest = (np.cumsum(is_entry) - 1)[by_user[e]]  # the entries' numbers, in that order
+        row_enr[by_user] = np.where(seen > before, latest[np.maximum(seen - 1, 0)], -1)
 
     def enrollment_of(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows that belong to an enrollment, the enrollment of each)."""
-        if not n_enr:
-            return rows[:0], rows[:0]
-        pos = np.minimum(np.searchsorted(sorted_keys, key[rows]), n_enr - 1)
-        ok = sorted_keys[pos] == key[rows]
-        return rows[ok], by_key[pos[ok]]
+        en = row_enr[rows]
+        ok = en >= 0
+        return rows[ok], en[ok]
 
     def pick(mask: np.ndarray, last: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(enrollments, their first / last row of ``mask``, in trace order)."""
         rows, en = enrollment_of(np.flatnonzero(mask))
-        if last:
-            rows, en = rows[::-1], en[::-1]
-        en, first = np.unique(en, return_index=True)
-        return en, rows[first]
+        none = -1 if last else len(t)
+        at = np.full(n_enr, none, dtype=np.int64)
+        (np.maximum if last else np.minimum).at(at, en, rows)
+        got = np.flatnonzero(at != none)
+        return got, at[got]
 
     def labelled(n: int, codes: np.ndarray, labels: list[Any], at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """Per enrollment the label of the picked row, None where nothing was picked."""
@@ -521,7 +558,7 @@ def enrollments(
             "last_message": pd.Series(last_message, dtype=object),
         }
     )
-    return m
+    return m, user_c[entry_rows]
 
 
 @_fill
@@ -645,7 +682,9 @@ def message_conversions(trace: pd.DataFrame, journey: str | None = None) -> pd.D
 
 
 @_fill
-def journey_stats(trace: pd.DataFrame, journey: str | None = None, goals: list[str] | None = None) -> pd.Series:
+def journey_stats(
+    trace: pd.DataFrame, journey: str | None = None, goals: list[str] | None = None, *, _user_codes: Any = None
+) -> pd.Series:
     """The journey's headline figures: enrollments, exits, conversions, messages.
 
     Entered, active, exits by reason, conversions per goal, conversion rate, time to goal;
@@ -669,11 +708,11 @@ def journey_stats(trace: pd.DataFrame, journey: str | None = None, goals: list[s
     >>> int(s["entered"]), int(s["conversions"])
     (74, 24)
     """
-    en = enrollments(trace, journey)
+    en, users = _enrollments(trace, journey, None, _user_codes)
     n = len(en)
     out: dict[str, Any] = {
         "entered": n,
-        "users": int(en["user_id"].nunique()),
+        "users": int(np.count_nonzero(np.bincount(users))) if len(users) else 0,
         "active": int(en["reason"].isna().sum()),
     }
     by_reason: Counter[str] = Counter()

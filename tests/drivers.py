@@ -7,7 +7,8 @@ or scripted by message id (worked examples). :func:`run` runs it through one dri
 
 * ``reference``: :class:`~journeylab.engine.ReferenceDriver`;
 * ``simulate`` / ``simulate-2``: :func:`journeylab.sim.simulate` in one process / two forked workers
-  (the batched engine where it runs the journeys); ``simulate-per-user``: one process, the per-user engine;
+  with hour-long periods instead of the default week (the batched engine where it runs the
+  journeys); ``simulate-per-user``: one process, the per-user engine;
 * ``sharded``: ``simulate(..., backend="processes", shards=...)`` (spawned processes: the
   backend's own code, with one pool of spawned workers kept for the test session instead of
   a new pool per run, see :func:`shared_spawn_pools`; ``tests/test_scale.py`` runs the
@@ -285,8 +286,8 @@ def run_simulator(scn: Scenario, driver: str) -> Outcome:
     kw: dict[str, Any] = {"workers": 1}
     if driver == "simulate-per-user":
         kw = {"workers": 1, "engine": "per-user"}
-    elif driver == "simulate-2":
-        kw = {"workers": 2}
+    elif driver == "simulate-2":  # (and hour-long periods: the trace does not depend on the period)
+        kw = {"workers": 2, "period": pd.Timedelta(hours=1).to_pytimedelta()}
     elif driver == "sharded":
         kw = {"backend": "processes", "shards": scn.shards}
     with shared_spawn_pools() if driver == "sharded" else contextlib.nullcontext():

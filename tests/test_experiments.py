@@ -350,3 +350,31 @@ def test_enrollments_agree_with_a_row_by_row_reading_of_the_trace():
 
     check()
     assert seen["enrollments"] > 30 and seen["conversions"] > 0 and seen["branches"] > 0, seen
+
+
+def test_statistics_from_the_run_user_codes_equal_those_from_the_trace_strings():
+    """A simulation keeps each trace row's user as a code and the statistics read it instead of
+    factorizing the user ids again: the same figures, per journey of a two-journey run too, and
+    nothing stale once the trace is replaced."""
+    import dataclasses
+
+    import msgspec
+
+    from journeylab.sim import simulate
+    from journeylab.sim.experiments import run_stats
+
+    j, coh, behaviour = _holdout(n=200)
+    other = vary(j.definition, dt.timedelta(hours=2), setting="journey_timeout")
+    other = msgspec.structs.replace(other, id="holdout-2", name="Holdout 2")
+    for journeys in ([j], [j.definition, other]):
+        res = simulate(journeys, coh, START, END, seed=3, behaviour=behaviour)
+        assert res._user_codes() is not None
+        plain = dataclasses.replace(res, _coded=None)
+        assert plain._user_codes() is None
+        got, want = run_stats(res), run_stats(plain)
+        pd.testing.assert_frame_equal(got, want)
+        assert set(got["journey"]) == {d.id for d in res.journeys}
+        assert got.loc[got["stat"] == "users", "value"].min() > 0
+    res.trace = res.trace.iloc[::-1].reset_index(drop=True)  # another trace: its codes are not the run's
+    assert res._user_codes() is None
+    assert int(res.journey_stats_of("holdout-2")["entered"]) == int(plain.journey_stats_of("holdout-2")["entered"])

@@ -58,6 +58,24 @@ __all__ = ["BatchEngine", "Events", "EventColumn", "Responses", "unsupported", "
 NEVER = 1 << 62
 OUT = -1
 _E = {name: i for i, name in enumerate(TRACE_EVENTS)}
+#: dtypes of the trace's code columns: user, ts, node, event, port, detail
+_ROW_DTYPES = (np.int32, np.int64, np.int32, np.int8, np.int32, np.int32)
+
+
+def _stitch(parts: list[Any], lens: np.ndarray, dtype: Any) -> np.ndarray:
+    """Blocks of rows end to end as one column; a block given as one int holds that value in
+    every row (a run of copies made by one ``repeat`` for all such blocks, not one array each)."""
+    arrays = [isinstance(p, np.ndarray) for p in parts]
+    if all(arrays):
+        return np.concatenate(parts).astype(dtype, copy=False)
+    out = np.repeat(np.array([0 if a else int(p) for p, a in zip(parts, arrays, strict=True)], dtype=dtype), lens)
+    if any(arrays):
+        ends = np.cumsum(lens)
+        for k in np.flatnonzero(arrays):
+            out[ends[k] - lens[k] : ends[k]] = parts[k]
+    return out
+
+
 # due kinds (what a node waits for at ``due``)
 _INACTION, _PB, _AT, _DELAY, _SEND = 1, 2, 3, 4, 5
 # timer rules, in engine.core.TIMER_RULES order (no version change here: publishing a version during
@@ -346,7 +364,7 @@ class BatchEngine:
         self._lift_bits = {k: self._bits_of(name, props) for k, (name, props) in self.lift.items()}
 
         # ---- output
-        self.rows: list[tuple[np.ndarray, ...]] = []  # this period's trace rows, as emitted
+        self.rows: list[tuple[Any, ...]] = []  # this period's trace rows, as emitted (one value: an int)
         self.blocks: list[tuple[np.ndarray, ...]] = []  # earlier periods' rows, sorted
         self.changes: list[tuple[str, int, str, str, str, Any]] = []
         stops = control.stop_at
@@ -408,22 +426,9 @@ class BatchEngine:
     def _emit(self, users: np.ndarray, t: Any, node: Any, event: str, port: Any = 0, detail: Any = "") -> None:
         if not len(users):
             return
-        n = len(users)
         d = self._detail(detail) if isinstance(detail, str) else detail
-
-        def col(v: Any, dtype: Any) -> np.ndarray:
-            return np.full(n, v, dtype=dtype) if np.isscalar(v) else np.asarray(v, dtype=dtype)
-
-        self.rows.append(
-            (
-                users.astype(np.int32),
-                col(t, np.int64),
-                col(node, np.int32),
-                col(_E[event], np.int8),
-                col(port, np.int32),
-                col(d, np.int32),
-            )
-        )
+        # a column given as one value (an int) stays one value until the period is sealed
+        self.rows.append((users, t, node, _E[event], port, d))
 
     def trace_columns(self) -> dict[str, Any]:
         """The trace in canonical order (by instant, user, then each user's own order), as
@@ -479,7 +484,10 @@ class BatchEngine:
         it, so the periods' blocks need no merging afterwards)."""
         if not self.rows:
             return
-        cols = [np.concatenate(c) for c in zip(*self.rows, strict=True)]
+        lens = np.fromiter((len(r[0]) for r in self.rows), dtype=np.int64, count=len(self.rows))
+        cols = [
+            _stitch(list(c), lens, dtype) for c, dtype in zip(zip(*self.rows, strict=True), _ROW_DTYPES, strict=True)
+        ]
         self.rows = []
         user, ts = cols[0], cols[1]
         # a user's rows were emitted in their own order: a stable sort by (instant, user) is enough

@@ -27,8 +27,10 @@ custom_lists : dict or None, default None
     "behaviour": """behaviour : BehaviourModel or None, default None
     How users respond to messages (views, clicks, goal lift, opt-outs); default
     :meth:`BehaviourModel.default`.""",
-    "period": """period : datetime.timedelta, default 1 day
-    The length of the periods the run moves through one at a time (see the module docstring).""",
+    "period": """period : datetime.timedelta, default 7 days
+    The length of the periods the run moves through one at a time (see the module docstring):
+    the result is the same for any period; a longer one takes fewer steps, a shorter one moves
+    the progress bar more often.""",
     "validate": """validate : bool, default True
     Validate the journeys first (:func:`journeylab.validate.check_journeys`): errors stop
     the run, warnings are shown once as :class:`~journeylab.errors.JourneyWarning`.""",

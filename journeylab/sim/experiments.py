@@ -30,6 +30,7 @@ import pandas as pd
 from journeylab.errors import JourneyDefinitionError
 from journeylab.model.journey import JourneyDef
 from journeylab.sim.simulator import as_definitions
+from journeylab.stats import split_branches
 
 __all__ = [
     "replicate",
@@ -84,8 +85,9 @@ def run_stats(result: Any) -> pd.DataFrame:
         long.insert(0, "journey", d.id)
         long.insert(0, "scope", "node")
         frames.append(long.astype({"value": float}))
-        bs = result.branch_stats_of(d.id)
-        if len(bs):
+        versions = [v for v in result.journeys if v.id == d.id]
+        bs = result.branch_stats_of(d.id) if split_branches(versions)[0] else None  # no Split: no rows
+        if bs is not None and len(bs):
             long = bs.rename(columns={"split": "node"}).melt(
                 id_vars=["node", "branch"], var_name="stat", value_name="value"
             )

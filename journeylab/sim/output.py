@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from journeylab.trace import empty_trace, trace_frame
 
-__all__ = ["merge_trace", "STRING_COLUMNS"]
+__all__ = ["merge_trace", "merge_trace_codes", "STRING_COLUMNS"]
 
 #: trace columns a chunk carries factorized, as ``(codes, labels)``, with their record field
 STRING_COLUMNS = (("journey", 2), ("node", 4), ("event", 5), ("port", 6), ("detail", 7))
@@ -22,9 +22,17 @@ def merge_trace(chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array
 
     Each chunk is already in that order and a user's rows all sit in one chunk, so a
     stable merge by (time, user code) gives the same frame for any number of workers."""
+    return merge_trace_codes(chunks, user_ids)[0]
+
+
+def merge_trace_codes(
+    chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`merge_trace`, and each row's user as its position in ``user_ids`` (what the
+    statistics would otherwise recompute from the strings)."""
     chunks = [c for c in chunks if c["n"]]
     if not chunks:
-        return empty_trace()
+        return empty_trace(), np.zeros(0, dtype=np.int64)
     ts = _joined([c["ts"] for c in chunks])
     codes = _joined([c["user"] for c in chunks]).astype(np.int64, copy=False)
     order: np.ndarray | slice
@@ -34,14 +42,15 @@ def merge_trace(chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array
         order = np.argsort(ts * len(user_ids) + codes, kind="stable")  # (finds the sorted runs: a merge)
     else:
         order = np.lexsort((codes, ts))
-    frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes[order]), "ts": ts[order]}
+    codes = codes[order]
+    frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes), "ts": ts[order]}
     for name, _ in STRING_COLUMNS:
         cats = sorted({v for c in chunks for v in c[name][1]})
         index = {v: i for i, v in enumerate(cats)}
         merged = _joined([np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks])
         frame[name] = pd.Categorical.from_codes(merged[order], dtype=pd.CategoricalDtype(cats))
     frame["version"] = _joined([c["version"] for c in chunks]).astype(np.int64, copy=False)[order]
-    return trace_frame(**frame)
+    return trace_frame(**frame), codes
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:

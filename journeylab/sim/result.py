@@ -149,6 +149,9 @@ class SimulationResult:
     timings: dict[str, float] = field(default_factory=dict)
     profile_changes: pd.DataFrame = field(default_factory=lambda: changes_frame([]))
     profiles: pd.DataFrame | None = None  # the cohort's profiles as given (not copied)
+    # (the trace a run made, each row's user as a code): read by the statistics while the
+    # trace is that one (they are computed once, when first read, like the cached figures)
+    _coded: tuple[pd.DataFrame, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_chunks(
@@ -162,15 +165,17 @@ class SimulationResult:
         seed: int,
     ) -> SimulationResult:
         """The result of a run from its loops' chunks (one per worker)."""
-        from journeylab.sim.output import merge_trace
+        from journeylab.sim.output import merge_trace_codes
 
         # canonical orders: sends by (time, user, message id), responses by (time, user, seq)
         sends = sends_frame([c["sends"] for c in chunks])
         resp = responses_frame([c["responses"] for c in chunks])
+        trace, codes = merge_trace_codes(chunks, user_ids)
         return cls(
             profile_changes=changes_frame([c for ch in chunks for c in ch.get("changes", ())]),
             profiles=getattr(cohort, "profiles", None),
-            trace=merge_trace(chunks, user_ids),
+            trace=trace,
+            _coded=(trace, codes),
             journeys=list(defs),
             start=start,
             end=end,
@@ -215,7 +220,10 @@ class SimulationResult:
         (a version published during the run may add nodes)."""
         d = self.definition(journey)
         nodes = list(dict.fromkeys(n.id for v in self.journeys if v.id == d.id for n in v.nodes))
-        return stats.node_stats(self.trace, d.id, nodes=nodes)
+        return stats.node_stats(self.trace, d.id, nodes=nodes, _user_codes=self._user_codes())
+
+    def _user_codes(self) -> np.ndarray | None:
+        return self._coded[1] if self._coded is not None and self._coded[0] is self.trace else None
 
     @cached_property
     def node_stats(self) -> pd.DataFrame:
@@ -229,7 +237,7 @@ class SimulationResult:
 
     def journey_stats_of(self, journey: str | None = None) -> pd.Series:
         d = self.definition(journey)
-        return stats.journey_stats(self.trace, d.id, goals=[g.name for g in d.goals])
+        return stats.journey_stats(self.trace, d.id, goals=[g.name for g in d.goals], _user_codes=self._user_codes())
 
     @cached_property
     def journey_stats(self) -> pd.Series:

@@ -35,7 +35,7 @@ from journeylab.model.policy import as_policy, policy_to_json
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort
 from journeylab.sim.result import changes_frame
-from journeylab.sim.simulator import _load_lists, as_cohort, as_definitions, resolve_span
+from journeylab.sim.simulator import PERIOD, _load_lists, as_cohort, as_definitions, resolve_span
 from journeylab.trace import as_trace, empty_trace
 from journeylab.validate import check_journeys
 
@@ -271,7 +271,7 @@ def simulate_sharded(
     behaviour: BehaviourModel | None = None,
     lifecycle: dict[str, list[tuple[Any, str]]] | None = None,
     custom_lists: dict[str, dict[str, Any]] | None = None,
-    period: dt.timedelta = dt.timedelta(days=1),
+    period: dt.timedelta = PERIOD,
     progress: bool = False,
     backend: str = "processes",
     shards: int | None = None,

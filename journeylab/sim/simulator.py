@@ -5,8 +5,8 @@
 1. **Preparation** (:mod:`journeylab.sim.prepare`): the events no journey can act on are
    dropped first (most rows of a real event log), the rest ordered once by user and time; the
    profile columns the journeys read are kept.
-2. **The period loop**: SimPy jumps from period to period (1 day by default) where something
-   is due. For a journey the batched engine runs, every user's state lives in arrays and
+2. **The period loop**: SimPy jumps from period to period (``PERIOD``, 7 days, by default)
+   where something is due. For a journey the batched engine runs, every user's state lives in arrays and
    each period moves all due users a step at a time with array operations
    (:mod:`journeylab.sim.batched`); otherwise each due user goes through the per-user engine
    in time order (:mod:`journeylab.sim.loop`). Either way: timers first at an instant, then
@@ -44,6 +44,11 @@ from journeylab.sim.prepare import Prepared, _check_ids, _no_gc
 from journeylab.validate import check_journeys
 
 __all__ = ["simulate", "Simulation", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
+
+#: the default period: the trace is the same for any period (the differential harness runs one
+#: driver with hour-long periods); a longer one means fewer array steps (a 30-day run at 100k
+#: users: 171 rounds in 1-day periods, 40 in 7-day ones, 1.4x faster) and a coarser progress bar
+PERIOD = dt.timedelta(days=7)
 
 
 def as_definitions(journeys: Any) -> list[JourneyDef]:
@@ -157,7 +162,7 @@ def simulate(
     behaviour: BehaviourModel | None = None,
     lifecycle: dict[str, list[tuple[Any, str]]] | None = None,
     custom_lists: dict[str, dict[str, Any]] | None = None,
-    period: dt.timedelta = dt.timedelta(days=1),
+    period: dt.timedelta = PERIOD,
     progress: bool = False,
     backend: str = "local",
     shards: int | None = None,
@@ -296,7 +301,7 @@ class Simulation:
         behaviour: BehaviourModel | None = None,
         lifecycle: dict[str, list[tuple[Any, str]]] | None = None,
         custom_lists: dict[str, dict[str, Any]] | None = None,
-        period: dt.timedelta = dt.timedelta(days=1),
+        period: dt.timedelta = PERIOD,
         validate: bool = True,
         engine: str = "auto",
         seed: int = 0,
