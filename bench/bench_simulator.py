@@ -10,8 +10,8 @@ For each size, ``--pairs`` rounds; in each round, one fresh process per measurem
 side (so a busy moment hurts all of them alike):
 
 * **journeylab**: ``simulate`` straight from the Parquet cohort (reading it included), the
-  full trace and node statistics, on every core (the default) ...
-* **journeylab, 1 worker**: ... and in one process;
+  full trace and node statistics, with the default workers (the batched engine: one process) ...
+* **journeylab, 2 workers**: ... and split between the calling process and a forked worker;
 * **naive SimPy** (``bench/naive_simpy.py``, one SimPy process per user; up to ``--naive-max``
   users) and the **pandas lower bound** (``bench/lower_bound.py``: the one journey in array
   steps, no engine), both from the same Parquet files.
@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-KINDS = ("journeylab", "journeylab-1", "naive", "lower")
+KINDS = ("journeylab", "journeylab-2", "naive", "lower")
 
 
 class _TreeMemory:
@@ -100,7 +100,7 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
             ParquetCohort(path),
             seed=seed,
             behaviour=behaviour,
-            workers=1 if kind == "journeylab-1" else None,
+            workers=2 if kind == "journeylab-2" else None,
         )
         counts = _counts_of(res.node_stats)
         timings = res.timings
@@ -202,7 +202,7 @@ def main() -> None:
         _child(kind, int(n), path, int(seed))
         return
     print(
-        f"{'users':>9} | {'journeylab s':>17} | {'1 worker s':>17} | {'naive SimPy s':>17} | {'pandas bound s':>17} | "
+        f"{'users':>9} | {'journeylab s':>17} | {'2 workers s':>17} | {'naive SimPy s':>17} | {'pandas bound s':>17} | "
         f"{'naive/journeylab':>17} | {'peak MB':>6}"
     )
     prev = None
@@ -224,7 +224,7 @@ def main() -> None:
         ratios = [b["wall"] / a["wall"] for a, b in zip(res["journeylab"], res["naive"], strict=False)]
         peak = max(r["peak_mb"] for r in res["journeylab"])
         print(
-            f"{n:>9,} | {_mmm(wall['journeylab']):>17} | {_mmm(wall['journeylab-1']):>17} | "
+            f"{n:>9,} | {_mmm(wall['journeylab']):>17} | {_mmm(wall['journeylab-2']):>17} | "
             f"{_mmm(wall['naive']):>17} | {_mmm(wall['lower']):>17} | {_mmm(ratios, '{:.1f}x'):>17} | {peak:>6.0f}",
             flush=True,
         )

@@ -178,7 +178,7 @@ def test_worker_processes_give_the_same_result_as_one_process(name):
         pd.testing.assert_frame_equal(one.all_journey_stats, many.all_journey_stats)
 
 
-def test_large_runs_use_every_core_by_default_and_small_ones_stay_in_process():
+def test_large_per_user_runs_use_every_core_by_default_and_the_rest_stay_in_process():
     from journeylab.engine.multi import JourneySet
     from journeylab.sim.pool import PARALLEL_FROM, auto_workers
     from journeylab.sim.prepare import Prepared
@@ -199,6 +199,12 @@ def test_large_runs_use_every_core_by_default_and_small_ones_stay_in_process():
 
     expected = min(len(os.sched_getaffinity(0)), 8) if sys.platform == "linux" else 1
     assert auto_workers(large) == expected
+    assert auto_workers(large, batched=True) == 1  # array steps: one process is as fast
+    prof, ev = cohort(8000, seed=1, per_user=40)
+    batched = simulate(examples.reference_journey(), (prof, ev), START, END)
+    per_user = simulate(examples.reference_journey(), (prof, ev), START, END, engine="per-user")
+    assert (batched.timings["workers"], per_user.timings["workers"]) == (1, expected)
+    pd.testing.assert_frame_equal(batched.trace, per_user.trace)
 
 
 def test_an_error_in_a_worker_is_raised_in_the_caller_with_the_workers_traceback():

@@ -33,10 +33,15 @@ PARALLEL_FROM = 20_000
 _JOB: dict[str, Any] = {}
 
 
-def auto_workers(prep: Prepared) -> int:
+def auto_workers(prep: Prepared, batched: bool = False) -> int:
     """Worker processes for a run: the available cores when the run is large enough to gain
-    from them and this platform forks cheaply and safely (Linux), else 1."""
-    if sys.platform != "linux" or not hasattr(os, "fork"):
+    from them and this platform forks cheaply and safely (Linux), else 1.
+
+    A run of the batched engine stays in one process: it moves all users in array steps, and
+    a second process saves less than merging the two traces costs (reference journey, 1M
+    users: 3.41 s median in one process, 3.55 s with two). The per-user engine spends its time
+    in Python per user, so two processes nearly halve it (100k users: 1.45 s -> 0.76 s)."""
+    if batched or sys.platform != "linux" or not hasattr(os, "fork"):
         return 1
     if prep.n_events + (prep.n_users if prep.js.needs_all_users else 0) < PARALLEL_FROM:
         return 1

@@ -392,7 +392,8 @@ class Simulation:
             if seed == self._prep.seed
             else self._prep.for_journeys(self._journey_set(seed), seed, self.behaviour)
         )
-        n_workers = auto_workers(prep) if workers is None else workers
+        batched = self._loop.__name__ == "BatchedLoop"
+        n_workers = auto_workers(prep, batched) if workers is None else workers
         if n_workers > 1 and not hasattr(os, "fork"):
             warnings.warn(
                 f"workers={n_workers} needs os.fork, which this platform lacks: running in one process",
