@@ -755,8 +755,8 @@ def test_ten_thousand_journeys_through_every_driver():
     t0 = time.perf_counter()
 
     @settings(
-        max_examples=target // per_batch + 1,
-        database=None,
+        max_examples=min(250, target // per_batch + 1),  # rounds of at most 250 batches: little is
+        database=None,  # drawn past the target (a batch drawn after it is still drawn, then skipped)
         deadline=None,
         derandomize=False,
         suppress_health_check=list(HealthCheck),
