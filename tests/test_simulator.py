@@ -178,6 +178,26 @@ def test_worker_processes_give_the_same_result_as_one_process(name):
         pd.testing.assert_frame_equal(one.all_journey_stats, many.all_journey_stats)
 
 
+@pytest.mark.parametrize("engine", ["batched", "per-user"])
+def test_the_result_does_not_depend_on_the_period(engine):
+    """Periods only group the engine's steps: from 15 minutes to the whole run, in both loops, the
+    trace, sends and responses are the same (the default is a week: fewer, larger steps)."""
+    prof, ev = cohort(400, seed=21)
+    beh = BehaviourModel.default().with_channel("push", view=0.6, click=0.3, lift=GoalLift("Charged", 0.5))
+    runs = {
+        period: simulate(
+            examples.reference_journey(), (prof, ev), START, END, seed=3, behaviour=beh, period=period, engine=engine
+        )
+        for period in (dt.timedelta(minutes=15), dt.timedelta(days=1), PERIOD, END - START + dt.timedelta(days=1))
+    }
+    base = runs[PERIOD]
+    assert dt.timedelta(days=7) == PERIOD and len(base.trace) > 100 and len(base.responses) > 10
+    for period, res in runs.items():
+        pd.testing.assert_frame_equal(res.trace, base.trace, obj=f"trace in {period} periods")
+        pd.testing.assert_frame_equal(res.sends, base.sends, obj=f"sends in {period} periods")
+        pd.testing.assert_frame_equal(res.responses, base.responses, obj=f"responses in {period} periods")
+
+
 def test_large_per_user_runs_use_every_core_by_default_and_the_rest_stay_in_process():
     from journeylab.engine.multi import JourneySet
     from journeylab.sim.pool import PARALLEL_FROM, auto_workers
