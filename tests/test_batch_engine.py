@@ -105,9 +105,10 @@ def test_the_experiment_rules_send_journeys_to_the_per_user_engine():
     bare.then("go", "yes", Push(id="p"))
     with pytest.raises(JourneyDefinitionError, match="users opt out"):
         simulate(bare, (prof, ev), START, END, engine="batched", behaviour=fatigue)
-    opted = prof.assign(opted_out_channels=pd.Series([["push"]] * 10 + [None] * (len(prof) - 10), dtype=object))
-    with pytest.raises(JourneyDefinitionError, match="opted out of channels"):
-        simulate(bare, (opted, ev), START, END, engine="batched")
+    # users opted out of push (the account policy's consent) run batched: no fallback for them
+    opted = prof.assign(push_opt_out=pd.Series([True] * 10 + [None] * (len(prof) - 10), dtype=object))
+    batched = simulate(bare, (opted, ev), START, END, seed=2, engine="batched")
+    assert (batched.trace["detail"].astype(str) == "consent").sum() > 0
     for journey, coh, kw in ((j, (prof, ev), {}), (bare, (opted, ev), {}), (bare, (prof, ev), {"behaviour": fatigue})):
         auto = simulate(journey, coh, START, END, seed=2, **kw)
         per_user = simulate(journey, coh, START, END, seed=2, engine="per-user", **kw)

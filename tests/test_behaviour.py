@@ -58,7 +58,7 @@ def test_the_opt_out_probability_grows_with_the_messages_of_the_day_and_week():
         OptOut(per_day=float("nan"))
 
 
-def test_more_messages_more_opt_outs_and_opted_out_users_are_unreachable():
+def test_more_messages_more_opt_outs_and_opted_out_users_get_no_more_pushes():
     coh = _cohort()
     runs = {k: simulate(_daily(k), coh, START, END, seed=3, behaviour=FATIGUE) for k in (1, 3)}
     unsubs = {k: int(r.journey_stats["unsubscribes"]) for k, r in runs.items()}
@@ -73,7 +73,7 @@ def test_more_messages_more_opt_outs_and_opted_out_users_are_unreachable():
         ]  # the opt-out arrives 1 min after the send
         assert not (after["event"] == "sent").any()  # nothing reaches them on push again
         discarded = after[after["event"] == "discarded"]["detail"].astype(str)
-        assert len(discarded) > 0 and (discarded == "unreachable").all()
+        assert len(discarded) > 0 and (discarded == "consent").all()  # the consent opt-out of push
     # without fatigue nobody opts out and every push is sent
     plain = simulate(_daily(3), coh, START, END, seed=3)
     assert int(plain.journey_stats["unsubscribes"]) == 0

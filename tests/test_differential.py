@@ -33,7 +33,7 @@ from strategies import KNOWN_BUGS, TIMEZONES, Batch, Case, batches, cases, merge
 
 from journeylab.engine import Event, TraceRecord
 from journeylab.engine.multi import JourneySet
-from journeylab.model import NODE_KINDS, OPT_OUT_PROPERTY, ActionGoal, Inaction, kind_of, to_json
+from journeylab.model import NODE_KINDS, ActionGoal, Inaction, kind_of, to_json
 from journeylab.runtime._inputs import normalize
 
 #: journeys checked per driver in this process (the long run prints them)
@@ -668,15 +668,10 @@ def features(case: Case) -> set[str]:
     seen.update(f"cap:{c.per}" for c in (p.caps if p is not None else ()))
     seen.update(["consent:off"] if p is not None and p.consent is None else [])
     seen.update(["consent_event"] if case.events["event"].isin(["Unsubscribed", "Subscribed"]).any() else [])
-    for prop in ("email_opt_out", "push_enabled", "unsubscribed", "timezone"):
+    for prop in ("email_opt_out", "push_opt_out", "push_enabled", "unsubscribed", "timezone"):
         if prop in case.profiles.columns and case.profiles[prop].notna().any():
             seen.add(f"profile:{prop}")
     seen.update(["fatigue"] if case.behaviour is not None and case.behaviour.fatigue else [])
-    seen.update(
-        ["opted_out_profile"]
-        if OPT_OUT_PROPERTY in case.profiles.columns and case.profiles[OPT_OUT_PROPERTY].map(lambda v: bool(v)).any()
-        else []
-    )
     return seen
 
 
@@ -727,6 +722,7 @@ def required_features() -> set[str]:
         "consent:off",
         "consent_event",
         "profile:email_opt_out",
+        "profile:push_opt_out",
         "profile:push_enabled",
         "profile:unsubscribed",
         "profile:timezone",
@@ -736,7 +732,6 @@ def required_features() -> set[str]:
         "control_branch",
         "attribution_window",
         "fatigue",
-        "opted_out_profile",
     }
     want |= {f"update:{op}" for op in ("set", "add", "remove", "increment", "decrement")}
     if not KNOWN_BUGS["hourly_offset_any_minute"]:

@@ -13,6 +13,7 @@ from test_engine_examples import at, run
 
 from journeylab.engine import Control, Event, Feedback, ProfileSet, ReferenceDriver, to_epoch
 from journeylab.model import (
+    AccountPolicy,
     Action,
     ActionGoal,
     CustomList,
@@ -424,33 +425,55 @@ def test_without_an_attribution_window_a_purchase_after_exit_is_no_conversion(dr
     assert not [r for r in drv.trace if r.event == "converted"]
 
 
-def test_an_unsubscribed_feedback_makes_the_user_unreachable_on_that_channel(driver):
+def test_an_unsubscribed_feedback_opts_the_user_out_of_that_channel(driver):
     j = Journey("Twice", id="tw", reentry=True)
     j.add(Action(id="go", event="Go"))
     j.then("go", "yes", Push(id="p"))
     j.then("p", "next", Email(id="m"))
     t = at(9)
     mid = "tw:1:a:1:p:1"
-    evs = [Event("a", t, "Go"), Feedback("a", t + 60, mid, "unsubscribed"), Event("a", t + 3600, "Go")]
+    evs = [
+        Event("a", t, "Go"),
+        Feedback("a", t + 60, mid, "unsubscribed"),
+        Feedback("a", t + 120, mid, "unsubscribed"),  # the link clicked twice: one opt-out
+        Event("a", t + 3600, "Go"),
+    ]
     drv = run(driver, [j], evs, until=t + 86400, profiles={"a": dict(PUSH)})
     assert [(r.node, r.detail, r.ts - t) for r in drv.trace if r.event == "unsubscribed"] == [("p", "push", 60)]
-    # the second enrollment: the push is discarded as unreachable, the email (another channel) still goes
+    # the second enrollment: the push is refused for consent, the email (another channel) still goes
     second = [(r.node, r.event, r.detail) for r in drv.trace if r.ts == t + 3600 and r.event in ("sent", "discarded")]
-    assert second == [("p", "discarded", "unreachable"), ("m", "sent", "email")]
+    assert second == [("p", "discarded", "consent"), ("m", "sent", "email")]
     if driver in KEEPS_STATE:
-        assert drv.profile("a")["opted_out_channels"] == ["push"]
+        assert drv.profile("a")["push_opt_out"] is True
 
 
-def test_a_profile_that_opted_out_of_a_channel_is_unreachable_on_it(driver):
-    j = Journey("Opted", id="op")
+def test_an_unsubscribed_feedback_is_the_unsubscribe_event_of_its_channel(driver):
+    """One consent rule: a message's unsubscribe link (``unsubscribed`` feedback) makes the change
+    the channel's ``Unsubscribed`` event makes, and is refused the same way; with consent off it
+    is recorded and nobody is refused."""
+    j = Journey("Again", id="ag", reentry=True)
     j.add(Action(id="go", event="Go"))
     j.then("go", "yes", Push(id="p"))
     t = at(9)
-    prof = {
-        "a": {**PUSH, "opted_out_channels": ["push", "sms"]},
-        "b": {**PUSH, "opted_out_channels": "email"},
-        "c": dict(PUSH),
-    }
-    drv = run(driver, [j], [Event(u, t, "Go") for u in "abc"], until=t + 3600, profiles=prof)
-    assert sorted(s.user_id for s in drv.sends) == ["b", "c"]
-    assert [(r.user_id, r.detail) for r in drv.trace if r.event == "discarded"] == [("a", "unreachable")]
+    evs = [
+        *(Event(u, t, "Go") for u in "abc"),
+        Feedback("a", t + 60, "ag:1:a:1:p:1", "unsubscribed"),
+        Event("b", t + 60, "Unsubscribed", {"channel": "push"}),
+        Event("c", t + 60, "Unsubscribed", {"channel": "email"}),
+        *(Event(u, t + 3600, "Go") for u in "abc"),
+    ]
+    profiles = {u: dict(PUSH) for u in "abc"}
+
+    def second(policy=None):
+        drv = run(driver, [j], evs, until=t + 86400, profiles=profiles, policy=policy)
+        out = sorted(
+            (r.user_id, r.event, r.detail) for r in drv.trace if r.ts == t + 3600 and r.event in ("sent", "discarded")
+        )
+        return out, [(r.user_id, r.detail) for r in drv.trace if r.event == "unsubscribed"]
+
+    assert second() == (
+        [("a", "discarded", "consent"), ("b", "discarded", "consent"), ("c", "sent", "push")],
+        [("a", "push")],
+    )
+    off = AccountPolicy(consent=None)
+    assert second(off) == ([("a", "sent", "push"), ("b", "sent", "push"), ("c", "sent", "push")], [("a", "push")])

@@ -425,8 +425,7 @@ def test_property_names_that_are_not_identifiers_are_read_like_the_reference_dri
     from journeylab.engine import Engine
 
     inputs = Engine(j.definition).inputs
-    # ...and, for the push it sends, the default account policy's consent properties of push and
-    # the channels a simulated opt-out lists
+    # ...and, for the push it sends, the default account policy's consent properties of push
     assert inputs.profile == {
         "Customer Type",
         "push_token",
@@ -434,7 +433,6 @@ def test_property_names_that_are_not_identifiers_are_read_like_the_reference_dri
         "push_opt_out",
         "unsubscribed",
         "push_enabled",
-        "opted_out_channels",
     }
     assert (
         inputs.event_props == {"Bought": {"plan-tier", "Ürün"}, "Unsubscribed": {"channel"}, "Subscribed": {"channel"}}

@@ -51,7 +51,6 @@ from journeylab.model.lifecycle import migration_plan
 from journeylab.model.nodes import (
     FREQUENCY_CHANNELS,
     NODE_KINDS,
-    OPT_OUT_PROPERTY,
     CustomList,
     DateTime,
     Delay,
@@ -69,12 +68,11 @@ from journeylab.model.nodes import (
     Split,
     kind_of,
     merge_reads,
-    opted_out,
 )
 from journeylab.model.nodes import (
     Action as ActionSeg,
 )
-from journeylab.model.policy import AccountPolicy, ConsentEvent, as_policy
+from journeylab.model.policy import AccountPolicy, ConsentEvent, as_policy, flag_true
 from journeylab.model.settings import ActionGoal, PastBehaviorGoal
 from journeylab.model.templates import render_content, template_reads
 
@@ -1083,8 +1081,6 @@ class Engine:
         reach = NODE_KINDS[self.kinds[node.id]].reachability
         if reach is not None and not is_set_and_true(st.profile.get(reach)):
             return self._discard(st, e, node, t, "unreachable", out)
-        if opted_out(st.profile, self.kinds[node.id]):  # unsubscribed from the channel: unreachable on it
-            return self._discard(st, e, node, t, "unreachable", out)
         if node.send_at is not None:
             at = self.local_clock(st).next_time_of_day(t, node.send_at)
             if at > t:
@@ -1185,18 +1181,22 @@ class Engine:
         return False
 
     def _opt_out(self, st: UserState, t: int, version: int, node_id: str, out: list[Action]) -> None:
-        """An ``unsubscribed`` feedback: the user opts out of the message's channel (the profile's
-        :data:`~journeylab.model.OPT_OUT_PROPERTY` gains it; shared with the user's other journeys),
-        recorded once per user and channel on the node that sent the message."""
+        """An ``unsubscribed`` feedback (the message's unsubscribe link, a simulated opt-out): the
+        account policy's consent change for the message's channel, the same as that channel's
+        ``Unsubscribed`` event (:meth:`~journeylab.model.Consent.channel_change`: ``push_opt_out``
+        set in the profile the user's journeys share), so later sends on it are discarded for
+        ``consent``. Recorded on the node that sent the message, once while the user stays opted
+        out; with consent off, or on a channel without an opt-out property (in-app, webhooks), it is
+        recorded and changes nothing."""
         ch = self.version_kinds[version, node_id]
-        if opted_out(st.profile, ch):
-            return
-        cur = st.profile.get(OPT_OUT_PROPERTY)
-        have = [cur] if isinstance(cur, str) else list(cur) if isinstance(cur, list | tuple | set | frozenset) else []
-        new = sorted({*map(str, have), ch})
-        st.profile[OPT_OUT_PROPERTY] = new
+        c = self.policy.consent
+        change = c.channel_change(ch) if c is not None else {}
+        if change and all(flag_true(st.profile.get(p)) for p in change):
+            return  # opted out of the channel already
         out.append(_new(TraceRecord, (st.user_id, t, self.id, version, node_id, "unsubscribed", "", ch)))
-        out.append(ProfileChanged(st.user_id, t, self.id, node_id, OPT_OUT_PROPERTY, new))
+        for prop, value in change.items():
+            st.profile[prop] = value
+            out.append(ProfileChanged(st.user_id, t, self.id, node_id, prop, value))
 
     def _attribute(self, st: UserState, t: int, name: str, props: dict[str, Any], out: list[Action]) -> None:
         """After a non-goal exit: an action goal's event within the attribution window is a

@@ -16,7 +16,6 @@ from journeylab.model.nodes import (
     DND_CHANNELS,
     FREQUENCY_CHANNELS,
     NODE_KINDS,
-    OPT_OUT_PROPERTY,
     Action,
     CustomList,
     DateTime,
@@ -45,7 +44,6 @@ from journeylab.model.nodes import (
     WebPush,
     WhatsApp,
     kind_of,
-    opted_out,
     ports_of,
 )
 from journeylab.model.policy import (
@@ -93,8 +91,6 @@ __all__ = [
     "JourneyDef",
     "Status",
     "CHANNELS",
-    "OPT_OUT_PROPERTY",
-    "opted_out",
     "DND_CHANNELS",
     "FREQUENCY_CHANNELS",
     "NODE_KINDS",

@@ -63,8 +63,6 @@ __all__ = [
     "render",
     "NODE_KINDS",
     "CHANNELS",
-    "OPT_OUT_PROPERTY",
-    "opted_out",
     "DND_CHANNELS",
     "FREQUENCY_CHANNELS",
     "ports_of",
@@ -759,7 +757,7 @@ def _reads(n: Any) -> Reads:  # noqa: PLR0911 - one branch per node family
         from journeylab.model.templates import template_reads
 
         names = {p for text in n.content.values() for p in template_reads(text)[0]}
-        return Reads(profile=frozenset(names | ({reach} if reach else set()) | {OPT_OUT_PROPERTY}))
+        return Reads(profile=frozenset(names | ({reach} if reach else set())))
     if isinstance(n, Delay):
         return Reads(profile=frozenset({n.property}) if n.property else frozenset())
     if isinstance(n, ProfileUpdate):
@@ -842,44 +840,6 @@ CHANNELS: tuple[str, ...] = (
     "webhook",
 )
 DND_CHANNELS: tuple[str, ...] = ("push", "sms", "email", "web_push")
-
-#: The profile property that lists the channels a user opted out of (unsubscribed from): a
-#: list of channel names (or one name). A user who opted out of a channel is unreachable on it,
-#: whatever its reachability property says. An ``unsubscribed`` feedback adds the channel.
-OPT_OUT_PROPERTY = "opted_out_channels"
-
-
-def opted_out(profile: dict[str, Any], channel: str) -> bool:
-    """Whether the profile says the user opted out of ``channel`` (see :data:`OPT_OUT_PROPERTY`).
-
-    Parameters
-    ----------
-    profile : dict
-        The user's profile.
-    channel : str
-        A channel (``"push"``, ``"email"``...).
-
-    Returns
-    -------
-    bool
-        True when the profile's ``opted_out_channels`` is ``channel`` or lists it.
-
-    Examples
-    --------
-    >>> opted_out({"opted_out_channels": ["push", "email"]}, "push"), opted_out({"opted_out_channels": "sms"}, "push")
-    (True, False)
-    >>> opted_out({}, "push")
-    False
-    """
-    v = profile.get(OPT_OUT_PROPERTY)
-    if v is None:
-        return False
-    if isinstance(v, str):
-        return v == channel
-    if isinstance(v, list | tuple | set | frozenset):
-        return channel in v
-    return False
-
 
 FREQUENCY_CHANNELS: tuple[str, ...] = ("in_app", "web_popup", "web_exit_intent")
 

@@ -216,13 +216,22 @@ class Consent(msgspec.Struct, **_S):
         channel = event.channel if event.channel is not None else props.get(event.channel_property)
         value = not event.subscribe
         if isinstance(channel, str) and channel:
-            out: dict[str, bool] = {}
-            if channel in self.opt_out:
-                out[self.opt_out[channel]] = value
-            return out
+            return self.channel_change(channel, value)
         if self.unsubscribed:
             return {self.unsubscribed: value}
         return {p: value for p in self.opt_out.values()}
+
+    def channel_change(self, channel: str, opt_out: bool = True) -> dict[str, bool]:
+        """The profile change that opts the user out of ``channel`` (or back in): its ``opt_out``
+        property set; none for a channel without one. A channel's ``Unsubscribed`` event and an
+        ``unsubscribed`` feedback on a message (its unsubscribe link, a simulated opt-out) both
+        make this change, so both are the one consent rule.
+
+        >>> Consent().channel_change("push"), Consent().channel_change("in_app")
+        ({'push_opt_out': True}, {})
+        """
+        prop = self.opt_out.get(channel)
+        return {} if prop is None else {prop: opt_out}
 
 
 def flag_true(v: Any) -> bool:

@@ -199,8 +199,9 @@ class OptOut:
     ``p = 1 / (1 + exp(-(intercept + per_day * n_day + per_week * n_week)))`` where ``n_day``
     and ``n_week`` count the messages on the channel delivered to the user in the last 24 hours
     and 7 days, across every journey of the run, this message included. An opt-out arrives
-    ``latency`` after the message as an ``unsubscribed`` feedback; the engine then treats the
-    user as unreachable on the channel.
+    ``latency`` after the message as an ``unsubscribed`` feedback: the account policy's consent
+    change for the channel (``push_opt_out`` set), so the engine discards later sends on it for
+    ``consent``, as after the channel's ``Unsubscribed`` event.
 
     Parameters
     ----------

@@ -289,8 +289,8 @@ class PerUserLoop(LoopBase):
     def _fatigue(self, u: int, s: Send, oo: Any, key: int) -> None:
         """Fatigue (:class:`~journeylab.sim.behaviour.OptOut`): count the messages on the channel
         delivered to the user in the last day and week, across journeys, and draw an opt-out;
-        it reaches the engine as an ``unsubscribed`` feedback (the engine makes the user
-        unreachable on the channel)."""
+        it reaches the engine as an ``unsubscribed`` feedback (the consent opt-out of the channel,
+        see :meth:`journeylab.engine.Engine.feedback`)."""
         per = self.received.setdefault(u, {})
         hist = per.setdefault(s.channel, [])
         hist.append(s.ts)

@@ -35,7 +35,7 @@ from journeylab.engine.state import Control
 from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
-from journeylab.model.nodes import OPT_OUT_PROPERTY, CustomList
+from journeylab.model.nodes import CustomList
 from journeylab.model.policy import as_policy
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort, read_table
@@ -339,16 +339,6 @@ class Simulation:
         self.behaviour = behaviour or BehaviourModel.default()
         js = self._journey_set(seed)
         self._loop = _loop_class(js, self.behaviour, engine)
-        if self._loop.__name__ == "BatchedLoop" and _has_opt_outs(c):
-            if engine == "batched":
-                raise JourneyDefinitionError(
-                    "the batched engine cannot run these journeys: the profiles say some users "
-                    f"opted out of channels ('{OPT_OUT_PROPERTY}')",
-                    "engine",
-                )
-            from journeylab.sim.loop import PerUserLoop
-
-            self._loop = PerUserLoop  # opt-outs are read by the per-user engine
         t1 = time.perf_counter()
         sig = _signature(js)
         if _base is not None and _base._sig == sig:  # the same inputs: the prepared events serve again
@@ -428,15 +418,6 @@ class Simulation:
             "workers": float(n_workers),
         }
         return res
-
-
-def _has_opt_outs(cohort: Cohort) -> bool:
-    """Whether the cohort's profiles say some user opted out of a channel (:data:`OPT_OUT_PROPERTY`)."""
-    prof = getattr(cohort, "profiles", None)
-    if prof is None or OPT_OUT_PROPERTY not in getattr(prof, "columns", ()):
-        return False
-    col = prof[OPT_OUT_PROPERTY]
-    return bool(col.map(lambda v: v is not None and v == v and (not isinstance(v, list | tuple) or len(v) > 0)).any())
 
 
 def _signature(js: JourneySet) -> tuple[object, ...]:
