@@ -20,9 +20,11 @@ All must give the same node counts. Printed: min / median / max seconds of each,
 naive / journeylab (per round, then min / median / max), peak memory (summed PSS of a run's
 processes), growth between sizes. ``--sweep`` adds the analyst's sweep: a node timeout over 10
 values with 20 replicates each at 100k users (``replicate``-style runs on every core).
+``--fatigue`` adds users who tire of messages (fatigue on push and email, ``FATIGUE``) at 100k
+users: the default (batched) engine beside ``engine="per-user"``, paired, node counts equal.
 
     python bench/bench_simulator.py                      # 100k and 1M, 3 rounds
-    python bench/bench_simulator.py --sizes 100000 --pairs 5 --sweep
+    python bench/bench_simulator.py --sizes 100000 --pairs 5 --sweep --fatigue
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("journeylab", "journeylab-2", "naive", "lower")
+#: the fatigue model of ``--fatigue`` (keyword arguments of ``BehaviourModel.with_fatigue``)
+FATIGUE = {"channels": ["push", "email"], "intercept": -3.0, "per_day": 0.9, "per_week": 0.2}
 
 
 class _TreeMemory:
@@ -87,7 +91,7 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
     mem = _TreeMemory()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    if kind.startswith("journeylab"):
+    if kind.startswith(("journeylab", "fatigue")):
         from journeylab.examples import reference_journey
         from journeylab.sim import BehaviourModel, Latency, simulate
         from journeylab.sim.scale import ParquetCohort
@@ -95,12 +99,15 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
         behaviour = BehaviourModel.default().with_channel(
             "push", view=0.3, view_latency=Latency.exponential(minutes=10)
         )
+        if kind.startswith("fatigue"):
+            behaviour = behaviour.with_fatigue(**FATIGUE)
         res = simulate(
             reference_journey(),
             ParquetCohort(path),
             seed=seed,
             behaviour=behaviour,
             workers=2 if kind == "journeylab-2" else None,
+            engine="per-user" if kind == "fatigue-per-user" else "auto",
         )
         counts = _counts_of(res.node_stats)
         timings = res.timings
@@ -188,6 +195,27 @@ def _sweep(pairs: int) -> None:
     )
 
 
+def _fatigue(pairs: int, seed: int) -> None:
+    """The reference journey with users who tire of messages, 100k users: the default engine
+    beside the per-user one, paired rounds, node counts and trace lengths equal."""
+    path = _cohort(100_000, seed)
+    runs: dict[str, list[dict]] = {"fatigue": [], "fatigue-per-user": []}
+    for _ in range(pairs):
+        for kind in runs:
+            runs[kind].append(_measure(kind, 100_000, path, seed))
+    a, b = runs["fatigue"], runs["fatigue-per-user"]
+    for r in (*a, *b):
+        if r["counts"] != a[0]["counts"] or r["rows"] != a[0]["rows"]:
+            raise SystemExit("fatigue: the engines disagree")
+    ratios = [y["wall"] / x["wall"] for x, y in zip(a, b, strict=True)]
+    print(
+        f"fatigue (100,000 users, {FATIGUE}): default {_mmm([r['wall'] for r in a])} s "
+        f"(batched: {a[0]['timings'].get('batched') == 1.0}), per-user {_mmm([r['wall'] for r in b])} s, "
+        f"ratio {_mmm(ratios, '{:.1f}x')}; {a[0]['rows']:,} trace rows, node counts equal",
+        flush=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -195,6 +223,7 @@ def main() -> None:
     ap.add_argument("--naive-max", type=int, default=100_000, help="largest size the naive model runs at")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sweep", action="store_true", help="also time a 10 x 20 sweep at 100k users")
+    ap.add_argument("--fatigue", action="store_true", help="also time users who tire of messages at 100k")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -239,6 +268,8 @@ def main() -> None:
         if prev is not None:
             print(f"{'':>9}   growth x{med / prev[1]:.1f} for x{n / prev[0]:.0f} users (medians)", flush=True)
         prev = (n, med)
+    if args.fatigue:
+        _fatigue(max(args.pairs, 1), args.seed)
     if args.sweep:
         _sweep(max(args.pairs, 1))
 

@@ -172,6 +172,7 @@ class Outcome:
     contents: dict[str, dict[str, str]] | None = None
     responses: pd.DataFrame | None = None
     profiles: dict[str, dict[str, Any]] | None = None
+    batched: bool = False  # (the simulators) the batched engine ran
 
 
 def events_frame(events: Iterable[Event]) -> pd.DataFrame:
@@ -305,7 +306,12 @@ def run_simulator(scn: Scenario, driver: str) -> Outcome:
         )
     responses = res.responses if len(res.responses) else pd.DataFrame(columns=RESPONSE_COLUMNS)
     return Outcome(
-        driver, rows_of(res.trace), _canonical_sends(_sends_of(res.sends)), None, responses.reset_index(drop=True)
+        driver,
+        rows_of(res.trace),
+        _canonical_sends(_sends_of(res.sends)),
+        None,
+        responses.reset_index(drop=True),
+        batched=res.timings.get("batched") == 1.0,
     )
 
 

@@ -103,8 +103,9 @@ def test_the_experiment_rules_send_journeys_to_the_per_user_engine():
     bare = Journey("Bare", id="bare")
     bare.add(Action(id="go", event="App Launched"))
     bare.then("go", "yes", Push(id="p"))
-    with pytest.raises(JourneyDefinitionError, match="users opt out"):
-        simulate(bare, (prof, ev), START, END, engine="batched", behaviour=fatigue)
+    # fatigue runs batched too (each user's delivered messages counted per channel)
+    tired = simulate(bare, (prof, ev), START, END, seed=2, engine="batched", behaviour=fatigue)
+    assert (tired.trace["event"] == "unsubscribed").sum() > 0
     # users opted out of push (the account policy's consent) run batched: no fallback for them
     opted = prof.assign(push_opt_out=pd.Series([True] * 10 + [None] * (len(prof) - 10), dtype=object))
     batched = simulate(bare, (opted, ev), START, END, seed=2, engine="batched")
@@ -113,3 +114,58 @@ def test_the_experiment_rules_send_journeys_to_the_per_user_engine():
         auto = simulate(journey, coh, START, END, seed=2, **kw)
         per_user = simulate(journey, coh, START, END, seed=2, engine="per-user", **kw)
         assert trace_rows(auto.trace) == trace_rows(per_user.trace)
+
+
+def test_fatigue_counts_of_the_batched_responder_are_the_per_user_lists():
+    """The ring of send times per user (``sim.batched._Received``) against the per-user loop's
+    list per user: the same day and week counts for every message, also once it has grown."""
+    from bisect import bisect_right
+
+    from journeylab.sim.batched import _Received
+
+    rng = np.random.default_rng(3)
+    n = 40
+    ring = _Received(n, slots=2)  # small, so that it grows
+    lists: dict[int, list[int]] = {u: [] for u in range(n)}
+    clock = np.zeros(n, dtype=np.int64)
+    for _ in range(300):
+        u = rng.choice(n, size=int(rng.integers(1, 15)), replace=False)
+        clock[u] += rng.integers(0, 36 * 3600, len(u))  # each user's messages in time order
+        ts = clock[u].copy()
+        n_day, n_week = ring.add(u, ts)
+        for x, t, d, w in zip(u.tolist(), ts.tolist(), n_day.tolist(), n_week.tolist(), strict=True):
+            hist = lists[x]
+            hist.append(t)
+            while hist[0] <= t - 7 * 86400:
+                hist.pop(0)
+            assert (d, w) == (len(hist) - bisect_right(hist, t - 86400), len(hist))
+    assert ring.t.shape[1] > 2
+
+
+def test_users_who_tire_of_many_messages_are_the_same_in_both_engines():
+    """Fatigue through the batched engine on a bundled cohort: a journey entered at every app
+    launch sends two pushes and an email; thousands of opt-outs (consent changes), then refusals
+    for consent — trace, sends, responses and profile changes equal to the per-user engine's."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from journeylab.model import Action, Delay, Email, Journey, Push
+    from journeylab.sim import BehaviourModel
+
+    j = Journey("Nag", id="nag", reentry=True)
+    j.add(Action(id="go", event="App Launched"))
+    j.then("go", "yes", Push(id="p1"))
+    j.then("p1", "next", Delay(id="w", duration=dt.timedelta(hours=2)))
+    j.then("w", "next", Push(id="p2"))
+    j.then("p2", "next", Email(id="e"))
+    tired = BehaviourModel.default().with_fatigue(intercept=-2.5, per_day=0.7, per_week=0.3)
+    a, b = (simulate(j, "ecommerce", seed=5, behaviour=tired, engine=e) for e in ("batched", "per-user"))
+    assert a.timings["batched"] == 1.0 and b.timings["batched"] == 0.0
+    assert (a.trace["event"] == "unsubscribed").sum() > 1000
+    assert (a.trace["detail"].astype(str) == "consent").sum() > 10000
+    pd.testing.assert_frame_equal(a.trace, b.trace)
+    for frame in ("sends", "responses", "profile_changes"):
+        pd.testing.assert_frame_equal(
+            getattr(a, frame).reset_index(drop=True), getattr(b, frame).reset_index(drop=True)
+        )

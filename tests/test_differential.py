@@ -29,7 +29,7 @@ from drivers import DRIVERS, Outcome, Row, inputs_of, run, scenario_of
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 from runtime_helpers import _slow_only_when_asked  # noqa: F401 - fixture
-from strategies import KNOWN_BUGS, TIMEZONES, Batch, Case, batches, cases, merge
+from strategies import KNOWN_BUGS, TIMEZONES, Batch, Case, batches, behaviours, cases, merge
 
 from journeylab.engine import Event, TraceRecord
 from journeylab.engine.multi import JourneySet
@@ -339,7 +339,10 @@ def check_batch(batch: Batch, per_case: Sequence[str] = PER_CASE, sharded: bool 
         for d in outs:
             CHECKED[d] += case.n_journeys
         CHECKED["rows"] += len(outs["reference"].rows)
-        COVERED.update(features(case))
+        feats = features(case)
+        COVERED.update(feats)
+        if outs["simulate"].batched:  # the batched engine ran this case (it runs what it can)
+            COVERED.update(f"batched:{f}" for f in ("fatigue", "profile:push_opt_out") if f in feats)
         COVERED.update(f"trace:{r[5]}" for r in outs["reference"].rows if r[5] in EXPERIMENT_EVENTS)
     if not sharded:
         return
@@ -429,27 +432,60 @@ def test_every_driver_gives_the_reference_trace():
         assert required_features() - COVERED == set(), f"never generated: {sorted(required_features() - COVERED)}"
 
 
+def covered_run(label: str, prop, strategy, max_examples: int, want: set[str], drivers=DRIVERS) -> None:
+    """``prop`` over examples of ``strategy`` until every feature in ``want`` was exercised (see
+    :func:`until_covered`); every driver saw every journey."""
+    before = Counter(CHECKED)
+    COVERED.clear()
+    rounds = until_covered(prop, strategy, settings(DEFAULT, max_examples=max_examples), lambda: want - COVERED)
+    done = {d: CHECKED[d] - before[d] for d in drivers}
+    assert len(set(done.values())) == 1 and min(done.values()) > 0, done
+    print(f"\n{label}: {min(done.values())} journeys per driver, {rounds} round(s)")
+    assert want - COVERED == set(), f"{label}: never exercised: {sorted(want - COVERED)}"
+
+
 def test_the_experiment_rules_through_every_driver():
     """Issue 17: journeys that start with a control Split and have an attribution window, users
     who tire of messages and opt out; every driver gives the reference trace, and the rules
     acted (held users, opt-outs, conversions after exit)."""
-    before = Counter(CHECKED)
 
     def experiments(batch):
         check_batch(batch)
 
-    COVERED.clear()
-    acted = {f"trace:{e}" for e in EXPERIMENT_EVENTS}
-    rounds = until_covered(
+    covered_run(
+        "experiment rules",
         experiments,
         batches(min_size=5, max_size=6, experiment=True),
-        settings(DEFAULT, max_examples=int(os.environ.get("JOURNEYLAB_DIFF_EXPERIMENTS", "4"))),
-        lambda: acted - COVERED,
+        int(os.environ.get("JOURNEYLAB_DIFF_EXPERIMENTS", "4")),
+        {f"trace:{e}" for e in EXPERIMENT_EVENTS},
     )
-    done = {d: CHECKED[d] - before[d] for d in DRIVERS}
-    assert len(set(done.values())) == 1 and min(done.values()) > 0, done
-    print(f"\nexperiment rules: {min(done.values())} journeys per driver, {rounds} round(s)")
-    assert acted - COVERED == set(), f"rules that never acted: {sorted(acted - COVERED)}"
+
+
+def test_opt_outs_through_the_batched_engine():
+    """Opt-outs are one consent rule in both engines: one-journey cases the batched engine runs,
+    with users who tire of messages (fatigue's ``unsubscribed`` feedback: a consent change, then
+    refusals) and profiles that opted out of push before the run; every driver gives the
+    reference trace, and the batched engine ran cases of both kinds."""
+
+    def opt_outs(case):
+        import dataclasses
+
+        prof = case.profiles
+        if "push_opt_out" not in prof.columns or prof["push_opt_out"].isna().all():  # one opted out already
+            prof = prof.assign(push_opt_out=[True] + [None] * (len(prof) - 1))
+        check_batch(Batch((dataclasses.replace(case, profiles=prof),)), sharded=False)
+
+    one_journey = behaviours(fatigue=True).flatmap(
+        lambda b: cases("k0_", max_journeys=1, triggers=False, new_version=False, behaviour=b)
+    )
+    covered_run(
+        "opt-outs",
+        opt_outs,
+        one_journey,
+        int(os.environ.get("JOURNEYLAB_DIFF_EXAMPLES", "60")),
+        {"batched:fatigue", "batched:profile:push_opt_out", "trace:unsubscribed"},
+        PER_CASE,
+    )
 
 
 def _publish_while_waiting(case: Case) -> Case:

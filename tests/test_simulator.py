@@ -363,8 +363,10 @@ def test_timings_say_where_the_time_went():
     prof, ev = cohort(200, seed=12)
     res = simulate(examples.reference_journey(), (prof, ev), START, END, workers=2)
     t = res.timings
-    assert set(t) == {"cohort_s", "prepare_s", "run_s", "results_s", "workers"}
-    assert t["workers"] == 2 and all(v >= 0 for v in t.values())
+    assert set(t) == {"cohort_s", "prepare_s", "run_s", "results_s", "workers", "batched"}
+    assert t["workers"] == 2 and t["batched"] == 1.0 and all(v >= 0 for v in t.values())
+    per_user = simulate(examples.reference_journey(), (prof, ev), START, END, engine="per-user").timings
+    assert per_user["batched"] == 0.0
 
 
 def test_property_names_that_are_not_identifiers_are_read_like_the_reference_driver():

@@ -176,16 +176,20 @@ class Events(NamedTuple):
 
 class Responses(NamedTuple):
     """Simulated responses to a batch of messages, drawn by the driver: for message ``k`` of the
-    batch, ``viewed``/``clicked``/``lift`` times (``NEVER``: none)."""
+    batch, ``viewed``/``clicked``/``lift`` times and the time of an ``unsubscribed`` feedback
+    (an opt-out, :meth:`BatchEngine._on_opt_out`; ``NEVER``: none, ``None``: none for any)."""
 
     viewed: np.ndarray
     clicked: np.ndarray
     lift: np.ndarray
+    unsubscribed: np.ndarray | None = None
 
 
-#: ``responder(keys, node_codes, ts)`` -> :class:`Responses` for messages with these draw keys
-#: (see :func:`journeylab.engine.draws.message_key`), sent by these nodes at these instants
-Responder = Callable[[np.ndarray, np.ndarray, np.ndarray], Responses]
+#: ``responder(keys, node_codes, ts, users)`` -> :class:`Responses` for messages with these draw
+#: keys (see :func:`journeylab.engine.draws.message_key`), sent by these nodes at these instants
+#: to these users (the engine's user numbers, each at most once in a call: a responder may keep
+#: a history per user, as fatigue does)
+Responder = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], Responses]
 
 
 class _Pred(NamedTuple):
@@ -322,6 +326,9 @@ class BatchEngine:
         consent = pol.consent
         #: consent (the account policy's), when the journey sends on a channel that needs it
         self.consent = consent if consent is not None and set(self.channel) & consent.channels() else None
+        #: per node, the profile change an ``unsubscribed`` feedback on its message makes (the
+        #: consent opt-out of its channel: Consent.channel_change; none with consent off)
+        self.opt_out_change = [consent.channel_change(ch) if consent is not None and ch else {} for ch in self.channel]
         self._flag_cache: dict[tuple[str, bool], np.ndarray] = {}
         self.limits = list(s.limits)
         self.lim_key = [np.full(U, -(1 << 62), dtype=np.int64) for _ in self.limits]
@@ -451,7 +458,7 @@ class BatchEngine:
 
     def responses(self) -> dict[str, np.ndarray]:
         """The simulated responses queued: ``user, ts, number`` (the user's own count), ``kind``
-        (1 viewed, 2 clicked, 3 the lift event), ``message`` (into :meth:`sends`)."""
+        (0 unsubscribed, 1 viewed, 2 clicked, 3 the lift event), ``message`` (into :meth:`sends`)."""
         if not self.resp_log:
             z = np.zeros(0, dtype=np.int64)
             return {"user": z, "ts": z, "number": z, "kind": z, "message": z}
@@ -964,6 +971,17 @@ class BatchEngine:
             out[i] = NEVER if e is None else e
         return out
 
+    def _set_profile(self, u: np.ndarray, prop: str, value: Any) -> None:
+        """Set ``prop`` to one ``value`` for these users, keeping the column's tables current."""
+        self._column(prop)[u] = value
+        for yes in (True, False):
+            table = self._flag_cache.get((prop, yes))
+            if table is not None:
+                table[u] = flag_true(value) if yes else flag_false(value)
+        truthy = self._truthy_cache.get(prop)
+        if truthy is not None:
+            truthy[u] = is_set_and_true(value)
+
     def _update_profile(self, u: np.ndarray, t: np.ndarray, nd: int, node: ProfileUpdate) -> None:
         col = self._column(node.property)
         self._truthy_cache.pop(node.property, None)
@@ -1101,9 +1119,11 @@ class BatchEngine:
     ) -> None:
         keys = mix_array(self._jhash, self.version, self.ukey[u], n, self._node_hash[nd], visit)
         assert self.responder is not None
-        r = self.responder(keys, np.full(len(u), nd, dtype=np.int64), t)
+        r = self.responder(keys, np.full(len(u), nd, dtype=np.int64), t, u)
         parts = []
-        for kind, when in ((1, r.viewed), (2, r.clicked), (3, r.lift)):
+        for kind, when in ((0, r.unsubscribed), (1, r.viewed), (2, r.clicked), (3, r.lift)):
+            if when is None:
+                continue
             m = when < NEVER
             if m.any():
                 parts.append((u[m], when[m], np.full(int(m.sum()), kind, dtype=np.int8), serial[m]))
@@ -1113,7 +1133,8 @@ class BatchEngine:
         rts = np.concatenate([p[1] for p in parts])
         rk = np.concatenate([p[2] for p in parts])
         rm = np.concatenate([p[3] for p in parts])
-        # the order they are drawn in: per message viewed, clicked, lift; messages in send order
+        # the order they are drawn in: per message unsubscribed, viewed, clicked, lift; messages
+        # in send order
         draw_order = np.lexsort((rk, rm))
         ru, rts, rk, rm = ru[draw_order], rts[draw_order], rk[draw_order], rm[draw_order]
         rseq = np.arange(self._r_seq_next, self._r_seq_next + len(ru))
@@ -1174,6 +1195,13 @@ class BatchEngine:
             self._on_feedback(u[fb], t[fb], msg[fb], kind[fb])
 
     def _on_feedback(self, u: np.ndarray, t: np.ndarray, m: np.ndarray, kind: np.ndarray) -> None:
+        unsub = kind == 0
+        if unsub.any():
+            self._on_opt_out(u[unsub], t[unsub], m[unsub])
+            keep = ~unsub
+            u, t, m, kind = u[keep], t[keep], m[keep], kind[keep]
+            if not len(u):
+                return
         flags = self.m_flags[m]
         nd = self.m_nodes[m]
         new_view = (flags & 1) == 0
@@ -1189,6 +1217,30 @@ class BatchEngine:
             self._move(u[click], t[click], np.full(int(click.sum()), self.pix["clicked"]))
         if view.any():
             self._move(u[view], t[view], np.full(int(view.sum()), self.pix["viewed"]))
+
+    def _on_opt_out(self, u: np.ndarray, t: np.ndarray, m: np.ndarray) -> None:
+        """``unsubscribed`` feedback: :meth:`Engine._opt_out <journeylab.engine.Engine>` for arrays
+        of users — the consent opt-out of the message's channel, recorded once while the user
+        stays opted out (with consent off, or on a channel without an opt-out property, recorded
+        and changing nothing)."""
+        nd_of = self.m_nodes[m]
+        for nd in _present(nd_of, len(self.nodes)):
+            w = nd_of == nd
+            uu, tt = u[w], t[w]
+            change = self.opt_out_change[nd]
+            if change:
+                done = np.ones(len(uu), dtype=bool)
+                for prop in change:
+                    done &= self._flag(prop, True, uu)
+                uu, tt = uu[~done], tt[~done]
+                if not len(uu):
+                    continue
+            self._emit(uu, tt, int(nd), "unsubscribed", 0, self.channel[nd])
+            for prop, value in change.items():
+                self._set_profile(uu, prop, value)
+                node_id = self.node_ids[nd]
+                for x, tx in zip(uu.tolist(), tt.tolist(), strict=True):
+                    self.changes.append((self.user_ids[x], tx, self.d.id, node_id, prop, value))
 
     # ================================================================== events
     def _on_event(self, u: np.ndarray, t: np.ndarray, bits: np.ndarray) -> None:

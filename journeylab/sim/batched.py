@@ -30,26 +30,88 @@ from journeylab.sim.result import props_text
 __all__ = ["BatchedLoop", "responder"]
 
 
-def responder(behaviour: BehaviourModel, seed: int, node_ids: list[str], kinds: list[str], end: int):
+_DAY, _WEEK = 86400, 7 * 86400
+
+
+class _Received:
+    """Fatigue's memory of one channel: each user's delivered messages of the last 7 days, the
+    times in a ring per user (grown when a user gets more in a week than it holds). The same
+    counts as the per-user loop's history lists."""
+
+    def __init__(self, n_users: int, slots: int = 8) -> None:
+        self.t = np.full((n_users, slots), -NEVER, dtype=np.int64)
+        self.pos = np.zeros(n_users, dtype=np.int64)
+
+    def add(self, u: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Record a message for each of ``u`` (distinct users) at ``ts``; returns the counts of
+        their messages in the last 24 hours and 7 days, this one included."""
+        while True:
+            slot = self.pos[u]
+            if not (self.t[u, slot] > ts - _WEEK).any():  # the oldest entry has expired: reuse it
+                break
+            self._grow()
+        self.t[u, slot] = ts
+        k = self.t.shape[1]
+        self.pos[u] = (slot + 1) % k
+        rows = self.t[u]
+        n_week = (rows > (ts - _WEEK)[:, None]).sum(axis=1)
+        n_day = (rows > (ts - _DAY)[:, None]).sum(axis=1)
+        return n_day, n_week
+
+    def _grow(self) -> None:
+        n, k = self.t.shape
+        oldest_first = (self.pos[:, None] + np.arange(k)) % k
+        grown = np.full((n, 2 * k), -NEVER, dtype=np.int64)
+        grown[:, :k] = np.take_along_axis(self.t, oldest_first, axis=1)
+        self.t = grown
+        self.pos[:] = k
+
+
+def responder(behaviour: BehaviourModel, seed: int, node_ids: list[str], kinds: list[str], end: int, n_users: int):
     """The behaviour model's draws for batches of messages, as the batched engine asks for them
-    (the same draws, in the same order, as the per-user loop's ``_respond``)."""
+    (the same draws, in the same order, as the per-user loop's ``_respond``), with fatigue's
+    opt-outs counted from each user's delivered messages on the channel."""
     per_node = [
         behaviour.for_node(k, nid) if NODE_KINDS[k].family == "engagement" else None
         for nid, k in zip(node_ids, kinds, strict=True)
     ]
+    received: dict[str, _Received] = {}
 
-    def respond(keys: np.ndarray, nodes: np.ndarray, ts: np.ndarray) -> Responses:
+    def opt_outs(oo: Any, channel: str, users: np.ndarray, ts: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """When each delivered message's ``unsubscribed`` feedback comes (``NEVER``: none)."""
+        hist = received.get(channel)
+        if hist is None:
+            hist = received[channel] = _Received(n_users)
+        n_day, n_week = hist.add(users, ts)
+        pairs, inverse = np.unique(np.stack([n_day, n_week]), axis=1, return_inverse=True)
+        # the scalar probability per distinct count pair: the same doubles as the per-user loop
+        p = np.array([oo.probability(int(d), int(w)) for d, w in pairs.T], dtype=np.float64)[inverse.ravel()]
+        out = np.full(len(users), NEVER, dtype=np.int64)
+        yes = draw_array(seed, k, "opt_out") < p
+        out[yes] = ts[yes] + oo.latency.sample_array(draw_array(seed, k[yes], "opt_out_latency"))
+        return out
+
+    def respond(keys: np.ndarray, nodes: np.ndarray, ts: np.ndarray, users: np.ndarray) -> Responses:
         n = len(keys)
         viewed = np.full(n, NEVER, dtype=np.int64)
         clicked = np.full(n, NEVER, dtype=np.int64)
         lift = np.full(n, NEVER, dtype=np.int64)
+        unsub = None
         for nd in np.unique(nodes):
             b = per_node[int(nd)]
-            if b is None or b.view <= 0.0:
+            if b is None or (b.view <= 0.0 and b.opt_out is None):
                 continue
             w = np.flatnonzero(nodes == nd)
             k = keys[w]
-            ok = (draw_array(seed, k, "delivered") < b.delivery) & (draw_array(seed, k, "viewed") < b.view)
+            dl = draw_array(seed, k, "delivered") < b.delivery
+            w, k = w[dl], k[dl]
+            if b.opt_out is not None and len(w):
+                if unsub is None:
+                    unsub = np.full(n, NEVER, dtype=np.int64)
+                unsub[w] = opt_outs(b.opt_out, kinds[int(nd)], users[w], ts[w], k)
+            if b.view <= 0.0:
+                continue
+            ok = draw_array(seed, k, "viewed") < b.view
             w, k = w[ok], k[ok]
             tv = ts[w] + b.view_latency.sample_array(draw_array(seed, k, "view_latency"))
             viewed[w] = tv
@@ -69,7 +131,9 @@ def responder(behaviour: BehaviourModel, seed: int, node_ids: list[str], kinds: 
         viewed[late] = NEVER
         clicked[late | (clicked >= end)] = NEVER
         lift[(clicked == NEVER) | (lift >= end)] = NEVER
-        return Responses(viewed, clicked, lift)
+        if unsub is not None:
+            unsub[unsub >= end] = NEVER
+        return Responses(viewed, clicked, lift, unsub)
 
     return respond
 
@@ -145,7 +209,12 @@ class BatchedLoop(LoopBase):
             user_keys=self.prep.user_keys(self._mine),
             policy=self.js.policy,
             responder=responder(
-                self.behaviour, self.seed, [n.id for n in d.nodes], [kind_of(n) for n in d.nodes], self.end
+                self.behaviour,
+                self.seed,
+                [n.id for n in d.nodes],
+                [kind_of(n) for n in d.nodes],
+                self.end,
+                len(self._mine),
             ),
         )
         self._eng = eng
@@ -208,7 +277,7 @@ class BatchedLoop(LoopBase):
         r = eng.responses()
         lift_names = [eng.lift.get(i, ("", {}))[0] for i in range(len(eng.node_ids))]
         lift_props = [props_text(eng.lift.get(i, ("", {}))[1]) for i in range(len(eng.node_ids))]
-        kind_names = pa.array(["", "viewed", "clicked", "event"], type=pa.string())
+        kind_names = pa.array(["unsubscribed", "viewed", "clicked", "event"], type=pa.string())
         rk = r["kind"].astype(np.int64)
         is_event = rk == 3
         rnode = s["node"][r["message"]] if len(r["message"]) else np.zeros(0, dtype=np.int64)

@@ -394,17 +394,26 @@ class BehaviourModel:
 
     @property
     def fatigue(self) -> bool:
-        """Whether some channel or node lets users opt out (then the per-user loop runs)."""
+        """Whether some channel or node lets users opt out (fatigue)."""
         return any(b.opt_out is not None for b in [*self.channels.values(), *self.nodes.values()])
 
     def with_fatigue(self, channels: Any = None, **opt_out: Any) -> BehaviourModel:
-        """A copy where ``channels`` (default: every channel) carry an :class:`OptOut` with these fields.
+        """A copy where ``channels`` carry an :class:`OptOut` with these fields (default: the
+        channels a user can opt out of, those with an opt-out property in the default account
+        policy's :class:`~journeylab.model.Consent`: push, email, SMS, WhatsApp, web push; an
+        opt-out is the consent change of its channel, and in-app messages or webhooks have none).
 
         >>> m = BehaviourModel.default().with_fatigue(["push"], intercept=-5.0, per_day=0.8)
         >>> m.channels["push"].opt_out.per_day, m.channels["email"].opt_out is None, m.fatigue
         (0.8, True, True)
+        >>> sorted(ch for ch, b in BehaviourModel.default().with_fatigue().channels.items() if b.opt_out)
+        ['email', 'push', 'sms', 'web_push', 'whatsapp']
         """
-        names = list(self.channels) if channels is None else [channels] if isinstance(channels, str) else list(channels)
+        if channels is None:
+            from journeylab.model.policy import Consent
+
+            channels = [ch for ch in self.channels if ch in Consent().opt_out]
+        names = [channels] if isinstance(channels, str) else list(channels)
         out = self
         for ch in names:
             out = out.with_channel(ch, opt_out=OptOut(**opt_out))

@@ -117,14 +117,16 @@ class SimulationResult:
     sends : pandas.DataFrame, default empty
         The messages sent.
     responses : pandas.DataFrame, default empty
-        The simulated responses to them (``viewed``/``clicked`` feedback and goal-lift
-        ``event`` rows with their ``props``, ``seq`` giving the order at one instant):
+        The simulated responses to them (``viewed``/``clicked``/``unsubscribed`` feedback and
+        goal-lift ``event`` rows with their ``props``, ``seq`` giving the order at one instant):
         replayable through the production runtime.
     timings : dict of str to float, default {}
         Where the wall time went, in seconds (``cohort_s``, ``prepare_s``, ``run_s``,
-        ``results_s``) and the ``workers`` used; a sharded run gives each shard's.
+        ``results_s``), the ``workers`` used and ``batched`` (1.0: the batched engine ran, 0.0:
+        the per-user one); a sharded run gives each shard's.
     profile_changes : pandas.DataFrame, default empty
-        What Profile Update nodes changed: ``user_id, ts, journey, node, property, value``.
+        What Profile Update nodes and opt-outs (consent) changed: ``user_id, ts, journey, node,
+        property, value``.
     profiles : pandas.DataFrame or None, default None
         The cohort's profiles, for ``final_profiles``.
 

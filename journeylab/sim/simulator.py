@@ -416,6 +416,7 @@ class Simulation:
             "run_s": t1 - t0,
             "results_s": time.perf_counter() - t1,
             "workers": float(n_workers),
+            "batched": float(batched),
         }
         return res
 
@@ -450,8 +451,6 @@ def _loop_class(js: JourneySet, behaviour: BehaviourModel, engine: str) -> type:
         lifts = {b.lift.event for b in [*behaviour.channels.values(), *behaviour.nodes.values()] if b.lift}
         if lifts & set(js.all_engines()[0].lookback):
             reason = "a goal-lift event is counted by a past-behaviour condition"
-    if reason is None and behaviour.fatigue:
-        reason = "the behaviour model lets users opt out (fatigue)"
     if reason is None:
         return BatchedLoop
     if engine == "batched":
