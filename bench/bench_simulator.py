@@ -20,11 +20,13 @@ All must give the same node counts. Printed: min / median / max seconds of each,
 naive / journeylab (per round, then min / median / max), peak memory (summed PSS of a run's
 processes), growth between sizes. ``--sweep`` adds the analyst's sweep: a node timeout over 10
 values with 20 replicates each at 100k users (``replicate``-style runs on every core).
-``--fatigue`` adds users who tire of messages (fatigue on push and email, ``FATIGUE``) at 100k
-users: the default (batched) engine beside ``engine="per-user"``, paired, node counts equal.
+``--experiment`` adds the analyst's experiment at 100k users: the reference journey behind a
+10 % control group (a Split with a control branch), a 3-day attribution window and users who
+tire of messages (fatigue on push and email, ``FATIGUE``); the default (batched) engine beside
+``engine="per-user"``, paired, node counts and trace lengths equal.
 
     python bench/bench_simulator.py                      # 100k and 1M, 3 rounds
-    python bench/bench_simulator.py --sizes 100000 --pairs 5 --sweep --fatigue
+    python bench/bench_simulator.py --sizes 100000 --pairs 5 --sweep --experiment
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("journeylab", "journeylab-2", "naive", "lower")
-#: the fatigue model of ``--fatigue`` (keyword arguments of ``BehaviourModel.with_fatigue``)
+#: the fatigue model of ``--experiment`` (keyword arguments of ``BehaviourModel.with_fatigue``)
 FATIGUE = {"channels": ["push", "email"], "intercept": -3.0, "per_day": 0.9, "per_week": 0.2}
 
 
@@ -91,7 +93,7 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
     mem = _TreeMemory()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    if kind.startswith(("journeylab", "fatigue")):
+    if kind.startswith(("journeylab", "experiment")):
         from journeylab.examples import reference_journey
         from journeylab.sim import BehaviourModel, Latency, simulate
         from journeylab.sim.scale import ParquetCohort
@@ -99,15 +101,17 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
         behaviour = BehaviourModel.default().with_channel(
             "push", view=0.3, view_latency=Latency.exponential(minutes=10)
         )
-        if kind.startswith("fatigue"):
+        journey = reference_journey()
+        if kind.startswith("experiment"):
             behaviour = behaviour.with_fatigue(**FATIGUE)
+            journey = _experiment_journey()
         res = simulate(
-            reference_journey(),
+            journey,
             ParquetCohort(path),
             seed=seed,
             behaviour=behaviour,
             workers=2 if kind == "journeylab-2" else None,
-            engine="per-user" if kind == "fatigue-per-user" else "auto",
+            engine="per-user" if kind == "experiment-per-user" else "auto",
         )
         counts = _counts_of(res.node_stats)
         timings = res.timings
@@ -195,23 +199,44 @@ def _sweep(pairs: int) -> None:
     )
 
 
-def _fatigue(pairs: int, seed: int) -> None:
-    """The reference journey with users who tire of messages, 100k users: the default engine
-    beside the per-user one, paired rounds, node counts and trace lengths equal."""
+def _experiment_journey():  # noqa: ANN202 - a journeylab Journey (imported in the child)
+    """The reference journey behind a 10 % control group, with a 3-day attribution window."""
+    import datetime as dt
+
+    from journeylab.examples import reference_journey
+    from journeylab.model import Journey, Split, SplitBranch
+
+    ref = reference_journey()
+    j = Journey.from_def(ref.definition)
+    j.configure(attribution_window=dt.timedelta(days=3))
+    first = next(c for c in j.connectors if c.source == "entry")
+    j.disconnect("entry", first.port)
+    split = Split(
+        id="ab", branches=[SplitBranch(name="test", percent=90), SplitBranch(name="control", percent=10, control=True)]
+    )
+    j.then("entry", first.port, split)
+    j.connect("ab", "test", first.target)
+    return j
+
+
+def _experiment(pairs: int, seed: int) -> None:
+    """The analyst's experiment at 100k users: the default engine beside the per-user one,
+    paired rounds, node counts and trace lengths equal."""
     path = _cohort(100_000, seed)
-    runs: dict[str, list[dict]] = {"fatigue": [], "fatigue-per-user": []}
+    runs: dict[str, list[dict]] = {"experiment": [], "experiment-per-user": []}
     for _ in range(pairs):
         for kind in runs:
             runs[kind].append(_measure(kind, 100_000, path, seed))
-    a, b = runs["fatigue"], runs["fatigue-per-user"]
+    a, b = runs["experiment"], runs["experiment-per-user"]
     for r in (*a, *b):
         if r["counts"] != a[0]["counts"] or r["rows"] != a[0]["rows"]:
-            raise SystemExit("fatigue: the engines disagree")
+            raise SystemExit("experiment: the engines disagree")
     ratios = [y["wall"] / x["wall"] for x, y in zip(a, b, strict=True)]
     print(
-        f"fatigue (100,000 users, {FATIGUE}): default {_mmm([r['wall'] for r in a])} s "
-        f"(batched: {a[0]['timings'].get('batched') == 1.0}), per-user {_mmm([r['wall'] for r in b])} s, "
-        f"ratio {_mmm(ratios, '{:.1f}x')}; {a[0]['rows']:,} trace rows, node counts equal",
+        f"experiment (100,000 users; 10 % control, 3-day attribution, fatigue {FATIGUE}): default "
+        f"{_mmm([r['wall'] for r in a])} s (batched: {a[0]['timings'].get('batched') == 1.0}), per-user "
+        f"{_mmm([r['wall'] for r in b])} s on {int(b[0]['timings']['workers'])} worker(s), ratio "
+        f"{_mmm(ratios, '{:.1f}x')}; {a[0]['rows']:,} trace rows, node counts equal",
         flush=True,
     )
 
@@ -223,7 +248,7 @@ def main() -> None:
     ap.add_argument("--naive-max", type=int, default=100_000, help="largest size the naive model runs at")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sweep", action="store_true", help="also time a 10 x 20 sweep at 100k users")
-    ap.add_argument("--fatigue", action="store_true", help="also time users who tire of messages at 100k")
+    ap.add_argument("--experiment", action="store_true", help="also time the analyst's experiment at 100k")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -268,8 +293,8 @@ def main() -> None:
         if prev is not None:
             print(f"{'':>9}   growth x{med / prev[1]:.1f} for x{n / prev[0]:.0f} users (medians)", flush=True)
         prev = (n, med)
-    if args.fatigue:
-        _fatigue(max(args.pairs, 1), args.seed)
+    if args.experiment:
+        _experiment(max(args.pairs, 1), args.seed)
     if args.sweep:
         _sweep(max(args.pairs, 1))
 

@@ -363,6 +363,8 @@ SEGMENT_ENTRY_KINDS = (
     "past_behavior",
     "custom_list",
 )
+#: the page-view segments (their events are sessions of page views)
+PAGE_KINDS = ("page_visit", "referrer", "page_count")
 #: mid-journey kinds, interleaved (Hypothesis prefers the first elements of a list); the kinds
 #: with several forms (Profile Update ops, Delay forms, Profile conditions) come up more often
 MID_KINDS = (
@@ -737,15 +739,26 @@ SHOWCASE_MIDS = (
 
 @st.composite
 def journeys(
-    draw, ctx: Ctx, jid: str, sources: Sequence[JourneyDef] = (), *, showcase: bool = False, experiment: bool = False
+    draw,
+    ctx: Ctx,
+    jid: str,
+    sources: Sequence[JourneyDef] = (),
+    *,
+    showcase: bool = False,
+    experiment: bool = False,
+    batchable: bool = False,
 ) -> JourneyDef:
     """One random valid journey; with ``sources``, it may start with a Journey Trigger on
     one of their nodes (and does when ``sources`` is given and a coin says so). A ``showcase``
     journey holds every Delay form and Profile Update operation, and starts with a Custom List
     and an Action filtered on an event property with an odd name (every batch has one, so a
     run of a few batches covers every form). An ``experiment`` journey starts with a Split
-    that has a control branch and has an attribution window (issue 17)."""
+    that has a control branch and has an attribution window (issue 17). A ``batchable`` one is
+    what the batched engine runs (``journeylab.engine.batch.unsupported``): entries by Action or
+    one Inaction, no page-view segments, not in users' own timezones."""
     s = draw(settings_for(ctx, scheduled=True))
+    if batchable:
+        s = msgspec.structs.replace(s, local_time=False)
     ctx = Ctx(ctx.names, ctx.start, ctx.end, ctx.users, s.dnd, ctx.props, ctx.known)
     pre = jid + "_"  # node ids are unique across the journeys of a batch (behaviour models name them)
     nodes: list[Any] = []
@@ -766,7 +779,8 @@ def journeys(
         )
     n_entries = draw(st.integers(0 if entries else 1, 1 if entries else 2))
     for i in range(n_entries):
-        entries.append(draw(entry_node(ctx, f"{pre}e{i}", draw(st.sampled_from(SEGMENT_ENTRY_KINDS)))))
+        entry_kinds = (("action", "inaction") if i == 0 else ("action",)) if batchable else SEGMENT_ENTRY_KINDS
+        entries.append(draw(entry_node(ctx, f"{pre}e{i}", draw(st.sampled_from(entry_kinds)))))
     if showcase:
         entries.append(draw(entry_node(ctx, f"{pre}s0", "custom_list")))
         odd = PropertyFilter(
@@ -789,7 +803,8 @@ def journeys(
                 ctx.props,
                 ctx.known,
             )
-    kinds = [draw(st.sampled_from(MID_KINDS)) for _ in range(draw(st.integers(1, 7)))]
+    mid_kinds = [k for k in MID_KINDS if k not in PAGE_KINDS] if batchable else MID_KINDS
+    kinds = [draw(st.sampled_from(mid_kinds)) for _ in range(draw(st.integers(1, 7)))]
     if showcase:
         kinds = draw(st.permutations([*SHOWCASE_MIDS, *kinds[:2]]))
     if experiment:  # a control Split first, a message after it, a short journey timeout, a long attribution window
@@ -1196,6 +1211,7 @@ def journey_sets(
     triggers: bool | None = None,
     showcase: bool = False,
     experiment: bool = False,
+    batchable: bool = False,
 ) -> list[JourneyDef]:
     """1-3 journeys of a case; later ones may start from a Journey Trigger on an earlier one
     (``triggers``: None = sometimes, True = the second always does, False = never)."""
@@ -1208,7 +1224,12 @@ def journey_sets(
         else:
             d = draw(
                 journeys(
-                    ctx, ctx.names.journey(i), sources, showcase=showcase and i == 0, experiment=experiment and i == 0
+                    ctx,
+                    ctx.names.journey(i),
+                    sources,
+                    showcase=showcase and i == 0,
+                    experiment=experiment and i == 0,
+                    batchable=batchable,
                 )
             )
         out.append(d)
@@ -1241,6 +1262,7 @@ def cases(
     showcase: bool = False,
     experiment: bool = False,
     new_version: bool | None = None,
+    batchable: bool = False,
 ) -> Case:
     """One case; ``new_version``: None = sometimes a version 2 of a journey is published during
     the run, True = whenever a journey can have one (see :func:`new_versions`), False = never."""
@@ -1262,6 +1284,7 @@ def cases(
             triggers=triggers,
             showcase=showcase,
             experiment=experiment,
+            batchable=batchable,
         )
     )
     profiles, events = draw(cohorts(names, defs, start, end, users, unknown))

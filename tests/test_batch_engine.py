@@ -70,20 +70,19 @@ def test_the_batched_engine_runs_most_test_journeys():
     assert len(batched) >= len(JOURNEYS) // 2, batched
 
 
-def test_the_experiment_rules_send_journeys_to_the_per_user_engine():
-    """Issue 17: the batched engine declares control branches and attribution windows
-    unsupported, and the simulator runs fatigue models and opted-out cohorts per user; with
-    ``engine="batched"`` it says why; with ``auto`` the result is the per-user engine's."""
+def test_the_experiment_rules_run_on_the_batched_engine():
+    """Issue 17's rules in the batched engine: control branches (held users), attribution
+    windows (conversions after exit), fatigue and opted-out profiles; ``auto`` picks it and
+    the trace is the per-user engine's, row for row."""
     import datetime as dt
 
     import pandas as pd
 
     from journeylab.engine.batch import unsupported
-    from journeylab.errors import JourneyDefinitionError
-    from journeylab.model import Action, Journey, Push, Split, SplitBranch
+    from journeylab.model import Action, ActionGoal, Journey, Push, Split, SplitBranch
     from journeylab.sim import BehaviourModel
 
-    j = Journey("Hold", id="hold", journey_timeout=dt.timedelta(days=1))
+    j = Journey("Hold", id="hold", journey_timeout=dt.timedelta(days=1), attribution_window=dt.timedelta(days=2))
     j.add(Action(id="go", event="App Launched"))
     j.then(
         "go",
@@ -91,29 +90,24 @@ def test_the_experiment_rules_send_journeys_to_the_per_user_engine():
         Split(id="s", branches=[SplitBranch(name="A", percent=80), SplitBranch(name="hold", percent=20, control=True)]),
     )
     j.then("s", "A", Push(id="p"))
-    assert unsupported([j.definition]) == "a control branch (held users)"
-    plain = Journey("Plain", id="plain", attribution_window=dt.timedelta(hours=6))
-    plain.add(Action(id="go", event="App Launched"))
-    plain.then("go", "yes", Push(id="p"))
-    assert unsupported([plain.definition]) == "an attribution window (conversions after exit)"
+    j.add_goal(ActionGoal(name="Buy", event="Charged"))
+    assert unsupported([j.definition]) is None
     prof, ev = cohort(80, seed=4)
-    with pytest.raises(JourneyDefinitionError, match="engine: the batched engine cannot run these journeys: a control"):
-        simulate(j, (prof, ev), START, END, engine="batched")
     fatigue = BehaviourModel.default().with_fatigue(["push"], intercept=-2.0)
     bare = Journey("Bare", id="bare")
     bare.add(Action(id="go", event="App Launched"))
     bare.then("go", "yes", Push(id="p"))
-    # fatigue runs batched too (each user's delivered messages counted per channel)
-    tired = simulate(bare, (prof, ev), START, END, seed=2, engine="batched", behaviour=fatigue)
-    assert (tired.trace["event"] == "unsubscribed").sum() > 0
-    # users opted out of push (the account policy's consent) run batched: no fallback for them
+    # users opted out of push (the account policy's consent)
     opted = prof.assign(push_opt_out=pd.Series([True] * 10 + [None] * (len(prof) - 10), dtype=object))
-    batched = simulate(bare, (opted, ev), START, END, seed=2, engine="batched")
-    assert (batched.trace["detail"].astype(str) == "consent").sum() > 0
-    for journey, coh, kw in ((j, (prof, ev), {}), (bare, (opted, ev), {}), (bare, (prof, ev), {"behaviour": fatigue})):
+    runs = ((j, (prof, ev), {}), (bare, (opted, ev), {}), (bare, (prof, ev), {"behaviour": fatigue}))
+    acted = set()
+    for journey, coh, kw in runs:
         auto = simulate(journey, coh, START, END, seed=2, **kw)
         per_user = simulate(journey, coh, START, END, seed=2, engine="per-user", **kw)
+        assert auto.timings["batched"] == 1.0
         assert trace_rows(auto.trace) == trace_rows(per_user.trace)
+        acted |= set(auto.trace["event"].astype(str)) | set(auto.trace["detail"].astype(str))
+    assert {"held", "converted", "unsubscribed", "consent"} <= acted
 
 
 def test_fatigue_counts_of_the_batched_responder_are_the_per_user_lists():

@@ -29,7 +29,7 @@ from drivers import DRIVERS, Outcome, Row, inputs_of, run, scenario_of
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 from runtime_helpers import _slow_only_when_asked  # noqa: F401 - fixture
-from strategies import KNOWN_BUGS, TIMEZONES, Batch, Case, batches, behaviours, cases, merge
+from strategies import CONSENT_EVENTS, KNOWN_BUGS, TIMEZONES, Batch, Case, batches, behaviours, cases, merge
 
 from journeylab.engine import Event, TraceRecord
 from journeylab.engine.multi import JourneySet
@@ -342,7 +342,8 @@ def check_batch(batch: Batch, per_case: Sequence[str] = PER_CASE, sharded: bool 
         feats = features(case)
         COVERED.update(feats)
         if outs["simulate"].batched:  # the batched engine ran this case (it runs what it can)
-            COVERED.update(f"batched:{f}" for f in ("fatigue", "profile:push_opt_out") if f in feats)
+            COVERED.update(f"batched:{f}" for f in feats)
+            COVERED.update(f"batched:trace:{r[5]}" for r in outs["reference"].rows if r[5] in EXPERIMENT_EVENTS)
         COVERED.update(f"trace:{r[5]}" for r in outs["reference"].rows if r[5] in EXPERIMENT_EVENTS)
     if not sharded:
         return
@@ -461,29 +462,34 @@ def test_the_experiment_rules_through_every_driver():
     )
 
 
-def test_opt_outs_through_the_batched_engine():
-    """Opt-outs are one consent rule in both engines: one-journey cases the batched engine runs,
-    with users who tire of messages (fatigue's ``unsubscribed`` feedback: a consent change, then
-    refusals) and profiles that opted out of push before the run; every driver gives the
-    reference trace, and the batched engine ran cases of both kinds."""
+def test_opt_outs_and_experiments_through_the_batched_engine():
+    """The rules of issue 17 in the batched engine too: one-journey cases it runs, with users who
+    tire of messages (fatigue's ``unsubscribed`` feedback: a consent change, then refusals),
+    profiles that opted out of push before the run, control branches (held users) and
+    attribution windows (conversions after exit); every driver gives the reference trace, and
+    each rule acted in cases the batched engine ran."""
 
-    def opt_outs(case):
+    def one_journey(case):
         import dataclasses
 
         prof = case.profiles
         if "push_opt_out" not in prof.columns or prof["push_opt_out"].isna().all():  # one opted out already
             prof = prof.assign(push_opt_out=[True] + [None] * (len(prof) - 1))
-        check_batch(Batch((dataclasses.replace(case, profiles=prof),)), sharded=False)
+        # consent events in the cohort send a run to the per-user engine (they are covered there)
+        ev = case.events[~case.events["event"].isin(CONSENT_EVENTS)].reset_index(drop=True)
+        check_batch(Batch((dataclasses.replace(case, profiles=prof, events=ev),)), sharded=False)
 
-    one_journey = behaviours(fatigue=True).flatmap(
-        lambda b: cases("k0_", max_journeys=1, triggers=False, new_version=False, behaviour=b)
+    strategy = behaviours(fatigue=True).flatmap(
+        lambda b: cases(
+            "k0_", max_journeys=1, triggers=False, new_version=False, behaviour=b, experiment=True, batchable=True
+        )
     )
     covered_run(
-        "opt-outs",
-        opt_outs,
+        "one journey, batched",
         one_journey,
+        strategy,
         int(os.environ.get("JOURNEYLAB_DIFF_EXAMPLES", "60")),
-        {"batched:fatigue", "batched:profile:push_opt_out", "trace:unsubscribed"},
+        {"batched:profile:push_opt_out", *(f"batched:trace:{e}" for e in EXPERIMENT_EVENTS)},
         PER_CASE,
     )
 

@@ -140,10 +140,6 @@ def unsupported(definitions: Sequence[JourneyDef], *, watched: bool = False, pol
                 return f"a {kind} entry"
     if inaction_entries > 1:
         return "several Inaction entries"
-    if d.settings.attribution_window is not None:
-        return "an attribution window (conversions after exit)"
-    if any(getattr(b, "control", False) for n in d.nodes if isinstance(n, Split) for b in n.branches):
-        return "a control branch (held users)"
     return None
 
 
@@ -330,6 +326,18 @@ class BatchEngine:
         #: consent opt-out of its channel: Consent.channel_change; none with consent off)
         self.opt_out_change = [consent.channel_change(ch) if consent is not None and ch else {} for ch in self.channel]
         self._flag_cache: dict[tuple[str, bool], np.ndarray] = {}
+        # experiments (issue 17): control branches hold their users; conversions after exit
+        #: per Split node with control (hold-out) branches, their port codes
+        self.control_ports = {
+            i: np.array([self.pix[b.name] for b in n.branches if b.control], dtype=np.int64)
+            for i, n in enumerate(self.nodes)
+            if isinstance(n, Split) and any(b.control for b in n.branches)
+        }
+        #: seconds after a non-goal exit in which an action goal's event still converts (None: off)
+        self.attribution = int(s.attribution_window.total_seconds()) if s.attribution_window else None
+        #: per user, the end of their attribution window (NEVER: none) and the node they left from
+        self.attr_until = np.full(U, NEVER, dtype=np.int64)
+        self.attr_node = np.full(U, -1, dtype=np.int64)
         self.limits = list(s.limits)
         self.lim_key = [np.full(U, -(1 << 62), dtype=np.int64) for _ in self.limits]
         self.lim_cnt = [np.zeros(U, dtype=np.int64) for _ in self.limits]
@@ -614,6 +622,10 @@ class BatchEngine:
             can = ~inside & self._may_ever_enter(users)
             for _, p, _ in self.entry_action:
                 cands.append((p, can))
+        if self.attribution is not None:  # after a non-goal exit, a goal's event may convert
+            attributed = ~inside & (self.attr_until[users] < NEVER)
+            for _, p in self.goals_action:
+                cands.append((p, attributed))
         if self.inaction is not None:
             cands.append((self.p_start, (self.entries[users] == 0) | self.reentry))
             cands.append((self.p_absent, self.pend0[users] < NEVER))
@@ -768,6 +780,7 @@ class BatchEngine:
 
     def _enter(self, u: np.ndarray, t: np.ndarray, entry: np.ndarray) -> None:
         self.entries[u] += 1
+        self.attr_until[u] = NEVER  # later conversions belong to the new enrollment
         self.node[u] = entry
         self.visits[u] = 0
         self.visits[u, entry] = 1
@@ -782,6 +795,9 @@ class BatchEngine:
         if not len(u):
             return
         self._emit(u, t, self.node[u], "exited", 0, reason)
+        if self.attribution is not None and not reason.startswith("goal:"):
+            self.attr_until[u] = t + self.attribution
+            self.attr_node[u] = self.node[u]
         self.node[u] = OUT
 
     def _reset_node(self, u: np.ndarray) -> None:
@@ -867,7 +883,14 @@ class BatchEngine:
             self._update_profile(u, t, nd, node)
             out[:] = self.pix["next"]
         elif timing == "split":
-            out[:] = self._split(u, nd, node)
+            ports = self._split(u, nd, node)
+            control = self.control_ports.get(nd)
+            if control is not None:  # a control (hold-out) branch: held here, never messaged
+                held = np.isin(ports, control)
+                if held.any():
+                    self._emit(u[held], t[held], nd, "held", ports[held])
+                    ports[held] = _WAIT
+            out[:] = ports
         elif timing == "engagement":
             out[:] = self._arrive_engagement(u, t, nd, node)
         else:  # pragma: no cover
@@ -1277,6 +1300,8 @@ class BatchEngine:
                 if len(ww):
                     acted[ww] = True
                     self._move(u[ww], t[ww], np.full(len(ww), port))
+        if self.attribution is not None:
+            self._attribute(u[~inside], t[~inside], bits[~inside])
         # not inside: live entry (the first entry node whose condition holds)
         out = np.flatnonzero(~inside)
         if len(out) and self.entry_action:
@@ -1299,6 +1324,25 @@ class BatchEngine:
             start = ~acted & ((bits >> self.p_start) & 1).astype(bool) & (self.reentry | (self.entries[u] == 0))
             if start.any():
                 self._push_pending(u[start], t[start])
+
+    def _attribute(self, u: np.ndarray, t: np.ndarray, bits: np.ndarray) -> None:
+        """:meth:`Engine._attribute <journeylab.engine.Engine>` for arrays of users outside the
+        journey: an action goal's event within the attribution window is a conversion of the
+        last enrollment (a ``converted`` row at the node of the exit), once; an observation, not
+        the event's action (it may still enter)."""
+        w = np.flatnonzero(self.attr_until[u] < NEVER)
+        if not len(w):
+            return
+        late = t[w] >= self.attr_until[u[w]]
+        self.attr_until[u[w[late]]] = NEVER
+        w = w[~late]
+        for g, p in self.goals_action:
+            hit = ((bits[w] >> p) & 1).astype(bool)
+            if hit.any():
+                x, tx = u[w[hit]], t[w[hit]]
+                self._emit(x, tx, self.attr_node[x], "converted", 0, f"goal:{g.name}")
+                self.attr_until[x] = NEVER
+                w = w[~hit]
 
     # ================================================================== evaluation
     def _pb_ok(self, u: np.ndarray, src: Any, t: np.ndarray) -> np.ndarray:
