@@ -858,46 +858,54 @@ def _tiny_case() -> Case:
 
 
 def _two_versions(
-    v2_node, migrate: bool, events: list[tuple[int, str, dict]], behaviour=None, publish_at: int = 4 * 3600
+    v2_node,
+    migrate: bool,
+    events: list[tuple[int, str, dict]],
+    behaviour=None,
+    publish_at: int = 4 * 3600,
+    v1_node=None,
+    ns: str = "k0_",
 ) -> Case:
-    """Journey ``k0_j0`` version 1 (Action ``k0_Go`` -> Push ``p``) and a version 2 whose node
-    after the entry is ``v2_node``, published ``publish_at`` seconds after the start; one user
-    with a push token; ``events`` as (seconds after the start, name, properties)."""
+    """Journey ``k0_j0`` version 1 (Action ``k0_Go`` -> ``v1_node``, by default Push ``p``) and
+    a version 2 whose node after the entry is ``v2_node``, published ``publish_at`` seconds
+    after the start; one user ``k0_u0`` with a push token; ``events`` as (seconds after the
+    start, name, properties). Another ``ns`` replaces the prefix ``k0_`` of the journey, the
+    entry event and the user (events named ``k0_...`` too)."""
     from msgspec.structs import replace
 
     from journeylab.model import Action, Journey, Push
     from journeylab.sim import BehaviourModel
 
-    j = Journey("versions", id="k0_j0")
-    j.add(Action(id="e", event="k0_Go"))
-    j.then("e", "yes", Push(id="p", response_window=dt.timedelta(minutes=5)))
+    j = Journey("versions", id=f"{ns}j0")
+    j.add(Action(id="e", event=f"{ns}Go"))
+    j.then("e", "yes", v1_node or Push(id="p", response_window=dt.timedelta(minutes=5)))
     v1 = j.definition
-    j2 = Journey("versions", id="k0_j0")
-    j2.add(Action(id="e", event="k0_Go"))
+    j2 = Journey("versions", id=f"{ns}j0")
+    j2.add(Action(id="e", event=f"{ns}Go"))
     j2.then("e", "yes", v2_node)
     v2 = replace(j2.definition, version=2)
     start = int(pd.Timestamp("2026-03-02", tz="UTC").timestamp())
     ev = pd.DataFrame(
         {
-            "user_id": ["k0_u0"] * len(events),
+            "user_id": [f"{ns}u0"] * len(events),
             "ts": pd.to_datetime([start + t for t, _, _ in events], unit="s", utc=True),
-            "event": [n for _, n, _ in events],
+            "event": [ns + n.removeprefix("k0_") if n.startswith("k0_") else n for _, n, _ in events],
         }
     )
     for i, (_, _, props) in enumerate(events):
         for k, v in props.items():
             ev.loc[i, k] = v
-    profiles = pd.DataFrame({"user_id": ["k0_u0"], "push_token": ["t"]}, dtype=object)
+    profiles = pd.DataFrame({"user_id": [f"{ns}u0"], "push_token": ["t"]}, dtype=object)
     status = "publish v2 migrate" if migrate else "publish v2"
     return Case(
-        "k0_",
+        ns,
         (v1, v2),
         profiles,
         ev,
         start,
         start + 86400,
         0,
-        {"k0_j0": ((start + publish_at, status),)},
+        {f"{ns}j0": ((start + publish_at, status),)},
         {},
         behaviour or BehaviourModel.silent(),
     )
@@ -918,6 +926,36 @@ def test_a_consent_event_before_a_later_version_counts():
         (3600, 1, "discarded", "consent"),
         (3600, 1, "left", ""),
         (3600, 1, "exited", "completed"),
+    ], ref.rows
+    assert not ref.sends, ref.sends
+
+
+def test_a_consent_event_counts_whatever_journeys_run_beside_it():
+    """Found by the long differential run: an ``Unsubscribed`` before the start while version 1
+    (a Webhook: no consent) owns the user, then version 2 (a push) is published. Version 1 did
+    not care for consent events, so the case alone pushed to the user, while run beside another
+    case's push journey that journey applied the unsubscribe to the shared profile and the
+    push was discarded. A user's consent is the account's: consent events change the profile
+    whatever journeys run, so both runs discard the push, in every driver."""
+    from journeylab.model import Push, Webhook
+
+    def case(ns: str, v1) -> Case:
+        return _two_versions(
+            Push(id="p", response_window=dt.timedelta(minutes=5)),
+            False,
+            [(-1800, "Unsubscribed", {"channel": "push"}), (5 * 3600, "k0_Go", {})],
+            v1_node=v1,
+            ns=ns,
+        )
+
+    alone = case("k0_", Webhook(id="w"))
+    check_batch(Batch((alone, case("k1_", None))))  # the sharded backend runs both cases together
+    ref = run(scenario_of(alone), "reference")
+    assert [(r[1] - alone.start, r[3], r[5], r[7]) for r in ref.rows if r[4] == "p"] == [
+        (5 * 3600, 2, "entered", ""),
+        (5 * 3600, 2, "discarded", "consent"),
+        (5 * 3600, 2, "left", ""),
+        (5 * 3600, 2, "exited", "completed"),
     ], ref.rows
     assert not ref.sends, ref.sends
 

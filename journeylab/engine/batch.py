@@ -143,14 +143,12 @@ def unsupported(definitions: Sequence[JourneyDef], *, watched: bool = False, pol
     return None
 
 
-def consent_events(definitions: Sequence[JourneyDef], policy: Any = None) -> frozenset[str]:
-    """The event names that change consent during a run of these journeys (the batched engine
-    does not apply them: a driver whose events hold any uses the per-user engine)."""
+def consent_events(policy: Any = None) -> frozenset[str]:
+    """The event names that change consent during a run under this account policy, whatever
+    its journeys send (the batched engine does not apply them: a driver whose events hold any
+    uses the per-user engine)."""
     c = as_policy(policy).consent
-    if c is None:
-        return frozenset()
-    channels = {kind_of(n) for d in definitions for n in d.nodes if isinstance(n, Engagement)}
-    return frozenset(e.event for e in c.events) if channels & c.channels() else frozenset()
+    return frozenset() if c is None else frozenset(e.event for e in c.events)
 
 
 class EventColumn(NamedTuple):

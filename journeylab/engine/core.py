@@ -327,12 +327,15 @@ class Engine:
         self.policy = policy
         channels = {kind_of(n) for n in journey.nodes if isinstance(n, Engagement)}
         c = policy.consent
-        #: consent rules, when the journey sends on a channel that needs consent
+        #: consent rules that refuse sends, when the journey sends on a channel that needs consent
         self.consent = c if c is not None and channels & c.channels() else None
         self.channels = frozenset(channels)
+        #: the consent events (``Unsubscribed``...) change the shared profile in every journey
+        #: while the account has consent on, whatever the journey sends: what a user's consent
+        #: is cannot depend on which journeys run beside it or which version owns the user
         self.consent_events: dict[str, list[ConsentEvent]] = {}
-        if self.consent is not None:
-            for ev in self.consent.events:
+        if c is not None:
+            for ev in c.events:
                 self.consent_events.setdefault(ev.event, []).append(ev)
         self.caps = [cap for cap in policy.caps if cap.channel is None or cap.channel in channels]
         self.tz_prop = policy.timezone_property
@@ -605,9 +608,10 @@ class Engine:
     def _consent_change(self, st: UserState, t: int, name: str, props: dict[str, Any], out: list[Action]) -> None:
         """A consent event (an unsubscribe...) changes the profile at once: a send attempt from
         this instant on sees it (the profile is shared by the user's journeys)."""
-        assert self.consent is not None
+        c = self.policy.consent
+        assert c is not None
         for ev in self.consent_events[name]:
-            for prop, value in self.consent.changes(ev, props).items():
+            for prop, value in c.changes(ev, props).items():
                 if st.profile.get(prop) is not value:
                     st.profile[prop] = value
                     out.append(ProfileChanged(st.user_id, t, self.id, "", prop, value))

@@ -468,7 +468,7 @@ def _consent_fallback(loop: type, js: JourneySet, prep: Prepared, engine: str) -
 
     if loop is not BatchedLoop:
         return loop
-    names = consent_events([e.definition for e in js.all_engines()], js.policy)
+    names = consent_events(js.policy)
     if not names or not prep.n_events or not names & set(prep.names_of()[1]):
         return loop
     if engine == "batched":
