@@ -16,7 +16,9 @@ side (so a busy moment hurts all of them alike):
   users) and the **pandas lower bound** (``bench/lower_bound.py``: the one journey in array
   steps, no engine), both from the same Parquet files.
 
-All must give the same node counts. Printed: min / median / max seconds of each, the ratios
+Each process imports its model's modules first (timed apart and printed below the table: an
+analyst's notebook pays them once per kernel); the times run from reading the Parquet cohort to
+the result. All must give the same node counts. Printed: min / median / max seconds of each, the ratios
 naive / journeylab (per round, then min / median / max), peak memory (summed PSS of a run's
 processes), growth between sizes. ``--sweep`` adds the analyst's sweep: a node timeout over 10
 values with 20 replicates each at 100k users (``replicate``-style runs on every core).
@@ -88,16 +90,25 @@ def _counts_of(ns) -> dict[str, int]:  # noqa: ANN001 - a node stats frame
 
 
 def _child(kind: str, n: int, path: str, seed: int) -> None:
+    """One measurement in this fresh process: the model's modules are imported first (timed
+    apart, ``import_s``), then ``wall`` runs from reading the Parquet cohort to the result."""
     import pandas as pd
 
     mem = _TreeMemory()
-    t0 = time.perf_counter()
+    t_import = time.perf_counter()
     timings: dict[str, float] = {}
     if kind.startswith(("journeylab", "experiment")):
         from journeylab.examples import reference_journey
         from journeylab.sim import BehaviourModel, Latency, simulate
         from journeylab.sim.scale import ParquetCohort
-
+    else:
+        sys.path.insert(0, str(HERE))
+        import pyarrow.parquet  # noqa: F401 - what read_parquet imports on first use
+        from lower_bound import run_lower_bound
+        from naive_simpy import run_naive
+    t0 = time.perf_counter()
+    import_s = t0 - t_import
+    if kind.startswith(("journeylab", "experiment")):
         behaviour = BehaviourModel.default().with_channel(
             "push", view=0.3, view_latency=Latency.exponential(minutes=10)
         )
@@ -121,15 +132,8 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
         profiles = pd.read_parquet(Path(path) / "profiles.parquet", columns=["user_id", "push_token", "email"])
         start = events["ts"].min().floor("D")
         end = events["ts"].max().floor("s") + pd.Timedelta(seconds=1)
-        sys.path.insert(0, str(HERE))
-        if kind == "naive":
-            from naive_simpy import run_naive
-
-            c = run_naive(profiles, events, int(start.timestamp()), int(end.timestamp()))
-        else:
-            from lower_bound import run_lower_bound
-
-            c = run_lower_bound(profiles, events, int(start.timestamp()), int(end.timestamp()))
+        model = run_naive if kind == "naive" else run_lower_bound
+        c = model(profiles, events, int(start.timestamp()), int(end.timestamp()))
         counts = {k: int(v) for k, v in c.items()}
         rows = 0
     wall = time.perf_counter() - t0
@@ -139,6 +143,7 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
                 "kind": kind,
                 "n": n,
                 "wall": wall,
+                "import_s": import_s,
                 "peak_mb": mem.stop(),
                 "counts": counts,
                 "rows": rows,
@@ -146,6 +151,18 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
             }
         )
     )
+
+
+def _compile() -> None:
+    """Byte-compile journeylab and the bench's models once, as an installation does: with
+    ``PYTHONDONTWRITEBYTECODE`` set (or an editable install not imported yet) each fresh process
+    would otherwise compile journeylab's modules from source, which is not the package's time."""
+    import compileall
+
+    import journeylab
+
+    for where in (Path(journeylab.__file__).parent, HERE):
+        compileall.compile_dir(str(where), quiet=1)
 
 
 def _measure(kind: str, n: int, path: str, seed: int) -> dict:
@@ -255,6 +272,7 @@ def main() -> None:
         kind, n, path, seed = args.child
         _child(kind, int(n), path, int(seed))
         return
+    _compile()
     print(
         f"{'users':>9} | {'journeylab s':>17} | {'2 workers s':>17} | {'naive SimPy s':>17} | {'pandas bound s':>17} | "
         f"{'naive/journeylab':>17} | {'peak MB':>6}"
@@ -287,6 +305,17 @@ def main() -> None:
             f"{'':>9}   {ref['rows']:,} trace rows, node counts equal in all; journeylab's time: cohort "
             f"{t['cohort_s']:.2f} s, prepare {t['prepare_s']:.2f} s, run {t['run_s']:.2f} s on "
             f"{int(t['workers'])} worker(s), results {t['results_s']:.2f} s",
+            flush=True,
+        )
+        imports = {k: [r["import_s"] for r in v] for k, v in res.items()}
+        whole = [
+            (b["wall"] + b["import_s"]) / (a["wall"] + a["import_s"])
+            for a, b in zip(res["journeylab"], res["naive"], strict=False)
+        ]
+        print(
+            f"{'':>9}   imports before the times above: journeylab {_mmm(imports['journeylab'])} s, naive "
+            f"{_mmm(imports['naive'])} s, pandas bound {_mmm(imports['lower'])} s; naive/journeylab with "
+            f"the imports counted: {_mmm(whole, '{:.1f}x')}",
             flush=True,
         )
         med = statistics.median(wall["journeylab"])

@@ -468,7 +468,7 @@ def random_journeys(max_nodes: int = 8) -> Any:
     times = st.times(timezones=zones)
     # hypothesis's overloads of datetimes() leave out naive bounds with zones that may be None
     # or a timezone (which it accepts: a naive datetime, or one given a drawn timezone)
-    datetimes = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=zones)  # type: ignore[arg-type]
+    datetimes = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=zones)  # type: ignore[arg-type, unused-ignore]
     ints = st.integers(min_value=-(2**31), max_value=2**31)
     floats = st.floats(allow_nan=False, allow_infinity=False)
     scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | floats | text

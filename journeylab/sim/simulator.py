@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from journeylab.engine.batch import consent_events, unsupported
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.state import Control
 from journeylab.errors import CohortError, JourneyDefinitionError
@@ -37,10 +38,13 @@ from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
 from journeylab.model.nodes import CustomList
 from journeylab.model.policy import as_policy
+from journeylab.sim.batched import BatchedLoop
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort, read_table
+from journeylab.sim.loop import PerUserLoop
 from journeylab.sim.pool import auto_workers, run_parts
 from journeylab.sim.prepare import Prepared, _check_ids, _no_gc
+from journeylab.sim.result import SimulationResult
 from journeylab.validate import check_journeys
 
 __all__ = ["simulate", "Simulation", "as_definitions", "as_cohort", "to_utc", "resolve_span", "relevant_events"]
@@ -370,10 +374,8 @@ class Simulation:
         """The cohort's events the journeys can act on."""
         return self._prep.n_events
 
-    def run(self, seed: int = 0, *, workers: int | None = None, progress: bool = False):  # -> SimulationResult
+    def run(self, seed: int = 0, *, workers: int | None = None, progress: bool = False) -> SimulationResult:
         """Simulate with ``seed`` (the Split draws and the simulated responses)."""
-        from journeylab.sim.result import SimulationResult
-
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
             raise JourneyDefinitionError(f"workers must be a whole number >= 1, got {workers!r}", "workers")
         t0 = time.perf_counter()
@@ -437,10 +439,6 @@ def _signature(js: JourneySet) -> tuple[object, ...]:
 
 def _loop_class(js: JourneySet, behaviour: BehaviourModel, engine: str) -> type:
     """The period loop for these journeys: batched when it can be and ``engine`` allows it."""
-    from journeylab.engine.batch import unsupported
-    from journeylab.sim.batched import BatchedLoop
-    from journeylab.sim.loop import PerUserLoop
-
     if engine not in ("auto", "batched", "per-user"):
         raise JourneyDefinitionError(f"engine must be 'auto', 'batched' or 'per-user', not {engine!r}", "engine")
     if engine == "per-user":
@@ -462,10 +460,6 @@ def _consent_fallback(loop: type, js: JourneySet, prep: Prepared, engine: str) -
     """The per-user loop instead of the batched one when the prepared events change consent
     during the run (an ``Unsubscribed`` event: the batched engine reads consent from the
     profile only, see :func:`journeylab.engine.batch.consent_events`)."""
-    from journeylab.engine.batch import consent_events
-    from journeylab.sim.batched import BatchedLoop
-    from journeylab.sim.loop import PerUserLoop
-
     if loop is not BatchedLoop:
         return loop
     names = consent_events(js.policy)
