@@ -63,6 +63,33 @@ def _text(col: pd.Series) -> pd.Series:
     return col.astype(str)
 
 
+def _profile_rows(ids: pd.Series, dictionary: pa.Array | None) -> tuple[bool, np.ndarray | None]:
+    """Whether the profiles' ``ids`` are distinct, and the profile row of each value of an
+    events' user id ``dictionary`` (-1: no profile; ``None`` without a dictionary), from one
+    hash pass over both: Arrow's dictionary encoding numbers values by first appearance, so
+    the ids are distinct when they get 0, 1, 2... and a dictionary value numbered below their
+    count is the id of that row.
+
+    >>> u, rows = _profile_rows(pd.Series(["a", "b"]), pa.array(["b", "z"]))
+    >>> u, rows.tolist()
+    (True, [1, -1])
+    >>> _profile_rows(pd.Series(["a", "a"]), None)[0]
+    False
+    """
+    n = len(ids)
+    own = pa.array(ids, type=pa.string())
+    if isinstance(own, pa.ChunkedArray):  # (an Arrow-backed column)
+        own = own.combine_chunks()
+    both = own if dictionary is None else pa.concat_arrays([own, dictionary.cast(pa.string())])
+    codes = pc.dictionary_encode(both).indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    unique = bool((codes[:n] == np.arange(n)).all())
+    if dictionary is None:
+        return unique, None
+    rows = codes[n:]
+    rows[rows >= n] = -1
+    return unique, rows
+
+
 def _isin(values: pd.Series, universe: pd.Series) -> pd.Series:
     """``values.isin(universe)`` through Arrow's hash kernels (several times faster on strings)."""
     if isinstance(values.dtype, pd.CategoricalDtype):  # test the categories, read the codes
@@ -236,7 +263,12 @@ class Cohort:
 
         p = p.copy(deep=False)  # copy-on-write: the caller's frame is never touched
         p["user_id"] = p["user_id"].astype(str)
-        if not p["user_id"].is_unique:  # (a hash check: several times faster than marking duplicates)
+        ud = arrow_dictionary(e["user_id"])
+        #: for an Arrow dictionary column of user ids: (its dictionary's :func:`array_key`, the
+        #: profile row of each dictionary value, -1 for none), which the simulator reads again
+        self.id_positions: tuple[tuple[int, ...], np.ndarray] | None = None
+        unique, pos = _profile_rows(p["user_id"], None if ud is None else ud.dictionary)
+        if not unique:
             i = int(p["user_id"].duplicated().to_numpy().nonzero()[0][0])
             raise CohortError(f"user_id {p['user_id'].iloc[i]!r} appears twice", f"profiles[{i}].user_id")
         e = e.copy(deep=False)
@@ -251,14 +283,8 @@ class Cohort:
             if d.any():
                 i = int(d.to_numpy().nonzero()[0][0])
                 raise CohortError(f"event_id {e['event_id'].iloc[i]!r} appears twice", f"events[{row(i)}].event_id")
-        #: for an Arrow dictionary column of user ids: (its dictionary's :func:`array_key`, the
-        #: profile row of each dictionary value, -1 for none), which the simulator reads again
-        self.id_positions: tuple[tuple[int, ...], np.ndarray] | None = None
-        ud = arrow_dictionary(e["user_id"])
-        if ud is not None:  # each distinct id looked up once, its row kept
-            ids = pa.array(p["user_id"], type=pa.string())
-            pos = pc.index_in(ud.dictionary.cast(pa.string()), value_set=ids).fill_null(-1).to_numpy()
-            self.id_positions = (array_key(ud.dictionary), pos.astype(np.int64))
+        if ud is not None and pos is not None:  # each distinct id looked up once, its row kept
+            self.id_positions = (array_key(ud.dictionary), pos)
             known = pd.Series(pos[ud.indices.to_numpy(zero_copy_only=False)] >= 0, index=e.index)
         else:
             known = _isin(e["user_id"], p["user_id"])

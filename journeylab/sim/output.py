@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from journeylab.engine.types import TRACE_EVENTS
 from journeylab.trace import empty_trace, trace_frame
 
 __all__ = ["merge_trace", "merge_trace_codes", "STRING_COLUMNS"]
@@ -45,10 +46,25 @@ def merge_trace_codes(
     codes = codes[order]
     frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes), "ts": ts[order]}
     for name, _ in STRING_COLUMNS:
-        cats = sorted({v for c in chunks for v in c[name][1]})
+        # the categories are the labels that occur (sorted; the event column's are all trace
+        # events in their order): each chunk's codes are mapped once, straight to them
+        present = {
+            v
+            for c in chunks
+            for v, y in zip(c[name][1], np.bincount(c[name][0], minlength=len(c[name][1])) > 0, strict=True)
+            if y
+        }
+        if name == "event":
+            if present - set(TRACE_EVENTS):
+                raise ValueError(f"unknown trace event(s): {sorted(present - set(TRACE_EVENTS))}")
+            cats = list(TRACE_EVENTS)
+        else:
+            cats = sorted(present)
         index = {v: i for i, v in enumerate(cats)}
-        merged = _joined([np.asarray([index[v] for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks])
-        frame[name] = pd.Categorical.from_codes(merged[order], dtype=pd.CategoricalDtype(cats))
+        merged = _joined(
+            [np.asarray([index.get(v, -1) for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks]
+        )
+        frame[name] = pd.Categorical.from_codes(merged[order], dtype=pd.CategoricalDtype(cats), validate=False)
     frame["version"] = _joined([c["version"] for c in chunks]).astype(np.int64, copy=False)[order]
     return trace_frame(**frame), codes
 
