@@ -205,14 +205,25 @@ def to_frame(table: pa.Table, *, keep_arrow: Sequence[str] = ()) -> pd.DataFrame
 
 def dictionary_is_in(col: pa.ChunkedArray | pa.Array, values: Sequence[str] | pa.Array) -> pa.ChunkedArray:
     """Whether each value of a (dictionary-encoded) column is one of ``values`` (missing: no):
-    each chunk's dictionary is tested, then read through the indices (no string per row)."""
+    each chunk's dictionary is tested, then read through the indices (no string per row).
+
+    >>> dictionary_is_in(pa.array(["a", None, "b", "a"]).dictionary_encode(), ["a"]).to_pylist()
+    [True, False, False, True]
+    """
     wanted = values.cast(pa.string()) if isinstance(values, pa.Array) else pa.array(list(values), type=pa.string())
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
     parts = []
     for chunk in chunks:
-        if pa.types.is_dictionary(chunk.type):
-            hit = pc.is_in(chunk.dictionary.cast(pa.string()), value_set=wanted)
-            parts.append(pc.fill_null(hit.take(chunk.indices), False))
+        if pa.types.is_dictionary(chunk.type):  # each index read in numpy (no Arrow take kernel)
+            hit = pc.is_in(chunk.dictionary.cast(pa.string()), value_set=wanted).fill_null(False)
+            hit_np = hit.to_numpy(zero_copy_only=False)
+            if chunk.null_count:  # a missing value: index 0 read, then no
+                idx = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
+                valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+                row_hit = hit_np[idx] & valid if len(hit_np) else np.zeros(len(idx), bool)
+            else:
+                row_hit = hit_np[chunk.indices.to_numpy(zero_copy_only=False)]
+            parts.append(pa.array(row_hit, type=pa.bool_()))
         else:
             parts.append(pc.fill_null(pc.is_in(chunk.cast(pa.string()), value_set=wanted), False))
     return pa.chunked_array(parts, type=pa.bool_())

