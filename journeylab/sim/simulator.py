@@ -76,8 +76,8 @@ def as_definitions(journeys: Any) -> list[JourneyDef]:
 def relevant_events(journeys: Any) -> list[str]:
     """The event names the given journeys can react to (everything else is dropped early).
 
-    Those of their nodes and goals, and the default account policy's consent events for the
-    channels they send on.
+    Those of their nodes and goals, and the default account policy's consent events (a
+    user's consent is the account's, whatever the journeys send).
 
     Parameters
     ----------
