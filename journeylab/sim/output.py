@@ -46,20 +46,16 @@ def merge_trace_codes(
     codes = codes[order]
     frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes), "ts": ts[order]}
     for name, _ in STRING_COLUMNS:
-        # the categories are the labels that occur (sorted; the event column's are all trace
-        # events in their order): each chunk's codes are mapped once, straight to them
+        # the categories the trace keeps (trace_frame checks them): the labels that occur,
+        # sorted, and for the event column every trace event in its order (an unknown one
+        # after them, for trace_frame to refuse); each chunk's codes are mapped once to them
         present = {
             v
             for c in chunks
             for v, y in zip(c[name][1], np.bincount(c[name][0], minlength=len(c[name][1])) > 0, strict=True)
             if y
         }
-        if name == "event":
-            if present - set(TRACE_EVENTS):
-                raise ValueError(f"unknown trace event(s): {sorted(present - set(TRACE_EVENTS))}")
-            cats = list(TRACE_EVENTS)
-        else:
-            cats = sorted(present)
+        cats = [*TRACE_EVENTS, *sorted(present - set(TRACE_EVENTS))] if name == "event" else sorted(present)
         index = {v: i for i, v in enumerate(cats)}
         merged = _joined(
             [np.asarray([index.get(v, -1) for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks]
