@@ -127,6 +127,32 @@ def test_behaviour_model_drives_views_and_goal_lift():
     assert res.journey_stats["conversions"] > silent.journey_stats["conversions"]
 
 
+@pytest.mark.parametrize(
+    ("kind", "sigma"), [("exponential", 1.0), ("lognormal", 0.4), ("lognormal", 1.0), ("lognormal", 2.5)]
+)
+def test_latency_tables_are_the_distributions_quantiles_at_every_grid_point(kind, sigma):
+    """The tables are built in numpy; each of their 65,537 points is the quantile the standard
+    library gives (AS241 for the normal, as NormalDist.inv_cdf), and a draw near 0 or 1 reads the
+    table's ends."""
+    import math
+    from statistics import NormalDist
+
+    from journeylab.sim.behaviour import _N, _U_MAX, _U_MIN, _quantiles
+
+    def q(p: float) -> float:
+        return -math.log1p(-p) if kind == "exponential" else math.exp(sigma * NormalDist().inv_cdf(p))
+
+    table, arr = _quantiles(kind, sigma)
+    expected = np.array([q(_U_MIN), *(q(k / _N) for k in range(1, _N)), q(_U_MAX)])
+    assert table == arr.tolist() and len(table) == _N + 1
+    np.testing.assert_allclose(arr, expected, rtol=4e-16, atol=0)
+    lat = Latency.exponential(minutes=1) if kind == "exponential" else Latency.lognormal(median_minutes=1, sigma=sigma)
+    ends = lat.sample_array(np.array([_U_MIN, _U_MAX]))
+    assert (
+        ends.tolist() == [lat.sample(_U_MIN), lat.sample(_U_MAX)] == [max(1, round(60 * e)) for e in expected[[0, -1]]]
+    )
+
+
 def test_fit_behaviour_from_message_history():
     rng = np.random.default_rng(0)
     n = 2000
