@@ -10,8 +10,9 @@ For each size, ``--pairs`` rounds; in each round, one fresh process per measurem
 side (so a busy moment hurts all of them alike):
 
 * **journeylab**: ``simulate`` straight from the Parquet cohort (reading it included), the
-  full trace and node statistics, with the default workers (the batched engine: one process) ...
-* **journeylab, 2 workers**: ... and split between the calling process and a forked worker;
+  full trace and node statistics, with the default workers: a cohort this large is read,
+  prepared and run in parts, one per core (``journeylab.sim.parts``; 2 here) ...
+* **journeylab, 1 worker**: ... and all in the calling process (``workers=1``);
 * **naive SimPy** (``bench/naive_simpy.py``, one SimPy process per user; up to ``--naive-max``
   users) and the **pandas lower bound** (``bench/lower_bound.py``: the one journey in array
   steps, no engine), both from the same Parquet files.
@@ -43,7 +44,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-KINDS = ("journeylab", "journeylab-2", "naive", "lower")
+KINDS = ("journeylab", "journeylab-1", "naive", "lower")
 #: the fatigue model of ``--experiment`` (keyword arguments of ``BehaviourModel.with_fatigue``)
 FATIGUE = {"channels": ["push", "email"], "intercept": -3.0, "per_day": 0.9, "per_week": 0.2}
 
@@ -121,7 +122,7 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
             ParquetCohort(path),
             seed=seed,
             behaviour=behaviour,
-            workers=2 if kind == "journeylab-2" else None,
+            workers=1 if kind == "journeylab-1" else None,
             engine="per-user" if kind == "experiment-per-user" else "auto",
         )
         counts = _counts_of(res.node_stats)
@@ -274,7 +275,7 @@ def main() -> None:
         return
     _compile()
     print(
-        f"{'users':>9} | {'journeylab s':>17} | {'2 workers s':>17} | {'naive SimPy s':>17} | {'pandas bound s':>17} | "
+        f"{'users':>9} | {'journeylab s':>17} | {'1 worker s':>17} | {'naive SimPy s':>17} | {'pandas bound s':>17} | "
         f"{'naive/journeylab':>17} | {'peak MB':>6}"
     )
     prev = None
@@ -296,15 +297,22 @@ def main() -> None:
         ratios = [b["wall"] / a["wall"] for a, b in zip(res["journeylab"], res["naive"], strict=False)]
         peak = max(r["peak_mb"] for r in res["journeylab"])
         print(
-            f"{n:>9,} | {_mmm(wall['journeylab']):>17} | {_mmm(wall['journeylab-2']):>17} | "
+            f"{n:>9,} | {_mmm(wall['journeylab']):>17} | {_mmm(wall['journeylab-1']):>17} | "
             f"{_mmm(wall['naive']):>17} | {_mmm(wall['lower']):>17} | {_mmm(ratios, '{:.1f}x'):>17} | {peak:>6.0f}",
             flush=True,
         )
         t = ref["timings"]
+        where = (
+            f"in {int(t['workers'])} parts ({t['parts_s']:.2f} s; the slowest part's cohort "
+            f"{t['cohort_s']:.2f} s, prepare {t['prepare_s']:.2f} s, run {t['run_s']:.2f} s)"
+            if "parts_s" in t
+            else f"cohort {t['cohort_s']:.2f} s, prepare {t['prepare_s']:.2f} s, run {t['run_s']:.2f} s "
+            f"on {int(t['workers'])} worker(s)"
+        )
+        one = [b["wall"] / a["wall"] for a, b in zip(res["journeylab-1"], res["naive"], strict=False)]
         print(
-            f"{'':>9}   {ref['rows']:,} trace rows, node counts equal in all; journeylab's time: cohort "
-            f"{t['cohort_s']:.2f} s, prepare {t['prepare_s']:.2f} s, run {t['run_s']:.2f} s on "
-            f"{int(t['workers'])} worker(s), results {t['results_s']:.2f} s",
+            f"{'':>9}   {ref['rows']:,} trace rows, node counts equal in all; journeylab's time: {where}, "
+            f"results {t['results_s']:.2f} s; naive / journeylab on 1 worker: {_mmm(one, '{:.1f}x')}",
             flush=True,
         )
         imports = {k: [r["import_s"] for r in v] for k, v in res.items()}

@@ -24,7 +24,7 @@ from typing import Any
 
 from journeylab.sim.prepare import Prepared, _no_gc
 
-__all__ = ["run_parts", "auto_workers", "PARALLEL_FROM"]
+__all__ = ["run_parts", "fork_map", "auto_workers", "PARALLEL_FROM"]
 
 #: events (or always-present users) from which forking pays off
 PARALLEL_FROM = 20_000
@@ -48,78 +48,71 @@ def auto_workers(prep: Prepared, batched: bool = False) -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 
 
-def _part(k: int, parts: int) -> dict[str, Any]:  # pragma: no cover - runs in a forked worker
-    """One worker's part: its users' loop, its chunk back to the parent."""
+def _worker(k: int, parts: int) -> Any:  # pragma: no cover - runs in a forked worker
+    """Part ``k`` in a forked worker: the job the parent set before forking."""
     import gc
 
     gc.disable()  # the worker's objects live until it exits: nothing to collect
-    return _run_part(_JOB["prep"], _JOB["loop"], k, parts, _JOB["done"])
+    return _annotated(_JOB["job"], k, parts, _JOB["done"])
 
 
-def _run_part(prep: Prepared, loop_cls: type, k: int, parts: int, done: Any, show: Any = None) -> dict[str, Any]:
-    """The loop over part ``k`` of ``parts`` (its progress in ``done[k]``; ``show`` it too); an
-    error says which worker (part 0: the calling process) with its traceback."""
+def _annotated(
+    job: Callable[[int, Callable[[int], None]], Any], k: int, parts: int, done: Any, show: Any = None
+) -> Any:
+    """``job(k, report)`` with its progress in ``done[k]`` (shown by ``show``: the slowest part's);
+    an error says which worker (part 0: the calling process) with its traceback."""
     try:
-        loop = loop_cls(prep)
-        loop.materialize((k, parts) if parts > 1 else None)
 
         def report(p: int) -> None:
             done[k] = p
             if show is not None:
                 show(min(done))
 
-        loop.run(report)
-        return loop.chunk()
+        return job(k, report)
     except BaseException as e:
         here = " (the calling process)" if k == 0 else ""
         e.add_note(f"in simulation worker {k} of {parts}{here}:\n{traceback.format_exc()}")
         raise
 
 
-def run_parts(
-    prep: Prepared, loop_cls: type, workers: int, progress: Any = None, meanwhile: Callable[[], None] | None = None
-) -> list[dict[str, Any]]:
-    """Run ``loop_cls`` over the prepared run: in this process (``workers == 1``) or over
-    ``workers`` forked processes. ``meanwhile`` runs here while the workers work (an error in
-    it stops them). Returns the chunks, one per part."""
-
-    def show(p: int) -> None:
-        if progress is not None:
-            progress.n = max(0, min(p + 1, progress.total or 0))
-            progress.refresh()
-
-    if workers <= 1:
-        if meanwhile is not None:
-            meanwhile()
-        loop = loop_cls(prep)
-        loop.materialize(None)
-        with _no_gc():
-            loop.run(show if progress is not None else None)
-            return [loop.chunk()]
+def fork_map(
+    job: Callable[[int, Callable[[int], None]], Any],
+    parts: int,
+    show: Callable[[int], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
+) -> list[Any]:
+    """``[job(k, report) for k in range(parts)]``: part 0 in this process, the others in forked
+    workers of a :class:`~concurrent.futures.ProcessPoolExecutor` (``fork`` start method: they
+    inherit this process's memory copy-on-write, nothing is pickled on the way in; each result
+    comes back pickled). ``report(p)`` tells the part's progress (a period number): ``show``
+    gets the slowest part's. ``meanwhile`` runs here while the workers work (an error in it
+    stops them); the cyclic garbage collector is paused. An error in a part is raised here with
+    the worker's traceback as a note, and the other workers are stopped."""
     ctx = get_context("fork")
-    done = ctx.Array("q", [-1] * workers, lock=False)
-    _JOB.update(prep=prep, loop=loop_cls, done=done)
+    done = ctx.Array("q", [-1] * parts, lock=False)
+    _JOB.update(job=job, done=done)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # "fork with threads" (3.12+)
-        pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=parts - 1, mp_context=ctx)
     ok = False
     try:
-        # parts 1.. in forked workers, part 0 here meanwhile (its chunk is not sent anywhere)
-        futures = [pool.submit(_part, k, workers) for k in range(1, workers)]
+        # parts 1.. in forked workers, part 0 here meanwhile (its result is not sent anywhere)
+        futures = [pool.submit(_worker, k, parts) for k in range(1, parts)]
         if meanwhile is not None:
             meanwhile()
         with _no_gc():
-            own = _run_part(prep, loop_cls, 0, workers, done, show if progress is not None else None)
+            own = _annotated(job, 0, parts, done, show)
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
-            show(min(done))
+            if show is not None:
+                show(min(done))
             for f in finished:
                 if f.exception() is not None:
                     raise f.exception()  # type: ignore[misc]
-        chunks = [own, *(f.result() for f in futures)]
+        results = [own, *(f.result() for f in futures)]
         ok = True
-        return chunks
+        return results
     finally:
         _JOB.clear()
         if ok:  # the workers are done: let the pool reap them in the background
@@ -134,3 +127,29 @@ def run_parts(
                 with contextlib.suppress(Exception):
                     p.join(timeout=5)
             time.sleep(0)
+
+
+def run_parts(
+    prep: Prepared,
+    loop_cls: type,
+    workers: int,
+    show: Callable[[int], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run ``loop_cls`` over the prepared run: in this process (``workers == 1``) or over
+    ``workers`` forked processes (:func:`fork_map`; the users ``u % workers == k`` are part
+    ``k``). ``show`` gets the progress (a period number); ``meanwhile`` runs here while the
+    workers work. Returns the chunks, one per part."""
+
+    def part(k: int, report: Callable[[int], None] | None) -> dict[str, Any]:
+        loop = loop_cls(prep)
+        loop.materialize((k, workers) if workers > 1 else None)
+        loop.run(report)
+        return loop.chunk()
+
+    if workers > 1:
+        return fork_map(part, workers, show, meanwhile)
+    if meanwhile is not None:
+        meanwhile()
+    with _no_gc():
+        return [part(0, show)]

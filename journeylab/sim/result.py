@@ -161,12 +161,16 @@ class SimulationResult:
         chunks: list[dict[str, Any]],
         user_ids: Sequence[str] | pa.Array,
         defs: list[JourneyDef],
-        cohort: Any,
         start: pd.Timestamp,
         end: pd.Timestamp,
         seed: int,
+        *,
+        profiles: pd.DataFrame | None = None,
+        cohort_name: str = "cohort",
+        n_users: int = 0,
     ) -> SimulationResult:
-        """The result of a run from its loops' chunks (one per worker)."""
+        """The result of a run from its loops' chunks (one per worker; user codes index
+        ``user_ids``) and the cohort's ``profiles``, name and number of users."""
         from journeylab.sim.output import merge_trace_codes
 
         # canonical orders: sends by (time, user, message id), responses by (time, user, seq)
@@ -175,15 +179,15 @@ class SimulationResult:
         trace, codes = merge_trace_codes(chunks, user_ids)
         return cls(
             profile_changes=changes_frame([c for ch in chunks for c in ch.get("changes", ())]),
-            profiles=getattr(cohort, "profiles", None),
+            profiles=profiles,
             trace=trace,
             _coded=(trace, codes),
             journeys=list(defs),
             start=start,
             end=end,
             seed=seed,
-            cohort_name=getattr(cohort, "name", "cohort"),
-            n_users=getattr(cohort, "n_users", 0),
+            cohort_name=cohort_name,
+            n_users=n_users,
             sends=sends,
             responses=resp,
         )

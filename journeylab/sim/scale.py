@@ -128,6 +128,14 @@ class ParquetCohort:
             ev = ev.sort_values("ts", kind="stable", ignore_index=True)
         return profiles, ev
 
+    @property
+    def events_path(self) -> Path:
+        return Path(self.path) / "events.parquet"
+
+    @property
+    def profiles_path(self) -> Path:
+        return Path(self.path) / "profiles.parquet"
+
     def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
         """First and last event instants (from the files' column statistics when they have them,
         else from the ``ts`` column)."""
@@ -171,6 +179,8 @@ def _row_groups(f: Any, buckets: list[int] | None) -> list[int] | None:
     wanted = set(buckets)
     groups = []
     for k in range(md.num_row_groups):
+        if md.row_group(k).num_rows == 0:  # an empty bucket: no statistics, nothing to read
+            continue
         st = md.row_group(k).column(i).statistics
         if st is None or not st.has_min_max or st.min != st.max:
             return None
@@ -184,6 +194,31 @@ def shard_of(user_ids: Any, shards: int) -> np.ndarray:
     from journeylab.datasets import stable_hash_array
 
     return (stable_hash_array(pd.Series(user_ids).astype(str)) % N_BUCKETS % shards).astype(np.int64)
+
+
+def resolved_lists(
+    defs: list[JourneyDef], custom_lists: dict[str, dict[str, Any]] | None
+) -> dict[str, dict[str, list[str]]]:
+    """Every Custom List's users, resolved once (given, read from its file, or inline), to be
+    shared out with :func:`lists_of_shard`."""
+    lists = _load_lists(defs, custom_lists)
+    for d in defs:
+        for n in d.nodes:
+            if isinstance(n, CustomList) and n.id not in lists.get(d.id, {}):
+                lists.setdefault(d.id, {})[n.id] = [str(u) for u in n.users]
+    return lists
+
+
+def lists_of_shard(lists: dict[str, dict[str, list[str]]], k: int, shards: int) -> dict[str, dict[str, list[str]]]:
+    """The listed users of shard ``k`` of ``shards`` (:func:`shard_of`): a listed user with no
+    profile or events enters in exactly one shard."""
+    return {
+        jid: {
+            nid: [u for u, s in zip(ids, shard_of(ids, shards).tolist() if ids else [], strict=True) if s == k]
+            for nid, ids in by_node.items()
+        }
+        for jid, by_node in lists.items()
+    }
 
 
 def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
@@ -344,29 +379,13 @@ def simulate_sharded(
         "period": period,
         "policy": policy_to_json(as_policy(policy)),
     }
-    # every Custom List resolved once (given, file or inline), then each shard gets its own users
-    # (a listed user with no profile or events enters in exactly one shard)
-    lists = _load_lists(defs, custom_lists)
-    for d in defs:
-        for n in d.nodes:
-            if isinstance(n, CustomList) and n.id not in lists.get(d.id, {}):
-                lists.setdefault(d.id, {})[n.id] = [str(u) for u in n.users]
+    lists = resolved_lists(defs, custom_lists)
     payloads = []
     if mem is not None:
         p_shard = shard_of(mem.profiles["user_id"], shards)
         e_shard = shard_of(mem.events["user_id"], shards)
     for k in range(shards):
-        pl = dict(
-            base,
-            shard=k,
-            custom_lists={
-                jid: {
-                    nid: [u for u, s in zip(ids, shard_of(ids, shards).tolist() if ids else [], strict=True) if s == k]
-                    for nid, ids in by_node.items()
-                }
-                for jid, by_node in lists.items()
-            },
-        )
+        pl = dict(base, shard=k, custom_lists=lists_of_shard(lists, k, shards))
         if parquet is not None:
             pl["parquet"] = parquet.path
             pl["buckets"] = [b for b in range(N_BUCKETS) if b % shards == k]

@@ -19,11 +19,12 @@ The engine decides every transition; the simulator only decides when to call it 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -220,25 +221,34 @@ def simulate(
     [2, 1, 1]
     """
 
+    # what every way of running takes alike
+    common: dict[str, Any] = dict(
+        seed=seed,
+        behaviour=behaviour,
+        lifecycle=lifecycle,
+        custom_lists=custom_lists,
+        period=period,
+        progress=progress,
+        policy=policy,
+    )
     if backend != "local":
         from journeylab.sim.scale import simulate_sharded
 
-        return simulate_sharded(
-            journeys,
-            cohort,
-            start,
-            end,
-            seed=seed,
-            behaviour=behaviour,
-            lifecycle=lifecycle,
-            custom_lists=custom_lists,
-            period=period,
-            progress=progress,
-            backend=backend,
-            shards=shards,
-            client=client,
-            policy=policy,
-        )
+        return simulate_sharded(journeys, cohort, start, end, backend=backend, shards=shards, client=client, **common)
+    parquet = _as_parquet(cohort)
+    if parquet is not None:  # a cohort on disk: read, prepared and run in parts, one per core
+        from journeylab.sim.parts import simulate_in_parts, split_parts
+
+        check_workers(workers)
+        defs = as_definitions(journeys)
+        parts = split_parts(parquet, defs, workers)
+        if parts > 1:
+            if validate:
+                check_journeys(defs, stacklevel=3)
+            res = simulate_in_parts(defs, parquet, parts, start, end, engine=engine, **common)
+            if res is not None:
+                return res
+            journeys, cohort, validate = defs, parquet, False  # in one process: it says what was wrong
     sim = Simulation(
         journeys,
         cohort,
@@ -376,8 +386,33 @@ class Simulation:
 
     def run(self, seed: int = 0, *, workers: int | None = None, progress: bool = False) -> SimulationResult:
         """Simulate with ``seed`` (the Split draws and the simulated responses)."""
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-            raise JourneyDefinitionError(f"workers must be a whole number >= 1, got {workers!r}", "workers")
+        check_workers(workers)
+        P = self.period
+        s0, e0 = int(self.start.timestamp()), int(self.end.timestamp())
+        with progress_bar((e0 - s0 + P - 1) // P if progress else 0) as show:
+            chunks, prep, timings = self.run_chunks(seed, workers=workers, show=show)
+        t1 = time.perf_counter()
+        with _no_gc():
+            res = SimulationResult.from_chunks(
+                chunks,
+                prep.user_id_array,
+                self.defs,
+                self.start,
+                self.end,
+                seed,
+                profiles=getattr(self.cohort, "profiles", None),
+                cohort_name=getattr(self.cohort, "name", "cohort"),
+                n_users=getattr(self.cohort, "n_users", 0),
+            )
+        res.timings = {**timings, "results_s": time.perf_counter() - t1}
+        return res
+
+    def run_chunks(
+        self, seed: int, *, workers: int | None = None, show: Callable[[int], None] | None = None
+    ) -> tuple[list[dict[str, Any]], Prepared, dict[str, float]]:
+        """The run's columnar chunks (one per worker), the prepared run they index (user codes
+        into its :attr:`~Prepared.user_id_array`) and the timings so far: :meth:`run` without
+        the result tables. ``show`` gets the progress (a period number)."""
         t0 = time.perf_counter()
         prep = (
             self._prep
@@ -393,34 +428,43 @@ class Simulation:
                 stacklevel=3,
             )
             n_workers = 1
-        P = self.period
-        s0, e0 = int(self.start.timestamp()), int(self.end.timestamp())
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=(e0 - s0 + P - 1) // P, desc="simulating", unit="period")
-        try:
-            chunks = run_parts(prep, self._loop, n_workers, bar, lambda: _check_ids(prep.ids))
-            if bar is not None:  # periods with nothing due are skipped: the run is complete
-                bar.n = bar.total
-                bar.refresh()
-        finally:
-            if bar is not None:
-                bar.close()
-        t1 = time.perf_counter()
-        with _no_gc():
-            res = SimulationResult.from_chunks(
-                chunks, prep.user_id_array, self.defs, self.cohort, self.start, self.end, seed
-            )
-        res.timings = {
+        chunks = run_parts(prep, self._loop, n_workers, show, lambda: _check_ids(prep.ids))
+        timings = {
             **self.timings,
-            "run_s": t1 - t0,
-            "results_s": time.perf_counter() - t1,
+            "run_s": time.perf_counter() - t0,
             "workers": float(n_workers),
             "batched": float(batched),
         }
-        return res
+        return chunks, prep, timings
+
+
+def check_workers(workers: Any) -> None:
+    """``workers`` is None or a whole number >= 1."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise JourneyDefinitionError(f"workers must be a whole number >= 1, got {workers!r}", "workers")
+
+
+@contextlib.contextmanager
+def progress_bar(total: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over ``total`` periods (none when 0) as the function that shows a
+    period number; at the end the bar is full (periods with nothing due are skipped)."""
+    if not total:
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="simulating", unit="period")
+
+    def show(p: int) -> None:
+        bar.n = max(0, min(p + 1, total))
+        bar.refresh()
+
+    try:
+        yield show
+        bar.n = total
+        bar.refresh()
+    finally:
+        bar.close()
 
 
 def _signature(js: JourneySet) -> tuple[object, ...]:
