@@ -50,35 +50,40 @@ FATIGUE = {"channels": ["push", "email"], "intercept": -3.0, "per_day": 0.9, "pe
 
 
 class _TreeMemory:
-    """Peak memory of this process and its child processes together: the summed proportional
-    set size (shared pages split between the processes sharing them), sampled every 50 ms."""
+    """Peak memory of a measured process and its child processes together: the summed
+    proportional set size (shared pages split between the processes sharing them), sampled
+    every 50 ms from this (the benchmark's) process, so that the measured one runs no sampler
+    of its own: reading a process's page tables takes the measured process's memory lock, and
+    a sampling thread inside it would take turns with it for the interpreter lock."""
 
-    def __init__(self, every: float = 0.05) -> None:
+    def __init__(self, pid: int, every: float = 0.05) -> None:
         import threading
 
         import psutil
 
-        self._me = psutil.Process()
-        self.peak = self._sample()
+        self._root = psutil.Process(pid)
+        self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, args=(every,), daemon=True)
         self._thread.start()
 
     def _sample(self) -> int:
         total = 0
-        for p in [self._me, *self._me.children(recursive=True)]:
-            with contextlib.suppress(Exception):  # a child that just left
-                total += p.memory_full_info().pss
+        with contextlib.suppress(Exception):  # the process just left
+            for p in [self._root, *self._root.children(recursive=True)]:
+                with contextlib.suppress(Exception):  # a child that just left
+                    total += p.memory_full_info().pss
         return total
 
     def _watch(self, every: float) -> None:
-        while not self._stop.wait(every):
+        while True:
             self.peak = max(self.peak, self._sample())
+            if self._stop.wait(every):
+                return
 
     def stop(self) -> float:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self._sample())
         return self.peak / 2**20
 
 
@@ -95,7 +100,6 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
     apart, ``import_s``), then ``wall`` runs from reading the Parquet cohort to the result."""
     import pandas as pd
 
-    mem = _TreeMemory()
     t_import = time.perf_counter()
     timings: dict[str, float] = {}
     if kind.startswith(("journeylab", "experiment")):
@@ -145,7 +149,6 @@ def _child(kind: str, n: int, path: str, seed: int) -> None:
                 "n": n,
                 "wall": wall,
                 "import_s": import_s,
-                "peak_mb": mem.stop(),
                 "counts": counts,
                 "rows": rows,
                 "timings": timings,
@@ -167,10 +170,19 @@ def _compile() -> None:
 
 
 def _measure(kind: str, n: int, path: str, seed: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(n), path, str(seed)], capture_output=True, text=True, check=True
+    """One measurement in a fresh process, its peak memory watched from here."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--child", kind, str(n), path, str(seed)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    mem = _TreeMemory(child.pid)
+    out, err = child.communicate()
+    peak = mem.stop()
+    if child.returncode:
+        raise SystemExit(f"{kind} at {n:,} users failed:\n{err}")
+    return {**json.loads(out.strip().splitlines()[-1]), "peak_mb": peak}
 
 
 def _cohort(n: int, seed: int) -> str:
