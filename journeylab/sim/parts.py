@@ -40,7 +40,7 @@ from journeylab.sim.pool import fork_map
 from journeylab.sim.prepare import _no_gc
 from journeylab.sim.result import SimulationResult
 from journeylab.sim.scale import N_BUCKETS, ParquetCohort, _row_groups
-from journeylab.sim.simulator import Simulation, _read_parquet_cohort, progress_bar, resolve_span
+from journeylab.sim.simulator import Simulation, _read_parquet_cohort, progress_bar
 
 __all__ = ["split_parts", "simulate_in_parts", "SPLIT_FROM"]
 
@@ -106,9 +106,7 @@ def simulate_in_parts(
     docstring); the journeys are validated already. ``None``: a part could not decide alone —
     simulate in one process instead."""
     t0 = time.perf_counter()
-    first, last = cohort.span() if start is None or end is None else (None, None)
-    start_ts, end_ts = resolve_span(start, end, first, last)
-    P = int(period.total_seconds())
+    start_ts, end_ts = cohort.resolved_span(start, end)
 
     def part(k: int, report: Callable[[int], None]) -> dict[str, Any] | None:
         t = time.perf_counter()
@@ -142,8 +140,7 @@ def simulate_in_parts(
             "wall": time.perf_counter() - t,
         }
 
-    s0, e0 = int(start_ts.timestamp()), int(end_ts.timestamp())
-    with progress_bar((e0 - s0 + P - 1) // P if progress and P > 0 else 0) as show:
+    with progress_bar(progress, start_ts, end_ts, int(period.total_seconds())) as show:
         outs = fork_map(part, parts, show)
     t1 = time.perf_counter()
     done = [o for o in outs if o is not None]

@@ -389,9 +389,7 @@ class Simulation:
     def run(self, seed: int = 0, *, workers: int | None = None, progress: bool = False) -> SimulationResult:
         """Simulate with ``seed`` (the Split draws and the simulated responses)."""
         check_workers(workers)
-        P = self.period
-        s0, e0 = int(self.start.timestamp()), int(self.end.timestamp())
-        with progress_bar((e0 - s0 + P - 1) // P if progress else 0) as show:
+        with progress_bar(progress, self.start, self.end, self.period) as show:
             chunks, prep, timings = self.run_chunks(seed, workers=workers, show=show)
         t1 = time.perf_counter()
         with _no_gc():
@@ -447,9 +445,14 @@ def check_workers(workers: Any) -> None:
 
 
 @contextlib.contextmanager
-def progress_bar(total: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar over ``total`` periods (none when 0) as the function that shows a
-    period number; at the end the bar is full (periods with nothing due are skipped)."""
+def progress_bar(
+    on: bool, start: pd.Timestamp, end: pd.Timestamp, period: int
+) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar (when ``on``) over the periods of ``period`` seconds from ``start`` to
+    ``end``, as the function that shows a period number (``None``: no bar); at the end the
+    bar is full (periods with nothing due are skipped)."""
+    s0, e0 = int(start.timestamp()), int(end.timestamp())
+    total = (e0 - s0 + period - 1) // period if on and period > 0 else 0
     if not total:
         yield None
         return
