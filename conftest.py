@@ -14,7 +14,11 @@ in cells tagged ``nbval-check-output`` (after the sanitizers of
   plotly.js copies, the pages exported to HTML in a browser), so each notebook executes once
   per test run. ``JOURNEYLAB_EXECUTED_NOTEBOOKS=DIR`` keeps them in DIR (CI builds the
   documentation site from them); by default they go to pytest's temporary folder;
-* a table of seconds per notebook at the end of the run.
+* a table of seconds per notebook at the end of the run;
+* under pytest-xdist (``-n auto`` in ``addopts``), the notebooks' cells and the tests that use
+  ``executed_notebooks`` share one ``xdist_group``: they run on one worker, in collection
+  order, so the tests still reuse nbval's runs; each worker sends its notebook table to the
+  controller, which prints it.
 
 When the notebooks were not collected in this run (``python -m pytest tests/...``), the
 ``executed_notebooks`` fixture executes the ones a test asks for with nbclient instead.
@@ -26,7 +30,7 @@ import copy
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
@@ -102,6 +106,38 @@ def _out_dir(config: pytest.Config) -> Path:
 
 def _is_cell(item: pytest.Item) -> bool:
     return type(item).__name__ == "IPyNbCell" and hasattr(item.parent, "kernel")
+
+
+#: the xdist group of the notebooks and the tests that look at their executed copies
+NOTEBOOK_GROUP = "notebooks"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if type(item).__name__ == "IPyNbCell" or "executed_notebooks" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(NOTEBOOK_GROUP))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    out = getattr(session.config, "workeroutput", None)  # an xdist worker: tell the controller
+    if out is not None:
+        done = session.config.stash.get(_EXECUTED, {})
+        out["journeylab_notebooks"] = {
+            name: {**asdict(e), "path": None if e.path is None else str(e.path)} for name, e in done.items()
+        }
+        if _OUT in session.config.stash:
+            out["journeylab_notebooks_dir"] = str(session.config.stash[_OUT])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]
+    """(xdist controller) a worker's executed notebooks, for the table at the end."""
+    out = getattr(node, "workeroutput", {})
+    for name, e in out.get("journeylab_notebooks", {}).items():
+        node.config.stash[_EXECUTED][name] = Executed(**{**e, "path": e["path"] and Path(e["path"])})
+    if "journeylab_notebooks_dir" in out:
+        node.config.stash[_OUT] = Path(out["journeylab_notebooks_dir"])
 
 
 @pytest.hookimpl(hookwrapper=True)
