@@ -16,9 +16,9 @@ in cells tagged ``nbval-check-output`` (after the sanitizers of
   documentation site from them); by default they go to pytest's temporary folder;
 * a table of seconds per notebook at the end of the run;
 * under pytest-xdist (``-n auto`` in ``addopts``), the notebooks' cells and the tests that use
-  ``executed_notebooks`` share one ``xdist_group``: they run on one worker, in collection
-  order, so the tests still reuse nbval's runs; each worker sends its notebook table to the
-  controller, which prints it.
+  ``executed_notebooks`` are one work unit (``NOTEBOOK_GROUP``): they run on one worker, in
+  collection order, so the tests still reuse nbval's runs; each worker sends its notebook
+  table to the controller, which prints it.
 
 When the notebooks were not collected in this run (``python -m pytest tests/...``), the
 ``executed_notebooks`` fixture executes the ones a test asks for with nbclient instead.
@@ -108,15 +108,35 @@ def _is_cell(item: pytest.Item) -> bool:
     return type(item).__name__ == "IPyNbCell" and hasattr(item.parent, "kernel")
 
 
-#: the xdist group of the notebooks and the tests that look at their executed copies
-NOTEBOOK_GROUP = "notebooks"
+#: where the notebooks' cells and the tests that read their executed copies are: one work unit
+#: of pytest-xdist (see pytest_xdist_make_scheduler)
+NOTEBOOK_GROUP = ("notebooks/", "tests/test_notebooks.py::", "tests/browser/test_notebooks_browser.py::")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if type(item).__name__ == "IPyNbCell" or "executed_notebooks" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group(NOTEBOOK_GROUP))
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if "executed_notebooks" in getattr(item, "fixturenames", ()) and not item.nodeid.startswith(NOTEBOOK_GROUP):
+        raise pytest.UsageError(
+            f"{item.nodeid} uses executed_notebooks: add its file to NOTEBOOK_GROUP in conftest.py, so that it "
+            "runs on the worker that executed the notebooks"
+        )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
+    """(xdist controller, ``--dist load``, the default of ``-n``) every test goes to whichever
+    worker is free, except the notebooks' cells and the tests that read the executed notebooks:
+    one work unit, in collection order, on one worker (the cells of a notebook share its kernel,
+    and each notebook is executed once). The unit is chosen from node ids, which is all the
+    controller sees (xdist's own ``loadgroup`` marks node ids in a way pytest 9.2 ignores)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class NotebooksTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "notebooks" if nodeid.startswith(NOTEBOOK_GROUP) else nodeid
+
+    return NotebooksTogether(config, log)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
