@@ -205,7 +205,7 @@ def db_url(request, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _slow_only_when_asked(request):
-    """Tests marked ``slow`` run with ``-m slow`` (as CI's slow job) or JOURNEYLAB_SLOW=1."""
+    """Tests marked ``slow`` run with ``-m slow`` or JOURNEYLAB_SLOW=1 (not in the default run or CI)."""
     if request.node.get_closest_marker("slow") is None:
         return
     expr = request.config.option.markexpr or ""
