@@ -191,8 +191,7 @@ def _last_rows(trace: pd.DataFrame, users: np.ndarray | None = None) -> np.ndarr
     if not len(rows):
         return rows
     users = _users(trace, rows, users)
-    jr, _ = _codes(trace["journey"].iloc[rows])
-    key = jr * (int(users.max()) + 1) + users
+    key = _codes(trace["journey"])[0][rows] * (int(users.max()) + 1) + users
     last = np.full(int(key.max()) + 1, -1, dtype=np.int64)
     np.maximum.at(last, key, rows)
     return np.sort(last[last >= 0])
@@ -282,12 +281,12 @@ def _direct_exits(t: pd.DataFrame, ev: tuple[np.ndarray, list[Any]], users: np.n
     """Positions of the ``exited`` rows that do not follow a ``left`` row of the same user
     (each user's rows are in the order they happened, whatever the interleaving)."""
     codes = {v: i for i, v in enumerate(ev[1])}
-    moves = np.flatnonzero(np.isin(ev[0], [codes.get(e, -2) for e in ("entered", "left", "exited")]))
+    marks = np.array([v in ("entered", "left", "exited") for v in ev[1]] + [False], dtype=bool)  # [-1]: missing
+    moves = np.flatnonzero(marks[ev[0]])
     if not len(moves):
         return moves
     users = _users(t, moves, users)
-    jr, _ = _codes(t["journey"].iloc[moves])
-    key = jr.astype(np.int64) * (int(users.max()) + 1) + users
+    key = _codes(t["journey"])[0][moves] * (int(users.max()) + 1) + users
     order = stable_order(key)
     rows = moves[order]
     k = key[order]
@@ -431,134 +430,171 @@ def enrollments(
     return _enrollments(trace, journey, splits, _user_codes)[0]
 
 
-def _enrollments(
-    trace: pd.DataFrame, journey: str | None, splits: Sequence[str] | None, user_codes: np.ndarray | None
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """:func:`enrollments`, and the user code of each enrollment."""
-    t, given = _journey_rows(trace, journey, user_codes)
-    ev_c, ev_l = _codes(t["event"])
-    det_c, det_l = _codes(t["detail"])
-    node_c, node_l = _codes(t["node"])
-    port_c, port_l = _codes(t["port"])
-    user_c = _codes_of_users(t, given)
-    # UTC instants as datetime64 (a tz-aware column's plain to_numpy() makes a Timestamp per row)
-    ts = t["ts"].to_numpy(dtype="datetime64[ns]")
+class _Enrollments:
+    """The enrollments of one journey's trace rows, as positions and codes (no frame built):
+    what :func:`enrollments` shows and :func:`journey_stats` counts, worked out once.
 
+    ``entry_rows`` are the entry rows (one per enrollment, in trace order); ``row_enr`` the
+    enrollment each row belongs to (-1: none); ``exit_at`` / ``conv_at`` the enrollments with
+    an exit / a conversion and that row; ``messages`` / ``unsubscribes`` the counts per
+    enrollment."""
+
+    def __init__(self, trace: pd.DataFrame, journey: str | None, user_codes: np.ndarray | None) -> None:
+        t, given = _journey_rows(trace, journey, user_codes)
+        self.t = t
+        self.ev_c, self.ev_l = _codes(t["event"])
+        self.det_c, self.det_l = _codes(t["detail"])
+        self.node_c, self.node_l = _codes(t["node"])
+        self.port_c, self.port_l = _codes(t["port"])
+        self.user_c = _codes_of_users(t, given)
+        # UTC instants as datetime64 (a tz-aware column's plain to_numpy() makes a Timestamp per row)
+        self.ts = t["ts"].to_numpy(dtype="datetime64[ns]")
+        self.event = {
+            e: self.where(self.ev_c, self.ev_l, e.__eq__)
+            for e in ("entered", "exited", "left", "held", "sent", "unsubscribed", "converted")
+        }
+        is_entry = self.event["entered"] & self.where(self.det_c, self.det_l, "entry".__eq__)
+        # the enrollment each row belongs to: rows of a user after their k-th entry (feedback and
+        # conversions after the exit too, until the next entry); none before the first. In the
+        # rows' order by user (each user's in trace order) a running count of entries numbers them.
+        self.entry_rows = entry_rows = np.flatnonzero(is_entry)
+        self.n = n_enr = len(entry_rows)
+        enr = np.zeros(len(t), dtype=np.int64)  # the user's own entry count: the enrollment's number n
+        self.row_enr = np.full(len(t), -1, dtype=np.int64)  # the enrollment (in trace order of entries)
+        if n_enr:
+            by_user = stable_order(self.user_c)
+            e = is_entry[by_user]
+            seen = np.cumsum(e)  # entries up to and including each row, in that order
+            u = self.user_c[by_user]
+            first = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])  # each user's first row there
+            before = np.repeat(seen[first] - e[first], np.diff(np.r_[first, len(u)]))
+            enr[by_user] = seen - before
+            latest = (np.cumsum(is_entry) - 1)[by_user[e]]  # the entries' numbers, in that order
+            self.row_enr[by_user] = np.where(seen > before, latest[np.maximum(seen - 1, 0)], -1)
+        self.number = enr[entry_rows]
+        self.exit_at = self.pick(self.event["exited"])
+        # conversions: a goal exit, or a conversion after exit (attribution window)
+        is_goal = self.where(self.det_c, self.det_l, lambda d: str(d).startswith("goal:"))
+        self.conv_at = self.pick((self.event["exited"] & is_goal) | self.event["converted"])
+        self.messages, self.unsubscribes = (
+            np.bincount(self.of(np.flatnonzero(self.event[e]))[1], minlength=n_enr).astype(np.int64)
+            for e in ("sent", "unsubscribed")
+        )
+        #: per detail code (-1 last) the goal name, None for a detail that is not a goal
+        self.goal_of = np.array(
+            [str(d)[5:] if str(d).startswith("goal:") else None for d in self.det_l] + [None], dtype=object
+        )
+
+    @staticmethod
     def where(codes: np.ndarray, labels: list[Any], test: Any) -> np.ndarray:
         """Rows whose label passes ``test`` (each label tested once; code -1: missing, never)."""
         return np.array([bool(test(v)) for v in labels] + [False], dtype=bool)[codes]
 
-    event = {
-        e: where(ev_c, ev_l, e.__eq__)
-        for e in ("entered", "exited", "left", "held", "sent", "unsubscribed", "converted")
-    }
-    is_entry = event["entered"] & where(det_c, det_l, "entry".__eq__)
-    # the enrollment each row belongs to: rows of a user after their k-th entry (feedback and
-    # conversions after the exit too, until the next entry); none before the first. In the
-    # rows' order by user (each user's in trace order) a running count of entries numbers them.
-    entry_rows = np.flatnonzero(is_entry)
-    n_enr = len(entry_rows)
-    enr = np.zeros(len(t), dtype=np.int64)  # the user's own entry count: the enrollment's number n
-    row_enr = np.full(len(t), -1, dtype=np.int64)  # the enrollment (in trace order of entries)
-    if n_enr:
-        by_user = stable_order(user_c)
-        e = is_entry[by_user]
-        seen = np.cumsum(e)  # entries up to and including each row, in that order
-        u = user_c[by_user]
-        first = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])  # each user's first row there
-        before = np.repeat(seen[first] - e[first], np.diff(np.r_[first, len(u)]))
-        enr[by_user] = seen - before
-        latest = (np.cumsum(is_entry) - 1)[by_user[e]]  # the entries' numbers, in that order
-        row_enr[by_user] = np.where(seen > before, latest[np.maximum(seen - 1, 0)], -1)
-
-    def enrollment_of(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows that belong to an enrollment, the enrollment of each)."""
-        en = row_enr[rows]
+        en = self.row_enr[rows]
         ok = en >= 0
         return rows[ok], en[ok]
 
-    def pick(mask: np.ndarray, last: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def pick(self, mask: np.ndarray, last: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(enrollments, their first / last row of ``mask``, in trace order)."""
-        rows, en = enrollment_of(np.flatnonzero(mask))
-        none = -1 if last else len(t)
-        at = np.full(n_enr, none, dtype=np.int64)
+        rows, en = self.of(np.flatnonzero(mask))
+        none = -1 if last else len(self.t)
+        at = np.full(self.n, none, dtype=np.int64)
         (np.maximum if last else np.minimum).at(at, en, rows)
         got = np.flatnonzero(at != none)
         return got, at[got]
 
-    def labelled(n: int, codes: np.ndarray, labels: list[Any], at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        """Per enrollment the label of the picked row, None where nothing was picked."""
-        out = np.full(n, None, dtype=object)
-        lab = np.array([*labels, None], dtype=object)
-        out[at[0]] = lab[codes[at[1]]]
+    def codes_at(self, codes: np.ndarray, at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Per enrollment the code of the picked row (-1 where nothing was picked)."""
+        out = np.full(self.n, -1, dtype=np.int64)
+        out[at[0]] = codes[at[1]]
         return out
 
-    def instants(n: int, at: tuple[np.ndarray, np.ndarray]) -> pd.Series:
-        out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-        out[at[0]] = ts[at[1]]
-        return pd.Series(pd.to_datetime(out, utc=True))
+    def conversions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(converting enrollments — a goal named —, their goal names, minutes from entry to
+        conversion, whether each is a conversion after exit), in enrollment order."""
+        goal = self.goal_of[self.codes_at(self.det_c, self.conv_at)]
+        conv = np.flatnonzero(goal != None)  # noqa: E711 - an object array's elementwise test
+        ns = self.ts.view(np.int64)
+        conv_row = np.full(self.n, 0, dtype=np.int64)
+        conv_row[self.conv_at[0]] = self.conv_at[1]
+        # as pandas' Timedelta.total_seconds() / 60 (nanoseconds over 1e9, then minutes)
+        minutes = (ns[conv_row[conv]] - ns[self.entry_rows[conv]]) / 1_000_000_000 / 60.0
+        return conv, goal[conv], minutes, self.event["converted"][conv_row[conv]]
 
-    exit_at = pick(event["exited"])
-    # split branches: the first branch row of the enrollment
-    if splits is None:
-        port_ok = where(port_c, port_l, lambda p: p not in SPLIT_PORTS)
-        branch_rows = (event["left"] & port_ok) | event["held"]
-    else:
-        branch_rows = (event["left"] & where(node_c, node_l, set(splits).__contains__)) | event["held"]
-    branch_at = pick(branch_rows)
-    # messages and opt-outs per enrollment
-    counts = {
-        name: np.bincount(enrollment_of(np.flatnonzero(event[e]))[1], minlength=n_enr).astype(np.int64)
-        for name, e in (("messages", "sent"), ("unsubscribes", "unsubscribed"))
-    }
-    # conversions: a goal exit, or a conversion after exit (attribution window); the message
-    # credited with it is the last one sent before it (before the end when there is none)
-    is_goal = where(det_c, det_l, lambda d: str(d).startswith("goal:"))
-    conv_at = pick((event["exited"] & is_goal) | event["converted"])
-    sent_rows, sent_en = enrollment_of(np.flatnonzero(event["sent"]))
-    last_sent_at = pick(event["sent"], last=True)
-    last_message = labelled(n_enr, node_c, node_l, last_sent_at)
-    if len(conv_at[0]) and len(sent_rows):
-        # per converting enrollment: its sent rows before the conversion row, the latest of them
-        order = np.lexsort((sent_rows, sent_en))  # by enrollment, then trace order
-        se, sr = sent_en[order], sent_rows[order]
-        conv_row = np.full(n_enr, -1, dtype=np.int64)
-        conv_row[conv_at[0]] = conv_at[1]
-        # the last sent row of its enrollment that is before the conversion: searchsorted per enrollment
-        keyed = se.astype(np.int64) * (len(ts) + 1) + sr
-        probe = conv_at[0].astype(np.int64) * (len(ts) + 1) + conv_at[1]
-        i = np.searchsorted(keyed, probe) - 1
-        ok = (i >= 0) & (se[np.maximum(i, 0)] == conv_at[0])
-        before = np.full(len(conv_at[0]), None, dtype=object)
-        node_lab = np.array([*node_l, None], dtype=object)
-        before[ok] = node_lab[node_c[sr[i[ok]]]]
-        last_message[conv_at[0]] = before
-    elif len(conv_at[0]):
-        last_message[conv_at[0]] = None
-    goal = np.full(n_enr, None, dtype=object)
-    det_lab = np.array([str(d)[5:] if str(d).startswith("goal:") else None for d in det_l] + [None], dtype=object)
-    goal[conv_at[0]] = det_lab[det_c[conv_at[1]]]
-    attributed = np.zeros(n_enr, dtype=bool)
-    attributed[conv_at[0]] = event["converted"][conv_at[1]]
-    m = pd.DataFrame(
-        {
-            "user_id": t["user_id"].iloc[entry_rows].astype(str).reset_index(drop=True),
-            "n": enr[entry_rows].astype(np.int64),
-            "entered_at": pd.Series(pd.to_datetime(ts[entry_rows], utc=True)),
-            "entry_node": pd.Series(np.array(node_l, dtype=object)[node_c[entry_rows]].astype(str)),
-            "exited_at": instants(n_enr, exit_at),
-            "reason": pd.Series(labelled(n_enr, det_c, det_l, exit_at), dtype=object),
-            "split": pd.Series(labelled(n_enr, node_c, node_l, branch_at), dtype=object),
-            "branch": pd.Series(labelled(n_enr, port_c, port_l, branch_at), dtype=object),
-            "messages": counts["messages"],
-            "unsubscribes": counts["unsubscribes"],
-            "goal": pd.Series(goal, dtype=object),
-            "converted_at": instants(n_enr, conv_at),
-            "attributed": attributed,
-            "last_message": pd.Series(last_message, dtype=object),
-        }
-    )
-    return m, user_c[entry_rows]
+    def frame(self, splits: Sequence[str] | None) -> pd.DataFrame:
+        """The :func:`enrollments` frame."""
+        t, n_enr, ts, entry_rows = self.t, self.n, self.ts, self.entry_rows
+        node_c, node_l, port_c, port_l, det_c, det_l = (
+            self.node_c, self.node_l, self.port_c, self.port_l, self.det_c, self.det_l,
+        )  # fmt: skip
+        event = self.event
+
+        def labelled(codes: np.ndarray, labels: list[Any], at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+            """Per enrollment the label of the picked row, None where nothing was picked."""
+            return np.array([*labels, None], dtype=object)[self.codes_at(codes, at)]
+
+        def instants(at: tuple[np.ndarray, np.ndarray]) -> pd.Series:
+            out = np.full(n_enr, np.datetime64("NaT"), dtype="datetime64[ns]")
+            out[at[0]] = ts[at[1]]
+            return pd.Series(pd.to_datetime(out, utc=True))
+
+        # split branches: the first branch row of the enrollment
+        if splits is None:
+            port_ok = self.where(port_c, port_l, lambda p: p not in SPLIT_PORTS)
+            branch_rows = (event["left"] & port_ok) | event["held"]
+        else:
+            branch_rows = (event["left"] & self.where(node_c, node_l, set(splits).__contains__)) | event["held"]
+        branch_at = self.pick(branch_rows)
+        # the message credited with a conversion is the last one sent before it (before the
+        # end when there is none)
+        conv_at = self.conv_at
+        sent_rows, sent_en = self.of(np.flatnonzero(event["sent"]))
+        last_message = labelled(node_c, node_l, self.pick(event["sent"], last=True))
+        if len(conv_at[0]) and len(sent_rows):
+            # per converting enrollment: its sent rows before the conversion row, the latest of them
+            order = np.lexsort((sent_rows, sent_en))  # by enrollment, then trace order
+            se, sr = sent_en[order], sent_rows[order]
+            # the last sent row of its enrollment that is before the conversion: searchsorted per enrollment
+            keyed = se.astype(np.int64) * (len(ts) + 1) + sr
+            probe = conv_at[0].astype(np.int64) * (len(ts) + 1) + conv_at[1]
+            i = np.searchsorted(keyed, probe) - 1
+            ok = (i >= 0) & (se[np.maximum(i, 0)] == conv_at[0])
+            before = np.full(len(conv_at[0]), None, dtype=object)
+            node_lab = np.array([*node_l, None], dtype=object)
+            before[ok] = node_lab[node_c[sr[i[ok]]]]
+            last_message[conv_at[0]] = before
+        elif len(conv_at[0]):
+            last_message[conv_at[0]] = None
+        attributed = np.zeros(n_enr, dtype=bool)
+        attributed[conv_at[0]] = event["converted"][conv_at[1]]
+        return pd.DataFrame(
+            {
+                "user_id": t["user_id"].iloc[entry_rows].astype(str).reset_index(drop=True),
+                "n": self.number.astype(np.int64),
+                "entered_at": pd.Series(pd.to_datetime(ts[entry_rows], utc=True)),
+                "entry_node": pd.Series(np.array(node_l, dtype=object)[node_c[entry_rows]].astype(str)),
+                "exited_at": instants(self.exit_at),
+                "reason": pd.Series(labelled(det_c, det_l, self.exit_at), dtype=object),
+                "split": pd.Series(labelled(node_c, node_l, branch_at), dtype=object),
+                "branch": pd.Series(labelled(port_c, port_l, branch_at), dtype=object),
+                "messages": self.messages,
+                "unsubscribes": self.unsubscribes,
+                "goal": pd.Series(self.goal_of[self.codes_at(det_c, conv_at)], dtype=object),
+                "converted_at": instants(conv_at),
+                "attributed": attributed,
+                "last_message": pd.Series(last_message, dtype=object),
+            }
+        )
+
+
+def _enrollments(
+    trace: pd.DataFrame, journey: str | None, splits: Sequence[str] | None, user_codes: np.ndarray | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`enrollments`, and the user code of each enrollment."""
+    en = _Enrollments(trace, journey, user_codes)
+    return en.frame(splits), en.user_c[en.entry_rows]
 
 
 @_fill
@@ -708,31 +744,33 @@ def journey_stats(
     >>> int(s["entered"]), int(s["conversions"])
     (74, 24)
     """
-    en, users = _enrollments(trace, journey, None, _user_codes)
-    n = len(en)
+    en = _Enrollments(trace, journey, _user_codes)  # (counted from codes: no frame built)
+    n = en.n
+    users = en.user_c[en.entry_rows]
+    reason = en.codes_at(en.det_c, en.exit_at)
     out: dict[str, Any] = {
         "entered": n,
         "users": int(np.count_nonzero(np.bincount(users))) if len(users) else 0,
-        "active": int(en["reason"].isna().sum()),
+        "active": int(np.count_nonzero(reason < 0)),
     }
     by_reason: Counter[str] = Counter()
-    for reason, k in en["reason"].value_counts().items():  # few distinct reasons: read each once
-        by_reason[str(reason).split(":")[0]] += int(k)
+    per_code = np.bincount(reason[reason >= 0], minlength=len(en.det_l))
+    for code in np.flatnonzero(per_code):  # few distinct reasons: read each once
+        by_reason[str(en.det_l[code]).split(":")[0]] += int(per_code[code])
     for r in ("goal", "journey_timeout", "force_exit", "completed", "stopped"):
         out[f"exits_{r}"] = by_reason[r]
-    conv = en[en["goal"].notna()]
-    names = list(goals or []) + sorted(set(conv["goal"]) - set(goals or []))
+    conv, goal, minutes, attributed = en.conversions()
+    names = list(goals or []) + sorted(set(goal.tolist()) - set(goals or []))
     for g in names:
-        out[f"conversions_{g}"] = int((conv["goal"] == g).sum())
+        out[f"conversions_{g}"] = int(np.count_nonzero(goal == g))
     out["conversions"] = len(conv)
-    out["conversions_attributed"] = int(conv["attributed"].sum())
+    out["conversions_attributed"] = int(np.count_nonzero(attributed))
     out["conversion_rate"] = (len(conv) / n) if n else 0.0
-    ttg = (conv["converted_at"] - conv["entered_at"]).dt.total_seconds() / 60.0
-    out["time_to_goal_median_min"] = float(ttg.median()) if len(ttg) else float("nan")
-    out["time_to_goal_mean_min"] = float(ttg.mean()) if len(ttg) else float("nan")
-    out["messages"] = int(en["messages"].sum())
+    out["time_to_goal_median_min"] = float(np.median(minutes)) if len(minutes) else float("nan")
+    out["time_to_goal_mean_min"] = float(np.mean(minutes)) if len(minutes) else float("nan")
+    out["messages"] = int(en.messages.sum())
     out["messages_per_user"] = (out["messages"] / n) if n else 0.0
-    out["unsubscribes"] = int(en["unsubscribes"].sum())
+    out["unsubscribes"] = int(en.unsubscribes.sum())
     out["unsubscribes_per_user"] = (out["unsubscribes"] / n) if n else 0.0
     return pd.Series(out, name=journey or (str(trace["journey"].iloc[0]) if len(trace) else ""))
 

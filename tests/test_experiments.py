@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -308,6 +309,33 @@ def _enrollments_by_hand(trace: pd.DataFrame, journey: str) -> pd.DataFrame:
     return frame
 
 
+def _assert_figures_of(js: pd.Series, en: pd.DataFrame) -> None:
+    """``journey_stats`` (counted from codes, no frame) against the same figures read off an
+    enrollments frame."""
+    conv = en[en["goal"].notna()]
+    minutes = (conv["converted_at"] - conv["entered_at"]).dt.total_seconds() / 60.0
+    reasons = Counter(str(r).split(":")[0] for r in en["reason"].dropna())
+    want: dict[str, float] = {
+        "entered": len(en),
+        "users": en["user_id"].nunique(),
+        "active": int(en["reason"].isna().sum()),
+        **{f"exits_{r}": reasons[r] for r in ("goal", "journey_timeout", "force_exit", "completed", "stopped")},
+        **{f"conversions_{g}": int((conv["goal"] == g).sum()) for g in set(conv["goal"])},
+        "conversions": len(conv),
+        "conversions_attributed": int(conv["attributed"].sum()),
+        "conversion_rate": len(conv) / len(en) if len(en) else 0.0,
+        "time_to_goal_median_min": float(minutes.median()) if len(conv) else float("nan"),
+        "time_to_goal_mean_min": float(minutes.mean()) if len(conv) else float("nan"),
+        "messages": int(en["messages"].sum()),
+        "unsubscribes": int(en["unsubscribes"].sum()),
+    }
+    assert {k for k in js.index if k.startswith("conversions_") and k != "conversions_attributed"} == {
+        k for k in want if k.startswith("conversions_") and k != "conversions_attributed"
+    }
+    for k, v in want.items():
+        assert js[k] == pytest.approx(v, rel=1e-12, nan_ok=True), k
+
+
 def test_enrollments_agree_with_a_row_by_row_reading_of_the_trace():
     """The array code of ``enrollments`` (what every experiment statistic reads) against the
     plain row-by-row reading, on random journeys with control branches, re-entries, opt-outs
@@ -342,6 +370,7 @@ def test_enrollments_agree_with_a_row_by_row_reading_of_the_trace():
                 got = stats.enrollments(t, j)
                 want = _enrollments_by_hand(t, j)
                 pd.testing.assert_frame_equal(got.astype(object), want.astype(object), check_dtype=False)
+                _assert_figures_of(stats.journey_stats(t, j), want)
                 seen["enrollments"] += len(got)
                 seen["conversions"] += int(got["goal"].notna().sum())
                 seen["branches"] += int(got["branch"].notna().sum())

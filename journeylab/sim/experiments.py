@@ -80,11 +80,19 @@ def run_stats(result: Any) -> pd.DataFrame:
             )
         )
         ns = result.node_stats_of(d.id)
-        long = ns.reset_index().melt(id_vars="node", var_name="stat", value_name="value")
-        long.insert(1, "branch", "")
-        long.insert(0, "journey", d.id)
-        long.insert(0, "scope", "node")
-        frames.append(long.astype({"value": float}))
+        n_nodes, n_stats = ns.shape  # (a melt, column after column, without pandas' reshaping)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "scope": "node",
+                    "journey": d.id,
+                    "node": np.tile(ns.index.to_numpy(), n_stats),
+                    "branch": "",
+                    "stat": np.repeat(ns.columns.to_numpy(), n_nodes),
+                    "value": ns.to_numpy(dtype=float).ravel(order="F"),
+                }
+            )
+        )
         versions = [v for v in result.journeys if v.id == d.id]
         bs = result.branch_stats_of(d.id) if split_branches(versions)[0] else None  # no Split: no rows
         if bs is not None and len(bs):
