@@ -54,6 +54,7 @@ __all__ = [
 CATEGORY_COLUMNS: tuple[str, ...] = ("journey", "node", "event", "port", "detail")
 _STR = pd.StringDtype(na_value=np.nan) if pd.__version__ >= "3" else object
 _EVENTS = pd.CategoricalDtype(list(TRACE_EVENTS))
+_EVENT_LIST = list(TRACE_EVENTS)
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
 
 
@@ -119,11 +120,16 @@ def trace_frame(
     event: Any,
     port: Any,
     detail: Any,
+    *,
+    _checked: bool = False,
 ) -> pd.DataFrame:
     """The trace DataFrame from its eight columns (already in canonical order).
 
     ``ts`` is epoch seconds (integers) or datetimes; string columns may be plain sequences,
     arrays or :class:`pandas.Categorical` values (kept as they are when already in shape).
+    ``_checked``: the caller built the categoricals in shape (the categories of ``event``
+    are :data:`TRACE_EVENTS`, the others' the texts that occur, sorted), so they are not read
+    again (only an unknown trace event is still refused).
     """
     n = len(ts)
     cols = {
@@ -144,7 +150,15 @@ def trace_frame(
         "version": np.asarray(version, dtype=np.int64),
     }
     for name in CATEGORY_COLUMNS:
-        frame[name] = _category(cols[name], name)
+        given = cols[name]
+        if (
+            _checked
+            and isinstance(given, pd.Categorical)
+            and (name != "event" or list(given.categories) == _EVENT_LIST)
+        ):
+            frame[name] = given
+        else:
+            frame[name] = _category(given, name)
     return pd.DataFrame(frame, columns=list(TRACE_COLUMNS))
 
 

@@ -65,21 +65,32 @@ def _text(col: pd.Series) -> pd.Series:
 
 def _profile_rows(ids: pd.Series, dictionary: pa.Array | None) -> tuple[bool, np.ndarray | None]:
     """Whether the profiles' ``ids`` are distinct, and the profile row of each value of an
-    events' user id ``dictionary`` (-1: no profile; ``None`` without a dictionary), from one
-    hash pass over both: Arrow's dictionary encoding numbers values by first appearance, so
-    the ids are distinct when they get 0, 1, 2... and a dictionary value numbered below their
-    count is the id of that row.
+    events' user id ``dictionary`` (-1: no profile; ``None`` without a dictionary). Ids in
+    increasing order are distinct, and the dictionary's values are looked up among them;
+    otherwise one hash pass over both: Arrow's dictionary encoding numbers values by first
+    appearance, so the ids are distinct when they get 0, 1, 2... and a dictionary value
+    numbered below their count is the id of that row.
 
     >>> u, rows = _profile_rows(pd.Series(["a", "b"]), pa.array(["b", "z"]))
     >>> u, rows.tolist()
     (True, [1, -1])
     >>> _profile_rows(pd.Series(["a", "a"]), None)[0]
     False
+    >>> u, rows = _profile_rows(pd.Series(["b", "a", "c"]), pa.array(["c", "z", "a"]))  # any order
+    >>> u, rows.tolist()
+    (True, [2, -1, 1])
     """
     n = len(ids)
     own = pa.array(ids, type=pa.string())
     if isinstance(own, pa.ChunkedArray):  # (an Arrow-backed column)
         own = own.combine_chunks()
+    if n > 1 and not own.null_count and pc.all(pc.greater(own[1:], own[:-1])).as_py():
+        # ids in increasing order (``write_cohort`` orders profiles by id) are distinct: only
+        # the dictionary's values are looked up (a hash of the ids, not of both)
+        if dictionary is None:
+            return True, None
+        rows = pc.index_in(dictionary.cast(pa.string()), value_set=own).fill_null(-1)
+        return True, rows.to_numpy(zero_copy_only=False).astype(np.int64)
     both = own if dictionary is None else pa.concat_arrays([own, dictionary.cast(pa.string())])
     codes = pc.dictionary_encode(both).indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     unique = bool((codes[:n] == np.arange(n)).all())

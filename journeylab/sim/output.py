@@ -45,24 +45,25 @@ def merge_trace_codes(
         order = np.lexsort((codes, ts))
     codes = codes[order]
     frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes), "ts": ts[order]}
+    exact = True  # every label a text: the categories below are the trace's own (not checked again)
     for name, _ in STRING_COLUMNS:
-        # the categories the trace keeps (trace_frame checks them): the labels that occur,
-        # sorted, and for the event column every trace event in its order (an unknown one
-        # after them, for trace_frame to refuse); each chunk's codes are mapped once to them
+        # the categories the trace keeps (trace_frame's rule): the labels that occur, sorted,
+        # and for the event column every trace event in its order (an unknown one after them,
+        # for trace_frame to refuse); each chunk's codes are mapped once to them
         present = {
             v
             for c in chunks
             for v, y in zip(c[name][1], np.bincount(c[name][0], minlength=len(c[name][1])) > 0, strict=True)
             if y
         }
+        exact = exact and all(isinstance(v, str) for v in present)
         cats = [*TRACE_EVENTS, *sorted(present - set(TRACE_EVENTS))] if name == "event" else sorted(present)
         index = {v: i for i, v in enumerate(cats)}
-        merged = _joined(
-            [np.asarray([index.get(v, -1) for v in c[name][1]], dtype=np.int32)[c[name][0]] for c in chunks]
-        )
+        small = np.int8 if len(cats) < 127 else np.int32  # (pandas' own code width: no conversion)
+        merged = _joined([np.asarray([index.get(v, -1) for v in c[name][1]], dtype=small)[c[name][0]] for c in chunks])
         frame[name] = pd.Categorical.from_codes(merged[order], dtype=pd.CategoricalDtype(cats), validate=False)
     frame["version"] = _joined([c["version"] for c in chunks]).astype(np.int64, copy=False)[order]
-    return trace_frame(**frame), codes
+    return trace_frame(**frame, _checked=exact), codes
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
