@@ -7,7 +7,7 @@ or scripted by message id (worked examples). :func:`run` runs it through one dri
 
 * ``reference``: :class:`~journeylab.engine.ReferenceDriver`;
 * ``simulate`` / ``simulate-2``: :func:`journeylab.sim.simulate` in one process / two forked workers
-  with hour-long periods instead of the default week (the batched engine where it runs the
+  with hour-long periods instead of the default month (the batched engine where it runs the
   journeys); ``simulate-per-user``: one process, the per-user engine;
 * ``sharded``: ``simulate(..., backend="processes", shards=...)`` (spawned processes: the
   backend's own code, with one pool of spawned workers kept for the test session instead of

@@ -207,17 +207,17 @@ def test_worker_processes_give_the_same_result_as_one_process(name):
 @pytest.mark.parametrize("engine", ["batched", "per-user"])
 def test_the_result_does_not_depend_on_the_period(engine):
     """Periods only group the engine's steps: from 15 minutes to the whole run, in both loops, the
-    trace, sends and responses are the same (the default is a week: fewer, larger steps)."""
+    trace, sends and responses are the same (the default is a month: fewer, larger steps)."""
     prof, ev = cohort(400, seed=21)
     beh = BehaviourModel.default().with_channel("push", view=0.6, click=0.3, lift=GoalLift("Charged", 0.5))
     runs = {
         period: simulate(
             examples.reference_journey(), (prof, ev), START, END, seed=3, behaviour=beh, period=period, engine=engine
         )
-        for period in (dt.timedelta(minutes=15), dt.timedelta(days=1), PERIOD, END - START + dt.timedelta(days=1))
+        for period in (dt.timedelta(minutes=15), dt.timedelta(days=1), dt.timedelta(days=7), PERIOD)
     }
     base = runs[PERIOD]
-    assert dt.timedelta(days=7) == PERIOD and len(base.trace) > 100 and len(base.responses) > 10
+    assert dt.timedelta(days=31) == PERIOD > END - START and len(base.trace) > 100 and len(base.responses) > 10
     for period, res in runs.items():
         pd.testing.assert_frame_equal(res.trace, base.trace, obj=f"trace in {period} periods")
         pd.testing.assert_frame_equal(res.sends, base.sends, obj=f"sends in {period} periods")
@@ -280,8 +280,12 @@ def test_progress_bar_follows_the_workers_to_the_last_period():
 
     prof, ev = cohort(300, seed=4)
     tqdm.close = close
+    week = dt.timedelta(days=7)
+    bars = {}
     try:
-        for workers in (1, 2):  # the span runs 10 days past the last event: idle periods are skipped
+        for workers, period in ((1, week), (2, week), (1, PERIOD), (2, PERIOD)):
+            seen.clear()
+            # the span runs 10 days past the last event: idle periods are skipped
             simulate(
                 examples.reference_journey(),
                 (prof, ev),
@@ -289,11 +293,14 @@ def test_progress_bar_follows_the_workers_to_the_last_period():
                 END + pd.Timedelta(days=10),
                 progress=True,
                 workers=workers,
+                period=period,
             )
+            bars[workers, period.days] = set(seen)
     finally:
         tqdm.close = orig
-    periods = -(-(END - START + pd.Timedelta(days=10)) // PERIOD)  # the default week, the last one partial
-    assert periods >= 3 and len(seen) >= 2 and set(seen) == {(periods, periods)}
+    weeks = -(-(END - START + pd.Timedelta(days=10)) // week)  # the last one partial
+    assert weeks >= 3 and bars[1, 7] == bars[2, 7] == {(weeks, weeks)}
+    assert bars[1, 31] == bars[2, 31] == {(1, 1)}  # the default: one month, one step
 
 
 def test_workers_without_fork_run_in_one_process_and_say_so(monkeypatch):

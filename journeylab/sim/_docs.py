@@ -27,7 +27,7 @@ custom_lists : dict or None, default None
     "behaviour": """behaviour : BehaviourModel or None, default None
     How users respond to messages (views, clicks, goal lift, opt-outs); default
     :meth:`BehaviourModel.default`.""",
-    "period": """period : datetime.timedelta, default 7 days
+    "period": """period : datetime.timedelta, default 31 days
     The length of the periods the run moves through one at a time (see the module docstring):
     the result is the same for any period; a longer one takes fewer steps, a shorter one moves
     the progress bar more often.""",

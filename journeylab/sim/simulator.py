@@ -5,7 +5,7 @@
 1. **Preparation** (:mod:`journeylab.sim.prepare`): the events no journey can act on are
    dropped first (most rows of a real event log), the rest ordered once by user and time; the
    profile columns the journeys read are kept.
-2. **The period loop**: SimPy jumps from period to period (``PERIOD``, 7 days, by default)
+2. **The period loop**: SimPy jumps from period to period (``PERIOD``, 31 days, by default)
    where something is due. For a journey the batched engine runs, every user's state lives in arrays and
    each period moves all due users a step at a time with array operations
    (:mod:`journeylab.sim.batched`); otherwise each due user goes through the per-user engine
@@ -52,8 +52,9 @@ __all__ = ["simulate", "Simulation", "as_definitions", "as_cohort", "to_utc", "r
 
 #: the default period: the trace is the same for any period (the differential harness runs one
 #: driver with hour-long periods); a longer one means fewer array steps (a 30-day run at 100k
-#: users: 171 rounds in 1-day periods, 40 in 7-day ones, 1.4x faster) and a coarser progress bar
-PERIOD = dt.timedelta(days=7)
+#: users: 171 rounds in 1-day periods, 40 in 7-day ones, 9 in one period) and a coarser
+#: progress bar (a month-long run is one step of it, a year twelve)
+PERIOD = dt.timedelta(days=31)
 
 
 def as_definitions(journeys: Any) -> list[JourneyDef]:
