@@ -10,8 +10,9 @@ For each size, ``--pairs`` rounds; in each round, one fresh process per measurem
 side (so a busy moment hurts all of them alike):
 
 * **journeylab**: ``simulate`` straight from the Parquet cohort (reading it included), the
-  full trace and node statistics, with the default workers: a cohort this large is read,
-  prepared and run in parts, one per core (``journeylab.sim.parts``; 2 here) ...
+  full trace and node statistics, with the default workers: a cohort of 5M events or more
+  (1M users here, not 100k) is read, prepared and run in parts, one per core
+  (``journeylab.sim.parts``; 2 here) ...
 * **journeylab, 1 worker**: ... and all in the calling process (``workers=1``);
 * **naive SimPy** (``bench/naive_simpy.py``, one SimPy process per user; up to ``--naive-max``
   users) and the **pandas lower bound** (``bench/lower_bound.py``: the one journey in array

@@ -46,7 +46,7 @@ __all__ = ["split_parts", "simulate_in_parts", "SPLIT_FROM"]
 
 #: rows of ``events.parquet`` from which a cohort is simulated in parts by default (below, the
 #: forked worker costs more than the second core saves)
-SPLIT_FROM = 1_000_000
+SPLIT_FROM = 5_000_000
 
 
 def split_parts(cohort: ParquetCohort, defs: list[JourneyDef], workers: int | None) -> int:

@@ -199,7 +199,7 @@ def simulate(
     workers : int or None, default None
         Processes for the run (the result is the same for any number); default every
         available core on Linux once the run has 20,000 relevant events (the per-user engine)
-        or the Parquet cohort 1,000,000 events (read, prepared and run in parts, one per core:
+        or the Parquet cohort 5,000,000 events (read, prepared and run in parts, one per core:
         :mod:`journeylab.sim.parts`), else 1.
     %(validate)s
     %(engine)s
