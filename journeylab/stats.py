@@ -104,29 +104,57 @@ def _one_journey(trace: pd.DataFrame, journey: str | None) -> pd.DataFrame:
     return _journey_rows(trace, journey, None)[0]
 
 
-def _journey_rows(
-    trace: pd.DataFrame, journey: str | None, user_codes: np.ndarray | None
-) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """The rows of one journey (the trace itself when it holds no other), with their user codes
-    when the caller has them for the whole trace."""
+class UserCodes:
+    """The user of each trace row as an integer code (a simulation keeps them: see
+    :class:`~journeylab.sim.SimulationResult`), and the rows' stable order by user, worked out
+    once when first asked: the statistics of one trace share it.
+
+    >>> uc = UserCodes(np.array([1, 0, 1, 0]))
+    >>> uc.by_user.tolist(), uc.subset(np.array([True, True, False, True])).by_user.tolist()
+    ([1, 3, 0, 2], [1, 2, 0])
+    """
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self._by_user: np.ndarray | None = None
+
+    @property
+    def by_user(self) -> np.ndarray:
+        """Row positions ordered by user code, each user's rows in trace order."""
+        if self._by_user is None:
+            self._by_user = stable_order(self.codes)
+        return self._by_user
+
+    def subset(self, mine: np.ndarray) -> UserCodes:
+        """The codes of the rows ``mine`` (a mask), their order derived from this one's when known."""
+        out = UserCodes(self.codes[mine])
+        if self._by_user is not None:
+            position = np.cumsum(mine) - 1  # a kept row's position among the kept
+            out._by_user = position[self._by_user[mine[self._by_user]]]
+        return out
+
+
+def _journey_rows(trace: pd.DataFrame, journey: str | None, user_codes: Any) -> tuple[pd.DataFrame, UserCodes]:
+    """The rows of one journey (the trace itself when it holds no other), with their user codes:
+    the caller's for the whole trace (an array or a :class:`UserCodes`), else made here."""
+    given = None if user_codes is None else user_codes if isinstance(user_codes, UserCodes) else UserCodes(user_codes)
+    if given is not None and len(given.codes) != len(trace):
+        raise ValueError(f"{len(given.codes)} user codes for {len(trace)} trace rows")
     if journey is not None:
         mine = (trace["journey"] == journey).to_numpy(dtype=bool)
-        if mine.all():
-            return trace, user_codes
-        return trace[mine], None if user_codes is None else user_codes[mine]
-    js = pd.unique(trace["journey"])
-    if len(js) > 1:
-        raise ValueError(f"the trace holds several journeys ({', '.join(map(str, js))}): pass journey=...")
-    return trace, user_codes
+        if not mine.all():
+            t = trace[mine]
+            return t, given.subset(mine) if given is not None else _own_codes(t)
+    else:
+        js = pd.unique(trace["journey"])
+        if len(js) > 1:
+            raise ValueError(f"the trace holds several journeys ({', '.join(map(str, js))}): pass journey=...")
+    return trace, given if given is not None else _own_codes(trace)
 
 
-def _codes_of_users(t: pd.DataFrame, given: np.ndarray | None) -> np.ndarray:
-    """Integer codes of the rows' user ids: the caller's (a simulation keeps them), or made here."""
-    if given is not None:
-        if len(given) != len(t):
-            raise ValueError(f"{len(given)} user codes for {len(t)} trace rows")
-        return np.asarray(given, dtype=np.int64)
-    return pd.factorize(t["user_id"])[0].astype(np.int64, copy=False)
+def _own_codes(t: pd.DataFrame) -> UserCodes:
+    """Integer codes of the rows' user ids, made here (when the caller has none)."""
+    return UserCodes(pd.factorize(t["user_id"])[0].astype(np.int64, copy=False))
 
 
 def _s(x: Any) -> Any:
@@ -228,7 +256,7 @@ def node_stats(
     >>> node_stats(t).loc["cart", ["entered", "left_yes"]].tolist()
     [74, 74]
     """
-    t, given = _journey_rows(trace, journey, _user_codes)
+    t, users = _journey_rows(trace, journey, _user_codes)
     node = _codes(t["node"])
     ev = _codes(t["event"])
     if nodes is None:
@@ -243,8 +271,7 @@ def node_stats(
         return np.flatnonzero(ev[0] == code) if code is not None else np.zeros(0, dtype=np.int64)
 
     out: dict[str, Any] = {"entered": counts.column("entered", index)}
-    user_codes = _codes_of_users(t, given)  # (once: read by the waiting and exit counts)
-    last = _last_rows(t, user_codes)
+    last = _last_rows(t, users.codes)
     at = last[ev[0][last] == ev_index.get("entered", -2)]
     out["waiting"] = _Tab(node, (np.zeros(len(t), dtype=np.int64), ["at"]), at).column("at", index)
     out["timed_out"] = counts.column("timed_out", index)
@@ -262,7 +289,7 @@ def node_stats(
         out[e] = counts.column(e, index)
     # exits by reason straight from the node (a completion — leaving by a port with no
     # connector — follows its `left` row and is already counted under that port)
-    direct = _direct_exits(t, ev, user_codes)
+    direct = _direct_exits(ev, users)
     reason = _codes(t["detail"])
     rc = np.full(len(reason[1]) + 1, -1, dtype=np.int64)
     names = list(EXIT_REASONS)
@@ -277,19 +304,17 @@ def node_stats(
     return pd.DataFrame(out, index=pd.Index(index, name="node"), dtype="int64")
 
 
-def _direct_exits(t: pd.DataFrame, ev: tuple[np.ndarray, list[Any]], users: np.ndarray | None = None) -> np.ndarray:
-    """Positions of the ``exited`` rows that do not follow a ``left`` row of the same user
-    (each user's rows are in the order they happened, whatever the interleaving)."""
+def _direct_exits(ev: tuple[np.ndarray, list[Any]], users: UserCodes) -> np.ndarray:
+    """Positions of the ``exited`` rows of one journey's trace rows that do not follow a
+    ``left`` row of the same user (each user's rows are in the order they happened, whatever
+    the interleaving)."""
     codes = {v: i for i, v in enumerate(ev[1])}
     marks = np.array([v in ("entered", "left", "exited") for v in ev[1]] + [False], dtype=bool)  # [-1]: missing
-    moves = np.flatnonzero(marks[ev[0]])
-    if not len(moves):
-        return moves
-    users = _users(t, moves, users)
-    key = _codes(t["journey"])[0][moves] * (int(users.max()) + 1) + users
-    order = stable_order(key)
-    rows = moves[order]
-    k = key[order]
+    if not marks[ev[0]].any():
+        return np.zeros(0, dtype=np.int64)
+    by_user = users.by_user
+    rows = by_user[marks[ev[0][by_user]]]  # the moves, by user (each user's in trace order)
+    k = users.codes[rows]
     e = ev[0][rows]
     prev_left = np.zeros(len(rows), dtype=bool)
     prev_left[1:] = (k[1:] == k[:-1]) & (e[:-1] == codes.get("left", -2))
@@ -439,14 +464,14 @@ class _Enrollments:
     an exit / a conversion and that row; ``messages`` / ``unsubscribes`` the counts per
     enrollment."""
 
-    def __init__(self, trace: pd.DataFrame, journey: str | None, user_codes: np.ndarray | None) -> None:
-        t, given = _journey_rows(trace, journey, user_codes)
+    def __init__(self, trace: pd.DataFrame, journey: str | None, user_codes: Any) -> None:
+        t, users = _journey_rows(trace, journey, user_codes)
         self.t = t
         self.ev_c, self.ev_l = _codes(t["event"])
         self.det_c, self.det_l = _codes(t["detail"])
         self.node_c, self.node_l = _codes(t["node"])
         self.port_c, self.port_l = _codes(t["port"])
-        self.user_c = _codes_of_users(t, given)
+        self.user_c = users.codes
         # UTC instants as datetime64 (a tz-aware column's plain to_numpy() makes a Timestamp per row)
         self.ts = t["ts"].to_numpy(dtype="datetime64[ns]")
         self.event = {
@@ -462,7 +487,7 @@ class _Enrollments:
         enr = np.zeros(len(t), dtype=np.int64)  # the user's own entry count: the enrollment's number n
         self.row_enr = np.full(len(t), -1, dtype=np.int64)  # the enrollment (in trace order of entries)
         if n_enr:
-            by_user = stable_order(self.user_c)
+            by_user = users.by_user
             e = is_entry[by_user]
             seen = np.cumsum(e)  # entries up to and including each row, in that order
             u = self.user_c[by_user]

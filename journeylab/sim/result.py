@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from journeylab import stats
 from journeylab.model.journey import JourneyDef
+from journeylab.stats import UserCodes
 from journeylab.trace import sends_frame, utc_seconds
 
 __all__ = ["SimulationResult", "changes_frame", "apply_changes", "responses_frame", "responses_table"]
@@ -153,7 +154,7 @@ class SimulationResult:
     profiles: pd.DataFrame | None = None  # the cohort's profiles as given (not copied)
     # (the trace a run made, each row's user as a code): read by the statistics while the
     # trace is that one (they are computed once, when first read, like the cached figures)
-    _coded: tuple[pd.DataFrame, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    _coded: tuple[pd.DataFrame, np.ndarray | UserCodes] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_chunks(
@@ -228,8 +229,16 @@ class SimulationResult:
         nodes = list(dict.fromkeys(n.id for v in self.journeys if v.id == d.id for n in v.nodes))
         return stats.node_stats(self.trace, d.id, nodes=nodes, _user_codes=self._user_codes())
 
-    def _user_codes(self) -> np.ndarray | None:
-        return self._coded[1] if self._coded is not None and self._coded[0] is self.trace else None
+    def _user_codes(self) -> UserCodes | None:
+        """The run's user code of each trace row (with their order by user, worked out once for
+        every statistic), while the trace is the run's."""
+        if self._coded is None or self._coded[0] is not self.trace:
+            return None
+        trace, codes = self._coded
+        if not isinstance(codes, UserCodes):
+            codes = UserCodes(codes)
+            self._coded = (trace, codes)
+        return codes
 
     @cached_property
     def node_stats(self) -> pd.DataFrame:
