@@ -22,6 +22,13 @@ def test_replications_give_t_intervals_over_the_draws():
     raw = replicate(examples.reference_journey(), COHORT, START, END, n=6, seed=2, raw=True)
     views = raw.query("scope == 'node' and node == 'push' and stat == 'viewed'")["value"].to_numpy()
     assert len(views) == 6 and views.std() > 0  # the behaviour model's draws differ per seed
+    from journeylab.sim import simulate
+    from journeylab.sim.experiments import run_stats
+
+    for r in (0, 5):  # each replication's figures are those of a whole run with its seed
+        whole = run_stats(simulate(examples.reference_journey(), COHORT, START, END, seed=2 + r))
+        got = raw[raw["replication"] == r].drop(columns="replication").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, whole)
     summ = replicate(examples.reference_journey(), COHORT, START, END, n=6, seed=2)
     row = summ.query("scope == 'node' and node == 'push' and stat == 'viewed'").iloc[0]
     half = st.t.ppf(0.975, 5) * views.std(ddof=1) / np.sqrt(6)

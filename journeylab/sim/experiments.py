@@ -129,7 +129,7 @@ _POOL_JOBS: list[Any] = []  # what forked run workers read: the prepared simulat
 
 
 def _run_one(i: int, seed: int) -> pd.DataFrame:  # runs in a worker (forked) or here
-    res = _POOL_JOBS[i].run(seed, workers=1)
+    res = _POOL_JOBS[i].run(seed, workers=1, _trace_only=True)  # (the statistics read the trace alone)
     return run_stats(res)
 
 

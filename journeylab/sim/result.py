@@ -169,17 +169,20 @@ class SimulationResult:
         profiles: pd.DataFrame | None = None,
         cohort_name: str = "cohort",
         n_users: int = 0,
+        trace_only: bool = False,
     ) -> SimulationResult:
         """The result of a run from its loops' chunks (one per worker; user codes index
-        ``user_ids``) and the cohort's ``profiles``, name and number of users."""
+        ``user_ids``) and the cohort's ``profiles``, name and number of users. ``trace_only``:
+        the trace alone (sends, responses and profile changes left empty), for callers that
+        read only its statistics."""
         from journeylab.sim.output import merge_trace_codes
 
         # canonical orders: sends by (time, user, message id), responses by (time, user, seq)
-        sends = sends_frame([c["sends"] for c in chunks])
-        resp = responses_frame([c["responses"] for c in chunks])
+        sends = sends_frame([] if trace_only else [c["sends"] for c in chunks])
+        resp = responses_frame([] if trace_only else [c["responses"] for c in chunks])
         trace, codes = merge_trace_codes(chunks, user_ids)
         return cls(
-            profile_changes=changes_frame([c for ch in chunks for c in ch.get("changes", ())]),
+            profile_changes=changes_frame([] if trace_only else [c for ch in chunks for c in ch.get("changes", ())]),
             profiles=profiles,
             trace=trace,
             _coded=(trace, codes),

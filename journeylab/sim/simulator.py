@@ -387,8 +387,12 @@ class Simulation:
         """The cohort's events the journeys can act on."""
         return self._prep.n_events
 
-    def run(self, seed: int = 0, *, workers: int | None = None, progress: bool = False) -> SimulationResult:
-        """Simulate with ``seed`` (the Split draws and the simulated responses)."""
+    def run(
+        self, seed: int = 0, *, workers: int | None = None, progress: bool = False, _trace_only: bool = False
+    ) -> SimulationResult:
+        """Simulate with ``seed`` (the Split draws and the simulated responses). ``_trace_only``:
+        a result with the trace alone (what statistics read; see
+        :meth:`SimulationResult.from_chunks`)."""
         check_workers(workers)
         with progress_bar(progress, self.start, self.end, self.period) as show:
             chunks, prep, timings = self.run_chunks(seed, workers=workers, show=show)
@@ -404,6 +408,7 @@ class Simulation:
                 profiles=getattr(self.cohort, "profiles", None),
                 cohort_name=getattr(self.cohort, "name", "cohort"),
                 n_users=getattr(self.cohort, "n_users", 0),
+                trace_only=_trace_only,
             )
         res.timings = {**timings, "results_s": time.perf_counter() - t1}
         return res
