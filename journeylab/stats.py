@@ -152,6 +152,15 @@ def _journey_rows(trace: pd.DataFrame, journey: str | None, user_codes: Any) -> 
     return trace, given if given is not None else _own_codes(trace)
 
 
+def _where(codes: np.ndarray, labels: list[Any], test: Any) -> np.ndarray:
+    """Rows whose label passes ``test`` (each label tested once; code -1: missing, never).
+
+    >>> _where(np.array([0, 1, -1, 0]), ["a", "b"], "a".__eq__).tolist()
+    [True, False, False, True]
+    """
+    return np.array([bool(test(v)) for v in labels] + [False], dtype=bool)[codes]
+
+
 def _own_codes(t: pd.DataFrame) -> UserCodes:
     """Integer codes of the rows' user ids, made here (when the caller has none)."""
     return UserCodes(pd.factorize(t["user_id"])[0].astype(np.int64, copy=False))
@@ -214,8 +223,7 @@ def _last_rows(trace: pd.DataFrame, users: np.ndarray | None = None) -> np.ndarr
     at the end (the trace is in canonical order, so the last row is the latest). ``users``:
     the user codes of every row, when the caller has them."""
     ev, labels = _codes(trace["event"])
-    marks = np.array([v in ("entered", "exited") for v in labels] + [False], dtype=bool)  # [-1]: missing
-    rows = np.flatnonzero(marks[ev])
+    rows = np.flatnonzero(_where(ev, labels, ("entered", "exited").__contains__))
     if not len(rows):
         return rows
     users = _users(trace, rows, users)
@@ -309,11 +317,11 @@ def _direct_exits(ev: tuple[np.ndarray, list[Any]], users: UserCodes) -> np.ndar
     ``left`` row of the same user (each user's rows are in the order they happened, whatever
     the interleaving)."""
     codes = {v: i for i, v in enumerate(ev[1])}
-    marks = np.array([v in ("entered", "left", "exited") for v in ev[1]] + [False], dtype=bool)  # [-1]: missing
-    if not marks[ev[0]].any():
+    moves = _where(ev[0], ev[1], ("entered", "left", "exited").__contains__)
+    if not moves.any():
         return np.zeros(0, dtype=np.int64)
     by_user = users.by_user
-    rows = by_user[marks[ev[0][by_user]]]  # the moves, by user (each user's in trace order)
+    rows = by_user[moves[by_user]]  # the moves, by user (each user's in trace order)
     k = users.codes[rows]
     e = ev[0][rows]
     prev_left = np.zeros(len(rows), dtype=bool)
@@ -475,10 +483,10 @@ class _Enrollments:
         # UTC instants as datetime64 (a tz-aware column's plain to_numpy() makes a Timestamp per row)
         self.ts = t["ts"].to_numpy(dtype="datetime64[ns]")
         self.event = {
-            e: self.where(self.ev_c, self.ev_l, e.__eq__)
+            e: _where(self.ev_c, self.ev_l, e.__eq__)
             for e in ("entered", "exited", "left", "held", "sent", "unsubscribed", "converted")
         }
-        is_entry = self.event["entered"] & self.where(self.det_c, self.det_l, "entry".__eq__)
+        is_entry = self.event["entered"] & _where(self.det_c, self.det_l, "entry".__eq__)
         # the enrollment each row belongs to: rows of a user after their k-th entry (feedback and
         # conversions after the exit too, until the next entry); none before the first. In the
         # rows' order by user (each user's in trace order) a running count of entries numbers them.
@@ -499,7 +507,7 @@ class _Enrollments:
         self.number = enr[entry_rows]
         self.exit_at = self.pick(self.event["exited"])
         # conversions: a goal exit, or a conversion after exit (attribution window)
-        is_goal = self.where(self.det_c, self.det_l, lambda d: str(d).startswith("goal:"))
+        is_goal = _where(self.det_c, self.det_l, lambda d: str(d).startswith("goal:"))
         self.conv_at = self.pick((self.event["exited"] & is_goal) | self.event["converted"])
         self.messages, self.unsubscribes = (
             np.bincount(self.of(np.flatnonzero(self.event[e]))[1], minlength=n_enr).astype(np.int64)
@@ -509,11 +517,6 @@ class _Enrollments:
         self.goal_of = np.array(
             [str(d)[5:] if str(d).startswith("goal:") else None for d in self.det_l] + [None], dtype=object
         )
-
-    @staticmethod
-    def where(codes: np.ndarray, labels: list[Any], test: Any) -> np.ndarray:
-        """Rows whose label passes ``test`` (each label tested once; code -1: missing, never)."""
-        return np.array([bool(test(v)) for v in labels] + [False], dtype=bool)[codes]
 
     def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows that belong to an enrollment, the enrollment of each)."""
@@ -567,10 +570,10 @@ class _Enrollments:
 
         # split branches: the first branch row of the enrollment
         if splits is None:
-            port_ok = self.where(port_c, port_l, lambda p: p not in SPLIT_PORTS)
+            port_ok = _where(port_c, port_l, lambda p: p not in SPLIT_PORTS)
             branch_rows = (event["left"] & port_ok) | event["held"]
         else:
-            branch_rows = (event["left"] & self.where(node_c, node_l, set(splits).__contains__)) | event["held"]
+            branch_rows = (event["left"] & _where(node_c, node_l, set(splits).__contains__)) | event["held"]
         branch_at = self.pick(branch_rows)
         # the message credited with a conversion is the last one sent before it (before the
         # end when there is none)

@@ -16,7 +16,7 @@ from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.sim import BehaviourModel, ChannelBehaviour, Cohort, GoalLift, Latency, simulate
 from journeylab.sim.replay import replay_inputs
 from journeylab.sim.simulator import PERIOD
-from journeylab.trace import trace_rows
+from journeylab.trace import as_trace, trace_rows
 
 
 def reference_trace(defs, prof, ev, res):
@@ -198,6 +198,8 @@ def test_worker_processes_give_the_same_result_as_one_process(name):
     for workers in (2, 3):
         many = simulate(JOURNEYS[name](), (prof, ev), START, END, seed=5, behaviour=beh, workers=workers)
         pd.testing.assert_frame_equal(one.trace, many.trace)
+        # the merged categoricals are the trace schema's (as_trace would redo any other)
+        pd.testing.assert_frame_equal(as_trace(many.trace), many.trace)
         pd.testing.assert_frame_equal(one.sends, many.sends)
         pd.testing.assert_frame_equal(one.responses, many.responses)
         pd.testing.assert_frame_equal(one.all_node_stats, many.all_node_stats)
