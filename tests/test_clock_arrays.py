@@ -52,3 +52,29 @@ def test_arrays_equal_the_scalar_clock(tz, minute):
     assert a.in_ranges(t, ranges).tolist() == [c.in_ranges(int(x), ranges) for x in t]
     inside = t[a.in_ranges(t, ranges)]
     assert a.range_end(inside, ranges).tolist() == [c.range_end(int(x), ranges) for x in inside]
+
+
+@pytest.mark.parametrize(
+    "tz", [*ZONES, "Africa/Casablanca", "Antarctica/Troll", "Pacific/Chatham", "Pacific/Apia", "Europe/London"]
+)
+def test_the_quarter_hour_offset_table_is_the_zones_offset_at_every_quarter(tz):
+    """The table is read at whole hours and filled quarter by quarter only in the hours whose
+    ends differ: on spans across 1970-2190 (every DST change, Lord Howe's half hour,
+    Casablanca's Ramadan changes, Troll's two-hour one) and on spans shorter than an hour, each
+    quarter holds the offset the zone has then."""
+    clock = LocalClock(tz)
+    q = 900
+    rng = np.random.default_rng(sum(map(ord, tz)))
+    spans = [
+        (int(a), int(a) + int(n))
+        for a, n in zip(rng.integers(0, 7_000_000_000 // q, 12), rng.integers(0, 96 * 400, 12), strict=True)
+    ]
+    spans += [(1000 + a, 1000 + a + n) for a in range(4) for n in range(9)]  # within and across one hour
+    spans.append((504_921_600 // q - 200, 504_921_600 // q + 200))  # Kathmandu: +05:30 -> +05:45 in 1986
+    changes = 0
+    for a, b in spans:
+        want = np.array([clock.offset(k * q) for k in range(a, b)], dtype=np.int64)
+        got = clock.arrays._offsets_from(a, b)
+        assert got.dtype == np.int64 and got.tolist() == want.tolist(), (a, b)
+        changes += int((np.diff(want) != 0).sum())
+    assert changes > 0 or tz in ("UTC", "Asia/Kolkata")

@@ -137,12 +137,12 @@ def test_latency_tables_are_the_distributions_quantiles_at_every_grid_point(kind
     import math
     from statistics import NormalDist
 
-    from journeylab.sim.behaviour import _N, _U_MAX, _U_MIN, _quantiles
+    from journeylab.sim.behaviour import _N, _U_MAX, _U_MIN, _quantile_list, _quantiles
 
     def q(p: float) -> float:
         return -math.log1p(-p) if kind == "exponential" else math.exp(sigma * NormalDist().inv_cdf(p))
 
-    table, arr = _quantiles(kind, sigma)
+    table, arr = _quantile_list(kind, sigma), _quantiles(kind, sigma)
     expected = np.array([q(_U_MIN), *(q(k / _N) for k in range(1, _N)), q(_U_MAX)])
     assert table == arr.tolist() and len(table) == _N + 1
     np.testing.assert_allclose(arr, expected, rtol=4e-16, atol=0)

@@ -280,11 +280,35 @@ class ClockArrays:
             a = min(lo, base) if len(table) else lo
             b = max(hi + 1, base + len(table)) if len(table) else hi + 1
             a, b = a - 96, b + 96 * 8  # a day before, eight days after
-            table = np.fromiter((self.c.offset(k * _QUARTER) for k in range(a, b)), dtype=np.int64, count=b - a)
+            table = self._offsets_from(a, b)
             base = a
             self._quarters = (base, table)
         offsets: np.ndarray = table[q - base]
         return offsets
+
+    def _offsets_from(self, a: int, b: int) -> np.ndarray:
+        """The offset of each quarter hour ``a .. b - 1``: read at every whole hour, and at the
+        quarters of an hour whose two ends differ (no zone keeps an offset for less than an
+        hour, so an hour with equal ends has it throughout): a quarter of the zone lookups.
+
+        >>> arr = LocalClock("Asia/Kathmandu").arrays  # +05:30, then +05:45 from 1986
+        >>> q = 504_921_600 // _QUARTER  # 1986-01-01 00:00 UTC
+        >>> got = arr._offsets_from(q - 200, q + 200)
+        >>> got.tolist() == [arr.c.offset(k * _QUARTER) for k in range(q - 200, q + 200)]
+        True
+        """
+
+        def each(lo: int, hi: int) -> np.ndarray:  # quarter by quarter
+            return np.asarray([self.c.offset(k * _QUARTER) for k in range(lo, hi)], dtype=np.int64)
+
+        h0, h1 = -(-a // 4), b // 4  # the whole hours [h0, h1) inside [a, b)
+        if h1 <= h0:
+            return each(a, b)
+        hours = np.fromiter((self.c.offset(h * 4 * _QUARTER) for h in range(h0, h1 + 1)), dtype=np.int64)
+        table = np.repeat(hours[:-1], 4)
+        for i in np.flatnonzero(hours[1:] != hours[:-1]).tolist():  # the offset changes inside hour i
+            table[4 * i + 1 : 4 * i + 4] = each(4 * (h0 + i) + 1, 4 * (h0 + i) + 4)
+        return np.concatenate([each(a, 4 * h0), table, each(4 * h1, b)])
 
     def local_day(self, t: np.ndarray) -> np.ndarray:
         """Local calendar days as day numbers since 1970-01-01 (``local_date`` as an ordinal)."""

@@ -123,21 +123,27 @@ _U_MIN, _U_MAX = uniform(0), uniform((1 << 64) - 1)
 
 
 @lru_cache(maxsize=64)
-def _quantiles(kind: str, sigma: float) -> tuple[list[float], np.ndarray]:
+def _quantiles(kind: str, sigma: float) -> np.ndarray:
     """Quantiles of the unit exponential, or of exp(sigma * Z) with Z standard normal, at
     k / 65536 (k = 0..65536), the ends replaced by the quantiles of the smallest and largest
-    draws (a draw lies strictly inside (0, 1)); as a list (one draw) and an array (many).
+    draws (a draw lies strictly inside (0, 1)), for many draws (:func:`_quantile_list`: for one).
 
-    >>> lst, arr = _quantiles("exponential", 1.0)
-    >>> len(lst), lst == arr.tolist(), round(lst[_N // 2], 12) == round(math.log(2), 12)
+    >>> arr = _quantiles("exponential", 1.0)
+    >>> len(arr), _quantile_list("exponential", 1.0) == arr.tolist(), round(arr[_N // 2], 12) == round(math.log(2), 12)
     (65537, True, True)
     """
     p = np.concatenate(([_U_MIN], np.arange(1, _N, dtype=np.float64) / _N, [_U_MAX]))
     if kind == "exponential":
-        arr = -np.log1p(-p)
-    else:
-        arr = np.exp(sigma * _normal_quantiles(p))
-    return arr.tolist(), arr
+        return -np.log1p(-p)
+    return np.exp(sigma * _normal_quantiles(p))
+
+
+@lru_cache(maxsize=64)
+def _quantile_list(kind: str, sigma: float) -> list[float]:
+    """:func:`_quantiles` as Python floats (one draw at a time reads a list faster; made only
+    for the per-user engine, which draws so)."""
+    out: list[float] = _quantiles(kind, sigma).tolist()
+    return out
 
 
 @dataclass(frozen=True)
@@ -194,14 +200,14 @@ class Latency:
         """
         if self.kind == "fixed":
             return max(1, int(round(self.value)))
-        s = self.scale * _interp(_quantiles(self.kind, self.sigma)[0], u)
+        s = self.scale * _interp(_quantile_list(self.kind, self.sigma), u)
         return max(1, int(round(s)))
 
     def sample_array(self, u: np.ndarray) -> np.ndarray:
         """:meth:`sample` of many draws (``int64`` seconds)."""
         if self.kind == "fixed":
             return np.full(len(u), max(1, int(round(self.value))), dtype=np.int64)
-        s = self.scale * _interp_array(_quantiles(self.kind, self.sigma)[1], u)
+        s = self.scale * _interp_array(_quantiles(self.kind, self.sigma), u)
         return np.maximum(1, np.round(s)).astype(np.int64)
 
     @property
