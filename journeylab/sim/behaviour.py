@@ -129,7 +129,7 @@ def _quantiles(kind: str, sigma: float) -> np.ndarray:
     draws (a draw lies strictly inside (0, 1)), for many draws (:func:`_quantile_list`: for one).
 
     >>> arr = _quantiles("exponential", 1.0)
-    >>> len(arr), _quantile_list("exponential", 1.0) == arr.tolist(), round(arr[_N // 2], 12) == round(math.log(2), 12)
+    >>> len(arr), _quantile_list("exponential", 1.0) == arr.tolist(), round(float(arr[_N // 2]), 12) == round(math.log(2), 12)
     (65537, True, True)
     """
     p = np.concatenate(([_U_MIN], np.arange(1, _N, dtype=np.float64) / _N, [_U_MAX]))
