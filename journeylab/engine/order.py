@@ -1,9 +1,17 @@
-"""Stable sort order of non-negative integer keys by radix passes.
+"""Stable sort order of non-negative integer keys, by one sort of plain integers or by radix passes.
 
-NumPy sorts 16-bit keys stably by radix sort, several times faster than its stable sort of
-64-bit keys (a merge sort): a key of up to 64 bits is sorted in one pass per 16 bits it uses,
-least significant first (an LSD radix sort), each pass stable. The simulator orders trace rows
-(by instant and user) and events (by user and time) this way.
+A stable order is what the simulator needs whenever it orders rows (trace rows by instant and
+user, events by user and time, a trace's rows by user): rows with equal keys keep their order.
+Two ways give it fast, with numpy alone:
+
+* **Packed**: when a key and its row number fit in 63 bits together, each key is made unique
+  by its row number in its low bits (``key << b | row``) and the plain integers are sorted
+  (numpy 2 sorts 64-bit integers with SIMD instructions): the low bits of the sorted values are
+  the stable order. About 3x faster than the radix passes on the 433k trace rows of a 100k-user
+  run here (5 vs 18 ms).
+* **Radix**: NumPy sorts 16-bit keys stably by radix sort, several times faster than its stable
+  sort of 64-bit keys (a merge sort): a key of up to 64 bits is sorted in one pass per 16 bits
+  it uses, least significant first (an LSD radix sort), each pass stable.
 """
 
 from __future__ import annotations
@@ -13,10 +21,13 @@ import numpy as np
 __all__ = ["stable_order"]
 
 _MASK = np.uint64(0xFFFF)
+#: numpy sorts 64-bit integers with SIMD instructions from version 2 (x86-simd-sort, Highway)
+_SIMD_SORT = int(np.__version__.split(".")[0]) >= 2
 
 
 def stable_order(keys: np.ndarray) -> np.ndarray:
-    """The stable sort order of integer ``keys``: ``np.argsort(keys, kind="stable")``, by
+    """The stable sort order of integer ``keys``: ``np.argsort(keys, kind="stable")``, by one
+    sort of the keys packed with their row numbers when they fit in 63 bits together, else by
     16-bit radix passes when every key is non-negative (one pass per 16 bits of the largest).
 
     >>> stable_order(np.array([5, 1, 5, 0, 70000, 2**40, 3])).tolist()
@@ -25,16 +36,34 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
     >>> k = rng.integers(0, 2**50, 1000) // rng.integers(1, 2**40, 1000)  # repeats: stability shows
     >>> bool((stable_order(k) == np.argsort(k, kind="stable")).all())
     True
+    >>> big = k << 40  # too wide to pack with a row number: the radix passes
+    >>> bool((stable_order(big) == np.argsort(big, kind="stable")).all())
+    True
     """
     keys = np.asarray(keys)
-    if len(keys) == 0 or keys.dtype.kind not in "iu" or keys.min() < 0:
+    n = len(keys)
+    if n == 0 or keys.dtype.kind not in "iu" or keys.min() < 0:
         return np.argsort(keys, kind="stable")
+    top = int(keys.max())
+    bits = max(n - 1, 1).bit_length()
+    if _SIMD_SORT and top < 1 << (63 - bits):
+        return _packed_order(keys, bits)
     k = keys.astype(np.uint64, copy=False)
     order = np.argsort((k & _MASK).astype(np.uint16), kind="stable")
-    top = int(keys.max())
     shift = 16
     while top >> shift:
         part = ((k[order] >> np.uint64(shift)) & _MASK).astype(np.uint16)
         order = order[np.argsort(part, kind="stable")]
         shift += 16
     return order
+
+
+def _packed_order(keys: np.ndarray, bits: int) -> np.ndarray:
+    """The stable order of keys below ``2**(63 - bits)`` (``2**bits`` rows at most): each key
+    with its row number in its ``bits`` low bits, the distinct integers sorted, the row numbers
+    read back."""
+    packed = keys.astype(np.int64) << bits  # (a new array: the caller's keys are not touched)
+    packed |= np.arange(len(keys), dtype=np.int64)
+    packed.sort()
+    packed &= (1 << bits) - 1
+    return packed
