@@ -9,7 +9,7 @@ dtype (Arrow-backed), ``datetime64[ns, UTC]`` timestamps, and NaN/NaT/None where
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -213,10 +213,17 @@ def dictionary_is_in(col: pa.ChunkedArray | pa.Array, values: Sequence[str] | pa
     wanted = values.cast(pa.string()) if isinstance(values, pa.Array) else pa.array(list(values), type=pa.string())
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
     parts = []
+    tested: dict[tuple[Any, ...], np.ndarray] = {}  # small dictionaries already tested (row groups repeat them)
     for chunk in chunks:
         if pa.types.is_dictionary(chunk.type):  # each index read in numpy (no Arrow take kernel)
-            hit = pc.is_in(chunk.dictionary.cast(pa.string()), value_set=wanted).fill_null(False)
-            hit_np = hit.to_numpy(zero_copy_only=False)
+            small = len(chunk.dictionary) <= 256
+            key = tuple(chunk.dictionary.to_pylist()) if small else ()
+            hit_np = tested.get(key) if small else None
+            if hit_np is None:
+                hit = pc.is_in(chunk.dictionary.cast(pa.string()), value_set=wanted).fill_null(False)
+                hit_np = hit.to_numpy(zero_copy_only=False)
+                if small:
+                    tested[key] = hit_np
             if chunk.null_count:  # a missing value: index 0 read, then no
                 idx = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
                 valid = chunk.is_valid().to_numpy(zero_copy_only=False)
