@@ -155,3 +155,56 @@ def test_user_keys_from_arrow_buffers_equal_the_scalar_keys():
     assert _user_keys(arr.slice(1, 3)).tolist() == [user_key(u) for u in ids[1:4]]  # an offset into the buffers
     wide = pa.array([*ids, "café", "用户"], pa.string())  # not ASCII: one string at a time
     assert _user_keys(wide).tolist() == [user_key(u) for u in wide.to_pylist()]
+
+
+def test_parquet_reads_in_runs_equal_one_read(tmp_path, monkeypatch):
+    """The events' row groups are read in runs side by side, filtered as they are read: the
+    same rows in the same order as one read, for any number of runs, with or without buckets,
+    and for a file whose row groups are not one bucket each (read whole, then filtered)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow.parquet as pq
+
+    from journeylab.datasets import read_cohort, write_cohort
+    from journeylab.datasets._arrow import dictionary_is_in
+    from journeylab.sim import scale
+
+    write_cohort(tmp_path / "ours", 500, seed=6)
+    ours = ParquetCohort(str(tmp_path / "ours"))
+    names = ["Added To Cart", "Charged", "App Launched"]
+
+    def keep(t):
+        return t.filter(dictionary_is_in(t.column("event"), names))
+
+    cols, coded = ["user_id", "ts", "event", "bucket"], ["user_id", "event"]
+    for buckets in (None, [3, 7, 40, 41, 63]):
+        one = scale._read_rows(ours.events_path, cols, coded, buckets, keep)
+        assert one.num_rows > (2000 if buckets is None else 100)
+        assert set(one.column("event").to_pylist()) <= set(names)
+        if buckets is not None:
+            assert set(one.column("bucket").to_pylist()) <= set(buckets)
+        for runs in (2, 3, 5, 200):
+            with ThreadPoolExecutor(2) as pool:
+                got = scale._submit_rows(pool, ours.events_path, cols, coded, buckets, keep, runs=runs)()
+            assert got.equals(one), (buckets, runs)
+
+    kw = {"events": names, "profile_columns": ["push_token", "email"], "sort": False, "arrow": True}
+    reads = {}
+    for readers in (1, 2):
+        monkeypatch.setattr(scale, "READERS", readers)
+        reads[readers] = [ours.read(**kw), ours.read([5, 9], **kw)]
+    for (p1, e1), (p2, e2) in zip(reads[1], reads[2], strict=True):
+        pd.testing.assert_frame_equal(p1, p2)
+        pd.testing.assert_frame_equal(e1, e2)
+
+    # a cohort written elsewhere: one row group holding every bucket
+    profiles, events = read_cohort(tmp_path / "ours")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    profiles.to_parquet(theirs / "profiles.parquet")
+    events.to_parquet(theirs / "events.parquet")
+    assert pq.ParquetFile(theirs / "events.parquet").metadata.num_row_groups == 1
+    p, e = ParquetCohort(str(theirs)).read([5, 9], **kw)
+    want = events[events["bucket"].isin([5, 9]) & events["event"].isin(names)]
+    assert len(e) == len(want) > 0 and list(e["ts"]) == list(want["ts"])
+    assert set(p["user_id"]) == set(profiles.loc[profiles["bucket"].isin([5, 9]), "user_id"])

@@ -142,7 +142,9 @@ def _run_all(sims: list[Any], tasks: list[tuple[int, int]], progress: Any, worke
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    n = workers if workers is not None else (min(len(os.sched_getaffinity(0)), 8) if sys.platform == "linux" else 1)
+    from journeylab.sim.pool import available_cores
+
+    n = workers if workers is not None else (min(available_cores(), 8) if sys.platform == "linux" else 1)
     n = max(1, min(n, len(tasks)))
     _POOL_JOBS[:] = sims
     try:

@@ -36,7 +36,7 @@ from journeylab.errors import InputError, JourneyDefinitionError
 from journeylab.model.journey import JourneyDef
 from journeylab.model.nodes import CustomList
 from journeylab.sim.behaviour import BehaviourModel
-from journeylab.sim.pool import fork_map
+from journeylab.sim.pool import available_cores, fork_map
 from journeylab.sim.prepare import _no_gc
 from journeylab.sim.result import SimulationResult
 from journeylab.sim.scale import N_BUCKETS, ParquetCohort, _row_groups
@@ -82,7 +82,7 @@ def split_parts(cohort: ParquetCohort, defs: list[JourneyDef], workers: int | No
     if workers is None:
         if events.metadata.num_rows < SPLIT_FROM:
             return 1
-        workers = min(len(os.sched_getaffinity(0)), 8)
+        workers = min(available_cores(), 8)
     return max(1, min(workers, N_BUCKETS))
 
 

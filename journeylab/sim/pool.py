@@ -24,13 +24,20 @@ from typing import Any
 
 from journeylab.sim.prepare import Prepared, _no_gc
 
-__all__ = ["run_parts", "fork_map", "auto_workers", "PARALLEL_FROM"]
+__all__ = ["run_parts", "fork_map", "auto_workers", "available_cores", "PARALLEL_FROM"]
 
 #: events (or always-present users) from which forking pays off
 PARALLEL_FROM = 20_000
 
 # what the forked workers read: set in the parent just before the pool forks them
 _JOB: dict[str, Any] = {}
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def auto_workers(prep: Prepared, batched: bool = False) -> int:
@@ -45,7 +52,7 @@ def auto_workers(prep: Prepared, batched: bool = False) -> int:
         return 1
     if prep.n_events + (prep.n_users if prep.js.needs_all_users else 0) < PARALLEL_FROM:
         return 1
-    return max(1, min(len(os.sched_getaffinity(0)), 8))
+    return min(available_cores(), 8)
 
 
 def _worker(k: int, parts: int) -> Any:  # pragma: no cover - runs in a forked worker

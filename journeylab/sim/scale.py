@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -34,6 +35,7 @@ from journeylab.model.nodes import CustomList
 from journeylab.model.policy import as_policy, policy_to_json
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort
+from journeylab.sim.pool import available_cores
 from journeylab.sim.result import changes_frame
 from journeylab.sim.simulator import PERIOD, _as_parquet, _load_lists, as_cohort, as_definitions, resolve_span
 from journeylab.trace import as_trace, empty_trace
@@ -42,6 +44,9 @@ from journeylab.validate import check_journeys
 __all__ = ["ParquetCohort", "simulate_sharded", "shard_of"]
 
 N_BUCKETS = 64
+#: threads that read a cohort's files side by side (a 100k-user cohort's 2M events: 48 -> 36 ms median
+#: over 5 fresh runs with two, against one reader using Arrow's own threads)
+READERS = 2
 
 
 @dataclass(frozen=True)
@@ -79,35 +84,37 @@ class ParquetCohort:
 
             return read_cohort(self.path, buckets=buckets)
         import pyarrow as pa
-        import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
         from journeylab.datasets._arrow import dictionary_is_in, to_frame
 
-        def load(path: Path, cols: list[str] | None, coded: list[str]) -> pa.Table:
-            # pre_buffer: the column chunks read in coalesced requests (0.08 -> 0.065 s for the
-            # 2M events of a 100k-user cohort here)
-            f = pq.ParquetFile(path, read_dictionary=coded, pre_buffer=True)
-            names = f.schema_arrow.names
-            want = None if cols is None else [c for c in dict.fromkeys(cols) if c in names]
-            groups = _row_groups(f, buckets)
-            t = f.read_row_groups(groups, columns=want) if groups is not None else f.read(columns=want)
-            if buckets is not None and "bucket" in names and groups is None:  # buckets not laid out by row group
-                b = f.read(columns=["bucket"]).column("bucket")
-                t = t.filter(pc.is_in(b, value_set=pa.array(list(buckets), type=b.type)))
-            return t
+        names_kept = None if events is None else list(events)
 
-        pcols = None if profile_columns is None else ["user_id", *profile_columns]
-        profiles = to_frame(load(self.profiles_path, pcols, []))
-        ecols = None if columns is None else ["user_id", "ts", "event", *columns]
+        def keep_events(t: pa.Table) -> pa.Table:
+            return t if names_kept is None else t.filter(dictionary_is_in(t.column("event"), names_kept))
+
         ev_names = pq.ParquetFile(self.events_path).schema_arrow.names
+        ecols = None if columns is None else ["user_id", "ts", "event", *columns]
         coded = [c for c in ("user_id", "event", *(columns or ())) if c in ev_names and c not in ("ts", "event_id")]
         # event ids are long, distinct texts: decoded only for the kept rows (a filtered scan);
         # everything else is read whole (dictionaries, cheap) and filtered by the event's name
         want_ids = "event_id" in ev_names and (ecols is None or "event_id" in ecols)
-        table = load(self.events_path, [c for c in (ev_names if ecols is None else ecols) if c != "event_id"], coded)
-        if events is not None:
-            table = table.filter(dictionary_is_in(table.column("event"), list(events)))
+        pcols = None if profile_columns is None else ["user_id", *profile_columns]
+        readers = min(READERS, available_cores())
+        with ThreadPoolExecutor(readers) as pool:
+            # runs of the events' row groups first, then the profiles, read side by side
+            events_table = _submit_rows(
+                pool,
+                self.events_path,
+                [c for c in (ev_names if ecols is None else ecols) if c != "event_id"],
+                coded,
+                buckets,
+                keep_events,
+                runs=readers,
+            )
+            profile_table = pool.submit(_read_rows, self.profiles_path, pcols, [], buckets)
+            table = events_table()
+            profiles = to_frame(profile_table.result())
         if want_ids:
             filt: list[tuple[str, str, list[str] | list[int]]] = []  # (column, "in", values)
             if events is not None:
@@ -116,9 +123,7 @@ class ParquetCohort:
                 filt.append(("bucket", "in", list(buckets)))
             ids = pq.read_table(self.events_path, columns=["event_id"], filters=filt or None).column("event_id")
             if len(ids) != table.num_rows:  # pragma: no cover - the two reads disagree: fall back to one
-                table = load(self.events_path, ecols, coded)
-                if events is not None:
-                    table = table.filter(dictionary_is_in(table.column("event"), list(events)))
+                table = _read_rows(self.events_path, ecols, coded, buckets, keep_events)
             else:
                 table = table.append_column("event_id", ids)
         ev = to_frame(table, keep_arrow=("user_id", "event") if arrow else ())
@@ -191,6 +196,60 @@ def _row_groups(f: Any, buckets: list[int] | None) -> list[int] | None:
         if st.min in wanted:
             groups.append(k)
     return groups
+
+
+def _read_rows(
+    path: Path, cols: list[str] | None, coded: list[str], buckets: list[int] | None, keep: Any = None
+) -> Any:
+    """The rows of some buckets (``None``: all) of a cohort file as an Arrow table: the columns
+    ``cols`` (``None``: all) with those in ``coded`` read as dictionaries, then ``keep(table)``
+    (a filter) when given."""
+    return _submit_rows(None, path, cols, coded, buckets, keep)()
+
+
+def _submit_rows(
+    pool: ThreadPoolExecutor | None,
+    path: Path,
+    cols: list[str] | None,
+    coded: list[str],
+    buckets: list[int] | None,
+    keep: Any = None,
+    runs: int = 1,
+) -> Callable[[], Any]:
+    """:func:`_read_rows` started in a ``pool``: the row groups in ``runs`` contiguous runs of
+    about equal rows, read side by side (Arrow decodes without holding the interpreter lock),
+    each run filtered as it is read. Returns the function that waits for them and joins them
+    in file order (without a pool: that reads it all, with Arrow's own threads)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(path, read_dictionary=coded, pre_buffer=True)
+    names = f.schema_arrow.names
+    want = None if cols is None else [c for c in dict.fromkeys(cols) if c in names]
+    groups = _row_groups(f, buckets)
+
+    def read(run: list[int] | None, threads: bool) -> Any:
+        if run is None:  # buckets not laid out by row group: everything read, then filtered
+            t = f.read(columns=want)
+            b = f.read(columns=["bucket"]).column("bucket")
+            t = t.filter(pc.is_in(b, value_set=pa.array(list(buckets or ()), type=b.type)))
+        else:  # (a file handle of its own in a pool: runs are read at the same time)
+            g = f if threads else pq.ParquetFile(path, read_dictionary=coded, pre_buffer=True)
+            t = g.read_row_groups(run, columns=want, use_threads=threads)
+        return t if keep is None else keep(t)
+
+    if groups is None and buckets is not None and "bucket" in names:
+        return lambda: read(None, True)
+    if groups is None:
+        groups = list(range(f.metadata.num_row_groups))
+    sizes = np.array([f.metadata.row_group(g).num_rows for g in groups], dtype=np.int64)
+    cuts = np.searchsorted(np.cumsum(sizes), np.arange(1, runs) * sizes.sum() / runs, side="right")
+    parts = [[int(g) for g in r] for r in np.split(np.array(groups, dtype=np.int64), cuts) if len(r)]
+    if pool is None or len(parts) < 2:
+        return lambda: read(groups, True)
+    futures = [pool.submit(read, run, False) for run in parts]
+    return lambda: pa.concat_tables([fu.result() for fu in futures])
 
 
 def shard_of(user_ids: Any, shards: int) -> np.ndarray:
