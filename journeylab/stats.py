@@ -320,13 +320,27 @@ def _direct_exits(ev: tuple[np.ndarray, list[Any]], users: UserCodes) -> np.ndar
     moves = _where(ev[0], ev[1], ("entered", "left", "exited").__contains__)
     if not moves.any():
         return np.zeros(0, dtype=np.int64)
+    left, exited = codes.get("left", -2), codes.get("exited", -2)
+    # when every `left` is followed, among the moves in trace order, by a move of the same user
+    # (an engine's trace: a user who leaves a node enters the next or exits at once), a user's
+    # move before an `exited` is a `left` exactly when the move just before it is: no sort
+    rows = np.flatnonzero(moves)
+    k = users.codes[rows]
+    e = ev[0][rows]
+    same = k[1:] == k[:-1]  # each move's user is the next move's
+    is_left = e == left
+    if not is_left[-1] and bool((same | ~is_left[:-1]).all()):
+        after_left = np.zeros(len(rows), dtype=bool)
+        after_left[1:] = is_left[:-1] & same
+        out: np.ndarray = rows[(e == exited) & ~after_left]
+        return out
     by_user = users.by_user
     rows = by_user[moves[by_user]]  # the moves, by user (each user's in trace order)
     k = users.codes[rows]
     e = ev[0][rows]
     prev_left = np.zeros(len(rows), dtype=bool)
-    prev_left[1:] = (k[1:] == k[:-1]) & (e[:-1] == codes.get("left", -2))
-    keep = (e == codes.get("exited", -2)) & ~prev_left
+    prev_left[1:] = (k[1:] == k[:-1]) & (e[:-1] == left)
+    keep = (e == exited) & ~prev_left
     return np.sort(rows[keep])
 
 
