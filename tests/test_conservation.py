@@ -90,6 +90,17 @@ def test_counts_add_up_for_the_production_runtime(tmp_path) -> None:  # noqa: AN
     rt.close()
 
 
+def _plain_direct_exits(rows: list[tuple[int, str]]) -> list[int]:
+    """The exits not right after a left of their user (among the moves), by a scan."""
+    out, last = [], {}
+    for i, (u, e) in enumerate(rows):
+        if e == "exited" and last.get(u) != "left":
+            out.append(i)
+        if e in ("entered", "left", "exited"):
+            last[u] = e
+    return out
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
@@ -106,28 +117,14 @@ def test_direct_exits_are_the_exits_not_after_a_left(rows) -> None:  # noqa: ANN
 
     from journeylab.stats import UserCodes, _direct_exits
 
-    users = np.array([u for u, _ in rows], dtype=np.int64)
     labels = ["entered", "left", "exited", "sent", "timed_out"]
-    ev = (np.array([labels.index(e) for _, e in rows], dtype=np.int64), labels)
-    want, last = [], {}
-    for i, (u, e) in enumerate(rows):
-        if e == "exited" and last.get(u) != "left":
-            want.append(i)
-        if e in ("entered", "left", "exited"):
-            last[u] = e
-    assert _direct_exits(ev, UserCodes(users)).tolist() == want
     # the same rows in an engine's shape: each left followed at once by its user's entry or exit
     shaped = [
         r
         for i, (u, e) in enumerate(rows)
         for r in ([(u, "left"), (u, "exited" if i % 2 else "entered")] if e == "left" else [(u, e)])
     ]
-    users = np.array([u for u, _ in shaped], dtype=np.int64)
-    ev = (np.array([labels.index(e) for _, e in shaped], dtype=np.int64), labels)
-    want, last = [], {}
-    for i, (u, e) in enumerate(shaped):
-        if e == "exited" and last.get(u) != "left":
-            want.append(i)
-        if e in ("entered", "left", "exited"):
-            last[u] = e
-    assert _direct_exits(ev, UserCodes(users)).tolist() == want
+    for trace in (rows, shaped):
+        users = np.array([u for u, _ in trace], dtype=np.int64)
+        ev = (np.array([labels.index(e) for _, e in trace], dtype=np.int64), labels)
+        assert _direct_exits(ev, UserCodes(users)).tolist() == _plain_direct_exits(trace)
