@@ -103,18 +103,26 @@ def test_arrow_columns_prepare_like_categoricals(tmp_path):
     js = JourneySet([examples.reference_journey().definition])
     kw = {"events": sorted(js.inputs.events), "profile_columns": sorted(js.inputs.profile), "sort": False}
     preps = []
-    for arrow in (False, True):
+    # categoricals; Arrow columns with the profiles in id order (their rows order the users);
+    # Arrow columns with the profiles shuffled (the ids sorted)
+    for arrow, shuffle in ((False, False), (True, False), (True, True)):
         p, e = pc_.read(**kw, arrow=arrow)
         assert isinstance(e["user_id"].dtype, pd.ArrowDtype) is arrow
+        if shuffle:
+            p = p.sample(frac=1.0, random_state=3).reset_index(drop=True)
         c = Cohort(p, e, sort=False)
+        assert c.ids_in_order is not shuffle
         start = int(e["ts"].min().floor("D").timestamp())
         preps.append(Prepared(js, c, start, start + 20 * 86400, 0, BehaviourModel.default(), 3600))
-    a, b = preps
+    a = preps[0]
     assert a.n_events > 300 and a.n_users > 50
-    assert a.user_ids == b.user_ids
-    for name in ("ts", "user", "per", "names"):
-        assert np.array_equal(getattr(a, name), getattr(b, name)), name
-    assert np.array_equal(a.user_keys(), b.user_keys())
+    for b in preps[1:]:
+        assert a.user_ids == b.user_ids
+        for name in ("ts", "user", "per", "names"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+        assert np.array_equal(a.user_keys(), b.user_keys())
+        for (ca, va), (cb, vb) in zip(a.prof_cols, b.prof_cols, strict=True):
+            assert ca == cb and va.tolist() == vb.tolist(), ca
 
     # an Arrow dictionary column from elsewhere may repeat values: read as the values it holds
     ids = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 1], pa.int32()), pa.array(["u1", "u2", "u1"]))

@@ -63,22 +63,23 @@ def _text(col: pd.Series) -> pd.Series:
     return col.astype(str)
 
 
-def _profile_rows(ids: pd.Series, dictionary: pa.Array | None) -> tuple[bool, np.ndarray | None]:
-    """Whether the profiles' ``ids`` are distinct, and the profile row of each value of an
-    events' user id ``dictionary`` (-1: no profile; ``None`` without a dictionary). Ids in
-    increasing order are distinct, and the dictionary's values are looked up among them;
-    otherwise one hash pass over both: Arrow's dictionary encoding numbers values by first
-    appearance, so the ids are distinct when they get 0, 1, 2... and a dictionary value
-    numbered below their count is the id of that row.
+def _profile_rows(ids: pd.Series, dictionary: pa.Array | None) -> tuple[bool, np.ndarray | None, bool]:
+    """Whether the profiles' ``ids`` are distinct, the profile row of each value of an events'
+    user id ``dictionary`` (-1: no profile; ``None`` without a dictionary), and whether the ids
+    are in increasing order (then their rows are in id order). Ids in increasing order are
+    distinct, and the dictionary's values are looked up among them; otherwise one hash pass
+    over both: Arrow's dictionary encoding numbers values by first appearance, so the ids are
+    distinct when they get 0, 1, 2... and a dictionary value numbered below their count is the
+    id of that row.
 
-    >>> u, rows = _profile_rows(pd.Series(["a", "b"]), pa.array(["b", "z"]))
-    >>> u, rows.tolist()
-    (True, [1, -1])
+    >>> u, rows, inc = _profile_rows(pd.Series(["a", "b"]), pa.array(["b", "z"]))
+    >>> u, rows.tolist(), inc
+    (True, [1, -1], True)
     >>> _profile_rows(pd.Series(["a", "a"]), None)[0]
     False
-    >>> u, rows = _profile_rows(pd.Series(["b", "a", "c"]), pa.array(["c", "z", "a"]))  # any order
-    >>> u, rows.tolist()
-    (True, [2, -1, 1])
+    >>> u, rows, inc = _profile_rows(pd.Series(["b", "a", "c"]), pa.array(["c", "z", "a"]))  # any order
+    >>> u, rows.tolist(), inc
+    (True, [2, -1, 1], False)
     """
     n = len(ids)
     own = pa.array(ids, type=pa.string())
@@ -88,17 +89,18 @@ def _profile_rows(ids: pd.Series, dictionary: pa.Array | None) -> tuple[bool, np
         # ids in increasing order (``write_cohort`` orders profiles by id) are distinct: only
         # the dictionary's values are looked up (a hash of the ids, not of both)
         if dictionary is None:
-            return True, None
+            return True, None, True
         rows = pc.index_in(dictionary.cast(pa.string()), value_set=own).fill_null(-1)
-        return True, rows.to_numpy(zero_copy_only=False).astype(np.int64)
+        return True, rows.to_numpy(zero_copy_only=False).astype(np.int64), True
     both = own if dictionary is None else pa.concat_arrays([own, dictionary.cast(pa.string())])
     codes = pc.dictionary_encode(both).indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     unique = bool((codes[:n] == np.arange(n)).all())
+    increasing = n < 2  # (a longer column in increasing order took the branch above)
     if dictionary is None:
-        return unique, None
+        return unique, None, increasing
     rows = codes[n:]
     rows[rows >= n] = -1
-    return unique, rows
+    return unique, rows, increasing
 
 
 def _isin(values: pd.Series, universe: pd.Series) -> pd.Series:
@@ -278,7 +280,10 @@ class Cohort:
         #: for an Arrow dictionary column of user ids: (its dictionary's :func:`array_key`, the
         #: profile row of each dictionary value, -1 for none), which the simulator reads again
         self.id_positions: tuple[tuple[int, ...], np.ndarray] | None = None
-        unique, pos = _profile_rows(p["user_id"], None if ud is None else ud.dictionary)
+        unique, pos, increasing = _profile_rows(p["user_id"], None if ud is None else ud.dictionary)
+        #: whether the profiles' ids are in increasing order (their rows in id order: what the
+        #: simulator reads instead of sorting the ids again)
+        self.ids_in_order = increasing
         if not unique:
             i = int(p["user_id"].duplicated().to_numpy().nonzero()[0][0])
             raise CohortError(f"user_id {p['user_id'].iloc[i]!r} appears twice", f"profiles[{i}].user_id")
@@ -317,6 +322,7 @@ class Cohort:
                 extra = pd.DataFrame({"user_id": pd.unique(e.loc[~known, "user_id"])})
                 p = pd.concat([p, extra], ignore_index=True)
                 self.id_positions = None  # (the added users have rows now)
+                self.ids_in_order = False
             else:
                 raise CohortError("unknown_users must be 'error', 'add' or 'drop'", "unknown_users")
         if sort and not e["ts"].is_monotonic_increasing:

@@ -120,10 +120,12 @@ class Prepared:
         else:  # the users with events left, in user id order (new strings, laid out in that order)
             present = np.flatnonzero(np.bincount(ucodes, minlength=len(ulabels)))
             mine = ulabels.take(pa.array(present))
-            by_name = pc.sort_indices(mine)
-            user_arr = mine.take(by_name).cast(pa.string())
+            rows = _profile_rows_in_order(cohort, ulabels, present)
+            # profiles in id order (as write_cohort lays them out): their rows order the ids
+            by_name = pc.sort_indices(mine).to_numpy() if rows is None else np.argsort(rows)
+            user_arr = mine.take(pa.array(by_name)).cast(pa.string())
             remap = np.full(len(ulabels), -1, dtype=np.int64)
-            remap[present[by_name.to_numpy()]] = np.arange(len(present))
+            remap[present[by_name]] = np.arange(len(present))
             codes = remap[ucodes]
         #: the users' ids (in user order) as one Arrow array: each run's trace takes its user
         #: column from it (:attr:`user_ids` lists them as Python strings, when asked)
@@ -143,7 +145,7 @@ class Prepared:
         # profiles: per column, the values of our users in user order (None where missing)
         known = getattr(cohort, "id_positions", None)  # the cohort's lookup of these very labels
         if not js.needs_all_users and known is not None and known[0] == array_key(ulabels):
-            pos = known[1][present[by_name.to_numpy()]]
+            pos = known[1][present[by_name]]
         else:
             pos = _positions_in(user_arr, _arrow_strings(prof["user_id"]))
         found = pos >= 0
@@ -242,6 +244,16 @@ class Prepared:
             has = lo < big
             keep |= rel & has & ((ts >= lo) | ex) & (ts <= hi)
         return keep
+
+
+def _profile_rows_in_order(cohort: Cohort, labels: pa.Array, present: np.ndarray) -> np.ndarray | None:
+    """The profile rows of the user ids ``labels[present]`` when the cohort's profiles are in id
+    order and each of them has one (sorting those rows sorts the ids), else ``None``."""
+    known = getattr(cohort, "id_positions", None)
+    if not getattr(cohort, "ids_in_order", False) or known is None or known[0] != array_key(labels):
+        return None
+    rows: np.ndarray = known[1][present]
+    return rows if not len(rows) or int(rows.min()) >= 0 else None
 
 
 def session_heads(user_ids: pd.Series, ts: np.ndarray, paging: np.ndarray, lo: int, gap: int) -> np.ndarray:
