@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 from helpers import END, START, cohort
@@ -216,3 +218,34 @@ def test_parquet_reads_in_runs_equal_one_read(tmp_path, monkeypatch):
     want = events[events["bucket"].isin([5, 9]) & events["event"].isin(names)]
     assert len(e) == len(want) > 0 and list(e["ts"]) == list(want["ts"])
     assert set(p["user_id"]) == set(profiles.loc[profiles["bucket"].isin([5, 9]), "user_id"])
+
+
+def test_parquet_footers_parsed_once_per_file_version(tmp_path):
+    """A cohort file's footer is parsed once while the file is unchanged, and again once it
+    is rewritten (a new version: other rows, other row groups), even at once and in place."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from journeylab.sim import scale
+    from journeylab.sim.scale import parquet_file
+
+    path = tmp_path / "t.parquet"
+
+    def versions() -> int:
+        return sum(k[0] == os.path.realpath(path) for k in scale._FOOTERS)
+
+    pq.write_table(pa.table({"x": list(range(10))}), path, row_group_size=5)
+    a, b = parquet_file(path), parquet_file(path, pre_buffer=True)
+    assert versions() == 1 and a.metadata.num_row_groups == b.metadata.num_row_groups == 2
+    assert b.read().column("x").to_pylist() == list(range(10))
+    pq.write_table(pa.table({"x": list(range(30))}), path, row_group_size=10)
+    c = parquet_file(path)
+    assert versions() == 2 and c.metadata.num_rows == 30 and c.metadata.num_row_groups == 3
+    assert c.read().column("x").to_pylist() == list(range(30))
+    pq.write_table(pa.table({"x": list(range(100, 130))}), path, row_group_size=15)  # same size
+    d = parquet_file(path)
+    assert versions() == 3 and d.metadata.num_row_groups == 2
+    assert d.read().column("x").to_pylist() == list(range(100, 130))
+    (tmp_path / "not.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(pa.ArrowInvalid):
+        parquet_file(tmp_path / "not.parquet")

@@ -39,7 +39,7 @@ from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.pool import available_cores, fork_map
 from journeylab.sim.prepare import _no_gc
 from journeylab.sim.result import SimulationResult
-from journeylab.sim.scale import N_BUCKETS, ParquetCohort, _row_groups
+from journeylab.sim.scale import N_BUCKETS, ParquetCohort, _row_groups, parquet_file
 from journeylab.sim.simulator import Simulation, _read_parquet_cohort, progress_bar
 
 __all__ = ["split_parts", "simulate_in_parts", "SPLIT_FROM"]
@@ -67,11 +67,10 @@ def split_parts(cohort: ParquetCohort, defs: list[JourneyDef], workers: int | No
         return 1
     if any(isinstance(n, CustomList) for d in defs for n in d.nodes):
         return 1
-    import pyarrow.parquet as pq
 
     try:
-        events = pq.ParquetFile(cohort.events_path)
-        profile_columns = pq.read_schema(cohort.profiles_path).names
+        events = parquet_file(cohort.events_path)
+        profile_columns = parquet_file(cohort.profiles_path).schema_arrow.names
     except (OSError, pa.ArrowException):
         return 1  # (the one-process path says what is wrong with the files)
     names = events.schema_arrow.names
@@ -197,9 +196,8 @@ def _merged_users(outs: list[dict[str, Any]]) -> tuple[pa.Array, list[dict[str, 
 def _profiles_in_file_order(cohort: ParquetCohort, outs: list[dict[str, Any]], parts: int) -> pd.DataFrame | None:
     """The parts' profiles as one frame in the order of ``profiles.parquet`` (each part read
     its buckets' rows in file order); ``None`` when they are not the file's rows."""
-    import pyarrow.parquet as pq
 
-    bucket = pq.ParquetFile(cohort.profiles_path).read(columns=["bucket"]).column("bucket").to_numpy()
+    bucket = parquet_file(cohort.profiles_path).read(columns=["bucket"]).column("bucket").to_numpy()
     part = bucket % parts
     frames = [o["profiles"] for o in outs]
     if [len(f) for f in frames] != np.bincount(part, minlength=parts).tolist():

@@ -41,7 +41,7 @@ from journeylab.sim.simulator import PERIOD, _as_parquet, _load_lists, as_cohort
 from journeylab.trace import as_trace, empty_trace
 from journeylab.validate import check_journeys
 
-__all__ = ["ParquetCohort", "simulate_sharded", "shard_of"]
+__all__ = ["ParquetCohort", "simulate_sharded", "shard_of", "parquet_file"]
 
 N_BUCKETS = 64
 #: threads that read a cohort's files side by side (a 100k-user cohort's 2M events: 48 -> 36 ms median
@@ -93,7 +93,7 @@ class ParquetCohort:
         def keep_events(t: pa.Table) -> pa.Table:
             return t if names_kept is None else t.filter(dictionary_is_in(t.column("event"), names_kept))
 
-        ev_names = pq.ParquetFile(self.events_path).schema_arrow.names
+        ev_names = parquet_file(self.events_path).schema_arrow.names
         ecols = None if columns is None else ["user_id", "ts", "event", *columns]
         coded = [c for c in ("user_id", "event", *(columns or ())) if c in ev_names and c not in ("ts", "event_id")]
         # event ids are long, distinct texts: decoded only for the kept rows (a filtered scan);
@@ -149,9 +149,8 @@ class ParquetCohort:
         """First and last event instants (from the files' column statistics when they have them,
         else from the ``ts`` column)."""
         import pyarrow.compute as pc
-        import pyarrow.parquet as pq
 
-        f = pq.ParquetFile(self.events_path)
+        f = parquet_file(self.events_path)
         md = f.metadata
         i = f.schema_arrow.get_field_index("ts")
         stats = [md.row_group(k).column(i).statistics for k in range(md.num_row_groups)]
@@ -165,17 +164,46 @@ class ParquetCohort:
     def unique_event_ids(self) -> bool:
         """True when ``events.parquet`` says its writer made the ``event_id`` values distinct
         (:func:`~journeylab.datasets.write_cohort` does): they need not be read to be checked."""
-        import pyarrow.parquet as pq
 
         from journeylab.datasets._cohort import UNIQUE_KEY
 
-        meta = pq.read_schema(self.events_path).metadata or {}
+        meta = parquet_file(self.events_path).schema_arrow.metadata or {}
         return b"event_id" in meta.get(UNIQUE_KEY, b"").split(b",")
 
     def n_users(self) -> int:
-        import pyarrow.parquet as pq
 
-        return pq.ParquetFile(self.profiles_path).metadata.num_rows
+        return parquet_file(self.profiles_path).metadata.num_rows
+
+
+#: Parquet footers already parsed: (path, the footer's bytes) -> its metadata
+_FOOTERS: dict[tuple[str, bytes], Any] = {}
+
+
+def parquet_file(path: str | os.PathLike[str], **kw: Any) -> Any:
+    """``pyarrow.parquet.ParquetFile(path, **kw)`` with its footer parsed once per version of the
+    file in this process: a simulation opens a cohort's two files a dozen times (its span, its
+    schema, each run of row groups, the parts' checks), each parse ~1 ms for 64 row groups. The
+    footer's bytes are read each time (two small reads) and are the key: the metadata is a
+    function of them, so a rewritten file is never read with an old footer."""
+    import pyarrow.parquet as pq
+
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        tail = b""
+        if size >= 12:
+            fh.seek(size - 8)
+            tail = fh.read(8)
+        n = int.from_bytes(tail[:4], "little") if tail[4:] == b"PAR1" else -1
+        if not 0 < n <= size - 12:  # not a Parquet file: pyarrow says what is wrong
+            return pq.ParquetFile(path, **kw)
+        fh.seek(size - 8 - n)
+        key = (os.path.realpath(path), fh.read(n))
+    f = pq.ParquetFile(path, metadata=_FOOTERS.get(key), **kw)
+    if key not in _FOOTERS:
+        if len(_FOOTERS) >= 64:  # a few cohorts' files at a time: forget the oldest
+            _FOOTERS.pop(next(iter(_FOOTERS)))
+        _FOOTERS[key] = f.metadata
+    return f
 
 
 def _row_groups(f: Any, buckets: list[int] | None) -> list[int] | None:
@@ -222,9 +250,8 @@ def _submit_rows(
     in file order (without a pool: that reads it all, with Arrow's own threads)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    f = pq.ParquetFile(path, read_dictionary=coded, pre_buffer=True)
+    f = parquet_file(path, read_dictionary=coded, pre_buffer=True)
     names = f.schema_arrow.names
     want = None if cols is None else [c for c in dict.fromkeys(cols) if c in names]
     groups = _row_groups(f, buckets)
@@ -235,7 +262,7 @@ def _submit_rows(
             b = f.read(columns=["bucket"]).column("bucket")
             t = t.filter(pc.is_in(b, value_set=pa.array(list(buckets or ()), type=b.type)))
         else:  # (a file handle of its own in a pool: runs are read at the same time)
-            g = f if threads else pq.ParquetFile(path, read_dictionary=coded, pre_buffer=True)
+            g = f if threads else parquet_file(path, read_dictionary=coded, pre_buffer=True)
             t = g.read_row_groups(run, columns=want, use_threads=threads)
         return t if keep is None else keep(t)
 
