@@ -28,6 +28,7 @@ from journeylab.engine.order import stable_order
 from journeylab.errors import CohortError
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort
+from journeylab.trace import epoch_seconds
 
 __all__ = ["Prepared"]
 
@@ -79,7 +80,7 @@ class Prepared:
         ev = cohort.events
         lead = js.inputs.lead
         self.created = self.start - lead  # user clocks start where the history we feed starts
-        ts_all = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
+        ts_all = epoch_seconds(ev["ts"])
         ncodes, nlabels = _encode(ev["event"])  # event names and users hashed once, by Arrow
         names = np.asarray(nlabels.to_pylist(), dtype=object)
         mask = _named(ncodes, names, js.relevant_events) & (ts_all < self.end) & (ts_all >= self.start - lead)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from journeylab.engine.multi import JourneySet
@@ -34,7 +33,7 @@ from journeylab.sim.simulator import (
     lifecycle_controls,
     resolve_span,
 )
-from journeylab.trace import records_to_frame, sends_frame
+from journeylab.trace import epoch_seconds, records_to_frame, sends_frame
 from journeylab.validate import check_journeys
 
 __all__ = ["reference"]
@@ -100,7 +99,7 @@ def reference(
     controls = lifecycle_controls(defs, s0, lifecycle)
     lists = _load_lists(defs, custom_lists)
     js = JourneySet(defs, policy=policy)
-    secs = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
+    secs = epoch_seconds(ev["ts"])
     lo = s0 - js.inputs.lead
     keep = (secs >= lo) & (secs < e0)
     if js.session_events:  # sessions still open at lo: their earlier page views too
@@ -160,7 +159,7 @@ def _responses(responses: pd.DataFrame | None, lo: int, hi: int) -> list[Input]:
     missing = {"user_id", "ts", "kind"} - set(responses.columns)
     if missing:
         raise CohortError(f"a responses table needs the column(s) {sorted(missing)}", "responses")
-    ts = pd.to_datetime(responses["ts"], utc=True).to_numpy(dtype="datetime64[s]").astype(np.int64).tolist()
+    ts = epoch_seconds(pd.to_datetime(responses["ts"], utc=True)).tolist()
     out: list[Input] = []
     for i, row in enumerate(responses.to_dict("records")):
         if not lo <= ts[i] < hi:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import numpy as np
 import pandas as pd
 
 from journeylab.engine.types import Event, Feedback, FeedbackKind, Input
+from journeylab.trace import epoch_seconds
 
 __all__ = ["replay_inputs", "event_inputs"]
 
 
 def event_inputs(events: pd.DataFrame, props: list[str] | None = None) -> list[Event]:
     """Engine events from an events table (``user_id, ts, event`` and property columns)."""
-    ts = events["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64).tolist()
+    ts = epoch_seconds(events["ts"]).tolist()
     cols = (
         props if props is not None else [c for c in events.columns if c not in ("user_id", "ts", "event", "event_id")]
     )
@@ -43,7 +43,7 @@ def replay_inputs(events: pd.DataFrame, responses: pd.DataFrame | None = None) -
     evs = event_inputs(events)
     if responses is None or responses.empty:
         return list(evs)  # typed as a list of inputs (a list[Event] is not a list[Input])
-    rts = responses["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64).tolist()
+    rts = epoch_seconds(responses["ts"]).tolist()
     resp: list[Input] = []
     for i, row in enumerate(responses.itertuples(index=False)):
         if row.kind == "event":
