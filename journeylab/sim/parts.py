@@ -67,7 +67,6 @@ def split_parts(cohort: ParquetCohort, defs: list[JourneyDef], workers: int | No
         return 1
     if any(isinstance(n, CustomList) for d in defs for n in d.nodes):
         return 1
-
     try:
         events = parquet_file(cohort.events_path)
         profile_columns = parquet_file(cohort.profiles_path).schema_arrow.names

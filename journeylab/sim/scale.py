@@ -171,7 +171,6 @@ class ParquetCohort:
         return b"event_id" in meta.get(UNIQUE_KEY, b"").split(b",")
 
     def n_users(self) -> int:
-
         return parquet_file(self.profiles_path).metadata.num_rows
 
 
