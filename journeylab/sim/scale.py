@@ -112,7 +112,7 @@ class ParquetCohort:
                 keep_events,
                 runs=readers,
             )
-            profile_table = pool.submit(_read_rows, self.profiles_path, pcols, [], buckets)
+            profile_table = pool.submit(_read_rows, self.profiles_path, pcols, [], buckets, None, readers < 2)
             table = events_table()
             profiles = to_frame(profile_table.result())
         if want_ids:
@@ -226,12 +226,17 @@ def _row_groups(f: Any, buckets: list[int] | None) -> list[int] | None:
 
 
 def _read_rows(
-    path: Path, cols: list[str] | None, coded: list[str], buckets: list[int] | None, keep: Any = None
+    path: Path,
+    cols: list[str] | None,
+    coded: list[str],
+    buckets: list[int] | None,
+    keep: Any = None,
+    threads: bool = True,
 ) -> Any:
     """The rows of some buckets (``None``: all) of a cohort file as an Arrow table: the columns
     ``cols`` (``None``: all) with those in ``coded`` read as dictionaries, then ``keep(table)``
-    (a filter) when given."""
-    return _submit_rows(None, path, cols, coded, buckets, keep)()
+    (a filter) when given; ``threads``: with Arrow's own threads (not beside other readers)."""
+    return _submit_rows(None, path, cols, coded, buckets, keep, threads=threads)()
 
 
 def _submit_rows(
@@ -242,6 +247,7 @@ def _submit_rows(
     buckets: list[int] | None,
     keep: Any = None,
     runs: int = 1,
+    threads: bool = True,
 ) -> Callable[[], Any]:
     """:func:`_read_rows` started in a ``pool``: the row groups in ``runs`` contiguous runs of
     about equal rows, read side by side (Arrow decodes without holding the interpreter lock),
@@ -273,7 +279,7 @@ def _submit_rows(
     cuts = np.searchsorted(np.cumsum(sizes), np.arange(1, runs) * sizes.sum() / runs, side="right")
     parts = [[int(g) for g in r] for r in np.split(np.array(groups, dtype=np.int64), cuts) if len(r)]
     if pool is None or len(parts) < 2:
-        return lambda: read(groups, True)
+        return lambda: read(groups, threads)
     futures = [pool.submit(read, run, False) for run in parts]
     return lambda: pa.concat_tables([fu.result() for fu in futures])
 
