@@ -132,10 +132,21 @@ def _quantiles(kind: str, sigma: float) -> np.ndarray:
     >>> len(arr), _quantile_list("exponential", 1.0) == arr.tolist(), round(float(arr[_N // 2]), 12) == round(math.log(2), 12)
     (65537, True, True)
     """
-    p = np.concatenate(([_U_MIN], np.arange(1, _N, dtype=np.float64) / _N, [_U_MAX]))
     if kind == "exponential":
-        return -np.log1p(-p)
-    return np.exp(sigma * _normal_quantiles(p))
+        return -np.log1p(-_grid())
+    return np.exp(sigma * _standard_normal_grid())
+
+
+@lru_cache(maxsize=1)
+def _grid() -> np.ndarray:
+    """The probabilities k / 65536 (k = 0..65536), the ends those of the smallest and largest draws."""
+    return np.concatenate(([_U_MIN], np.arange(1, _N, dtype=np.float64) / _N, [_U_MAX]))
+
+
+@lru_cache(maxsize=1)
+def _standard_normal_grid() -> np.ndarray:
+    """Standard normal quantiles at :func:`_grid` (one table for every lognormal sigma)."""
+    return _normal_quantiles(_grid())
 
 
 @lru_cache(maxsize=64)
