@@ -266,7 +266,7 @@ class BatchedLoop(LoopBase):
         sends = pa.table(
             {
                 "message_id": mids,
-                "journey": pa.array([jid] * len(su), type=pa.string()),
+                "journey": pa.repeat(pa.scalar(jid, pa.string()), len(su)),
                 "version": pa.array(np.full(len(su), ver, dtype=np.int64)),
                 "user_id": su,
                 "node": sn,
@@ -301,7 +301,8 @@ class BatchedLoop(LoopBase):
         chunk: dict[str, Any] = {"n": n, "sends": sends, "responses": responses, "changes": list(eng.changes)}
         if not n:
             return chunk
-        chunk["user"] = mine[tr["user"]].astype(np.int32)
+        everyone = len(mine) == self.prep.n_users  # (then mine[u] == u: no gather)
+        chunk["user"] = (tr["user"] if everyone else mine[tr["user"]]).astype(np.int32)
         chunk["ts"] = tr["ts"]
         chunk["version"] = np.full(n, ver, dtype=np.int32)
         chunk["journey"] = (np.zeros(n, dtype=np.uint8), [jid])
