@@ -62,7 +62,12 @@ def merge_trace_codes(
         small = np.int8 if len(cats) < 127 else np.int32  # (pandas' own code width: no conversion)
         merged = _joined([np.asarray([index.get(v, -1) for v in c[name][1]], dtype=small)[c[name][0]] for c in chunks])
         frame[name] = pd.Categorical.from_codes(merged[order], dtype=pd.CategoricalDtype(cats), validate=False)
-    frame["version"] = _joined([c["version"] for c in chunks]).astype(np.int64, copy=False)[order]
+    versions = [c["version"] for c in chunks]
+    v0 = versions[0][0]
+    if all((v == v0).all() for v in versions):  # one version throughout (most runs): nothing to move
+        frame["version"] = np.full(len(ts), v0, dtype=np.int64)
+    else:
+        frame["version"] = _joined(versions).astype(np.int64, copy=False)[order]
     return trace_frame(**frame, _checked=exact), codes
 
 
