@@ -112,6 +112,9 @@ class Prepared:
         self.ids = (ev["event_id"], idx, getattr(cohort, "event_rows", None)) if "event_id" in ev.columns else None
         ts = ts_all[idx]
         prof = cohort.profiles
+        # the cohort's lookup of these very labels: the profile row of each (-1: none)
+        known = getattr(cohort, "id_positions", None)
+        label_rows = known[1] if known is not None and known[0] == array_key(ulabels) else None
         if js.needs_all_users:
             ids = _arrow_strings(prof["user_id"]).cast(pa.string())
             user_arr = ids.take(pc.sort_indices(ids))
@@ -121,7 +124,9 @@ class Prepared:
         else:  # the users with events left, in user id order (new strings, laid out in that order)
             present = np.flatnonzero(np.bincount(ucodes, minlength=len(ulabels)))
             mine = ulabels.take(pa.array(present))
-            rows = _profile_rows_in_order(cohort, ulabels, present)
+            rows = None if label_rows is None or not getattr(cohort, "ids_in_order", False) else label_rows[present]
+            if rows is not None and len(rows) and int(rows.min()) < 0:
+                rows = None  # a user without a profile: the ids are sorted as they are
             # profiles in id order (as write_cohort lays them out): their rows order the ids
             by_name = pc.sort_indices(mine).to_numpy() if rows is None else np.argsort(rows)
             user_arr = mine.take(pa.array(by_name)).cast(pa.string())
@@ -144,9 +149,8 @@ class Prepared:
         self.need = need
         self.props = {c: sub[c].to_numpy(dtype=object)[order] for c in cols}
         # profiles: per column, the values of our users in user order (None where missing)
-        known = getattr(cohort, "id_positions", None)  # the cohort's lookup of these very labels
-        if not js.needs_all_users and known is not None and known[0] == array_key(ulabels):
-            pos = known[1][present[by_name]]
+        if not js.needs_all_users and label_rows is not None:
+            pos = label_rows[present[by_name]]
         else:
             pos = _positions_in(user_arr, _arrow_strings(prof["user_id"]))
         found = pos >= 0
@@ -245,16 +249,6 @@ class Prepared:
             has = lo < big
             keep |= rel & has & ((ts >= lo) | ex) & (ts <= hi)
         return keep
-
-
-def _profile_rows_in_order(cohort: Cohort, labels: pa.Array, present: np.ndarray) -> np.ndarray | None:
-    """The profile rows of the user ids ``labels[present]`` when the cohort's profiles are in id
-    order and each of them has one (sorting those rows sorts the ids), else ``None``."""
-    known = getattr(cohort, "id_positions", None)
-    if not getattr(cohort, "ids_in_order", False) or known is None or known[0] != array_key(labels):
-        return None
-    rows: np.ndarray = known[1][present]
-    return rows if not len(rows) or int(rows.min()) >= 0 else None
 
 
 def session_heads(user_ids: pd.Series, ts: np.ndarray, paging: np.ndarray, lo: int, gap: int) -> np.ndarray:

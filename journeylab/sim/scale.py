@@ -112,7 +112,7 @@ class ParquetCohort:
                 keep_events,
                 runs=readers,
             )
-            profile_table = pool.submit(_read_rows, self.profiles_path, pcols, [], buckets, None, readers < 2)
+            profile_table = pool.submit(_read_rows, self.profiles_path, pcols, [], buckets, threads=readers < 2)
             table = events_table()
             profiles = to_frame(profile_table.result())
         if want_ids:
