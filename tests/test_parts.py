@@ -134,3 +134,43 @@ def test_no_parts_where_they_cannot_be_exact(tmp_path):
     j.add(CustomList(id="list", users=["a", "b"]))
     j.then("list", "yes", ProfileUpdate(id="mark", property="listed", op="set", value=True))
     assert parts_mod.split_parts(ParquetCohort(str(tmp_path / "ours")), [j.definition], 2) == 1
+
+
+def test_two_parts_run_on_threads_and_more_in_forked_workers(cohort_dir, monkeypatch):
+    """Up to THREAD_PARTS parts share this process (the profiles read once, the caller's thread
+    runs part 0); more are forked. Either way the result is the one process's."""
+    import threading
+
+    calls: list[tuple[str, int, set[str]]] = []
+    for name in ("thread_map", "fork_map"):
+        real = getattr(parts_mod, name)
+
+        def spy(job, parts, show=None, _real=real, _name=name):
+            names: set[str] = set()
+
+            def named(k, report):
+                names.add(threading.current_thread().name)
+                return job(k, report)
+
+            out = _real(named, parts, show)
+            calls.append((_name, parts, names))
+            return out
+
+        monkeypatch.setattr(parts_mod, name, spy)
+    read = []
+    real_read = parts_mod._read_rows
+    monkeypatch.setattr(parts_mod, "_read_rows", lambda path, *a, **k: read.append(path) or real_read(path, *a, **k))
+    journeys = [examples.reference_journey()]
+    one = simulate(journeys, ParquetCohort(str(cohort_dir)), seed=5, behaviour=BEHAVIOUR, workers=1)
+    two = simulate(journeys, ParquetCohort(str(cohort_dir)), seed=5, behaviour=BEHAVIOUR, workers=2)
+    three = simulate(journeys, ParquetCohort(str(cohort_dir)), seed=5, behaviour=BEHAVIOUR, workers=3)
+    per_user = [simulate(journeys, str(cohort_dir), seed=5, engine="per-user", workers=w) for w in (2, 1)]
+    assert parts_mod.THREAD_PARTS == 2
+    # the per-user engine's parts are Python: forked, not threads that would take turns
+    assert [(n, p) for n, p, _ in calls] == [("thread_map", 2), ("fork_map", 3), ("fork_map", 2)]
+    threads = calls[0][2]
+    assert threading.current_thread().name in threads and len(threads) == 2  # part 0 here, part 1 beside it
+    assert read == [ParquetCohort(str(cohort_dir)).profiles_path]  # once, for both threads
+    _same(two, one)
+    _same(three, one)
+    _same(*per_user)

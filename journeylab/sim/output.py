@@ -39,8 +39,8 @@ def merge_trace_codes(
     order: np.ndarray | slice
     if len(chunks) == 1:
         order = slice(None)  # already in order: nothing to move
-    elif len(user_ids) < 1 << 24 and np.abs(ts).max() < 1 << 38:  # one key: merges the sorted runs
-        order = np.argsort(ts * len(user_ids) + codes, kind="stable")  # (finds the sorted runs: a merge)
+    elif len(user_ids) < 1 << 24 and max(-int(ts.min()), int(ts.max())) < 1 << 38:  # (no |ts| array made)
+        order = np.argsort(ts * len(user_ids) + codes, kind="stable")  # one key: finds the sorted runs, a merge
     else:
         order = np.lexsort((codes, ts))
     codes = codes[order]

@@ -14,17 +14,18 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 import traceback
 import warnings
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from multiprocessing import get_context
 from typing import Any
 
 from journeylab.sim.prepare import Prepared, _no_gc
 
-__all__ = ["run_parts", "fork_map", "auto_workers", "available_cores", "PARALLEL_FROM"]
+__all__ = ["run_parts", "fork_map", "thread_map", "auto_workers", "available_cores", "PARALLEL_FROM"]
 
 #: events (or always-present users) from which forking pays off
 PARALLEL_FROM = 20_000
@@ -63,21 +64,38 @@ def _worker(k: int, parts: int) -> Any:  # pragma: no cover - runs in a forked w
     return _annotated(_JOB["job"], k, parts, _JOB["done"])
 
 
+class _Stopped(Exception):
+    """A part told to stop (another part failed): raised from its progress report."""
+
+
 def _annotated(
-    job: Callable[[int, Callable[[int], None]], Any], k: int, parts: int, done: Any, show: Any = None
+    job: Callable[[int, Callable[[int], None]], Any],
+    k: int,
+    parts: int,
+    done: Any,
+    show: Any = None,
+    stop: threading.Event | None = None,
+    caller: str = "process",
 ) -> Any:
     """``job(k, report)`` with its progress in ``done[k]`` (shown by ``show``: the slowest part's);
-    an error says which worker (part 0: the calling process) with its traceback."""
+    an error says which worker (part 0: the calling process or thread) with its traceback. Once
+    ``stop`` is set, the part's next report stops it."""
     try:
 
         def report(p: int) -> None:
+            if stop is not None and stop.is_set():
+                raise _Stopped
             done[k] = p
             if show is not None:
                 show(min(done))
 
         return job(k, report)
+    except _Stopped:
+        raise
     except BaseException as e:
-        here = " (the calling process)" if k == 0 else ""
+        if stop is not None:
+            stop.set()  # the other parts stop at their next report
+        here = f" (the calling {caller})" if k == 0 else ""
         e.add_note(f"in simulation worker {k} of {parts}{here}:\n{traceback.format_exc()}")
         raise
 
@@ -134,6 +152,46 @@ def fork_map(
                 with contextlib.suppress(Exception):
                     p.join(timeout=5)
             time.sleep(0)
+
+
+def thread_map(
+    job: Callable[[int, Callable[[int], None]], Any],
+    parts: int,
+    show: Callable[[int], None] | None = None,
+) -> list[Any]:
+    """``[job(k, report) for k in range(parts)]`` on threads of this process: part 0 in the
+    calling thread, the others in a :class:`~concurrent.futures.ThreadPoolExecutor`. Nothing is
+    copied or pickled either way (the parts' results are this process's objects); the parts run
+    side by side where they spend their time in numpy and Arrow, which release the GIL.
+    ``report(p)`` and ``show`` as in :func:`fork_map` (``show`` is called from the calling thread
+    only). The cyclic garbage collector is paused. An error in a part is raised here with the
+    part's traceback as a note, once the other parts have stopped (at their next report).
+
+    >>> thread_map(lambda k, report: k * k, 3)
+    [0, 1, 4]
+    """
+    done = [-1] * parts
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    with _no_gc(), ThreadPoolExecutor(max_workers=max(1, parts - 1), thread_name_prefix="journeylab-part") as pool:
+        futures = [pool.submit(_annotated, job, k, parts, done, None, stop) for k in range(1, parts)]
+        own = None
+        try:
+            own = _annotated(job, 0, parts, done, show, stop, caller="thread")
+        except _Stopped:
+            pass  # (another part failed: its error is raised below)
+        except BaseException as e:
+            errors.append(e)
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
+            if show is not None and not stop.is_set():
+                show(min(done))
+            failed = [f.exception() for f in finished]
+            errors += [x for x in failed if x is not None and not isinstance(x, _Stopped)]
+    if errors:
+        raise errors[0]
+    return [own, *(f.result() for f in futures)]
 
 
 def run_parts(

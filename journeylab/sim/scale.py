@@ -66,9 +66,13 @@ class ParquetCohort:
         profile_columns: list[str] | None = None,
         sort: bool = True,
         arrow: bool = False,
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        profiles: bool = True,
+        readers: int | None = None,
+    ) -> tuple[pd.DataFrame | None, pd.DataFrame]:
         """``(profiles, events)`` of some buckets (all by default), events sorted by time
-        (``sort=False``: in file order, which the simulator orders itself).
+        (``sort=False``: in file order, which the simulator orders itself); ``profiles=False``:
+        the events only (``None`` for the profiles). ``readers``: threads reading the files side
+        by side (default :data:`READERS`, at most the available cores).
 
         ``events`` keeps only those event names, ``columns`` only those event columns (plus
         ``user_id, ts, event``) and ``profile_columns`` only those profile columns (plus
@@ -79,7 +83,7 @@ class ParquetCohort:
         :class:`~journeylab.sim.Cohort` and the simulator read as they are) instead of building
         pandas categoricals.
         """
-        if events is None and columns is None and profile_columns is None and not arrow:
+        if events is None and columns is None and profile_columns is None and not arrow and profiles:
             from journeylab.datasets import read_cohort
 
             return read_cohort(self.path, buckets=buckets)
@@ -100,7 +104,7 @@ class ParquetCohort:
         # everything else is read whole (dictionaries, cheap) and filtered by the event's name
         want_ids = "event_id" in ev_names and (ecols is None or "event_id" in ecols)
         pcols = None if profile_columns is None else ["user_id", *profile_columns]
-        readers = min(READERS, available_cores())
+        readers = max(1, min(READERS if readers is None else readers, available_cores()))
         with ThreadPoolExecutor(readers) as pool:
             # runs of the events' row groups first, then the profiles, read side by side
             events_table = _submit_rows(
@@ -112,9 +116,13 @@ class ParquetCohort:
                 keep_events,
                 runs=readers,
             )
-            profile_table = pool.submit(_read_rows, self.profiles_path, pcols, [], buckets, threads=readers < 2)
+            profile_table = (
+                pool.submit(_read_rows, self.profiles_path, pcols, [], buckets, threads=readers < 2)
+                if profiles
+                else None
+            )
             table = events_table()
-            profiles = to_frame(profile_table.result())
+            frame = None if profile_table is None else to_frame(profile_table.result())
         if want_ids:
             filt: list[tuple[str, str, list[str] | list[int]]] = []  # (column, "in", values)
             if events is not None:
@@ -129,7 +137,7 @@ class ParquetCohort:
         ev = to_frame(table, keep_arrow=("user_id", "event") if arrow else ())
         if sort:
             ev = ev.sort_values("ts", kind="stable", ignore_index=True)
-        return profiles, ev
+        return frame, ev
 
     @property
     def events_path(self) -> Path:

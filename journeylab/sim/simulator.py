@@ -199,8 +199,9 @@ def simulate(
     workers : int or None, default None
         Processes for the run (the result is the same for any number); default every
         available core on Linux once the run has 20,000 relevant events (the per-user engine)
-        or the Parquet cohort 5,000,000 events (read, prepared and run in parts, one per core:
-        :mod:`journeylab.sim.parts`), else 1.
+        or the Parquet cohort 1,000,000 events (read, prepared and run in parts, one per core:
+        two on threads of this process, more in forked ones, see :mod:`journeylab.sim.parts`),
+        else 1.
     %(validate)s
     %(engine)s
     %(policy)s
@@ -537,22 +538,41 @@ def _as_parquet(cohort: Any) -> Any:
     return cohort if isinstance(cohort, ParquetCohort) else None
 
 
-def _read_parquet_cohort(cohort: Any, defs: list[JourneyDef], buckets: Any = None, policy: Any = None) -> Cohort:
+def _read_parquet_cohort(
+    cohort: Any,
+    defs: list[JourneyDef],
+    buckets: Any = None,
+    policy: Any = None,
+    profiles: Callable[[], pd.DataFrame] | None = None,
+    readers: int | None = None,
+) -> Cohort:
     """A cohort directory (or some of its buckets) read with only the events, event columns and
-    profile columns these journeys can act on under ``policy`` (see :class:`~journeylab.engine.Inputs`)."""
+    profile columns (:func:`profile_columns`) these journeys can act on under ``policy`` (see
+    :class:`~journeylab.engine.Inputs`). ``profiles``: what gives the buckets' profiles, read
+    already (then only the events are read); ``readers`` as in :meth:`ParquetCohort.read`."""
     inputs = JourneySet(defs, policy=policy).inputs
     # the simulator reads event ids only to check they are distinct: skipped when the file says so
     ids = set() if cohort.unique_event_ids() else {"event_id"}
     cols = sorted({c for v in inputs.event_props.values() for c in v} | ids)
-    profiles, events = cohort.read(
+    frame, events = cohort.read(
         buckets,
         events=sorted(inputs.events),
         columns=cols,
-        profile_columns=sorted(inputs.profile),
+        profile_columns=profile_columns(defs, policy),
         sort=False,
         arrow=True,
+        profiles=profiles is None,
+        readers=readers,
     )
-    return Cohort(profiles, events, name=cohort.name, sort=False)  # the run orders events itself
+    if profiles is not None:
+        frame = profiles()
+    return Cohort(frame, events, name=cohort.name, sort=False)  # the run orders events itself
+
+
+def profile_columns(defs: list[JourneyDef], policy: Any = None) -> list[str]:
+    """The profile properties these journeys read under ``policy`` (the profile columns a run
+    reads, besides ``user_id``)."""
+    return sorted(JourneySet(defs, policy=policy).inputs.profile)
 
 
 def lifecycle_controls(
