@@ -10,7 +10,7 @@ import pytest
 
 from journeylab.engine import Control, Event, ReferenceDriver
 from journeylab.model import Action, ActionGoal, Delay, Inaction, Journey
-from journeylab.sim import simulate
+from journeylab.sim import BehaviourModel, simulate
 from journeylab.trace import trace_rows
 
 T0 = pd.Timestamp("2026-03-02 00:00", tz="UTC")  # a Monday
@@ -22,8 +22,9 @@ def s(hh: float) -> int:
 
 
 def traces(j: Journey, events: list[tuple[str, float, str]], until_h: float, profiles=None):
-    """The trace of one journey through the reference driver and the simulator (1 and 2 workers),
-    as ``(user, hour, node, event, port, detail)`` rows; asserts the drivers agree."""
+    """The trace of one journey through the reference driver and the simulator (1 and 2 workers,
+    nobody responding to a message), as ``(user, hour, node, event, port, detail)`` rows; asserts
+    the drivers agree."""
     profiles = profiles or {u: {"push_token": "t"} for u, _, _ in events}
     drv = ReferenceDriver([j.definition], controls={j.id: Control.running_from(s(0))}, profiles=profiles, created=s(0))
     drv.feed([Event(u, s(h), name) for u, h, name in sorted(events, key=lambda x: x[1])])
@@ -38,7 +39,9 @@ def traces(j: Journey, events: list[tuple[str, float, str]], until_h: float, pro
         }
     )
     for workers in (1, 2):
-        res = simulate(j, (prof, ev), T0, T0 + pd.Timedelta(hours=until_h), workers=workers)
+        res = simulate(
+            j, (prof, ev), T0, T0 + pd.Timedelta(hours=until_h), workers=workers, behaviour=BehaviourModel.silent()
+        )
         assert trace_rows(res.trace) == ref, f"simulate(workers={workers}) differs from the reference driver"
     return [(r[0], (r[1] - s(0)) / 3600, r[4], r[5], r[6], r[7]) for r in ref]
 
@@ -102,3 +105,18 @@ def test_any_hourly_offset_minute_runs_and_moves_by_timeout_at_that_minute(minut
     # window 10:30 + 1 h = 11:30 -> the first HH:MM evaluation at or after it
     first = 11 * 60 + minute if minute >= 30 else 12 * 60 + minute
     assert left == [(630, "x", "yes"), (first, "again", "timeout"), (first + 60, "wait", "next")]
+
+
+def test_a_user_sent_at_one_due_node_is_not_sent_again_at_the_next_in_the_same_step():
+    """Two users due to send at the same step of the batched engine, at two nodes: the one sent
+    at the first node moves on to the second, whose send time is later that day; being due at
+    the second node is the other user's, not theirs (found by the random parts test)."""
+    from journeylab.model import Push
+
+    j = Journey("Twice", id="twice")
+    j.add(Action(id="cart", event="Added To Cart"))
+    j.then("cart", "yes", Push(id="first", content={"title": "a"}, send_at=dt.time(0, 0)))
+    j.then("first", "next", Push(id="second", content={"title": "b"}, send_at=dt.time(9, 30)))
+    rows = traces(j, [("a", 1, "Added To Cart"), ("b", 0, "Added To Cart")], 48)
+    sent = [(u, h, node) for u, h, node, ev, _, _ in rows if ev == "sent"]
+    assert sent == [("b", 0, "first"), ("b", 9.5, "second"), ("a", 24, "first"), ("a", 33.5, "second")]

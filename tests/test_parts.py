@@ -4,11 +4,14 @@ gives the single process's result, and falls back to one process where a part ca
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from journeylab import examples
 from journeylab.errors import CohortError
@@ -174,3 +177,28 @@ def test_two_parts_run_on_threads_and_more_in_forked_workers(cohort_dir, monkeyp
     _same(two, one)
     _same(three, one)
     _same(*per_user)
+
+
+RANDOM_EXAMPLES = 200 if os.environ.get("JOURNEYLAB_SLOW") else 12
+
+
+@settings(max_examples=RANDOM_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_random_journeys_in_parts_give_the_one_process_result(cohort_dir, data):
+    """Random valid journeys over every node kind (the differential harness's strategies, with
+    the bundled cohort's event names), run in two parts (threads for the batched engine, forked
+    workers for the per-user one) and in one process: every output frame is the same."""
+    from strategies import Ctx, Names, behaviours, journeys
+
+    start = int(pd.Timestamp("2026-10-01", tz="UTC").timestamp())
+    end = start + 14 * 86400
+    users = pq.read_table(cohort_dir / "profiles.parquet", columns=["user_id"]).column("user_id").to_pylist()
+    ctx = Ctx(Names("", prefer=("Added To Cart", "App Launched", "Charged")), start, end, users[:50], known=users[:50])
+    journey = data.draw(journeys(ctx, "j", batchable=data.draw(st.booleans())))
+    behaviour = data.draw(behaviours())
+    seed = data.draw(st.integers(0, 3))
+    span = (pd.Timestamp(start, unit="s", tz="UTC"), pd.Timestamp(end, unit="s", tz="UTC"))
+    one = simulate([journey], ParquetCohort(str(cohort_dir)), *span, seed=seed, behaviour=behaviour, workers=1)
+    two = simulate([journey], ParquetCohort(str(cohort_dir)), *span, seed=seed, behaviour=behaviour, workers=2)
+    assert "parts_s" in two.timings or any(isinstance(n, CustomList) for n in journey.nodes)
+    _same(two, one)

@@ -724,8 +724,11 @@ class BatchEngine:
                         port[mm] = np.where(ok, self.pix["yes"], self.pix["no"])
                     self._move(uu, tt, port)
                 elif k == _SEND:
-                    for nd in _present(self.node[uu], len(self.nodes)):
-                        mm = self.node[uu] == nd
+                    # the nodes they are due at, read once: a user sent here moves on (maybe to a
+                    # node of a later turn of this loop, where nothing is due for them yet)
+                    at = self.node[uu]
+                    for nd in _present(at, len(self.nodes)):
+                        mm = at == nd
                         res = self._send(uu[mm], tt[mm], int(nd))
                         go = res >= 0
                         if go.any():

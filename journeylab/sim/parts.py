@@ -269,7 +269,8 @@ def _merged_users(outs: list[dict[str, Any]]) -> tuple[pa.Array, list[dict[str, 
     chunks, at = [], 0
     for o in outs:
         n = len(o["ids"])
-        chunks.append({**o["chunk"], "user": rank[at : at + n][o["chunk"]["user"]]})
+        chunk = o["chunk"]  # (a part with no trace rows has no user codes to renumber)
+        chunks.append({**chunk, "user": rank[at : at + n][chunk["user"]]} if chunk["n"] else chunk)
         at += n
     return ids, chunks
 
