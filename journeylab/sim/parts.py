@@ -48,7 +48,7 @@ from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.pool import available_cores, fork_map, thread_map
 from journeylab.sim.prepare import _no_gc
 from journeylab.sim.result import SimulationResult
-from journeylab.sim.scale import N_BUCKETS, ParquetCohort, _read_rows, _row_groups, parquet_file
+from journeylab.sim.scale import N_BUCKETS, ParquetCohort, _read_rows, _row_groups, buckets_of, parquet_file
 from journeylab.sim.simulator import (
     Simulation,
     _loop_class,
@@ -132,7 +132,7 @@ def simulate_in_parts(
 
     def part(k: int, report: Callable[[int], None]) -> dict[str, Any] | None:
         t = time.perf_counter()
-        buckets = [b for b in range(N_BUCKETS) if b % parts == k]
+        buckets = buckets_of(k, parts)
         try:
             if shared is None:
                 c = _read_parquet_cohort(cohort, defs, buckets, policy)
@@ -228,7 +228,7 @@ class _SharedProfiles:
 
     def __init__(self, cohort: ParquetCohort, defs: list[JourneyDef], policy: Any, parts: int) -> None:
         self.parts = parts
-        cols = ["user_id", *profile_columns(defs, policy)]
+        cols = ["user_id", *profile_columns(JourneySet(defs, policy=policy).inputs)]
         pool = ThreadPoolExecutor(1, thread_name_prefix="journeylab-profiles")
         self._table = pool.submit(_read_rows, cohort.profiles_path, [*cols, "bucket"], [], None, threads=False)
         pool.shutdown(wait=False)  # (the read goes on)
@@ -242,7 +242,7 @@ class _SharedProfiles:
         """Part ``k``'s profiles: the rows of its buckets (``bucket % parts == k``), as a part
         that reads them itself gets them."""
         table = self._read()
-        buckets = pa.array([b for b in range(N_BUCKETS) if b % self.parts == k], type=table.schema.field("bucket").type)
+        buckets = pa.array(buckets_of(k, self.parts), type=table.schema.field("bucket").type)
         return to_frame(table.filter(pc.is_in(table.column("bucket"), value_set=buckets)).select(self._columns(table)))
 
     def _columns(self, table: pa.Table) -> list[str]:

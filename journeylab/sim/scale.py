@@ -292,6 +292,15 @@ def _submit_rows(
     return lambda: pa.concat_tables([fu.result() for fu in futures])
 
 
+def buckets_of(k: int, shards: int) -> list[int]:
+    """The buckets of shard (or part) ``k`` of ``shards``: bucket ``b`` belongs to ``b % shards``.
+
+    >>> buckets_of(1, 16)
+    [1, 17, 33, 49]
+    """
+    return [b for b in range(N_BUCKETS) if b % shards == k]
+
+
 def shard_of(user_ids: Any, shards: int) -> np.ndarray:
     """The shard of each user id: ``(stable_hash(user_id) % 64) % shards``."""
     from journeylab.datasets import stable_hash_array
@@ -487,7 +496,7 @@ def simulate_sharded(
         pl = dict(base, shard=k, custom_lists=lists_of_shard(lists, k, shards))
         if parquet is not None:
             pl["parquet"] = parquet.path
-            pl["buckets"] = [b for b in range(N_BUCKETS) if b % shards == k]
+            pl["buckets"] = buckets_of(k, shards)
         else:
             if mem is None:  # pragma: no cover - the cohort is read into memory when it is no directory
                 raise EngineInvariantError("simulate_sharded: neither a cohort directory nor a cohort in memory")

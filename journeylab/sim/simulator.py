@@ -34,6 +34,7 @@ import pandas as pd
 from journeylab.engine.batch import consent_events, unsupported
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.state import Control
+from journeylab.engine.types import Inputs
 from journeylab.errors import CohortError, JourneyDefinitionError
 from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
@@ -558,7 +559,7 @@ def _read_parquet_cohort(
         buckets,
         events=sorted(inputs.events),
         columns=cols,
-        profile_columns=profile_columns(defs, policy),
+        profile_columns=profile_columns(inputs),
         sort=False,
         arrow=True,
         profiles=profiles is None,
@@ -569,10 +570,10 @@ def _read_parquet_cohort(
     return Cohort(frame, events, name=cohort.name, sort=False)  # the run orders events itself
 
 
-def profile_columns(defs: list[JourneyDef], policy: Any = None) -> list[str]:
-    """The profile properties these journeys read under ``policy`` (the profile columns a run
+def profile_columns(inputs: Inputs) -> list[str]:
+    """The profile properties journeys with these ``inputs`` read (the profile columns a run
     reads, besides ``user_id``)."""
-    return sorted(JourneySet(defs, policy=policy).inputs.profile)
+    return sorted(inputs.profile)
 
 
 def lifecycle_controls(
