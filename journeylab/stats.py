@@ -174,6 +174,19 @@ def _s(x: Any) -> Any:
     return x
 
 
+def _native_codes(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """:func:`_codes`, a categorical's codes in their own width (no ``int64`` copy made): for
+    masks, lookups and counts, not for arithmetic.
+
+    >>> c, labels = _native_codes(pd.Series(["b", "a", None], dtype="category"))
+    >>> c.dtype.name, c.tolist(), labels
+    ('int8', [1, 0, -1], ['a', 'b'])
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return np.asarray(col.array.codes), [str(c) for c in col.cat.categories]
+    return _codes(col)
+
+
 def _codes(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
     """Integer codes (-1: missing) and their labels; categoricals reuse their own codes."""
     if isinstance(col.dtype, pd.CategoricalDtype):
@@ -195,10 +208,15 @@ class _Tab:
         bc, self.b_labels = b
         if rows is not None:
             ac, bc = ac[rows], bc[rows]
-        ok = (ac >= 0) & (bc >= 0)
-        nb = len(self.b_labels)
-        flat = np.bincount(ac[ok] * nb + bc[ok], minlength=len(self.a_labels) * nb)
-        self.m = flat.reshape(len(self.a_labels), nb)
+        na, nb = len(self.a_labels), len(self.b_labels)
+        # one key per row, code -1 (missing) shifted to a first row or column that is dropped:
+        # no mask, no masked copies (made in place on one array)
+        key = np.array(ac, dtype=np.int64)
+        key += 1
+        key *= nb + 1
+        key += bc
+        key += 1
+        self.m = np.bincount(key, minlength=(na + 1) * (nb + 1)).reshape(na + 1, nb + 1)[1:, 1:]
         self.a_index = {v: i for i, v in enumerate(self.a_labels)}
         self.b_index = {v: i for i, v in enumerate(self.b_labels)}
 
@@ -222,15 +240,35 @@ def _last_rows(trace: pd.DataFrame, users: np.ndarray | None = None) -> np.ndarr
     """Positions of the last entered/exited row of each (journey, user): where everyone is
     at the end (the trace is in canonical order, so the last row is the latest). ``users``:
     the user codes of every row, when the caller has them."""
-    ev, labels = _codes(trace["event"])
+    ev, labels = _native_codes(trace["event"])
     rows = np.flatnonzero(_where(ev, labels, ("entered", "exited").__contains__))
     if not len(rows):
         return rows
     users = _users(trace, rows, users)
-    key = _codes(trace["journey"])[0][rows] * (int(users.max()) + 1) + users
+    journeys, names = _native_codes(trace["journey"])
+    key = users if len(names) < 2 else journeys[rows].astype(np.int64) * (int(users.max()) + 1) + users
+    return np.sort(_latest(key, rows))
+
+
+def _latest(key: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The largest of ``rows`` for each value of ``key`` (non-negative integers), in key order.
+
+    >>> _latest(np.array([1, 0, 1]), np.array([4, 5, 6])).tolist()
+    [5, 6]
+    """
+    if not len(rows):
+        return rows
     last = np.full(int(key.max()) + 1, -1, dtype=np.int64)
     np.maximum.at(last, key, rows)
-    return np.sort(last[last >= 0])
+    out: np.ndarray = last[last >= 0]
+    return out
+
+
+def _moves(ev: tuple[np.ndarray, list[Any]], users: UserCodes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The positions of the rows that move users (``entered``, ``left``, ``exited``), in trace
+    order, with their user codes and event codes."""
+    rows = np.flatnonzero(_where(ev[0], ev[1], ("entered", "left", "exited").__contains__))
+    return rows, users.codes[rows], ev[0][rows]
 
 
 def _positions(trace: pd.DataFrame) -> pd.DataFrame:
@@ -265,8 +303,8 @@ def node_stats(
     [74, 74]
     """
     t, users = _journey_rows(trace, journey, _user_codes)
-    node = _codes(t["node"])
-    ev = _codes(t["event"])
+    node = _native_codes(t["node"])
+    ev = _native_codes(t["event"])
     if nodes is None:
         present = np.unique(node[0][node[0] >= 0])
         nodes = sorted(node[1][i] for i in present)
@@ -279,54 +317,58 @@ def node_stats(
         return np.flatnonzero(ev[0] == code) if code is not None else np.zeros(0, dtype=np.int64)
 
     out: dict[str, Any] = {"entered": counts.column("entered", index)}
-    last = _last_rows(t, users.codes)
+    moves = _moves(ev, users)
+    stay = moves[2] != ev_index.get("left", -2)  # each user's last entered / exited row: where they are
+    last = _latest(moves[1][stay], moves[0][stay])
     at = last[ev[0][last] == ev_index.get("entered", -2)]
-    out["waiting"] = _Tab(node, (np.zeros(len(t), dtype=np.int64), ["at"]), at).column("at", index)
+    out["waiting"] = _Tab((node[0][at], node[1]), (np.zeros(len(at), dtype=np.int8), ["at"])).column("at", index)
     out["timed_out"] = counts.column("timed_out", index)
     out["stuck"] = counts.column("waiting", index)
-    by_port = _Tab(node, _codes(t["port"]), rows_of("left"))
+    by_port = _Tab(node, _native_codes(t["port"]), rows_of("left"))
     ports = list(PORT_COLUMNS) + [f"left_{p}" for p in by_port.present() if f"left_{p}" not in PORT_COLUMNS]
     for pc in ports:
         out[pc] = by_port.column(pc[len("left_") :], index)
     for e in ("sent", "deferred", "discarded"):
         out[e] = counts.column(e, index)
-    by_reason = _Tab(node, _codes(t["detail"]), rows_of("discarded"))
+    reason = _native_codes(t["detail"])
+    by_reason = _Tab(node, reason, rows_of("discarded"))
     for r in DISCARD_REASONS:
         out[f"discarded_{r}"] = by_reason.column(r, index)
     for e in ("delivered", "viewed", "clicked", "profile_updated", "exited", "held", "unsubscribed", "converted"):
         out[e] = counts.column(e, index)
     # exits by reason straight from the node (a completion — leaving by a port with no
     # connector — follows its `left` row and is already counted under that port)
-    direct = _direct_exits(ev, users)
-    reason = _codes(t["detail"])
+    direct = _direct_exits(ev, users, moves)
     rc = np.full(len(reason[1]) + 1, -1, dtype=np.int64)
     names = list(EXIT_REASONS)
     for i, lab in enumerate(reason[1]):
         base = lab.split(":", 1)[0]
         if base in names:
             rc[i] = names.index(base)
-    by_exit = _Tab(node, (rc[reason[0]], names), direct)
+    by_exit = _Tab((node[0][direct], node[1]), (rc[reason[0][direct]], names))
     for r in EXIT_REASONS:
         out[f"exited_{r}"] = by_exit.column(r, index)
-    out = {c: out[c] for c in [*NODE_STAT_COLUMNS[:4], *ports, *NODE_STAT_COLUMNS[4 + len(PORT_COLUMNS) :]]}
-    return pd.DataFrame(out, index=pd.Index(index, name="node"), dtype="int64")
+    columns = [*NODE_STAT_COLUMNS[:4], *ports, *NODE_STAT_COLUMNS[4 + len(PORT_COLUMNS) :]]
+    table = np.empty((len(index), len(columns)), dtype=np.int64)  # (one block: no frame of 40 arrays)
+    for j, c in enumerate(columns):
+        table[:, j] = out[c]
+    return pd.DataFrame(table, index=pd.Index(index, name="node"), columns=columns)
 
 
-def _direct_exits(ev: tuple[np.ndarray, list[Any]], users: UserCodes) -> np.ndarray:
+def _direct_exits(
+    ev: tuple[np.ndarray, list[Any]], users: UserCodes, moves: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> np.ndarray:
     """Positions of the ``exited`` rows of one journey's trace rows that do not follow a
     ``left`` row of the same user (each user's rows are in the order they happened, whatever
-    the interleaving)."""
+    the interleaving); ``moves`` are the rows' :func:`_moves`."""
     codes = {v: i for i, v in enumerate(ev[1])}
-    moves = _where(ev[0], ev[1], ("entered", "left", "exited").__contains__)
-    if not moves.any():
+    rows, k, e = moves
+    if not len(rows):
         return np.zeros(0, dtype=np.int64)
     left, exited = codes.get("left", -2), codes.get("exited", -2)
     # when every `left` is followed, among the moves in trace order, by a move of the same user
     # (an engine's trace: a user who leaves a node enters the next or exits at once), a user's
     # move before an `exited` is a `left` exactly when the move just before it is: no sort
-    rows = np.flatnonzero(moves)
-    k = users.codes[rows]
-    e = ev[0][rows]
     same = k[1:] == k[:-1]  # each move's user is the next move's
     is_left = e == left
     if not is_left[-1] and bool((same | ~is_left[:-1]).all()):
@@ -334,8 +376,10 @@ def _direct_exits(ev: tuple[np.ndarray, list[Any]], users: UserCodes) -> np.ndar
         after_left[1:] = is_left[:-1] & same
         out: np.ndarray = rows[(e == exited) & ~after_left]
         return out
+    is_move = np.zeros(len(users.codes), dtype=bool)
+    is_move[rows] = True
     by_user = users.by_user
-    rows = by_user[moves[by_user]]  # the moves, by user (each user's in trace order)
+    rows = by_user[is_move[by_user]]  # the moves, by user (each user's in trace order)
     k = users.codes[rows]
     e = ev[0][rows]
     prev_left = np.zeros(len(rows), dtype=bool)

@@ -97,7 +97,7 @@ def utc_seconds(seconds: Any) -> pd.DatetimeIndex:
     ['1970-01-01 00:00:00+00:00', '1970-01-01 00:01:30+00:00']
     """
     # naive instants read as UTC by the dtype itself (no localisation pass: 50x faster)
-    return pd.DatetimeIndex((np.asarray(seconds).astype(np.int64) * 1_000_000_000).view("M8[ns]"), dtype=_UTC)
+    return pd.DatetimeIndex((np.asarray(seconds, dtype=np.int64) * 1_000_000_000).view("M8[ns]"), dtype=_UTC)
 
 
 def epoch_seconds(ts: Any) -> np.ndarray:
@@ -126,7 +126,7 @@ def _times(ts: Any) -> Any:
             else ts.tz_convert("UTC").as_unit("ns")
         )
     arr = np.asarray(ts)
-    return pd.DatetimeIndex(arr.astype("M8[ns]"), dtype=_UTC) if arr.dtype.kind == "M" else utc_seconds(arr)
+    return pd.DatetimeIndex(arr.astype("M8[ns]", copy=False), dtype=_UTC) if arr.dtype.kind == "M" else utc_seconds(arr)
 
 
 def trace_frame(
@@ -147,7 +147,8 @@ def trace_frame(
     arrays or :class:`pandas.Categorical` values (kept as they are when already in shape).
     ``_checked``: the caller built the categoricals in shape (the categories of ``event``
     are :data:`TRACE_EVENTS`, the others' the texts that occur, sorted), so they are not read
-    again (only an unknown trace event is still refused).
+    again (only an unknown trace event is still refused), and hands over columns of its own,
+    which the frame keeps without copying them.
     """
     n = len(ts)
     cols = {
@@ -177,7 +178,7 @@ def trace_frame(
             frame[name] = given
         else:
             frame[name] = _category(given, name)
-    return pd.DataFrame(frame, columns=list(TRACE_COLUMNS))
+    return pd.DataFrame(frame, columns=list(TRACE_COLUMNS), copy=not _checked)
 
 
 def as_trace(df: pd.DataFrame) -> pd.DataFrame:

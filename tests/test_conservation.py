@@ -115,7 +115,7 @@ def test_direct_exits_are_the_exits_not_after_a_left(rows) -> None:  # noqa: ANN
     on traces that have that shape and on any others."""
     import numpy as np
 
-    from journeylab.stats import UserCodes, _direct_exits
+    from journeylab.stats import UserCodes, _direct_exits, _moves
 
     labels = ["entered", "left", "exited", "sent", "timed_out"]
     # the same rows in an engine's shape: each left followed at once by its user's entry or exit
@@ -127,4 +127,5 @@ def test_direct_exits_are_the_exits_not_after_a_left(rows) -> None:  # noqa: ANN
     for trace in (rows, shaped):
         users = np.array([u for u, _ in trace], dtype=np.int64)
         ev = (np.array([labels.index(e) for _, e in trace], dtype=np.int64), labels)
-        assert _direct_exits(ev, UserCodes(users)).tolist() == _plain_direct_exits(trace)
+        codes = UserCodes(users)
+        assert _direct_exits(ev, codes, _moves(ev, codes)).tolist() == _plain_direct_exits(trace)

@@ -14,6 +14,8 @@ from journeylab.trace import empty_trace, trace_frame
 
 __all__ = ["merge_trace", "merge_trace_codes", "STRING_COLUMNS"]
 
+_EVENTS = frozenset(TRACE_EVENTS)
+
 #: trace columns a chunk carries factorized, as ``(codes, labels)``, with their record field
 STRING_COLUMNS = (("journey", 2), ("node", 4), ("event", 5), ("port", 6), ("detail", 7))
 
@@ -34,41 +36,89 @@ def merge_trace_codes(
     chunks = [c for c in chunks if c["n"]]
     if not chunks:
         return empty_trace(), np.zeros(0, dtype=np.int64)
-    ts = _joined([c["ts"] for c in chunks])
-    codes = _joined([c["user"] for c in chunks]).astype(np.int64, copy=False)
+    n_users = len(user_ids)
+    lo, hi = min(int(c["ts"].min()) for c in chunks), max(int(c["ts"].max()) for c in chunks)
     order: np.ndarray | slice
-    if len(chunks) == 1:
-        order = slice(None)  # already in order: nothing to move
-    elif len(user_ids) < 1 << 24 and max(-int(ts.min()), int(ts.max())) < 1 << 38:  # (no |ts| array made)
-        order = np.argsort(ts * len(user_ids) + codes, kind="stable")  # one key: finds the sorted runs, a merge
-    else:
+    if len(chunks) == 1:  # already in order: nothing to move
+        order = slice(None)
+        codes = chunks[0]["user"].astype(np.int64, copy=False)
+        ns = chunks[0]["ts"].astype(np.int64)  # (a copy: made nanoseconds below)
+    elif max(-lo, hi) < 1 << (62 - (bits := max(n_users - 1, 1).bit_length())):
+        # one key per row, (instant, user) in one integer (the user in its low bits), written
+        # chunk by chunk into one array: its stable sort finds the chunks' sorted runs and merges
+        # them, and the sorted keys give back the instants and users by a shift and a mask (no
+        # joined copies of either to gather from: each fresh array costs its pages' first touch,
+        # as much as the arithmetic on it)
+        key = np.empty(sum(c["n"] for c in chunks), dtype=np.int64)
+        at = 0
+        for c in chunks:
+            part = key[at : at + c["n"]]
+            np.left_shift(c["ts"], bits, out=part)
+            part |= c["user"]
+            at += c["n"]
+        order = np.argsort(key, kind="stable")
+        ns = np.take(key, order)
+        del key
+        codes = ns & ((1 << bits) - 1)
+        ns >>= bits  # (the instants in seconds, in place)
+    else:  # pragma: no cover - instants beyond the nanosecond range, or some 2**30 users
+        ts = _joined([c["ts"] for c in chunks])
+        codes = _joined([c["user"] for c in chunks]).astype(np.int64, copy=False)
         order = np.lexsort((codes, ts))
-    codes = codes[order]
-    frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes), "ts": ts[order]}
+        codes = np.take(codes, order)
+        ns = np.take(ts, order)
+    ns *= 1_000_000_000
+    frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes), "ts": ns.view("M8[ns]")}
     exact = True  # every label a text: the categories below are the trace's own (not checked again)
     for name, _ in STRING_COLUMNS:
         # the categories the trace keeps (trace_frame's rule): the labels that occur, sorted,
         # and for the event column every trace event in its order (an unknown one after them,
         # for trace_frame to refuse); each chunk's codes are mapped once to them
-        present = {
-            v
-            for c in chunks
-            for v, y in zip(c[name][1], np.bincount(c[name][0], minlength=len(c[name][1])) > 0, strict=True)
-            if y
-        }
+        known = _EVENTS if name == "event" else frozenset()
+        present = set().union(*(_present(c[name], known) for c in chunks))
         exact = exact and all(isinstance(v, str) for v in present)
-        cats = [*TRACE_EVENTS, *sorted(present - set(TRACE_EVENTS))] if name == "event" else sorted(present)
-        index = {v: i for i, v in enumerate(cats)}
+        cats = [*TRACE_EVENTS, *sorted(present - _EVENTS)] if name == "event" else sorted(present)
         small = np.int8 if len(cats) < 127 else np.int32  # (pandas' own code width: no conversion)
-        merged = _joined([np.asarray([index.get(v, -1) for v in c[name][1]], dtype=small)[c[name][0]] for c in chunks])
-        frame[name] = pd.Categorical.from_codes(merged[order], dtype=pd.CategoricalDtype(cats), validate=False)
+        merged: Any  # (the codes, in pandas' width)
+        if len(cats) == 1:  # one label on every row (one journey): nothing to map or move
+            merged = np.zeros(len(ns), dtype=small)
+        else:
+            index = {v: i for i, v in enumerate(cats)}
+            luts = [np.asarray([index.get(v, -1) for v in c[name][1]], dtype=small) for c in chunks]
+            merged = _gather(_joined([np.take(lut, c[name][0]) for lut, c in zip(luts, chunks, strict=True)]), order)
+        frame[name] = pd.Categorical.from_codes(merged, dtype=pd.CategoricalDtype(cats), validate=False)
     versions = [c["version"] for c in chunks]
     v0 = versions[0][0]
     if all((v == v0).all() for v in versions):  # one version throughout (most runs): nothing to move
-        frame["version"] = np.full(len(ts), v0, dtype=np.int64)
+        frame["version"] = np.full(len(ns), v0, dtype=np.int64)
     else:
-        frame["version"] = _joined(versions).astype(np.int64, copy=False)[order]
+        frame["version"] = _gather(_joined(versions).astype(np.int64, copy=False), order)
     return trace_frame(**frame, _checked=exact), codes
+
+
+def _present(column: tuple[np.ndarray, list[Any]], known: frozenset[str]) -> set[Any]:
+    """The labels of a chunk's coded column that occur in its rows (a chunk has rows), the
+    ``known`` ones left out unless others are looked for (a count of the codes is made only then).
+
+    >>> sorted(_present((np.array([0, 2, 2]), ["a", "b", "c"]), frozenset()))
+    ['a', 'c']
+    >>> _present((np.array([0, 1]), ["entered", "left"]), frozenset({"entered", "left"}))
+    set()
+    """
+    codes, labels = column
+    if len(labels) == 1:
+        return set(labels)
+    if all(v in known for v in labels):
+        return set()
+    return {v for v, y in zip(labels, np.bincount(codes, minlength=len(labels)) > 0, strict=True) if y}
+
+
+def _gather(values: np.ndarray, order: np.ndarray | slice) -> np.ndarray:
+    """``values[order]`` (``np.take``: faster than indexing on one axis); a slice keeps them as they are."""
+    if isinstance(order, slice):
+        return values[order]
+    out: np.ndarray = np.take(values, order)
+    return out
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
