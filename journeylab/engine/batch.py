@@ -509,7 +509,7 @@ class BatchEngine:
             order = stable_order((ts - lo) * max(self.U, 1) + user)
         else:  # pragma: no cover - spans of centuries (lexsort is stable: emission order kept)
             order = np.lexsort((user, ts))
-        self.blocks.append(tuple(c[order] for c in cols))
+        self.blocks.append(tuple(np.take(c, order) for c in cols))
 
     def _next_all(self, users: np.ndarray) -> np.ndarray:
         tt, _ = self._next_timer(users)

@@ -307,7 +307,7 @@ class BatchedLoop(LoopBase):
         chunk["version"] = np.full(n, ver, dtype=np.int32)
         chunk["journey"] = (np.zeros(n, dtype=np.uint8), [jid])
         chunk["node"] = (tr["node"], list(eng.node_ids))
-        chunk["event"] = (tr["event"].astype(np.int64), list(TRACE_EVENTS))
+        chunk["event"] = (tr["event"], list(TRACE_EVENTS))  # (int8 codes: read through a table)
         chunk["port"] = (tr["port"], list(eng.ports))
         chunk["detail"] = (tr["detail"], list(eng.details) or [""])
         return chunk
