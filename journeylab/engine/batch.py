@@ -506,7 +506,10 @@ class BatchEngine:
         # a user's rows were emitted in their own order: a stable sort by (instant, user) is enough
         lo = int(ts.min())
         if (int(ts.max()) - lo + 1) * max(self.U, 1) < 1 << 62:
-            order = stable_order((ts - lo) * max(self.U, 1) + user)
+            key = ts - lo  # (one array, the key made in place)
+            key *= max(self.U, 1)
+            key += user
+            order = stable_order(key)
         else:  # pragma: no cover - spans of centuries (lexsort is stable: emission order kept)
             order = np.lexsort((user, ts))
         self.blocks.append(tuple(np.take(c, order) for c in cols))

@@ -233,10 +233,10 @@ class Prepared:
             trig = named(triggers)
             first = np.full(n_users, big, dtype=np.int64)
             np.minimum.at(first, codes[trig], ts[trig])
-            lo = first[codes]
-            if tail is None:
-                hi = np.full(len(codes), big, dtype=np.int64)
-            else:
+            bound = np.take(first, codes)  # each row's user's first trigger (then its last instant)
+            ok = rel & (bound < big)
+            ok &= ((ts >= bound) | named(exempt)) if exempt else (ts >= bound)
+            if tail is not None:
                 if first_only:
                     started = trig & (ts >= self.start)
                     anchor = np.full(n_users, big - tail, dtype=np.int64)
@@ -244,10 +244,10 @@ class Prepared:
                 else:
                     anchor = np.full(n_users, -(big // 2), dtype=np.int64)
                     np.maximum.at(anchor, codes[trig], ts[trig])
-                hi = anchor[codes] + tail
-            ex = named(exempt) if exempt else np.zeros(len(codes), bool)
-            has = lo < big
-            keep |= rel & has & ((ts >= lo) | ex) & (ts <= hi)
+                np.take(anchor, codes, out=bound)  # (the same array: one fresh array per engine)
+                bound += tail
+                ok &= ts <= bound
+            keep |= ok
         return keep
 
 
