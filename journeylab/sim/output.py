@@ -36,14 +36,13 @@ def merge_trace_codes(
     chunks = [c for c in chunks if c["n"]]
     if not chunks:
         return empty_trace(), np.zeros(0, dtype=np.int64)
-    n_users = len(user_ids)
-    lo, hi = min(int(c["ts"].min()) for c in chunks), max(int(c["ts"].max()) for c in chunks)
+    bits = max(len(user_ids) - 1, 1).bit_length()  # (a user code's width in the sort key)
     order: np.ndarray | slice
     if len(chunks) == 1:  # already in order: nothing to move
         order = slice(None)
         codes = chunks[0]["user"].astype(np.int64, copy=False)
         ns = chunks[0]["ts"].astype(np.int64)  # (a copy: made nanoseconds below)
-    elif max(-lo, hi) < 1 << (62 - (bits := max(n_users - 1, 1).bit_length())):
+    elif max(max(-int(c["ts"].min()), int(c["ts"].max())) for c in chunks) < 1 << (62 - bits):
         # one key per row, (instant, user) in one integer (the user in its low bits), written
         # chunk by chunk into one array: its stable sort finds the chunks' sorted runs and merges
         # them, and the sorted keys give back the instants and users by a shift and a mask (no
