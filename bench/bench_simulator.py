@@ -187,10 +187,16 @@ def _measure(kind: str, n: int, path: str, seed: int) -> dict:
 
 
 def _cohort(n: int, seed: int) -> str:
+    """The cohort of ``n`` users, written once (again when the files are of an older layout)."""
+    import pyarrow.parquet as pq
+
     from journeylab.datasets import write_cohort
+    from journeylab.datasets._cohort import EVENTS_LAYOUT, LAYOUT_KEY
 
     path = HERE / "data" / f"cohort_{n}"
-    if not (path / "events.parquet").exists():
+    events = path / "events.parquet"
+    meta = (pq.read_schema(events).metadata or {}) if events.exists() else {}
+    if meta.get(LAYOUT_KEY) != EVENTS_LAYOUT:
         write_cohort(path, n, seed=seed)
     return str(path)
 

@@ -366,17 +366,23 @@ def test_generate_cohort_arguments():
 
 def test_write_and_read_cohort_round_trip(tmp_path):
     paths = write_cohort(tmp_path / "c", 2000, seed=4)
-    meta = pq.ParquetFile(paths["events"]).metadata
-    assert meta.num_row_groups == len(set(generate_cohort(2000, seed=4)[0]["bucket"]))
-    profiles, events = read_cohort(tmp_path / "c")
     gp, ge = generate_cohort(2000, seed=4)
+    # one row group per (bucket, event name): buckets in order, names in COHORT_EVENTS order
+    f = pq.ParquetFile(paths["events"])
+    meta, fields = f.metadata, [f.schema_arrow.get_field_index(c) for c in ("bucket", "event")]
+    stats = [[meta.row_group(k).column(i).statistics for i in fields] for k in range(meta.num_row_groups)]
+    assert all(s.min == s.max for group in stats for s in group)
+    pairs = sorted(set(zip(ge["bucket"], ge["event"], strict=True)), key=lambda p: (p[0], COHORT_EVENTS.index(p[1])))
+    assert [(b.min, e.min) for b, e in stats] == pairs
+    profiles, events = read_cohort(tmp_path / "c")
     pd.testing.assert_frame_equal(profiles, gp)
     pd.testing.assert_frame_equal(events, ge)
     sp, se = read_cohort(tmp_path / "c", buckets=7)
     assert set(se["bucket"]) <= {7} and set(sp["bucket"]) == {7}
     pd.testing.assert_frame_equal(se.reset_index(drop=True), ge[ge["bucket"] == 7].reset_index(drop=True))
     one = pd.read_parquet(paths["events"], filters=[("bucket", "==", 7)])
-    assert len(one) == len(se) and one["ts"].is_monotonic_increasing
+    assert len(one) == len(se) and one.groupby("event")["ts"].is_monotonic_increasing.all()
+    assert list(one["event"].drop_duplicates()) == [e for e in COHORT_EVENTS if e in set(one["event"])]
 
 
 def test_make_cohort_cli(tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from helpers import END, START, cohort
 
@@ -176,15 +177,12 @@ def test_parquet_reads_in_runs_equal_one_read(tmp_path, monkeypatch):
     import pyarrow.parquet as pq
 
     from journeylab.datasets import read_cohort, write_cohort
-    from journeylab.datasets._arrow import dictionary_is_in
     from journeylab.sim import scale
 
     write_cohort(tmp_path / "ours", 500, seed=6)
     ours = ParquetCohort(str(tmp_path / "ours"))
     names = ["Added To Cart", "Charged", "App Launched"]
-
-    def keep(t):
-        return t.filter(dictionary_is_in(t.column("event"), names))
+    keep = names
 
     cols, coded = ["user_id", "ts", "event", "bucket"], ["user_id", "event"]
     for buckets in (None, [3, 7, 40, 41, 63]):
@@ -218,6 +216,67 @@ def test_parquet_reads_in_runs_equal_one_read(tmp_path, monkeypatch):
     want = events[events["bucket"].isin([5, 9]) & events["event"].isin(names)]
     assert len(e) == len(want) > 0 and list(e["ts"]) == list(want["ts"])
     assert set(p["user_id"]) == set(profiles.loc[profiles["bucket"].isin([5, 9]), "user_id"])
+
+
+def test_row_groups_of_other_event_names_are_not_read(tmp_path):
+    """``write_cohort`` keeps a row group per (bucket, event name), so a read of a few names
+    reads their row groups only, with no filter left to apply. A file laid out otherwise (groups
+    of several names, or no statistics) has the groups that may hold the names read and
+    filtered. Either way the rows are those of a whole read, filtered, in file order."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from journeylab.datasets import write_cohort
+    from journeylab.sim import scale
+
+    write_cohort(tmp_path, 500, seed=6)
+    path = tmp_path / "events.parquet"
+    names = ["Charged", "App Launched"]
+    cols = ["user_id", "ts", "event", "bucket"]
+    whole = pq.read_table(path, columns=cols)
+
+    def expected(table):
+        return table.filter(pc.is_in(table.column("event"), value_set=pa.array(names)))
+
+    def name_stats(p, groups):
+        f = pq.ParquetFile(p)
+        i = f.schema_arrow.get_field_index("event")
+        return [
+            (f.metadata.row_group(k).column(i).statistics.min, f.metadata.row_group(k).column(i).statistics.max)
+            for k in groups
+        ]
+
+    f = scale.parquet_file(path)
+    every = list(range(f.metadata.num_row_groups))
+    groups, mixed = scale._named_groups(f, every, names)
+    assert not mixed and 0 < len(groups) < len(every) / 2
+    assert {lo for lo, hi in name_stats(path, groups)} == set(names)
+    assert all(lo == hi for lo, hi in name_stats(path, groups))
+    assert scale._read_rows(path, cols, [], None, names).equals(expected(whole))
+    assert scale._read_rows(path, cols, [], [4, 9], names).equals(
+        expected(whole.filter(pc.is_in(whole.column("bucket"), value_set=pa.array([4, 9], pa.int16()))))
+    )
+
+    # groups of several names, sorted by name: the groups whose range holds none are skipped
+    by_name = whole.sort_by("event")
+    sorted_path = tmp_path / "sorted.parquet"
+    pq.write_table(by_name, sorted_path, row_group_size=1000)
+    f = scale.parquet_file(sorted_path)
+    every = list(range(f.metadata.num_row_groups))
+    groups, mixed = scale._named_groups(f, every, names)
+    assert mixed and 0 < len(groups) < len(every)
+    skipped = [k for k in every if k not in groups]
+    assert all(not any(lo <= n <= hi for n in names) for lo, hi in name_stats(sorted_path, skipped))
+    assert scale._read_rows(sorted_path, cols, [], None, names).equals(expected(by_name))
+
+    # no statistics: every group read, then filtered
+    bare = tmp_path / "bare.parquet"
+    pq.write_table(whole, bare, row_group_size=1000, write_statistics=False)
+    f = scale.parquet_file(bare)
+    every = list(range(f.metadata.num_row_groups))
+    assert scale._named_groups(f, every, names) == (every, True)
+    assert scale._read_rows(bare, cols, [], None, names).equals(expected(whole))
+    assert scale._read_rows(bare, cols, [], None, ["No Such Event"]).num_rows == 0
 
 
 def test_parquet_footers_parsed_once_per_file_version(tmp_path):

@@ -165,7 +165,8 @@ class _Users:
 def _bucket(prm: _Params, users: np.ndarray, b: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Profiles fields and events of the users of bucket ``b`` (global user indices ``users``).
 
-    Events come back as numpy code arrays sorted by ``ts`` (epoch seconds, stable). The
+    Events come back as numpy code arrays grouped by event name (in ``COHORT_EVENTS`` order),
+    each group sorted by ``ts`` (epoch seconds, stable). The
     randomness of a bucket depends only on ``(seed, b)`` and the bucket's users, so a shard
     can be generated alone and a cohort's rows do not depend on how it is processed.
     """
@@ -263,7 +264,11 @@ def _bucket(prm: _Params, users: np.ndarray, b: int) -> tuple[dict[str, np.ndarr
     ]
     ts = np.concatenate([p["ts"] for p in parts])
     keep = np.flatnonzero((ts >= prm.start_s) & (ts < prm.end_s))
-    order = keep[stable_order(ts[keep] - prm.start_s)]
+    # grouped by event name (in ``COHORT_EVENTS`` order), each group by time (stable): the
+    # order ``write_cohort`` stores, one row group per name, so that a reader of a few names
+    # skips the other groups (see ``_event_layout``)
+    names = np.concatenate([np.broadcast_to(np.asarray(p["event"], dtype=np.int64), p["ts"].shape) for p in parts])
+    order = keep[stable_order(names[keep] * (prm.end_s - prm.start_s) + (ts[keep] - prm.start_s))]
     events = {}
     for name, dtype, fill in _EVENT_FIELDS:
         col = np.concatenate(
@@ -428,7 +433,8 @@ def generate_cohort(
     ``web_push_token`` (str, or missing when the user cannot be reached on that channel),
     ``first_name``, ``city``, ``signup_ts`` (UTC), ``lifetime_value`` (INR), ``bucket``.
 
-    ``events`` (sorted by ``ts``, stable): ``user_id``, ``ts`` (``datetime64[ns, UTC]``),
+    ``events`` (sorted by ``ts``; rows at one instant by bucket, then in ``COHORT_EVENTS`` order,
+    then as generated): ``user_id``, ``ts`` (``datetime64[ns, UTC]``),
     ``event`` (one of ``COHORT_EVENTS``), ``event_id`` (unique), ``url`` (a path on the shop
     site: ``/``, ``/category/...``, ``/product/...``, ``/cart``, ``/search?q=...``),
     ``referrer`` and ``utm_source`` (on a session's first page view), ``item``, ``category``,
@@ -469,8 +475,8 @@ def _cohort_tables(n_users, days, events_per_user, seed, start, tz, buckets) -> 
     profiles = _profiles_from_fields(users, chosen, fields, prm)
     del fields
     A.release_memory()
-    # one global stable sort by ts of the buckets' rows in bucket order: ties keep (bucket, seq).
-    # Each bucket is already sorted, and timsort merges sorted runs fast.
+    # one global stable sort by ts of the buckets' rows in bucket order: ties keep (bucket, event
+    # name, seq). Each bucket is a few sorted runs (one per name), and timsort merges runs fast.
     ts = np.concatenate([e.pop("ts") for e in events])
     order = np.argsort(ts, kind="stable")
     cols = {"ts": ts[order]}
@@ -495,12 +501,15 @@ def _cohort_tables(n_users, days, events_per_user, seed, start, tz, buckets) -> 
 # Parquet options of events.parquet: dictionaries only where values repeat, delta encodings
 # for the sorted timestamps and the sequential ids, statistics only where filters use them.
 UNIQUE_KEY = b"journeylab.unique"  # schema metadata: the columns whose values the writer made distinct
+LAYOUT_KEY = b"journeylab.layout"  # schema metadata: how the writer ordered the rows, in row groups
+#: ``events.parquet``'s layout (:func:`write_cohort`): a row group per (bucket, event name)
+EVENTS_LAYOUT = b"bucket,event"
 
 _EVENTS_PARQUET = {
     "compression": "zstd",
     "use_dictionary": ["user_id", "event", "url", "referrer", "utm_source", "item", "category", "bucket"],
     "column_encoding": {"ts": "DELTA_BINARY_PACKED", "event_id": "DELTA_BYTE_ARRAY"},
-    "write_statistics": ["ts", "bucket"],
+    "write_statistics": ["ts", "bucket", "event"],
 }
 
 
@@ -517,12 +526,15 @@ def write_cohort(
     """Generate a cohort (see ``generate_cohort``) into ``profiles.parquet`` and ``events.parquet``.
 
     Streams bucket by bucket, so memory stays small whatever ``n_users``. ``events.parquet``
-    holds one row group per ``bucket`` (0..63, ascending), rows sorted by ``ts`` within each,
-    so a worker reads its shard cheaply::
+    holds the buckets in order (0..63), each as one row group per event name (in
+    ``COHORT_EVENTS`` order), rows sorted by ``ts`` within each; the row groups' statistics
+    name their bucket and event. So a worker reads its shard cheaply, and a reader of a few
+    event names skips the other row groups::
 
         pd.read_parquet(path / "events.parquet", filters=[("bucket", "==", 7)])
 
-    or with ``read_cohort(path, buckets=[7])``, which also restores the global ``ts`` order.
+    or with ``read_cohort(path, buckets=[7])``, which also restores the global ``ts`` order
+    (the file's order at one instant: bucket, then event name, as ``generate_cohort`` gives it).
     ``profiles.parquet`` is ordered by ``user_id``. Returns the paths written.
 
     >>> import tempfile
@@ -549,9 +561,14 @@ def write_cohort(
             if writer is None:
                 # event ids are distinct by construction (bucket and row numbered): the file says
                 # so, and a reader may skip checking them (``ParquetCohort.unique_event_ids``)
-                schema = table.schema.with_metadata({**(table.schema.metadata or {}), UNIQUE_KEY: b"event_id"})
+                meta = {**(table.schema.metadata or {}), UNIQUE_KEY: b"event_id", LAYOUT_KEY: EVENTS_LAYOUT}
+                schema = table.schema.with_metadata(meta)
                 writer = pq.ParquetWriter(paths["events"], schema, **_EVENTS_PARQUET)
-            writer.write_table(table, row_group_size=max(len(table), 1))
+            # one row group per event name of the bucket (its rows are grouped by name)
+            bounds = np.searchsorted(e["event"], np.arange(len(COHORT_EVENTS) + 1))
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+                if hi > lo or len(table) == 0 and lo == 0:  # (an empty bucket: one empty row group)
+                    writer.write_table(table.slice(lo, hi - lo), row_group_size=max(int(hi - lo), 1))
     finally:
         if writer is not None:
             writer.close()

@@ -1,7 +1,7 @@
 """Simulating a Parquet cohort in parts: each core reads, prepares and runs its own users.
 
 A cohort written by :func:`journeylab.datasets.write_cohort` keeps each user's rows in one
-``bucket`` (``stable_hash(user_id) % 64``; one row group per bucket in ``events.parquet``).
+``bucket`` (``stable_hash(user_id) % 64``; row groups of one bucket in ``events.parquet``).
 Users never share state, so the buckets ``b % parts == k`` are a simulation of their own:
 each part reads only its buckets, prepares them and runs them
 (:class:`~journeylab.sim.Simulation`), and gives back its columnar chunk, its users' ids and
