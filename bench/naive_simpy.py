@@ -104,7 +104,9 @@ def run_naive(profiles: pd.DataFrame, events: pd.DataFrame, start: int, end: int
     env = simpy.Environment(initial_time=start)
     counts: Counter = Counter()
     ts = events["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)
-    keep = ts >= start
+    # in time order, rows at one instant in input order (the file need not be in time order)
+    keep = np.flatnonzero(ts >= start)
+    keep = keep[np.argsort(ts[keep], kind="stable")]
     ev = pd.DataFrame(
         {"user_id": events["user_id"].to_numpy()[keep], "ts": ts[keep], "event": events["event"].to_numpy()[keep]}
     )
