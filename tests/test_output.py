@@ -4,6 +4,8 @@ after it, labels a chunk has and never uses, one journey or several, versions th
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
@@ -99,3 +101,7 @@ def test_the_merged_trace_is_the_rows_in_canonical_order(case) -> None:  # noqa:
     expected = trace_frame(*cols)
     pd.testing.assert_frame_equal(merged, expected)
     assert [user_ids[c] for c in codes] == list(cols[0])
+    with ThreadPoolExecutor(1) as helper:  # (a large run's user ids are gathered by a second thread)
+        beside, codes_beside = merge_trace_codes(chunks, user_ids, helper=helper)
+    pd.testing.assert_frame_equal(beside, expected)
+    assert (codes_beside == codes).all()

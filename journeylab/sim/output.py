@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -29,10 +30,11 @@ def merge_trace(chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array
 
 
 def merge_trace_codes(
-    chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array
+    chunks: list[dict[str, Any]], user_ids: Sequence[str] | pa.Array, *, helper: Executor | None = None
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """:func:`merge_trace`, and each row's user as its position in ``user_ids`` (what the
-    statistics would otherwise recompute from the strings)."""
+    statistics would otherwise recompute from the strings). ``helper``: an executor that
+    gathers the rows' user ids while this thread maps the other columns."""
     chunks = [c for c in chunks if c["n"]]
     if not chunks:
         return empty_trace(), np.zeros(0, dtype=np.int64)
@@ -66,8 +68,9 @@ def merge_trace_codes(
         order = np.lexsort((codes, ts))
         codes = np.take(codes, order)
         ns = np.take(ts, order)
+    ids: Any = None if helper is None else helper.submit(_take_strings, user_ids, codes)
     ns *= 1_000_000_000
-    frame: dict[str, Any] = {"user_id": _take_strings(user_ids, codes), "ts": ns.view("M8[ns]")}
+    frame: dict[str, Any] = {"ts": ns.view("M8[ns]")}
     exact = True  # every label a text: the categories below are the trace's own (not checked again)
     for name, _ in STRING_COLUMNS:
         # the categories the trace keeps (trace_frame's rule): the labels that occur, sorted,
@@ -92,6 +95,7 @@ def merge_trace_codes(
         frame["version"] = np.full(len(ns), v0, dtype=np.int64)
     else:
         frame["version"] = _gather(_joined(versions).astype(np.int64, copy=False), order)
+    frame["user_id"] = _take_strings(user_ids, codes) if ids is None else ids.result()
     return trace_frame(**frame, _checked=exact), codes
 
 
