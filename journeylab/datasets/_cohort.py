@@ -266,7 +266,7 @@ def _bucket(prm: _Params, users: np.ndarray, b: int) -> tuple[dict[str, np.ndarr
     keep = np.flatnonzero((ts >= prm.start_s) & (ts < prm.end_s))
     # grouped by event name (in ``COHORT_EVENTS`` order), each group by time (stable): the
     # order ``write_cohort`` stores, one row group per name, so that a reader of a few names
-    # skips the other groups (see ``_event_layout``)
+    # skips the other groups
     names = np.concatenate([np.broadcast_to(np.asarray(p["event"], dtype=np.int64), p["ts"].shape) for p in parts])
     order = keep[stable_order(names[keep] * (prm.end_s - prm.start_s) + (ts[keep] - prm.start_s))]
     events = {}
