@@ -4,7 +4,7 @@
     python bench/make_cohort.py --users 100000 --out bench/data/100k --seed 1
 
 Writes ``profiles.parquet`` and ``events.parquet`` (one row group per ``bucket`` =
-``stable_hash(user_id) % 64``, sorted by ``ts`` within each) and prints rows, sizes, time
+``stable_hash(user_id) % 64`` and event name, sorted by ``ts`` within each) and prints rows, sizes, time
 and peak memory. Read it back with ``journeylab.datasets.read_cohort(out)`` (or one shard
 with ``read_cohort(out, buckets=[k])``). Deterministic: the same arguments give the same rows.
 """
