@@ -158,7 +158,14 @@ def _where(codes: np.ndarray, labels: list[Any], test: Any) -> np.ndarray:
     >>> _where(np.array([0, 1, -1, 0]), ["a", "b"], "a".__eq__).tolist()
     [True, False, False, True]
     """
-    return np.array([bool(test(v)) for v in labels] + [False], dtype=bool)[codes]
+    passing = [i for i, v in enumerate(labels) if test(v)]
+    if len(passing) == 1:  # one label: a comparison, cheaper than a lookup per row
+        return np.asarray(codes == passing[0])
+    if not passing:
+        return np.zeros(len(codes), dtype=bool)
+    table = np.zeros(len(labels) + 1, dtype=bool)
+    table[passing] = True
+    return table[codes]
 
 
 def _own_codes(t: pd.DataFrame) -> UserCodes:
@@ -525,18 +532,18 @@ class _Enrollments:
     """The enrollments of one journey's trace rows, as positions and codes (no frame built):
     what :func:`enrollments` shows and :func:`journey_stats` counts, worked out once.
 
-    ``entry_rows`` are the entry rows (one per enrollment, in trace order); ``row_enr`` the
-    enrollment each row belongs to (-1: none); ``exit_at`` / ``conv_at`` the enrollments with
-    an exit / a conversion and that row; ``messages`` / ``unsubscribes`` the counts per
-    enrollment."""
+    ``entry_rows`` are the entry rows (one per enrollment, in trace order); ``number`` each
+    enrollment's count among its user's; :meth:`of` the enrollment of given rows;
+    ``exit_at`` / ``conv_at`` the enrollments with an exit / a conversion and that row;
+    ``messages`` / ``unsubscribes`` the counts per enrollment."""
 
     def __init__(self, trace: pd.DataFrame, journey: str | None, user_codes: Any) -> None:
         t, users = _journey_rows(trace, journey, user_codes)
         self.t = t
-        self.ev_c, self.ev_l = _codes(t["event"])
-        self.det_c, self.det_l = _codes(t["detail"])
-        self.node_c, self.node_l = _codes(t["node"])
-        self.port_c, self.port_l = _codes(t["port"])
+        self.ev_c, self.ev_l = _native_codes(t["event"])
+        self.det_c, self.det_l = _native_codes(t["detail"])
+        self.node_c, self.node_l = _native_codes(t["node"])
+        self.port_c, self.port_l = _native_codes(t["port"])
         self.user_c = users.codes
         # UTC instants as datetime64 (a tz-aware column's plain to_numpy() makes a Timestamp per row)
         self.ts = t["ts"].to_numpy(dtype="datetime64[ns]")
@@ -545,24 +552,24 @@ class _Enrollments:
             for e in ("entered", "exited", "left", "held", "sent", "unsubscribed", "converted")
         }
         is_entry = self.event["entered"] & _where(self.det_c, self.det_l, "entry".__eq__)
-        # the enrollment each row belongs to: rows of a user after their k-th entry (feedback and
-        # conversions after the exit too, until the next entry); none before the first. In the
-        # rows' order by user (each user's in trace order) a running count of entries numbers them.
+        # the enrollment a row belongs to: its user's latest entry at or before it (feedback and
+        # conversions after the exit too, until the next entry); none before the first. Asked
+        # only of the rows a statistic reads (see `of`): the entries, keyed by (user, row) and
+        # sorted, are searched for each of them.
         self.entry_rows = entry_rows = np.flatnonzero(is_entry)
         self.n = n_enr = len(entry_rows)
-        enr = np.zeros(len(t), dtype=np.int64)  # the user's own entry count: the enrollment's number n
-        self.row_enr = np.full(len(t), -1, dtype=np.int64)  # the enrollment (in trace order of entries)
-        if n_enr:
-            by_user = users.by_user
-            e = is_entry[by_user]
-            seen = np.cumsum(e)  # entries up to and including each row, in that order
-            u = self.user_c[by_user]
-            first = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])  # each user's first row there
-            before = np.repeat(seen[first] - e[first], np.diff(np.r_[first, len(u)]))
-            enr[by_user] = seen - before
-            latest = (np.cumsum(is_entry) - 1)[by_user[e]]  # the entries' numbers, in that order
-            self.row_enr[by_user] = np.where(seen > before, latest[np.maximum(seen - 1, 0)], -1)
-        self.number = enr[entry_rows]
+        self._stride = len(t) + 1
+        ent_user = self.user_c[entry_rows]
+        self._by_key = stable_order(ent_user)  # the enrollments by (user, row): the rows ascend
+        self._keys = (ent_user * self._stride + entry_rows)[self._by_key]
+        ent_user = self._keys // self._stride
+        self._ent_rows = self._keys - ent_user * self._stride
+        # per user code: how many entries, where the first is in that order
+        self._count = np.bincount(ent_user, minlength=int(self.user_c.max()) + 1 if len(t) else 0)
+        self._start = np.cumsum(self._count) - self._count
+        # the user's own entry count at each entry: its rank among the user's entries
+        self.number = np.empty(n_enr, dtype=np.int64)
+        self.number[self._by_key] = np.arange(n_enr) - self._start[ent_user] + 1
         self.exit_at = self.pick(self.event["exited"])
         # conversions: a goal exit, or a conversion after exit (attribution window)
         is_goal = _where(self.det_c, self.det_l, lambda d: str(d).startswith("goal:"))
@@ -578,9 +585,16 @@ class _Enrollments:
 
     def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows that belong to an enrollment, the enrollment of each)."""
-        en = self.row_enr[rows]
-        ok = en >= 0
-        return rows[ok], en[ok]
+        if not self.n or not len(rows):
+            return rows[:0], np.zeros(0, dtype=np.int64)
+        u = self.user_c[rows]
+        count, first = self._count[u], self._start[u]
+        # in an enrollment when the user's first entry is at or before the row; a user with one
+        # entry (most) has it there, the others' latest entry at or before it is searched
+        mine = (count > 0) & (self._ent_rows[np.minimum(first, self.n - 1)] <= rows)
+        many = mine & (count > 1)
+        first[many] = np.searchsorted(self._keys, u[many] * self._stride + rows[many], side="right") - 1
+        return rows[mine], self._by_key[first[mine]]
 
     def pick(self, mask: np.ndarray, last: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(enrollments, their first / last row of ``mask``, in trace order)."""

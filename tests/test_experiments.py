@@ -353,7 +353,7 @@ def test_enrollments_agree_with_a_row_by_row_reading_of_the_trace():
 
     from journeylab import stats
 
-    seen = {"enrollments": 0, "conversions": 0, "branches": 0, "attributed": 0, "unsubscribes": 0}
+    seen = {"enrollments": 0, "conversions": 0, "branches": 0, "attributed": 0, "unsubscribes": 0, "reentries": 0}
 
     @settings(
         max_examples=12,
@@ -383,9 +383,11 @@ def test_enrollments_agree_with_a_row_by_row_reading_of_the_trace():
                 seen["branches"] += int(got["branch"].notna().sum())
                 seen["attributed"] += int(got["attributed"].sum())
                 seen["unsubscribes"] += int(got["unsubscribes"].sum())
+                seen["reentries"] += int((got["n"] > 1).sum())  # a user's rows split between enrollments
 
     check()
     assert seen["enrollments"] > 30 and seen["conversions"] > 0 and seen["branches"] > 0, seen
+    assert seen["reentries"] > 0, seen
 
 
 def test_statistics_from_the_run_user_codes_equal_those_from_the_trace_strings():
