@@ -40,6 +40,7 @@ from journeylab.model.io import load as load_journey
 from journeylab.model.journey import Journey, JourneyDef
 from journeylab.model.nodes import CustomList
 from journeylab.model.policy import as_policy
+from journeylab.sim._allocator import keep_freed_pages
 from journeylab.sim.batched import BatchedLoop
 from journeylab.sim.behaviour import BehaviourModel
 from journeylab.sim.cohort import Cohort, read_table
@@ -226,6 +227,7 @@ def simulate(
     [2, 1, 1]
     """
 
+    keep_freed_pages()  # (large arrays made and dropped: their pages reused, not faulted in again)
     # what every way of running takes alike
     common: dict[str, Any] = dict(
         seed=seed,
@@ -328,6 +330,7 @@ class Simulation:
         _base: Simulation | None = None,
     ) -> None:
         t0 = time.perf_counter()
+        keep_freed_pages()
         defs = as_definitions(journeys)
         self.policy = as_policy(policy)
         if validate:
