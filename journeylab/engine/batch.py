@@ -32,7 +32,7 @@ import numpy as np
 from journeylab.engine.clock import LocalClock, clock_for
 from journeylab.engine.core import as_epoch, is_missing, is_set_and_true, update_detail, updated_value
 from journeylab.engine.draws import mix_array, split_draw_array, stable_hash, user_key_array
-from journeylab.engine.order import stable_order
+from journeylab.engine.order import order_by_pair, stable_order
 from journeylab.engine.state import Control
 from journeylab.engine.types import TRACE_EVENTS
 from journeylab.errors import EngineInvariantError
@@ -504,6 +504,11 @@ class BatchEngine:
         self.rows = []
         user, ts = cols[0], cols[1]
         # a user's rows were emitted in their own order: a stable sort by (instant, user) is enough
+        by_pair = order_by_pair(ts, user, max(self.U, 1))
+        if by_pair is not None:  # (the sorted instants and users come with the order: not gathered)
+            order, ts, user = by_pair
+            self.blocks.append((user.astype(cols[0].dtype), ts, *(np.take(c, order) for c in cols[2:])))
+            return
         lo = int(ts.min())
         if (int(ts.max()) - lo + 1) * max(self.U, 1) < 1 << 62:
             key = ts - lo  # (one array, the key made in place)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stable_order"]
+__all__ = ["stable_order", "order_by_pair"]
 
 _MASK = np.uint64(0xFFFF)
 #: numpy sorts 64-bit integers with SIMD instructions from version 2 (x86-simd-sort, Highway)
@@ -67,3 +67,40 @@ def _packed_order(keys: np.ndarray, bits: int) -> np.ndarray:
     packed.sort()
     packed &= (1 << bits) - 1
     return packed
+
+
+def order_by_pair(
+    major: np.ndarray, minor: np.ndarray, minor_bound: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The stable order of rows by (``major``, ``minor``), integers, ``minor`` in
+    ``[0, minor_bound)``, and both columns in that order: ``(order, major[order], minor[order])``.
+
+    One sort of packed keys (``major - min``, then ``minor``, then the row number, in one 64-bit
+    integer) gives all three: the sorted columns are read back by shifts and masks, not gathered
+    through the order. ``None`` when the three do not fit in 63 bits (or without numpy's
+    SIMD sort): the caller sorts another way.
+
+    >>> order, a, b = order_by_pair(np.array([7, 5, 7, 5]), np.array([1, 2, 0, 2]), 3)
+    >>> order.tolist(), a.tolist(), b.tolist()
+    ([1, 3, 2, 0], [5, 5, 7, 7], [2, 2, 0, 1])
+    """
+    n = len(major)
+    if not n or not _SIMD_SORT:
+        return None
+    lo = int(major.min())
+    minor_bits = max(minor_bound - 1, 1).bit_length()
+    row_bits = max(n - 1, 1).bit_length()
+    if int(major.max()) - lo >= 1 << (63 - minor_bits - row_bits):
+        return None
+    packed = np.subtract(major, lo, dtype=np.int64)  # (a new array, then changed in place)
+    packed <<= minor_bits
+    packed |= minor
+    packed <<= row_bits
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    order = packed & ((1 << row_bits) - 1)
+    packed >>= row_bits
+    minor_sorted = packed & ((1 << minor_bits) - 1)
+    packed >>= minor_bits
+    packed += lo
+    return order, packed, minor_sorted

@@ -296,7 +296,10 @@ def _submit_rows(
 
     from journeylab.datasets._arrow import dictionary_is_in
 
-    f = parquet_file(path, read_dictionary=coded, pre_buffer=True)
+    # (not pre-buffered: a local file read a row group per bucket and event name, or per bucket,
+    # is read faster chunk by chunk — 2 parts' events in 65 against 75 ms median, 110 against
+    # 127 ms for a row group per bucket, fresh processes)
+    f = parquet_file(path, read_dictionary=coded)
     names = f.schema_arrow.names
     want = None if cols is None else [c for c in dict.fromkeys(cols) if c in names]
     groups = _row_groups(f, buckets)
@@ -313,7 +316,7 @@ def _submit_rows(
             b = f.read(columns=["bucket"]).column("bucket")
             t = t.filter(pc.is_in(b, value_set=pa.array(list(buckets or ()), type=b.type)))
         else:  # (a file handle of its own in a pool: runs are read at the same time)
-            g = f if threads else parquet_file(path, read_dictionary=coded, pre_buffer=True)
+            g = f if threads else parquet_file(path, read_dictionary=coded)
             t = g.read_row_groups(run, columns=want, use_threads=threads)
         return t.filter(dictionary_is_in(t.column("event"), events)) if by_name and events is not None else t
 
