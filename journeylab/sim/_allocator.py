@@ -41,11 +41,8 @@ _state: dict[str, bool] = {}
 def keep_freed_pages() -> bool:
     """Set glibc malloc's mmap threshold to :data:`MMAP_THRESHOLD` and its trim threshold to
     :data:`TRIM_THRESHOLD`, once per process; whether they are set (``False`` off Linux and
-    glibc, or where the user chose otherwise: see the module docstring).
-
-    >>> keep_freed_pages() == keep_freed_pages()  # once: the second call says what the first did
-    True
-    """
+    glibc, or where the user chose otherwise: see the module docstring). Later calls return
+    what the first did (tests/test_allocator.py shows the pages kept)."""
     if "set" not in _state:
         _state["set"] = _set()
     return _state["set"]
