@@ -545,6 +545,8 @@ class _Enrollments:
         self.node_c, self.node_l = _native_codes(t["node"])
         self.port_c, self.port_l = _native_codes(t["port"])
         self.user_c = users.codes
+        if len(t) and int(self.user_c.min()) < 0:  # (a missing user id, code -1: counted as one user)
+            self.user_c = self.user_c - int(self.user_c.min())
         # UTC instants as datetime64 (a tz-aware column's plain to_numpy() makes a Timestamp per row)
         self.ts = t["ts"].to_numpy(dtype="datetime64[ns]")
         self.event = {

@@ -416,3 +416,25 @@ def test_statistics_from_the_run_user_codes_equal_those_from_the_trace_strings()
     res.trace = res.trace.iloc[::-1].reset_index(drop=True)  # another trace: its codes are not the run's
     assert res._user_codes() is None
     assert int(res.journey_stats_of("holdout-2")["entered"]) == int(plain.journey_stats_of("holdout-2")["entered"])
+
+
+def test_enrollments_of_a_trace_with_a_missing_user_id():
+    """A row without a user id (code -1) is one more user, not an error of the entries' lookup."""
+    from journeylab import stats
+
+    t = pd.DataFrame(
+        {
+            "user_id": ["a", None, None, "a", "a"],
+            "ts": pd.to_datetime([0, 1, 2, 3, 4], unit="s", utc=True),
+            "journey": "j",
+            "version": 1,
+            "node": "in",
+            "event": ["entered", "entered", "exited", "exited", "entered"],
+            "port": "",
+            "detail": ["entry", "entry", "completed", "completed", "entry"],
+        }
+    )
+    en = stats.enrollments(t)
+    assert en[["n", "reason"]].values.tolist() == [[1, "completed"], [1, "completed"], [2, None]]
+    js = stats.journey_stats(t)
+    assert (js["entered"], js["users"], js["exits_completed"], js["active"]) == (3, 2, 2, 1)
