@@ -556,8 +556,7 @@ class _Enrollments:
         is_entry = self.event["entered"] & _where(self.det_c, self.det_l, "entry".__eq__)
         # the enrollment a row belongs to: its user's latest entry at or before it (feedback and
         # conversions after the exit too, until the next entry); none before the first. Asked
-        # only of the rows a statistic reads (see `of`): the entries, keyed by (user, row) and
-        # sorted, are searched for each of them.
+        # only of the rows a statistic reads (see `of`), from the entries ordered by (user, row).
         self.entry_rows = entry_rows = np.flatnonzero(is_entry)
         self.n = n_enr = len(entry_rows)
         self._stride = len(t) + 1
