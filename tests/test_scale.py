@@ -97,6 +97,7 @@ def test_arrow_columns_prepare_like_categoricals(tmp_path):
     import pyarrow as pa
 
     from journeylab.datasets import write_cohort
+    from journeylab.datasets._arrow import arrow_dictionary
     from journeylab.engine.multi import JourneySet
     from journeylab.sim import BehaviourModel, Cohort
     from journeylab.sim.prepare import Prepared
@@ -111,6 +112,9 @@ def test_arrow_columns_prepare_like_categoricals(tmp_path):
     for arrow, shuffle in ((False, False), (True, False), (True, True)):
         p, e = pc_.read(**kw, arrow=arrow)
         assert isinstance(e["user_id"].dtype, pd.ArrowDtype) is arrow
+        if arrow:  # short ids in increasing order: encoded against the profiles (each index a row)
+            d = arrow_dictionary(e["user_id"])
+            assert d is not None and d.dictionary.to_pylist() == p["user_id"].tolist()
         if shuffle:
             p = p.sample(frac=1.0, random_state=3).reset_index(drop=True)
         c = Cohort(p, e, sort=False)
@@ -152,6 +156,44 @@ def test_arrow_columns_prepare_like_categoricals(tmp_path):
     assert added.n_users == 2 and added.id_positions is None
     z = simulate(examples.reference_journey(), added, seed=1)
     assert set(z.trace["user_id"]) == {"u1", "u2"}
+
+
+def test_parquet_user_ids_found_by_their_keys_or_by_hashing_alike(tmp_path):
+    """A cohort of ``write_cohort`` (short ids, profiles in id order) has its events' user ids
+    encoded against the profiles; long ids are unified and hashed as before. Either way the run
+    is the one of the same frames given as DataFrames; an event of a user without a profile is
+    the same error."""
+    import pyarrow.parquet as pq
+
+    from journeylab.datasets import read_cohort, write_cohort
+    from journeylab.datasets._arrow import arrow_dictionary
+
+    journey = examples.reference_journey()
+    write_cohort(tmp_path / "short", 400, seed=6)
+    p, e = read_cohort(tmp_path / "short")
+    (tmp_path / "long").mkdir()
+    renamed = {"user_id": lambda f: "customer-" + f["user_id"]}
+    p.assign(**renamed).to_parquet(tmp_path / "long" / "profiles.parquet")
+    e.assign(**renamed).to_parquet(tmp_path / "long" / "events.parquet")
+    for name in ("short", "long"):
+        pc_ = ParquetCohort(str(tmp_path / name))
+        prof, ev = pc_.read(events=["Added To Cart", "Charged"], profile_columns=[], sort=False, arrow=True)
+        encoded = arrow_dictionary(ev["user_id"]).dictionary.to_pylist() == prof["user_id"].tolist()
+        assert encoded is (name == "short")
+        frames = read_cohort(tmp_path / "short") if name == "short" else (p.assign(**renamed), e.assign(**renamed))
+        a = simulate(journey, pc_, seed=2, workers=1)
+        assert len(a.trace) > 300
+        same(a, simulate(journey, frames, seed=2))
+
+    profiles = pq.read_table(tmp_path / "short" / "profiles.parquet")
+    carts = e.loc[e["event"] == "Added To Cart", "user_id"]
+    gone = profiles.column("user_id").to_pylist().index(carts.iloc[0])
+    pq.write_table(
+        pa.concat_tables([profiles.slice(0, gone), profiles.slice(gone + 1)]), tmp_path / "short" / "profiles.parquet"
+    )
+    for workers in (1, 2):
+        with pytest.raises(CohortError, match=rf"user '{carts.iloc[0]}' is not in profiles"):
+            simulate(journey, ParquetCohort(str(tmp_path / "short")), seed=2, workers=workers)
 
 
 def test_user_keys_from_arrow_buffers_equal_the_scalar_keys():

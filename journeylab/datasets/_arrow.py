@@ -274,3 +274,128 @@ def _distinct(dictionary: pa.Array, *, known: bool = False) -> bool:
         del _DISTINCT[next(iter(_DISTINCT))]
     _DISTINCT[key] = dictionary
     return True
+
+
+def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n + 1`` offsets (int64, from the array's first byte) and the bytes of an Arrow
+    string array, without a copy of the bytes."""
+    width = np.int64 if pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type) else np.int32
+    _, offsets, data = arr.buffers()
+    off = np.frombuffer(offsets, dtype=width)[arr.offset : arr.offset + len(arr) + 1].astype(np.int64)
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return off, raw
+
+
+def short_keys(arr: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """Each string of ``arr`` as one ``uint64``: its (UTF-8) bytes big-endian, zero-padded to
+    eight. For strings of at most 8 bytes without a NUL byte the keys are equal exactly when the
+    strings are, and order as the strings do (byte order, Arrow's); ``None`` for any other
+    array (a longer string, a NUL byte, a missing value, not strings): callers hash instead.
+
+    >>> hex(int(short_keys(pa.array(["ab"]))[0]))
+    '0x6162000000000000'
+    >>> k = short_keys(pa.array(["ab", "b", "u0000001", "u0000002"]))
+    >>> bool((k[1:] > k[:-1]).all()), short_keys(pa.array(["a" * 9])), short_keys(pa.array(["a", None]))
+    (True, None, None)
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    keys = np.zeros(len(arr), dtype=np.uint64)
+    if not len(arr):
+        return keys
+    off, raw = _string_buffers(arr)
+    lengths = np.diff(off)
+    longest, shortest = int(lengths.max()), int(lengths.min())
+    if longest > 8:
+        return None
+    data = raw[off[0] : off[-1]]
+    if not data.all():  # a NUL byte: "a" and "a\0" would pad alike
+        return None
+    if shortest == 8:  # every string 8 bytes, one after the other: the bytes are the keys
+        return data.view(">u8").astype(np.uint64)
+    starts = off[:-1]
+    for j in range(longest):
+        rows = slice(None) if j < shortest else np.flatnonzero(lengths > j)
+        keys[rows] |= raw[starts[rows] + j].astype(np.uint64) << np.uint64(8 * (7 - j))
+    return keys
+
+
+def positions_in(values: pa.Array, universe: pa.Array) -> np.ndarray:
+    """Where each of the strings ``values`` sits in ``universe`` (its first row there; -1:
+    absent), as ``int64``. Short ids (:func:`short_keys`) are found by binary search over their
+    integer keys, a fraction of hashing the strings (38,850 ids among 50,000: ~4 against
+    12-18 ms); any other ids are hashed by Arrow.
+
+    >>> positions_in(pa.array(["b", "z", "a"]), pa.array(["a", "b", "a"])).tolist()
+    [1, -1, 0]
+    >>> positions_in(pa.array(["b" * 9, "z"]), pa.array(["a", "b" * 9])).tolist()
+    [1, -1]
+    """
+    vk = short_keys(values)
+    uk = None if vk is None else short_keys(universe)
+    if vk is None or uk is None:
+        found = pc.index_in(values.cast(pa.string()), value_set=universe.cast(pa.string()))
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return _search(vk, uk)
+
+
+def _search(vk: np.ndarray, uk: np.ndarray) -> np.ndarray:
+    """Where each key ``vk`` sits among the keys ``uk`` (first row; -1: absent). The queries are
+    searched in sorted order (at random, a search for every key misses the cache at each step:
+    38,850 among 50,000 in 8 against 3.5 ms with their sort)."""
+    out = np.full(len(vk), -1, dtype=np.int64)
+    if not len(vk) or not len(uk):
+        return out
+    order = None if len(uk) < 2 or bool((uk[1:] > uk[:-1]).all()) else np.argsort(uk, kind="stable")
+    ordered = uk if order is None else uk[order]
+    q = np.argsort(vk)
+    found = np.searchsorted(ordered, vk[q])
+    found[found == len(ordered)] = 0
+    hit = ordered[found] == vk[q]
+    rows = found[hit] if order is None else order[found[hit]]
+    out[q[hit]] = rows
+    return out
+
+
+def encode_against(col: pa.ChunkedArray | pa.Array, universe: pa.Array) -> pa.DictionaryArray | None:
+    """A dictionary-encoded string column ``col`` (any chunks, each its own dictionary) as one
+    dictionary array over ``universe``: each value's index is its row of ``universe``, which
+    must be strictly increasing (so distinct: it is remembered as such, see
+    :func:`arrow_dictionary`). It replaces unifying the chunks' dictionaries and then looking
+    their values up in ``universe``: the chunks' dictionaries are searched in it once, by
+    integer keys. ``None`` when that cannot be done: ids that are not short
+    (:func:`short_keys`), a missing value, a value not in ``universe``, or ``universe`` not
+    increasing.
+
+    >>> col = pa.chunked_array([pa.array(["b", "a", "b"]).dictionary_encode(), pa.array(["c"]).dictionary_encode()])
+    >>> enc = encode_against(col, pa.array(["a", "b", "c", "d"]))
+    >>> enc.indices.to_pylist(), enc.dictionary.to_pylist()
+    ([1, 0, 1, 2], ['a', 'b', 'c', 'd'])
+    >>> encode_against(col, pa.array(["a", "b"])) is None  # "c" is not among them
+    True
+    """
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    if not all(pa.types.is_dictionary(c.type) and not c.null_count for c in chunks):
+        return None
+    uk = short_keys(universe)
+    if uk is None or (len(uk) > 1 and not bool((uk[1:] > uk[:-1]).all())):
+        return None
+    if not chunks:
+        return pa.DictionaryArray.from_arrays(pa.array([], type=pa.int32()), universe)
+    dictionaries = [
+        c.dictionary if c.dictionary.type == pa.string() else c.dictionary.cast(pa.string()) for c in chunks
+    ]
+    vk = short_keys(pa.concat_arrays(dictionaries))
+    if vk is None:
+        return None
+    rows = _search(vk, uk)  # each dictionary value's row of universe, the chunks' one after the other
+    if len(rows) and int(rows.min()) < 0:
+        return None
+    first = np.cumsum([0, *(len(d) for d in dictionaries[:-1])], dtype=np.int64)
+    at = pa.concat_arrays([c.indices.cast(pa.int32()) for c in chunks]).to_numpy(zero_copy_only=False)
+    codes = rows[at + np.repeat(first, [len(c) for c in chunks])]
+    out = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), universe)
+    _distinct(out.dictionary, known=True)
+    return out

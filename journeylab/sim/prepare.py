@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeylab.datasets._arrow import array_key, arrow_dictionary
+from journeylab.datasets._arrow import array_key, arrow_dictionary, positions_in
 from journeylab.engine.draws import user_key_array, user_key_ascii
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.order import stable_order
@@ -120,7 +120,7 @@ class Prepared:
             user_arr = ids.take(pc.sort_indices(ids))
             if js.listed_users:  # listed users the cohort does not know enter too (no profile)
                 user_arr = pa.array(sorted(js.listed_users.union(user_arr.to_pylist())), type=pa.string())
-            codes = _positions_in(ulabels, user_arr)[ucodes]
+            codes = positions_in(ulabels, user_arr)[ucodes]
         else:  # the users with events left, in user id order (new strings, laid out in that order)
             present = np.flatnonzero(np.bincount(ucodes, minlength=len(ulabels)))
             mine = ulabels.take(pa.array(present))
@@ -152,7 +152,7 @@ class Prepared:
         if not js.needs_all_users and label_rows is not None:
             pos = label_rows[present[by_name]]
         else:
-            pos = _positions_in(user_arr, _arrow_strings(prof["user_id"]))
+            pos = positions_in(user_arr, _arrow_strings(prof["user_id"]))
         found = pos >= 0
         wanted = [c for c in prof.columns if c != "user_id" and c in js.inputs.profile]
         self.prof_cols: list[tuple[str, Any]] = []  # (property, object array: a value per user)
@@ -312,12 +312,6 @@ def _encode(values: pd.Series, rows: np.ndarray | None = None) -> tuple[np.ndarr
         a = a.take(pa.array(rows))
     d = pc.dictionary_encode(a)
     return d.indices.to_numpy(zero_copy_only=False).astype(np.int64), d.dictionary
-
-
-def _positions_in(values: pa.Array, universe: pa.Array) -> np.ndarray:
-    """Where each of the strings ``values`` sits in ``universe`` (-1: absent), hashed by Arrow."""
-    found = pc.index_in(values.cast(pa.string()), value_set=universe.cast(pa.string()))
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _by_user_then_time(codes: np.ndarray, ts: np.ndarray) -> np.ndarray:

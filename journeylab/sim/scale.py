@@ -69,6 +69,7 @@ class ParquetCohort:
         arrow: bool = False,
         profiles: bool = True,
         readers: int | None = None,
+        user_ids: Callable[[], Any] | None = None,
     ) -> tuple[pd.DataFrame | None, pd.DataFrame]:
         """``(profiles, events)`` of some buckets (all by default), events sorted by time
         (``sort=False``: in file order, which the simulator orders itself); ``profiles=False``:
@@ -83,7 +84,10 @@ class ParquetCohort:
         of the ``events`` (:func:`_named_groups`). ``arrow=True`` keeps the events'
         ``user_id`` and ``event`` in Arrow (``pd.ArrowDtype`` dictionary columns, which
         :class:`~journeylab.sim.Cohort` and the simulator read as they are) instead of building
-        pandas categoricals.
+        pandas categoricals; its ``user_id`` is then encoded against the profiles' ids when
+        they are short and increasing (as ``write_cohort`` writes them): its dictionary is the
+        profiles' ``user_id``, each index a profile's row (:func:`encode_against`; nothing
+        hashed). ``user_ids``: what gives those ids (an Arrow string array) with ``profiles=False``.
         """
         if events is None and columns is None and profile_columns is None and not arrow and profiles:
             from journeylab.datasets import read_cohort
@@ -119,7 +123,8 @@ class ParquetCohort:
                 else None
             )
             table = events_table()
-            frame = None if profile_table is None else to_frame(profile_table.result())
+            read = None if profile_table is None else profile_table.result()
+            frame = None if read is None else to_frame(read)
         if want_ids:
             filt: list[tuple[str, str, list[str] | list[int]]] = []  # (column, "in", values)
             if events is not None:
@@ -131,6 +136,12 @@ class ParquetCohort:
                 table = _read_rows(self.events_path, ecols, coded, buckets, names_kept)
             else:
                 table = table.append_column("event_id", ids)
+        if arrow and "user_id" in table.column_names:
+            if user_ids is not None:
+                universe = user_ids()
+            else:
+                universe = None if read is None else read.column("user_id")
+            table = _users_encoded(table, universe)
         ev = to_frame(table, keep_arrow=("user_id", "event") if arrow else ())
         if sort:
             ev = ev.sort_values("ts", kind="stable", ignore_index=True)
@@ -329,6 +340,21 @@ def _submit_rows(
         return lambda: read(groups, threads)
     futures = [pool.submit(read, run, False) for run in parts]
     return lambda: pa.concat_tables([fu.result() for fu in futures])
+
+
+def _users_encoded(table: Any, universe: Any) -> Any:
+    """``table`` with its ``user_id`` encoded against the profiles' ids ``universe``
+    (:func:`~journeylab.datasets._arrow.encode_against`), or as it is when that cannot be done."""
+    import pyarrow as pa
+
+    from journeylab.datasets._arrow import encode_against
+
+    if universe is None or not (pa.types.is_string(universe.type) or pa.types.is_large_string(universe.type)):
+        return table
+    if isinstance(universe, pa.ChunkedArray):
+        universe = universe.combine_chunks()
+    encoded = encode_against(table.column("user_id"), universe)
+    return table if encoded is None else table.set_column(table.column_names.index("user_id"), "user_id", encoded)
 
 
 def _named_groups(f: Any, groups: list[int], events: list[str]) -> tuple[list[int], bool]:

@@ -1,0 +1,118 @@
+"""Looking user ids up by integer keys (journeylab/datasets/_arrow.py: ``short_keys``,
+``positions_in``, ``encode_against``) against Arrow's hashing of the strings themselves."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from journeylab.datasets._arrow import arrow_dictionary, encode_against, positions_in, short_keys
+
+# ids of at most 8 bytes (é: two, ✓: three), and others: longer, or with a NUL byte
+SHORT = st.text(alphabet=st.sampled_from(["a", "b", "0", "9", "\x7f", "é", "✓"]), max_size=8).filter(
+    lambda s: len(s.encode()) <= 8
+)
+OTHER = st.text(alphabet=st.sampled_from(["a", "é", "✓", "\x00"]), min_size=1, max_size=6)
+
+
+@st.composite
+def id_lists(draw, max_size: int) -> list[str]:
+    """Mostly lists of short ids only (keys), else with one or two other ids among them (hashes)."""
+    values = draw(st.lists(SHORT, max_size=max_size))
+    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2]))):
+        values.insert(draw(st.integers(0, len(values))), draw(OTHER))
+    return values
+
+
+SETTINGS = settings(max_examples=300, deadline=None, database=None, derandomize=True)
+
+
+def _fits(s: str) -> bool:
+    return len(s.encode()) <= 8 and "\x00" not in s
+
+
+@SETTINGS
+@given(values=id_lists(40), large=st.booleans())
+def test_short_keys_are_equal_and_ordered_exactly_as_the_strings(values, large):
+    arr = pa.array(values, type=pa.large_string() if large else pa.string())
+    keys = short_keys(arr)
+    if not all(_fits(v) for v in values):
+        assert keys is None
+        return
+    assert keys is not None and len(keys) == len(values)
+    for i, a in enumerate(values):
+        for j, b in enumerate(values):
+            assert (keys[i] == keys[j]) == (a == b)
+            assert (keys[i] < keys[j]) == (a.encode() < b.encode())  # byte order, as Arrow compares
+
+
+def test_short_keys_refuse_missing_values_and_read_slices():
+    assert short_keys(pa.array(["a", None])) is None
+    assert short_keys(pa.array([1, 2])) is None
+    arr = pa.array(["zz", "u0000001", "b", "u0000002"])
+    assert short_keys(arr.slice(1, 3)).tolist() == short_keys(pa.array(["u0000001", "b", "u0000002"])).tolist()
+    eight = pa.array(["u0000001", "u0000002", "u0000003"]).slice(1)  # the all-8-bytes path, sliced
+    assert short_keys(eight).tolist() == short_keys(pa.array(["u0000002", "u0000003"])).tolist()
+    assert short_keys(pa.chunked_array([pa.array(["a"]), pa.array(["b"])])).tolist() == [
+        0x61 << 56,
+        0x62 << 56,
+    ]
+
+
+@SETTINGS
+@given(values=id_lists(30), universe=id_lists(30))
+def test_positions_are_arrows_index_in(values, universe):
+    """Short ids by their keys, any other by Arrow's hash: the first row of each value, -1 when
+    absent, whatever the universe's order and repeats."""
+    v, u = pa.array(values, type=pa.string()), pa.array(universe, type=pa.string())
+    want = pc.index_in(v, value_set=u).fill_null(-1).to_pylist()
+    assert positions_in(v, u).tolist() == want
+    assert positions_in(v, pa.array(sorted(set(universe)), type=pa.string())).tolist() == [
+        sorted(set(universe)).index(x) if x in universe else -1 for x in values
+    ]
+
+
+@SETTINGS
+@given(
+    universe=st.builds(set, id_lists(25)),
+    picks=st.lists(st.lists(st.integers(0, 24), max_size=12), max_size=5),
+    stranger=st.booleans(),
+)
+def test_encoding_against_the_profiles_keeps_every_value(universe, picks, stranger):
+    """Chunks with dictionaries of their own, encoded against increasing distinct ids: the same
+    values row by row, one dictionary (the ids, known distinct); ``None`` when it cannot be done."""
+    ids = sorted(universe, key=str.encode)
+    rows = [[ids[p % len(ids)] for p in chunk] for chunk in picks] if ids else []
+    if stranger and rows:
+        rows[-1].append("no such user")
+    col = pa.chunked_array(
+        [pa.array(r, type=pa.string()).dictionary_encode() for r in rows], type=pa.dictionary(pa.int32(), pa.string())
+    )
+    enc = encode_against(col, pa.array(ids, type=pa.string()))
+    flat = [x for r in rows for x in r]
+    if not all(_fits(x) for x in ids) or any(x not in universe for x in flat):
+        assert enc is None
+        return
+    assert enc is not None
+    assert enc.dictionary.to_pylist() == ids
+    assert enc.to_pylist() == flat
+    if ids:
+        import pandas as pd
+
+        s = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([enc])))
+        assert arrow_dictionary(s) is not None  # its dictionary taken as distinct
+
+
+def test_encoding_needs_increasing_ids_and_no_missing_value():
+    col = pa.chunked_array([pa.array(["b", "a"]).dictionary_encode()])
+    assert encode_against(col, pa.array(["a", "b"])).indices.to_pylist() == [1, 0]
+    assert encode_against(col, pa.array(["b", "a"])) is None  # not increasing
+    assert encode_against(col, pa.array(["a", "a", "b"])) is None  # a repeat
+    assert encode_against(pa.chunked_array([pa.array(["a", None]).dictionary_encode()]), pa.array(["a"])) is None
+    assert encode_against(pa.chunked_array([pa.array(["a"])]), pa.array(["a"])) is None  # not a dictionary
+    assert (
+        encode_against(pa.chunked_array([], type=pa.dictionary(pa.int32(), pa.string())), pa.array(["a"])).to_pylist()
+        == []
+    )
