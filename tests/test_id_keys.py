@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journeylab.datasets._arrow import arrow_dictionary, encode_against, positions_in, short_keys
+from journeylab.datasets._arrow import arrow_dictionary, encode_against, positions_in, short_keys, string_order
 
 # ids of at most 8 bytes (é: two, ✓: three), and others: longer, or with a NUL byte
 SHORT = st.text(alphabet=st.sampled_from(["a", "b", "0", "9", "\x7f", "é", "✓"]), max_size=8).filter(
@@ -72,6 +72,17 @@ def test_positions_are_arrows_index_in(values, universe):
     assert positions_in(v, pa.array(sorted(set(universe)), type=pa.string())).tolist() == [
         sorted(set(universe)).index(x) if x in universe else -1 for x in values
     ]
+
+
+@SETTINGS
+@given(values=id_lists(40), runs=st.booleans())
+def test_string_order_is_arrows_stable_sort(values, runs):
+    """By keys or by Arrow: equal strings keep their row order; sorted runs one after the
+    other (the parts' users) come out merged."""
+    if runs:
+        values = sorted(values[: len(values) // 2], key=str.encode) + sorted(values[len(values) // 2 :], key=str.encode)
+    arr = pa.array(values, type=pa.string())
+    assert string_order(arr).tolist() == pc.sort_indices(arr).to_pylist()
 
 
 @SETTINGS

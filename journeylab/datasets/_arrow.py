@@ -341,6 +341,20 @@ def positions_in(values: pa.Array, universe: pa.Array) -> np.ndarray:
     return _search(vk, uk)
 
 
+def string_order(arr: pa.Array) -> np.ndarray:
+    """The stable sort of the strings ``arr`` (byte order, as Arrow sorts them): by their
+    integer keys when they are short (:func:`short_keys`; runs already in order, such as the
+    parts' users, are merged rather than sorted), else by Arrow's ``sort_indices``.
+
+    >>> string_order(pa.array(["b", "a", "b", "ab"])).tolist()
+    [1, 3, 0, 2]
+    """
+    keys = short_keys(arr)
+    if keys is None:
+        return pc.sort_indices(arr).to_numpy().astype(np.int64)
+    return np.argsort(keys, kind="stable")
+
+
 def _search(vk: np.ndarray, uk: np.ndarray) -> np.ndarray:
     """Where each key ``vk`` sits among the keys ``uk`` (first row; -1: absent). The queries are
     searched in sorted order (at random, a search for every key misses the cache at each step:

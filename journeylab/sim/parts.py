@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeylab.datasets._arrow import to_frame
+from journeylab.datasets._arrow import string_order, to_frame
 from journeylab.engine.multi import JourneySet
 from journeylab.errors import InputError, JourneyDefinitionError
 from journeylab.model.journey import JourneyDef
@@ -260,12 +260,12 @@ def _merged_users(outs: list[dict[str, Any]]) -> tuple[pa.Array, list[dict[str, 
     """Every part's users in one id order (the order a single process gives them), and each
     part's chunk with its user codes into it; ``None`` when a user is in two parts."""
     ids = pa.concat_arrays([o["ids"] for o in outs])
-    order = pc.sort_indices(ids)
-    ids = ids.take(order)
+    order = string_order(ids)
+    ids = ids.take(pa.array(order))
     if len(ids) > 1 and pc.any(pc.equal(ids[1:], ids[:-1])).as_py():
         return None
     rank = np.empty(len(ids), dtype=np.int64)
-    rank[order.to_numpy()] = np.arange(len(ids))
+    rank[order] = np.arange(len(ids))
     chunks, at = [], 0
     for o in outs:
         n = len(o["ids"])

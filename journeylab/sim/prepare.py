@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeylab.datasets._arrow import array_key, arrow_dictionary, positions_in
+from journeylab.datasets._arrow import array_key, arrow_dictionary, positions_in, string_order
 from journeylab.engine.draws import user_key_array, user_key_ascii
 from journeylab.engine.multi import JourneySet
 from journeylab.engine.order import stable_order
@@ -117,7 +117,7 @@ class Prepared:
         label_rows = known[1] if known is not None and known[0] == array_key(ulabels) else None
         if js.needs_all_users:
             ids = _arrow_strings(prof["user_id"]).cast(pa.string())
-            user_arr = ids.take(pc.sort_indices(ids))
+            user_arr = ids.take(pa.array(string_order(ids)))
             if js.listed_users:  # listed users the cohort does not know enter too (no profile)
                 user_arr = pa.array(sorted(js.listed_users.union(user_arr.to_pylist())), type=pa.string())
             codes = positions_in(ulabels, user_arr)[ucodes]
@@ -128,7 +128,7 @@ class Prepared:
             if rows is not None and len(rows) and int(rows.min()) < 0:
                 rows = None  # a user without a profile: the ids are sorted as they are
             # profiles in id order (as write_cohort lays them out): their rows order the ids
-            by_name = pc.sort_indices(mine).to_numpy() if rows is None else np.argsort(rows)
+            by_name = string_order(mine) if rows is None else np.argsort(rows)
             user_arr = mine.take(pa.array(by_name)).cast(pa.string())
             remap = np.full(len(ulabels), -1, dtype=np.int64)
             remap[present[by_name]] = np.arange(len(present))

@@ -266,8 +266,9 @@ OUT = pathlib.Path({out!r})
 def record(_j=None):
     OUT.write_text(json.dumps({{"nodes": [n.id for n in journey.nodes],
                                "connectors": sorted([c.source, c.port, c.target] for c in journey.connectors),
-                               "message": builder.message}}))
+                               "message": builder.message, "kind": builder.kind_picker.value}}))
 journey.on_change(record)
+builder.kind_picker.observe(record, names="value")
 record()
 builder
 """
@@ -298,12 +299,16 @@ def test_build_and_connect_a_journey_with_the_mouse(jupyter_lab, page, tmp_path)
     # 1. an Action entry (the palette's first kind)
     page.click(add)
     _wait_for(out, lambda s: len(s.get("nodes", [])) == 1)
-    # 2. a push, after the selected node by its first free port (the default: yes)
+    # 2. a push, after the selected node by its first free port (the default: yes). The kind is
+    # awaited in the kernel before Add is clicked: while the kernel is busy, the browser holds a
+    # widget's next value until the kernel is done with its last one, but sends a click at once
     page.select_option(".journeylab-builder select >> nth=0", label="Engage · Push")
+    _wait_for(out, lambda s: s.get("kind") == "push")
     page.click(add)
     _wait_for(out, lambda s: len(s.get("nodes", [])) == 2)
     # 3. an email, after the push by its first free port (next)
     page.select_option(".journeylab-builder select >> nth=0", label="Engage · Email")
+    _wait_for(out, lambda s: s.get("kind") == "email")
     page.click(add)
     state = _wait_for(out, lambda s: len(s.get("nodes", [])) == 3)
     assert state["nodes"] == ["action_1", "push_1", "email_1"]
