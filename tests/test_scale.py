@@ -90,7 +90,7 @@ def test_parquet_event_ids_checked_unless_the_writer_vouches(tmp_path):
     simulate(examples.reference_journey(), ParquetCohort(str(theirs)), seed=1)
 
 
-def test_arrow_columns_prepare_like_categoricals(tmp_path):
+def test_arrow_columns_prepare_like_categoricals(tmp_path, monkeypatch):
     """The simulator reads a Parquet cohort's user ids and event names as Arrow dictionary
     columns (no pandas categorical): the cohort checks and the prepared run are the same."""
     import numpy as np
@@ -99,7 +99,7 @@ def test_arrow_columns_prepare_like_categoricals(tmp_path):
     from journeylab.datasets import write_cohort
     from journeylab.datasets._arrow import arrow_dictionary
     from journeylab.engine.multi import JourneySet
-    from journeylab.sim import BehaviourModel, Cohort
+    from journeylab.sim import BehaviourModel, Cohort, prepare
     from journeylab.sim.prepare import Prepared
 
     write_cohort(tmp_path, 300, seed=4)
@@ -120,7 +120,11 @@ def test_arrow_columns_prepare_like_categoricals(tmp_path):
         c = Cohort(p, e, sort=False)
         assert c.ids_in_order is not shuffle
         start = int(e["ts"].min().floor("D").timestamp())
-        preps.append(Prepared(js, c, start, start + 20 * 86400, 0, BehaviourModel.default(), 3600))
+        with monkeypatch.context() as m:
+            if arrow and not shuffle:  # the cohort's profile rows are read again, nothing looked up
+                for name in ("positions_in", "string_order"):
+                    m.setattr(prepare, name, lambda *a, _n=name: pytest.fail(f"{_n} called"))
+            preps.append(Prepared(js, c, start, start + 20 * 86400, 0, BehaviourModel.default(), 3600))
     a = preps[0]
     assert a.n_events > 300 and a.n_users > 50
     for b in preps[1:]:

@@ -375,8 +375,8 @@ def _search(vk: np.ndarray, uk: np.ndarray) -> np.ndarray:
 
 def encode_against(col: pa.ChunkedArray | pa.Array, universe: pa.Array) -> pa.DictionaryArray | None:
     """A dictionary-encoded string column ``col`` (any chunks, each its own dictionary) as one
-    dictionary array over ``universe``: each value's index is its row of ``universe``, which
-    must be strictly increasing (so distinct: it is remembered as such, see
+    dictionary array over ``universe`` (as ``string``): each value's index is its row of
+    ``universe``, which must be strictly increasing (so distinct: it is remembered as such, see
     :func:`arrow_dictionary`). It replaces unifying the chunks' dictionaries and then looking
     their values up in ``universe``: the chunks' dictionaries are searched in it once, by
     integer keys. ``None`` when that cannot be done: ids that are not short
@@ -393,6 +393,8 @@ def encode_against(col: pa.ChunkedArray | pa.Array, universe: pa.Array) -> pa.Di
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
     if not all(pa.types.is_dictionary(c.type) and not c.null_count for c in chunks):
         return None
+    if universe.type != pa.string():  # (the type every reader casts the dictionary to: no copy then)
+        universe = universe.cast(pa.string())
     uk = short_keys(universe)
     if uk is None or (len(uk) > 1 and not bool((uk[1:] > uk[:-1]).all())):
         return None
