@@ -1,5 +1,5 @@
-"""Looking user ids up by integer keys (journeylab/datasets/_arrow.py: ``short_keys``,
-``positions_in``, ``encode_against``) against Arrow's hashing of the strings themselves."""
+"""Looking user ids up and sorting them by integer keys (journeylab/datasets/_arrow.py:
+``short_keys``, ``positions_in``, ``string_order``) against Arrow's own kernels on the strings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journeylab.datasets._arrow import arrow_dictionary, encode_against, positions_in, short_keys, string_order
+from journeylab.datasets._arrow import positions_in, short_keys, string_order
 
 # ids of at most 8 bytes (é: two, ✓: three), and others: longer, or with a NUL byte
 SHORT = st.text(alphabet=st.sampled_from(["a", "b", "0", "9", "\x7f", "é", "✓"]), max_size=8).filter(
@@ -83,47 +83,3 @@ def test_string_order_is_arrows_stable_sort(values, runs):
         values = sorted(values[: len(values) // 2], key=str.encode) + sorted(values[len(values) // 2 :], key=str.encode)
     arr = pa.array(values, type=pa.string())
     assert string_order(arr).tolist() == pc.sort_indices(arr).to_pylist()
-
-
-@SETTINGS
-@given(
-    universe=st.builds(set, id_lists(25)),
-    picks=st.lists(st.lists(st.integers(0, 24), max_size=12), max_size=5),
-    stranger=st.booleans(),
-)
-def test_encoding_against_the_profiles_keeps_every_value(universe, picks, stranger):
-    """Chunks with dictionaries of their own, encoded against increasing distinct ids: the same
-    values row by row, one dictionary (the ids, known distinct); ``None`` when it cannot be done."""
-    ids = sorted(universe, key=str.encode)
-    rows = [[ids[p % len(ids)] for p in chunk] for chunk in picks] if ids else []
-    if stranger and rows:
-        rows[-1].append("no such user")
-    col = pa.chunked_array(
-        [pa.array(r, type=pa.string()).dictionary_encode() for r in rows], type=pa.dictionary(pa.int32(), pa.string())
-    )
-    enc = encode_against(col, pa.array(ids, type=pa.string()))
-    flat = [x for r in rows for x in r]
-    if not all(_fits(x) for x in ids) or any(x not in universe for x in flat):
-        assert enc is None
-        return
-    assert enc is not None
-    assert enc.dictionary.to_pylist() == ids
-    assert enc.to_pylist() == flat
-    if ids:
-        import pandas as pd
-
-        s = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([enc])))
-        assert arrow_dictionary(s) is not None  # its dictionary taken as distinct
-
-
-def test_encoding_needs_increasing_ids_and_no_missing_value():
-    col = pa.chunked_array([pa.array(["b", "a"]).dictionary_encode()])
-    assert encode_against(col, pa.array(["a", "b"])).indices.to_pylist() == [1, 0]
-    assert encode_against(col, pa.array(["b", "a"])) is None  # not increasing
-    assert encode_against(col, pa.array(["a", "a", "b"])) is None  # a repeat
-    assert encode_against(pa.chunked_array([pa.array(["a", None]).dictionary_encode()]), pa.array(["a"])) is None
-    assert encode_against(pa.chunked_array([pa.array(["a"])]), pa.array(["a"])) is None  # not a dictionary
-    assert (
-        encode_against(pa.chunked_array([], type=pa.dictionary(pa.int32(), pa.string())), pa.array(["a"])).to_pylist()
-        == []
-    )

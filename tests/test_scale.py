@@ -97,7 +97,6 @@ def test_arrow_columns_prepare_like_categoricals(tmp_path, monkeypatch):
     import pyarrow as pa
 
     from journeylab.datasets import write_cohort
-    from journeylab.datasets._arrow import arrow_dictionary
     from journeylab.engine.multi import JourneySet
     from journeylab.sim import BehaviourModel, Cohort, prepare
     from journeylab.sim.prepare import Prepared
@@ -112,9 +111,6 @@ def test_arrow_columns_prepare_like_categoricals(tmp_path, monkeypatch):
     for arrow, shuffle in ((False, False), (True, False), (True, True)):
         p, e = pc_.read(**kw, arrow=arrow)
         assert isinstance(e["user_id"].dtype, pd.ArrowDtype) is arrow
-        if arrow:  # short ids in increasing order: encoded against the profiles (each index a row)
-            d = arrow_dictionary(e["user_id"])
-            assert d is not None and d.dictionary.to_pylist() == p["user_id"].tolist()
         if shuffle:
             p = p.sample(frac=1.0, random_state=3).reset_index(drop=True)
         c = Cohort(p, e, sort=False)
@@ -162,15 +158,15 @@ def test_arrow_columns_prepare_like_categoricals(tmp_path, monkeypatch):
     assert set(z.trace["user_id"]) == {"u1", "u2"}
 
 
-def test_parquet_user_ids_found_by_their_keys_or_by_hashing_alike(tmp_path):
-    """A cohort of ``write_cohort`` (short ids, profiles in id order) has its events' user ids
-    encoded against the profiles; long ids are unified and hashed as before. Either way the run
-    is the one of the same frames given as DataFrames; an event of a user without a profile is
-    the same error."""
+def test_parquet_user_ids_found_by_their_keys_or_by_hashing_alike(tmp_path, monkeypatch):
+    """The events' user ids of a Parquet cohort are found among the profiles' by integer keys
+    when they are short (``write_cohort``'s), else by Arrow's hashing: either way the run is the
+    one of the same frames given as DataFrames, and an event of a user without a profile is the
+    same error."""
     import pyarrow.parquet as pq
 
-    from journeylab.datasets import read_cohort, write_cohort
-    from journeylab.datasets._arrow import arrow_dictionary
+    from journeylab.datasets import _arrow, read_cohort, write_cohort
+    from journeylab.sim import cohort as cohort_mod
 
     journey = examples.reference_journey()
     write_cohort(tmp_path / "short", 400, seed=6)
@@ -179,13 +175,16 @@ def test_parquet_user_ids_found_by_their_keys_or_by_hashing_alike(tmp_path):
     renamed = {"user_id": lambda f: "customer-" + f["user_id"]}
     p.assign(**renamed).to_parquet(tmp_path / "long" / "profiles.parquet")
     e.assign(**renamed).to_parquet(tmp_path / "long" / "events.parquet")
-    for name in ("short", "long"):
-        pc_ = ParquetCohort(str(tmp_path / name))
-        prof, ev = pc_.read(events=["Added To Cart", "Charged"], profile_columns=[], sort=False, arrow=True)
-        encoded = arrow_dictionary(ev["user_id"]).dictionary.to_pylist() == prof["user_id"].tolist()
-        assert encoded is (name == "short")
-        frames = read_cohort(tmp_path / "short") if name == "short" else (p.assign(**renamed), e.assign(**renamed))
-        a = simulate(journey, pc_, seed=2, workers=1)
+    for name, frames in (("short", (p, e)), ("long", (p.assign(**renamed), e.assign(**renamed)))):
+        keyed = []
+        with monkeypatch.context() as m:
+            m.setattr(
+                cohort_mod,
+                "positions_in",
+                lambda v, u, _k=keyed: _k.append(_arrow.short_keys(u) is not None) or _arrow.positions_in(v, u),
+            )
+            a = simulate(journey, ParquetCohort(str(tmp_path / name)), seed=2, workers=1)
+        assert keyed == [name == "short"]
         assert len(a.trace) > 300
         same(a, simulate(journey, frames, seed=2))
 
@@ -264,7 +263,7 @@ def test_parquet_reads_in_runs_equal_one_read(tmp_path, monkeypatch):
     assert set(p["user_id"]) == set(profiles.loc[profiles["bucket"].isin([5, 9]), "user_id"])
 
 
-def test_row_groups_of_other_event_names_are_not_read(tmp_path):
+def test_row_groups_of_other_event_names_are_not_read(tmp_path, monkeypatch):
     """``write_cohort`` keeps a row group per (bucket, event name), so a read of a few names
     reads their row groups only, with no filter left to apply. A file laid out otherwise (groups
     of several names, or no statistics) has the groups that may hold the names read and
@@ -302,6 +301,28 @@ def test_row_groups_of_other_event_names_are_not_read(tmp_path):
     assert scale._read_rows(path, cols, [], [4, 9], names).equals(
         expected(whole.filter(pc.is_in(whole.column("bucket"), value_set=pa.array([4, 9], pa.int16()))))
     )
+    # read as a dictionary (as the simulator reads it), the names of groups holding one each are
+    # written from their statistics, not read: the same rows
+    seen: list[list[str]] = []
+    read_groups = pq.ParquetFile.read_row_groups
+
+    def spy(self, row_groups, columns=None, **kw):  # noqa: ANN001, ANN202
+        seen.append(list(columns))
+        return read_groups(self, row_groups, columns=columns, **kw)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)
+    for buckets in (None, [4, 9]):
+        got = scale._read_rows(path, cols, ["event"], buckets, names)
+        want = expected(
+            whole
+            if buckets is None
+            else whole.filter(pc.is_in(whole.column("bucket"), value_set=pa.array(buckets, pa.int16())))
+        )
+        assert got.column_names == cols and got.column("event").type == pa.dictionary(pa.int32(), pa.string())
+        assert got.column("event").to_pylist() == want.column("event").to_pylist()
+        assert got.drop_columns(["event"]).equals(want.drop_columns(["event"]))
+    assert seen and all("event" not in c for c in seen)
+    monkeypatch.undo()
 
     # groups of several names, sorted by name: the groups whose range holds none are skipped
     by_name = whole.sort_by("event")

@@ -325,8 +325,8 @@ def short_keys(arr: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
 def positions_in(values: pa.Array, universe: pa.Array) -> np.ndarray:
     """Where each of the strings ``values`` sits in ``universe`` (its first row there; -1:
     absent), as ``int64``. Short ids (:func:`short_keys`) are found by binary search over their
-    integer keys, a fraction of hashing the strings (38,850 ids among 50,000: ~4 against
-    12-18 ms); any other ids are hashed by Arrow.
+    integer keys (78k ids among 100k: 10 ms against 26 ms for Arrow's hash); any other ids are
+    hashed by Arrow.
 
     >>> positions_in(pa.array(["b", "z", "a"]), pa.array(["a", "b", "a"])).tolist()
     [1, -1, 0]
@@ -358,7 +358,7 @@ def string_order(arr: pa.Array) -> np.ndarray:
 def _search(vk: np.ndarray, uk: np.ndarray) -> np.ndarray:
     """Where each key ``vk`` sits among the keys ``uk`` (first row; -1: absent). The queries are
     searched in sorted order (at random, a search for every key misses the cache at each step:
-    38,850 among 50,000 in 8 against 3.5 ms with their sort)."""
+    38k among 100k in 8 ms, against 3.6 ms sorted first)."""
     out = np.full(len(vk), -1, dtype=np.int64)
     if not len(vk) or not len(uk):
         return out
@@ -370,48 +370,4 @@ def _search(vk: np.ndarray, uk: np.ndarray) -> np.ndarray:
     hit = ordered[found] == vk[q]
     rows = found[hit] if order is None else order[found[hit]]
     out[q[hit]] = rows
-    return out
-
-
-def encode_against(col: pa.ChunkedArray | pa.Array, universe: pa.Array) -> pa.DictionaryArray | None:
-    """A dictionary-encoded string column ``col`` (any chunks, each its own dictionary) as one
-    dictionary array over ``universe`` (as ``string``): each value's index is its row of
-    ``universe``, which must be strictly increasing (so distinct: it is remembered as such, see
-    :func:`arrow_dictionary`). It replaces unifying the chunks' dictionaries and then looking
-    their values up in ``universe``: the chunks' dictionaries are searched in it once, by
-    integer keys. ``None`` when that cannot be done: ids that are not short
-    (:func:`short_keys`), a missing value, a value not in ``universe``, or ``universe`` not
-    increasing.
-
-    >>> col = pa.chunked_array([pa.array(["b", "a", "b"]).dictionary_encode(), pa.array(["c"]).dictionary_encode()])
-    >>> enc = encode_against(col, pa.array(["a", "b", "c", "d"]))
-    >>> enc.indices.to_pylist(), enc.dictionary.to_pylist()
-    ([1, 0, 1, 2], ['a', 'b', 'c', 'd'])
-    >>> encode_against(col, pa.array(["a", "b"])) is None  # "c" is not among them
-    True
-    """
-    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    if not all(pa.types.is_dictionary(c.type) and not c.null_count for c in chunks):
-        return None
-    if universe.type != pa.string():  # (the type every reader casts the dictionary to: no copy then)
-        universe = universe.cast(pa.string())
-    uk = short_keys(universe)
-    if uk is None or (len(uk) > 1 and not bool((uk[1:] > uk[:-1]).all())):
-        return None
-    if not chunks:
-        return pa.DictionaryArray.from_arrays(pa.array([], type=pa.int32()), universe)
-    dictionaries = [
-        c.dictionary if c.dictionary.type == pa.string() else c.dictionary.cast(pa.string()) for c in chunks
-    ]
-    vk = short_keys(pa.concat_arrays(dictionaries))
-    if vk is None:
-        return None
-    rows = _search(vk, uk)  # each dictionary value's row of universe, the chunks' one after the other
-    if len(rows) and int(rows.min()) < 0:
-        return None
-    first = np.cumsum([0, *(len(d) for d in dictionaries[:-1])], dtype=np.int64)
-    at = pa.concat_arrays([c.indices.cast(pa.int32()) for c in chunks]).to_numpy(zero_copy_only=False)
-    codes = rows[at + np.repeat(first, [len(c) for c in chunks])]
-    out = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), universe)
-    _distinct(out.dictionary, known=True)
     return out

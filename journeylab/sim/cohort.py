@@ -70,8 +70,7 @@ def _profile_rows(ids: pd.Series, dictionary: pa.Array | None) -> tuple[bool, np
     distinct, and the dictionary's values are looked up among them; otherwise one hash pass
     over both: Arrow's dictionary encoding numbers values by first appearance, so the ids are
     distinct when they get 0, 1, 2... and a dictionary value numbered below their count is the
-    id of that row. A dictionary that is the ids themselves (events encoded against these
-    profiles) needs no lookup.
+    id of that row.
 
     >>> u, rows, inc = _profile_rows(pd.Series(["a", "b"]), pa.array(["b", "z"]))
     >>> u, rows.tolist(), inc
@@ -91,10 +90,7 @@ def _profile_rows(ids: pd.Series, dictionary: pa.Array | None) -> tuple[bool, np
         # the dictionary's values are looked up (a hash of the ids, not of both)
         if dictionary is None:
             return True, None, True
-        d = dictionary.cast(pa.string())
-        if len(d) == n and d.equals(own):  # events encoded against these profiles (ParquetCohort.read)
-            return True, np.arange(n, dtype=np.int64), True
-        return True, positions_in(d, own), True
+        return True, positions_in(dictionary.cast(pa.string()), own), True
     both = own if dictionary is None else pa.concat_arrays([own, dictionary.cast(pa.string())])
     codes = pc.dictionary_encode(both).indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     unique = bool((codes[:n] == np.arange(n)).all())

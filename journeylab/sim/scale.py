@@ -69,7 +69,6 @@ class ParquetCohort:
         arrow: bool = False,
         profiles: bool = True,
         readers: int | None = None,
-        user_ids: Callable[[], Any] | None = None,
     ) -> tuple[pd.DataFrame | None, pd.DataFrame]:
         """``(profiles, events)`` of some buckets (all by default), events sorted by time
         (``sort=False``: in file order, which the simulator orders itself); ``profiles=False``:
@@ -84,10 +83,7 @@ class ParquetCohort:
         of the ``events`` (:func:`_named_groups`). ``arrow=True`` keeps the events'
         ``user_id`` and ``event`` in Arrow (``pd.ArrowDtype`` dictionary columns, which
         :class:`~journeylab.sim.Cohort` and the simulator read as they are) instead of building
-        pandas categoricals; its ``user_id`` is then encoded against the profiles' ids when
-        they are short and increasing (as ``write_cohort`` writes them): its dictionary is the
-        profiles' ``user_id``, each index a profile's row (:func:`encode_against`; nothing
-        hashed). ``user_ids``: what gives those ids (an Arrow string array) with ``profiles=False``.
+        pandas categoricals.
         """
         if events is None and columns is None and profile_columns is None and not arrow and profiles:
             from journeylab.datasets import read_cohort
@@ -123,8 +119,7 @@ class ParquetCohort:
                 else None
             )
             table = events_table()
-            read = None if profile_table is None else profile_table.result()
-            frame = None if read is None else to_frame(read)
+            frame = None if profile_table is None else to_frame(profile_table.result())
         if want_ids:
             filt: list[tuple[str, str, list[str] | list[int]]] = []  # (column, "in", values)
             if events is not None:
@@ -136,12 +131,6 @@ class ParquetCohort:
                 table = _read_rows(self.events_path, ecols, coded, buckets, names_kept)
             else:
                 table = table.append_column("event_id", ids)
-        if arrow and "user_id" in table.column_names:
-            if user_ids is not None:
-                universe = user_ids()
-            else:
-                universe = None if read is None else read.column("user_id")
-            table = _users_encoded(table, universe)
         ev = to_frame(table, keep_arrow=("user_id", "event") if arrow else ())
         if sort:
             ev = ev.sort_values("ts", kind="stable", ignore_index=True)
@@ -320,6 +309,9 @@ def _submit_rows(
     by_name = events is not None  # rows still to be filtered by their event's name
     if by_bucket and events is not None and "event" in names:
         groups, by_name = _named_groups(f, groups, events)
+    # groups of one event name each (their statistics say which): the names are written, not
+    # read (decoding a name column costs ~70 us a row group, though it holds one value)
+    named = events is not None and not by_name and want is not None and "event" in want and "event" in coded
 
     def read(run: list[int] | None, threads: bool) -> Any:
         if run is None:  # buckets not laid out by row group: everything read, then filtered
@@ -328,6 +320,9 @@ def _submit_rows(
             t = t.filter(pc.is_in(b, value_set=pa.array(list(buckets or ()), type=b.type)))
         else:  # (a file handle of its own in a pool: runs are read at the same time)
             g = f if threads else parquet_file(path, read_dictionary=coded)
+            if named and want is not None:
+                t = g.read_row_groups(run, columns=[c for c in want if c != "event"], use_threads=threads)
+                return t.add_column(want.index("event"), "event", _names_of_groups(f, run))
             t = g.read_row_groups(run, columns=want, use_threads=threads)
         return t.filter(dictionary_is_in(t.column("event"), events)) if by_name and events is not None else t
 
@@ -342,19 +337,25 @@ def _submit_rows(
     return lambda: pa.concat_tables([fu.result() for fu in futures])
 
 
-def _users_encoded(table: Any, universe: Any) -> Any:
-    """``table`` with its ``user_id`` encoded against the profiles' ids ``universe``
-    (:func:`~journeylab.datasets._arrow.encode_against`), or as it is when that cannot be done."""
+def _names_of_groups(f: Any, run: list[int]) -> Any:
+    """The ``event`` column (read as a dictionary) of row groups that each hold one name, by
+    their statistics (:func:`_named_groups` said so): as a read gives it, a chunk per group
+    whose dictionary is its name."""
     import pyarrow as pa
 
-    from journeylab.datasets._arrow import encode_against
-
-    if universe is None or not (pa.types.is_string(universe.type) or pa.types.is_large_string(universe.type)):
-        return table
-    if isinstance(universe, pa.ChunkedArray):
-        universe = universe.combine_chunks()
-    encoded = encode_against(table.column("user_id"), universe)
-    return table if encoded is None else table.set_column(table.column_names.index("user_id"), "user_id", encoded)
+    typ = f.schema_arrow.field("event").type
+    ranges = _column_ranges(f, "event")
+    sizes = [f.metadata.row_group(g).num_rows for g in run]
+    zeros = pa.array(np.zeros(max(sizes, default=0), dtype=typ.index_type.to_pandas_dtype()))
+    labels: dict[str, Any] = {}
+    chunks = []
+    for g, n in zip(run, sizes, strict=True):
+        name = ranges[g][0]  # type: ignore[index]
+        label = labels.get(name)
+        if label is None:
+            label = labels[name] = pa.array([name], type=typ.value_type)
+        chunks.append(pa.DictionaryArray.from_arrays(zeros.slice(0, n), label))
+    return pa.chunked_array(chunks, type=typ)
 
 
 def _named_groups(f: Any, groups: list[int], events: list[str]) -> tuple[list[int], bool]:

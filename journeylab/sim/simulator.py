@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import os
 import time
 import warnings
@@ -31,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from journeylab.engine.batch import consent_events, unsupported
 from journeylab.engine.multi import JourneySet
@@ -560,7 +558,6 @@ def _read_parquet_cohort(
     # the simulator reads event ids only to check they are distinct: skipped when the file says so
     ids = set() if cohort.unique_event_ids() else {"event_id"}
     cols = sorted({c for v in inputs.event_props.values() for c in v} | ids)
-    given = None if profiles is None else functools.cache(profiles)
     frame, events = cohort.read(
         buckets,
         events=sorted(inputs.events),
@@ -568,12 +565,11 @@ def _read_parquet_cohort(
         profile_columns=profile_columns(inputs),
         sort=False,
         arrow=True,
-        profiles=given is None,
+        profiles=profiles is None,
         readers=readers,
-        user_ids=None if given is None else lambda: pa.array(given()["user_id"], type=pa.string()),
     )
-    if given is not None:
-        frame = given()
+    if profiles is not None:
+        frame = profiles()
     return Cohort(frame, events, name=cohort.name, sort=False)  # the run orders events itself
 
 
