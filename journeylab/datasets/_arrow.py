@@ -279,7 +279,7 @@ def _distinct(dictionary: pa.Array, *, known: bool = False) -> bool:
 def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The ``n + 1`` offsets (int64, from the array's first byte) and the bytes of an Arrow
     string array, without a copy of the bytes."""
-    width = np.int64 if pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type) else np.int32
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     _, offsets, data = arr.buffers()
     off = np.frombuffer(offsets, dtype=width)[arr.offset : arr.offset + len(arr) + 1].astype(np.int64)
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
@@ -365,9 +365,10 @@ def _search(vk: np.ndarray, uk: np.ndarray) -> np.ndarray:
     order = None if len(uk) < 2 or bool((uk[1:] > uk[:-1]).all()) else np.argsort(uk, kind="stable")
     ordered = uk if order is None else uk[order]
     q = np.argsort(vk)
-    found = np.searchsorted(ordered, vk[q])
+    queries = vk[q]
+    found = np.searchsorted(ordered, queries)
     found[found == len(ordered)] = 0
-    hit = ordered[found] == vk[q]
+    hit = ordered[found] == queries
     rows = found[hit] if order is None else order[found[hit]]
     out[q[hit]] = rows
     return out
